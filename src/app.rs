@@ -1,0 +1,105 @@
+//! Wires the store, the service layer, background workers and HTTP together,
+//! and owns their lifetimes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::listener::{Acceptor, Listener, TcpListener};
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::http;
+use crate::live::LiveFeed;
+use crate::service::{Service, ServiceError};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error("cannot listen on {addr}: {reason}; pick another address with --bind or DOCKET_BIND")]
+    Bind { addr: String, reason: String },
+    #[error("the server stopped with an error: {0}")]
+    Serve(String),
+}
+
+/// What every request handler shares.
+pub struct AppState {
+    pub service: Service,
+    pub live: LiveFeed,
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn serve(config: Config, admin_password: Option<String>) -> Result<(), AppError> {
+    let config = Arc::new(config);
+    let store = tokio::task::spawn_blocking({
+        let dir = config.data_dir.clone();
+        move || Store::open(&dir)
+    })
+    .await
+    .map_err(|e| AppError::Serve(e.to_string()))??;
+    let service = Service::new(store.clone(), config.clone());
+    if let Some(password) = service.ensure_first_admin(admin_password).await? {
+        println!("Created the first administrator.");
+        println!("  username: admin");
+        println!("  password: {password}");
+        println!("This password is shown only once; change it with `docket user passwd admin`.");
+    }
+
+    let (stop_workers, workers_stopped) = watch::channel(false);
+    let live = LiveFeed::default();
+    let live_worker = tokio::spawn(live.clone().run(store.clone(), workers_stopped));
+
+    let state = Arc::new(AppState { service, live });
+    let acceptor = TcpListener::bind(config.bind.to_string())
+        .into_acceptor()
+        .await
+        .map_err(|e| AppError::Bind {
+            addr: config.bind.to_string(),
+            reason: e.to_string(),
+        })?;
+    let local = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .unwrap_or(config.bind);
+    println!("docket listening on http://{local}");
+    println!("Data directory: {}", config.data_dir.display());
+    tracing::info!(%local, data_dir = %config.data_dir.display(), "server started");
+
+    let result = poem::Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(
+            http::routes(state),
+            shutdown_signal(),
+            Some(Duration::from_secs(10)),
+        )
+        .await
+        .map_err(|e| AppError::Serve(e.to_string()));
+
+    let _ = stop_workers.send(true);
+    let _ = live_worker.await;
+    tracing::info!("server stopped");
+    result
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    println!("Shutting down...");
+}

@@ -1,0 +1,316 @@
+//! The command line: `serve` and the operator commands that work on the same
+//! data directory.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, FileConfig};
+use crate::domain::channel::{ChannelSettings, MemberRole};
+use crate::domain::user::Role;
+use crate::service::{NewChannel, NewUser, Service};
+use crate::store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "docket",
+    version,
+    about = "A self-hosted help desk in one binary"
+)]
+struct Cli {
+    /// Data directory (database, uploads, plugins).
+    #[arg(long, global = true, env = "DOCKET_DATA", value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Configuration file (default: ./docket.toml when present).
+    #[arg(long, global = true, env = "DOCKET_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web UI and REST API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "DOCKET_BIND", value_name = "ADDR")]
+        bind: Option<String>,
+    },
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage channels.
+    #[command(subcommand)]
+    Channel(ChannelCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user. Without --password-stdin a random password is printed.
+    Add {
+        username: String,
+        #[arg(long, default_value = "user", value_parser = ["admin", "user", "partner"])]
+        role: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[command(flatten)]
+        password: PasswordInput,
+    },
+    /// List users.
+    List,
+    /// Set a user's password. Without --password-stdin a random one is printed.
+    Passwd {
+        username: String,
+        #[command(flatten)]
+        password: PasswordInput,
+    },
+}
+
+#[derive(Args)]
+struct PasswordInput {
+    /// Read the password from standard input (one line).
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user and print it once.
+    Create {
+        #[arg(long)]
+        user: String,
+        /// A note on what the token is for.
+        #[arg(long, default_value = "created with docket token create")]
+        label: String,
+        /// Days until the token expires (default: never).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        expires_days: Option<u32>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ChannelCommand {
+    /// Create a channel.
+    Add {
+        name: String,
+        /// The address the channel's mail is sent from and received at.
+        #[arg(long)]
+        email: Option<String>,
+        /// Let agents track time on this channel's cases.
+        #[arg(long)]
+        time_tracking: bool,
+        /// Reply window for time-sensitive channels, in hours.
+        #[arg(long)]
+        reply_window_hours: Option<u32>,
+        /// Add members as USER or USER:manager (repeatable).
+        #[arg(long = "member", value_name = "USER[:ROLE]")]
+        members: Vec<String>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DOCKET_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let file = FileConfig::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
+    match cli.command {
+        Command::Serve { bind } => {
+            let config = file.resolve(cli.data, bind).map_err(|e| e.to_string())?;
+            let admin_password = std::env::var("DOCKET_ADMIN_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty());
+            crate::app::serve(config, admin_password)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Command::User(command) => user_command(offline_service(file, cli.data)?, command).await,
+        Command::Token(command) => token_command(offline_service(file, cli.data)?, command).await,
+        Command::Channel(command) => {
+            channel_command(offline_service(file, cli.data)?, command).await
+        }
+    }
+}
+
+/// The service on the data directory, for commands that run without the
+/// server. The directory lock makes them fail clearly while it runs.
+fn offline_service(file: FileConfig, data: Option<PathBuf>) -> Result<Service, String> {
+    let config = file.resolve(data, None).map_err(|e| e.to_string())?;
+    let store = Store::open(&config.data_dir).map_err(|e| e.to_string())?;
+    Ok(Service::new(store, Arc::new(Config { ..config })))
+}
+
+/// The password from stdin, or a random one that is printed.
+fn read_password(input: &PasswordInput) -> Result<(String, bool), String> {
+    if !input.password_stdin {
+        return Ok((crate::service::random_password(), true));
+    }
+    if std::io::stdin().is_terminal() {
+        eprintln!("Password (one line, then Enter):");
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let password = text.lines().next().unwrap_or("").to_owned();
+    Ok((password, false))
+}
+
+async fn user_command(service: Service, command: UserCommand) -> Result<(), String> {
+    let operator = Service::operator();
+    match command {
+        UserCommand::Add {
+            username,
+            role,
+            email,
+            display_name,
+            password,
+        } => {
+            let role = Role::parse("role", &role).map_err(|e| e.to_string())?;
+            let (password, generated) = read_password(&password)?;
+            let new = NewUser {
+                username,
+                password: password.clone(),
+                display_name,
+                email,
+                role,
+            };
+            let user = service
+                .create_user(&operator, new)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("Created {} '{}'.", user.role, user.username);
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        UserCommand::List => {
+            let users = service.list_users(&operator).map_err(|e| e.to_string())?;
+            println!(
+                "{:<24} {:<8} {:<32} DISPLAY NAME",
+                "USERNAME", "ROLE", "EMAIL"
+            );
+            for user in users {
+                println!(
+                    "{:<24} {:<8} {:<32} {}",
+                    user.username,
+                    user.role,
+                    user.email.as_deref().unwrap_or("-"),
+                    user.display_name
+                );
+            }
+        }
+        UserCommand::Passwd { username, password } => {
+            let (password, generated) = read_password(&password)?;
+            service
+                .set_password(&operator, &username, password.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("Password of '{username}' changed.");
+            if generated {
+                println!("password: {password}");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn token_command(service: Service, command: TokenCommand) -> Result<(), String> {
+    match command {
+        TokenCommand::Create {
+            user,
+            label,
+            expires_days,
+        } => {
+            let issued = service
+                .issue_api_token(&user.to_lowercase(), &label, expires_days)
+                .await
+                .map_err(|e| format!("{e} (create it with `docket user add {user}`)"))?;
+            println!("{}", issued.token);
+            if let Some(at) = issued.expires_at {
+                eprintln!("The token expires at {}.", at.to_rfc3339());
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn channel_command(service: Service, command: ChannelCommand) -> Result<(), String> {
+    let operator = Service::operator();
+    match command {
+        ChannelCommand::Add {
+            name,
+            email,
+            time_tracking,
+            reply_window_hours,
+            members,
+        } => {
+            let mut parsed = Vec::new();
+            for member in &members {
+                let (user, role) = member.split_once(':').unwrap_or((member, "agent"));
+                let role = MemberRole::parse("member", role).map_err(|e| e.to_string())?;
+                parsed.push((user.to_lowercase(), role));
+            }
+            let settings = ChannelSettings {
+                time_tracking,
+                reply_window_hours,
+                slack_webhook_url: None,
+            };
+            let channel = service
+                .create_channel(
+                    &operator,
+                    NewChannel {
+                        name,
+                        email_address: email,
+                        settings,
+                    },
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            for (user, role) in parsed {
+                service
+                    .put_member(&operator, channel.id, &user, role)
+                    .await
+                    .map_err(|e| format!("channel {} created, but {e}", channel.id))?;
+            }
+            println!("Created channel {} '{}'.", channel.id, channel.name);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! Configuration: built-in defaults, overridden by `docket.toml`, overridden
+//! by `DOCKET_*` environment variables and command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub const DEFAULT_CONFIG_FILE: &str = "docket.toml";
+pub const DEFAULT_DATA_DIR: &str = "./data";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("the configuration file {path} is not valid: {reason}")]
+    Invalid { path: PathBuf, reason: String },
+    #[error("'{value}' is not a listen address; use IP:PORT such as 127.0.0.1:8080")]
+    BadBind { value: String },
+    #[error("{0}")]
+    OutOfRange(String),
+}
+
+/// Every limit Docket enforces, with its default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Cases per page when the client asks for no `limit`.
+    pub default_page_size: usize,
+    /// Largest `limit` a client may ask for.
+    pub max_page_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 1024 * 1024,
+            default_page_size: 50,
+            max_page_size: 200,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// How long a browser session lasts.
+    pub session_hours: u32,
+    /// How long a token from `POST /api/v1/auth/login` lasts.
+    pub api_token_days: u32,
+    /// Failed logins allowed per username (and, times four, per address)
+    /// within `login_window_seconds` before further attempts are refused.
+    pub login_max_failures: u32,
+    pub login_window_seconds: u64,
+    /// Mark cookies `Secure`. Unset: only when the request arrived over
+    /// HTTPS (directly or as told by `X-Forwarded-Proto` from a proxy).
+    pub secure_cookies: Option<bool>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            session_hours: 12,
+            api_token_days: 30,
+            login_max_failures: 5,
+            login_window_seconds: 300,
+            secure_cookies: None,
+        }
+    }
+}
+
+/// The contents of `docket.toml`; every key is optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub bind: Option<String>,
+    pub limits: Limits,
+    pub auth: AuthConfig,
+}
+
+/// The resolved configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub bind: SocketAddr,
+    pub limits: Limits,
+    pub auth: AuthConfig,
+}
+
+impl FileConfig {
+    /// Reads `path` when given (it must exist), else `./docket.toml` when
+    /// present, else the defaults.
+    pub fn load(path: Option<&Path>) -> Result<FileConfig, ConfigError> {
+        let (path, required) = match path {
+            Some(p) => (p.to_owned(), true),
+            None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                return Ok(FileConfig::default());
+            }
+            Err(e) => {
+                return Err(ConfigError::Unreadable {
+                    path,
+                    reason: e.to_string(),
+                });
+            }
+        };
+        toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path,
+            reason: e.to_string(),
+        })
+    }
+
+    /// Applies flag/environment overrides and checks the result.
+    pub fn resolve(
+        self,
+        data_dir: Option<PathBuf>,
+        bind: Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let data_dir = data_dir
+            .or(self.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let bind_text = bind
+            .or(self.bind)
+            .unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let bind = bind_text.parse().map_err(|_| ConfigError::BadBind {
+            value: bind_text.clone(),
+        })?;
+        let config = Config {
+            data_dir,
+            bind,
+            limits: self.limits,
+            auth: self.auth,
+        };
+        config.check()?;
+        Ok(config)
+    }
+}
+
+impl Config {
+    fn check(&self) -> Result<(), ConfigError> {
+        let limits = &self.limits;
+        if limits.max_body_bytes < 1024 {
+            return Err(ConfigError::OutOfRange(
+                "limits.max_body_bytes must be at least 1024".into(),
+            ));
+        }
+        if limits.default_page_size == 0 || limits.default_page_size > limits.max_page_size {
+            return Err(ConfigError::OutOfRange(
+                "limits.default_page_size must be between 1 and limits.max_page_size".into(),
+            ));
+        }
+        if self.auth.session_hours == 0
+            || self.auth.api_token_days == 0
+            || self.auth.login_max_failures == 0
+        {
+            return Err(ConfigError::OutOfRange(
+                "auth.session_hours, auth.api_token_days and auth.login_max_failures must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_and_defaults_fill_the_rest() {
+        let file: FileConfig =
+            toml::from_str("bind = \"127.0.0.1:9000\"\n[limits]\nmax_page_size = 500\n").unwrap();
+        let config = file.resolve(Some("/tmp/x".into()), None).unwrap();
+        assert_eq!(config.bind.port(), 9000);
+        assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(config.limits.max_page_size, 500);
+        assert_eq!(config.limits.default_page_size, 50);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_addresses_are_rejected() {
+        assert!(toml::from_str::<FileConfig>("colour = \"blue\"").is_err());
+        assert!(
+            FileConfig::default()
+                .resolve(None, Some("localhost".into()))
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,138 @@
+//! The activity stream: every change to a case is an event, and the case
+//! record is the projection of its events.
+
+use serde::{Deserialize, Serialize};
+
+use super::Timestamp;
+use super::case::{Source, Status};
+
+pub const NOTE_MAX: usize = 100_000;
+
+/// One field's value before and after an edit, as display strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// Which way a message travelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// From the customer to the help desk.
+    Inbound,
+    /// From the help desk to the customer.
+    Outbound,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventKind {
+    Created {
+        source: Source,
+        subject: String,
+    },
+    FieldsChanged {
+        changes: Vec<FieldChange>,
+    },
+    StatusChanged {
+        from: Status,
+        to: Status,
+    },
+    Assigned {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    Closed {
+        from: Status,
+    },
+    Reopened,
+    Archived,
+    Unarchived,
+    Note {
+        body: String,
+    },
+    Message {
+        direction: Direction,
+        from: Option<String>,
+        body: String,
+    },
+}
+
+impl EventKind {
+    /// A short machine name, used by filters and live updates.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::Created { .. } => "created",
+            EventKind::FieldsChanged { .. } => "fields_changed",
+            EventKind::StatusChanged { .. } => "status_changed",
+            EventKind::Assigned { .. } => "assigned",
+            EventKind::Closed { .. } => "closed",
+            EventKind::Reopened => "reopened",
+            EventKind::Archived => "archived",
+            EventKind::Unarchived => "unarchived",
+            EventKind::Note { .. } => "note",
+            EventKind::Message { .. } => "message",
+        }
+    }
+
+    /// One line a person can read, for pages and notifications.
+    pub fn describe(&self) -> String {
+        let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "nobody".into());
+        match self {
+            EventKind::Created { source, .. } => format!("opened the case ({source})"),
+            EventKind::FieldsChanged { changes } => {
+                let parts: Vec<String> = changes
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{} from “{}” to “{}”",
+                            c.field,
+                            c.before.as_deref().unwrap_or("—"),
+                            c.after.as_deref().unwrap_or("—")
+                        )
+                    })
+                    .collect();
+                format!("changed {}", parts.join("; "))
+            }
+            EventKind::StatusChanged { from, to } => {
+                format!("changed the status from {} to {}", from.label(), to.label())
+            }
+            EventKind::Assigned { from, to } => match to {
+                Some(_) => format!(
+                    "assigned the case to {} (was {})",
+                    or_none(to),
+                    or_none(from)
+                ),
+                None => format!("unassigned the case (was {})", or_none(from)),
+            },
+            EventKind::Closed { .. } => "closed the case".into(),
+            EventKind::Reopened => "reopened the case".into(),
+            EventKind::Archived => "archived the case".into(),
+            EventKind::Unarchived => "took the case out of the archive".into(),
+            EventKind::Note { .. } => "added an internal note".into(),
+            EventKind::Message {
+                direction: Direction::Inbound,
+                ..
+            } => "received a message".into(),
+            EventKind::Message {
+                direction: Direction::Outbound,
+                ..
+            } => "sent a message".into(),
+        }
+    }
+}
+
+/// One entry of a case's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityEvent {
+    /// Position in the case's stream, starting at 1.
+    pub seq: u64,
+    pub at: Timestamp,
+    /// Username of whoever made the change.
+    pub actor: String,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}

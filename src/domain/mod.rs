@@ -1,0 +1,34 @@
+//! Pure types and rules of the help desk. Nothing in here performs I/O:
+//! the service layer loads records, asks these types what a change means,
+//! and stores the result.
+
+pub mod access;
+pub mod activity;
+pub mod case;
+pub mod channel;
+pub mod user;
+pub mod validate;
+
+/// Every timestamp Docket stores is UTC.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// Why a requested change breaks a domain rule. The service layer turns these
+/// into its own errors; messages are written for the person who asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    /// A field value is malformed or out of range.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// The change is well-formed but not allowed in the record's current state.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl RuleError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        RuleError::Invalid {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Small validators shared by the domain types.
+
+use super::RuleError;
+
+/// Trims `value` and checks it is non-empty and at most `max` characters.
+pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, RuleError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(RuleError::invalid(field, "must not be empty"));
+    }
+    bounded_text(field, trimmed, max)
+}
+
+/// Checks `value` is at most `max` characters and free of control characters
+/// other than line breaks and tabs.
+pub fn bounded_text(field: &str, value: &str, max: usize) -> Result<String, RuleError> {
+    if value.chars().count() > max {
+        return Err(RuleError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(RuleError::invalid(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// A single-line label (category, type, names): trimmed, no line breaks.
+/// An empty value means "none".
+pub fn optional_label(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, RuleError> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if value.contains(['\n', '\r']) {
+        return Err(RuleError::invalid(field, "must be a single line"));
+    }
+    bounded_text(field, value, max).map(Some)
+}
+
+/// A deliberately permissive address check: one `@`, something on both
+/// sides, a dot in the domain, no spaces. Delivery is the real test.
+pub fn email(field: &str, value: &str) -> Result<String, RuleError> {
+    let value = value.trim();
+    let valid = value.len() <= 254
+        && !value.contains(char::is_whitespace)
+        && value.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err(RuleError::invalid(
+            field,
+            format!("'{value}' is not an email address like name@example.org"),
+        ))
+    }
+}
+
+pub fn optional_email(field: &str, value: Option<&str>) -> Result<Option<String>, RuleError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => email(field, v).map(Some),
+    }
+}
+
+/// An `https://` URL with a host, for webhooks that carry secrets.
+pub fn https_url(field: &str, value: &str) -> Result<String, RuleError> {
+    let value = value.trim();
+    let host = value
+        .strip_prefix("https://")
+        .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+    match host {
+        Some(host)
+            if !host.is_empty() && !value.contains(char::is_whitespace) && value.len() <= 2048 =>
+        {
+            Ok(value.to_owned())
+        }
+        _ => Err(RuleError::invalid(
+            field,
+            "must be an https:// URL with a host name",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_text_trims_and_rejects_blank() {
+        assert_eq!(required_text("subject", "  hi ", 10).unwrap(), "hi");
+        assert!(required_text("subject", "   ", 10).is_err());
+        assert!(required_text("subject", "abcdefghijk", 10).is_err());
+        assert!(required_text("subject", "a\u{0}b", 10).is_err());
+    }
+
+    #[test]
+    fn email_accepts_ordinary_addresses_only() {
+        assert!(email("email", "jane@example.org").is_ok());
+        for bad in [
+            "jane",
+            "@example.org",
+            "jane@",
+            "jane@localhost",
+            "ja ne@example.org",
+            "a@b@c.d",
+        ] {
+            assert!(email("email", bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn https_url_requires_scheme_and_host() {
+        assert!(https_url("url", "https://hooks.slack.com/services/T/B/X").is_ok());
+        assert!(https_url("url", "http://hooks.slack.com/x").is_err());
+        assert!(https_url("url", "https:///path").is_err());
+    }
+
+    #[test]
+    fn optional_label_treats_blank_as_none() {
+        assert_eq!(optional_label("category", Some("  "), 10).unwrap(), None);
+        assert!(optional_label("category", Some("a\nb"), 10).is_err());
+    }
+}

@@ -1,0 +1,84 @@
+use chrono::{DateTime, Utc};
+use poem::Request;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::types::UserView;
+use super::{ApiTags, TokenAuth, state};
+use crate::http::error::ApiError;
+
+pub struct AuthApi;
+
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+struct LoginBody {
+    username: String,
+    password: String,
+}
+
+#[derive(Debug, Object)]
+struct LoginAnswer {
+    /// Send as `Authorization: Bearer TOKEN`.
+    token: String,
+    expires_at: Option<DateTime<Utc>>,
+    user: UserView,
+}
+
+#[derive(ApiResponse)]
+enum LoggedOut {
+    /// The token no longer works.
+    #[oai(status = 204)]
+    Done,
+}
+
+/// The client's address, for rate limiting failed logins.
+pub fn client_address(req: &Request) -> Option<String> {
+    req.remote_addr()
+        .as_socket_addr()
+        .map(|a| a.ip().to_string())
+}
+
+#[OpenApi(tag = "ApiTags::Auth")]
+impl AuthApi {
+    /// Exchange a username and password for an API token.
+    ///
+    /// Repeated failures for one username or address are refused with 429
+    /// for a while.
+    #[oai(path = "/auth/login", method = "post")]
+    async fn login(
+        &self,
+        req: &Request,
+        body: Json<LoginBody>,
+    ) -> Result<Json<LoginAnswer>, ApiError> {
+        let service = &state(req).service;
+        let address = client_address(req);
+        let user = service
+            .login(&body.username, &body.password, address.as_deref())
+            .await?;
+        let days = service.config().auth.api_token_days;
+        let issued = service
+            .issue_api_token(&user.username, "login", Some(days))
+            .await?;
+        Ok(Json(LoginAnswer {
+            token: issued.token,
+            expires_at: issued.expires_at,
+            user: user.into(),
+        }))
+    }
+
+    /// Revoke the token this request is made with.
+    #[oai(path = "/auth/logout", method = "post")]
+    async fn logout(&self, req: &Request, _auth: TokenAuth) -> Result<LoggedOut, ApiError> {
+        let token = req
+            .header("authorization")
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        state(req).service.revoke_token(&token).await?;
+        Ok(LoggedOut::Done)
+    }
+}

@@ -1,0 +1,77 @@
+//! The REST API (poem-openapi): one module per resource. The OpenAPI
+//! document is generated from these types.
+
+pub mod auth;
+mod cases;
+mod channels;
+pub mod events;
+mod types;
+mod users;
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::auth::Bearer;
+use poem_openapi::{OpenApiService, SecurityScheme, Tags};
+
+use crate::app::AppState;
+use crate::domain::user::User;
+
+#[derive(Tags)]
+enum ApiTags {
+    /// Logging in and tokens.
+    Auth,
+    /// Accounts (administrators).
+    Users,
+    /// Channels and their members.
+    Channels,
+    /// Cases, their history, notes and messages.
+    Cases,
+    /// Live updates.
+    Events,
+}
+
+/// An API token from `POST /api/v1/auth/login` or `docket token create`,
+/// sent as `Authorization: Bearer TOKEN`.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", checker = "user_for_token")]
+pub struct TokenAuth(User);
+
+async fn user_for_token(req: &Request, bearer: Bearer) -> Option<User> {
+    let state = req.data::<Arc<AppState>>()?;
+    state
+        .service
+        .authenticate_api_token(&bearer.token)
+        .ok()
+        .flatten()
+}
+
+pub type Apis = (
+    auth::AuthApi,
+    users::UsersApi,
+    channels::ChannelsApi,
+    cases::CasesApi,
+    events::EventsApi,
+);
+
+pub fn service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (auth::AuthApi, users::UsersApi, channels::ChannelsApi, cases::CasesApi, events::EventsApi),
+        "Docket",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "The REST API of Docket, a self-hosted help desk. Everything the web UI does, this API does too. \
+         Errors are RFC 9457 problem documents (application/problem+json).",
+    )
+    .server("/api/v1")
+}
+
+/// The state every handler reads the service from.
+fn state(req: &Request) -> &Arc<AppState> {
+    req.data::<Arc<AppState>>()
+        .expect("routes carry the app state")
+}
+
+pub use auth::client_address;
+pub use events::case_events;

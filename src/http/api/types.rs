@@ -1,0 +1,375 @@
+//! Wire types of the API: request bodies reject unknown fields, responses
+//! mirror the domain records.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::{Enum, Object};
+
+use crate::domain::activity::{ActivityEvent, Direction};
+use crate::domain::case::{self, Case};
+use crate::domain::channel::{self, Channel};
+use crate::domain::user::{self, User};
+
+/// Declares an API enum mirroring a domain enum, with conversions.
+macro_rules! mirror_enum {
+    ($(#[$meta:meta])* $api:ident <=> $domain:path { $($variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+        #[oai(rename_all = "snake_case")]
+        pub enum $api { $($variant),+ }
+
+        impl From<$api> for $domain {
+            fn from(value: $api) -> Self {
+                match value { $($api::$variant => <$domain>::$variant),+ }
+            }
+        }
+
+        impl From<$domain> for $api {
+            fn from(value: $domain) -> Self {
+                match value { $(<$domain>::$variant => $api::$variant),+ }
+            }
+        }
+    };
+}
+
+mirror_enum!(
+    /// Where a case is in its lifecycle.
+    StatusWire <=> case::Status { Open, InProgress, WaitingForCustomer, Resolved }
+);
+mirror_enum!(
+    /// How urgent a case is.
+    PriorityWire <=> case::Priority { Low, Normal, High, Urgent }
+);
+mirror_enum!(
+    /// Where a case came from.
+    SourceWire <=> case::Source { Email, Instagram, Facebook, Phone, Widget, Partner, Manual, Api }
+);
+mirror_enum!(
+    /// Organisation-wide role.
+    RoleWire <=> user::Role { Admin, User, Partner }
+);
+mirror_enum!(
+    /// A member's part in a channel.
+    MemberRoleWire <=> channel::MemberRole { Agent, Manager }
+);
+mirror_enum!(
+    /// Which way a message travelled.
+    DirectionWire <=> Direction { Inbound, Outbound }
+);
+
+/// The end user who initiated contact.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields)]
+pub struct CustomerWire {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// Social handles by network, e.g. `{"instagram": "@jane"}`.
+    #[oai(default)]
+    pub handles: BTreeMap<String, String>,
+}
+
+impl From<CustomerWire> for case::Customer {
+    fn from(c: CustomerWire) -> Self {
+        case::Customer {
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+            handles: c.handles,
+        }
+    }
+}
+
+impl From<case::Customer> for CustomerWire {
+    fn from(c: case::Customer) -> Self {
+        CustomerWire {
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+            handles: c.handles,
+        }
+    }
+}
+
+/// The hardware device related to the issue.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields)]
+pub struct DeviceWire {
+    pub identifier: Option<String>,
+    pub model: Option<String>,
+}
+
+impl From<DeviceWire> for case::Device {
+    fn from(d: DeviceWire) -> Self {
+        case::Device {
+            identifier: d.identifier,
+            model: d.model,
+        }
+    }
+}
+
+impl From<case::Device> for DeviceWire {
+    fn from(d: case::Device) -> Self {
+        DeviceWire {
+            identifier: d.identifier,
+            model: d.model,
+        }
+    }
+}
+
+/// A case.
+#[derive(Debug, Clone, Object)]
+pub struct CaseView {
+    /// The case's unique, never reused number; its id everywhere.
+    pub number: u64,
+    /// The channel's id.
+    pub channel: u64,
+    pub subject: String,
+    pub description: String,
+    pub status: StatusWire,
+    pub archived: bool,
+    pub priority: PriorityWire,
+    pub deadline: Option<DateTime<Utc>>,
+    pub category: Option<String>,
+    #[oai(rename = "type")]
+    pub case_type: Option<String>,
+    pub important: bool,
+    pub source: SourceWire,
+    pub assignee: Option<String>,
+    pub customer: Option<CustomerWire>,
+    pub device: Option<DeviceWire>,
+    /// External conversation reference.
+    pub thread: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: String,
+    pub assigned_at: Option<DateTime<Utc>>,
+    pub assigned_by: Option<String>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_by: Option<String>,
+}
+
+impl From<Case> for CaseView {
+    fn from(c: Case) -> Self {
+        CaseView {
+            number: c.number,
+            channel: c.channel,
+            subject: c.subject,
+            description: c.description,
+            status: c.status.into(),
+            archived: c.archived,
+            priority: c.priority.into(),
+            deadline: c.deadline,
+            category: c.category,
+            case_type: c.case_type,
+            important: c.important,
+            source: c.source.into(),
+            assignee: c.assignee,
+            customer: c.customer.map(Into::into),
+            device: c.device.map(Into::into),
+            thread: c.thread,
+            created_at: c.created_at,
+            created_by: c.created_by,
+            updated_at: c.updated_at,
+            updated_by: c.updated_by,
+            assigned_at: c.assigned_at,
+            assigned_by: c.assigned_by,
+            closed_at: c.closed_at,
+            closed_by: c.closed_by,
+        }
+    }
+}
+
+/// A field's value before and after an edit.
+#[derive(Debug, Clone, Object)]
+pub struct FieldChangeView {
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// One entry of a case's activity stream.
+#[derive(Debug, Clone, Object)]
+pub struct ActivityView {
+    /// Position in the stream, from 1.
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    /// Who made the change.
+    pub actor: String,
+    /// `created`, `fields_changed`, `status_changed`, `assigned`, `closed`,
+    /// `reopened`, `archived`, `unarchived`, `note` or `message`.
+    pub kind: String,
+    /// One readable line describing the event.
+    pub summary: String,
+    /// Notes and messages: the text.
+    pub body: Option<String>,
+    /// Messages: which way it travelled.
+    pub direction: Option<DirectionWire>,
+    /// Messages: who wrote it, when not the actor.
+    pub from: Option<String>,
+    /// Edits, status and assignment changes: before and after.
+    #[oai(skip_serializing_if_is_empty)]
+    pub changes: Vec<FieldChangeView>,
+}
+
+impl From<ActivityEvent> for ActivityView {
+    fn from(e: ActivityEvent) -> Self {
+        use crate::domain::activity::EventKind as K;
+        let change = |field: &str, before: Option<String>, after: Option<String>| FieldChangeView {
+            field: field.into(),
+            before,
+            after,
+        };
+        let summary = e.kind.describe();
+        let kind = e.kind.name().to_owned();
+        let (body, direction, from, changes) = match e.kind {
+            K::Note { body } => (Some(body), None, None, vec![]),
+            K::Message {
+                direction,
+                from,
+                body,
+            } => (Some(body), Some(direction.into()), from, vec![]),
+            K::FieldsChanged { changes } => (
+                None,
+                None,
+                None,
+                changes
+                    .into_iter()
+                    .map(|c| change(&c.field, c.before, c.after))
+                    .collect(),
+            ),
+            K::StatusChanged { from, to } => (
+                None,
+                None,
+                None,
+                vec![change(
+                    "status",
+                    Some(from.to_string()),
+                    Some(to.to_string()),
+                )],
+            ),
+            K::Closed { from } => (
+                None,
+                None,
+                None,
+                vec![change(
+                    "status",
+                    Some(from.to_string()),
+                    Some("resolved".into()),
+                )],
+            ),
+            K::Reopened => (
+                None,
+                None,
+                None,
+                vec![change(
+                    "status",
+                    Some("resolved".into()),
+                    Some("open".into()),
+                )],
+            ),
+            K::Assigned { from, to } => (None, None, None, vec![change("assignee", from, to)]),
+            K::Created { .. } | K::Archived | K::Unarchived => (None, None, None, vec![]),
+        };
+        ActivityView {
+            seq: e.seq,
+            at: e.at,
+            actor: e.actor,
+            kind,
+            summary,
+            body,
+            direction,
+            from,
+            changes,
+        }
+    }
+}
+
+/// A user account (never its password).
+#[derive(Debug, Clone, Object)]
+pub struct UserView {
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub role: RoleWire,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        UserView {
+            username: u.username,
+            display_name: u.display_name,
+            email: u.email,
+            role: u.role.into(),
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// A channel member.
+#[derive(Debug, Clone, Object)]
+pub struct MemberView {
+    pub username: String,
+    pub role: MemberRoleWire,
+}
+
+/// A channel's settings.
+#[derive(Debug, Clone, Object)]
+pub struct ChannelSettingsView {
+    pub time_tracking: bool,
+    pub reply_window_hours: Option<u32>,
+    /// Shown to the channel's managers and administrators only.
+    pub slack_webhook_url: Option<String>,
+}
+
+/// A channel.
+#[derive(Debug, Clone, Object)]
+pub struct ChannelView {
+    pub id: u64,
+    pub name: String,
+    pub email_address: Option<String>,
+    pub settings: ChannelSettingsView,
+    pub members: Vec<MemberView>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ChannelView {
+    /// `show_secrets`: whether the viewer manages the channel.
+    pub fn new(c: Channel, show_secrets: bool) -> Self {
+        ChannelView {
+            id: c.id,
+            name: c.name,
+            email_address: c.email_address,
+            settings: ChannelSettingsView {
+                time_tracking: c.settings.time_tracking,
+                reply_window_hours: c.settings.reply_window_hours,
+                slack_webhook_url: c.settings.slack_webhook_url.filter(|_| show_secrets),
+            },
+            members: c
+                .members
+                .into_iter()
+                .map(|(username, role)| MemberView {
+                    username,
+                    role: role.into(),
+                })
+                .collect(),
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// Converts a tri-state JSON field: absent → `None`, `null` → `Some(None)`.
+pub fn tri_state<T, U>(
+    value: MaybeUndefined<T>,
+    convert: impl FnOnce(T) -> U,
+) -> Option<Option<U>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(convert(v))),
+    }
+}

@@ -1,0 +1,101 @@
+use poem::Request;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::types::{MemberRoleWire, RoleWire, UserView};
+use super::{ApiTags, TokenAuth, state};
+use crate::domain::access;
+use crate::http::error::ApiError;
+use crate::service::NewUser;
+
+pub struct UsersApi;
+
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+struct NewUserBody {
+    /// Lowercase letters, digits, `.`, `_` and `-`.
+    username: String,
+    /// At least 8 characters.
+    password: String,
+    display_name: Option<String>,
+    email: Option<String>,
+    /// `user` when omitted.
+    role: Option<RoleWire>,
+}
+
+#[derive(Debug, Object)]
+struct MyChannel {
+    id: u64,
+    name: String,
+    /// The user's role in it; absent for administrators who are not members.
+    role: Option<MemberRoleWire>,
+    /// Whether the user may change the channel's settings and members.
+    can_manage: bool,
+}
+
+#[derive(Debug, Object)]
+struct Me {
+    #[oai(flatten)]
+    user: UserView,
+    channels: Vec<MyChannel>,
+}
+
+#[derive(ApiResponse)]
+enum UserCreated {
+    #[oai(status = 201)]
+    Created(Json<UserView>),
+}
+
+#[OpenApi(tag = "ApiTags::Users")]
+impl UsersApi {
+    /// List users (administrators).
+    #[oai(path = "/users", method = "get")]
+    async fn list(&self, req: &Request, auth: TokenAuth) -> Result<Json<Vec<UserView>>, ApiError> {
+        let users = state(req).service.list_users(&auth.0)?;
+        Ok(Json(users.into_iter().map(Into::into).collect()))
+    }
+
+    /// Create a user (administrators).
+    #[oai(path = "/users", method = "post")]
+    async fn create(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        body: Json<NewUserBody>,
+    ) -> Result<UserCreated, ApiError> {
+        let body = body.0;
+        let new = NewUser {
+            username: body.username,
+            password: body.password,
+            display_name: body.display_name,
+            email: body.email,
+            role: body
+                .role
+                .map(Into::into)
+                .unwrap_or(crate::domain::user::Role::User),
+        };
+        let user = state(req).service.create_user(&auth.0, new).await?;
+        Ok(UserCreated::Created(Json(user.into())))
+    }
+
+    /// The user this token belongs to, with their channels.
+    #[oai(path = "/me", method = "get")]
+    async fn me(&self, req: &Request, auth: TokenAuth) -> Result<Json<Me>, ApiError> {
+        let user = auth.0;
+        let channels = state(req)
+            .service
+            .list_channels(&user)?
+            .into_iter()
+            .map(|c| MyChannel {
+                id: c.id,
+                role: c.role_of(&user.username).map(Into::into),
+                can_manage: access::can_manage_channel(&user, &c),
+                name: c.name,
+            })
+            .collect();
+        Ok(Json(Me {
+            user: user.into(),
+            channels,
+        }))
+    }
+}

@@ -1,0 +1,442 @@
+//! Form posts: each checks the session's CSRF token, calls one service
+//! command and redirects back (POST, redirect, GET).
+
+use chrono::{NaiveDateTime, TimeZone, Utc};
+use poem::web::{Form, Path, Redirect};
+use poem::{Request, handler};
+use serde::Deserialize;
+
+use super::session::{CsrfForm, WebError, app, require_form_session, urlencode};
+use crate::domain::Timestamp;
+use crate::domain::activity::Direction;
+use crate::domain::case::{
+    CaseDraft, CaseEdit, CaseNumber, Customer, Device, Priority, Source, Status,
+};
+use crate::domain::channel::{ChannelId, ChannelSettings, MemberRole};
+use crate::domain::user::Role;
+use crate::service::{CaseChange, ChannelChange, NewChannel, NewMessage, NewUser};
+
+/// Blank form fields mean "none".
+fn filled(value: &str) -> Option<String> {
+    let trimmed = value.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+}
+
+fn checked(value: &Option<String>) -> bool {
+    value
+        .as_deref()
+        .is_some_and(|v| !v.is_empty() && v != "false" && v != "off")
+}
+
+/// A `datetime-local` value (taken as UTC) or RFC 3339; blank is none.
+fn parse_deadline(value: &str) -> Result<Option<Timestamp>, WebError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(value) {
+        return Ok(Some(at.with_timezone(&Utc)));
+    }
+    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(value, format).ok())
+        .map(|naive| Some(Utc.from_utc_datetime(&naive)))
+        .ok_or_else(|| {
+            WebError::BadInput(format!(
+                "'{value}' is not a date and time like 2026-12-31T17:00"
+            ))
+        })
+}
+
+fn parse_number(text: &str) -> Result<CaseNumber, WebError> {
+    text.parse()
+        .map_err(|_| WebError::BadInput(format!("'{text}' is not a case number")))
+}
+
+fn parse_channel(text: &str) -> Result<ChannelId, WebError> {
+    text.trim()
+        .parse()
+        .map_err(|_| WebError::BadInput("choose a channel".into()))
+}
+
+fn to_case(number: CaseNumber) -> Redirect {
+    Redirect::see_other(format!("/cases/{number}"))
+}
+
+#[derive(Deserialize)]
+pub struct CreateCaseForm {
+    csrf: String,
+    channel: String,
+    subject: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    deadline: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    case_type: String,
+    important: Option<String>,
+    #[serde(default)]
+    customer_name: String,
+    #[serde(default)]
+    customer_email: String,
+    #[serde(default)]
+    customer_phone: String,
+    #[serde(default)]
+    device_identifier: String,
+    #[serde(default)]
+    device_model: String,
+}
+
+#[handler]
+pub async fn create_case(
+    req: &Request,
+    Form(form): Form<CreateCaseForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let priority = filled(&form.priority)
+        .map(|p| Priority::parse("priority", &p))
+        .transpose()
+        .map_err(crate::service::ServiceError::from)?;
+    let draft = CaseDraft {
+        subject: form.subject,
+        description: form.description,
+        priority,
+        deadline: parse_deadline(&form.deadline)?,
+        category: filled(&form.category),
+        case_type: filled(&form.case_type),
+        important: checked(&form.important),
+        source: None,
+        customer: Some(Customer {
+            name: filled(&form.customer_name),
+            email: filled(&form.customer_email),
+            phone: filled(&form.customer_phone),
+            handles: Default::default(),
+        }),
+        device: Some(Device {
+            identifier: filled(&form.device_identifier),
+            model: filled(&form.device_model),
+        }),
+        thread: None,
+    };
+    let channel = parse_channel(&form.channel)?;
+    let case = app(req)
+        .service
+        .create_case(&session.user, channel, draft, Source::Manual)
+        .await?;
+    Ok(to_case(case.number))
+}
+
+#[derive(Deserialize)]
+pub struct EditCaseForm {
+    csrf: String,
+    subject: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    case_type: String,
+    #[serde(default)]
+    category: String,
+    priority: String,
+    #[serde(default)]
+    deadline: String,
+    important: Option<String>,
+}
+
+#[handler]
+pub async fn edit_case(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<EditCaseForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let number = parse_number(&number)?;
+    let edit = CaseEdit {
+        subject: Some(form.subject),
+        description: Some(form.description),
+        case_type: Some(filled(&form.case_type)),
+        priority: Some(
+            Priority::parse("priority", &form.priority)
+                .map_err(crate::service::ServiceError::from)?,
+        ),
+        deadline: Some(parse_deadline(&form.deadline)?),
+        category: Some(filled(&form.category)),
+        important: Some(checked(&form.important)),
+        customer: None,
+        device: None,
+    };
+    let change = CaseChange {
+        edit,
+        ..Default::default()
+    };
+    app(req)
+        .service
+        .update_case(&session.user, number, change)
+        .await?;
+    Ok(to_case(number))
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    csrf: String,
+    #[serde(default)]
+    assignee: String,
+}
+
+#[handler]
+pub async fn assign_case(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<AssignForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let number = parse_number(&number)?;
+    let change = CaseChange {
+        assignee: Some(filled(&form.assignee)),
+        ..Default::default()
+    };
+    app(req)
+        .service
+        .update_case(&session.user, number, change)
+        .await?;
+    Ok(to_case(number))
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    csrf: String,
+    status: String,
+}
+
+#[handler]
+pub async fn change_status(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<StatusForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let number = parse_number(&number)?;
+    let status =
+        Status::parse("status", &form.status).map_err(crate::service::ServiceError::from)?;
+    let change = CaseChange {
+        status: Some(status),
+        ..Default::default()
+    };
+    app(req)
+        .service
+        .update_case(&session.user, number, change)
+        .await?;
+    Ok(to_case(number))
+}
+
+macro_rules! lifecycle_form {
+    ($name:ident, $method:ident) => {
+        #[handler]
+        pub async fn $name(
+            req: &Request,
+            Path(number): Path<String>,
+            Form(form): Form<CsrfForm>,
+        ) -> Result<Redirect, WebError> {
+            let session = require_form_session(req, &form.csrf)?;
+            let number = parse_number(&number)?;
+            app(req).service.$method(&session.user, number).await?;
+            Ok(to_case(number))
+        }
+    };
+}
+
+lifecycle_form!(close_case, close_case);
+lifecycle_form!(reopen_case, reopen_case);
+lifecycle_form!(archive_case, archive_case);
+lifecycle_form!(unarchive_case, unarchive_case);
+
+#[derive(Deserialize)]
+pub struct NoteForm {
+    csrf: String,
+    body: String,
+}
+
+#[handler]
+pub async fn add_note(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<NoteForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let number = parse_number(&number)?;
+    app(req)
+        .service
+        .add_note(&session.user, number, &form.body)
+        .await?;
+    Ok(Redirect::see_other(format!("/cases/{number}#activity")))
+}
+
+#[derive(Deserialize)]
+pub struct MessageForm {
+    csrf: String,
+    body: String,
+    #[serde(default)]
+    direction: String,
+    #[serde(default)]
+    from: String,
+}
+
+#[handler]
+pub async fn add_message(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<MessageForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let number = parse_number(&number)?;
+    let direction = if form.direction == "inbound" {
+        Direction::Inbound
+    } else {
+        Direction::Outbound
+    };
+    let message = NewMessage {
+        direction,
+        from: filled(&form.from),
+        body: form.body,
+    };
+    app(req)
+        .service
+        .add_message(&session.user, number, message)
+        .await?;
+    Ok(Redirect::see_other(format!("/cases/{number}#activity")))
+}
+
+#[derive(Deserialize)]
+pub struct ChannelForm {
+    csrf: String,
+    name: String,
+    #[serde(default)]
+    email_address: String,
+    time_tracking: Option<String>,
+    #[serde(default)]
+    reply_window_hours: String,
+    #[serde(default)]
+    slack_webhook_url: String,
+}
+
+fn reply_window(text: &str) -> Result<Option<u32>, WebError> {
+    filled(text)
+        .map(|t| {
+            t.parse()
+                .map_err(|_| WebError::BadInput(format!("'{t}' is not a number of hours")))
+        })
+        .transpose()
+}
+
+#[handler]
+pub async fn create_channel(
+    req: &Request,
+    Form(form): Form<ChannelForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let settings = ChannelSettings {
+        time_tracking: checked(&form.time_tracking),
+        reply_window_hours: reply_window(&form.reply_window_hours)?,
+        slack_webhook_url: filled(&form.slack_webhook_url),
+    };
+    let new = NewChannel {
+        name: form.name,
+        email_address: filled(&form.email_address),
+        settings,
+    };
+    let channel = app(req).service.create_channel(&session.user, new).await?;
+    Ok(Redirect::see_other(format!("/channels/{}", channel.id)))
+}
+
+#[handler]
+pub async fn update_channel(
+    req: &Request,
+    Path(id): Path<String>,
+    Form(form): Form<ChannelForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let id = parse_channel(&id)?;
+    let change = ChannelChange {
+        name: Some(form.name),
+        email_address: Some(filled(&form.email_address)),
+        time_tracking: Some(checked(&form.time_tracking)),
+        reply_window_hours: Some(reply_window(&form.reply_window_hours)?),
+        slack_webhook_url: Some(filled(&form.slack_webhook_url)),
+    };
+    app(req)
+        .service
+        .update_channel(&session.user, id, change)
+        .await?;
+    Ok(Redirect::see_other(format!("/channels/{id}")))
+}
+
+#[derive(Deserialize)]
+pub struct MemberForm {
+    csrf: String,
+    username: String,
+    role: String,
+}
+
+#[handler]
+pub async fn put_member(
+    req: &Request,
+    Path(id): Path<String>,
+    Form(form): Form<MemberForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let id = parse_channel(&id)?;
+    let role = MemberRole::parse("role", &form.role).map_err(crate::service::ServiceError::from)?;
+    app(req)
+        .service
+        .put_member(&session.user, id, form.username.trim(), role)
+        .await?;
+    Ok(Redirect::see_other(format!("/channels/{id}")))
+}
+
+#[handler]
+pub async fn remove_member(
+    req: &Request,
+    Path((id, username)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let id = parse_channel(&id)?;
+    app(req)
+        .service
+        .remove_member(&session.user, id, &username)
+        .await?;
+    Ok(Redirect::see_other(format!("/channels/{id}#members")))
+}
+
+#[derive(Deserialize)]
+pub struct UserForm {
+    csrf: String,
+    username: String,
+    password: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    email: String,
+    role: String,
+}
+
+#[handler]
+pub async fn create_user(req: &Request, Form(form): Form<UserForm>) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let role = Role::parse("role", &form.role).map_err(crate::service::ServiceError::from)?;
+    let new = NewUser {
+        username: form.username,
+        password: form.password,
+        display_name: filled(&form.display_name),
+        email: filled(&form.email),
+        role,
+    };
+    let user = app(req).service.create_user(&session.user, new).await?;
+    Ok(Redirect::see_other(format!(
+        "/users#user-{}",
+        urlencode(&user.username)
+    )))
+}

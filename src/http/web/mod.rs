@@ -1,0 +1,49 @@
+//! The web UI: server-rendered pages and plain HTML forms (POST, then
+//! redirect), with a session cookie and a CSRF token on every form.
+
+mod assets;
+mod forms;
+mod pages;
+mod session;
+mod views;
+
+use poem::{Route, get, post};
+
+pub fn routes() -> Route {
+    Route::new()
+        .at("/", get(pages::home))
+        .at(
+            "/login",
+            get(session::login_page).post(session::login_submit),
+        )
+        .at("/logout", post(session::logout))
+        .at("/inbox", get(pages::inbox))
+        .at("/events", get(pages::events))
+        .at("/cases/new", get(pages::new_case_page))
+        .at("/cases", post(forms::create_case))
+        .at("/cases/:number", get(pages::case_page))
+        .at("/cases/:number/edit", post(forms::edit_case))
+        .at("/cases/:number/assign", post(forms::assign_case))
+        .at("/cases/:number/status", post(forms::change_status))
+        .at("/cases/:number/close", post(forms::close_case))
+        .at("/cases/:number/reopen", post(forms::reopen_case))
+        .at("/cases/:number/archive", post(forms::archive_case))
+        .at("/cases/:number/unarchive", post(forms::unarchive_case))
+        .at("/cases/:number/notes", post(forms::add_note))
+        .at("/cases/:number/messages", post(forms::add_message))
+        .at(
+            "/channels",
+            get(pages::channels_page).post(forms::create_channel),
+        )
+        .at(
+            "/channels/:id",
+            get(pages::channel_page).post(forms::update_channel),
+        )
+        .at("/channels/:id/members", post(forms::put_member))
+        .at(
+            "/channels/:id/members/:username/remove",
+            post(forms::remove_member),
+        )
+        .at("/users", get(pages::users_page).post(forms::create_user))
+        .at("/static/*path", get(assets::serve))
+}

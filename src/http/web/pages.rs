@@ -1,0 +1,399 @@
+//! Pages (GET): each loads through the service layer and renders a template.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use futures_util::StreamExt;
+use poem::web::sse::{Event, SSE};
+use poem::web::{Html, Path, Query, Redirect};
+use poem::{IntoResponse, Request, Response, handler};
+use serde::Deserialize;
+
+use super::session::{WebError, app, require_session, urlencode};
+use super::views::*;
+use crate::domain::access;
+use crate::domain::case::CaseNumber;
+use crate::domain::channel::ChannelId;
+use crate::service::{CaseQuery, View};
+
+fn html(page: impl Template) -> Result<Response, WebError> {
+    page.render()
+        .map(|body| Html(body).into_response())
+        .map_err(|e| WebError::BadInput(format!("the page could not be rendered: {e}")))
+}
+
+#[handler]
+pub fn home() -> Redirect {
+    Redirect::see_other("/inbox")
+}
+
+#[derive(Deserialize)]
+pub struct InboxQuery {
+    view: Option<String>,
+    channel: Option<String>,
+    cursor: Option<String>,
+}
+
+#[handler]
+pub fn inbox(req: &Request, Query(query): Query<InboxQuery>) -> Result<Response, WebError> {
+    let session = require_session(req)?;
+    let service = &app(req).service;
+    let view = match query.view.as_deref() {
+        None | Some("") => View::Open,
+        Some(v) => View::parse(v)?,
+    };
+    let channel: Option<ChannelId> = match query.channel.as_deref() {
+        None | Some("") => None,
+        Some(text) => Some(
+            text.parse()
+                .map_err(|_| WebError::BadInput(format!("'{text}' is not a channel")))?,
+        ),
+    };
+    let channels = service.list_channels(&session.user)?;
+    let names: HashMap<ChannelId, String> =
+        channels.iter().map(|c| (c.id, c.name.clone())).collect();
+    let page = service.list_cases(
+        &session.user,
+        &CaseQuery {
+            view,
+            channels: channel.into_iter().collect(),
+            cursor: query.cursor,
+            ..Default::default()
+        },
+    )?;
+    let view_name = match view {
+        View::Open => "open",
+        View::Closed => "closed",
+        View::All => "all",
+        View::Archived => "archived",
+    };
+    let channel_param = channel.map(|c| format!("&channel={c}")).unwrap_or_default();
+    let tabs = [
+        ("Open", "open"),
+        ("Closed", "closed"),
+        ("All", "all"),
+        ("Archived", "archived"),
+    ]
+    .into_iter()
+    .map(|(label, value)| Tab {
+        label,
+        href: format!("/inbox?view={value}{channel_param}"),
+        current: value == view_name,
+    })
+    .collect();
+    let rows = page
+        .items
+        .iter()
+        .map(|case| {
+            CaseRow::new(
+                case,
+                names.get(&case.channel).map(String::as_str).unwrap_or("?"),
+            )
+        })
+        .collect();
+    let next_href = page.next_cursor.map(|cursor| {
+        format!(
+            "/inbox?view={view_name}{channel_param}&cursor={}",
+            urlencode(&cursor)
+        )
+    });
+    let channel_choices = channels
+        .iter()
+        .map(|c| Choice {
+            value: c.id.to_string(),
+            label: c.name.clone(),
+            selected: Some(c.id) == channel,
+        })
+        .collect();
+    let empty_hint = if channels.is_empty() {
+        "You are not a member of any channel yet. An administrator can add you to one."
+    } else {
+        "No cases here."
+    };
+    html(InboxPage {
+        nav: Nav::new(&session, "inbox"),
+        tabs,
+        channels: channel_choices,
+        view: view_name,
+        rows,
+        next_href,
+        empty_hint,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct NewCaseQuery {
+    channel: Option<ChannelId>,
+}
+
+#[handler]
+pub fn new_case_page(
+    req: &Request,
+    Query(query): Query<NewCaseQuery>,
+) -> Result<Response, WebError> {
+    let session = require_session(req)?;
+    let channels = app(req).service.list_channels(&session.user)?;
+    let channels = channels
+        .into_iter()
+        .filter(|c| access::can_open_case_in(&session.user, c))
+        .map(|c| Choice {
+            value: c.id.to_string(),
+            selected: Some(c.id) == query.channel,
+            label: c.name,
+        })
+        .collect();
+    html(NewCasePage {
+        nav: Nav::new(&session, "new"),
+        channels,
+        priorities: priority_choices(crate::domain::case::Priority::Normal),
+    })
+}
+
+#[handler]
+pub fn case_page(req: &Request, Path(number): Path<String>) -> Result<Response, WebError> {
+    let session = require_session(req)?;
+    let number: CaseNumber = number
+        .trim_start_matches('#')
+        .parse()
+        .map_err(|_| WebError::BadInput(format!("'{number}' is not a case number")))?;
+    let service = &app(req).service;
+    let (case, channel) = service.get_case_with_channel(&session.user, number)?;
+    let activity = service
+        .activity(&session.user, number)?
+        .into_iter()
+        .rev()
+        .map(ActivityRow::new)
+        .collect();
+    let can_work = access::can_work_case(&session.user, &channel);
+    let mut assignees: Vec<Choice> = Vec::new();
+    if can_work {
+        let users = if session.user.is_admin() {
+            service.list_users(&session.user)?
+        } else {
+            Vec::new()
+        };
+        let mut names: Vec<String> = channel.members.keys().cloned().collect();
+        names.extend(
+            users
+                .iter()
+                .filter(|u| u.is_admin())
+                .map(|u| u.username.clone()),
+        );
+        names.sort();
+        names.dedup();
+        for name in names {
+            let eligible = match service.find_user(&name)? {
+                Some(user) => access::can_be_assigned(&user, &channel),
+                None => false,
+            };
+            if eligible {
+                let selected = case.assignee.as_deref() == Some(name.as_str());
+                assignees.push(Choice {
+                    label: name.clone(),
+                    value: name,
+                    selected,
+                });
+            }
+        }
+    }
+    let details = case_details(&case, &channel.name);
+    html(CasePage {
+        nav: Nav::new(&session, "inbox"),
+        channel_name: channel.name.clone(),
+        status_label: case.status.label(),
+        priority_label: case.priority.label(),
+        details,
+        can_work,
+        statuses: status_choices(Some(case.status)),
+        priorities: priority_choices(case.priority),
+        assignees,
+        deadline_input: case
+            .deadline
+            .map(|d| d.format("%Y-%m-%dT%H:%M").to_string())
+            .unwrap_or_default(),
+        activity,
+        case,
+    })
+}
+
+fn case_details(case: &crate::domain::case::Case, channel: &str) -> Vec<Detail> {
+    let text = |label, value: String| Detail {
+        label,
+        value,
+        when: None,
+    };
+    let by = |label, who: Option<&String>, at| Detail {
+        label,
+        value: who.map(|w| format!("by {w}")).unwrap_or_default(),
+        when: When::maybe(at),
+    };
+    let or_dash = |v: Option<&String>| v.cloned().unwrap_or_else(|| "—".into());
+    let mut details = vec![
+        text("Channel", channel.to_owned()),
+        text(
+            "Status",
+            format!(
+                "{}{}",
+                case.status.label(),
+                if case.archived { " (archived)" } else { "" }
+            ),
+        ),
+        text("Priority", case.priority.label().to_owned()),
+        text("Assignee", or_dash(case.assignee.as_ref())),
+        text("Category", or_dash(case.category.as_ref())),
+        text("Type", or_dash(case.case_type.as_ref())),
+        Detail {
+            label: "Deadline",
+            value: if case.deadline.is_none() {
+                "—".into()
+            } else {
+                String::new()
+            },
+            when: When::maybe(case.deadline),
+        },
+        text(
+            "Important",
+            if case.important { "Yes" } else { "No" }.to_owned(),
+        ),
+        text("Source", case.source.as_str().to_owned()),
+        text(
+            "Customer",
+            case.customer
+                .as_ref()
+                .map(|c| c.summary())
+                .unwrap_or_else(|| "—".into()),
+        ),
+        text(
+            "Device",
+            case.device
+                .as_ref()
+                .map(|d| d.summary())
+                .unwrap_or_else(|| "—".into()),
+        ),
+        text("Thread", or_dash(case.thread.as_ref())),
+        by("Created", Some(&case.created_by), Some(case.created_at)),
+        by("Updated", Some(&case.updated_by), Some(case.updated_at)),
+    ];
+    if case.assigned_at.is_some() {
+        details.push(by("Assigned", case.assigned_by.as_ref(), case.assigned_at));
+    }
+    if case.closed_at.is_some() {
+        details.push(by("Closed", case.closed_by.as_ref(), case.closed_at));
+    }
+    details
+}
+
+#[handler]
+pub fn channels_page(req: &Request) -> Result<Response, WebError> {
+    let session = require_session(req)?;
+    let channels = app(req).service.list_channels(&session.user)?;
+    let rows = channels
+        .into_iter()
+        .map(|c| ChannelRow {
+            id: c.id,
+            role: c
+                .role_of(&session.user.username)
+                .map(|r| r.as_str().to_owned())
+                .unwrap_or_else(|| "—".into()),
+            email: c.email_address.clone().unwrap_or_else(|| "—".into()),
+            members: c.members.len(),
+            name: c.name,
+        })
+        .collect();
+    html(ChannelsPage {
+        can_create: session.user.is_admin(),
+        nav: Nav::new(&session, "channels"),
+        rows,
+    })
+}
+
+#[handler]
+pub fn channel_page(req: &Request, Path(id): Path<String>) -> Result<Response, WebError> {
+    let session = require_session(req)?;
+    let id: ChannelId = id
+        .parse()
+        .map_err(|_| WebError::BadInput(format!("'{id}' is not a channel id")))?;
+    let service = &app(req).service;
+    let channel = service.get_channel(&session.user, id)?;
+    let can_manage = access::can_manage_channel(&session.user, &channel);
+    let mut members = Vec::new();
+    for (name, role) in &channel.members {
+        members.push(ChannelPage::member_row(
+            name,
+            *role,
+            service.find_user(name)?.as_ref(),
+        ));
+    }
+    // Managers who are not admins add members by username.
+    let candidates = if session.user.is_admin() {
+        service
+            .list_users(&session.user)?
+            .into_iter()
+            .filter(|u| !channel.is_member(&u.username))
+            .map(|u| Choice {
+                label: format!("{} ({})", u.username, u.role),
+                value: u.username,
+                selected: false,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    html(ChannelPage {
+        nav: Nav::new(&session, "channels"),
+        reply_window: channel
+            .settings
+            .reply_window_hours
+            .map(|h| h.to_string())
+            .unwrap_or_default(),
+        slack_url: if can_manage {
+            channel
+                .settings
+                .slack_webhook_url
+                .clone()
+                .unwrap_or_default()
+        } else {
+            String::new()
+        },
+        channel,
+        members,
+        candidates,
+        can_manage,
+    })
+}
+
+#[handler]
+pub fn users_page(req: &Request) -> Result<Response, WebError> {
+    let session = require_session(req)?;
+    let users = app(req).service.list_users(&session.user)?;
+    let rows = users
+        .into_iter()
+        .map(|u| UserRow {
+            created: When::new(u.created_at),
+            role: u.role.as_str(),
+            email: u.email.unwrap_or_else(|| "—".into()),
+            display_name: u.display_name,
+            username: u.username,
+        })
+        .collect();
+    html(UsersPage {
+        nav: Nav::new(&session, "users"),
+        rows,
+    })
+}
+
+/// Live updates for open pages: one event per change to a visible case.
+#[handler]
+pub fn events(req: &Request) -> Result<Response, WebError> {
+    let session = require_session(req)?;
+    let stream = crate::http::api::case_events(app(req).clone(), session.user).map(|event| {
+        Event::message(
+            serde_json::json!({"number": event.number, "event": event.event, "actor": event.actor})
+                .to_string(),
+        )
+        .event_type("case")
+    });
+    Ok(SSE::new(stream)
+        .keep_alive(std::time::Duration::from_secs(15))
+        .into_response())
+}

@@ -1,0 +1,283 @@
+//! Browser sessions: the cookie, CSRF checks, logging in and out, and how
+//! failures are shown to a person.
+
+use std::sync::Arc;
+
+use askama::Template;
+use poem::http::{HeaderValue, StatusCode, header};
+use poem::web::{Form, Html, Query, Redirect};
+use poem::{IntoResponse, Request, Response, handler};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use super::views::{ErrorPage, LoginPage};
+use crate::app::AppState;
+use crate::service::{ServiceError, Session};
+
+const SESSION_COOKIE: &str = "docket_session";
+const LOGIN_CSRF_COOKIE: &str = "docket_login";
+
+/// A failure in the web UI, shown as a readable page.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("please log in")]
+    LoginRequired { next: String },
+    #[error("{0}")]
+    Service(#[from] ServiceError),
+    #[error("the form has expired or did not come from this site; reload the page and try again")]
+    Csrf,
+    #[error("{0}")]
+    BadInput(String),
+}
+
+impl WebError {
+    fn status(&self) -> StatusCode {
+        match self {
+            WebError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            WebError::Csrf => StatusCode::FORBIDDEN,
+            WebError::BadInput(_) => StatusCode::BAD_REQUEST,
+            WebError::Service(e) => crate::http::error::status_of(e),
+        }
+    }
+}
+
+impl poem::error::ResponseError for WebError {
+    fn status(&self) -> StatusCode {
+        WebError::status(self)
+    }
+
+    fn as_response(&self) -> Response {
+        if let WebError::LoginRequired { next } = self {
+            let target = format!("/login?next={}", urlencode(next));
+            return Redirect::see_other(target).into_response();
+        }
+        let status = WebError::status(self);
+        let message = match self {
+            WebError::Service(ServiceError::Store(e)) => {
+                tracing::error!(error = %e, "store failure while serving a page");
+                "Something went wrong on the server and nothing was saved. Try again; if it persists, the server log has details.".to_owned()
+            }
+            other => capitalise(&other.to_string()),
+        };
+        let page = ErrorPage {
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            message,
+        };
+        (
+            status,
+            Html(page.render().unwrap_or_else(|_| "error".into())),
+        )
+            .into_response()
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+pub fn app(req: &Request) -> &Arc<AppState> {
+    req.data::<Arc<AppState>>()
+        .expect("routes carry the app state")
+}
+
+fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// The logged-in session, if any.
+pub fn current_session(req: &Request) -> Result<Option<Session>, WebError> {
+    match cookie(req, SESSION_COOKIE) {
+        Some(token) => Ok(app(req).service.authenticate_session(token)?),
+        None => Ok(None),
+    }
+}
+
+/// The logged-in session, or a redirect to the login page and back.
+pub fn require_session(req: &Request) -> Result<Session, WebError> {
+    current_session(req)?.ok_or_else(|| WebError::LoginRequired {
+        next: req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| "/".into()),
+    })
+}
+
+/// A session whose form carried the right CSRF token.
+pub fn require_form_session(req: &Request, csrf: &str) -> Result<Session, WebError> {
+    let session = current_session(req)?.ok_or_else(|| WebError::LoginRequired {
+        next: "/inbox".into(),
+    })?;
+    if tokens_match(&session.csrf, csrf) {
+        Ok(session)
+    } else {
+        Err(WebError::Csrf)
+    }
+}
+
+fn tokens_match(expected: &str, given: &str) -> bool {
+    !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
+}
+
+fn secure_cookies(req: &Request) -> bool {
+    app(req)
+        .service
+        .config()
+        .auth
+        .secure_cookies
+        .unwrap_or_else(|| {
+            req.uri().scheme_str() == Some("https")
+                || req
+                    .header("x-forwarded-proto")
+                    .is_some_and(|p| p.eq_ignore_ascii_case("https"))
+        })
+}
+
+fn set_cookie(response: &mut Response, req: &Request, name: &str, value: &str, max_age_secs: i64) {
+    let secure = if secure_cookies(req) { "; Secure" } else { "" };
+    let cookie =
+        format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// Only same-site paths, so the login page cannot be used to send people
+/// elsewhere.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_owned()
+        }
+        _ => "/inbox".to_owned(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+fn render_login(
+    req: &Request,
+    next: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let csrf = hex::encode(rand::random::<[u8; 16]>());
+    let page = LoginPage {
+        next,
+        error,
+        csrf: csrf.clone(),
+    };
+    let mut response = (status, Html(page.render().unwrap_or_default())).into_response();
+    set_cookie(&mut response, req, LOGIN_CSRF_COOKIE, &csrf, 3600);
+    response
+}
+
+#[handler]
+pub fn login_page(req: &Request, Query(query): Query<LoginQuery>) -> Result<Response, WebError> {
+    let next = safe_next(query.next.as_deref());
+    if current_session(req)?.is_some() {
+        return Ok(Redirect::see_other(next).into_response());
+    }
+    Ok(render_login(req, next, None, StatusCode::OK))
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    csrf: String,
+}
+
+#[handler]
+pub async fn login_submit(
+    req: &Request,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, WebError> {
+    let next = safe_next(form.next.as_deref());
+    if !cookie(req, LOGIN_CSRF_COOKIE).is_some_and(|expected| tokens_match(expected, &form.csrf)) {
+        let message = "The login form expired; please try again.".to_owned();
+        return Ok(render_login(
+            req,
+            next,
+            Some(message),
+            StatusCode::FORBIDDEN,
+        ));
+    }
+    let service = &app(req).service;
+    let address = crate::http::api::client_address(req);
+    let user = match service
+        .login(&form.username, &form.password, address.as_deref())
+        .await
+    {
+        Ok(user) => user,
+        Err(e @ (ServiceError::Unauthorized(_) | ServiceError::RateLimited { .. })) => {
+            let status = if matches!(e, ServiceError::RateLimited { .. }) {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            return Ok(render_login(
+                req,
+                next,
+                Some(capitalise(&e.to_string())),
+                status,
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (issued, _csrf) = service.start_session(&user).await?;
+    let mut response = Redirect::see_other(next).into_response();
+    let max_age = i64::from(service.config().auth.session_hours) * 3600;
+    set_cookie(&mut response, req, SESSION_COOKIE, &issued.token, max_age);
+    set_cookie(&mut response, req, LOGIN_CSRF_COOKIE, "", 0);
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+#[handler]
+pub async fn logout(req: &Request, Form(form): Form<CsrfForm>) -> Result<Response, WebError> {
+    if let Some(token) = cookie(req, SESSION_COOKIE) {
+        let session = app(req).service.authenticate_session(token)?;
+        if session.is_some_and(|s| tokens_match(&s.csrf, &form.csrf)) {
+            app(req).service.revoke_token(token).await?;
+        } else {
+            return Err(WebError::Csrf);
+        }
+    }
+    let mut response = Redirect::see_other("/login").into_response();
+    set_cookie(&mut response, req, SESSION_COOKIE, "", 0);
+    Ok(response)
+}

@@ -1,0 +1,293 @@
+//! Template structs and the display values pages show. Askama escapes every
+//! value, so subjects, names and notes can never inject markup.
+
+use askama::Template;
+
+use crate::domain::Timestamp;
+use crate::domain::activity::{ActivityEvent, Direction, EventKind};
+use crate::domain::case::{Case, Priority, Status};
+use crate::domain::channel::{Channel, MemberRole};
+use crate::domain::user::User;
+use crate::service::Session;
+
+/// The header every logged-in page shows.
+pub struct Nav {
+    pub username: String,
+    pub display_name: String,
+    pub is_admin: bool,
+    pub csrf: String,
+    /// Which section is current: `inbox`, `new`, `channels`, `users`.
+    pub section: &'static str,
+}
+
+impl Nav {
+    pub fn new(session: &Session, section: &'static str) -> Nav {
+        Nav {
+            username: session.user.username.clone(),
+            display_name: session.user.display_name.clone(),
+            is_admin: session.user.is_admin(),
+            csrf: session.csrf.clone(),
+            section,
+        }
+    }
+
+    /// `aria-current` for the nav link of `section`.
+    pub fn current(&self, section: &str) -> &'static str {
+        if self.section == section {
+            "page"
+        } else {
+            "false"
+        }
+    }
+}
+
+/// A timestamp as shown: readable text plus the machine value, which the
+/// page script turns into the reader's local time.
+pub struct When {
+    pub iso: String,
+    pub text: String,
+}
+
+impl When {
+    pub fn new(at: Timestamp) -> When {
+        When {
+            iso: at.to_rfc3339(),
+            text: at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        }
+    }
+
+    pub fn maybe(at: Option<Timestamp>) -> Option<When> {
+        at.map(When::new)
+    }
+}
+
+/// A `<select>` option.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+pub fn status_choices(current: Option<Status>) -> Vec<Choice> {
+    Status::ALL
+        .iter()
+        .map(|s| Choice {
+            value: s.as_str().into(),
+            label: s.label().into(),
+            selected: Some(*s) == current,
+        })
+        .collect()
+}
+
+pub fn priority_choices(current: Priority) -> Vec<Choice> {
+    Priority::ALL
+        .iter()
+        .map(|p| Choice {
+            value: p.as_str().into(),
+            label: p.label().into(),
+            selected: *p == current,
+        })
+        .collect()
+}
+
+pub struct CaseRow {
+    pub number: u64,
+    pub subject: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub priority: &'static str,
+    pub priority_label: &'static str,
+    pub important: bool,
+    pub assignee: String,
+    pub channel: String,
+    pub updated: When,
+}
+
+impl CaseRow {
+    pub fn new(case: &Case, channel_name: &str) -> CaseRow {
+        CaseRow {
+            number: case.number,
+            subject: case.subject.clone(),
+            status: case.status.as_str(),
+            status_label: case.status.label(),
+            priority: case.priority.as_str(),
+            priority_label: case.priority.label(),
+            important: case.important,
+            assignee: case.assignee.clone().unwrap_or_else(|| "—".into()),
+            channel: channel_name.to_owned(),
+            updated: When::new(case.updated_at),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub next: String,
+    pub error: Option<String>,
+    pub csrf: String,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub title: String,
+    pub message: String,
+}
+
+/// An Open / Closed / All tab.
+pub struct Tab {
+    pub label: &'static str,
+    pub href: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+pub struct InboxPage {
+    pub nav: Nav,
+    pub tabs: Vec<Tab>,
+    pub channels: Vec<Choice>,
+    pub view: &'static str,
+    pub rows: Vec<CaseRow>,
+    pub next_href: Option<String>,
+    pub empty_hint: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "case_new.html")]
+pub struct NewCasePage {
+    pub nav: Nav,
+    pub channels: Vec<Choice>,
+    pub priorities: Vec<Choice>,
+}
+
+/// A label and value in the case's details panel.
+pub struct Detail {
+    pub label: &'static str,
+    pub value: String,
+    pub when: Option<When>,
+}
+
+pub struct ActivityRow {
+    pub actor: String,
+    pub summary: String,
+    pub at: When,
+    pub kind: &'static str,
+    pub body: Option<String>,
+    pub heading: Option<String>,
+}
+
+impl ActivityRow {
+    pub fn new(event: ActivityEvent) -> ActivityRow {
+        let summary = event.kind.describe();
+        let kind = event.kind.name();
+        let (body, heading) = match event.kind {
+            EventKind::Note { body } => (Some(body), Some("Internal note".to_owned())),
+            EventKind::Message {
+                direction,
+                from,
+                body,
+            } => {
+                let heading = match (direction, from) {
+                    (Direction::Inbound, Some(from)) => format!("Message from {from}"),
+                    (Direction::Inbound, None) => "Message from the customer".to_owned(),
+                    (Direction::Outbound, Some(from)) => format!("Message sent by {from}"),
+                    (Direction::Outbound, None) => "Message to the customer".to_owned(),
+                };
+                (Some(body), Some(heading))
+            }
+            _ => (None, None),
+        };
+        ActivityRow {
+            actor: event.actor,
+            summary,
+            at: When::new(event.at),
+            kind,
+            body,
+            heading,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+pub struct CasePage {
+    pub nav: Nav,
+    pub case: Case,
+    pub channel_name: String,
+    pub status_label: &'static str,
+    pub priority_label: &'static str,
+    pub details: Vec<Detail>,
+    pub can_work: bool,
+    pub statuses: Vec<Choice>,
+    pub priorities: Vec<Choice>,
+    pub assignees: Vec<Choice>,
+    pub deadline_input: String,
+    pub activity: Vec<ActivityRow>,
+}
+
+impl CasePage {
+    pub fn resolved(&self) -> bool {
+        self.case.status.is_resolved()
+    }
+}
+
+pub struct ChannelRow {
+    pub id: u64,
+    pub name: String,
+    pub email: String,
+    pub members: usize,
+    pub role: String,
+}
+
+#[derive(Template)]
+#[template(path = "channels.html")]
+pub struct ChannelsPage {
+    pub nav: Nav,
+    pub rows: Vec<ChannelRow>,
+    pub can_create: bool,
+}
+
+pub struct MemberRow {
+    pub username: String,
+    pub role: &'static str,
+    pub is_partner: bool,
+}
+
+#[derive(Template)]
+#[template(path = "channel.html")]
+pub struct ChannelPage {
+    pub nav: Nav,
+    pub channel: Channel,
+    pub members: Vec<MemberRow>,
+    pub candidates: Vec<Choice>,
+    pub can_manage: bool,
+    pub reply_window: String,
+    pub slack_url: String,
+}
+
+impl ChannelPage {
+    pub fn member_row(username: &str, role: MemberRole, user: Option<&User>) -> MemberRow {
+        MemberRow {
+            username: username.to_owned(),
+            role: role.as_str(),
+            is_partner: user.is_some_and(User::is_partner),
+        }
+    }
+}
+
+pub struct UserRow {
+    pub username: String,
+    pub display_name: String,
+    pub email: String,
+    pub role: &'static str,
+    pub created: When,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+pub struct UsersPage {
+    pub nav: Nav,
+    pub rows: Vec<UserRow>,
+}

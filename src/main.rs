@@ -1,0 +1,14 @@
+//! `docket`: a self-hosted help desk in one binary.
+
+mod app;
+mod cli;
+mod config;
+mod domain;
+mod http;
+mod live;
+mod service;
+mod store;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

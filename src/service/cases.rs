@@ -1,0 +1,486 @@
+//! Case commands: open, edit, assign, change status, close, reopen, archive,
+//! notes and messages, and the plain listing.
+
+use std::collections::HashMap;
+
+use redb::WriteTransaction;
+
+use super::{Service, ServiceError, ServiceResult, now};
+use crate::domain::Timestamp;
+use crate::domain::access;
+use crate::domain::activity::{ActivityEvent, Direction, EventKind, NOTE_MAX};
+use crate::domain::case::{Case, CaseDraft, CaseEdit, CaseNumber, Source, Status};
+use crate::domain::channel::{Channel, ChannelId};
+use crate::domain::user::User;
+use crate::domain::validate;
+use crate::store::{Reads, Writes};
+
+/// Everything a PATCH may change at once.
+#[derive(Debug, Clone, Default)]
+pub struct CaseChange {
+    pub edit: CaseEdit,
+    pub status: Option<Status>,
+    /// `Some(None)` unassigns.
+    pub assignee: Option<Option<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub direction: Direction,
+    /// Who wrote it, when not the acting user (e.g. the customer's name).
+    pub from: Option<String>,
+    pub body: String,
+}
+
+/// Which cases a list shows, as an inbox does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    /// Unresolved: open, in progress, waiting for customer.
+    #[default]
+    Open,
+    /// Resolved and not archived.
+    Closed,
+    /// Everything not archived.
+    All,
+    Archived,
+}
+
+impl View {
+    pub fn parse(value: &str) -> ServiceResult<View> {
+        match value {
+            "open" => Ok(View::Open),
+            "closed" => Ok(View::Closed),
+            "all" => Ok(View::All),
+            "archived" => Ok(View::Archived),
+            other => Err(ServiceError::invalid(
+                "view",
+                format!("'{other}' is not a view; use open, closed, all or archived"),
+            )),
+        }
+    }
+
+    fn includes(self, case: &Case) -> bool {
+        match self {
+            View::Open => case.is_unresolved(),
+            View::Closed => case.status.is_resolved() && !case.archived,
+            View::All => !case.archived,
+            View::Archived => case.archived,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    Me,
+    Nobody,
+    User(String),
+}
+
+impl AssigneeFilter {
+    pub fn parse(value: &str) -> AssigneeFilter {
+        match value {
+            "me" => AssigneeFilter::Me,
+            "none" => AssigneeFilter::Nobody,
+            other => AssigneeFilter::User(other.to_lowercase()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CaseQuery {
+    pub view: View,
+    pub channels: Vec<ChannelId>,
+    pub status: Option<Status>,
+    pub assignee: Option<AssigneeFilter>,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+pub struct CasePage {
+    pub items: Vec<Case>,
+    pub next_cursor: Option<String>,
+}
+
+fn case_not_found(number: CaseNumber) -> ServiceError {
+    ServiceError::NotFound(format!("case #{number} not found"))
+}
+
+/// Loads a case with its channel if the actor may see it. A case the actor
+/// may not see is reported exactly like a missing one.
+fn visible_case(
+    txn: &impl Reads,
+    actor: &User,
+    number: CaseNumber,
+) -> ServiceResult<(Case, Channel)> {
+    let case = txn.case(number)?.ok_or_else(|| case_not_found(number))?;
+    let channel = txn
+        .channel(case.channel)?
+        .ok_or_else(|| case_not_found(number))?;
+    if access::can_see_case(actor, &channel, &case) {
+        Ok((case, channel))
+    } else {
+        Err(case_not_found(number))
+    }
+}
+
+/// As [`visible_case`], and the actor may change it.
+fn workable_case(
+    txn: &impl Reads,
+    actor: &User,
+    number: CaseNumber,
+) -> ServiceResult<(Case, Channel)> {
+    let (case, channel) = visible_case(txn, actor, number)?;
+    if access::can_work_case(actor, &channel) {
+        Ok((case, channel))
+    } else {
+        Err(ServiceError::Forbidden(
+            "partners can open cases and read their own, but not change them".into(),
+        ))
+    }
+}
+
+/// Applies a status change with the event that describes it best.
+fn apply_status(
+    case: &mut Case,
+    to: Status,
+    actor: &str,
+    at: Timestamp,
+) -> ServiceResult<Option<EventKind>> {
+    let Some(from) = case.change_status(to, actor, at)? else {
+        return Ok(None);
+    };
+    Ok(Some(match (from, to) {
+        (_, Status::Resolved) => EventKind::Closed { from },
+        (Status::Resolved, _) => EventKind::Reopened,
+        _ => EventKind::StatusChanged { from, to },
+    }))
+}
+
+fn apply_assignee(
+    txn: &impl Reads,
+    case: &mut Case,
+    channel: &Channel,
+    assignee: Option<String>,
+    actor: &str,
+    at: Timestamp,
+) -> ServiceResult<Option<EventKind>> {
+    let assignee = match assignee
+        .map(|a| a.trim().to_lowercase())
+        .filter(|a| !a.is_empty())
+    {
+        None => None,
+        Some(name) => {
+            let candidate = txn.user(&name)?.ok_or_else(|| {
+                ServiceError::invalid("assignee", format!("there is no user '{name}'"))
+            })?;
+            if !access::can_be_assigned(&candidate, channel) {
+                return Err(ServiceError::invalid(
+                    "assignee",
+                    format!("'{name}' is not an agent of the channel '{}'", channel.name),
+                ));
+            }
+            Some(name)
+        }
+    };
+    Ok(case
+        .assign(assignee.clone(), actor, at)?
+        .map(|from| EventKind::Assigned { from, to: assignee }))
+}
+
+/// Stores the case and its new events in the caller's transaction.
+fn save(
+    txn: &WriteTransaction,
+    case: &Case,
+    actor: &str,
+    at: Timestamp,
+    events: Vec<EventKind>,
+) -> ServiceResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    txn.put_case(case)?;
+    for kind in events {
+        txn.append_event(case, actor, at, kind)?;
+    }
+    Ok(())
+}
+
+impl Service {
+    /// Opens a case in `channel`. `via` is the source when the actor is staff;
+    /// partners' cases are always of source `partner`.
+    pub async fn create_case(
+        &self,
+        actor: &User,
+        channel: ChannelId,
+        draft: CaseDraft,
+        via: Source,
+    ) -> ServiceResult<Case> {
+        let actor = actor.clone();
+        let source = if actor.is_partner() {
+            Source::Partner
+        } else {
+            draft.source.unwrap_or(via)
+        };
+        // Validate before taking a number, so bad input costs no write.
+        draft
+            .clone()
+            .into_case(0, channel, &actor.username, source, now())?;
+        self.store
+            .write(move |txn| {
+                let channel = match txn.channel(channel)? {
+                    Some(c) if access::can_open_case_in(&actor, &c) => c,
+                    _ => {
+                        return Err(ServiceError::invalid(
+                            "channel",
+                            format!("channel {channel} not found"),
+                        ));
+                    }
+                };
+                let at = now();
+                let number = txn.allocate_case_number()?;
+                let case =
+                    draft
+                        .clone()
+                        .into_case(number, channel.id, &actor.username, source, at)?;
+                txn.put_case(&case)?;
+                let created = EventKind::Created {
+                    source: case.source,
+                    subject: case.subject.clone(),
+                };
+                txn.append_event(&case, &actor.username, at, created)?;
+                Ok(case)
+            })
+            .await
+    }
+
+    pub fn get_case(&self, actor: &User, number: CaseNumber) -> ServiceResult<Case> {
+        Ok(visible_case(&self.store.read()?, actor, number)?.0)
+    }
+
+    /// The case with its channel, for pages that show both.
+    pub fn get_case_with_channel(
+        &self,
+        actor: &User,
+        number: CaseNumber,
+    ) -> ServiceResult<(Case, Channel)> {
+        visible_case(&self.store.read()?, actor, number)
+    }
+
+    /// Whether the actor may see the case; for live updates.
+    pub fn can_see_case(&self, actor: &User, number: CaseNumber) -> bool {
+        self.store
+            .read()
+            .ok()
+            .is_some_and(|txn| visible_case(&txn, actor, number).is_ok())
+    }
+
+    pub fn activity(&self, actor: &User, number: CaseNumber) -> ServiceResult<Vec<ActivityEvent>> {
+        let txn = self.store.read()?;
+        visible_case(&txn, actor, number)?;
+        Ok(txn.activity(number)?)
+    }
+
+    /// Edits fields, status and assignee together, recording one event per
+    /// kind of change. Unchanged values record nothing.
+    pub async fn update_case(
+        &self,
+        actor: &User,
+        number: CaseNumber,
+        change: CaseChange,
+    ) -> ServiceResult<Case> {
+        let actor = actor.clone();
+        self.store
+            .write(move |txn| {
+                let (mut case, channel) = workable_case(txn, &actor, number)?;
+                let at = now();
+                let who = actor.username.as_str();
+                let mut events = Vec::new();
+                let changes = case.apply_edit(change.edit.clone(), who, at)?;
+                if !changes.is_empty() {
+                    events.push(EventKind::FieldsChanged { changes });
+                }
+                if let Some(to) = change.status {
+                    events.extend(apply_status(&mut case, to, who, at)?);
+                }
+                if let Some(assignee) = change.assignee.clone() {
+                    events.extend(apply_assignee(txn, &mut case, &channel, assignee, who, at)?);
+                }
+                save(txn, &case, who, at, events)?;
+                Ok(case)
+            })
+            .await
+    }
+
+    /// Runs a lifecycle step (close, reopen, archive...) on one case.
+    async fn lifecycle(
+        &self,
+        actor: &User,
+        number: CaseNumber,
+        step: fn(&mut Case, &str, Timestamp) -> ServiceResult<EventKind>,
+    ) -> ServiceResult<Case> {
+        let actor = actor.clone();
+        self.store
+            .write(move |txn| {
+                let (mut case, _) = workable_case(txn, &actor, number)?;
+                let at = now();
+                let event = step(&mut case, &actor.username, at)?;
+                save(txn, &case, &actor.username, at, vec![event])?;
+                Ok(case)
+            })
+            .await
+    }
+
+    pub async fn close_case(&self, actor: &User, number: CaseNumber) -> ServiceResult<Case> {
+        self.lifecycle(actor, number, |case, who, at| {
+            Ok(EventKind::Closed {
+                from: case.close(who, at)?,
+            })
+        })
+        .await
+    }
+
+    pub async fn reopen_case(&self, actor: &User, number: CaseNumber) -> ServiceResult<Case> {
+        self.lifecycle(actor, number, |case, who, at| {
+            case.reopen(who, at)?;
+            Ok(EventKind::Reopened)
+        })
+        .await
+    }
+
+    pub async fn archive_case(&self, actor: &User, number: CaseNumber) -> ServiceResult<Case> {
+        self.lifecycle(actor, number, |case, who, at| {
+            case.archive(who, at)?;
+            Ok(EventKind::Archived)
+        })
+        .await
+    }
+
+    pub async fn unarchive_case(&self, actor: &User, number: CaseNumber) -> ServiceResult<Case> {
+        self.lifecycle(actor, number, |case, who, at| {
+            case.unarchive(who, at)?;
+            Ok(EventKind::Unarchived)
+        })
+        .await
+    }
+
+    /// An internal note: visible to staff in the activity stream only.
+    pub async fn add_note(
+        &self,
+        actor: &User,
+        number: CaseNumber,
+        body: &str,
+    ) -> ServiceResult<ActivityEvent> {
+        let body = validate::required_text("body", body, NOTE_MAX)?;
+        let actor = actor.clone();
+        self.store
+            .write(move |txn| {
+                let (mut case, _) = workable_case(txn, &actor, number)?;
+                let at = now();
+                case.updated_at = at;
+                case.updated_by = actor.username.clone();
+                txn.put_case(&case)?;
+                Ok(txn.append_event(
+                    &case,
+                    &actor.username,
+                    at,
+                    EventKind::Note { body: body.clone() },
+                )?)
+            })
+            .await
+    }
+
+    /// Records a message in the conversation. A customer's message reopens a
+    /// resolved case and wakes one that was waiting for them.
+    pub async fn add_message(
+        &self,
+        actor: &User,
+        number: CaseNumber,
+        message: NewMessage,
+    ) -> ServiceResult<ActivityEvent> {
+        let body = validate::required_text("body", &message.body, NOTE_MAX)?;
+        let from = validate::optional_label("from", message.from.as_deref(), 200)?;
+        let direction = message.direction;
+        let actor = actor.clone();
+        self.store
+            .write(move |txn| {
+                let (mut case, _) = workable_case(txn, &actor, number)?;
+                let at = now();
+                let who = actor.username.as_str();
+                let mut status_event = None;
+                if direction == Direction::Inbound
+                    && matches!(case.status, Status::Resolved | Status::WaitingForCustomer)
+                {
+                    status_event = apply_status(&mut case, Status::Open, who, at)?;
+                } else {
+                    case.updated_at = at;
+                    case.updated_by = who.to_owned();
+                }
+                txn.put_case(&case)?;
+                let message = EventKind::Message {
+                    direction,
+                    from: from.clone(),
+                    body: body.clone(),
+                };
+                let event = txn.append_event(&case, who, at, message)?;
+                if let Some(kind) = status_event {
+                    txn.append_event(&case, who, at, kind)?;
+                }
+                Ok(event)
+            })
+            .await
+    }
+
+    /// Lists visible cases, newest first, with a cursor that stays valid
+    /// while cases change (it is the last number shown).
+    pub fn list_cases(&self, actor: &User, query: &CaseQuery) -> ServiceResult<CasePage> {
+        let limits = &self.config.limits;
+        let limit = query.limit.unwrap_or(limits.default_page_size);
+        if limit == 0 || limit > limits.max_page_size {
+            return Err(ServiceError::invalid(
+                "limit",
+                format!("must be between 1 and {}", limits.max_page_size),
+            ));
+        }
+        let below = match &query.cursor {
+            None => None,
+            Some(cursor) => Some(cursor.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(
+                || {
+                    ServiceError::invalid(
+                        "cursor",
+                        "is not a cursor this server issued; start without one",
+                    )
+                },
+            )?),
+        };
+        let assignee = match &query.assignee {
+            None => None,
+            Some(AssigneeFilter::Me) => Some(Some(actor.username.clone())),
+            Some(AssigneeFilter::Nobody) => Some(None),
+            Some(AssigneeFilter::User(name)) => Some(Some(name.clone())),
+        };
+        let txn = self.store.read()?;
+        let channels: HashMap<ChannelId, Channel> =
+            txn.channels()?.into_iter().map(|c| (c.id, c)).collect();
+        let mut items = Vec::with_capacity(limit + 1);
+        txn.scan_cases_desc(below, &mut |case| {
+            let wanted = query.view.includes(&case)
+                && (query.channels.is_empty() || query.channels.contains(&case.channel))
+                && query.status.is_none_or(|s| s == case.status)
+                && assignee.as_ref().is_none_or(|a| *a == case.assignee)
+                && channels
+                    .get(&case.channel)
+                    .is_some_and(|ch| access::can_see_case(actor, ch, &case));
+            if wanted {
+                items.push(case);
+            }
+            items.len() <= limit
+        })?;
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|c| c.number.to_string())
+        } else {
+            None
+        };
+        Ok(CasePage { items, next_cursor })
+    }
+}

@@ -1,0 +1,203 @@
+//! Channels and their members.
+
+use std::collections::BTreeMap;
+
+use super::{Service, ServiceError, ServiceResult, now};
+use crate::domain::access;
+use crate::domain::channel::{self, Channel, ChannelId, ChannelSettings, MemberRole};
+use crate::domain::user::User;
+use crate::domain::validate;
+use crate::store::{Reads, Writes};
+
+#[derive(Debug, Clone, Default)]
+pub struct NewChannel {
+    pub name: String,
+    pub email_address: Option<String>,
+    pub settings: ChannelSettings,
+}
+
+/// Channel edits; `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelChange {
+    pub name: Option<String>,
+    pub email_address: Option<Option<String>>,
+    pub time_tracking: Option<bool>,
+    pub reply_window_hours: Option<Option<u32>>,
+    pub slack_webhook_url: Option<Option<String>>,
+}
+
+fn not_found(id: ChannelId) -> ServiceError {
+    ServiceError::NotFound(format!("channel {id} not found"))
+}
+
+/// Loads a channel the actor may see; others are indistinguishable from
+/// missing ones.
+fn visible_channel(txn: &impl Reads, actor: &User, id: ChannelId) -> ServiceResult<Channel> {
+    match txn.channel(id)? {
+        Some(channel) if access::can_see_channel(actor, &channel) => Ok(channel),
+        _ => Err(not_found(id)),
+    }
+}
+
+fn managed_channel(txn: &impl Reads, actor: &User, id: ChannelId) -> ServiceResult<Channel> {
+    let channel = visible_channel(txn, actor, id)?;
+    if access::can_manage_channel(actor, &channel) {
+        Ok(channel)
+    } else {
+        Err(ServiceError::Forbidden(
+            "only the channel's managers and administrators can change it".into(),
+        ))
+    }
+}
+
+fn check_unique_name(txn: &impl Reads, name: &str, except: Option<ChannelId>) -> ServiceResult<()> {
+    let taken = txn
+        .channels()?
+        .iter()
+        .any(|c| Some(c.id) != except && c.name.eq_ignore_ascii_case(name));
+    if taken {
+        Err(ServiceError::Conflict(format!(
+            "a channel named '{name}' already exists"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+impl Service {
+    /// Admins create channels.
+    pub async fn create_channel(&self, actor: &User, new: NewChannel) -> ServiceResult<Channel> {
+        if !actor.is_admin() {
+            return Err(ServiceError::Forbidden(
+                "only administrators can create channels".into(),
+            ));
+        }
+        let name = channel::channel_name(&new.name)?;
+        let email_address =
+            validate::optional_email("email_address", new.email_address.as_deref())?;
+        let settings = new.settings.validated()?;
+        let created_at = now();
+        self.store
+            .write(move |txn| {
+                check_unique_name(txn, &name, None)?;
+                let channel = Channel {
+                    id: txn.allocate_channel_id()?,
+                    name: name.clone(),
+                    email_address: email_address.clone(),
+                    settings: settings.clone(),
+                    members: BTreeMap::new(),
+                    created_at,
+                };
+                txn.put_channel(&channel)?;
+                Ok(channel)
+            })
+            .await
+    }
+
+    /// The channels the actor belongs to (all of them for admins).
+    pub fn list_channels(&self, actor: &User) -> ServiceResult<Vec<Channel>> {
+        let channels = self.store.read()?.channels()?;
+        Ok(channels
+            .into_iter()
+            .filter(|c| access::can_see_channel(actor, c))
+            .collect())
+    }
+
+    pub fn get_channel(&self, actor: &User, id: ChannelId) -> ServiceResult<Channel> {
+        visible_channel(&self.store.read()?, actor, id)
+    }
+
+    pub async fn update_channel(
+        &self,
+        actor: &User,
+        id: ChannelId,
+        change: ChannelChange,
+    ) -> ServiceResult<Channel> {
+        let actor = actor.clone();
+        let name = change
+            .name
+            .as_deref()
+            .map(channel::channel_name)
+            .transpose()?;
+        let email_address = change
+            .email_address
+            .map(|e| validate::optional_email("email_address", e.as_deref()))
+            .transpose()?;
+        self.store
+            .write(move |txn| {
+                let mut channel = managed_channel(txn, &actor, id)?;
+                if let Some(name) = &name {
+                    check_unique_name(txn, name, Some(id))?;
+                    channel.name = name.clone();
+                }
+                if let Some(email) = &email_address {
+                    channel.email_address = email.clone();
+                }
+                let mut settings = channel.settings.clone();
+                if let Some(on) = change.time_tracking {
+                    settings.time_tracking = on;
+                }
+                if let Some(hours) = change.reply_window_hours {
+                    settings.reply_window_hours = hours;
+                }
+                if let Some(url) = &change.slack_webhook_url {
+                    settings.slack_webhook_url = url.clone();
+                }
+                channel.settings = settings.validated()?;
+                txn.put_channel(&channel)?;
+                Ok(channel)
+            })
+            .await
+    }
+
+    /// Adds a member or changes their role.
+    pub async fn put_member(
+        &self,
+        actor: &User,
+        id: ChannelId,
+        username: &str,
+        role: MemberRole,
+    ) -> ServiceResult<Channel> {
+        let actor = actor.clone();
+        let username = username.to_owned();
+        self.store
+            .write(move |txn| {
+                let mut channel = managed_channel(txn, &actor, id)?;
+                let member = txn.user(&username)?.ok_or_else(|| {
+                    ServiceError::NotFound(format!("there is no user '{username}'"))
+                })?;
+                if member.is_partner() && role == MemberRole::Manager {
+                    return Err(ServiceError::invalid(
+                        "role",
+                        "partners are plain members and cannot manage a channel",
+                    ));
+                }
+                channel.members.insert(member.username.clone(), role);
+                txn.put_channel(&channel)?;
+                Ok(channel)
+            })
+            .await
+    }
+
+    pub async fn remove_member(
+        &self,
+        actor: &User,
+        id: ChannelId,
+        username: &str,
+    ) -> ServiceResult<Channel> {
+        let actor = actor.clone();
+        let username = username.to_owned();
+        self.store
+            .write(move |txn| {
+                let mut channel = managed_channel(txn, &actor, id)?;
+                if channel.members.remove(&username).is_none() {
+                    return Err(ServiceError::NotFound(format!(
+                        "'{username}' is not a member of channel {id}"
+                    )));
+                }
+                txn.put_channel(&channel)?;
+                Ok(channel)
+            })
+            .await
+    }
+}

@@ -1,0 +1,111 @@
+//! The service layer: every change to Docket's records passes through here.
+//! Each command checks permissions, validates through the domain rules,
+//! applies the change, appends activity and enqueues outbox work in one
+//! transaction.
+
+mod auth;
+mod cases;
+mod channels;
+mod login_guard;
+mod users;
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::domain::RuleError;
+use crate::domain::user::{Role, User};
+use crate::store::{Store, StoreError};
+
+pub use auth::Session;
+pub use cases::{AssigneeFilter, CaseChange, CaseQuery, NewMessage, View};
+pub use channels::{ChannelChange, NewChannel};
+pub use users::{NewUser, random_password};
+
+/// Why a command was refused. Mapped once, at the HTTP edge and in the CLI.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("too many failed attempts; try again in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<RuleError> for ServiceError {
+    fn from(err: RuleError) -> Self {
+        match err {
+            RuleError::Invalid { field, message } => ServiceError::Invalid { field, message },
+            RuleError::Conflict(message) => ServiceError::Conflict(message),
+        }
+    }
+}
+
+impl ServiceError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ServiceError::Invalid {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// The entry point for every command; cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    store: Store,
+    config: Arc<Config>,
+    login_guard: Arc<login_guard::LoginGuard>,
+}
+
+impl Service {
+    pub fn new(store: Store, config: Arc<Config>) -> Service {
+        let login_guard = Arc::new(login_guard::LoginGuard::new(
+            config.auth.login_max_failures,
+            std::time::Duration::from_secs(config.auth.login_window_seconds),
+        ));
+        Service {
+            store,
+            config,
+            login_guard,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The identity of commands run from the command line on the server's
+    /// own machine: whoever can run them can read the data directory anyway.
+    pub fn operator() -> User {
+        User {
+            username: "docket".into(),
+            display_name: "Docket operator".into(),
+            email: None,
+            role: Role::Admin,
+            password_hash: String::new(),
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    /// Whether the store answers reads; for readiness checks.
+    pub fn is_ready(&self) -> bool {
+        self.store.read().is_ok()
+    }
+}
+
+fn now() -> crate::domain::Timestamp {
+    chrono::Utc::now()
+}

@@ -1,0 +1,165 @@
+//! Users: creation, listing, passwords, and the first admin.
+
+use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+
+use super::{Service, ServiceError, ServiceResult, now};
+use crate::domain::user::{self, Role, User};
+use crate::domain::validate;
+use crate::store::{Reads, Writes};
+
+/// A new account, as an admin or the CLI supplies it.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub role: Role,
+}
+
+/// Hashes off the async workers: argon2 is deliberately slow.
+pub(super) async fn hash_password(password: String) -> ServiceResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|e| ServiceError::invalid("password", format!("cannot be hashed: {e}")))
+    })
+    .await
+    .map_err(|e| ServiceError::BadRequest(format!("password hashing was interrupted: {e}")))?
+}
+
+/// Verifies off the async workers. A missing user is checked against a
+/// throwaway hash so that timing does not reveal which usernames exist.
+pub(super) async fn verify_password(password: String, stored_hash: Option<String>) -> bool {
+    const DECOY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3bP9pzYNaFzCsYKmEyuf5J4h6cPWZs2Pvo23hZTw3hA";
+    let has_user = stored_hash.is_some();
+    let hash = stored_hash.unwrap_or_else(|| DECOY.to_owned());
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+        && has_user
+}
+
+/// A random password for generated accounts: 20 characters, unambiguous.
+pub fn random_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..20)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+fn require_admin(actor: &User) -> ServiceResult<()> {
+    if actor.is_admin() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(
+            "only administrators can manage users".into(),
+        ))
+    }
+}
+
+impl Service {
+    pub async fn create_user(&self, actor: &User, new: NewUser) -> ServiceResult<User> {
+        require_admin(actor)?;
+        let username = user::username(&new.username)?;
+        user::password(&new.password)?;
+        let display_name = user::display_name(new.display_name.as_deref(), &username)?;
+        let email = validate::optional_email("email", new.email.as_deref())?;
+        let password_hash = hash_password(new.password).await?;
+        let record = User {
+            username,
+            display_name,
+            email,
+            role: new.role,
+            password_hash,
+            created_at: now(),
+        };
+        self.store
+            .write(move |txn| {
+                if txn.user(&record.username)?.is_some() {
+                    return Err(ServiceError::Conflict(format!(
+                        "the user '{}' already exists",
+                        record.username
+                    )));
+                }
+                txn.put_user(&record)?;
+                Ok(record.clone())
+            })
+            .await
+    }
+
+    pub fn list_users(&self, actor: &User) -> ServiceResult<Vec<User>> {
+        require_admin(actor)?;
+        Ok(self.store.read()?.users()?)
+    }
+
+    pub fn find_user(&self, username: &str) -> ServiceResult<Option<User>> {
+        Ok(self.store.read()?.user(username)?)
+    }
+
+    /// Admins set anyone's password; users only their own.
+    pub async fn set_password(
+        &self,
+        actor: &User,
+        username: &str,
+        password: String,
+    ) -> ServiceResult<()> {
+        if !actor.is_admin() && actor.username != username {
+            return Err(ServiceError::Forbidden(
+                "you can only change your own password".into(),
+            ));
+        }
+        user::password(&password)?;
+        let hash = hash_password(password).await?;
+        let username = username.to_owned();
+        self.store
+            .write(move |txn| {
+                let mut user = txn.user(&username)?.ok_or_else(|| {
+                    ServiceError::NotFound(format!("there is no user '{username}'"))
+                })?;
+                user.password_hash = hash.clone();
+                txn.put_user(&user)?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// On first start, creates `admin` with `password` or a random one.
+    /// Returns the password when it was generated, so it can be shown once.
+    pub async fn ensure_first_admin(
+        &self,
+        password: Option<String>,
+    ) -> ServiceResult<Option<String>> {
+        if !self.store.read()?.users()?.is_empty() {
+            return Ok(None);
+        }
+        let generated = password.is_none();
+        let password = password.unwrap_or_else(random_password);
+        let new = NewUser {
+            username: "admin".into(),
+            password: password.clone(),
+            display_name: Some("Administrator".into()),
+            email: None,
+            role: Role::Admin,
+        };
+        match self.create_user(&Service::operator(), new).await {
+            Ok(_) => Ok(generated.then_some(password)),
+            // Another start raced us to it: the admin exists, which is the goal.
+            Err(ServiceError::Conflict(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Schema versions and the steps between them, run once at open.
+
+use redb::{Database, ReadableTable, WriteTransaction};
+
+use super::tables::*;
+use super::{StoreError, StoreResult};
+
+/// The schema this binary writes.
+pub const CURRENT_SCHEMA: u32 = 1;
+
+/// Brings the store to [`CURRENT_SCHEMA`] in one transaction.
+pub fn run(db: &Database) -> StoreResult<()> {
+    let txn = db.begin_write()?;
+    let found = {
+        let meta = txn.open_table(META)?;
+        meta.get(KEY_SCHEMA_VERSION)?.map(|v| v.value() as u32)
+    };
+    match found {
+        Some(version) if version > CURRENT_SCHEMA => {
+            return Err(StoreError::SchemaTooNew {
+                found: version,
+                known: CURRENT_SCHEMA,
+            });
+        }
+        Some(CURRENT_SCHEMA) => {}
+        Some(version) => {
+            for step in version..CURRENT_SCHEMA {
+                upgrade_from(step, &txn)?;
+            }
+        }
+        None => create_v1(&txn)?,
+    }
+    txn.open_table(META)?
+        .insert(KEY_SCHEMA_VERSION, u64::from(CURRENT_SCHEMA))?;
+    txn.commit()?;
+    Ok(())
+}
+
+/// A fresh store: create every table so readers never meet a missing one.
+fn create_v1(txn: &WriteTransaction) -> StoreResult<()> {
+    txn.open_table(SECRETS)?;
+    txn.open_table(USERS)?;
+    txn.open_table(CHANNELS)?;
+    txn.open_table(CASES)?;
+    txn.open_table(ACTIVITY)?;
+    txn.open_table(OUTBOX)?;
+    txn.open_table(OUTBOX_CURSORS)?;
+    txn.open_table(TOKENS)?;
+    Ok(())
+}
+
+/// Upgrades a store at `version` to `version + 1`.
+fn upgrade_from(version: u32, _txn: &WriteTransaction) -> StoreResult<()> {
+    Err(StoreError::Corrupt(format!(
+        "no migration known from schema {version}"
+    )))
+}

@@ -1,0 +1,177 @@
+//! The store: redb tables, their encodings, the single writer, the outbox and
+//! schema migrations. redb is the truth; everything else is derived from it.
+
+mod migrate;
+pub mod outbox;
+pub mod records;
+mod tables;
+mod writer;
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{Database, ReadTransaction, WriteTransaction};
+use tokio::sync::watch;
+
+pub use outbox::{OUTBOX_CONSUMERS, OutboxEvent};
+pub use records::{Reads, TokenKind, TokenRecord, Writes};
+
+/// Failures of the storage layer. Cloneable because one commit failure is
+/// reported to every request in its batch.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the data directory {path} is in use by another docket process{holder}; \
+         stop that process first, or point --data at another directory"
+    )]
+    Locked { path: PathBuf, holder: String },
+    #[error("cannot use the data directory {path}: {reason}")]
+    DataDir { path: PathBuf, reason: String },
+    #[error(
+        "the data directory was written by a newer docket (schema {found}; this binary knows up to {known}); \
+         run the newer docket binary"
+    )]
+    SchemaTooNew { found: u32, known: u32 },
+    #[error("storage error: {0}")]
+    Backend(String),
+    #[error("a stored record could not be read: {0}")]
+    Corrupt(String),
+    #[error("the store is shutting down")]
+    Closed,
+    #[error("internal error while writing: {0}")]
+    Panicked(String),
+}
+
+macro_rules! backend_errors {
+    ($($ty:ty),+) => {
+        $(impl From<$ty> for StoreError {
+            fn from(err: $ty) -> Self {
+                StoreError::Backend(err.to_string())
+            }
+        })+
+    };
+}
+backend_errors!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+const DB_FILE: &str = "docket.redb";
+const LOCK_FILE: &str = "docket.lock";
+
+/// Handle to the open store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Arc<Database>,
+    writer: writer::WriterHandle,
+    commits: watch::Receiver<u64>,
+    // Held for the life of the store: the OS releases the lock if we die.
+    _lock: File,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `data_dir`, takes the directory lock,
+    /// runs migrations and starts the writer thread.
+    pub fn open(data_dir: &Path) -> StoreResult<Store> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::DataDir {
+            path: data_dir.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let lock = lock_data_dir(data_dir)?;
+        let db = Database::create(data_dir.join(DB_FILE)).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
+                path: data_dir.to_owned(),
+                holder: String::new(),
+            },
+            other => StoreError::from(other),
+        })?;
+        migrate::run(&db)?;
+        let db = Arc::new(db);
+        let (commits_tx, commits) = watch::channel(0);
+        let writer = writer::spawn(db.clone(), commits_tx);
+        Ok(Store {
+            inner: Arc::new(Inner {
+                db,
+                writer,
+                commits,
+                _lock: lock,
+            }),
+        })
+    }
+
+    /// A consistent snapshot for reading. Never hold one across an `.await`.
+    pub fn read(&self) -> StoreResult<ReadTransaction> {
+        Ok(redb::ReadableDatabase::begin_read(&*self.inner.db)?)
+    }
+
+    /// Runs `change` in a write transaction on the writer thread and returns
+    /// once it is durably committed (or failed, with nothing written).
+    ///
+    /// `change` may run more than once: when another change in the same batch
+    /// fails, the batch is retried one change per transaction. It must
+    /// therefore derive everything from the transaction it is given.
+    pub async fn write<T, E, F>(&self, change: F) -> Result<T, E>
+    where
+        F: Fn(&WriteTransaction) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.inner.writer.submit(change).await
+    }
+
+    /// Changes whenever a transaction commits; outbox consumers wait on it.
+    pub fn commits(&self) -> watch::Receiver<u64> {
+        self.inner.commits.clone()
+    }
+}
+
+/// Takes an exclusive lock on the data directory, so a second process gets a
+/// clear error instead of a corrupted store. The lock file names the holder.
+fn lock_data_dir(data_dir: &Path) -> StoreResult<File> {
+    let path = data_dir.join(LOCK_FILE);
+    let data_dir_error = |e: std::io::Error| StoreError::DataDir {
+        path: data_dir.to_owned(),
+        reason: e.to_string(),
+    };
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(data_dir_error)?;
+    match file.try_lock() {
+        Ok(()) => {
+            file.set_len(0).map_err(data_dir_error)?;
+            file.rewind().map_err(data_dir_error)?;
+            writeln!(file, "{}", std::process::id()).map_err(data_dir_error)?;
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = pid.trim();
+            Err(StoreError::Locked {
+                path: data_dir.to_owned(),
+                holder: if pid.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pid {pid})")
+                },
+            })
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(data_dir_error(e)),
+    }
+}

@@ -1,0 +1,27 @@
+//! The outbox: work derived from a change, written in the change's own
+//! transaction and consumed afterwards by background workers. An entry is
+//! deleted once every consumer has finished it, so a crash loses nothing and
+//! a restart catches up.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::case::CaseNumber;
+use crate::domain::channel::ChannelId;
+
+/// Every consumer of the outbox. An entry stays until all have acknowledged
+/// it; a consumer added here starts from the oldest entry still stored.
+pub const OUTBOX_CONSUMERS: &[&str] = &[crate::live::CONSUMER_NAME];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OutboxEvent {
+    /// An event was appended to a case's activity stream.
+    CaseChanged {
+        number: CaseNumber,
+        channel: ChannelId,
+        event_seq: u64,
+        /// The event's kind name (`created`, `note`, ...).
+        event: String,
+        actor: String,
+    },
+}

@@ -1,0 +1,295 @@
+//! Typed reads and writes of the stored records. Values are JSON so that
+//! fields can be added with `#[serde(default)]` without a migration.
+
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::outbox::OutboxEvent;
+use super::tables::*;
+use super::{StoreError, StoreResult};
+use crate::domain::Timestamp;
+use crate::domain::activity::{ActivityEvent, EventKind};
+use crate::domain::case::{Case, CaseNumber};
+use crate::domain::channel::{Channel, ChannelId};
+use crate::domain::user::User;
+
+/// What a bearer token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    /// `Authorization: Bearer` for the REST API.
+    Api,
+    /// A browser session cookie.
+    Session,
+}
+
+/// A token as stored: only its hash is the key, never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub username: String,
+    pub kind: TokenKind,
+    pub label: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    /// Sessions only: the token forms must echo back.
+    pub csrf: Option<String>,
+}
+
+fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("records serialise to JSON")
+}
+
+/// Reads shared by read and write transactions.
+pub trait Reads {
+    fn case(&self, number: CaseNumber) -> StoreResult<Option<Case>>;
+    fn user(&self, username: &str) -> StoreResult<Option<User>>;
+    fn users(&self) -> StoreResult<Vec<User>>;
+    fn channel(&self, id: ChannelId) -> StoreResult<Option<Channel>>;
+    fn channels(&self) -> StoreResult<Vec<Channel>>;
+    fn activity(&self, number: CaseNumber) -> StoreResult<Vec<ActivityEvent>>;
+    fn token(&self, hash: &[u8]) -> StoreResult<Option<TokenRecord>>;
+    fn outbox_cursor(&self, consumer: &str) -> StoreResult<u64>;
+    fn outbox_after(&self, after: u64, limit: usize) -> StoreResult<Vec<(u64, OutboxEvent)>>;
+    /// Visits cases from the highest number below `below` downwards until
+    /// `visit` returns false.
+    fn scan_cases_desc(
+        &self,
+        below: Option<CaseNumber>,
+        visit: &mut dyn FnMut(Case) -> bool,
+    ) -> StoreResult<()>;
+}
+
+macro_rules! impl_reads {
+    ($txn:ty) => {
+        impl Reads for $txn {
+            fn case(&self, number: CaseNumber) -> StoreResult<Option<Case>> {
+                let table = self.open_table(CASES)?;
+                let found = table.get(number)?;
+                found.map(|v| decode("case", v.value())).transpose()
+            }
+
+            fn user(&self, username: &str) -> StoreResult<Option<User>> {
+                let table = self.open_table(USERS)?;
+                let found = table.get(username)?;
+                found.map(|v| decode("user", v.value())).transpose()
+            }
+
+            fn users(&self) -> StoreResult<Vec<User>> {
+                let table = self.open_table(USERS)?;
+                let mut users = Vec::new();
+                for entry in table.iter()? {
+                    let (_, value) = entry?;
+                    users.push(decode("user", value.value())?);
+                }
+                Ok(users)
+            }
+
+            fn channel(&self, id: ChannelId) -> StoreResult<Option<Channel>> {
+                let table = self.open_table(CHANNELS)?;
+                let found = table.get(id)?;
+                found.map(|v| decode("channel", v.value())).transpose()
+            }
+
+            fn channels(&self) -> StoreResult<Vec<Channel>> {
+                let table = self.open_table(CHANNELS)?;
+                let mut channels = Vec::new();
+                for entry in table.iter()? {
+                    let (_, value) = entry?;
+                    channels.push(decode("channel", value.value())?);
+                }
+                Ok(channels)
+            }
+
+            fn activity(&self, number: CaseNumber) -> StoreResult<Vec<ActivityEvent>> {
+                let table = self.open_table(ACTIVITY)?;
+                let mut events = Vec::new();
+                for entry in table.range((number, 0)..=(number, u64::MAX))? {
+                    let (_, value) = entry?;
+                    events.push(decode("activity event", value.value())?);
+                }
+                Ok(events)
+            }
+
+            fn token(&self, hash: &[u8]) -> StoreResult<Option<TokenRecord>> {
+                let table = self.open_table(TOKENS)?;
+                let found = table.get(hash)?;
+                found.map(|v| decode("token", v.value())).transpose()
+            }
+
+            fn outbox_cursor(&self, consumer: &str) -> StoreResult<u64> {
+                let table = self.open_table(OUTBOX_CURSORS)?;
+                let found = table.get(consumer)?;
+                Ok(found.map(|v| v.value()).unwrap_or(0))
+            }
+
+            fn outbox_after(
+                &self,
+                after: u64,
+                limit: usize,
+            ) -> StoreResult<Vec<(u64, OutboxEvent)>> {
+                let table = self.open_table(OUTBOX)?;
+                let mut entries = Vec::new();
+                for entry in table.range(after.saturating_add(1)..)?.take(limit) {
+                    let (seq, value) = entry?;
+                    entries.push((seq.value(), decode("outbox entry", value.value())?));
+                }
+                Ok(entries)
+            }
+
+            fn scan_cases_desc(
+                &self,
+                below: Option<CaseNumber>,
+                visit: &mut dyn FnMut(Case) -> bool,
+            ) -> StoreResult<()> {
+                let table = self.open_table(CASES)?;
+                let upper = below.unwrap_or(u64::MAX);
+                for entry in table.range(..upper)?.rev() {
+                    let (_, value) = entry?;
+                    if !visit(decode("case", value.value())?) {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+impl_reads!(ReadTransaction);
+impl_reads!(WriteTransaction);
+
+/// Writes, always inside the caller's transaction.
+pub trait Writes: Reads {
+    /// The next case number: sequential, and never reused because the
+    /// counter only moves forward in a committed transaction.
+    fn allocate_case_number(&self) -> StoreResult<CaseNumber>;
+    fn allocate_channel_id(&self) -> StoreResult<ChannelId>;
+    fn put_case(&self, case: &Case) -> StoreResult<()>;
+    fn put_user(&self, user: &User) -> StoreResult<()>;
+    fn put_channel(&self, channel: &Channel) -> StoreResult<()>;
+    /// Appends an event to the case's stream and announces it on the outbox.
+    fn append_event(
+        &self,
+        case: &Case,
+        actor: &str,
+        at: Timestamp,
+        kind: EventKind,
+    ) -> StoreResult<ActivityEvent>;
+    fn enqueue(&self, event: &OutboxEvent) -> StoreResult<u64>;
+    fn put_token(&self, hash: &[u8], record: &TokenRecord) -> StoreResult<()>;
+    fn delete_token(&self, hash: &[u8]) -> StoreResult<bool>;
+    /// Records that `consumer` finished everything up to `seq` and deletes
+    /// entries every consumer has finished.
+    fn ack_outbox(&self, consumer: &str, seq: u64) -> StoreResult<()>;
+}
+
+/// Increments the counter `key` and returns its new value (the first is 1).
+fn next_in_sequence(txn: &WriteTransaction, key: &str) -> StoreResult<u64> {
+    let mut table = txn.open_table(META)?;
+    let next = table.get(key)?.map(|v| v.value()).unwrap_or(0) + 1;
+    table.insert(key, next)?;
+    Ok(next)
+}
+
+impl Writes for WriteTransaction {
+    fn allocate_case_number(&self) -> StoreResult<CaseNumber> {
+        next_in_sequence(self, KEY_NEXT_CASE)
+    }
+
+    fn allocate_channel_id(&self) -> StoreResult<ChannelId> {
+        next_in_sequence(self, KEY_NEXT_CHANNEL)
+    }
+
+    fn put_case(&self, case: &Case) -> StoreResult<()> {
+        self.open_table(CASES)?
+            .insert(case.number, encode(case).as_slice())?;
+        Ok(())
+    }
+
+    fn put_user(&self, user: &User) -> StoreResult<()> {
+        self.open_table(USERS)?
+            .insert(user.username.as_str(), encode(user).as_slice())?;
+        Ok(())
+    }
+
+    fn put_channel(&self, channel: &Channel) -> StoreResult<()> {
+        self.open_table(CHANNELS)?
+            .insert(channel.id, encode(channel).as_slice())?;
+        Ok(())
+    }
+
+    fn append_event(
+        &self,
+        case: &Case,
+        actor: &str,
+        at: Timestamp,
+        kind: EventKind,
+    ) -> StoreResult<ActivityEvent> {
+        let seq = {
+            let table = self.open_table(ACTIVITY)?;
+            let last = table
+                .range((case.number, 0)..=(case.number, u64::MAX))?
+                .next_back();
+            match last {
+                Some(entry) => entry?.0.value().1 + 1,
+                None => 1,
+            }
+        };
+        let event = ActivityEvent {
+            seq,
+            at,
+            actor: actor.to_owned(),
+            kind,
+        };
+        self.open_table(ACTIVITY)?
+            .insert((case.number, seq), encode(&event).as_slice())?;
+        self.enqueue(&OutboxEvent::CaseChanged {
+            number: case.number,
+            channel: case.channel,
+            event_seq: seq,
+            event: event.kind.name().to_owned(),
+            actor: actor.to_owned(),
+        })?;
+        Ok(event)
+    }
+
+    fn enqueue(&self, event: &OutboxEvent) -> StoreResult<u64> {
+        let seq = next_in_sequence(self, KEY_NEXT_OUTBOX)?;
+        self.open_table(OUTBOX)?
+            .insert(seq, encode(event).as_slice())?;
+        Ok(seq)
+    }
+
+    fn put_token(&self, hash: &[u8], record: &TokenRecord) -> StoreResult<()> {
+        self.open_table(TOKENS)?
+            .insert(hash, encode(record).as_slice())?;
+        Ok(())
+    }
+
+    fn delete_token(&self, hash: &[u8]) -> StoreResult<bool> {
+        Ok(self.open_table(TOKENS)?.remove(hash)?.is_some())
+    }
+
+    fn ack_outbox(&self, consumer: &str, seq: u64) -> StoreResult<()> {
+        let finished_by_all = {
+            let mut cursors = self.open_table(OUTBOX_CURSORS)?;
+            let current = cursors.get(consumer)?.map(|v| v.value()).unwrap_or(0);
+            if seq > current {
+                cursors.insert(consumer, seq)?;
+            }
+            let mut lowest = u64::MAX;
+            for name in super::OUTBOX_CONSUMERS {
+                lowest = lowest.min(cursors.get(*name)?.map(|v| v.value()).unwrap_or(0));
+            }
+            lowest
+        };
+        let mut outbox = self.open_table(OUTBOX)?;
+        outbox.retain_in(..=finished_by_all, |_, _| false)?;
+        Ok(())
+    }
+}

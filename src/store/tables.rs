@@ -1,0 +1,28 @@
+//! Table definitions. A table's name carries its layout version: a change of
+//! key or value layout gets a new name and a migration step.
+
+use redb::TableDefinition;
+
+/// Counters and settings: `schema_version`, `next_case_number`...
+pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// Secrets generated on first start (e.g. the server key).
+pub const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
+/// username → JSON user.
+pub const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users_v1");
+/// channel id → JSON channel.
+pub const CHANNELS: TableDefinition<u64, &[u8]> = TableDefinition::new("channels_v1");
+/// case number → JSON case.
+pub const CASES: TableDefinition<u64, &[u8]> = TableDefinition::new("cases_v1");
+/// (case number, event seq) → JSON activity event.
+pub const ACTIVITY: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("activity_v1");
+/// outbox seq → JSON outbox event.
+pub const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox_v1");
+/// consumer name → last outbox seq it finished.
+pub const OUTBOX_CURSORS: TableDefinition<&str, u64> = TableDefinition::new("outbox_cursors_v1");
+/// SHA-256 of a token → JSON token record (API tokens and web sessions).
+pub const TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tokens_v1");
+
+pub const KEY_SCHEMA_VERSION: &str = "schema_version";
+pub const KEY_NEXT_CASE: &str = "next_case_number";
+pub const KEY_NEXT_CHANNEL: &str = "next_channel_id";
+pub const KEY_NEXT_OUTBOX: &str = "next_outbox_seq";
