@@ -2,15 +2,18 @@ use chrono::{DateTime, Utc};
 use poem::Request;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde::Deserialize;
 
+use super::json_body::JsonBody;
 use super::types::UserView;
 use super::{ApiTags, TokenAuth, state};
 use crate::http::error::ApiError;
 
 pub struct AuthApi;
 
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 struct LoginBody {
     username: String,
     password: String,
@@ -48,12 +51,12 @@ impl AuthApi {
     async fn login(
         &self,
         req: &Request,
-        body: Json<LoginBody>,
+        body: JsonBody<LoginBody>,
     ) -> Result<Json<LoginAnswer>, ApiError> {
         let service = &state(req).service;
         let address = client_address(req);
         let user = service
-            .login(&body.username, &body.password, address.as_deref())
+            .login(&body.0.username, &body.0.password, address.as_deref())
             .await?;
         let days = service.config().auth.api_token_days;
         let issued = service

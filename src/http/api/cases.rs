@@ -4,7 +4,9 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde::Deserialize;
 
+use super::json_body::JsonBody;
 use super::types::{
     ActivityView, CaseView, CustomerWire, DeviceWire, DirectionWire, PriorityWire, StatusWire,
     tri_state,
@@ -16,8 +18,9 @@ use crate::service::{AssigneeFilter, CaseChange, CaseQuery, NewMessage, View};
 
 pub struct CasesApi;
 
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 struct NewCaseBody {
     /// The channel's id.
     channel: u64,
@@ -27,6 +30,7 @@ struct NewCaseBody {
     deadline: Option<DateTime<Utc>>,
     category: Option<String>,
     #[oai(rename = "type")]
+    #[serde(rename = "type")]
     case_type: Option<String>,
     important: Option<bool>,
     customer: Option<CustomerWire>,
@@ -36,34 +40,43 @@ struct NewCaseBody {
 }
 
 /// Fields to change; omitted fields stay, `null` clears a clearable one.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 struct CasePatchBody {
     subject: Option<String>,
     description: Option<String>,
     #[oai(rename = "type")]
+    #[serde(rename = "type", default)]
     case_type: MaybeUndefined<String>,
     priority: Option<PriorityWire>,
+    #[serde(default)]
     deadline: MaybeUndefined<DateTime<Utc>>,
     /// A resolved case only goes back to `open` (or use `/reopen`).
     status: Option<StatusWire>,
     /// A username, or `null` to unassign.
+    #[serde(default)]
     assignee: MaybeUndefined<String>,
+    #[serde(default)]
     category: MaybeUndefined<String>,
     important: Option<bool>,
+    #[serde(default)]
     customer: MaybeUndefined<CustomerWire>,
+    #[serde(default)]
     device: MaybeUndefined<DeviceWire>,
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 struct NoteBody {
     /// The note's text (internal: never sent to the customer).
     body: String,
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 struct MessageBody {
     body: String,
     /// `outbound` (to the customer) when omitted.
@@ -99,7 +112,7 @@ impl CasesApi {
         &self,
         req: &Request,
         auth: TokenAuth,
-        body: Json<NewCaseBody>,
+        body: JsonBody<NewCaseBody>,
     ) -> Result<CaseCreated, ApiError> {
         let b = body.0;
         let draft = CaseDraft {
@@ -180,7 +193,7 @@ impl CasesApi {
         req: &Request,
         auth: TokenAuth,
         number: Path<u64>,
-        body: Json<CasePatchBody>,
+        body: JsonBody<CasePatchBody>,
     ) -> Result<Json<CaseView>, ApiError> {
         let b = body.0;
         let change = CaseChange {
@@ -294,7 +307,7 @@ impl CasesApi {
         req: &Request,
         auth: TokenAuth,
         number: Path<u64>,
-        body: Json<NoteBody>,
+        body: JsonBody<NoteBody>,
     ) -> Result<EventCreated, ApiError> {
         let event = state(req)
             .service
@@ -311,7 +324,7 @@ impl CasesApi {
         req: &Request,
         auth: TokenAuth,
         number: Path<u64>,
-        body: Json<MessageBody>,
+        body: JsonBody<MessageBody>,
     ) -> Result<EventCreated, ApiError> {
         let b = body.0;
         let message = NewMessage {

@@ -3,7 +3,9 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde::Deserialize;
 
+use super::json_body::JsonBody;
 use super::types::{ChannelView, MemberRoleWire, tri_state};
 use super::{ApiTags, TokenAuth, state};
 use crate::domain::access;
@@ -14,34 +16,41 @@ use crate::service::{ChannelChange, NewChannel};
 
 pub struct ChannelsApi;
 
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 struct SettingsBody {
     time_tracking: Option<bool>,
     /// For time-sensitive channels; `null` for none.
+    #[serde(default)]
     reply_window_hours: MaybeUndefined<u32>,
     /// An https:// Slack incoming-webhook URL; `null` for none.
+    #[serde(default)]
     slack_webhook_url: MaybeUndefined<String>,
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 struct NewChannelBody {
     name: String,
     email_address: Option<String>,
     settings: Option<SettingsBody>,
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 struct ChannelPatchBody {
     name: Option<String>,
+    #[serde(default)]
     email_address: MaybeUndefined<String>,
     settings: Option<SettingsBody>,
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 struct MemberBody {
     role: MemberRoleWire,
 }
@@ -84,7 +93,7 @@ impl ChannelsApi {
         &self,
         req: &Request,
         auth: TokenAuth,
-        body: Json<NewChannelBody>,
+        body: JsonBody<NewChannelBody>,
     ) -> Result<ChannelCreated, ApiError> {
         let body = body.0;
         let mut settings = ChannelSettings::default();
@@ -121,7 +130,7 @@ impl ChannelsApi {
         req: &Request,
         auth: TokenAuth,
         id: Path<u64>,
-        body: Json<ChannelPatchBody>,
+        body: JsonBody<ChannelPatchBody>,
     ) -> Result<Json<ChannelView>, ApiError> {
         let body = body.0;
         let mut change = ChannelChange {
@@ -149,7 +158,7 @@ impl ChannelsApi {
         auth: TokenAuth,
         id: Path<u64>,
         username: Path<String>,
-        body: Json<MemberBody>,
+        body: JsonBody<MemberBody>,
     ) -> Result<Json<ChannelView>, ApiError> {
         let channel = state(req)
             .service

@@ -38,7 +38,7 @@ pub fn case_events(state: Arc<AppState>, user: User) -> BoxStream<'static, CaseE
                 state
                     .service
                     .can_see_case(&user, event.number)
-                    .then(|| CaseEvent {
+                    .then_some(CaseEvent {
                         number: event.number,
                         channel: event.channel,
                         seq: event.event_seq,

@@ -5,6 +5,7 @@ pub mod auth;
 mod cases;
 mod channels;
 pub mod events;
+mod json_body;
 mod types;
 mod users;
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{Enum, Object};
+use serde::Deserialize;
 
 use crate::domain::activity::{ActivityEvent, Direction};
 use crate::domain::case::{self, Case};
@@ -16,8 +17,9 @@ use crate::domain::user::{self, User};
 macro_rules! mirror_enum {
     ($(#[$meta:meta])* $api:ident <=> $domain:path { $($variant:ident),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Deserialize)]
         #[oai(rename_all = "snake_case")]
+        #[serde(rename_all = "snake_case")]
         pub enum $api { $($variant),+ }
 
         impl From<$api> for $domain {
@@ -60,14 +62,16 @@ mirror_enum!(
 );
 
 /// The end user who initiated contact.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct CustomerWire {
     pub name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
     /// Social handles by network, e.g. `{"instagram": "@jane"}`.
     #[oai(default)]
+    #[serde(default)]
     pub handles: BTreeMap<String, String>,
 }
 
@@ -94,8 +98,9 @@ impl From<case::Customer> for CustomerWire {
 }
 
 /// The hardware device related to the issue.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct DeviceWire {
     pub identifier: Option<String>,
     pub model: Option<String>,

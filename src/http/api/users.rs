@@ -1,7 +1,9 @@
 use poem::Request;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde::Deserialize;
 
+use super::json_body::JsonBody;
 use super::types::{MemberRoleWire, RoleWire, UserView};
 use super::{ApiTags, TokenAuth, state};
 use crate::domain::access;
@@ -10,8 +12,9 @@ use crate::service::NewUser;
 
 pub struct UsersApi;
 
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 struct NewUserBody {
     /// Lowercase letters, digits, `.`, `_` and `-`.
     username: String,
@@ -61,7 +64,7 @@ impl UsersApi {
         &self,
         req: &Request,
         auth: TokenAuth,
-        body: Json<NewUserBody>,
+        body: JsonBody<NewUserBody>,
     ) -> Result<UserCreated, ApiError> {
         let body = body.0;
         let new = NewUser {

@@ -1,0 +1,156 @@
+//! End to end in headless Chromium: log in, create a case, find it in the
+//! inbox, close it.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use thirtyfour::prelude::*;
+
+use crate::harness::{ADMIN_PASSWORD, Server};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start_browser() -> (Driver, WebDriver) {
+    assert!(
+        std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists(),
+        "the browser test needs Debian's chromium and chromium-driver; scripts/test installs them"
+    );
+    let port = free_port();
+    let driver = Driver(
+        Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    let mut caps = DesiredCapabilities::chrome();
+    caps.set_binary(CHROMIUM).unwrap();
+    for arg in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,900",
+    ] {
+        caps.add_arg(arg).unwrap();
+    }
+    let url = format!("http://127.0.0.1:{port}");
+    let mut last_error = None;
+    for _ in 0..50 {
+        match WebDriver::new(&url, caps.clone()).await {
+            Ok(web) => return (driver, web),
+            Err(e) => last_error = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("could not start a browser session: {last_error:?}");
+}
+
+#[tokio::test]
+async fn log_in_create_a_case_see_it_in_the_inbox_and_close_it() {
+    let server = Server::start();
+    let admin = server.admin().await;
+    let channel = admin.create_channel("Support").await;
+    admin.add_member(channel, "admin", "manager").await;
+
+    let (_driver, web) = start_browser().await;
+    let result = scenario(&server, &web).await;
+    if result.is_err()
+        && let Ok(png) = web.screenshot_as_png().await
+    {
+        let path = std::env::temp_dir().join("docket-browser-failure.png");
+        let _ = std::fs::write(&path, png);
+        eprintln!("screenshot of the failure: {}", path.display());
+    }
+    web.quit().await.unwrap();
+    result.unwrap();
+}
+
+async fn scenario(server: &Server, web: &WebDriver) -> WebDriverResult<()> {
+    web.goto(server.url("/inbox")).await?;
+    // Not logged in: the login page, which returns to the inbox.
+    web.find(By::Id("username"))
+        .await?
+        .send_keys("admin")
+        .await?;
+    web.find(By::Id("password"))
+        .await?
+        .send_keys(ADMIN_PASSWORD)
+        .await?;
+    web.find(By::Id("login")).await?.click().await?;
+    web.query(By::Css("h1")).with_text("Inbox").first().await?;
+
+    web.find(By::Css("a[href='/cases/new']"))
+        .await?
+        .click()
+        .await?;
+    web.find(By::Id("subject"))
+        .await?
+        .send_keys("Printer is on fire")
+        .await?;
+    web.find(By::Id("description"))
+        .await?
+        .send_keys("Smoke from tray 2")
+        .await?;
+    let form = web.find(By::Id("create-case")).await?;
+    form.click().await?;
+    form.wait_until().stale().await?;
+    let subject = web.query(By::Id("case-subject")).first().await?;
+    assert_eq!(subject.text().await?, "Printer is on fire");
+    let status = web.find(By::Id("case-status")).await?;
+    assert_eq!(status.text().await?, "Open");
+
+    let nav = web.find(By::Css("nav a[href='/inbox']")).await?;
+    nav.click().await?;
+    nav.wait_until().stale().await?;
+    let row = web
+        .query(By::LinkText("Printer is on fire"))
+        .first()
+        .await?;
+    row.click().await?;
+    row.wait_until().stale().await?;
+
+    let open_status = web.query(By::Id("case-status")).first().await?;
+    web.find(By::Id("close")).await?.click().await?;
+    open_status.wait_until().stale().await?;
+    let status = web.find(By::Id("case-status")).await?;
+    assert_eq!(status.text().await?, "Resolved");
+    web.find(By::Id("reopen")).await?;
+
+    // Gone from the open inbox, present under Closed.
+    web.goto(server.url("/inbox")).await?;
+    assert!(
+        web.find_all(By::LinkText("Printer is on fire"))
+            .await?
+            .is_empty()
+    );
+    web.goto(server.url("/inbox?view=closed")).await?;
+    web.query(By::LinkText("Printer is on fire"))
+        .first()
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! Black-box tests: each starts the real `docket` binary on a free loopback
+//! port with a temporary data directory and talks to it over HTTP (and, for
+//! the browser test, through headless Chromium).
+
+mod api_cases;
+mod api_channels_users;
+mod bad_input;
+mod browser;
+mod cli;
+mod durability;
+mod harness;
+mod permissions;
+mod web;

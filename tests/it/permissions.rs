@@ -1,0 +1,274 @@
+//! Who may see and do what.
+
+use serde_json::json;
+
+use crate::harness::{Client, Org, PASSWORD};
+
+#[tokio::test]
+async fn another_channels_case_is_indistinguishable_from_a_missing_one() {
+    let org = Org::new().await;
+    let number = org.amy.create_case(org.support, "Support only").await;
+    let hidden = org.bob.get(&format!("/api/v1/cases/{number}")).await;
+    let missing = org.bob.get("/api/v1/cases/999999").await;
+    assert_eq!(hidden.status, 404);
+    assert_eq!(missing.status, 404);
+    assert_eq!(
+        hidden.body["detail"],
+        json!(format!("case #{number} not found"))
+    );
+    for (method, path, body) in [
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/cases/{number}"),
+            Some(json!({"subject": "hijack"})),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/cases/{number}/close"),
+            None,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/cases/{number}/reopen"),
+            None,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/cases/{number}/notes"),
+            Some(json!({"body": "hi"})),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/cases/{number}/messages"),
+            Some(json!({"body": "hi"})),
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/v1/cases/{number}/activity"),
+            None,
+        ),
+    ] {
+        let answer = org.bob.send(method.clone(), &path, body).await;
+        assert_eq!(answer.status, 404, "{method} {path}: {}", answer.text);
+    }
+    let listed = org.bob.get("/api/v1/cases?view=all").await;
+    assert!(listed.body["items"].as_array().unwrap().is_empty());
+    // Bob cannot open a case in a channel he does not belong to.
+    let create = org
+        .bob
+        .post(
+            "/api/v1/cases",
+            json!({"channel": org.support, "subject": "x"}),
+        )
+        .await;
+    create.problem(422);
+    assert_eq!(
+        org.amy.get(&format!("/api/v1/cases/{number}")).await.body["subject"],
+        "Support only"
+    );
+}
+
+#[tokio::test]
+async fn partners_see_only_the_cases_they_opened_and_change_nothing() {
+    let org = Org::new().await;
+    let theirs = org
+        .pat
+        .post(
+            "/api/v1/cases",
+            json!({"channel": org.support, "subject": "Partner request"}),
+        )
+        .await;
+    assert_eq!(theirs.status, 201, "{}", theirs.text);
+    assert_eq!(theirs.body["source"], "partner");
+    let theirs = theirs.body["number"].as_u64().unwrap();
+    let agents = org.amy.create_case(org.support, "Internal").await;
+
+    assert_eq!(
+        org.pat.get(&format!("/api/v1/cases/{theirs}")).await.status,
+        200
+    );
+    assert_eq!(
+        org.pat.get(&format!("/api/v1/cases/{agents}")).await.status,
+        404
+    );
+    let listed: Vec<u64> = org.pat.get("/api/v1/cases?view=all").await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(listed, vec![theirs]);
+
+    let edit = org
+        .pat
+        .patch(
+            &format!("/api/v1/cases/{theirs}"),
+            json!({"subject": "changed"}),
+        )
+        .await;
+    edit.problem(403);
+    org.pat
+        .post_empty(&format!("/api/v1/cases/{theirs}/close"))
+        .await
+        .problem(403);
+    org.pat
+        .post(
+            &format!("/api/v1/cases/{theirs}/notes"),
+            json!({"body": "n"}),
+        )
+        .await
+        .problem(403);
+    // The agents see and work the partner's case.
+    assert_eq!(
+        org.amy.get(&format!("/api/v1/cases/{theirs}")).await.status,
+        200
+    );
+    // Partners cannot be assigned or made managers.
+    let assign = org
+        .amy
+        .patch(
+            &format!("/api/v1/cases/{theirs}"),
+            json!({"assignee": "pat"}),
+        )
+        .await;
+    assert!(assign.problem(422).contains("not an agent"));
+    let manager = org
+        .admin
+        .put(
+            &format!("/api/v1/channels/{}/members/pat", org.support),
+            json!({"role": "manager"}),
+        )
+        .await;
+    manager.problem(422);
+}
+
+#[tokio::test]
+async fn only_admins_manage_users_and_create_channels() {
+    let org = Org::new().await;
+    org.amy.get("/api/v1/users").await.problem(403);
+    org.amy
+        .post(
+            "/api/v1/users",
+            json!({"username": "eve", "password": PASSWORD, "role": "admin"}),
+        )
+        .await
+        .problem(403);
+    org.amy
+        .post("/api/v1/channels", json!({"name": "Mine"}))
+        .await
+        .problem(403);
+    org.pat.get("/api/v1/users").await.problem(403);
+    assert_eq!(
+        org.admin
+            .get("/api/v1/users")
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+}
+
+#[tokio::test]
+async fn only_managers_and_admins_change_a_channel() {
+    let org = Org::new().await;
+    let path = format!("/api/v1/channels/{}", org.support);
+    org.amy
+        .patch(&path, json!({"name": "Amy's"}))
+        .await
+        .problem(403);
+    org.amy
+        .put(&format!("{path}/members/bob"), json!({"role": "agent"}))
+        .await
+        .problem(403);
+    let renamed = org.max.patch(&path, json!({"name": "Customer Support", "settings": {"slack_webhook_url": "https://hooks.slack.com/services/T/B/X"}})).await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    assert_eq!(renamed.body["name"], "Customer Support");
+    assert_eq!(
+        renamed.body["settings"]["slack_webhook_url"],
+        "https://hooks.slack.com/services/T/B/X"
+    );
+    // Agents see the channel, but not its webhook secret.
+    let seen_by_agent = org.amy.get(&path).await;
+    assert_eq!(seen_by_agent.status, 200);
+    assert!(seen_by_agent.body["settings"]["slack_webhook_url"].is_null());
+    // Outsiders do not see it at all.
+    org.bob.get(&path).await.problem(404);
+    let bob_channels = org.bob.get("/api/v1/channels").await.body;
+    assert_eq!(bob_channels.as_array().unwrap().len(), 1);
+    assert_eq!(bob_channels[0]["name"], "Sales");
+    // A manager adds and removes members.
+    assert_eq!(
+        org.max
+            .put(&format!("{path}/members/bob"), json!({"role": "agent"}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(org.bob.get(&path).await.status, 200);
+    assert_eq!(
+        org.max.delete(&format!("{path}/members/bob")).await.status,
+        204
+    );
+    org.bob.get(&path).await.problem(404);
+}
+
+#[tokio::test]
+async fn tokens_are_checked_and_logout_revokes() {
+    let org = Org::new().await;
+    Client::with_token(&org.server, "dkt_not-a-real-token")
+        .get("/api/v1/me")
+        .await
+        .problem(401);
+    Client::with_token(&org.server, "garbage")
+        .get("/api/v1/me")
+        .await
+        .problem(401);
+    Client::anonymous(&org.server)
+        .get("/api/v1/cases")
+        .await
+        .problem(401);
+    let me = org.amy.get("/api/v1/me").await;
+    assert_eq!(me.body["username"], "amy");
+    assert_eq!(me.body["channels"][0]["role"], "agent");
+    assert!(me.body.get("password_hash").is_none());
+    assert_eq!(org.amy.post_empty("/api/v1/auth/logout").await.status, 204);
+    org.amy.get("/api/v1/me").await.problem(401);
+}
+
+#[tokio::test]
+async fn failed_logins_are_rate_limited() {
+    let org = Org::new().await;
+    let anon = Client::anonymous(&org.server);
+    for _ in 0..5 {
+        let wrong = anon
+            .post(
+                "/api/v1/auth/login",
+                json!({"username": "amy", "password": "wrong-password"}),
+            )
+            .await;
+        assert!(wrong.problem(401).contains("wrong"));
+    }
+    let limited = anon
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "amy", "password": PASSWORD}),
+        )
+        .await;
+    limited.problem(429);
+    let retry: u64 = limited
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!((1..=300).contains(&retry));
+    // Unknown users get the same answer as wrong passwords.
+    let unknown = anon
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "nobody", "password": "whatever1"}),
+        )
+        .await;
+    assert_eq!(unknown.problem(401), "the username or password is wrong");
+}

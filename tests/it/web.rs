@@ -1,0 +1,363 @@
+//! The web UI over plain HTTP: sessions, CSRF, forms and escaping.
+
+use serde_json::json;
+
+use crate::harness::{ADMIN_PASSWORD, Org, PASSWORD, Server};
+
+/// A browser-like client with a cookie jar that does not follow redirects.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+}
+
+fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name} in page"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+impl Browser {
+    fn new(server: &Server) -> Browser {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Browser {
+            http,
+            base: server.base.clone(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String, Option<String>) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned());
+        (status, response.text().await.unwrap(), location)
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned());
+        (status, response.text().await.unwrap(), location)
+    }
+
+    async fn login(&self, username: &str, password: &str) -> (u16, String, Option<String>) {
+        let (_, page, _) = self.get("/login?next=/inbox").await;
+        let csrf = field(&page, "csrf");
+        self.post(
+            "/login",
+            &[
+                ("username", username),
+                ("password", password),
+                ("csrf", &csrf),
+                ("next", "/inbox"),
+            ],
+        )
+        .await
+    }
+
+    /// The CSRF token of the logged-in session, read from a page.
+    async fn csrf(&self) -> String {
+        let (_, page, _) = self.get("/inbox").await;
+        field(&page, "csrf")
+    }
+}
+
+#[tokio::test]
+async fn pages_require_login_and_redirect_back() {
+    let server = Server::start();
+    let browser = Browser::new(&server);
+    let (status, _, location) = browser.get("/cases/1").await;
+    assert_eq!(status, 303);
+    assert_eq!(location.as_deref(), Some("/login?next=/cases/1"));
+    let (status, _, location) = browser.get("/").await;
+    assert_eq!(status, 303);
+    assert_eq!(location.as_deref(), Some("/inbox"));
+
+    let (status, page, _) = browser.login("admin", "wrong-password").await;
+    assert_eq!(status, 401);
+    assert!(page.contains("The username or password is wrong"));
+    let (status, _, location) = browser.login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(status, 303);
+    assert_eq!(location.as_deref(), Some("/inbox"));
+    let (status, page, _) = browser.get("/inbox").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Inbox"));
+}
+
+#[tokio::test]
+async fn session_cookie_is_http_only_and_same_site() {
+    let server = Server::start();
+    let browser = Browser::new(&server);
+    let (_, page, _) = browser.get("/login").await;
+    let csrf = field(&page, "csrf");
+    let response = browser
+        .http
+        .post(format!("{}/login", server.base))
+        .form(&[
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("docket_session="))
+        .expect("a session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP on loopback must not mark it Secure: {cookie}"
+    );
+}
+
+#[tokio::test]
+async fn forms_need_the_sessions_csrf_token() {
+    let org = Org::new().await;
+    let browser = Browser::new(&org.server);
+    browser.login("amy", PASSWORD).await;
+    let support = org.support.to_string();
+    let (status, page, _) = browser
+        .post(
+            "/cases",
+            &[
+                ("csrf", "forged"),
+                ("channel", &support),
+                ("subject", "Forged"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert!(page.contains("reload the page"));
+    let login_forged = Browser::new(&org.server)
+        .post(
+            "/login",
+            &[("username", "amy"), ("password", PASSWORD), ("csrf", "x")],
+        )
+        .await;
+    assert_eq!(login_forged.0, 403);
+    assert!(
+        org.amy.get("/api/v1/cases?view=all").await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_case_is_created_worked_and_closed_through_forms() {
+    let org = Org::new().await;
+    let browser = Browser::new(&org.server);
+    browser.login("amy", PASSWORD).await;
+    let csrf = browser.csrf().await;
+    let support = org.support.to_string();
+    let (status, _, location) = browser
+        .post(
+            "/cases",
+            &[
+                ("csrf", &csrf),
+                ("channel", &support),
+                ("subject", "<script>alert(1)</script> Broken login"),
+                ("description", "Cannot log in"),
+                ("priority", "high"),
+                ("deadline", "2030-05-01T09:30"),
+                ("customer_name", "Jane"),
+                ("customer_email", "jane@example.org"),
+                ("important", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let location = location.unwrap();
+    assert_eq!(location, "/cases/1");
+    let (status, page, _) = browser.get(&location).await;
+    assert_eq!(status, 200);
+    assert!(
+        !page.contains("<script>alert(1)</script>"),
+        "the subject must be escaped"
+    );
+    assert!(
+        page.contains("&#60;script&#62;alert(1)&#60;/script&#62; Broken login"),
+        "the subject is shown, escaped"
+    );
+    assert!(page.contains("2030-05-01 09:30 UTC"));
+
+    let (status, _, _) = browser
+        .post("/cases/1/assign", &[("csrf", &csrf), ("assignee", "max")])
+        .await;
+    assert_eq!(status, 303);
+    browser
+        .post(
+            "/cases/1/status",
+            &[("csrf", &csrf), ("status", "in_progress")],
+        )
+        .await;
+    browser
+        .post(
+            "/cases/1/notes",
+            &[("csrf", &csrf), ("body", "Looking into it <b>now</b>")],
+        )
+        .await;
+    browser
+        .post(
+            "/cases/1/edit",
+            &[
+                ("csrf", &csrf),
+                ("subject", "Broken login"),
+                ("priority", "urgent"),
+                ("category", "auth"),
+                ("case_type", ""),
+                ("deadline", ""),
+            ],
+        )
+        .await;
+    let (status, _, _) = browser.post("/cases/1/close", &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303);
+
+    let case = org.amy.get("/api/v1/cases/1").await.body;
+    assert_eq!(case["status"], "resolved");
+    assert_eq!(case["assignee"], "max");
+    assert_eq!(case["priority"], "urgent");
+    assert_eq!(case["category"], "auth");
+    assert_eq!(case["important"], false);
+    assert!(case["deadline"].is_null());
+    assert_eq!(case["source"], "manual");
+    assert_eq!(case["customer"]["email"], "jane@example.org");
+
+    let (_, page, _) = browser.get("/cases/1").await;
+    assert!(page.contains("Looking into it &#60;b&#62;now&#60;/b&#62;"));
+    assert!(page.contains("id=\"reopen\""));
+    let (_, page, _) = browser.get("/inbox?view=closed").await;
+    assert!(page.contains("Broken login"));
+    let (_, page, _) = browser.get("/inbox").await;
+    assert!(!page.contains("Broken login"));
+
+    // Closing twice shows a readable error page, not a crash.
+    let (status, page, _) = browser.post("/cases/1/close", &[("csrf", &csrf)]).await;
+    assert_eq!(status, 409);
+    assert!(page.contains("already resolved"));
+    let (status, page, _) = browser
+        .post("/cases/1/status", &[("csrf", &csrf), ("status", "bogus")])
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("not a status"));
+}
+
+#[tokio::test]
+async fn pages_respect_permissions() {
+    let org = Org::new().await;
+    let number = org.amy.create_case(org.support, "Support secret").await;
+    let bob = Browser::new(&org.server);
+    bob.login("bob", PASSWORD).await;
+    let (status, page, _) = bob.get(&format!("/cases/{number}")).await;
+    assert_eq!(status, 404);
+    assert!(!page.contains("Support secret"));
+    let (_, inbox, _) = bob.get("/inbox?view=all").await;
+    assert!(!inbox.contains("Support secret"));
+    let (status, _, _) = bob.get("/users").await;
+    assert_eq!(status, 403);
+    let csrf = bob.csrf().await;
+    let (status, _, _) = bob
+        .post("/channels", &[("csrf", &csrf), ("name", "Bob's")])
+        .await;
+    assert_eq!(status, 403);
+
+    let pat = Browser::new(&org.server);
+    pat.login("pat", PASSWORD).await;
+    let (status, page, _) = pat.get(&format!("/cases/{number}")).await;
+    assert_eq!(status, 404, "{page}");
+}
+
+#[tokio::test]
+async fn admins_create_channels_members_and_users_in_the_browser() {
+    let server = Server::start();
+    let browser = Browser::new(&server);
+    browser.login("admin", ADMIN_PASSWORD).await;
+    let csrf = browser.csrf().await;
+    let (status, _, location) = browser
+        .post(
+            "/users",
+            &[
+                ("csrf", &csrf),
+                ("username", "zoe"),
+                ("password", "zoe-password"),
+                ("role", "user"),
+                ("email", "zoe@example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{location:?}");
+    let (status, _, location) = browser
+        .post(
+            "/channels",
+            &[
+                ("csrf", &csrf),
+                ("name", "Billing"),
+                ("time_tracking", "on"),
+                ("reply_window_hours", "24"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let channel_path = location.unwrap();
+    browser
+        .post(
+            &format!("{channel_path}/members"),
+            &[("csrf", &csrf), ("username", "zoe"), ("role", "manager")],
+        )
+        .await;
+    let (_, page, _) = browser.get(&channel_path).await;
+    assert!(page.contains("zoe") && page.contains("manager"));
+
+    let admin = server.admin().await;
+    let channel = &admin.get("/api/v1/channels").await.body[0];
+    assert_eq!(channel["name"], "Billing");
+    assert_eq!(channel["settings"]["reply_window_hours"], 24);
+    assert_eq!(
+        channel["members"][0],
+        json!({"username": "zoe", "role": "manager"})
+    );
+}
+
+#[tokio::test]
+async fn logout_ends_the_session() {
+    let server = Server::start();
+    let browser = Browser::new(&server);
+    browser.login("admin", ADMIN_PASSWORD).await;
+    let csrf = browser.csrf().await;
+    let (status, _, location) = browser.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303);
+    assert_eq!(location.as_deref(), Some("/login"));
+    let (status, _, _) = browser.get("/inbox").await;
+    assert_eq!(status, 303);
+}
