@@ -48,6 +48,15 @@ enum Command {
     /// Manage channels.
     #[command(subcommand)]
     Channel(ChannelCommand),
+    /// Generate files from the code.
+    #[command(subcommand)]
+    Gen(GenCommand),
+}
+
+#[derive(Subcommand)]
+enum GenCommand {
+    /// Print the OpenAPI document the server serves at /api/openapi.json.
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -163,6 +172,10 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Token(command) => token_command(offline_service(file, cli.data)?, command).await,
         Command::Channel(command) => {
             channel_command(offline_service(file, cli.data)?, command).await
+        }
+        Command::Gen(GenCommand::Openapi) => {
+            println!("{}", crate::http::openapi_json());
+            Ok(())
         }
     }
 }

@@ -94,12 +94,14 @@ struct CaseList {
 
 #[derive(ApiResponse)]
 enum CaseCreated {
+    /// Created; the body is the new record.
     #[oai(status = 201)]
     Created(Json<CaseView>),
 }
 
 #[derive(ApiResponse)]
 enum EventCreated {
+    /// Created; the body is the new record.
     #[oai(status = 201)]
     Created(Json<ActivityView>),
 }

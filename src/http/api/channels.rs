@@ -57,6 +57,7 @@ struct MemberBody {
 
 #[derive(ApiResponse)]
 enum ChannelCreated {
+    /// Created; the body is the new record.
     #[oai(status = 201)]
     Created(Json<ChannelView>),
 }

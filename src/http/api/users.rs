@@ -45,6 +45,7 @@ struct Me {
 
 #[derive(ApiResponse)]
 enum UserCreated {
+    /// Created; the body is the new record.
     #[oai(status = 201)]
     Created(Json<UserView>),
 }
