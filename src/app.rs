@@ -48,9 +48,10 @@ pub async fn serve(config: Config, admin_password: Option<String>) -> Result<(),
         println!("This password is shown only once; change it with `docket user passwd admin`.");
     }
 
-    let (stop_workers, workers_stopped) = watch::channel(false);
-    let live = LiveFeed::default();
-    let live_worker = tokio::spawn(live.clone().run(store.clone(), workers_stopped));
+    let (stop, stopping) = watch::channel(false);
+    let live = LiveFeed::new(stopping.clone());
+    let live_worker = tokio::spawn(live.clone().run(store.clone(), stopping.clone()));
+    let maintenance = tokio::spawn(maintain(service.clone(), stopping));
 
     let state = Arc::new(AppState { service, live });
     let acceptor = TcpListener::bind(config.bind.to_string())
@@ -69,19 +70,45 @@ pub async fn serve(config: Config, admin_password: Option<String>) -> Result<(),
     println!("Data directory: {}", config.data_dir.display());
     tracing::info!(%local, data_dir = %config.data_dir.display(), "server started");
 
+    let stop_on_signal = {
+        let stop = stop.clone();
+        async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        }
+    };
     let result = poem::Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(
             http::routes(state),
-            shutdown_signal(),
+            stop_on_signal,
             Some(Duration::from_secs(10)),
         )
         .await
         .map_err(|e| AppError::Serve(e.to_string()));
 
-    let _ = stop_workers.send(true);
+    let _ = stop.send(true);
     let _ = live_worker.await;
+    let _ = maintenance.await;
     tracing::info!("server stopped");
     result
+}
+
+/// How often expired sessions and tokens are deleted.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Periodic housekeeping until shutdown.
+async fn maintain(service: Service, mut stopping: watch::Receiver<bool>) {
+    loop {
+        match service.purge_expired_tokens().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "deleted expired sessions and tokens"),
+            Err(e) => tracing::warn!(error = %e, "could not delete expired sessions and tokens"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(MAINTENANCE_EVERY) => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -29,19 +29,29 @@ pub struct LiveEvent {
 #[derive(Clone)]
 pub struct LiveFeed {
     sender: broadcast::Sender<LiveEvent>,
-}
-
-impl Default for LiveFeed {
-    fn default() -> Self {
-        LiveFeed {
-            sender: broadcast::channel(BUFFER).0,
-        }
-    }
+    shutdown: watch::Receiver<bool>,
 }
 
 impl LiveFeed {
+    /// A feed whose subscriptions end when `shutdown` turns true, so open
+    /// event streams do not hold up a graceful shutdown.
+    pub fn new(shutdown: watch::Receiver<bool>) -> LiveFeed {
+        LiveFeed {
+            sender: broadcast::channel(BUFFER).0,
+            shutdown,
+        }
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.sender.subscribe()
+    }
+
+    /// Resolves when the server begins shutting down.
+    pub fn shutting_down(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut shutdown = self.shutdown.clone();
+        async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        }
     }
 
     /// Consumes the outbox until `shutdown` turns true.
@@ -57,8 +67,17 @@ impl LiveFeed {
                 }
             }
             tokio::select! {
-                _ = commits.changed() => {}
-                _ = shutdown.changed() => {}
+                changed = commits.changed() => {
+                    // The store is gone: nothing more will arrive.
+                    if changed.is_err() {
+                        break;
+                    }
+                }
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                }
                 // A safety net: never sleep on a missed wake-up for long.
                 _ = tokio::time::sleep(Duration::from_secs(5)) => {}
             }

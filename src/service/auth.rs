@@ -165,6 +165,15 @@ impl Service {
             }))
     }
 
+    /// Deletes expired tokens and sessions; returns how many.
+    pub async fn purge_expired_tokens(&self) -> ServiceResult<usize> {
+        let at = now();
+        Ok(self
+            .store
+            .write(move |txn| txn.delete_tokens_expired_by(at))
+            .await?)
+    }
+
     /// Ends a session or revokes a token; unknown tokens are ignored.
     pub async fn revoke_token(&self, token: &str) -> ServiceResult<()> {
         let hash = token_hash(token);

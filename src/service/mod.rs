@@ -19,7 +19,7 @@ use crate::store::{Store, StoreError};
 pub use auth::Session;
 pub use cases::{AssigneeFilter, CaseChange, CaseQuery, NewMessage, View};
 pub use channels::{ChannelChange, NewChannel};
-pub use users::{NewUser, random_password};
+pub use users::{NewUser, UserChange, random_password};
 
 /// Why a command was refused. Mapped once, at the HTTP edge and in the CLI.
 #[derive(Debug, thiserror::Error)]

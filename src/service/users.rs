@@ -51,6 +51,16 @@ pub(super) async fn verify_password(password: String, stored_hash: Option<String
         && has_user
 }
 
+/// Changes to an account; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    pub display_name: Option<String>,
+    /// `Some(None)` clears the address.
+    pub email: Option<Option<String>>,
+    pub role: Option<Role>,
+    pub password: Option<String>,
+}
+
 /// A random password for generated accounts: 20 characters, unambiguous.
 pub fn random_password() -> String {
     use rand::Rng;
@@ -59,6 +69,36 @@ pub fn random_password() -> String {
     (0..20)
         .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
         .collect()
+}
+
+fn check_role_change(txn: &impl Reads, user: &User, role: Role) -> ServiceResult<()> {
+    if user.role == Role::Admin && role != Role::Admin {
+        let admins = txn.users()?.iter().filter(|u| u.is_admin()).count();
+        if admins <= 1 {
+            return Err(ServiceError::Conflict(
+                "at least one administrator must remain; make someone else an administrator first"
+                    .into(),
+            ));
+        }
+    }
+    if role == Role::Partner {
+        let managed: Vec<String> = txn
+            .channels()?
+            .into_iter()
+            .filter(|c| {
+                c.role_of(&user.username) == Some(crate::domain::channel::MemberRole::Manager)
+            })
+            .map(|c| c.name)
+            .collect();
+        if !managed.is_empty() {
+            return Err(ServiceError::Conflict(format!(
+                "'{}' manages {}; make them an agent there before making them a partner",
+                user.username,
+                managed.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn require_admin(actor: &User) -> ServiceResult<()> {
@@ -135,6 +175,78 @@ impl Service {
                 Ok(())
             })
             .await
+    }
+
+    /// Admins change accounts. At least one administrator always remains,
+    /// and a manager must step down before becoming a partner.
+    pub async fn update_user(
+        &self,
+        actor: &User,
+        username: &str,
+        change: UserChange,
+    ) -> ServiceResult<User> {
+        require_admin(actor)?;
+        let display_name = change
+            .display_name
+            .as_deref()
+            .map(|name| user::display_name(Some(name), username))
+            .transpose()?;
+        let email = change
+            .email
+            .map(|e| validate::optional_email("email", e.as_deref()))
+            .transpose()?;
+        let password_hash = match change.password {
+            Some(password) => {
+                user::password(&password)?;
+                Some(hash_password(password).await?)
+            }
+            None => None,
+        };
+        let role = change.role;
+        let username = username.to_owned();
+        self.store
+            .write(move |txn| {
+                let mut user = txn.user(&username)?.ok_or_else(|| {
+                    ServiceError::NotFound(format!("there is no user '{username}'"))
+                })?;
+                if let Some(role) = role {
+                    check_role_change(txn, &user, role)?;
+                    user.role = role;
+                }
+                if let Some(name) = &display_name {
+                    user.display_name = name.clone();
+                }
+                if let Some(email) = &email {
+                    user.email = email.clone();
+                }
+                if let Some(hash) = &password_hash {
+                    user.password_hash = hash.clone();
+                }
+                txn.put_user(&user)?;
+                Ok(user)
+            })
+            .await
+    }
+
+    /// Anyone changes their own password by proving they know the current one.
+    pub async fn change_own_password(
+        &self,
+        actor: &User,
+        current: &str,
+        new: String,
+    ) -> ServiceResult<()> {
+        let stored = self
+            .store
+            .read()?
+            .user(&actor.username)?
+            .map(|u| u.password_hash);
+        if !verify_password(current.to_owned(), stored).await {
+            return Err(ServiceError::invalid(
+                "current_password",
+                "is not your current password",
+            ));
+        }
+        self.set_password(actor, &actor.username, new).await
     }
 
     /// On first start, creates `admin` with `password` or a random one.

@@ -175,3 +175,133 @@ fn lock_data_dir(data_dir: &Path) -> StoreResult<File> {
         Err(std::fs::TryLockError::Error(e)) => Err(data_dir_error(e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::activity::EventKind;
+    use crate::domain::case::{CaseDraft, Source};
+    use chrono::{Duration, Utc};
+
+    fn sample_case(number: u64) -> crate::domain::case::Case {
+        CaseDraft {
+            subject: format!("case {number}"),
+            ..Default::default()
+        }
+        .into_case(number, 1, "amy", Source::Manual, Utc::now())
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_failing_change_does_not_take_its_batch_down() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut tasks = Vec::new();
+        for i in 1..=20u64 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .write(move |txn| {
+                        txn.put_case(&sample_case(i))?;
+                        if i % 5 == 0 {
+                            return Err(StoreError::Corrupt(format!("refused {i}")));
+                        }
+                        if i == 7 {
+                            panic!("change 7 blew up");
+                        }
+                        Ok(i)
+                    })
+                    .await
+            }));
+        }
+        let mut committed = Vec::new();
+        for task in tasks {
+            if let Ok(i) = task.await.unwrap() {
+                committed.push(i);
+            }
+        }
+        let expected: Vec<u64> = (1..=20).filter(|i| i % 5 != 0 && *i != 7).collect();
+        assert_eq!(committed, expected);
+        let txn = store.read().unwrap();
+        for i in 1..=20 {
+            assert_eq!(
+                txn.case(i).unwrap().is_some(),
+                expected.contains(&i),
+                "case {i}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn outbox_entries_are_kept_until_every_consumer_acknowledges() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .write(|txn| {
+                let case = sample_case(1);
+                txn.put_case(&case)?;
+                txn.append_event(&case, "amy", Utc::now(), EventKind::Reopened)?;
+                txn.append_event(&case, "amy", Utc::now(), EventKind::Archived)?;
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        let entries = store.read().unwrap().outbox_after(0, 10).unwrap();
+        assert_eq!(entries.len(), 2);
+        let first = entries[0].0;
+        store
+            .write(move |txn| txn.ack_outbox(OUTBOX_CONSUMERS[0], first))
+            .await
+            .unwrap();
+        let left = store.read().unwrap().outbox_after(0, 10).unwrap();
+        assert_eq!(left.len(), 1, "only the acknowledged entry is deleted");
+        assert_eq!(
+            store
+                .read()
+                .unwrap()
+                .outbox_cursor(OUTBOX_CONSUMERS[0])
+                .unwrap(),
+            first
+        );
+        assert_eq!(store.read().unwrap().activity(1).unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn expired_tokens_are_purged_and_others_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let record = |expires_at| TokenRecord {
+            username: "amy".into(),
+            kind: TokenKind::Api,
+            label: String::new(),
+            created_at: Utc::now(),
+            expires_at,
+            csrf: None,
+        };
+        store
+            .write(move |txn| {
+                txn.put_token(b"old", &record(Some(Utc::now() - Duration::hours(1))))?;
+                txn.put_token(b"new", &record(Some(Utc::now() + Duration::hours(1))))?;
+                txn.put_token(b"forever", &record(None))
+            })
+            .await
+            .unwrap();
+        let removed = store
+            .write(|txn| txn.delete_tokens_expired_by(Utc::now()))
+            .await
+            .unwrap();
+        assert_eq!(removed, 1);
+        let txn = store.read().unwrap();
+        assert!(txn.token(b"old").unwrap().is_none());
+        assert!(txn.token(b"new").unwrap().is_some());
+        assert!(txn.token(b"forever").unwrap().is_some());
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Store::open(dir.path()).unwrap();
+        let err = Store::open(dir.path()).err().expect("second open fails");
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+    }
+}

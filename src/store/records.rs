@@ -183,6 +183,8 @@ pub trait Writes: Reads {
     fn enqueue(&self, event: &OutboxEvent) -> StoreResult<u64>;
     fn put_token(&self, hash: &[u8], record: &TokenRecord) -> StoreResult<()>;
     fn delete_token(&self, hash: &[u8]) -> StoreResult<bool>;
+    /// Deletes tokens whose expiry is at or before `at`; returns how many.
+    fn delete_tokens_expired_by(&self, at: Timestamp) -> StoreResult<usize>;
     /// Records that `consumer` finished everything up to `seq` and deletes
     /// entries every consumer has finished.
     fn ack_outbox(&self, consumer: &str, seq: u64) -> StoreResult<()>;
@@ -273,6 +275,20 @@ impl Writes for WriteTransaction {
 
     fn delete_token(&self, hash: &[u8]) -> StoreResult<bool> {
         Ok(self.open_table(TOKENS)?.remove(hash)?.is_some())
+    }
+
+    fn delete_tokens_expired_by(&self, at: Timestamp) -> StoreResult<usize> {
+        let mut table = self.open_table(TOKENS)?;
+        let mut removed = 0;
+        table.retain(|_, value| {
+            let expired = serde_json::from_slice::<TokenRecord>(value)
+                .ok()
+                .and_then(|record| record.expires_at)
+                .is_some_and(|expires| expires <= at);
+            removed += usize::from(expired);
+            !expired
+        })?;
+        Ok(removed)
     }
 
     fn ack_outbox(&self, consumer: &str, seq: u64) -> StoreResult<()> {

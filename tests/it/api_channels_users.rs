@@ -89,3 +89,86 @@ async fn channels_carry_their_settings_and_members() {
         json!({"id": id, "name": "Instagram DMs", "role": "manager", "can_manage": true})
     );
 }
+
+#[tokio::test]
+async fn admins_edit_accounts_within_the_rules() {
+    let org = crate::harness::Org::new().await;
+    let admin = &org.admin;
+    let changed = admin
+        .patch("/api/v1/users/amy", json!({"display_name": "Amy Pond", "email": "amy@example.org", "password": "amy-new-password"}))
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(changed.body["display_name"], "Amy Pond");
+    assert_eq!(changed.body["email"], "amy@example.org");
+    Client::login(&org.server, "amy", "amy-new-password").await;
+    let cleared = admin
+        .patch("/api/v1/users/amy", json!({"email": null}))
+        .await;
+    assert!(cleared.body["email"].is_null());
+
+    // The last administrator cannot step down.
+    admin
+        .patch("/api/v1/users/admin", json!({"role": "user"}))
+        .await
+        .problem(409);
+    // A channel manager must step down before becoming a partner.
+    let detail = admin
+        .patch("/api/v1/users/max", json!({"role": "partner"}))
+        .await
+        .problem(409);
+    assert!(detail.contains("Support"), "{detail}");
+    let promoted = admin
+        .patch("/api/v1/users/bob", json!({"role": "admin"}))
+        .await;
+    assert_eq!(promoted.body["role"], "admin");
+    assert_eq!(
+        admin
+            .patch("/api/v1/users/admin", json!({"role": "user"}))
+            .await
+            .status,
+        200
+    );
+
+    org.amy
+        .patch("/api/v1/users/amy", json!({"role": "admin"}))
+        .await
+        .problem(403);
+    org.bob
+        .patch("/api/v1/users/ghost", json!({"display_name": "x"}))
+        .await
+        .problem(404);
+    org.bob
+        .patch("/api/v1/users/amy", json!({"role": "emperor"}))
+        .await
+        .problem(400);
+    org.bob
+        .patch("/api/v1/users/amy", json!({"password": "short"}))
+        .await
+        .problem(422);
+}
+
+#[tokio::test]
+async fn users_change_their_own_password() {
+    let org = crate::harness::Org::new().await;
+    let wrong = org
+        .amy
+        .post(
+            "/api/v1/me/password",
+            json!({"current_password": "not-it", "new_password": "brand-new-password"}),
+        )
+        .await;
+    assert!(wrong.problem(422).contains("current_password"));
+    let changed = org
+        .amy
+        .post("/api/v1/me/password", json!({"current_password": crate::harness::PASSWORD, "new_password": "brand-new-password"}))
+        .await;
+    assert_eq!(changed.status, 204, "{}", changed.text);
+    Client::login(&org.server, "amy", "brand-new-password").await;
+    let old = Client::anonymous(&org.server)
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "amy", "password": crate::harness::PASSWORD}),
+        )
+        .await;
+    old.problem(401);
+}

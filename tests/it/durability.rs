@@ -101,8 +101,23 @@ async fn sigterm_shuts_down_gracefully_and_data_survives() {
     let admin = server.admin().await;
     let channel = admin.create_channel("Support").await;
     let number = admin.create_case(channel, "survives a restart").await;
+    // An open event stream must not hold up the shutdown.
+    let events = reqwest::Client::new()
+        .get(server.url("/api/v1/events"))
+        .bearer_auth(admin.token.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+    let started = std::time::Instant::now();
     let status = server.terminate();
     assert!(status.success(), "exit status {status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    drop(events);
 
     // The first admin is created once; a restart keeps the same password.
     let restarted = Server::start_in(

@@ -361,3 +361,42 @@ async fn logout_ends_the_session() {
     let (status, _, _) = browser.get("/inbox").await;
     assert_eq!(status, 303);
 }
+
+#[tokio::test]
+async fn users_change_their_password_on_the_account_page() {
+    let org = Org::new().await;
+    let browser = Browser::new(&org.server);
+    browser.login("amy", PASSWORD).await;
+    let (status, page, _) = browser.get("/account").await;
+    assert_eq!(status, 200);
+    let csrf = field(&page, "csrf");
+    let (status, page, _) = browser
+        .post(
+            "/account",
+            &[
+                ("csrf", &csrf),
+                ("current_password", PASSWORD),
+                ("new_password", "amy-new-pass"),
+                ("confirm_password", "typo-pass"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("differ"));
+    let (status, _, location) = browser
+        .post(
+            "/account",
+            &[
+                ("csrf", &csrf),
+                ("current_password", PASSWORD),
+                ("new_password", "amy-new-pass"),
+                ("confirm_password", "amy-new-pass"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(location.as_deref(), Some("/account?changed=1"));
+    let (_, page, _) = browser.get("/account?changed=1").await;
+    assert!(page.contains("Your password was changed"));
+    crate::harness::Client::login(&org.server, "amy", "amy-new-pass").await;
+}

@@ -28,7 +28,9 @@ pub struct CaseEvent {
 
 /// The live feed for `user`: only events of cases they may see.
 pub fn case_events(state: Arc<AppState>, user: User) -> BoxStream<'static, CaseEvent> {
+    let shutting_down = state.live.shutting_down();
     BroadcastStream::new(state.live.subscribe())
+        .take_until(shutting_down)
         // A lagging subscriber skips what it missed; it can reload.
         .filter_map(|item| async move { item.ok() })
         .filter_map(move |event: LiveEvent| {

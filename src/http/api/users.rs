@@ -1,14 +1,16 @@
 use poem::Request;
+use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
 use super::json_body::JsonBody;
-use super::types::{MemberRoleWire, RoleWire, UserView};
+use super::types::{MemberRoleWire, RoleWire, UserView, tri_state};
 use super::{ApiTags, TokenAuth, state};
 use crate::domain::access;
 use crate::http::error::ApiError;
-use crate::service::NewUser;
+use crate::service::{NewUser, UserChange};
 
 pub struct UsersApi;
 
@@ -24,6 +26,36 @@ struct NewUserBody {
     email: Option<String>,
     /// `user` when omitted.
     role: Option<RoleWire>,
+}
+
+/// Account changes; omitted fields stay as they are.
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+struct UserPatchBody {
+    display_name: Option<String>,
+    /// `null` clears the address.
+    #[serde(default)]
+    email: MaybeUndefined<String>,
+    role: Option<RoleWire>,
+    /// A new password (at least 8 characters).
+    password: Option<String>,
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+struct PasswordBody {
+    current_password: String,
+    /// At least 8 characters.
+    new_password: String,
+}
+
+#[derive(ApiResponse)]
+enum PasswordChanged {
+    /// The new password is in effect.
+    #[oai(status = 204)]
+    Done,
 }
 
 #[derive(Debug, Object)]
@@ -80,6 +112,48 @@ impl UsersApi {
         };
         let user = state(req).service.create_user(&auth.0, new).await?;
         Ok(UserCreated::Created(Json(user.into())))
+    }
+
+    /// Change an account's name, address, role or password (administrators).
+    ///
+    /// At least one administrator always remains; a channel manager must be
+    /// made an agent before becoming a partner.
+    #[oai(path = "/users/:username", method = "patch")]
+    async fn update(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        username: Path<String>,
+        body: JsonBody<UserPatchBody>,
+    ) -> Result<Json<UserView>, ApiError> {
+        let body = body.0;
+        let change = UserChange {
+            display_name: body.display_name,
+            email: tri_state(body.email, |e| e),
+            role: body.role.map(Into::into),
+            password: body.password,
+        };
+        let user = state(req)
+            .service
+            .update_user(&auth.0, &username.0, change)
+            .await?;
+        Ok(Json(user.into()))
+    }
+
+    /// Change your own password.
+    #[oai(path = "/me/password", method = "post")]
+    async fn change_password(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        body: JsonBody<PasswordBody>,
+    ) -> Result<PasswordChanged, ApiError> {
+        let body = body.0;
+        state(req)
+            .service
+            .change_own_password(&auth.0, &body.current_password, body.new_password)
+            .await?;
+        Ok(PasswordChanged::Done)
     }
 
     /// The user this token belongs to, with their channels.

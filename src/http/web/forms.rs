@@ -14,7 +14,7 @@ use crate::domain::case::{
 };
 use crate::domain::channel::{ChannelId, ChannelSettings, MemberRole};
 use crate::domain::user::Role;
-use crate::service::{CaseChange, ChannelChange, NewChannel, NewMessage, NewUser};
+use crate::service::{CaseChange, ChannelChange, NewChannel, NewMessage, NewUser, UserChange};
 
 /// Blank form fields mean "none".
 fn filled(value: &str) -> Option<String> {
@@ -99,8 +99,7 @@ pub async fn create_case(
     let session = require_form_session(req, &form.csrf)?;
     let priority = filled(&form.priority)
         .map(|p| Priority::parse("priority", &p))
-        .transpose()
-        .map_err(crate::service::ServiceError::from)?;
+        .transpose()?;
     let draft = CaseDraft {
         subject: form.subject,
         description: form.description,
@@ -158,10 +157,7 @@ pub async fn edit_case(
         subject: Some(form.subject),
         description: Some(form.description),
         case_type: Some(filled(&form.case_type)),
-        priority: Some(
-            Priority::parse("priority", &form.priority)
-                .map_err(crate::service::ServiceError::from)?,
-        ),
+        priority: Some(Priority::parse("priority", &form.priority)?),
         deadline: Some(parse_deadline(&form.deadline)?),
         category: Some(filled(&form.category)),
         important: Some(checked(&form.important)),
@@ -219,8 +215,7 @@ pub async fn change_status(
 ) -> Result<Redirect, WebError> {
     let session = require_form_session(req, &form.csrf)?;
     let number = parse_number(&number)?;
-    let status =
-        Status::parse("status", &form.status).map_err(crate::service::ServiceError::from)?;
+    let status = Status::parse("status", &form.status)?;
     let change = CaseChange {
         status: Some(status),
         ..Default::default()
@@ -388,7 +383,7 @@ pub async fn put_member(
 ) -> Result<Redirect, WebError> {
     let session = require_form_session(req, &form.csrf)?;
     let id = parse_channel(&id)?;
-    let role = MemberRole::parse("role", &form.role).map_err(crate::service::ServiceError::from)?;
+    let role = MemberRole::parse("role", &form.role)?;
     app(req)
         .service
         .put_member(&session.user, id, form.username.trim(), role)
@@ -426,7 +421,7 @@ pub struct UserForm {
 #[handler]
 pub async fn create_user(req: &Request, Form(form): Form<UserForm>) -> Result<Redirect, WebError> {
     let session = require_form_session(req, &form.csrf)?;
-    let role = Role::parse("role", &form.role).map_err(crate::service::ServiceError::from)?;
+    let role = Role::parse("role", &form.role)?;
     let new = NewUser {
         username: form.username,
         password: form.password,
@@ -439,4 +434,65 @@ pub async fn create_user(req: &Request, Form(form): Form<UserForm>) -> Result<Re
         "/users#user-{}",
         urlencode(&user.username)
     )))
+}
+
+#[derive(Deserialize)]
+pub struct UserEditForm {
+    csrf: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    email: String,
+    role: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[handler]
+pub async fn update_user(
+    req: &Request,
+    Path(username): Path<String>,
+    Form(form): Form<UserEditForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let change = UserChange {
+        display_name: filled(&form.display_name),
+        email: Some(filled(&form.email)),
+        role: Some(Role::parse("role", &form.role)?),
+        password: filled(&form.password),
+    };
+    let user = app(req)
+        .service
+        .update_user(&session.user, &username, change)
+        .await?;
+    Ok(Redirect::see_other(format!(
+        "/users#user-{}",
+        urlencode(&user.username)
+    )))
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf: String,
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+#[handler]
+pub async fn change_password(
+    req: &Request,
+    Form(form): Form<PasswordForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    if form.new_password != form.confirm_password {
+        return Err(WebError::BadInput(
+            "the new password and its confirmation differ".into(),
+        ));
+    }
+    app(req)
+        .service
+        .change_own_password(&session.user, &form.current_password, form.new_password)
+        .await?;
+    Ok(Redirect::see_other("/account?changed=1"))
 }

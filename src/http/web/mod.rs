@@ -45,5 +45,10 @@ pub fn routes() -> Route {
             post(forms::remove_member),
         )
         .at("/users", get(pages::users_page).post(forms::create_user))
+        .at("/users/:username", post(forms::update_user))
+        .at(
+            "/account",
+            get(pages::account_page).post(forms::change_password),
+        )
         .at("/static/*path", get(assets::serve))
 }

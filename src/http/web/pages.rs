@@ -371,7 +371,15 @@ pub fn users_page(req: &Request) -> Result<Response, WebError> {
         .map(|u| UserRow {
             created: When::new(u.created_at),
             role: u.role.as_str(),
-            email: u.email.unwrap_or_else(|| "—".into()),
+            roles: crate::domain::user::Role::ALL
+                .iter()
+                .map(|r| Choice {
+                    value: r.as_str().into(),
+                    label: r.as_str().into(),
+                    selected: *r == u.role,
+                })
+                .collect(),
+            email: u.email.unwrap_or_default(),
             display_name: u.display_name,
             username: u.username,
         })
@@ -379,6 +387,28 @@ pub fn users_page(req: &Request) -> Result<Response, WebError> {
     html(UsersPage {
         nav: Nav::new(&session, "users"),
         rows,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct AccountQuery {
+    changed: Option<String>,
+}
+
+#[handler]
+pub fn account_page(
+    req: &Request,
+    Query(query): Query<AccountQuery>,
+) -> Result<Response, WebError> {
+    let session = require_session(req)?;
+    let user = &session.user;
+    html(AccountPage {
+        username: user.username.clone(),
+        display_name: user.display_name.clone(),
+        email: user.email.clone().unwrap_or_else(|| "—".into()),
+        role: user.role.as_str(),
+        changed: query.changed.is_some(),
+        nav: Nav::new(&session, "account"),
     })
 }
 

@@ -30,6 +30,12 @@ pub enum WebError {
     BadInput(String),
 }
 
+impl From<crate::domain::RuleError> for WebError {
+    fn from(err: crate::domain::RuleError) -> Self {
+        WebError::Service(err.into())
+    }
+}
+
 impl WebError {
     fn status(&self) -> StatusCode {
         match self {

@@ -282,7 +282,19 @@ pub struct UserRow {
     pub display_name: String,
     pub email: String,
     pub role: &'static str,
+    pub roles: Vec<Choice>,
     pub created: When,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    pub nav: Nav,
+    pub username: String,
+    pub display_name: String,
+    pub email: String,
+    pub role: &'static str,
+    pub changed: bool,
 }
 
 #[derive(Template)]
