@@ -252,7 +252,7 @@ async fn user_command(service: Service, command: UserCommand) -> Result<(), Stri
         UserCommand::Passwd { username, password } => {
             let (password, generated) = read_password(&password)?;
             service
-                .set_password(&operator, &username, password.clone())
+                .set_password(&operator, &username, password.clone(), None)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("Password of '{username}' changed.");

@@ -146,24 +146,48 @@ impl FileConfig {
 impl Config {
     fn check(&self) -> Result<(), ConfigError> {
         let limits = &self.limits;
-        if limits.max_body_bytes < 1024 {
-            return Err(ConfigError::OutOfRange(
-                "limits.max_body_bytes must be at least 1024".into(),
-            ));
-        }
-        if limits.default_page_size == 0 || limits.default_page_size > limits.max_page_size {
-            return Err(ConfigError::OutOfRange(
-                "limits.default_page_size must be between 1 and limits.max_page_size".into(),
-            ));
-        }
-        if self.auth.session_hours == 0
-            || self.auth.api_token_days == 0
-            || self.auth.login_max_failures == 0
-        {
-            return Err(ConfigError::OutOfRange(
-                "auth.session_hours, auth.api_token_days and auth.login_max_failures must be at least 1".into(),
-            ));
-        }
+        let auth = &self.auth;
+        let in_range = |name: &str, value: u64, min: u64, max: u64| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(ConfigError::OutOfRange(format!(
+                    "{name} must be between {min} and {max} (it is {value})"
+                )))
+            }
+        };
+        in_range(
+            "limits.max_body_bytes",
+            limits.max_body_bytes as u64,
+            1024,
+            1 << 30,
+        )?;
+        in_range(
+            "limits.max_page_size",
+            limits.max_page_size as u64,
+            1,
+            10_000,
+        )?;
+        in_range(
+            "limits.default_page_size",
+            limits.default_page_size as u64,
+            1,
+            limits.max_page_size as u64,
+        )?;
+        in_range("auth.session_hours", auth.session_hours.into(), 1, 24 * 365)?;
+        in_range("auth.api_token_days", auth.api_token_days.into(), 1, 3650)?;
+        in_range(
+            "auth.login_max_failures",
+            auth.login_max_failures.into(),
+            1,
+            1000,
+        )?;
+        in_range(
+            "auth.login_window_seconds",
+            auth.login_window_seconds,
+            1,
+            86_400,
+        )?;
         Ok(())
     }
 }

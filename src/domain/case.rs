@@ -210,6 +210,13 @@ impl Device {
     }
 }
 
+/// Deadlines are kept to the second: that is what people set and see, and
+/// it makes a value shown in a form round-trip unchanged.
+fn whole_seconds(at: Timestamp) -> Timestamp {
+    use chrono::Timelike;
+    at.with_nanosecond(0).unwrap_or(at)
+}
+
 /// A case as stored: the projection of its activity stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
@@ -279,7 +286,7 @@ impl CaseDraft {
             status: Status::Open,
             archived: false,
             priority: self.priority.unwrap_or(Priority::Normal),
-            deadline: self.deadline,
+            deadline: self.deadline.map(whole_seconds),
             category: validate::optional_label("category", self.category.as_deref(), LABEL_MAX)?,
             case_type: validate::optional_label("type", self.case_type.as_deref(), LABEL_MAX)?,
             important: self.important,
@@ -375,6 +382,7 @@ impl Case {
             self.priority = priority;
         }
         if let Some(deadline) = edit.deadline {
+            let deadline = deadline.map(whole_seconds);
             record(
                 "deadline",
                 self.deadline.map(|d| d.to_rfc3339()),

@@ -12,8 +12,10 @@ pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, Rul
 }
 
 /// Checks `value` is at most `max` characters and free of control characters
-/// other than line breaks and tabs.
+/// other than line breaks and tabs. Line breaks become `\n`, whatever the
+/// client sent (browsers send `\r\n` from text areas).
 pub fn bounded_text(field: &str, value: &str, max: usize) -> Result<String, RuleError> {
+    let value = &value.replace("\r\n", "\n").replace('\r', "\n");
     if value.chars().count() > max {
         return Err(RuleError::invalid(
             field,
@@ -29,7 +31,7 @@ pub fn bounded_text(field: &str, value: &str, max: usize) -> Result<String, Rule
             "must not contain control characters",
         ));
     }
-    Ok(value.to_owned())
+    Ok(value.clone())
 }
 
 /// A single-line label (category, type, names): trimmed, no line breaks.
@@ -108,6 +110,11 @@ mod tests {
         assert!(required_text("subject", "   ", 10).is_err());
         assert!(required_text("subject", "abcdefghijk", 10).is_err());
         assert!(required_text("subject", "a\u{0}b", 10).is_err());
+    }
+
+    #[test]
+    fn line_breaks_are_normalised() {
+        assert_eq!(bounded_text("d", "a\r\nb\rc\n", 10).unwrap(), "a\nb\nc\n");
     }
 
     #[test]

@@ -54,8 +54,9 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
         match declared {
             Some(length) if length > self.max as u64 => return Err(too_large(self.max)),
             Some(_) => {}
-            None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
-                // Read at most one byte past the limit to tell whether it is over.
+            // Chunked HTTP/1.1 and HTTP/2 bodies declare no length: read at
+            // most one byte past the limit to tell whether they are over.
+            None => {
                 let mut buffer = Vec::new();
                 req.take_body()
                     .into_async_read()
@@ -73,7 +74,6 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
                 }
                 req.set_body(Body::from(buffer));
             }
-            None => {}
         }
         self.inner.call(req).await.map(IntoResponse::into_response)
     }

@@ -20,6 +20,13 @@ pub struct IssuedToken {
     pub expires_at: Option<Timestamp>,
 }
 
+/// What a long-lived connection authenticated with, checked again as it goes.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    ApiToken(String),
+    Session(String),
+}
+
 /// A browser session resolved from its cookie.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -33,7 +40,7 @@ fn random_hex(bytes: usize) -> String {
     hex::encode(buf)
 }
 
-fn token_hash(token: &str) -> Vec<u8> {
+pub(super) fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
@@ -47,7 +54,7 @@ impl Service {
         address: Option<&str>,
     ) -> ServiceResult<User> {
         let username = username.trim().to_lowercase();
-        if let Err(retry_after_secs) = self.login_guard.check(&username, address) {
+        if let Err(retry_after_secs) = self.login_guard.begin(&username, address) {
             return Err(ServiceError::RateLimited { retry_after_secs });
         }
         let user = self.store.read()?.user(&username)?;
@@ -58,15 +65,12 @@ impl Service {
         .await;
         match user {
             Some(user) if valid => {
-                self.login_guard.record_success(&username);
+                self.login_guard.succeeded(&username, address);
                 Ok(user)
             }
-            _ => {
-                self.login_guard.record_failure(&username, address);
-                Err(ServiceError::Unauthorized(
-                    "the username or password is wrong".into(),
-                ))
-            }
+            _ => Err(ServiceError::Unauthorized(
+                "the username or password is wrong".into(),
+            )),
         }
     }
 
@@ -148,6 +152,19 @@ impl Service {
             return Ok(None);
         }
         Ok(txn.user(&record.username)?.map(|user| (user, record)))
+    }
+
+    /// The user a credential currently belongs to; `None` once it was
+    /// revoked, expired, or the store cannot answer.
+    pub fn user_for(&self, credential: &Credential) -> Option<User> {
+        match credential {
+            Credential::ApiToken(token) => self.authenticate_api_token(token).ok().flatten(),
+            Credential::Session(token) => self
+                .authenticate_session(token)
+                .ok()
+                .flatten()
+                .map(|s| s.user),
+        }
     }
 
     pub fn authenticate_api_token(&self, token: &str) -> ServiceResult<Option<User>> {

@@ -22,6 +22,9 @@ pub struct CaseChange {
     pub status: Option<Status>,
     /// `Some(None)` unassigns.
     pub assignee: Option<Option<String>>,
+    /// Refuse the change if the case was updated after this moment (an
+    /// edit form opened before someone else saved).
+    pub unchanged_since: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone)]
@@ -274,10 +277,16 @@ impl Service {
             .is_some_and(|txn| visible_case(&txn, actor, number).is_ok())
     }
 
+    /// The case's history as the actor may see it: internal notes are for
+    /// staff, so partners do not get them.
     pub fn activity(&self, actor: &User, number: CaseNumber) -> ServiceResult<Vec<ActivityEvent>> {
         let txn = self.store.read()?;
         visible_case(&txn, actor, number)?;
-        Ok(txn.activity(number)?)
+        let mut events = txn.activity(number)?;
+        if actor.is_partner() {
+            events.retain(|event| !matches!(event.kind, EventKind::Note { .. }));
+        }
+        Ok(events)
     }
 
     /// Edits fields, status and assignee together, recording one event per
@@ -292,6 +301,12 @@ impl Service {
         self.store
             .write(move |txn| {
                 let (mut case, channel) = workable_case(txn, &actor, number)?;
+                if change.unchanged_since.is_some_and(|since| case.updated_at != since) {
+                    return Err(ServiceError::Conflict(format!(
+                        "{} changed this case after you opened it; reload the page to see their changes, then edit again",
+                        case.updated_by
+                    )));
+                }
                 let at = now();
                 let who = actor.username.as_str();
                 let mut events = Vec::new();

@@ -37,24 +37,11 @@ impl LoginGuard {
         ]
     }
 
-    /// `Err(seconds)` when the caller must wait before trying again.
-    pub fn check(&self, username: &str, address: Option<&str>) -> Result<(), u64> {
-        let now = Instant::now();
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        for (key, factor) in Self::keys(username, address) {
-            if let Some(times) = failures.get_mut(&key) {
-                times.retain(|t| now.duration_since(*t) < self.window);
-                if times.len() as u32 >= self.max_failures * factor {
-                    let oldest = times.front().copied().unwrap_or(now);
-                    let wait = self.window.saturating_sub(now.duration_since(oldest));
-                    return Err(wait.as_secs().max(1));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    pub fn record_failure(&self, username: &str, address: Option<&str>) {
+    /// Starts a login attempt: `Err(seconds)` when the caller must wait.
+    /// The attempt counts as a failure until [`LoginGuard::succeeded`] says
+    /// otherwise, so that parallel guesses cannot all slip past the check
+    /// while their passwords are being verified.
+    pub fn begin(&self, username: &str, address: Option<&str>) -> Result<(), u64> {
         let now = Instant::now();
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if failures.len() >= MAX_TRACKED {
@@ -65,15 +52,32 @@ impl LoginGuard {
                     .is_some_and(|t| now.duration_since(*t) < window)
             });
         }
-        for (key, _) in Self::keys(username, address) {
+        let keys = Self::keys(username, address);
+        for (key, factor) in &keys {
+            if let Some(times) = failures.get_mut(key) {
+                times.retain(|t| now.duration_since(*t) < self.window);
+                if times.len() as u64 >= u64::from(self.max_failures) * u64::from(*factor) {
+                    let oldest = times.front().copied().unwrap_or(now);
+                    let wait = self.window.saturating_sub(now.duration_since(oldest));
+                    return Err(wait.as_secs().max(1));
+                }
+            }
+        }
+        for (key, _) in keys {
             failures.entry(key).or_default().push_back(now);
         }
+        Ok(())
     }
 
-    /// A successful login forgets the username's failures (not the address's).
-    pub fn record_success(&self, username: &str) {
+    /// The attempt begun by [`LoginGuard::begin`] succeeded: forget the
+    /// username's failures and take back the attempt from the address.
+    pub fn succeeded(&self, username: &str, address: Option<&str>) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        failures.remove(&format!("user:{username}"));
+        let [(user_key, _), (address_key, _)] = Self::keys(username, address);
+        failures.remove(&user_key);
+        if let Some(times) = failures.get_mut(&address_key) {
+            times.pop_back();
+        }
     }
 }
 
@@ -84,13 +88,21 @@ mod tests {
     #[test]
     fn blocks_after_max_failures_and_success_resets() {
         let guard = LoginGuard::new(2, Duration::from_secs(60));
-        assert!(guard.check("amy", Some("1.2.3.4")).is_ok());
-        guard.record_failure("amy", Some("1.2.3.4"));
-        guard.record_failure("amy", Some("1.2.3.4"));
-        let wait = guard.check("amy", Some("1.2.3.4")).unwrap_err();
+        assert!(guard.begin("amy", Some("1.2.3.4")).is_ok());
+        assert!(guard.begin("amy", Some("1.2.3.4")).is_ok());
+        let wait = guard.begin("amy", Some("1.2.3.4")).unwrap_err();
         assert!((1..=60).contains(&wait));
-        assert!(guard.check("bob", Some("5.6.7.8")).is_ok());
-        guard.record_success("amy");
-        assert!(guard.check("amy", Some("1.2.3.4")).is_ok());
+        assert!(guard.begin("bob", Some("5.6.7.8")).is_ok());
+        guard.succeeded("amy", Some("1.2.3.4"));
+        assert!(guard.begin("amy", Some("1.2.3.4")).is_ok());
+    }
+
+    #[test]
+    fn successful_logins_do_not_use_up_the_address() {
+        let guard = LoginGuard::new(1, Duration::from_secs(60));
+        for user in ["a", "b", "c", "d", "e", "f"] {
+            assert!(guard.begin(user, Some("10.0.0.1")).is_ok(), "{user}");
+            guard.succeeded(user, Some("10.0.0.1"));
+        }
     }
 }

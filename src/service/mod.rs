@@ -16,7 +16,7 @@ use crate::domain::RuleError;
 use crate::domain::user::{Role, User};
 use crate::store::{Store, StoreError};
 
-pub use auth::Session;
+pub use auth::{Credential, Session};
 pub use cases::{AssigneeFilter, CaseChange, CaseQuery, NewMessage, View};
 pub use channels::{ChannelChange, NewChannel};
 pub use users::{NewUser, UserChange, random_password};

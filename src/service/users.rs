@@ -150,12 +150,15 @@ impl Service {
         Ok(self.store.read()?.user(username)?)
     }
 
-    /// Admins set anyone's password; users only their own.
+    /// Admins set anyone's password; users only their own. Every session
+    /// and token of the user ends, except `keep` (the one making the change),
+    /// so a stolen credential does not outlive a reset.
     pub async fn set_password(
         &self,
         actor: &User,
         username: &str,
         password: String,
+        keep: Option<&str>,
     ) -> ServiceResult<()> {
         if !actor.is_admin() && actor.username != username {
             return Err(ServiceError::Forbidden(
@@ -165,6 +168,7 @@ impl Service {
         user::password(&password)?;
         let hash = hash_password(password).await?;
         let username = username.to_owned();
+        let keep = keep.map(super::auth::token_hash);
         self.store
             .write(move |txn| {
                 let mut user = txn.user(&username)?.ok_or_else(|| {
@@ -172,6 +176,7 @@ impl Service {
                 })?;
                 user.password_hash = hash.clone();
                 txn.put_user(&user)?;
+                txn.delete_tokens_of(&username, keep.as_deref())?;
                 Ok(())
             })
             .await
@@ -221,6 +226,7 @@ impl Service {
                 }
                 if let Some(hash) = &password_hash {
                     user.password_hash = hash.clone();
+                    txn.delete_tokens_of(&user.username, None)?;
                 }
                 txn.put_user(&user)?;
                 Ok(user)
@@ -234,6 +240,7 @@ impl Service {
         actor: &User,
         current: &str,
         new: String,
+        keep: Option<&str>,
     ) -> ServiceResult<()> {
         let stored = self
             .store
@@ -246,7 +253,7 @@ impl Service {
                 "is not your current password",
             ));
         }
-        self.set_password(actor, &actor.username, new).await
+        self.set_password(actor, &actor.username, new, keep).await
     }
 
     /// On first start, creates `admin` with `password` or a random one.

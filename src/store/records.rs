@@ -183,6 +183,8 @@ pub trait Writes: Reads {
     fn enqueue(&self, event: &OutboxEvent) -> StoreResult<u64>;
     fn put_token(&self, hash: &[u8], record: &TokenRecord) -> StoreResult<()>;
     fn delete_token(&self, hash: &[u8]) -> StoreResult<bool>;
+    /// Deletes every token and session of `username` but `keep` (a hash).
+    fn delete_tokens_of(&self, username: &str, keep: Option<&[u8]>) -> StoreResult<usize>;
     /// Deletes tokens whose expiry is at or before `at`; returns how many.
     fn delete_tokens_expired_by(&self, at: Timestamp) -> StoreResult<usize>;
     /// Records that `consumer` finished everything up to `seq` and deletes
@@ -275,6 +277,19 @@ impl Writes for WriteTransaction {
 
     fn delete_token(&self, hash: &[u8]) -> StoreResult<bool> {
         Ok(self.open_table(TOKENS)?.remove(hash)?.is_some())
+    }
+
+    fn delete_tokens_of(&self, username: &str, keep: Option<&[u8]>) -> StoreResult<usize> {
+        let mut table = self.open_table(TOKENS)?;
+        let mut removed = 0;
+        table.retain(|hash, value| {
+            let owned = serde_json::from_slice::<TokenRecord>(value)
+                .is_ok_and(|record| record.username == username);
+            let delete = owned && Some(hash) != keep;
+            removed += usize::from(delete);
+            !delete
+        })?;
+        Ok(removed)
     }
 
     fn delete_tokens_expired_by(&self, at: Timestamp) -> StoreResult<usize> {

@@ -100,7 +100,7 @@ async fn admins_edit_accounts_within_the_rules() {
     assert_eq!(changed.status, 200, "{}", changed.text);
     assert_eq!(changed.body["display_name"], "Amy Pond");
     assert_eq!(changed.body["email"], "amy@example.org");
-    Client::login(&org.server, "amy", "amy-new-password").await;
+    let amy = Client::login(&org.server, "amy", "amy-new-password").await;
     let cleared = admin
         .patch("/api/v1/users/amy", json!({"email": null}))
         .await;
@@ -129,8 +129,7 @@ async fn admins_edit_accounts_within_the_rules() {
         200
     );
 
-    org.amy
-        .patch("/api/v1/users/amy", json!({"role": "admin"}))
+    amy.patch("/api/v1/users/amy", json!({"role": "admin"}))
         .await
         .problem(403);
     org.bob

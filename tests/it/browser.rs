@@ -90,9 +90,43 @@ async fn log_in_create_a_case_see_it_in_the_inbox_and_close_it() {
     result.unwrap();
 }
 
+/// Polls until the page's path satisfies `wanted` (navigation finished).
+async fn wait_for_path(web: &WebDriver, wanted: impl Fn(&str) -> bool) -> WebDriverResult<String> {
+    for _ in 0..100 {
+        let url = web.current_url().await?;
+        if wanted(url.path()) {
+            return Ok(url.path().to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the page did not reach the expected path; it is at {}",
+        web.current_url().await?
+    );
+}
+
+/// Polls until the element's text is `expected`, riding out page loads
+/// (an element found on the old page goes stale when the new one arrives).
+async fn wait_for_text(web: &WebDriver, by: By, expected: &str) -> WebDriverResult<()> {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(element) = web.find(by.clone()).await
+            && let Ok(text) = element.text().await
+        {
+            if text == expected {
+                return Ok(());
+            }
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("expected the text {expected:?}, last saw {last:?}");
+}
+
 async fn scenario(server: &Server, web: &WebDriver) -> WebDriverResult<()> {
     web.goto(server.url("/inbox")).await?;
     // Not logged in: the login page, which returns to the inbox.
+    wait_for_path(web, |p| p == "/login").await?;
     web.find(By::Id("username"))
         .await?
         .send_keys("admin")
@@ -102,12 +136,14 @@ async fn scenario(server: &Server, web: &WebDriver) -> WebDriverResult<()> {
         .send_keys(ADMIN_PASSWORD)
         .await?;
     web.find(By::Id("login")).await?.click().await?;
-    web.query(By::Css("h1")).with_text("Inbox").first().await?;
+    wait_for_path(web, |p| p == "/inbox").await?;
+    wait_for_text(web, By::Css("main h1"), "Inbox").await?;
 
-    web.find(By::Css("a[href='/cases/new']"))
+    web.find(By::Css("main a[href='/cases/new']"))
         .await?
         .click()
         .await?;
+    wait_for_path(web, |p| p == "/cases/new").await?;
     web.find(By::Id("subject"))
         .await?
         .send_keys("Printer is on fire")
@@ -116,41 +152,35 @@ async fn scenario(server: &Server, web: &WebDriver) -> WebDriverResult<()> {
         .await?
         .send_keys("Smoke from tray 2")
         .await?;
-    let form = web.find(By::Id("create-case")).await?;
-    form.click().await?;
-    form.wait_until().stale().await?;
-    let subject = web.query(By::Id("case-subject")).first().await?;
-    assert_eq!(subject.text().await?, "Printer is on fire");
-    let status = web.find(By::Id("case-status")).await?;
-    assert_eq!(status.text().await?, "Open");
+    web.find(By::Id("create-case")).await?.click().await?;
+    let case_path = wait_for_path(web, |p| p.starts_with("/cases/") && p != "/cases/new").await?;
+    wait_for_text(web, By::Id("case-subject"), "Printer is on fire").await?;
+    wait_for_text(web, By::Id("case-status"), "Open").await?;
 
-    let nav = web.find(By::Css("nav a[href='/inbox']")).await?;
-    nav.click().await?;
-    nav.wait_until().stale().await?;
-    let row = web
-        .query(By::LinkText("Printer is on fire"))
-        .first()
+    web.find(By::Css("nav a[href='/inbox']"))
+        .await?
+        .click()
         .await?;
-    row.click().await?;
-    row.wait_until().stale().await?;
+    wait_for_path(web, |p| p == "/inbox").await?;
+    web.find(By::LinkText("Printer is on fire"))
+        .await?
+        .click()
+        .await?;
+    wait_for_path(web, |p| p == case_path).await?;
 
-    let open_status = web.query(By::Id("case-status")).first().await?;
     web.find(By::Id("close")).await?.click().await?;
-    open_status.wait_until().stale().await?;
-    let status = web.find(By::Id("case-status")).await?;
-    assert_eq!(status.text().await?, "Resolved");
+    wait_for_text(web, By::Id("case-status"), "Resolved").await?;
     web.find(By::Id("reopen")).await?;
 
     // Gone from the open inbox, present under Closed.
     web.goto(server.url("/inbox")).await?;
+    wait_for_text(web, By::Css("main h1"), "Inbox").await?;
     assert!(
         web.find_all(By::LinkText("Printer is on fire"))
             .await?
             .is_empty()
     );
     web.goto(server.url("/inbox?view=closed")).await?;
-    web.query(By::LinkText("Printer is on fire"))
-        .first()
-        .await?;
+    web.find(By::LinkText("Printer is on fire")).await?;
     Ok(())
 }

@@ -272,3 +272,145 @@ async fn failed_logins_are_rate_limited() {
         .await;
     assert_eq!(unknown.problem(401), "the username or password is wrong");
 }
+
+#[tokio::test]
+async fn partners_never_see_internal_notes() {
+    let org = Org::new().await;
+    let number = org
+        .pat
+        .post(
+            "/api/v1/cases",
+            json!({"channel": org.support, "subject": "Partner asks"}),
+        )
+        .await
+        .body["number"]
+        .as_u64()
+        .unwrap();
+    let mut stream = reqwest::Client::new()
+        .get(org.server.url("/api/v1/events"))
+        .bearer_auth(org.pat.token.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    org.amy
+        .post(
+            &format!("/api/v1/cases/{number}/notes"),
+            json!({"body": "staff only: partner is difficult"}),
+        )
+        .await;
+    org.amy
+        .post(
+            &format!("/api/v1/cases/{number}/messages"),
+            json!({"body": "We are on it"}),
+        )
+        .await;
+    let activity = org
+        .pat
+        .get(&format!("/api/v1/cases/{number}/activity"))
+        .await;
+    assert!(!activity.text.contains("staff only"), "{}", activity.text);
+    assert!(activity.text.contains("We are on it"));
+    assert!(
+        org.amy
+            .get(&format!("/api/v1/cases/{number}/activity"))
+            .await
+            .text
+            .contains("staff only")
+    );
+    // The live feed tells the partner of the message but not of the note.
+    let mut received = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !received.contains("\"event\":\"message\"") {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .expect("an event")
+            .unwrap()
+            .unwrap();
+        received.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!received.contains("\"event\":\"note\""), "{received}");
+}
+
+#[tokio::test]
+async fn a_password_change_ends_every_other_session_and_token() {
+    let org = Org::new().await;
+    let other_device = Client::login(&org.server, "amy", PASSWORD).await;
+    let changed = org
+        .amy
+        .post(
+            "/api/v1/me/password",
+            json!({"current_password": PASSWORD, "new_password": "fresh-password-1"}),
+        )
+        .await;
+    assert_eq!(changed.status, 204);
+    assert_eq!(
+        org.amy.get("/api/v1/me").await.status,
+        200,
+        "the token making the change keeps working"
+    );
+    other_device.get("/api/v1/me").await.problem(401);
+
+    // An admin reset ends all of them.
+    org.admin
+        .patch("/api/v1/users/amy", json!({"password": "reset-by-admin-1"}))
+        .await;
+    org.amy.get("/api/v1/me").await.problem(401);
+}
+
+#[tokio::test]
+async fn revoking_a_token_ends_its_event_stream() {
+    let org = Org::new().await;
+    let watcher = Client::login(&org.server, "amy", PASSWORD).await;
+    let mut stream = reqwest::Client::new()
+        .get(org.server.url("/api/v1/events"))
+        .bearer_auth(watcher.token.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(watcher.post_empty("/api/v1/auth/logout").await.status, 204);
+    org.amy.create_case(org.support, "after logout").await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .expect("the stream ends")
+            .unwrap();
+        match chunk {
+            None => break,
+            Some(bytes) => assert!(
+                !String::from_utf8_lossy(&bytes).contains("\"number\""),
+                "an event after logout"
+            ),
+        }
+    }
+}
+
+#[tokio::test]
+async fn parallel_password_guesses_are_limited_too() {
+    let org = Org::new().await;
+    let mut guesses = Vec::new();
+    for i in 0..20 {
+        let anon = Client::anonymous(&org.server);
+        guesses.push(tokio::spawn(async move {
+            anon.post(
+                "/api/v1/auth/login",
+                json!({"username": "amy", "password": format!("guess-{i}")}),
+            )
+            .await
+            .status
+        }));
+    }
+    let mut statuses = Vec::new();
+    for guess in guesses {
+        statuses.push(guess.await.unwrap());
+    }
+    let verified = statuses.iter().filter(|s| **s == 401).count();
+    assert!(
+        verified <= 5,
+        "{verified} guesses were checked: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+}

@@ -400,3 +400,88 @@ async fn users_change_their_password_on_the_account_page() {
     assert!(page.contains("Your password was changed"));
     crate::harness::Client::login(&org.server, "amy", "amy-new-pass").await;
 }
+
+#[tokio::test]
+async fn the_login_page_only_returns_to_this_site() {
+    let server = Server::start();
+    let browser = Browser::new(&server);
+    for next in [
+        "//evil.example",
+        "/\n/evil.example",
+        "/\t/evil.example",
+        "https://evil.example",
+        "/\\evil.example",
+    ] {
+        let (_, page, _) = browser.get("/login").await;
+        let csrf = field(&page, "csrf");
+        let (status, _, location) = browser
+            .post(
+                "/login",
+                &[
+                    ("username", "admin"),
+                    ("password", ADMIN_PASSWORD),
+                    ("csrf", &csrf),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(status, 303);
+        assert_eq!(location.as_deref(), Some("/inbox"), "next={next:?}");
+        let csrf = browser.csrf().await;
+        browser.post("/logout", &[("csrf", &csrf)]).await;
+    }
+}
+
+#[tokio::test]
+async fn a_stale_edit_form_does_not_overwrite_newer_changes() {
+    let org = Org::new().await;
+    let number = org.amy.create_case(org.support, "Original").await;
+    let browser = Browser::new(&org.server);
+    browser.login("max", PASSWORD).await;
+    let (_, page, _) = browser.get(&format!("/cases/{number}")).await;
+    let csrf = field(&page, "csrf");
+    let version = field(&page, "version");
+    // Someone else saves first.
+    org.amy
+        .patch(
+            &format!("/api/v1/cases/{number}"),
+            json!({"priority": "urgent"}),
+        )
+        .await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("version", version.as_str()),
+        ("subject", "Original"),
+        ("priority", "normal"),
+        ("description", ""),
+    ];
+    let (status, page, _) = browser.post(&format!("/cases/{number}/edit"), &form).await;
+    assert_eq!(status, 409);
+    assert!(page.contains("Amy changed this case"), "{page}");
+    assert_eq!(
+        org.amy.get(&format!("/api/v1/cases/{number}")).await.body["priority"],
+        "urgent"
+    );
+    // Reloaded, the form saves; and saving unchanged values records nothing.
+    let (_, page, _) = browser.get(&format!("/cases/{number}")).await;
+    let version = field(&page, "version");
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("version", version.as_str()),
+        ("subject", "Original"),
+        ("priority", "urgent"),
+        ("description", ""),
+    ];
+    let (status, _, _) = browser.post(&format!("/cases/{number}/edit"), &form).await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        org.amy
+            .get(&format!("/api/v1/cases/{number}/activity"))
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}

@@ -72,15 +72,7 @@ impl AuthApi {
     /// Revoke the token this request is made with.
     #[oai(path = "/auth/logout", method = "post")]
     async fn logout(&self, req: &Request, _auth: TokenAuth) -> Result<LoggedOut, ApiError> {
-        let token = req
-            .header("authorization")
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
+        let token = super::bearer_token(req).unwrap_or_default().to_owned();
         state(req).service.revoke_token(&token).await?;
         Ok(LoggedOut::Done)
     }

@@ -212,6 +212,7 @@ impl CasesApi {
             },
             status: b.status.map(Into::into),
             assignee: tri_state(b.assignee, |a| a),
+            unchanged_since: None,
         };
         Ok(Json(
             state(req)

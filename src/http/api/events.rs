@@ -9,8 +9,8 @@ use tokio_stream::wrappers::BroadcastStream;
 
 use super::{ApiTags, TokenAuth, state};
 use crate::app::AppState;
-use crate::domain::user::User;
 use crate::live::LiveEvent;
+use crate::service::Credential;
 
 pub struct EventsApi;
 
@@ -26,29 +26,31 @@ pub struct CaseEvent {
     pub actor: String,
 }
 
-/// The live feed for `user`: only events of cases they may see.
-pub fn case_events(state: Arc<AppState>, user: User) -> BoxStream<'static, CaseEvent> {
+/// The live feed for whoever holds `credential`: only events of cases they
+/// may see. The credential is checked again for every event, so a revoked
+/// token or a changed role takes effect at once; the stream ends when the
+/// credential no longer works.
+pub fn case_events(state: Arc<AppState>, credential: Credential) -> BoxStream<'static, CaseEvent> {
     let shutting_down = state.live.shutting_down();
     BroadcastStream::new(state.live.subscribe())
         .take_until(shutting_down)
         // A lagging subscriber skips what it missed; it can reload.
         .filter_map(|item| async move { item.ok() })
-        .filter_map(move |event: LiveEvent| {
-            let state = state.clone();
-            let user = user.clone();
-            async move {
-                state
-                    .service
-                    .can_see_case(&user, event.number)
-                    .then_some(CaseEvent {
-                        number: event.number,
-                        channel: event.channel,
-                        seq: event.event_seq,
-                        event: event.event,
-                        actor: event.actor,
-                    })
-            }
+        .map(move |event: LiveEvent| {
+            let user = state.service.user_for(&credential)?;
+            let visible = state.service.can_see_case(&user, event.number)
+                // Internal notes are for staff.
+                && !(user.is_partner() && event.event == "note");
+            Some(visible.then_some(CaseEvent {
+                number: event.number,
+                channel: event.channel,
+                seq: event.event_seq,
+                event: event.event,
+                actor: event.actor,
+            }))
         })
+        .take_while(|still_valid| std::future::ready(still_valid.is_some()))
+        .filter_map(|event| std::future::ready(event.flatten()))
         .boxed()
 }
 
@@ -59,9 +61,10 @@ impl EventsApi {
     async fn events(
         &self,
         req: &Request,
-        auth: TokenAuth,
+        _auth: TokenAuth,
     ) -> EventStream<BoxStream<'static, CaseEvent>> {
-        EventStream::new(case_events(state(req).clone(), auth.0))
+        let token = super::bearer_token(req).unwrap_or_default().to_owned();
+        EventStream::new(case_events(state(req).clone(), Credential::ApiToken(token)))
             .keep_alive(std::time::Duration::from_secs(15))
     }
 }

@@ -68,6 +68,13 @@ pub fn service() -> OpenApiService<Apis, ()> {
     .server("/api/v1")
 }
 
+/// The bearer token the request carries, if any.
+pub fn bearer_token(req: &Request) -> Option<&str> {
+    let header = req.header("authorization")?;
+    let (scheme, token) = header.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 /// The state every handler reads the service from.
 fn state(req: &Request) -> &Arc<AppState> {
     req.data::<Arc<AppState>>()

@@ -140,7 +140,8 @@ impl UsersApi {
         Ok(Json(user.into()))
     }
 
-    /// Change your own password.
+    /// Change your own password. Every other session and token of yours
+    /// ends; the token making this request keeps working.
     #[oai(path = "/me/password", method = "post")]
     async fn change_password(
         &self,
@@ -151,7 +152,12 @@ impl UsersApi {
         let body = body.0;
         state(req)
             .service
-            .change_own_password(&auth.0, &body.current_password, body.new_password)
+            .change_own_password(
+                &auth.0,
+                &body.current_password,
+                body.new_password,
+                super::bearer_token(req),
+            )
             .await?;
         Ok(PasswordChanged::Done)
     }

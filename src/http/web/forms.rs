@@ -132,6 +132,9 @@ pub async fn create_case(
 #[derive(Deserialize)]
 pub struct EditCaseForm {
     csrf: String,
+    /// The case's `updated_at` when the form was rendered.
+    #[serde(default)]
+    version: String,
     subject: String,
     #[serde(default)]
     description: String,
@@ -164,8 +167,12 @@ pub async fn edit_case(
         customer: None,
         device: None,
     };
+    let expected = chrono::DateTime::parse_from_rfc3339(&form.version)
+        .map(|v| v.with_timezone(&Utc))
+        .ok();
     let change = CaseChange {
         edit,
+        unchanged_since: expected,
         ..Default::default()
     };
     app(req)
@@ -459,7 +466,8 @@ pub async fn update_user(
         display_name: filled(&form.display_name),
         email: Some(filled(&form.email)),
         role: Some(Role::parse("role", &form.role)?),
-        password: filled(&form.password),
+        // Passwords are taken exactly as typed, spaces included.
+        password: (!form.password.is_empty()).then_some(form.password),
     };
     let user = app(req)
         .service
@@ -492,7 +500,12 @@ pub async fn change_password(
     }
     app(req)
         .service
-        .change_own_password(&session.user, &form.current_password, form.new_password)
+        .change_own_password(
+            &session.user,
+            &form.current_password,
+            form.new_password,
+            super::session::session_token(req),
+        )
         .await?;
     Ok(Redirect::see_other("/account?changed=1"))
 }

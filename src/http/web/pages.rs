@@ -209,8 +209,11 @@ pub fn case_page(req: &Request, Path(number): Path<String>) -> Result<Response, 
         assignees,
         deadline_input: case
             .deadline
-            .map(|d| d.format("%Y-%m-%dT%H:%M").to_string())
+            .map(|d| d.format("%Y-%m-%dT%H:%M:%S").to_string())
             .unwrap_or_default(),
+        version: case
+            .updated_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
         activity,
         case,
     })
@@ -415,8 +418,12 @@ pub fn account_page(
 /// Live updates for open pages: one event per change to a visible case.
 #[handler]
 pub fn events(req: &Request) -> Result<Response, WebError> {
-    let session = require_session(req)?;
-    let stream = crate::http::api::case_events(app(req).clone(), session.user).map(|event| {
+    require_session(req)?;
+    let token = super::session::session_token(req)
+        .unwrap_or_default()
+        .to_owned();
+    let credential = crate::service::Credential::Session(token);
+    let stream = crate::http::api::case_events(app(req).clone(), credential).map(|event| {
         Event::message(
             serde_json::json!({"number": event.number, "event": event.event, "actor": event.actor})
                 .to_string(),

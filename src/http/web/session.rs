@@ -112,6 +112,11 @@ fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
         .map(|(_, value)| value)
 }
 
+/// The session cookie's value, if the request carries one.
+pub fn session_token(req: &Request) -> Option<&str> {
+    cookie(req, SESSION_COOKIE)
+}
+
 /// The logged-in session, if any.
 pub fn current_session(req: &Request) -> Result<Option<Session>, WebError> {
     match cookie(req, SESSION_COOKIE) {
@@ -172,9 +177,16 @@ fn set_cookie(response: &mut Response, req: &Request, name: &str, value: &str, m
 
 /// Only same-site paths, so the login page cannot be used to send people
 /// elsewhere.
+/// Only visible ASCII is accepted: browsers drop tabs and line breaks from
+/// URLs, which would turn `/\t/evil.example` into `//evil.example`.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        Some(path)
+            if path.starts_with('/')
+                && path.bytes().all(|b| b.is_ascii_graphic())
+                && !matches!(path.as_bytes().get(1), Some(b'/' | b'\\'))
+                && !path.contains('\\') =>
+        {
             path.to_owned()
         }
         _ => "/inbox".to_owned(),

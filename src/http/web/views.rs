@@ -224,6 +224,8 @@ pub struct CasePage {
     pub priorities: Vec<Choice>,
     pub assignees: Vec<Choice>,
     pub deadline_input: String,
+    /// When the case was last changed, so a stale edit form is refused.
+    pub version: String,
     pub activity: Vec<ActivityRow>,
 }
 
