@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::http;
 use crate::live::LiveFeed;
+use crate::search::SearchIndex;
 use crate::service::{Service, ServiceError};
 use crate::store::{Store, StoreError};
 
@@ -40,7 +41,8 @@ pub async fn serve(config: Config, admin_password: Option<String>) -> Result<(),
     })
     .await
     .map_err(|e| AppError::Serve(e.to_string()))??;
-    let service = Service::new(store.clone(), config.clone());
+    let (search, rebuild) = open_search(&config).await?;
+    let service = Service::new(store.clone(), config.clone()).with_search(search.clone());
     if let Some(password) = service.ensure_first_admin(admin_password).await? {
         println!("Created the first administrator.");
         println!("  username: admin");
@@ -51,7 +53,13 @@ pub async fn serve(config: Config, admin_password: Option<String>) -> Result<(),
     let (stop, stopping) = watch::channel(false);
     let live = LiveFeed::new(stopping.clone());
     let live_worker = tokio::spawn(live.clone().run(store.clone(), stopping.clone()));
-    let maintenance = tokio::spawn(maintain(service.clone(), stopping));
+    let maintenance = tokio::spawn(maintain(service.clone(), stopping.clone()));
+    let indexer = tokio::spawn(crate::search::indexer::run(
+        search,
+        store.clone(),
+        rebuild,
+        stopping,
+    ));
 
     let state = Arc::new(AppState { service, live });
     let acceptor = TcpListener::bind(config.bind.to_string())
@@ -89,8 +97,22 @@ pub async fn serve(config: Config, admin_password: Option<String>) -> Result<(),
     let _ = stop.send(true);
     let _ = live_worker.await;
     let _ = maintenance.await;
+    let _ = indexer.await;
     tracing::info!("server stopped");
     result
+}
+
+/// Opens the search index in the data directory; true when it must be
+/// (re)built from the store.
+async fn open_search(config: &Config) -> Result<(Arc<SearchIndex>, bool), AppError> {
+    let dir = config.data_dir.join("index");
+    let language = crate::search::language(&config.search.language)
+        .unwrap_or(tantivy::tokenizer::Language::English);
+    let (index, rebuild) = tokio::task::spawn_blocking(move || SearchIndex::open(&dir, language))
+        .await
+        .map_err(|e| AppError::Serve(e.to_string()))?
+        .map_err(|e| AppError::Serve(e.to_string()))?;
+    Ok((Arc::new(index), rebuild))
 }
 
 /// How often expired sessions and tokens are deleted.

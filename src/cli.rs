@@ -48,6 +48,20 @@ enum Command {
     /// Manage channels.
     #[command(subcommand)]
     Channel(ChannelCommand),
+    /// Rebuild the search index from the store.
+    ///
+    /// With --url and --token, asks the running server, which keeps
+    /// answering searches from the old index until the new one replaces it.
+    /// Without them the data directory is rebuilt directly, which needs the
+    /// server to be stopped.
+    Reindex {
+        /// The running server, e.g. http://127.0.0.1:8080.
+        #[arg(long, env = "DOCKET_URL", value_name = "URL")]
+        url: Option<String>,
+        /// An administrator's API token.
+        #[arg(long, env = "DOCKET_TOKEN", value_name = "TOKEN")]
+        token: Option<String>,
+    },
     /// Generate files from the code.
     #[command(subcommand)]
     Gen(GenCommand),
@@ -173,6 +187,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Channel(command) => {
             channel_command(offline_service(file, cli.data)?, command).await
         }
+        Command::Reindex {
+            url: Some(url),
+            token,
+        } => reindex_remote(&url, token.as_deref()).await,
+        Command::Reindex { url: None, .. } => reindex_offline(file, cli.data).await,
         Command::Gen(GenCommand::Openapi) => {
             println!("{}", crate::http::openapi_json());
             Ok(())
@@ -325,5 +344,48 @@ async fn channel_command(service: Service, command: ChannelCommand) -> Result<()
             println!("Created channel {} '{}'.", channel.id, channel.name);
         }
     }
+    Ok(())
+}
+
+/// Asks a running server to rebuild its index.
+async fn reindex_remote(url: &str, token: Option<&str>) -> Result<(), String> {
+    let token = token.ok_or("pass an administrator's API token with --token or DOCKET_TOKEN")?;
+    let endpoint = format!("{}/api/v1/admin/reindex", url.trim_end_matches('/'));
+    let response = reqwest::Client::new()
+        .post(&endpoint)
+        .bearer_auth(token)
+        .timeout(std::time::Duration::from_secs(30))
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach the server at {url}: {e}"))?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    let detail = body["detail"].as_str().unwrap_or("no detail").to_owned();
+    if status.is_success() {
+        println!("{detail}");
+        Ok(())
+    } else {
+        Err(format!("the server refused ({status}): {detail}"))
+    }
+}
+
+/// Rebuilds the index of a data directory no server is using.
+async fn reindex_offline(file: FileConfig, data: Option<PathBuf>) -> Result<(), String> {
+    let config = file.resolve(data, None).map_err(|e| e.to_string())?;
+    let store = Store::open(&config.data_dir).map_err(|e| {
+        format!("{e}\nTo rebuild a running server's index, pass --url URL --token TOKEN.")
+    })?;
+    let language = crate::search::language(&config.search.language)
+        .ok_or("search.language is not supported")?;
+    let dir = config.data_dir.join("index");
+    let (index, _) = crate::search::SearchIndex::open(&dir, language).map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let cases = crate::search::indexer::rebuild_from_store(Arc::new(index), store)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Rebuilt the search index: {cases} cases in {:.1} s.",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -72,6 +72,25 @@ impl Default for AuthConfig {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    /// Stemming language of the search index (`english`, `german`,
+    /// `french`...). Changing it rebuilds the index on the next start.
+    pub language: String,
+    /// Unresolved cases at least this old show under "Needs attention".
+    pub needs_attention_days: u32,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        SearchConfig {
+            language: "english".into(),
+            needs_attention_days: 3,
+        }
+    }
+}
+
 /// The contents of `docket.toml`; every key is optional.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -80,6 +99,7 @@ pub struct FileConfig {
     pub bind: Option<String>,
     pub limits: Limits,
     pub auth: AuthConfig,
+    pub search: SearchConfig,
 }
 
 /// The resolved configuration the server runs with.
@@ -89,6 +109,7 @@ pub struct Config {
     pub bind: SocketAddr,
     pub limits: Limits,
     pub auth: AuthConfig,
+    pub search: SearchConfig,
 }
 
 impl FileConfig {
@@ -137,6 +158,7 @@ impl FileConfig {
             bind,
             limits: self.limits,
             auth: self.auth,
+            search: self.search,
         };
         config.check()?;
         Ok(config)

@@ -6,6 +6,7 @@ mod config;
 mod domain;
 mod http;
 mod live;
+mod search;
 mod service;
 mod store;
 

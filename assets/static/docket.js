@@ -28,6 +28,12 @@ document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   const target = event.target;
   if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+  const field = document.querySelector(`[data-key-focus="${event.key}"]`);
+  if (field) {
+    event.preventDefault();
+    field.focus();
+    return;
+  }
   const link = document.querySelector(`a[data-key="${event.key}"]`);
   if (link) {
     event.preventDefault();

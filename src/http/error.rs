@@ -7,6 +7,7 @@ use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registr
 use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::{ApiResponse, Object};
 
+use crate::search::SearchError;
 use crate::service::ServiceError;
 
 const PROBLEM_JSON: &str = "application/problem+json";
@@ -101,6 +102,12 @@ pub fn status_of(err: &ServiceError) -> StatusCode {
         ServiceError::Conflict(_) => StatusCode::CONFLICT,
         ServiceError::BadRequest(_) => StatusCode::BAD_REQUEST,
         ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ServiceError::Search(e) => match e {
+            SearchError::Syntax(_) => StatusCode::BAD_REQUEST,
+            SearchError::BadCursor => StatusCode::UNPROCESSABLE_ENTITY,
+            SearchError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            SearchError::Index(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        },
         ServiceError::Store(crate::store::StoreError::Closed) => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -116,6 +123,11 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::RateLimited { retry_after_secs } => {
                 api.retry_after = Some(retry_after_secs)
+            }
+            ServiceError::Search(SearchError::NotReady) => api.retry_after = Some(5),
+            ServiceError::Search(SearchError::Index(e)) => {
+                tracing::error!(error = %e, "search index failure while serving a request");
+                api.detail = "the search failed on the server; the server log has details".into();
             }
             ServiceError::Store(store) => {
                 tracing::error!(error = %store, "store failure while serving a request");

@@ -1,8 +1,6 @@
 //! Case commands: open, edit, assign, change status, close, reopen, archive,
 //! notes and messages, and the plain listing.
 
-use std::collections::HashMap;
-
 use redb::WriteTransaction;
 
 use super::{Service, ServiceError, ServiceResult, now};
@@ -33,75 +31,6 @@ pub struct NewMessage {
     /// Who wrote it, when not the acting user (e.g. the customer's name).
     pub from: Option<String>,
     pub body: String,
-}
-
-/// Which cases a list shows, as an inbox does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum View {
-    /// Unresolved: open, in progress, waiting for customer.
-    #[default]
-    Open,
-    /// Resolved and not archived.
-    Closed,
-    /// Everything not archived.
-    All,
-    Archived,
-}
-
-impl View {
-    pub fn parse(value: &str) -> ServiceResult<View> {
-        match value {
-            "open" => Ok(View::Open),
-            "closed" => Ok(View::Closed),
-            "all" => Ok(View::All),
-            "archived" => Ok(View::Archived),
-            other => Err(ServiceError::invalid(
-                "view",
-                format!("'{other}' is not a view; use open, closed, all or archived"),
-            )),
-        }
-    }
-
-    fn includes(self, case: &Case) -> bool {
-        match self {
-            View::Open => case.is_unresolved(),
-            View::Closed => case.status.is_resolved() && !case.archived,
-            View::All => !case.archived,
-            View::Archived => case.archived,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AssigneeFilter {
-    Me,
-    Nobody,
-    User(String),
-}
-
-impl AssigneeFilter {
-    pub fn parse(value: &str) -> AssigneeFilter {
-        match value {
-            "me" => AssigneeFilter::Me,
-            "none" => AssigneeFilter::Nobody,
-            other => AssigneeFilter::User(other.to_lowercase()),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct CaseQuery {
-    pub view: View,
-    pub channels: Vec<ChannelId>,
-    pub status: Option<Status>,
-    pub assignee: Option<AssigneeFilter>,
-    pub limit: Option<usize>,
-    pub cursor: Option<String>,
-}
-
-pub struct CasePage {
-    pub items: Vec<Case>,
-    pub next_cursor: Option<String>,
 }
 
 fn case_not_found(number: CaseNumber) -> ServiceError {
@@ -443,59 +372,5 @@ impl Service {
                 Ok(event)
             })
             .await
-    }
-
-    /// Lists visible cases, newest first, with a cursor that stays valid
-    /// while cases change (it is the last number shown).
-    pub fn list_cases(&self, actor: &User, query: &CaseQuery) -> ServiceResult<CasePage> {
-        let limits = &self.config.limits;
-        let limit = query.limit.unwrap_or(limits.default_page_size);
-        if limit == 0 || limit > limits.max_page_size {
-            return Err(ServiceError::invalid(
-                "limit",
-                format!("must be between 1 and {}", limits.max_page_size),
-            ));
-        }
-        let below = match &query.cursor {
-            None => None,
-            Some(cursor) => Some(cursor.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(
-                || {
-                    ServiceError::invalid(
-                        "cursor",
-                        "is not a cursor this server issued; start without one",
-                    )
-                },
-            )?),
-        };
-        let assignee = match &query.assignee {
-            None => None,
-            Some(AssigneeFilter::Me) => Some(Some(actor.username.clone())),
-            Some(AssigneeFilter::Nobody) => Some(None),
-            Some(AssigneeFilter::User(name)) => Some(Some(name.clone())),
-        };
-        let txn = self.store.read()?;
-        let channels: HashMap<ChannelId, Channel> =
-            txn.channels()?.into_iter().map(|c| (c.id, c)).collect();
-        let mut items = Vec::with_capacity(limit + 1);
-        txn.scan_cases_desc(below, &mut |case| {
-            let wanted = query.view.includes(&case)
-                && (query.channels.is_empty() || query.channels.contains(&case.channel))
-                && query.status.is_none_or(|s| s == case.status)
-                && assignee.as_ref().is_none_or(|a| *a == case.assignee)
-                && channels
-                    .get(&case.channel)
-                    .is_some_and(|ch| access::can_see_case(actor, ch, &case));
-            if wanted {
-                items.push(case);
-            }
-            items.len() <= limit
-        })?;
-        let next_cursor = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|c| c.number.to_string())
-        } else {
-            None
-        };
-        Ok(CasePage { items, next_cursor })
     }
 }

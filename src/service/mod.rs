@@ -6,6 +6,7 @@
 mod auth;
 mod cases;
 mod channels;
+mod listing;
 mod login_guard;
 mod users;
 
@@ -17,8 +18,9 @@ use crate::domain::user::{Role, User};
 use crate::store::{Store, StoreError};
 
 pub use auth::{Credential, Session};
-pub use cases::{AssigneeFilter, CaseChange, CaseQuery, NewMessage, View};
+pub use cases::{CaseChange, NewMessage};
 pub use channels::{ChannelChange, NewChannel};
+pub use listing::{AssigneeFilter, CaseQuery, QuickFilter, View};
 pub use users::{NewUser, UserChange, random_password};
 
 /// Why a command was refused. Mapped once, at the HTTP edge and in the CLI.
@@ -38,6 +40,8 @@ pub enum ServiceError {
     BadRequest(String),
     #[error("too many failed attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
+    #[error(transparent)]
+    Search(#[from] crate::search::SearchError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -68,6 +72,8 @@ pub struct Service {
     store: Store,
     config: Arc<Config>,
     login_guard: Arc<login_guard::LoginGuard>,
+    /// The search index, when this process serves searches.
+    search: Option<Arc<crate::search::SearchIndex>>,
 }
 
 impl Service {
@@ -80,7 +86,14 @@ impl Service {
             store,
             config,
             login_guard,
+            search: None,
         }
+    }
+
+    /// Answers lists and searches from `index`.
+    pub fn with_search(mut self, index: Arc<crate::search::SearchIndex>) -> Service {
+        self.search = Some(index);
+        self
     }
 
     pub fn config(&self) -> &Config {

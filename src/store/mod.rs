@@ -249,12 +249,20 @@ mod tests {
         let entries = store.read().unwrap().outbox_after(0, 10).unwrap();
         assert_eq!(entries.len(), 2);
         let first = entries[0].0;
-        store
-            .write(move |txn| txn.ack_outbox(OUTBOX_CONSUMERS[0], first))
-            .await
-            .unwrap();
+        for (i, consumer) in OUTBOX_CONSUMERS.iter().enumerate() {
+            let before = store.read().unwrap().outbox_after(0, 10).unwrap().len();
+            assert_eq!(before, 2, "kept until consumer {i} also acknowledges");
+            store
+                .write(move |txn| txn.ack_outbox(consumer, first))
+                .await
+                .unwrap();
+        }
         let left = store.read().unwrap().outbox_after(0, 10).unwrap();
-        assert_eq!(left.len(), 1, "only the acknowledged entry is deleted");
+        assert_eq!(
+            left.len(),
+            1,
+            "only the entry every consumer acknowledged is deleted"
+        );
         assert_eq!(
             store
                 .read()

@@ -10,7 +10,10 @@ use crate::domain::channel::ChannelId;
 
 /// Every consumer of the outbox. An entry stays until all have acknowledged
 /// it; a consumer added here starts from the oldest entry still stored.
-pub const OUTBOX_CONSUMERS: &[&str] = &[crate::live::CONSUMER_NAME];
+pub const OUTBOX_CONSUMERS: &[&str] = &[
+    crate::live::CONSUMER_NAME,
+    crate::search::indexer::CONSUMER_NAME,
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

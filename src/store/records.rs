@@ -54,6 +54,8 @@ pub trait Reads {
     fn activity(&self, number: CaseNumber) -> StoreResult<Vec<ActivityEvent>>;
     fn token(&self, hash: &[u8]) -> StoreResult<Option<TokenRecord>>;
     fn outbox_cursor(&self, consumer: &str) -> StoreResult<u64>;
+    /// The sequence of the newest outbox entry ever written.
+    fn outbox_head(&self) -> StoreResult<u64>;
     fn outbox_after(&self, after: u64, limit: usize) -> StoreResult<Vec<(u64, OutboxEvent)>>;
     /// Visits cases from the highest number below `below` downwards until
     /// `visit` returns false.
@@ -124,6 +126,12 @@ macro_rules! impl_reads {
             fn outbox_cursor(&self, consumer: &str) -> StoreResult<u64> {
                 let table = self.open_table(OUTBOX_CURSORS)?;
                 let found = table.get(consumer)?;
+                Ok(found.map(|v| v.value()).unwrap_or(0))
+            }
+
+            fn outbox_head(&self) -> StoreResult<u64> {
+                let table = self.open_table(META)?;
+                let found = table.get(KEY_NEXT_OUTBOX)?;
                 Ok(found.map(|v| v.value()).unwrap_or(0))
             }
 

@@ -273,7 +273,10 @@ async fn listing_views_filters_and_cursor_pages() {
     let list = |query: &'static str| {
         let amy = amy.clone();
         async move {
-            let answer = amy.get(&format!("/api/v1/cases{query}")).await;
+            let separator = if query.contains('?') { '&' } else { '?' };
+            let answer = amy
+                .get(&format!("/api/v1/cases{query}{separator}sort=-number"))
+                .await;
             assert_eq!(answer.status, 200, "{query}: {}", answer.text);
             answer.body["items"]
                 .as_array()
@@ -302,7 +305,7 @@ async fn listing_views_filters_and_cursor_pages() {
     let both = org
         .admin
         .get(&format!(
-            "/api/v1/cases?channel={}&channel={}",
+            "/api/v1/cases?sort=-number&channel={}&channel={}",
             org.support, org.sales
         ))
         .await;
@@ -314,7 +317,10 @@ async fn listing_views_filters_and_cursor_pages() {
     assert_eq!(only_sales.body["items"][0]["number"], json!(sales_case));
 
     // Pages of two: a case created meanwhile does not shift later pages.
-    let first = amy.get("/api/v1/cases?view=all&limit=2").await.body;
+    let first = amy
+        .get("/api/v1/cases?view=all&limit=2&sort=-number")
+        .await
+        .body;
     assert_eq!(first["items"].as_array().unwrap().len(), 2);
     let cursor = first["next_cursor"]
         .as_str()
@@ -322,7 +328,9 @@ async fn listing_views_filters_and_cursor_pages() {
         .to_owned();
     amy.create_case(org.support, "arrived meanwhile").await;
     let second = amy
-        .get(&format!("/api/v1/cases?view=all&limit=2&cursor={cursor}"))
+        .get(&format!(
+            "/api/v1/cases?view=all&limit=2&sort=-number&cursor={cursor}"
+        ))
         .await
         .body;
     let second_numbers: Vec<u64> = second["items"]
@@ -336,7 +344,9 @@ async fn listing_views_filters_and_cursor_pages() {
     let mut seen = 4;
     while let Some(c) = cursor {
         let page = amy
-            .get(&format!("/api/v1/cases?view=all&limit=2&cursor={c}"))
+            .get(&format!(
+                "/api/v1/cases?view=all&limit=2&sort=-number&cursor={c}"
+            ))
             .await
             .body;
         seen += page["items"].as_array().unwrap().len();

@@ -10,4 +10,5 @@ mod cli;
 mod durability;
 mod harness;
 mod permissions;
+mod search;
 mod web;

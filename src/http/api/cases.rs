@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use poem::Request;
 use poem_openapi::param::{Path, Query};
@@ -8,13 +10,15 @@ use serde::Deserialize;
 
 use super::json_body::JsonBody;
 use super::types::{
-    ActivityView, CaseView, CustomerWire, DeviceWire, DirectionWire, PriorityWire, StatusWire,
-    tri_state,
+    ActivityView, CaseView, CustomerWire, DeviceWire, DirectionWire, PriorityWire, SourceWire,
+    StatusWire, tri_state,
 };
 use super::{ApiTags, TokenAuth, state};
 use crate::domain::case::{CaseDraft, CaseEdit, Source};
 use crate::http::error::ApiError;
-use crate::service::{AssigneeFilter, CaseChange, CaseQuery, NewMessage, View};
+use crate::service::{
+    AssigneeFilter, CaseChange, CaseQuery, NewMessage, QuickFilter, ServiceError, View,
+};
 
 pub struct CasesApi;
 
@@ -85,11 +89,63 @@ struct MessageBody {
     from: Option<String>,
 }
 
+/// A case in a list, with where a search matched it.
+#[derive(Debug, Object)]
+struct ListedCaseView {
+    #[oai(flatten)]
+    case: CaseView,
+    /// Where the words matched: HTML-escaped text with each match in
+    /// `<b>...</b>`. Present for searches with `q`.
+    snippet: Option<String>,
+}
+
+/// Matching cases per value, for the inbox sidebar.
+#[derive(Debug, Object)]
+struct FacetsView {
+    status: BTreeMap<String, u64>,
+    /// Keyed by channel id.
+    channel: BTreeMap<String, u64>,
+    category: BTreeMap<String, u64>,
+    assignee: BTreeMap<String, u64>,
+}
+
 #[derive(Debug, Object)]
 struct CaseList {
-    items: Vec<CaseView>,
+    items: Vec<ListedCaseView>,
     /// Pass as `cursor` for the next page; absent on the last page.
     next_cursor: Option<String>,
+    /// How many cases match in all (absent while the search index is first
+    /// being built).
+    total: Option<u64>,
+    /// Counts per status, channel, category and assignee of all matches.
+    facets: Option<FacetsView>,
+}
+
+/// A time filter: RFC 3339, or a date (`2026-01-31`), which means the
+/// start of that day for `_from` and its end for `_to`.
+fn parse_time(
+    field: &str,
+    text: Option<String>,
+    end_of_day: bool,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(None);
+    };
+    if let Ok(at) = DateTime::parse_from_rfc3339(text.trim()) {
+        return Ok(Some(at.with_timezone(&Utc)));
+    }
+    let day = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+        ApiError::from(ServiceError::invalid(
+            field,
+            format!("'{text}' is not a date (2026-01-31) or a time (2026-01-31T17:00:00Z)"),
+        ))
+    })?;
+    let time = if end_of_day {
+        chrono::NaiveTime::from_hms_opt(23, 59, 59).expect("a valid time")
+    } else {
+        chrono::NaiveTime::MIN
+    };
+    Ok(Some(day.and_time(time).and_utc()))
 }
 
 #[derive(ApiResponse)]
@@ -137,43 +193,114 @@ impl CasesApi {
         Ok(CaseCreated::Created(Json(case.into())))
     }
 
-    /// List cases the user may see, newest first.
+    /// List and search the cases the user may see.
     ///
-    /// `view=open` (the default) lists unresolved cases: open, in progress and
-    /// waiting for customer; `closed` resolved ones; `all` both; `archived`
-    /// archived ones.
+    /// Without `q` this is the inbox: `view=open` (the default) lists
+    /// unresolved cases (open, in progress, waiting for customer), `closed`
+    /// resolved ones, `all` both, `archived` archived ones, most recently
+    /// updated first. With `q` the same filters apply and the best matches
+    /// come first. Query syntax: words (all must match, typos tolerated),
+    /// `"phrases"`, `-excluded`, `a OR b`, `prefix*`, `field:value` for
+    /// `subject`, `from`, `status`, `channel`, `assignee`, `category`,
+    /// `type`, `priority`, `creator` and `number`, and `before:`/`after:`
+    /// dates (`after:2026-01-01`) on the creation date.
     #[oai(path = "/cases", method = "get")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         req: &Request,
         auth: TokenAuth,
+        /// Words to search for, in the syntax above.
+        q: Query<Option<String>>,
+        /// `relevance` (the default with `q`), `updated` (the default
+        /// without), `created`, `priority`, `deadline` or `number`; a leading
+        /// `-` sorts descending.
+        sort: Query<Option<String>>,
         view: Query<Option<String>>,
+        /// Repeat for several.
+        status: Query<Vec<StatusWire>>,
         /// A channel id; repeat for several.
         channel: Query<Vec<u64>>,
-        status: Query<Option<StatusWire>>,
         /// A username, `me` or `none`.
         assignee: Query<Option<String>>,
+        /// Who opened the case.
+        creator: Query<Option<String>>,
+        category: Query<Option<String>>,
+        #[oai(name = "type")] case_type: Query<Option<String>>,
+        priority: Query<Option<PriorityWire>>,
+        source: Query<Option<SourceWire>>,
+        important: Query<Option<bool>>,
+        created_from: Query<Option<String>>,
+        created_to: Query<Option<String>>,
+        updated_from: Query<Option<String>>,
+        updated_to: Query<Option<String>>,
+        closed_from: Query<Option<String>>,
+        closed_to: Query<Option<String>>,
+        deadline_before: Query<Option<String>>,
+        /// `assigned_to_me`, `unassigned`, `created_by_me`, `updated_by_me`,
+        /// `important` or `needs_attention` (unresolved and open for 3 days
+        /// or more; the number is configurable).
+        quick: Query<Option<String>>,
         limit: Query<Option<usize>>,
         cursor: Query<Option<String>>,
+        /// Count matches per status, channel, category and assignee
+        /// (default true).
+        facets: Query<Option<bool>>,
     ) -> Result<Json<CaseList>, ApiError> {
         let query = CaseQuery {
+            q: q.0,
+            sort: sort.0,
             view: view
                 .0
                 .as_deref()
                 .map(View::parse)
                 .transpose()?
                 .unwrap_or_default(),
+            statuses: status.0.into_iter().map(Into::into).collect(),
             channels: channel.0,
-            status: status.0.map(Into::into),
             assignee: assignee.0.as_deref().map(AssigneeFilter::parse),
+            creator: creator.0,
+            category: category.0,
+            case_type: case_type.0,
+            priority: priority.0.map(Into::into),
+            source: source
+                .0
+                .map(|s| crate::domain::case::Source::from(s).as_str().to_owned()),
+            important: important.0,
+            created_from: parse_time("created_from", created_from.0, false)?,
+            created_to: parse_time("created_to", created_to.0, true)?,
+            updated_from: parse_time("updated_from", updated_from.0, false)?,
+            updated_to: parse_time("updated_to", updated_to.0, true)?,
+            closed_from: parse_time("closed_from", closed_from.0, false)?,
+            closed_to: parse_time("closed_to", closed_to.0, true)?,
+            deadline_before: parse_time("deadline_before", deadline_before.0, false)?,
+            quick: quick.0.as_deref().map(QuickFilter::parse).transpose()?,
             limit: limit.0,
             cursor: cursor.0,
+            facets: facets.0.unwrap_or(true),
         };
-        let page = state(req).service.list_cases(&auth.0, &query)?;
+        let page = state(req).service.list_cases(&auth.0, &query).await?;
         Ok(Json(CaseList {
-            items: page.items.into_iter().map(Into::into).collect(),
+            items: page
+                .items
+                .into_iter()
+                .map(|item| ListedCaseView {
+                    case: item.case.into(),
+                    snippet: item.snippet.map(|s| s.to_html()),
+                })
+                .collect(),
             next_cursor: page.next_cursor,
+            total: page.total.map(|t| t as u64),
+            facets: page.facets.map(|f| FacetsView {
+                status: f.status,
+                channel: f
+                    .channel
+                    .into_iter()
+                    .map(|(id, n)| (id.to_string(), n))
+                    .collect(),
+                category: f.category,
+                assignee: f.assignee,
+            }),
         }))
     }
 

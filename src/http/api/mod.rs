@@ -1,6 +1,7 @@
 //! The REST API (poem-openapi): one module per resource. The OpenAPI
 //! document is generated from these types.
 
+mod admin;
 pub mod auth;
 mod cases;
 mod channels;
@@ -30,6 +31,8 @@ enum ApiTags {
     Cases,
     /// Live updates.
     Events,
+    /// Operating the server (administrators).
+    Admin,
 }
 
 /// An API token from `POST /api/v1/auth/login` or `docket token create`,
@@ -48,6 +51,7 @@ async fn user_for_token(req: &Request, bearer: Bearer) -> Option<User> {
 }
 
 pub type Apis = (
+    admin::AdminApi,
     auth::AuthApi,
     users::UsersApi,
     channels::ChannelsApi,
@@ -57,7 +61,7 @@ pub type Apis = (
 
 pub fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (auth::AuthApi, users::UsersApi, channels::ChannelsApi, cases::CasesApi, events::EventsApi),
+        (admin::AdminApi, auth::AuthApi, users::UsersApi, channels::ChannelsApi, cases::CasesApi, events::EventsApi),
         "Docket",
         env!("CARGO_PKG_VERSION"),
     )

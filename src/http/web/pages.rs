@@ -29,13 +29,14 @@ pub fn home() -> Redirect {
 
 #[derive(Deserialize)]
 pub struct InboxQuery {
+    q: Option<String>,
     view: Option<String>,
     channel: Option<String>,
     cursor: Option<String>,
 }
 
 #[handler]
-pub fn inbox(req: &Request, Query(query): Query<InboxQuery>) -> Result<Response, WebError> {
+pub async fn inbox(req: &Request, Query(query): Query<InboxQuery>) -> Result<Response, WebError> {
     let session = require_session(req)?;
     let service = &app(req).service;
     let view = match query.view.as_deref() {
@@ -52,22 +53,24 @@ pub fn inbox(req: &Request, Query(query): Query<InboxQuery>) -> Result<Response,
     let channels = service.list_channels(&session.user)?;
     let names: HashMap<ChannelId, String> =
         channels.iter().map(|c| (c.id, c.name.clone())).collect();
-    let page = service.list_cases(
-        &session.user,
-        &CaseQuery {
-            view,
-            channels: channel.into_iter().collect(),
-            cursor: query.cursor,
-            ..Default::default()
-        },
-    )?;
-    let view_name = match view {
-        View::Open => "open",
-        View::Closed => "closed",
-        View::All => "all",
-        View::Archived => "archived",
-    };
-    let channel_param = channel.map(|c| format!("&channel={c}")).unwrap_or_default();
+    let q = query.q.clone().filter(|q| !q.trim().is_empty());
+    let page = service
+        .list_cases(
+            &session.user,
+            &CaseQuery {
+                q: q.clone(),
+                view,
+                channels: channel.into_iter().collect(),
+                cursor: query.cursor,
+                ..Default::default()
+            },
+        )
+        .await?;
+    let view_name = view.as_str();
+    let mut channel_param = channel.map(|c| format!("&channel={c}")).unwrap_or_default();
+    if let Some(q) = &q {
+        channel_param.push_str(&format!("&q={}", urlencode(q)));
+    }
     let tabs = [
         ("Open", "open"),
         ("Closed", "closed"),
@@ -84,11 +87,12 @@ pub fn inbox(req: &Request, Query(query): Query<InboxQuery>) -> Result<Response,
     let rows = page
         .items
         .iter()
-        .map(|case| {
-            CaseRow::new(
-                case,
-                names.get(&case.channel).map(String::as_str).unwrap_or("?"),
-            )
+        .map(|item| {
+            let channel = names
+                .get(&item.case.channel)
+                .map(String::as_str)
+                .unwrap_or("?");
+            CaseRow::new(&item.case, channel, item.snippet.as_ref())
         })
         .collect();
     let next_href = page.next_cursor.map(|cursor| {
@@ -112,6 +116,7 @@ pub fn inbox(req: &Request, Query(query): Query<InboxQuery>) -> Result<Response,
     };
     html(InboxPage {
         nav: Nav::new(&session, "inbox"),
+        q: q.unwrap_or_default(),
         tabs,
         channels: channel_choices,
         view: view_name,

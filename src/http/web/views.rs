@@ -101,10 +101,16 @@ pub struct CaseRow {
     pub assignee: String,
     pub channel: String,
     pub updated: When,
+    /// Where a search matched: text pieces, matches marked.
+    pub snippet: Vec<(String, bool)>,
 }
 
 impl CaseRow {
-    pub fn new(case: &Case, channel_name: &str) -> CaseRow {
+    pub fn new(
+        case: &Case,
+        channel_name: &str,
+        snippet: Option<&crate::search::Snippet>,
+    ) -> CaseRow {
         CaseRow {
             number: case.number,
             subject: case.subject.clone(),
@@ -116,6 +122,7 @@ impl CaseRow {
             assignee: case.assignee.clone().unwrap_or_else(|| "—".into()),
             channel: channel_name.to_owned(),
             updated: When::new(case.updated_at),
+            snippet: snippet.map(|s| s.parts.clone()).unwrap_or_default(),
         }
     }
 }
@@ -146,6 +153,8 @@ pub struct Tab {
 #[template(path = "inbox.html")]
 pub struct InboxPage {
     pub nav: Nav,
+    /// The search box's text.
+    pub q: String,
     pub tabs: Vec<Tab>,
     pub channels: Vec<Choice>,
     pub view: &'static str,

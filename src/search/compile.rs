@@ -1,0 +1,390 @@
+//! Turns a parsed query and the request's filters into one tantivy query.
+//! Permission scope and filters are `Must` clauses scored zero, so they
+//! narrow without changing relevance.
+
+use std::ops::Bound;
+
+use chrono::{NaiveDate, NaiveTime};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur,
+    PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{DateTime, Searcher, Term};
+
+use super::document::priority_rank;
+use super::schema::Fields;
+use super::syntax::{
+    Clause as SyntaxClause, FieldName, ParsedQuery, SyntaxError, Term as QueryTerm,
+};
+use super::{Filters, Scope};
+use crate::domain::Timestamp;
+use crate::domain::case::{Priority, Status};
+
+/// One clause of a boolean query.
+pub type Clause = (Occur, Box<dyn Query>);
+
+/// Text fields a plain word searches, with their weight.
+fn text_fields(fields: &Fields) -> [(Field, f32); 6] {
+    [
+        (fields.subject, 3.0),
+        (fields.description, 1.5),
+        (fields.body, 1.0),
+        (fields.customer, 1.5),
+        (fields.from, 1.0),
+        (fields.device, 1.0),
+    ]
+}
+
+/// What compiling needs beyond the query itself.
+pub struct Context<'a> {
+    pub fields: &'a Fields,
+    pub analyzer: TextAnalyzer,
+    pub searcher: &'a Searcher,
+    /// The searching user's name, for `assignee:me`.
+    pub me: &'a str,
+    /// Finds a channel id by name (case-insensitive) or id.
+    pub channel: &'a dyn Fn(&str) -> Option<u64>,
+}
+
+fn term_query(term: Term) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        term,
+        IndexRecordOption::WithFreqsAndPositions,
+    ))
+}
+
+fn raw_term(field: Field, value: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, value),
+        IndexRecordOption::Basic,
+    ))
+}
+
+fn u64_term(field: Field, value: u64) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_u64(field, value),
+        IndexRecordOption::Basic,
+    ))
+}
+
+fn boosted(query: Box<dyn Query>, boost: f32) -> Box<dyn Query> {
+    if (boost - 1.0).abs() < f32::EPSILON {
+        query
+    } else {
+        Box::new(BoostQuery::new(query, boost))
+    }
+}
+
+fn any_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    match queries.len() {
+        0 => Box::new(EmptyQuery),
+        1 => queries.into_iter().next().expect("one query"),
+        _ => Box::new(BooleanQuery::new(
+            queries.into_iter().map(|q| (Occur::Should, q)).collect(),
+        )),
+    }
+}
+
+fn filter(query: Box<dyn Query>) -> Clause {
+    (Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0)))
+}
+
+fn date(at: Timestamp) -> DateTime {
+    DateTime::from_timestamp_secs(at.timestamp())
+}
+
+fn day_start(day: NaiveDate) -> DateTime {
+    DateTime::from_timestamp_secs(day.and_time(NaiveTime::MIN).and_utc().timestamp())
+}
+
+fn date_range(
+    field: Field,
+    from: Option<DateTime>,
+    to: Option<DateTime>,
+    upper_inclusive: bool,
+) -> Box<dyn Query> {
+    let lower = from.map_or(Bound::Unbounded, |d| {
+        Bound::Included(Term::from_field_date_for_search(field, d))
+    });
+    let upper = to.map_or(Bound::Unbounded, |d| {
+        let term = Term::from_field_date_for_search(field, d);
+        if upper_inclusive {
+            Bound::Included(term)
+        } else {
+            Bound::Excluded(term)
+        }
+    });
+    Box::new(RangeQuery::new(lower, upper))
+}
+
+impl Context<'_> {
+    fn tokens(&mut self, text: &str) -> Vec<String> {
+        let mut stream = self.analyzer.token_stream(text);
+        let mut tokens = Vec::new();
+        while stream.advance() {
+            tokens.push(stream.token().text.clone());
+        }
+        tokens
+    }
+
+    /// A word or phrase in one analysed text field.
+    fn text_in(&mut self, field: Field, text: &str, fuzzy: bool) -> Option<Box<dyn Query>> {
+        let tokens = self.tokens(text);
+        match tokens.len() {
+            0 => None,
+            1 => {
+                let term = Term::from_field_text(field, &tokens[0]);
+                let exact = term_query(term.clone());
+                if fuzzy && tokens[0].chars().count() >= 4 {
+                    let distance = if tokens[0].chars().count() >= 8 { 2 } else { 1 };
+                    let fuzzy = Box::new(FuzzyTermQuery::new(term, distance, true));
+                    Some(any_of(vec![exact, boosted(fuzzy, 0.5)]))
+                } else {
+                    Some(exact)
+                }
+            }
+            _ => {
+                let terms = tokens
+                    .iter()
+                    .map(|t| Term::from_field_text(field, t))
+                    .collect();
+                Some(Box::new(PhraseQuery::new(terms)))
+            }
+        }
+    }
+
+    /// Whether any token of `text` occurs in any text field: when none does,
+    /// the word is probably misspelt and fuzzy matching is worth its cost.
+    fn is_unknown_word(&mut self, text: &str) -> bool {
+        let tokens = self.tokens(text);
+        let fields = text_fields(self.fields);
+        !tokens.iter().any(|token| {
+            fields.iter().any(|(field, _)| {
+                self.searcher
+                    .doc_freq(&Term::from_field_text(*field, token))
+                    .unwrap_or(0)
+                    > 0
+            })
+        })
+    }
+
+    fn word(&mut self, text: &str, prefix: bool) -> Box<dyn Query> {
+        let mut alternatives = Vec::new();
+        let digits = text.strip_prefix('#').unwrap_or(text);
+        if let Ok(number) = digits.parse::<u64>() {
+            alternatives.push(boosted(u64_term(self.fields.number, number), 10.0));
+        }
+        if prefix {
+            let stem: String = text
+                .chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect();
+            for (field, boost) in text_fields(self.fields) {
+                if let Ok(regex) = RegexQuery::from_pattern(&format!("{stem}.*"), field) {
+                    alternatives.push(boosted(Box::new(regex), boost));
+                }
+            }
+        } else {
+            let fuzzy = self.is_unknown_word(text);
+            for (field, boost) in text_fields(self.fields) {
+                if let Some(query) = self.text_in(field, text, fuzzy) {
+                    alternatives.push(boosted(query, boost));
+                }
+            }
+        }
+        any_of(alternatives)
+    }
+
+    fn phrase(&mut self, text: &str) -> Box<dyn Query> {
+        let mut alternatives = Vec::new();
+        for (field, boost) in text_fields(self.fields) {
+            if let Some(query) = self.text_in(field, text, false) {
+                alternatives.push(boosted(query, boost));
+            }
+        }
+        any_of(alternatives)
+    }
+
+    fn field(
+        &mut self,
+        field: FieldName,
+        value: &str,
+        position: usize,
+    ) -> Result<Box<dyn Query>, SyntaxError> {
+        let f = self.fields;
+        let err = |message: String| SyntaxError { position, message };
+        Ok(match field {
+            FieldName::Subject => self
+                .text_in(f.subject, value, false)
+                .unwrap_or_else(|| Box::new(EmptyQuery)),
+            FieldName::From => self
+                .text_in(f.from, value, false)
+                .unwrap_or_else(|| Box::new(EmptyQuery)),
+            FieldName::Status => {
+                let status = match value.to_ascii_lowercase().as_str() {
+                    "closed" => Status::Resolved,
+                    "waiting" => Status::WaitingForCustomer,
+                    other => Status::parse("status", other).map_err(|e| err(e.to_string()))?,
+                };
+                raw_term(f.status, status.as_str())
+            }
+            FieldName::Channel => {
+                let id = (self.channel)(value)
+                    .ok_or_else(|| err(format!("there is no channel '{value}'")))?;
+                u64_term(f.channel, id)
+            }
+            FieldName::Assignee => match value.to_ascii_lowercase().as_str() {
+                "none" => u64_term(f.assigned, 0),
+                "me" => raw_term(f.assignee, self.me),
+                name => raw_term(f.assignee, name),
+            },
+            FieldName::Creator => raw_term(f.creator, &value.to_ascii_lowercase()),
+            FieldName::Category => raw_term(f.category, value),
+            FieldName::Type => raw_term(f.case_type, value),
+            FieldName::Priority => {
+                let priority =
+                    Priority::parse("priority", value).map_err(|e| err(e.to_string()))?;
+                u64_term(f.priority, priority_rank(priority))
+            }
+            FieldName::Number => {
+                let number = value
+                    .trim_start_matches('#')
+                    .parse::<u64>()
+                    .map_err(|_| err(format!("'{value}' is not a case number")))?;
+                u64_term(f.number, number)
+            }
+        })
+    }
+
+    fn term(&mut self, term: &QueryTerm) -> Result<Box<dyn Query>, SyntaxError> {
+        let f = self.fields;
+        let query = match &term.clause {
+            SyntaxClause::Word { text, prefix } => self.word(text, *prefix),
+            SyntaxClause::Phrase(text) => self.phrase(text),
+            SyntaxClause::Field { field, value } => self.field(*field, value, term.position)?,
+            SyntaxClause::Before(day) => date_range(f.created, None, Some(day_start(*day)), false),
+            SyntaxClause::After(day) => date_range(f.created, Some(day_start(*day)), None, false),
+        };
+        Ok(if term.negated {
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Must, Box::new(AllQuery)),
+                (Occur::MustNot, query),
+            ]))
+        } else {
+            query
+        })
+    }
+
+    /// The user's query: every group must match.
+    pub fn query(&mut self, parsed: &ParsedQuery) -> Result<Vec<Clause>, SyntaxError> {
+        let mut clauses = Vec::new();
+        for group in &parsed.groups {
+            let mut alternatives = Vec::new();
+            for term in &group.alternatives {
+                alternatives.push(self.term(term)?);
+            }
+            clauses.push((Occur::Must, any_of(alternatives)));
+        }
+        Ok(clauses)
+    }
+}
+
+/// Filter and scope clauses (scored zero).
+pub fn filters(fields: &Fields, filters: &Filters, scope: &Scope) -> Vec<Clause> {
+    let f = fields;
+    let mut clauses = Vec::new();
+    match scope {
+        Scope::Everything => {}
+        Scope::Channels { channels, creator } => {
+            clauses.push(filter(any_of(
+                channels.iter().map(|c| u64_term(f.channel, *c)).collect(),
+            )));
+            if let Some(creator) = creator {
+                clauses.push(filter(raw_term(f.creator, creator)));
+            }
+        }
+    }
+    if let Some(archived) = filters.archived {
+        clauses.push(filter(u64_term(f.archived, u64::from(archived))));
+    }
+    if let Some(resolved) = filters.resolved {
+        clauses.push(filter(u64_term(f.resolved, u64::from(resolved))));
+    }
+    if !filters.statuses.is_empty() {
+        clauses.push(filter(any_of(
+            filters
+                .statuses
+                .iter()
+                .map(|s| raw_term(f.status, s.as_str()))
+                .collect(),
+        )));
+    }
+    if !filters.channels.is_empty() {
+        clauses.push(filter(any_of(
+            filters
+                .channels
+                .iter()
+                .map(|c| u64_term(f.channel, *c))
+                .collect(),
+        )));
+    }
+    match &filters.assignee {
+        None => {}
+        Some(None) => clauses.push(filter(u64_term(f.assigned, 0))),
+        Some(Some(name)) => clauses.push(filter(raw_term(f.assignee, name))),
+    }
+    for (field, value) in [
+        (f.creator, &filters.creator),
+        (f.category, &filters.category),
+        (f.case_type, &filters.case_type),
+        (f.source, &filters.source),
+        (f.editors, &filters.updated_by),
+    ] {
+        if let Some(value) = value {
+            clauses.push(filter(raw_term(field, value)));
+        }
+    }
+    if let Some(priority) = filters.priority {
+        clauses.push(filter(u64_term(f.priority, priority_rank(priority))));
+    }
+    if let Some(important) = filters.important {
+        clauses.push(filter(u64_term(f.important, u64::from(important))));
+    }
+    for (field, from, to) in [
+        (f.created, filters.created_from, filters.created_to),
+        (f.updated, filters.updated_from, filters.updated_to),
+        (f.closed, filters.closed_from, filters.closed_to),
+    ] {
+        if from.is_some() || to.is_some() {
+            clauses.push(filter(date_range(
+                field,
+                from.map(date),
+                to.map(date),
+                true,
+            )));
+        }
+    }
+    if let Some(before) = filters.deadline_before {
+        clauses.push(filter(date_range(
+            f.deadline,
+            None,
+            Some(date(before)),
+            false,
+        )));
+    }
+    clauses
+}
+
+/// Restricts a sorted listing to keys past the cursor.
+pub fn after_key(field: Field, key: u64, descending: bool) -> Clause {
+    let bound = Term::from_field_u64(field, key);
+    let range = if descending {
+        RangeQuery::new(Bound::Unbounded, Bound::Excluded(bound))
+    } else {
+        RangeQuery::new(Bound::Excluded(bound), Bound::Unbounded)
+    };
+    filter(Box::new(range))
+}

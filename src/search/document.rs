@@ -1,0 +1,114 @@
+//! Turns a case and its activity into an index document.
+
+use tantivy::{DateTime, TantivyDocument};
+
+use super::schema::{Fields, sort_key};
+use crate::domain::activity::{ActivityEvent, Direction, EventKind};
+use crate::domain::case::{Case, Priority};
+
+fn date(at: crate::domain::Timestamp) -> DateTime {
+    DateTime::from_timestamp_secs(at.timestamp())
+}
+
+pub fn priority_rank(priority: Priority) -> u64 {
+    match priority {
+        Priority::Low => 0,
+        Priority::Normal => 1,
+        Priority::High => 2,
+        Priority::Urgent => 3,
+    }
+}
+
+/// The searchable text of a case's conversation: every message and note.
+pub fn conversation_text(activity: &[ActivityEvent]) -> impl Iterator<Item = &str> {
+    activity.iter().filter_map(|event| match &event.kind {
+        EventKind::Note { body } | EventKind::Message { body, .. } => Some(body.as_str()),
+        _ => None,
+    })
+}
+
+pub fn case_document(fields: &Fields, case: &Case, activity: &[ActivityEvent]) -> TantivyDocument {
+    let mut doc = TantivyDocument::default();
+    doc.add_u64(fields.number, case.number);
+    doc.add_text(fields.subject, &case.subject);
+    doc.add_text(fields.description, &case.description);
+    for body in conversation_text(activity) {
+        doc.add_text(fields.body, body);
+    }
+    for event in activity {
+        if let EventKind::Message {
+            direction: Direction::Inbound,
+            from: Some(from),
+            ..
+        } = &event.kind
+        {
+            doc.add_text(fields.from, from);
+        }
+    }
+    if let Some(customer) = &case.customer {
+        for value in [&customer.name, &customer.email, &customer.phone]
+            .into_iter()
+            .flatten()
+        {
+            doc.add_text(fields.customer, value);
+            doc.add_text(fields.from, value);
+        }
+        for handle in customer.handles.values() {
+            doc.add_text(fields.customer, handle);
+            doc.add_text(fields.from, handle);
+        }
+    }
+    if let Some(device) = &case.device {
+        for value in [&device.identifier, &device.model].into_iter().flatten() {
+            doc.add_text(fields.device, value);
+        }
+    }
+    if let Some(category) = &case.category {
+        doc.add_text(fields.category, category);
+    }
+    if let Some(case_type) = &case.case_type {
+        doc.add_text(fields.case_type, case_type);
+    }
+    doc.add_text(fields.status, case.status.as_str());
+    doc.add_u64(fields.channel, case.channel);
+    match &case.assignee {
+        Some(assignee) => {
+            doc.add_text(fields.assignee, assignee);
+            doc.add_u64(fields.assigned, 1);
+        }
+        None => doc.add_u64(fields.assigned, 0),
+    }
+    doc.add_text(fields.creator, &case.created_by);
+    let mut editors: Vec<&str> = activity.iter().map(|e| e.actor.as_str()).collect();
+    editors.sort_unstable();
+    editors.dedup();
+    for editor in editors {
+        doc.add_text(fields.editors, editor);
+    }
+    doc.add_text(fields.source, case.source.as_str());
+    doc.add_u64(fields.priority, priority_rank(case.priority));
+    doc.add_u64(fields.important, u64::from(case.important));
+    doc.add_u64(fields.archived, u64::from(case.archived));
+    doc.add_u64(fields.resolved, u64::from(case.status.is_resolved()));
+    doc.add_date(fields.created, date(case.created_at));
+    doc.add_date(fields.updated, date(case.updated_at));
+    if let Some(closed) = case.closed_at {
+        doc.add_date(fields.closed, date(closed));
+    }
+    if let Some(deadline) = case.deadline {
+        doc.add_date(fields.deadline, date(deadline));
+    }
+    doc.add_u64(
+        fields.sort_updated,
+        sort_key::time(case.updated_at.timestamp(), case.number),
+    );
+    doc.add_u64(
+        fields.sort_priority,
+        sort_key::rank(priority_rank(case.priority), case.number),
+    );
+    doc.add_u64(
+        fields.sort_deadline,
+        sort_key::deadline(case.deadline.map(|d| d.timestamp()), case.number),
+    );
+    doc
+}

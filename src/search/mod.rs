@@ -1,0 +1,585 @@
+//! Full-text search and listing over a tantivy index derived from redb.
+//!
+//! The index lives in `DATA/index`. It is fed only by the indexer (an
+//! outbox consumer), which records in every tantivy commit the outbox
+//! sequence it reached. A missing, unreadable or old-format index is moved
+//! aside and rebuilt from redb in the background; until the new one is ready
+//! the service answers plain listings from redb.
+
+mod compile;
+mod document;
+mod facets;
+pub mod indexer;
+mod schema;
+pub mod syntax;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde::{Deserialize, Serialize};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query};
+use tantivy::schema::Value;
+use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::Language;
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Searcher, TantivyDocument,
+    Term,
+};
+use tokio::sync::watch;
+
+pub use facets::Facets;
+use schema::{Fields, names};
+pub use syntax::{ParsedQuery, SyntaxError};
+
+use crate::domain::Timestamp;
+use crate::domain::case::{CaseNumber, Priority, Status};
+use crate::domain::channel::ChannelId;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error(transparent)]
+    Syntax(#[from] SyntaxError),
+    #[error("the search index is being built; try again in a moment")]
+    NotReady,
+    #[error("the cursor is not one this server issued for this sort; start without one")]
+    BadCursor,
+    #[error("search index error: {0}")]
+    Index(String),
+}
+
+impl From<tantivy::TantivyError> for SearchError {
+    fn from(err: tantivy::TantivyError) -> Self {
+        SearchError::Index(err.to_string())
+    }
+}
+
+/// Which cases a user may see at all; the index narrows by it, and every
+/// hit is still checked against redb.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    Everything,
+    Channels {
+        channels: Vec<ChannelId>,
+        creator: Option<String>,
+    },
+}
+
+/// Structured filters; every one that is set must match.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    pub archived: Option<bool>,
+    pub resolved: Option<bool>,
+    pub statuses: Vec<Status>,
+    pub channels: Vec<ChannelId>,
+    /// `Some(None)`: unassigned.
+    pub assignee: Option<Option<String>>,
+    pub creator: Option<String>,
+    /// Someone who changed the case.
+    pub updated_by: Option<String>,
+    pub category: Option<String>,
+    pub case_type: Option<String>,
+    pub source: Option<String>,
+    pub priority: Option<Priority>,
+    pub important: Option<bool>,
+    pub created_from: Option<Timestamp>,
+    pub created_to: Option<Timestamp>,
+    pub updated_from: Option<Timestamp>,
+    pub updated_to: Option<Timestamp>,
+    pub closed_from: Option<Timestamp>,
+    pub closed_to: Option<Timestamp>,
+    pub deadline_before: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Relevance,
+    Updated,
+    Created,
+    Priority,
+    Deadline,
+    Number,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+impl Sort {
+    /// `relevance`, `updated`, `created`, `priority`, `deadline`, `number`,
+    /// each with a leading `-` for descending.
+    pub fn parse(text: &str) -> Option<Sort> {
+        let (descending, name) = match text.strip_prefix('-') {
+            Some(name) => (true, name),
+            None => (false, text),
+        };
+        let key = match name {
+            "relevance" => SortKey::Relevance,
+            "updated" => SortKey::Updated,
+            "created" => SortKey::Created,
+            "priority" => SortKey::Priority,
+            "deadline" => SortKey::Deadline,
+            "number" => SortKey::Number,
+            _ => return None,
+        };
+        Some(Sort { key, descending })
+    }
+
+    fn field_name(self) -> Option<&'static str> {
+        match self.key {
+            SortKey::Relevance => None,
+            SortKey::Updated => Some(names::SORT_UPDATED),
+            SortKey::Created | SortKey::Number => Some(names::NUMBER),
+            SortKey::Priority => Some(names::SORT_PRIORITY),
+            SortKey::Deadline => Some(names::SORT_DEADLINE),
+        }
+    }
+}
+
+pub struct SearchRequest<'a> {
+    pub query: Option<&'a ParsedQuery>,
+    pub scope: Scope,
+    pub filters: Filters,
+    pub sort: Sort,
+    pub limit: usize,
+    pub cursor: Option<&'a str>,
+    pub facets: bool,
+    /// The searching user, for `assignee:me`.
+    pub me: &'a str,
+    pub channel_lookup: &'a dyn Fn(&str) -> Option<u64>,
+}
+
+pub struct SearchHits {
+    pub numbers: Vec<CaseNumber>,
+    pub total: usize,
+    pub next_cursor: Option<String>,
+    pub facets: Option<Facets>,
+}
+
+/// An excerpt as pieces of text, each marked as a match or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snippet {
+    pub parts: Vec<(String, bool)>,
+}
+
+impl Snippet {
+    fn from_ranges(fragment: &str, highlighted: &[std::ops::Range<usize>]) -> Snippet {
+        let mut parts = Vec::new();
+        let mut at = 0;
+        let mut ranges: Vec<_> = highlighted.to_vec();
+        ranges.sort_by_key(|r| r.start);
+        for range in ranges {
+            if range.start < at || range.end > fragment.len() {
+                continue;
+            }
+            if range.start > at {
+                parts.push((fragment[at..range.start].to_owned(), false));
+            }
+            parts.push((fragment[range.clone()].to_owned(), true));
+            at = range.end;
+        }
+        if at < fragment.len() {
+            parts.push((fragment[at..].to_owned(), false));
+        }
+        Snippet { parts }
+    }
+
+    /// HTML-escaped text with each match in `<b>`.
+    pub fn to_html(&self) -> String {
+        let mut html = String::new();
+        for (text, matched) in &self.parts {
+            let escaped = text
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+                .replace('\'', "&#39;");
+            if *matched {
+                html.push_str("<b>");
+                html.push_str(&escaped);
+                html.push_str("</b>");
+            } else {
+                html.push_str(&escaped);
+            }
+        }
+        html
+    }
+}
+
+/// What the indexer records in each commit.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Payload {
+    schema: u32,
+    outbox_seq: u64,
+}
+
+/// One open tantivy index with its single long-lived writer.
+pub struct Engine {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter<TantivyDocument>>,
+    fields: Fields,
+}
+
+/// Memory for the writer's indexing buffer.
+const WRITER_MEMORY: usize = 100 * 1024 * 1024;
+
+impl Engine {
+    fn create(dir: &Path, language: Language) -> Result<Engine, SearchError> {
+        std::fs::create_dir_all(dir).map_err(|e| SearchError::Index(e.to_string()))?;
+        let (schema, _) = schema::build();
+        let index = Index::create_in_dir(dir, schema)?;
+        Engine::wrap(index, language)
+    }
+
+    fn open(dir: &Path, language: Language) -> Result<Engine, SearchError> {
+        let index = Index::open_in_dir(dir)?;
+        let (expected, _) = schema::build();
+        if index.schema() != expected {
+            return Err(SearchError::Index(
+                "the index was written with another schema".into(),
+            ));
+        }
+        Engine::wrap(index, language)
+    }
+
+    fn wrap(index: Index, language: Language) -> Result<Engine, SearchError> {
+        schema::register_tokenizer(&index, language);
+        let (_, fields) = schema::build();
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
+        Ok(Engine {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+        })
+    }
+
+    /// The outbox sequence of the last commit, if it is of this schema.
+    fn payload(&self) -> Option<Payload> {
+        let meta = self.index.load_metas().ok()?;
+        let payload: Payload = serde_json::from_str(meta.payload.as_deref()?).ok()?;
+        (payload.schema == schema::SCHEMA_VERSION).then_some(payload)
+    }
+
+    pub fn indexed_seq(&self) -> u64 {
+        self.payload().map_or(0, |p| p.outbox_seq)
+    }
+
+    /// Replaces the documents of the given cases (`None`: remove it) and
+    /// commits, recording `outbox_seq`; then makes them visible to searches.
+    pub fn apply(
+        &self,
+        changes: Vec<(CaseNumber, Option<TantivyDocument>)>,
+        outbox_seq: u64,
+    ) -> Result<(), SearchError> {
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        for (number, document) in changes {
+            writer.delete_term(Term::from_field_u64(self.fields.number, number));
+            if let Some(document) = document {
+                writer.add_document(document)?;
+            }
+        }
+        let mut commit = writer.prepare_commit()?;
+        let payload = Payload {
+            schema: schema::SCHEMA_VERSION,
+            outbox_seq,
+        };
+        commit.set_payload(&serde_json::to_string(&payload).expect("payload serialises"));
+        commit.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    fn build_query(
+        &self,
+        searcher: &Searcher,
+        request: &SearchRequest,
+    ) -> Result<Box<dyn Query>, SearchError> {
+        let mut clauses: Vec<compile::Clause> = Vec::new();
+        if let Some(parsed) = request.query.filter(|q| !q.is_empty()) {
+            let mut context = compile::Context {
+                fields: &self.fields,
+                analyzer: self.index.tokenizer_for_field(self.fields.subject)?,
+                searcher,
+                me: request.me,
+                channel: request.channel_lookup,
+            };
+            clauses.extend(context.query(parsed)?);
+        }
+        clauses.extend(compile::filters(
+            &self.fields,
+            &request.filters,
+            &request.scope,
+        ));
+        if clauses.is_empty() || clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
+            clauses.push((Occur::Must, Box::new(AllQuery)));
+        }
+        Ok(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchHits, SearchError> {
+        let searcher = self.reader.searcher();
+        let query = self.build_query(&searcher, request)?;
+        let (total, facets) = if request.facets {
+            let (total, facets) = searcher.search(&query, &(Count, facets::FacetCollector))?;
+            (total, Some(facets))
+        } else {
+            (searcher.search(&query, &Count)?, None)
+        };
+        let (numbers, next_cursor) = match request.sort.field_name() {
+            None => self.by_relevance(&searcher, &*query, request)?,
+            Some(field) => self.by_key(&searcher, query, field, request)?,
+        };
+        Ok(SearchHits {
+            numbers,
+            total,
+            next_cursor,
+            facets,
+        })
+    }
+
+    fn number_of(
+        &self,
+        searcher: &Searcher,
+        address: DocAddress,
+    ) -> Result<CaseNumber, SearchError> {
+        let document: TantivyDocument = searcher.doc(address)?;
+        document
+            .get_first(self.fields.number)
+            .and_then(|v| v.as_u64())
+            .ok_or_else(|| SearchError::Index("a document has no case number".into()))
+    }
+
+    /// Relevance pages by offset (`r:OFFSET`): scores are not stable keys.
+    fn by_relevance(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        request: &SearchRequest,
+    ) -> Result<(Vec<CaseNumber>, Option<String>), SearchError> {
+        let offset = match request.cursor {
+            None => 0,
+            Some(cursor) => cursor
+                .strip_prefix("r:")
+                .and_then(|o| o.parse::<usize>().ok())
+                .ok_or(SearchError::BadCursor)?,
+        };
+        let collector = TopDocs::with_limit(request.limit + 1)
+            .and_offset(offset)
+            .order_by_score();
+        let top = searcher.search(query, &collector)?;
+        let more = top.len() > request.limit;
+        let mut numbers = Vec::with_capacity(request.limit);
+        for (_, address) in top.into_iter().take(request.limit) {
+            numbers.push(self.number_of(searcher, address)?);
+        }
+        let next = more.then(|| format!("r:{}", offset + request.limit));
+        Ok((numbers, next))
+    }
+
+    /// Sorted listings page by key (`k:KEY`): every key is unique, so a page
+    /// boundary holds while cases change.
+    fn by_key(
+        &self,
+        searcher: &Searcher,
+        query: Box<dyn Query>,
+        field_name: &'static str,
+        request: &SearchRequest,
+    ) -> Result<(Vec<CaseNumber>, Option<String>), SearchError> {
+        let descending = request.sort.descending;
+        let field = self.index.schema().get_field(field_name)?;
+        let query: Box<dyn Query> = match request.cursor {
+            None => query,
+            Some(cursor) => {
+                let key = cursor
+                    .strip_prefix("k:")
+                    .and_then(|k| k.parse::<u64>().ok())
+                    .ok_or(SearchError::BadCursor)?;
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, query),
+                    compile::after_key(field, key, descending),
+                ]))
+            }
+        };
+        let order = if descending { Order::Desc } else { Order::Asc };
+        let collector =
+            TopDocs::with_limit(request.limit + 1).order_by_fast_field::<u64>(field_name, order);
+        let top = searcher.search(&*query, &collector)?;
+        let more = top.len() > request.limit;
+        let mut numbers = Vec::with_capacity(request.limit);
+        let mut last_key = None;
+        for (key, address) in top.into_iter().take(request.limit) {
+            numbers.push(self.number_of(searcher, address)?);
+            last_key = key;
+        }
+        let next = if more {
+            last_key.map(|k| format!("k:{k}"))
+        } else {
+            None
+        };
+        Ok((numbers, next))
+    }
+
+    /// An excerpt of where the query matched: the conversation first, then
+    /// the description, then the subject.
+    pub fn snippet(
+        &self,
+        request: &SearchRequest,
+        conversation: &[&str],
+        description: &str,
+        subject: &str,
+    ) -> Option<Snippet> {
+        let parsed = request.query.filter(|q| !q.is_empty())?;
+        let searcher = self.reader.searcher();
+        let mut context = compile::Context {
+            fields: &self.fields,
+            analyzer: self.index.tokenizer_for_field(self.fields.body).ok()?,
+            searcher: &searcher,
+            me: request.me,
+            channel: request.channel_lookup,
+        };
+        let query = BooleanQuery::new(context.query(parsed).ok()?);
+        let sources = [
+            (self.fields.body, conversation.to_vec()),
+            (self.fields.description, vec![description]),
+            (self.fields.subject, vec![subject]),
+        ];
+        sources.into_iter().find_map(|(field, texts)| {
+            let mut generator = SnippetGenerator::create(&searcher, &query, field).ok()?;
+            generator.set_max_num_chars(200);
+            texts.iter().find_map(|text| {
+                let snippet = generator.snippet(text);
+                (!snippet.highlighted().is_empty())
+                    .then(|| Snippet::from_ranges(snippet.fragment(), snippet.highlighted()))
+            })
+        })
+    }
+}
+
+/// The index and its lifecycle: opened at start, replaced by a rebuild.
+pub struct SearchIndex {
+    dir: PathBuf,
+    language: Language,
+    engine: RwLock<Option<Arc<Engine>>>,
+    indexed: watch::Sender<u64>,
+    rebuild_requested: std::sync::atomic::AtomicBool,
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`. An index that cannot be used is moved aside
+    /// (and logged); the returned flag says whether a rebuild is needed.
+    pub fn open(dir: &Path, language: Language) -> Result<(SearchIndex, bool), SearchError> {
+        let (engine, needs_rebuild) = match Engine::open(dir, language) {
+            Ok(engine) if engine.payload().is_some() => (Some(engine), false),
+            Ok(engine) => {
+                tracing::warn!(dir = %dir.display(), "the search index has no usable commit; rebuilding it");
+                drop(engine);
+                move_aside(dir);
+                (None, true)
+            }
+            Err(e) => {
+                if dir.exists() {
+                    tracing::warn!(dir = %dir.display(), error = %e, "the search index cannot be opened; rebuilding it");
+                    move_aside(dir);
+                }
+                (None, true)
+            }
+        };
+        let indexed = engine.as_ref().map_or(0, Engine::indexed_seq);
+        let index = SearchIndex {
+            dir: dir.to_owned(),
+            language,
+            engine: RwLock::new(engine.map(Arc::new)),
+            indexed: watch::channel(indexed).0,
+            rebuild_requested: std::sync::atomic::AtomicBool::new(false),
+        };
+        Ok((index, needs_rebuild))
+    }
+
+    /// The engine to search, unless the first build is still running.
+    pub fn engine(&self) -> Option<Arc<Engine>> {
+        self.engine
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Waits (at most `timeout`) until the index reflects `seq`, so that a
+    /// change is found by the search that follows it.
+    pub async fn wait_for(&self, seq: u64, timeout: std::time::Duration) -> bool {
+        let mut indexed = self.indexed.subscribe();
+        tokio::time::timeout(timeout, indexed.wait_for(|at| *at >= seq))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    fn set_indexed(&self, seq: u64) {
+        self.indexed.send_modify(|at| *at = (*at).max(seq));
+    }
+
+    /// Asks the indexer to rebuild from redb; searches use the current index
+    /// until the new one replaces it.
+    pub fn request_rebuild(&self) {
+        self.rebuild_requested
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn take_rebuild_request(&self) -> bool {
+        self.rebuild_requested
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn staging_dir(&self) -> PathBuf {
+        self.dir.with_extension("new")
+    }
+
+    /// Puts a freshly built index in place of the current one.
+    fn swap_in(&self, staged: Engine, seq: u64) -> Result<(), SearchError> {
+        drop(staged);
+        let retired = self
+            .dir
+            .with_extension(format!("old-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&retired);
+        let mut slot = self.engine.write().unwrap_or_else(|p| p.into_inner());
+        if self.dir.exists() {
+            std::fs::rename(&self.dir, &retired).map_err(|e| SearchError::Index(e.to_string()))?;
+        }
+        std::fs::rename(self.staging_dir(), &self.dir)
+            .map_err(|e| SearchError::Index(e.to_string()))?;
+        let engine = Engine::open(&self.dir, self.language)?;
+        *slot = Some(Arc::new(engine));
+        drop(slot);
+        self.indexed.send_replace(seq);
+        let _ = std::fs::remove_dir_all(&retired);
+        Ok(())
+    }
+}
+
+/// Keeps an unusable index for inspection instead of deleting it.
+fn move_aside(dir: &Path) {
+    let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S");
+    let aside = dir.with_extension(format!("broken-{stamp}"));
+    if let Err(e) = std::fs::rename(dir, &aside) {
+        tracing::warn!(error = %e, "could not move the unusable index aside; deleting it");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// The stemming language for a configured name.
+pub fn language(name: &str) -> Option<Language> {
+    schema::language(name)
+}
+
+pub use document::{case_document, conversation_text};

@@ -1,0 +1,164 @@
+//! The index layout. Text fields are analysed with one tokenizer (words,
+//! lowercased, ASCII-folded, stemmed in the configured language); filter
+//! fields are raw terms; sort and facet fields are fast (columnar).
+
+use tantivy::Index;
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    TextAnalyzer,
+};
+
+/// Bumped when the layout changes: an index of another version is rebuilt.
+pub const SCHEMA_VERSION: u32 = 1;
+
+pub const TOKENIZER: &str = "docket";
+
+/// Handles to every field of the schema.
+#[derive(Clone, Copy, Debug)]
+pub struct Fields {
+    pub number: Field,
+    pub subject: Field,
+    pub description: Field,
+    pub body: Field,
+    pub from: Field,
+    pub customer: Field,
+    pub device: Field,
+    pub category: Field,
+    pub case_type: Field,
+    pub status: Field,
+    pub channel: Field,
+    pub assignee: Field,
+    pub assigned: Field,
+    pub creator: Field,
+    pub editors: Field,
+    pub source: Field,
+    pub priority: Field,
+    pub important: Field,
+    pub archived: Field,
+    pub resolved: Field,
+    pub created: Field,
+    pub updated: Field,
+    pub closed: Field,
+    pub deadline: Field,
+    pub sort_updated: Field,
+    pub sort_priority: Field,
+    pub sort_deadline: Field,
+}
+
+/// Field names, as the fast-field and query APIs take them.
+pub mod names {
+    pub const NUMBER: &str = "number";
+    pub const STATUS: &str = "status";
+    pub const CHANNEL: &str = "channel";
+    pub const CATEGORY: &str = "category";
+    pub const ASSIGNEE: &str = "assignee";
+    pub const SORT_UPDATED: &str = "sort_updated";
+    pub const SORT_PRIORITY: &str = "sort_priority";
+    pub const SORT_DEADLINE: &str = "sort_deadline";
+}
+
+pub fn build() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let facet = STRING | FAST;
+    let fields = Fields {
+        number: builder.add_u64_field(names::NUMBER, INDEXED | FAST | STORED),
+        subject: builder.add_text_field("subject", text.clone()),
+        description: builder.add_text_field("description", text.clone()),
+        body: builder.add_text_field("body", text.clone()),
+        from: builder.add_text_field("from", text.clone()),
+        customer: builder.add_text_field("customer", text.clone()),
+        device: builder.add_text_field("device", text),
+        category: builder.add_text_field(names::CATEGORY, facet.clone()),
+        case_type: builder.add_text_field("type", STRING),
+        status: builder.add_text_field(names::STATUS, facet.clone()),
+        channel: builder.add_u64_field(names::CHANNEL, INDEXED | FAST),
+        assignee: builder.add_text_field(names::ASSIGNEE, facet),
+        assigned: builder.add_u64_field("assigned", INDEXED),
+        creator: builder.add_text_field("creator", STRING),
+        editors: builder.add_text_field("editors", STRING),
+        source: builder.add_text_field("source", STRING),
+        priority: builder.add_u64_field("priority", INDEXED),
+        important: builder.add_u64_field("important", INDEXED),
+        archived: builder.add_u64_field("archived", INDEXED),
+        resolved: builder.add_u64_field("resolved", INDEXED),
+        created: builder.add_date_field("created", INDEXED | FAST),
+        updated: builder.add_date_field("updated", INDEXED | FAST),
+        closed: builder.add_date_field("closed", INDEXED | FAST),
+        deadline: builder.add_date_field("deadline", INDEXED | FAST),
+        sort_updated: builder.add_u64_field(names::SORT_UPDATED, FAST),
+        sort_priority: builder.add_u64_field(names::SORT_PRIORITY, FAST),
+        sort_deadline: builder.add_u64_field(names::SORT_DEADLINE, FAST),
+    };
+    (builder.build(), fields)
+}
+
+/// Parses a stemming language name (`english`, `german`...).
+pub fn language(name: &str) -> Option<Language> {
+    use Language::*;
+    Some(match name.trim().to_ascii_lowercase().as_str() {
+        "arabic" => Arabic,
+        "danish" => Danish,
+        "dutch" => Dutch,
+        "english" => English,
+        "finnish" => Finnish,
+        "french" => French,
+        "german" => German,
+        "greek" => Greek,
+        "hungarian" => Hungarian,
+        "italian" => Italian,
+        "norwegian" => Norwegian,
+        "portuguese" => Portuguese,
+        "romanian" => Romanian,
+        "russian" => Russian,
+        "spanish" => Spanish,
+        "swedish" => Swedish,
+        "tamil" => Tamil,
+        "turkish" => Turkish,
+        _ => return None,
+    })
+}
+
+/// Registers the text analyser every text field uses.
+pub fn register_tokenizer(index: &Index, language: Language) {
+    let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::new(language))
+        .build();
+    index.tokenizers().register(TOKENIZER, analyzer);
+}
+
+/// Sort keys pack the sort value above the case number, so every key is
+/// unique and a cursor (the last key seen) is exact while cases change.
+pub mod sort_key {
+    const NUMBER_BITS: u32 = 30;
+    const NUMBER_MASK: u64 = (1 << NUMBER_BITS) - 1;
+
+    /// Seconds since the epoch (clamped to 34 bits, past year 2500) and number.
+    pub fn time(seconds: i64, number: u64) -> u64 {
+        let seconds = seconds.clamp(0, (1 << 34) - 1) as u64;
+        (seconds << NUMBER_BITS) | (number & NUMBER_MASK)
+    }
+
+    /// Priority rank (0 low .. 3 urgent) and number.
+    pub fn rank(rank: u64, number: u64) -> u64 {
+        (rank << NUMBER_BITS) | (number & NUMBER_MASK)
+    }
+
+    /// Cases without a deadline sort after every dated one.
+    pub fn deadline(seconds: Option<i64>, number: u64) -> u64 {
+        match seconds {
+            Some(s) => time(s, number),
+            None => time((1 << 34) - 1, number),
+        }
+    }
+}

@@ -1,0 +1,481 @@
+//! Finding cases: the inbox's lists, filters, quick filters and full-text
+//! search are one query, answered from the search index and checked against
+//! redb. While the index is first being built, plain lists are answered by
+//! scanning redb.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Duration as Span;
+
+use super::{Service, ServiceError, ServiceResult, now};
+use crate::domain::Timestamp;
+use crate::domain::access;
+use crate::domain::case::{Case, Priority, Status};
+use crate::domain::channel::{Channel, ChannelId};
+use crate::domain::user::{Role, User};
+use crate::search::{self, Facets, Filters, Scope, SearchIndex, SearchRequest, Sort, SortKey};
+use crate::store::Reads;
+
+/// How long a search waits for the index to catch up with the changes
+/// committed before it, so that a save followed by a search finds the save.
+const FRESHNESS_WAIT: Duration = Duration::from_secs(1);
+
+/// Which cases a list shows, as an inbox does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    /// Unresolved: open, in progress, waiting for customer.
+    #[default]
+    Open,
+    /// Resolved and not archived.
+    Closed,
+    /// Everything not archived.
+    All,
+    Archived,
+}
+
+impl View {
+    pub fn parse(value: &str) -> ServiceResult<View> {
+        match value {
+            "open" => Ok(View::Open),
+            "closed" => Ok(View::Closed),
+            "all" => Ok(View::All),
+            "archived" => Ok(View::Archived),
+            other => Err(ServiceError::invalid(
+                "view",
+                format!("'{other}' is not a view; use open, closed, all or archived"),
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            View::Open => "open",
+            View::Closed => "closed",
+            View::All => "all",
+            View::Archived => "archived",
+        }
+    }
+
+    fn includes(self, case: &Case) -> bool {
+        match self {
+            View::Open => case.is_unresolved(),
+            View::Closed => case.status.is_resolved() && !case.archived,
+            View::All => !case.archived,
+            View::Archived => case.archived,
+        }
+    }
+
+    fn apply(self, filters: &mut Filters) {
+        match self {
+            View::Open => filters.resolved = Some(false),
+            View::Closed => {
+                filters.resolved = Some(true);
+                filters.archived = Some(false);
+            }
+            View::All => filters.archived = Some(false),
+            View::Archived => filters.archived = Some(true),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    Me,
+    Nobody,
+    User(String),
+}
+
+impl AssigneeFilter {
+    pub fn parse(value: &str) -> AssigneeFilter {
+        match value {
+            "me" => AssigneeFilter::Me,
+            "none" => AssigneeFilter::Nobody,
+            other => AssigneeFilter::User(other.to_lowercase()),
+        }
+    }
+}
+
+/// The inbox sidebar's one-click filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuickFilter {
+    AssignedToMe,
+    Unassigned,
+    CreatedByMe,
+    UpdatedByMe,
+    Important,
+    NeedsAttention,
+}
+
+impl QuickFilter {
+    pub const ALL: [QuickFilter; 6] = [
+        QuickFilter::AssignedToMe,
+        QuickFilter::Unassigned,
+        QuickFilter::CreatedByMe,
+        QuickFilter::UpdatedByMe,
+        QuickFilter::Important,
+        QuickFilter::NeedsAttention,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuickFilter::AssignedToMe => "assigned_to_me",
+            QuickFilter::Unassigned => "unassigned",
+            QuickFilter::CreatedByMe => "created_by_me",
+            QuickFilter::UpdatedByMe => "updated_by_me",
+            QuickFilter::Important => "important",
+            QuickFilter::NeedsAttention => "needs_attention",
+        }
+    }
+
+    pub fn parse(value: &str) -> ServiceResult<QuickFilter> {
+        QuickFilter::ALL
+            .into_iter()
+            .find(|q| q.as_str() == value)
+            .ok_or_else(|| {
+                let names: Vec<&str> = QuickFilter::ALL.iter().map(|q| q.as_str()).collect();
+                ServiceError::invalid(
+                    "quick",
+                    format!(
+                        "'{value}' is not a quick filter; use one of: {}",
+                        names.join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+/// Everything a list or search may ask for.
+#[derive(Debug, Clone, Default)]
+pub struct CaseQuery {
+    pub q: Option<String>,
+    pub sort: Option<String>,
+    pub view: View,
+    pub statuses: Vec<Status>,
+    pub channels: Vec<ChannelId>,
+    pub assignee: Option<AssigneeFilter>,
+    pub creator: Option<String>,
+    pub category: Option<String>,
+    pub case_type: Option<String>,
+    pub priority: Option<Priority>,
+    pub source: Option<String>,
+    pub important: Option<bool>,
+    pub created_from: Option<Timestamp>,
+    pub created_to: Option<Timestamp>,
+    pub updated_from: Option<Timestamp>,
+    pub updated_to: Option<Timestamp>,
+    pub closed_from: Option<Timestamp>,
+    pub closed_to: Option<Timestamp>,
+    pub deadline_before: Option<Timestamp>,
+    pub quick: Option<QuickFilter>,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+    /// Count matches per status, channel, category and assignee.
+    pub facets: bool,
+}
+
+impl CaseQuery {
+    /// Whether only what a plain redb scan can answer is asked for.
+    fn is_plain_listing(&self) -> bool {
+        self.q.as_deref().is_none_or(|q| q.trim().is_empty())
+            && self.sort.is_none()
+            && self.creator.is_none()
+            && self.category.is_none()
+            && self.case_type.is_none()
+            && self.priority.is_none()
+            && self.source.is_none()
+            && self.important.is_none()
+            && self.statuses.len() <= 1
+            && [
+                self.created_from,
+                self.created_to,
+                self.updated_from,
+                self.updated_to,
+            ]
+            .iter()
+            .chain([self.closed_from, self.closed_to, self.deadline_before].iter())
+            .all(Option::is_none)
+            && self.quick.is_none()
+            && !self.facets
+    }
+}
+
+pub struct ListedCase {
+    pub case: Case,
+    /// Where the query matched.
+    pub snippet: Option<search::Snippet>,
+}
+
+pub struct CasePage {
+    pub items: Vec<ListedCase>,
+    pub next_cursor: Option<String>,
+    /// How many cases match in all (when answered from the index).
+    pub total: Option<usize>,
+    pub facets: Option<Facets>,
+}
+
+/// What the actor may see, as the index narrows it.
+fn scope_for(actor: &User, channels: &[Channel]) -> Scope {
+    match actor.role {
+        Role::Admin => Scope::Everything,
+        Role::User => Scope::Channels {
+            channels: channels
+                .iter()
+                .filter(|c| c.is_member(&actor.username))
+                .map(|c| c.id)
+                .collect(),
+            creator: None,
+        },
+        Role::Partner => Scope::Channels {
+            channels: channels
+                .iter()
+                .filter(|c| c.is_member(&actor.username))
+                .map(|c| c.id)
+                .collect(),
+            creator: Some(actor.username.clone()),
+        },
+    }
+}
+
+impl Service {
+    fn page_limit(&self, asked: Option<usize>) -> ServiceResult<usize> {
+        let limits = &self.config.limits;
+        let limit = asked.unwrap_or(limits.default_page_size);
+        if limit == 0 || limit > limits.max_page_size {
+            return Err(ServiceError::invalid(
+                "limit",
+                format!("must be between 1 and {}", limits.max_page_size),
+            ));
+        }
+        Ok(limit)
+    }
+
+    fn filters_for(&self, actor: &User, query: &CaseQuery) -> Filters {
+        let mut filters = Filters {
+            statuses: query.statuses.clone(),
+            channels: query.channels.clone(),
+            assignee: query.assignee.as_ref().map(|a| match a {
+                AssigneeFilter::Me => Some(actor.username.clone()),
+                AssigneeFilter::Nobody => None,
+                AssigneeFilter::User(name) => Some(name.clone()),
+            }),
+            creator: query.creator.as_ref().map(|c| c.to_lowercase()),
+            category: query.category.clone(),
+            case_type: query.case_type.clone(),
+            source: query.source.clone(),
+            priority: query.priority,
+            important: query.important,
+            created_from: query.created_from,
+            created_to: query.created_to,
+            updated_from: query.updated_from,
+            updated_to: query.updated_to,
+            closed_from: query.closed_from,
+            closed_to: query.closed_to,
+            deadline_before: query.deadline_before,
+            ..Filters::default()
+        };
+        query.view.apply(&mut filters);
+        let me = Some(actor.username.clone());
+        match query.quick {
+            None => {}
+            Some(QuickFilter::AssignedToMe) => filters.assignee = Some(me),
+            Some(QuickFilter::Unassigned) => filters.assignee = Some(None),
+            Some(QuickFilter::CreatedByMe) => filters.creator = me,
+            Some(QuickFilter::UpdatedByMe) => filters.updated_by = me,
+            Some(QuickFilter::Important) => filters.important = Some(true),
+            Some(QuickFilter::NeedsAttention) => {
+                filters.resolved = Some(false);
+                let days = i64::from(self.config.search.needs_attention_days);
+                let cutoff = now() - Span::days(days);
+                filters.created_to = Some(filters.created_to.map_or(cutoff, |to| to.min(cutoff)));
+            }
+        }
+        filters
+    }
+
+    /// Rebuilds the search index from the store in the background (admins);
+    /// searches use the current index until the new one is ready.
+    pub fn request_reindex(&self, actor: &User) -> ServiceResult<()> {
+        if !actor.is_admin() {
+            return Err(ServiceError::Forbidden(
+                "only administrators can rebuild the search index".into(),
+            ));
+        }
+        match &self.search {
+            Some(index) => {
+                index.request_rebuild();
+                Ok(())
+            }
+            None => Err(search::SearchError::NotReady.into()),
+        }
+    }
+
+    /// Lists or searches the cases the actor may see.
+    pub async fn list_cases(&self, actor: &User, query: &CaseQuery) -> ServiceResult<CasePage> {
+        let limit = self.page_limit(query.limit)?;
+        let parsed = match query.q.as_deref() {
+            Some(q) => search::syntax::parse(q).map_err(search::SearchError::from)?,
+            None => search::ParsedQuery::default(),
+        };
+        let sort = match query.sort.as_deref() {
+            Some(text) => Sort::parse(text).ok_or_else(|| {
+                ServiceError::invalid(
+                    "sort",
+                    format!("'{text}' is not a sort; use relevance, updated, created, priority, deadline or number, with '-' for descending"),
+                )
+            })?,
+            None if !parsed.is_empty() => Sort { key: SortKey::Relevance, descending: true },
+            None => Sort { key: SortKey::Updated, descending: true },
+        };
+        let sort = if sort.key == SortKey::Relevance {
+            Sort {
+                descending: true,
+                ..sort
+            }
+        } else {
+            sort
+        };
+        match self.search.as_ref().filter(|s| s.engine().is_some()) {
+            Some(index) => {
+                self.search_cases(actor, index.clone(), query, parsed, sort, limit)
+                    .await
+            }
+            None if query.is_plain_listing() => self.scan_cases(actor, query, limit),
+            None => Err(search::SearchError::NotReady.into()),
+        }
+    }
+
+    async fn search_cases(
+        &self,
+        actor: &User,
+        index: Arc<SearchIndex>,
+        query: &CaseQuery,
+        parsed: search::ParsedQuery,
+        sort: Sort,
+        limit: usize,
+    ) -> ServiceResult<CasePage> {
+        let head = self.store.read()?.outbox_head()?;
+        index.wait_for(head, FRESHNESS_WAIT).await;
+        let filters = self.filters_for(actor, query);
+        let store = self.store.clone();
+        let actor = actor.clone();
+        let cursor = query.cursor.clone();
+        let want_facets = query.facets;
+        let page = tokio::task::spawn_blocking(move || -> ServiceResult<CasePage> {
+            let engine = index.engine().ok_or(search::SearchError::NotReady)?;
+            let txn = store.read()?;
+            let channels = txn.channels()?;
+            let by_name: HashMap<String, u64> = channels
+                .iter()
+                .map(|c| (c.name.to_lowercase(), c.id))
+                .collect();
+            let lookup = |name: &str| {
+                name.parse::<u64>()
+                    .ok()
+                    .or_else(|| by_name.get(&name.to_lowercase()).copied())
+            };
+            let request = SearchRequest {
+                query: Some(&parsed),
+                scope: scope_for(&actor, &channels),
+                filters,
+                sort,
+                limit,
+                cursor: cursor.as_deref(),
+                facets: want_facets,
+                me: &actor.username,
+                channel_lookup: &lookup,
+            };
+            let hits = engine.search(&request)?;
+            let channel_of: HashMap<ChannelId, &Channel> =
+                channels.iter().map(|c| (c.id, c)).collect();
+            let mut items = Vec::with_capacity(hits.numbers.len());
+            for number in hits.numbers {
+                // The index narrows; redb decides. A hit the actor may not
+                // see (a membership changed a moment ago) is dropped.
+                let Some(case) = txn.case(number)? else {
+                    continue;
+                };
+                let visible = channel_of
+                    .get(&case.channel)
+                    .is_some_and(|ch| access::can_see_case(&actor, ch, &case));
+                if !visible {
+                    continue;
+                }
+                let snippet = if parsed.is_empty() {
+                    None
+                } else {
+                    let activity = txn.activity(number)?;
+                    let conversation: Vec<&str> = search::conversation_text(&activity).collect();
+                    engine.snippet(&request, &conversation, &case.description, &case.subject)
+                };
+                items.push(ListedCase { case, snippet });
+            }
+            Ok(CasePage {
+                items,
+                next_cursor: hits.next_cursor,
+                total: Some(hits.total),
+                facets: hits.facets,
+            })
+        })
+        .await
+        .map_err(|e| ServiceError::BadRequest(format!("the search was interrupted: {e}")))??;
+        Ok(page)
+    }
+
+    /// The plain listing straight from redb, newest first, for while the
+    /// search index is first being built.
+    fn scan_cases(&self, actor: &User, query: &CaseQuery, limit: usize) -> ServiceResult<CasePage> {
+        let below = match &query.cursor {
+            None => None,
+            Some(cursor) => Some(
+                cursor
+                    .strip_prefix("n:")
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| {
+                        ServiceError::invalid(
+                            "cursor",
+                            "is not a cursor this server issued; start without one",
+                        )
+                    })?,
+            ),
+        };
+        let filters = self.filters_for(actor, query);
+        let txn = self.store.read()?;
+        let channels: BTreeMap<ChannelId, Channel> =
+            txn.channels()?.into_iter().map(|c| (c.id, c)).collect();
+        let mut items = Vec::with_capacity(limit + 1);
+        txn.scan_cases_desc(below, &mut |case| {
+            let wanted = query.view.includes(&case)
+                && (filters.channels.is_empty() || filters.channels.contains(&case.channel))
+                && (filters.statuses.is_empty() || filters.statuses.contains(&case.status))
+                && filters
+                    .assignee
+                    .as_ref()
+                    .is_none_or(|a| *a == case.assignee)
+                && channels
+                    .get(&case.channel)
+                    .is_some_and(|ch| access::can_see_case(actor, ch, &case));
+            if wanted {
+                items.push(ListedCase {
+                    case,
+                    snippet: None,
+                });
+            }
+            items.len() <= limit
+        })?;
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|c| format!("n:{}", c.case.number))
+        } else {
+            None
+        };
+        Ok(CasePage {
+            items,
+            next_cursor,
+            total: None,
+            facets: None,
+        })
+    }
+}
