@@ -62,9 +62,44 @@ enum Command {
         #[arg(long, env = "DOCKET_TOKEN", value_name = "TOKEN")]
         token: Option<String>,
     },
-    /// Generate files from the code.
+    /// Write a synthetic archive as NDJSON to standard output (for trials
+    /// and benchmarks), or with `openapi`, the API document.
+    Gen(GenArgs),
+    /// Measure this machine: import, storage, durable writes, freshness and
+    /// a fixed query mix over HTTP beside the bare index, and memory.
+    Bench {
+        /// Cases in the generated archive.
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Keep the archive in DIR (given with --data) for later runs; an
+        /// existing one there is reused instead of generated again.
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Load an NDJSON archive (see `docket gen`) into the data directory
+    /// and index it; `-` reads standard input. The server must be stopped.
+    Import {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct GenArgs {
     #[command(subcommand)]
-    Gen(GenCommand),
+    what: Option<GenCommand>,
+    /// How many cases the archive holds.
+    #[arg(long, default_value_t = 1000)]
+    cases: u64,
+    /// The same seed always gives the same archive.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 #[derive(Subcommand)]
@@ -192,9 +227,45 @@ async fn run(cli: Cli) -> Result<(), String> {
             token,
         } => reindex_remote(&url, token.as_deref()).await,
         Command::Reindex { url: None, .. } => reindex_offline(file, cli.data).await,
-        Command::Gen(GenCommand::Openapi) => {
+        Command::Gen(GenArgs {
+            what: Some(GenCommand::Openapi),
+            ..
+        }) => {
             println!("{}", crate::http::openapi_json());
             Ok(())
+        }
+        Command::Gen(GenArgs {
+            what: None,
+            cases,
+            seed,
+        }) => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            crate::archive::generate::write_archive(cases, seed, &mut out)
+                .map_err(|e| format!("cannot write the archive: {e}"))
+        }
+        Command::Bench {
+            cases,
+            seed,
+            json,
+            keep,
+        } => {
+            let data = if keep {
+                Some(cli.data.ok_or("--keep needs --data DIR for the archive")?)
+            } else {
+                None
+            };
+            crate::bench::run(crate::bench::BenchOptions {
+                cases,
+                seed,
+                data,
+                json,
+            })
+            .await
+        }
+        Command::Import { file: archive } => {
+            let config = file.resolve(cli.data, None).map_err(|e| e.to_string())?;
+            import_archive(config, &archive).await
         }
     }
 }
@@ -387,5 +458,29 @@ async fn reindex_offline(file: FileConfig, data: Option<PathBuf>) -> Result<(), 
         "Rebuilt the search index: {cases} cases in {:.1} s.",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// Loads an archive into a stopped server's data directory.
+async fn import_archive(config: Config, archive: &std::path::Path) -> Result<(), String> {
+    let store = Store::open(&config.data_dir).map_err(|e| e.to_string())?;
+    let language = crate::search::language(&config.search.language)
+        .ok_or("search.language is not supported")?;
+    let (index, _) = crate::search::SearchIndex::open(&config.data_dir.join("index"), language)
+        .map_err(|e| e.to_string())?;
+    let report = crate::archive::import::import_path(store, Arc::new(index), archive)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Imported {} cases, {} users and {} channels in {:.1} s ({:.0} cases/s).",
+        report.cases,
+        report.users,
+        report.channels,
+        report.seconds,
+        report.cases as f64 / report.seconds.max(0.001)
+    );
+    if report.users > 0 {
+        println!("Imported users have no password yet: set one with `docket user passwd NAME`.");
+    }
     Ok(())
 }

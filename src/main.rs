@@ -1,6 +1,8 @@
 //! `docket`: a self-hosted help desk in one binary.
 
 mod app;
+mod archive;
+mod bench;
 mod cli;
 mod config;
 mod domain;

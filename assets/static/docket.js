@@ -1,18 +1,16 @@
 // Small progressive enhancements. Every page works without this script.
 
 // Show times in the reader's own time zone.
-for (const el of document.querySelectorAll("time[datetime]")) {
-  const at = new Date(el.getAttribute("datetime"));
-  if (!Number.isNaN(at.getTime())) {
-    el.title = el.textContent;
-    el.textContent = at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+function localizeTimes(root) {
+  for (const el of root.querySelectorAll("time[datetime]")) {
+    const at = new Date(el.getAttribute("datetime"));
+    if (!Number.isNaN(at.getTime())) {
+      el.title = el.textContent;
+      el.textContent = at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    }
   }
 }
-
-// Filters that apply as soon as they change.
-for (const el of document.querySelectorAll("[data-autosubmit]")) {
-  el.addEventListener("change", () => el.form.requestSubmit());
-}
+localizeTimes(document);
 
 for (const el of document.querySelectorAll("[data-back]")) {
   el.addEventListener("click", (event) => {
@@ -23,7 +21,7 @@ for (const el of document.querySelectorAll("[data-back]")) {
   });
 }
 
-// Keyboard shortcuts: i = inbox, n = new case, c = focus the note box.
+// Keyboard shortcuts: / = search, i = inbox, n = new case, c = note box.
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   const target = event.target;
@@ -47,20 +45,94 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
-// Live updates: tell the reader when what they look at has changed.
+// The inbox refreshes in place: as the agent types, when a filter or the
+// sort changes, and when cases arrive or change. The URL always holds the
+// whole state.
+const inbox = document.getElementById("inbox");
+let searchTimer = null;
+let refreshing = null;
+
+function formUrl(form) {
+  const params = new URLSearchParams();
+  for (const [key, value] of new FormData(form)) {
+    if (String(value).trim() !== "") params.set(key, value);
+  }
+  const query = params.toString();
+  return query ? `${form.action}?${query}` : form.action;
+}
+
+async function refreshInbox(url) {
+  if (!inbox) return;
+  const response = await fetch(url, { headers: { accept: "text/html" } });
+  if (!response.ok) return;
+  const page = new DOMParser().parseFromString(await response.text(), "text/html");
+  const fresh = page.getElementById("inbox");
+  if (!fresh) return;
+  // Keep what the agent is doing in the search box.
+  const box = document.getElementById("q");
+  const typing = box && document.activeElement === box;
+  const value = box ? box.value : "";
+  const [start, end] = box ? [box.selectionStart, box.selectionEnd] : [0, 0];
+  const scroll = window.scrollY;
+  inbox.replaceChildren(...fresh.childNodes);
+  localizeTimes(inbox);
+  const newBox = document.getElementById("q");
+  if (newBox && typing) {
+    newBox.value = value;
+    newBox.focus();
+    newBox.setSelectionRange(start, end);
+  }
+  window.scrollTo(0, scroll);
+  history.replaceState(null, "", url);
+}
+
+function refreshSoon(url, delay) {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => {
+    refreshing = refreshInbox(url || location.href).catch(() => {});
+  }, delay);
+}
+
+document.addEventListener("input", (event) => {
+  if (event.target.matches("[data-live-search]")) {
+    refreshSoon(formUrl(event.target.form), 200);
+  }
+});
+
+document.addEventListener("change", (event) => {
+  const el = event.target;
+  if (!el.matches("[data-autosubmit]")) return;
+  if (inbox && el.form && el.form.id === "search-form") {
+    refreshSoon(formUrl(el.form), 0);
+  } else if (el.form) {
+    el.form.requestSubmit();
+  }
+});
+
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (inbox && form.id === "search-form") {
+    event.preventDefault();
+    refreshSoon(formUrl(form), 0);
+  }
+});
+
+// Live updates.
 const caseEl = document.querySelector("[data-case]");
-const inboxEl = document.querySelector("[data-live='inbox']");
-if ((caseEl || inboxEl) && "EventSource" in window) {
-  const status = document.querySelector(".live");
+if ((caseEl || inbox) && "EventSource" in window) {
   const events = new EventSource("/events");
+  let last = 0;
   events.addEventListener("case", (message) => {
     const change = JSON.parse(message.data);
     if (caseEl && String(change.number) === caseEl.dataset.case) {
       const hint = document.querySelector("[data-live-hint]");
       if (hint) hint.hidden = false;
-    } else if (inboxEl && status) {
-      status.textContent = `Case #${change.number} changed — reload to see it.`;
-      status.hidden = false;
+    } else if (inbox) {
+      // At most one refresh a second, however busy the help desk is.
+      const now = Date.now();
+      const wait = Math.max(0, 1000 - (now - last));
+      last = now + wait;
+      refreshSoon(null, wait);
     }
   });
 }

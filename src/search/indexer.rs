@@ -151,39 +151,28 @@ pub async fn rebuild_from_store(
 }
 
 fn build_snapshot(search: &SearchIndex, store: &Store) -> Result<(u64, u64), IndexerError> {
-    let staging = search.staging_dir();
-    let _ = std::fs::remove_dir_all(&staging);
-    let engine = Engine::create(&staging, search.language)?;
+    let mut builder = search.bulk_builder()?;
     let txn = store.read()?;
     let seq = txn.outbox_head()?;
-    let mut cases = 0u64;
     let mut failure: Option<IndexerError> = None;
-    {
-        let writer = engine.writer.lock().unwrap_or_else(|p| p.into_inner());
-        txn.scan_cases_desc(None, &mut |case| {
-            let document = match txn.activity(case.number) {
-                Ok(activity) => case_document(&engine.fields, &case, &activity),
-                Err(e) => {
-                    failure = Some(e.into());
-                    return false;
-                }
-            };
-            if let Err(e) = writer.add_document(document) {
-                failure = Some(SearchError::from(e).into());
-                return false;
-            }
-            cases += 1;
-            if cases.is_multiple_of(100_000) {
-                tracing::info!(cases, "indexing...");
-            }
-            true
-        })?;
-    }
+    txn.scan_cases_desc(None, &mut |case| {
+        let added = txn
+            .activity(case.number)
+            .map_err(IndexerError::from)
+            .and_then(|activity| builder.add(&case, &activity).map_err(IndexerError::from));
+        if let Err(e) = added {
+            failure = Some(e);
+            return false;
+        }
+        if builder.added().is_multiple_of(100_000) {
+            tracing::info!(cases = builder.added(), "indexing...");
+        }
+        true
+    })?;
     if let Some(e) = failure {
         return Err(e);
     }
     drop(txn);
-    engine.apply(Vec::new(), seq)?;
-    search.swap_in(engine, seq)?;
+    let cases = search.finish_bulk(builder, seq)?;
     Ok((seq, cases))
 }

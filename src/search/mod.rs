@@ -219,7 +219,8 @@ struct Payload {
 pub struct Engine {
     index: Index,
     reader: IndexReader,
-    writer: Mutex<IndexWriter<TantivyDocument>>,
+    /// Absent when opened only to read (another process writes).
+    writer: Option<Mutex<IndexWriter<TantivyDocument>>>,
     fields: Fields,
 }
 
@@ -231,7 +232,7 @@ impl Engine {
         std::fs::create_dir_all(dir).map_err(|e| SearchError::Index(e.to_string()))?;
         let (schema, _) = schema::build();
         let index = Index::create_in_dir(dir, schema)?;
-        Engine::wrap(index, language)
+        Engine::wrap(index, language, true)
     }
 
     fn open(dir: &Path, language: Language) -> Result<Engine, SearchError> {
@@ -242,21 +243,40 @@ impl Engine {
                 "the index was written with another schema".into(),
             ));
         }
-        Engine::wrap(index, language)
+        Engine::wrap(index, language, true)
     }
 
-    fn wrap(index: Index, language: Language) -> Result<Engine, SearchError> {
+    /// Opens an index another process writes, to search it in place.
+    pub fn open_read_only(dir: &Path, language: Language) -> Result<Engine, SearchError> {
+        Engine::wrap(Index::open_in_dir(dir)?, language, false)
+    }
+
+    fn writer(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, IndexWriter<TantivyDocument>>, SearchError> {
+        let writer = self
+            .writer
+            .as_ref()
+            .ok_or_else(|| SearchError::Index("the index was opened read-only".into()))?;
+        Ok(writer.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn wrap(index: Index, language: Language, writable: bool) -> Result<Engine, SearchError> {
         schema::register_tokenizer(&index, language);
         let (_, fields) = schema::build();
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
+        let writer = if writable {
+            Some(Mutex::new(index.writer_with_num_threads(1, WRITER_MEMORY)?))
+        } else {
+            None
+        };
         Ok(Engine {
             index,
             reader,
-            writer: Mutex::new(writer),
+            writer,
             fields,
         })
     }
@@ -279,7 +299,7 @@ impl Engine {
         changes: Vec<(CaseNumber, Option<TantivyDocument>)>,
         outbox_seq: u64,
     ) -> Result<(), SearchError> {
-        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut writer = self.writer()?;
         for (number, document) in changes {
             writer.delete_term(Term::from_field_u64(self.fields.number, number));
             if let Some(document) = document {
@@ -564,6 +584,50 @@ impl SearchIndex {
         self.indexed.send_replace(seq);
         let _ = std::fs::remove_dir_all(&retired);
         Ok(())
+    }
+}
+
+/// Builds a whole new index beside the live one, for imports and rebuilds.
+pub struct BulkBuilder {
+    engine: Engine,
+    added: u64,
+}
+
+impl BulkBuilder {
+    pub fn add(
+        &mut self,
+        case: &crate::domain::case::Case,
+        activity: &[crate::domain::activity::ActivityEvent],
+    ) -> Result<(), SearchError> {
+        let document = case_document(&self.engine.fields, case, activity);
+        self.engine.writer()?.add_document(document)?;
+        self.added += 1;
+        Ok(())
+    }
+
+    pub fn added(&self) -> u64 {
+        self.added
+    }
+}
+
+impl SearchIndex {
+    /// Starts building a replacement index in the staging folder.
+    pub fn bulk_builder(&self) -> Result<BulkBuilder, SearchError> {
+        let staging = self.staging_dir();
+        let _ = std::fs::remove_dir_all(&staging);
+        Ok(BulkBuilder {
+            engine: Engine::create(&staging, self.language)?,
+            added: 0,
+        })
+    }
+
+    /// Commits the built index as reflecting outbox sequence `seq` and puts
+    /// it in place of the live one.
+    pub fn finish_bulk(&self, builder: BulkBuilder, seq: u64) -> Result<u64, SearchError> {
+        builder.engine.apply(Vec::new(), seq)?;
+        let added = builder.added;
+        self.swap_in(builder.engine, seq)?;
+        Ok(added)
     }
 }
 

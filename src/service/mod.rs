@@ -21,7 +21,7 @@ pub use auth::{Credential, Session};
 pub use cases::{CaseChange, NewMessage};
 pub use channels::{ChannelChange, NewChannel};
 pub use listing::{AssigneeFilter, CaseQuery, QuickFilter, View};
-pub use users::{NewUser, UserChange, random_password};
+pub use users::{NewUser, UserChange, random_password, unusable_password_hash};
 
 /// Why a command was refused. Mapped once, at the HTTP edge and in the CLI.
 #[derive(Debug, thiserror::Error)]

@@ -61,6 +61,12 @@ pub struct UserChange {
     pub password: Option<String>,
 }
 
+/// The hash of a random password nobody is told: accounts that must be
+/// given a password by an administrator before anyone can log in.
+pub async fn unusable_password_hash() -> String {
+    hash_password(random_password()).await.unwrap_or_default()
+}
+
 /// A random password for generated accounts: 20 characters, unambiguous.
 pub fn random_password() -> String {
     use rand::Rng;
@@ -256,13 +262,23 @@ impl Service {
         self.set_password(actor, &actor.username, new, keep).await
     }
 
-    /// On first start, creates `admin` with `password` or a random one.
+    /// When no administrator exists (a first start, or an imported
+    /// archive), creates `admin` with `password` or a random one.
     /// Returns the password when it was generated, so it can be shown once.
     pub async fn ensure_first_admin(
         &self,
         password: Option<String>,
     ) -> ServiceResult<Option<String>> {
-        if !self.store.read()?.users()?.is_empty() {
+        // Imported archives bring users but no administrator: someone must
+        // be able to log in and manage them.
+        let users = self.store.read()?.users()?;
+        if users.iter().any(User::is_admin) {
+            return Ok(None);
+        }
+        if users.iter().any(|u| u.username == "admin") {
+            tracing::warn!(
+                "there is no administrator, and the name 'admin' is taken by a non-administrator; use `docket user add NAME --role admin`"
+            );
             return Ok(None);
         }
         let generated = password.is_none();

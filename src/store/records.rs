@@ -180,6 +180,9 @@ pub trait Writes: Reads {
     fn put_case(&self, case: &Case) -> StoreResult<()>;
     fn put_user(&self, user: &User) -> StoreResult<()>;
     fn put_channel(&self, channel: &Channel) -> StoreResult<()>;
+    /// Stores an imported case with its history, without outbox entries
+    /// (an import indexes in bulk), and keeps the case counter past it.
+    fn import_case(&self, case: &Case, events: &[ActivityEvent]) -> StoreResult<()>;
     /// Appends an event to the case's stream and announces it on the outbox.
     fn append_event(
         &self,
@@ -232,6 +235,22 @@ impl Writes for WriteTransaction {
     fn put_channel(&self, channel: &Channel) -> StoreResult<()> {
         self.open_table(CHANNELS)?
             .insert(channel.id, encode(channel).as_slice())?;
+        Ok(())
+    }
+
+    fn import_case(&self, case: &Case, events: &[ActivityEvent]) -> StoreResult<()> {
+        self.put_case(case)?;
+        {
+            let mut activity = self.open_table(ACTIVITY)?;
+            for event in events {
+                activity.insert((case.number, event.seq), encode(event).as_slice())?;
+            }
+        }
+        let mut meta = self.open_table(META)?;
+        let counter = meta.get(KEY_NEXT_CASE)?.map(|v| v.value()).unwrap_or(0);
+        if case.number > counter {
+            meta.insert(KEY_NEXT_CASE, case.number)?;
+        }
         Ok(())
     }
 

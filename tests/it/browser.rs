@@ -184,3 +184,87 @@ async fn scenario(server: &Server, web: &WebDriver) -> WebDriverResult<()> {
     web.find(By::LinkText("Printer is on fire")).await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn the_inbox_searches_as_you_type_and_updates_itself() {
+    let server = Server::start();
+    let admin = server.admin().await;
+    let channel = admin.create_channel("Support").await;
+    admin.add_member(channel, "admin", "manager").await;
+    admin.create_case(channel, "Router keeps rebooting").await;
+    let mine = admin
+        .create_case(channel, "Invoice shows the wrong address")
+        .await;
+    admin
+        .patch(
+            &format!("/api/v1/cases/{mine}"),
+            serde_json::json!({"assignee": "admin"}),
+        )
+        .await;
+
+    let (_driver, web) = start_browser().await;
+    let result = inbox_scenario(&server, &web, &admin, channel).await;
+    if result.is_err()
+        && let Ok(png) = web.screenshot_as_png().await
+    {
+        let path = std::env::temp_dir().join("docket-inbox-failure.png");
+        let _ = std::fs::write(&path, png);
+        eprintln!("screenshot of the failure: {}", path.display());
+    }
+    web.quit().await.unwrap();
+    result.unwrap();
+}
+
+async fn inbox_scenario(
+    server: &Server,
+    web: &WebDriver,
+    admin: &crate::harness::Client,
+    channel: u64,
+) -> WebDriverResult<()> {
+    web.goto(server.url("/login")).await?;
+    web.find(By::Id("username"))
+        .await?
+        .send_keys("admin")
+        .await?;
+    web.find(By::Id("password"))
+        .await?
+        .send_keys(ADMIN_PASSWORD)
+        .await?;
+    web.find(By::Id("login")).await?.click().await?;
+    wait_for_path(web, |p| p == "/inbox").await?;
+    wait_for_text(web, By::Id("total"), "2").await?;
+
+    // Typing filters the list in place; the URL follows.
+    web.find(By::Id("q")).await?.send_keys("rebooting").await?;
+    wait_for_text(web, By::Id("total"), "1").await?;
+    web.find(By::LinkText("Router keeps rebooting")).await?;
+    let url = web.current_url().await?;
+    assert!(url.query().unwrap_or("").contains("q=rebooting"), "{url}");
+    assert_eq!(
+        web.find(By::Id("q")).await?.value().await?.as_deref(),
+        Some("rebooting"),
+        "the typed text stays"
+    );
+
+    // A quick filter, with its count.
+    web.goto(server.url("/inbox")).await?;
+    let quick = web
+        .find(By::XPath(
+            "//ul[@id='quick-filters']//a[contains(., 'Assigned to me')]",
+        ))
+        .await?;
+    assert!(quick.text().await?.contains('1'), "{}", quick.text().await?);
+    quick.click().await?;
+    wait_for_path(web, |p| p == "/inbox").await?;
+    wait_for_text(web, By::Id("total"), "1").await?;
+    web.find(By::LinkText("Invoice shows the wrong address"))
+        .await?;
+
+    // A case arriving elsewhere appears without a reload.
+    web.goto(server.url("/inbox")).await?;
+    wait_for_text(web, By::Id("total"), "2").await?;
+    admin.create_case(channel, "Printer out of toner").await;
+    wait_for_text(web, By::Id("total"), "3").await?;
+    web.find(By::LinkText("Printer out of toner")).await?;
+    Ok(())
+}

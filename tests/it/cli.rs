@@ -197,3 +197,78 @@ async fn configuration_file_sets_limits_and_address() {
     );
     admin.get("/api/v1/cases?limit=4").await.problem(422);
 }
+
+#[tokio::test]
+async fn a_generated_archive_imports_and_is_searchable_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let archive = dir.path().join("archive.ndjson");
+    let output = std::process::Command::new(crate::harness::docket_bin())
+        .args(["gen", "--cases", "60", "--seed", "5"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    std::fs::write(&archive, &output.stdout).unwrap();
+    let again = std::process::Command::new(crate::harness::docket_bin())
+        .args(["gen", "--cases", "60", "--seed", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.stdout, again.stdout,
+        "the same seed gives the same archive"
+    );
+
+    let (ok, out, err) = run_cli(&data, &["import", archive.to_str().unwrap()], None);
+    assert!(ok, "{err}");
+    assert!(out.contains("Imported 60 cases"), "{out}");
+    // Importing the same cases again is refused, naming the case.
+    let (ok, _, err) = run_cli(&data, &["import", archive.to_str().unwrap()], None);
+    assert!(!ok);
+    assert!(err.contains("already exists"), "{err}");
+
+    let server = Server::start_in(&data, &[("DOCKET_ADMIN_PASSWORD", "import-admin-1")]);
+    let admin = Client::login(&server, "admin", "import-admin-1").await;
+    let all = admin.get("/api/v1/cases?view=all&limit=1").await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    let archived = admin.get("/api/v1/cases?view=archived&limit=1").await.body["total"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(all.body["total"].as_u64().unwrap() + archived, 60);
+    let number = all.body["items"][0]["number"].as_u64().unwrap();
+    let activity = admin
+        .get(&format!("/api/v1/cases/{number}/activity"))
+        .await
+        .body;
+    assert!(
+        activity
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "message")
+    );
+    let hits = admin.get("/api/v1/cases?view=all&q=refund").await;
+    assert!(hits.body["total"].as_u64().unwrap() > 0, "{}", hits.text);
+    // New cases continue after the imported numbers.
+    let channel = admin.get("/api/v1/channels").await.body[0]["id"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(admin.create_case(channel, "after import").await, 61);
+}
+
+#[test]
+fn a_bad_archive_line_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("bad.ndjson");
+    std::fs::write(
+        &archive,
+        "{\"type\":\"channel\",\"name\":\"Support\"}\n{\"type\":\"case\",\"channel\":\"Nowhere\"}\n",
+    )
+    .unwrap();
+    let (ok, _, err) = run_cli(
+        &dir.path().join("data"),
+        &["import", archive.to_str().unwrap()],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("line 2"), "{err}");
+}

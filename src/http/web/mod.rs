@@ -3,6 +3,7 @@
 
 mod assets;
 mod forms;
+mod inbox;
 mod pages;
 mod session;
 mod views;
@@ -17,7 +18,7 @@ pub fn routes() -> Route {
             get(session::login_page).post(session::login_submit),
         )
         .at("/logout", post(session::logout))
-        .at("/inbox", get(pages::inbox))
+        .at("/inbox", get(inbox::inbox))
         .at("/events", get(pages::events))
         .at("/cases/new", get(pages::new_case_page))
         .at("/cases", post(forms::create_case))

@@ -1,7 +1,5 @@
 //! Pages (GET): each loads through the service layer and renders a template.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use futures_util::StreamExt;
 use poem::web::sse::{Event, SSE};
@@ -9,12 +7,11 @@ use poem::web::{Html, Path, Query, Redirect};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
-use super::session::{WebError, app, require_session, urlencode};
+use super::session::{WebError, app, require_session};
 use super::views::*;
 use crate::domain::access;
 use crate::domain::case::CaseNumber;
 use crate::domain::channel::ChannelId;
-use crate::service::{CaseQuery, View};
 
 fn html(page: impl Template) -> Result<Response, WebError> {
     page.render()
@@ -25,105 +22,6 @@ fn html(page: impl Template) -> Result<Response, WebError> {
 #[handler]
 pub fn home() -> Redirect {
     Redirect::see_other("/inbox")
-}
-
-#[derive(Deserialize)]
-pub struct InboxQuery {
-    q: Option<String>,
-    view: Option<String>,
-    channel: Option<String>,
-    cursor: Option<String>,
-}
-
-#[handler]
-pub async fn inbox(req: &Request, Query(query): Query<InboxQuery>) -> Result<Response, WebError> {
-    let session = require_session(req)?;
-    let service = &app(req).service;
-    let view = match query.view.as_deref() {
-        None | Some("") => View::Open,
-        Some(v) => View::parse(v)?,
-    };
-    let channel: Option<ChannelId> = match query.channel.as_deref() {
-        None | Some("") => None,
-        Some(text) => Some(
-            text.parse()
-                .map_err(|_| WebError::BadInput(format!("'{text}' is not a channel")))?,
-        ),
-    };
-    let channels = service.list_channels(&session.user)?;
-    let names: HashMap<ChannelId, String> =
-        channels.iter().map(|c| (c.id, c.name.clone())).collect();
-    let q = query.q.clone().filter(|q| !q.trim().is_empty());
-    let page = service
-        .list_cases(
-            &session.user,
-            &CaseQuery {
-                q: q.clone(),
-                view,
-                channels: channel.into_iter().collect(),
-                cursor: query.cursor,
-                ..Default::default()
-            },
-        )
-        .await?;
-    let view_name = view.as_str();
-    let mut channel_param = channel.map(|c| format!("&channel={c}")).unwrap_or_default();
-    if let Some(q) = &q {
-        channel_param.push_str(&format!("&q={}", urlencode(q)));
-    }
-    let tabs = [
-        ("Open", "open"),
-        ("Closed", "closed"),
-        ("All", "all"),
-        ("Archived", "archived"),
-    ]
-    .into_iter()
-    .map(|(label, value)| Tab {
-        label,
-        href: format!("/inbox?view={value}{channel_param}"),
-        current: value == view_name,
-    })
-    .collect();
-    let rows = page
-        .items
-        .iter()
-        .map(|item| {
-            let channel = names
-                .get(&item.case.channel)
-                .map(String::as_str)
-                .unwrap_or("?");
-            CaseRow::new(&item.case, channel, item.snippet.as_ref())
-        })
-        .collect();
-    let next_href = page.next_cursor.map(|cursor| {
-        format!(
-            "/inbox?view={view_name}{channel_param}&cursor={}",
-            urlencode(&cursor)
-        )
-    });
-    let channel_choices = channels
-        .iter()
-        .map(|c| Choice {
-            value: c.id.to_string(),
-            label: c.name.clone(),
-            selected: Some(c.id) == channel,
-        })
-        .collect();
-    let empty_hint = if channels.is_empty() {
-        "You are not a member of any channel yet. An administrator can add you to one."
-    } else {
-        "No cases here."
-    };
-    html(InboxPage {
-        nav: Nav::new(&session, "inbox"),
-        q: q.unwrap_or_default(),
-        tabs,
-        channels: channel_choices,
-        view: view_name,
-        rows,
-        next_href,
-        empty_hint,
-    })
 }
 
 #[derive(Deserialize)]

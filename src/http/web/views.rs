@@ -142,27 +142,6 @@ pub struct ErrorPage {
     pub message: String,
 }
 
-/// An Open / Closed / All tab.
-pub struct Tab {
-    pub label: &'static str,
-    pub href: String,
-    pub current: bool,
-}
-
-#[derive(Template)]
-#[template(path = "inbox.html")]
-pub struct InboxPage {
-    pub nav: Nav,
-    /// The search box's text.
-    pub q: String,
-    pub tabs: Vec<Tab>,
-    pub channels: Vec<Choice>,
-    pub view: &'static str,
-    pub rows: Vec<CaseRow>,
-    pub next_href: Option<String>,
-    pub empty_hint: &'static str,
-}
-
 #[derive(Template)]
 #[template(path = "case_new.html")]
 pub struct NewCasePage {

@@ -1,0 +1,652 @@
+//! `docket bench`: sizes a machine for Docket as pgbench does for
+//! PostgreSQL. It generates an archive, imports it, starts the real server
+//! on loopback and measures writes, freshness and a fixed query mix over
+//! HTTP, beside the same queries on the bare index in-process.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::search::{Engine, Filters, Scope, SearchRequest, Sort, SortKey};
+use crate::store::Store;
+
+const PASSWORD: &str = "bench-admin-password";
+
+pub struct BenchOptions {
+    pub cases: u64,
+    pub seed: u64,
+    pub data: Option<PathBuf>,
+    pub json: bool,
+}
+
+/// One measured figure, with its target when the issue sets one.
+#[derive(Debug, Clone, Serialize)]
+struct Figure {
+    name: String,
+    value: f64,
+    unit: &'static str,
+    target: Option<String>,
+    met: Option<bool>,
+}
+
+#[derive(Default)]
+struct Report {
+    figures: Vec<Figure>,
+}
+
+impl Report {
+    fn add(&mut self, name: impl Into<String>, value: f64, unit: &'static str) {
+        self.figures.push(Figure {
+            name: name.into(),
+            value,
+            unit,
+            target: None,
+            met: None,
+        });
+    }
+
+    /// A figure that should be at most `limit`.
+    fn at_most(&mut self, name: impl Into<String>, value: f64, unit: &'static str, limit: f64) {
+        self.figures.push(Figure {
+            name: name.into(),
+            value,
+            unit,
+            target: Some(format!("≤ {limit}")),
+            met: Some(value <= limit),
+        });
+    }
+
+    /// A figure that should be at least `limit`.
+    fn at_least(&mut self, name: impl Into<String>, value: f64, unit: &'static str, limit: f64) {
+        self.figures.push(Figure {
+            name: name.into(),
+            value,
+            unit,
+            target: Some(format!("≥ {limit}")),
+            met: Some(value >= limit),
+        });
+    }
+
+    fn print(&self, json: bool) {
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&self.figures).unwrap_or_default()
+            );
+            return;
+        }
+        println!(
+            "{:<58} {:>12} {:<6} {:>10}",
+            "figure", "measured", "unit", "target"
+        );
+        for f in &self.figures {
+            let mark = match f.met {
+                Some(true) => "ok",
+                Some(false) => "MISSED",
+                None => "",
+            };
+            let value = if f.value >= 100.0 {
+                format!("{:.0}", f.value)
+            } else {
+                format!("{:.3}", f.value)
+            };
+            println!(
+                "{:<58} {:>12} {:<6} {:>10} {}",
+                f.name,
+                value,
+                f.unit,
+                f.target.as_deref().unwrap_or(""),
+                mark
+            );
+        }
+    }
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Latency percentiles in milliseconds.
+struct Latencies(Vec<Duration>);
+
+impl Latencies {
+    fn percentile(&self, p: f64) -> f64 {
+        let mut sorted = self.0.clone();
+        sorted.sort();
+        if sorted.is_empty() {
+            return 0.0;
+        }
+        let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+        millis(sorted[rank.min(sorted.len() - 1)])
+    }
+}
+
+fn dir_size(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                dir_size(&p)
+            } else {
+                e.metadata().map(|m| m.len()).unwrap_or(0)
+            }
+        })
+        .sum()
+}
+
+/// The server under test, stopped when dropped.
+struct ServerProcess {
+    child: Child,
+    base: String,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl ServerProcess {
+    fn start(data: &Path) -> Result<(ServerProcess, Duration), String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        let mut child = Command::new(exe)
+            .args(["serve", "--bind", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .env("DOCKET_ADMIN_PASSWORD", PASSWORD)
+            .env("DOCKET_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start the server: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(address) = line.strip_prefix("docket listening on ") {
+                        break address.trim().to_owned();
+                    }
+                }
+                _ => return Err("the server exited before it was ready".into()),
+            }
+        };
+        // Keep draining stdout so the server never blocks on it.
+        std::thread::spawn(move || lines.for_each(drop));
+        Ok((ServerProcess { child, base }, started.elapsed()))
+    }
+
+    /// Resident memory now and at its peak, in MiB.
+    fn memory(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|kb| kb.parse::<f64>().ok())
+                .map_or(0.0, |kb| kb / 1024.0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn get(&self, path: &str) -> Result<Value, String> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let body: Value = response.json().await.map_err(|e| e.to_string())?;
+        if status.is_success() {
+            Ok(body)
+        } else {
+            Err(format!("{path}: {status}: {body}"))
+        }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Result<Value, String> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let body: Value = response.json().await.map_err(|e| e.to_string())?;
+        if status.is_success() {
+            Ok(body)
+        } else {
+            Err(format!("{path}: {status}: {body}"))
+        }
+    }
+}
+
+/// A query of the mix: its name, the API query string, and the same query
+/// for the bare index (text and filters) where one applies.
+type MixEntry = (&'static str, String, Option<(&'static str, Filters)>);
+
+/// The fixed query mix.
+fn query_mix() -> Vec<MixEntry> {
+    let all = Filters {
+        archived: Some(false),
+        ..Filters::default()
+    };
+    let filtered = Filters {
+        archived: Some(false),
+        statuses: vec![crate::domain::case::Status::Resolved],
+        channels: vec![1],
+        priority: Some(crate::domain::case::Priority::High),
+        ..Filters::default()
+    };
+    vec![
+        (
+            "one term",
+            "view=all&q=refund".into(),
+            Some(("refund", all.clone())),
+        ),
+        (
+            "two terms",
+            "view=all&q=printer%20jam".into(),
+            Some(("printer jam", all.clone())),
+        ),
+        (
+            "phrase",
+            "view=all&q=%22tracking%20number%22".into(),
+            Some(("\"tracking number\"", all.clone())),
+        ),
+        (
+            "OR",
+            "view=all&q=refund%20OR%20chargeback".into(),
+            Some(("refund OR chargeback", all.clone())),
+        ),
+        (
+            "term with filters",
+            "view=all&q=refund&status=resolved&channel=1&priority=high".into(),
+            Some(("refund", filtered)),
+        ),
+        ("filter-only first page", "view=open&channel=1".into(), None),
+    ]
+}
+
+async fn timed_get(api: &Api, query: &str) -> Result<Duration, String> {
+    let started = Instant::now();
+    api.get(&format!("/api/v1/cases?limit=25&facets=false&{query}"))
+        .await?;
+    Ok(started.elapsed())
+}
+
+async fn measure_http(api: &Api, query: &str, rounds: usize) -> Result<Latencies, String> {
+    timed_get(api, query).await?;
+    let mut samples = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        samples.push(timed_get(api, query).await?);
+    }
+    Ok(Latencies(samples))
+}
+
+/// Requests per second with `workers` running the query `total` times.
+async fn throughput(
+    api: Arc<Api>,
+    query: String,
+    workers: usize,
+    total: usize,
+) -> Result<f64, String> {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..workers {
+        let api = api.clone();
+        let query = query.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..total / workers {
+                timed_get(&api, &query).await?;
+            }
+            Ok::<_, String>(())
+        }));
+    }
+    for task in tasks {
+        task.await.map_err(|e| e.to_string())??;
+    }
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
+fn bare_latencies(
+    engine: &Engine,
+    text: &str,
+    filters: &Filters,
+    rounds: usize,
+) -> Result<Latencies, String> {
+    let parsed = crate::search::syntax::parse(text).map_err(|e| e.to_string())?;
+    let lookup = |_: &str| None;
+    let request = SearchRequest {
+        query: Some(&parsed),
+        scope: Scope::Everything,
+        filters: filters.clone(),
+        sort: Sort {
+            key: SortKey::Relevance,
+            descending: true,
+        },
+        limit: 25,
+        cursor: None,
+        facets: false,
+        me: "bench",
+        channel_lookup: &lookup,
+    };
+    engine.search(&request).map_err(|e| e.to_string())?;
+    let mut samples = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let started = Instant::now();
+        engine.search(&request).map_err(|e| e.to_string())?;
+        samples.push(started.elapsed());
+    }
+    Ok(Latencies(samples))
+}
+
+pub async fn run(options: BenchOptions) -> Result<(), String> {
+    let mut report = Report::default();
+    let keep = options.data.is_some();
+    let data = options.data.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("docket-bench-{}", std::process::id()))
+    });
+    let language = tantivy::tokenizer::Language::English;
+    let log = |message: &str| {
+        if !options.json {
+            eprintln!("bench: {message}");
+        }
+    };
+
+    // 1. Generate and import.
+    let has_data = data.join("docket.redb").exists();
+    if has_data {
+        log(&format!("using the existing archive in {}", data.display()));
+    } else {
+        std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+        let archive = data.with_extension("ndjson");
+        log(&format!("generating {} cases", options.cases));
+        let started = Instant::now();
+        {
+            let file = std::fs::File::create(&archive).map_err(|e| e.to_string())?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+            crate::archive::generate::write_archive(options.cases, options.seed, &mut out)
+                .map_err(|e| e.to_string())?;
+            out.flush().map_err(|e| e.to_string())?;
+        }
+        report.add("generate archive", started.elapsed().as_secs_f64(), "s");
+        report.add("archive size", dir_size(&archive) as f64 / 1e6, "MB");
+
+        log("importing");
+        let store = Store::open(&data).map_err(|e| e.to_string())?;
+        let (index, _) = crate::search::SearchIndex::open(&data.join("index"), language)
+            .map_err(|e| e.to_string())?;
+        let imported = crate::archive::import::import_path(store, Arc::new(index), &archive)
+            .await
+            .map_err(|e| e.to_string())?;
+        let import_rate = imported.cases as f64 / imported.seconds;
+        report.at_least("import incl. indexing", import_rate, "case/s", 3000.0);
+
+        log("indexing the same archive with bare tantivy");
+        let bare_dir = data.with_extension("bare-index");
+        let bare = crate::archive::import::index_only(&archive, &bare_dir, language)
+            .map_err(|e| e.to_string())?;
+        let bare_rate = bare.cases as f64 / bare.seconds;
+        report.add("bare tantivy indexing", bare_rate, "case/s");
+        report.at_least(
+            "import rate / bare indexing rate",
+            import_rate / bare_rate,
+            "ratio",
+            0.5,
+        );
+        let _ = std::fs::remove_dir_all(&bare_dir);
+        let _ = std::fs::remove_file(&archive);
+    }
+    report.add(
+        "store size on disk",
+        dir_size(&data.join("docket.redb")) as f64 / 1e6,
+        "MB",
+    );
+    report.add(
+        "index size on disk",
+        dir_size(&data.join("index")) as f64 / 1e6,
+        "MB",
+    );
+
+    // 2. Start the server on the archive.
+    log("starting the server");
+    let (server, startup) = ServerProcess::start(&data)?;
+    report.at_most(
+        "start-up on the existing data dir",
+        startup.as_secs_f64(),
+        "s",
+        2.0,
+    );
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let login: Value = http
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&json!({"username": "admin", "password": PASSWORD}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let token = login["token"]
+        .as_str()
+        .ok_or("the bench admin could not log in (was the archive made by an earlier bench?)")?;
+    let api = Arc::new(Api {
+        http,
+        base: server.base.clone(),
+        token: token.to_owned(),
+    });
+    // The first search proves the index was opened, not rebuilt.
+    api.get("/api/v1/cases?q=refund&limit=1")
+        .await
+        .map_err(|e| format!("the index was not ready at start: {e}"))?;
+
+    // 3. Queries.
+    log("measuring queries");
+    let engine =
+        Engine::open_read_only(&data.join("index"), language).map_err(|e| e.to_string())?;
+    let rounds = 200;
+    for (name, query, bare) in query_mix() {
+        let http = measure_http(&api, &query, rounds).await?;
+        let (p50_limit, p99_limit) = if matches!(name, "phrase" | "OR") {
+            (10.0, 60.0)
+        } else {
+            (3.0, 25.0)
+        };
+        report.at_most(
+            format!("{name}: p50, c=1"),
+            http.percentile(50.0),
+            "ms",
+            p50_limit,
+        );
+        report.add(format!("{name}: p95, c=1"), http.percentile(95.0), "ms");
+        report.at_most(
+            format!("{name}: p99, c=1"),
+            http.percentile(99.0),
+            "ms",
+            p99_limit,
+        );
+        if let Some((text, filters)) = bare {
+            let direct = bare_latencies(&engine, text, &filters, rounds)?;
+            report.add(
+                format!("{name}: bare tantivy p50"),
+                direct.percentile(50.0),
+                "ms",
+            );
+            let overhead = (http.percentile(50.0) - direct.percentile(50.0)) * 1000.0;
+            report.at_most(
+                format!("{name}: API overhead at p50"),
+                overhead,
+                "µs",
+                300.0,
+            );
+        }
+    }
+    for quick in crate::service::QuickFilter::ALL {
+        let http = measure_http(&api, &format!("quick={}", quick.as_str()), 50).await?;
+        report.add(
+            format!("quick={}: p50", quick.as_str()),
+            http.percentile(50.0),
+            "ms",
+        );
+        report.add(
+            format!("quick={}: p99", quick.as_str()),
+            http.percentile(99.0),
+            "ms",
+        );
+    }
+    let mut facet_samples = Vec::new();
+    for _ in 0..50 {
+        let started = Instant::now();
+        api.get("/api/v1/cases?view=all&limit=25&facets=true")
+            .await?;
+        facet_samples.push(started.elapsed());
+    }
+    let facets = Latencies(facet_samples);
+    report.add(
+        "facet counts (all cases): p50",
+        facets.percentile(50.0),
+        "ms",
+    );
+    report.add(
+        "facet counts (all cases): p99",
+        facets.percentile(99.0),
+        "ms",
+    );
+    let mut cursor: Option<String> = None;
+    let mut deep = Duration::ZERO;
+    for _ in 0..20 {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/cases?view=all&limit=25&facets=false&cursor={c}"),
+            None => "/api/v1/cases?view=all&limit=25&facets=false".to_owned(),
+        };
+        let started = Instant::now();
+        let page = api.get(&path).await?;
+        deep = started.elapsed();
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    report.add("deep page (20th) by cursor", millis(deep), "ms");
+    let qps1 = throughput(api.clone(), "view=all&q=refund".into(), 1, 400).await?;
+    report.add("one term: throughput, c=1", qps1, "q/s");
+    let qps8 = throughput(api.clone(), "view=all&q=refund".into(), 8, 2000).await?;
+    report.at_least("one term: throughput, c=8", qps8, "q/s", 1000.0);
+
+    // 4. Durable writes and freshness.
+    log("measuring writes");
+    let channel = 1;
+    let mut creates = Vec::new();
+    for i in 0..300 {
+        let started = Instant::now();
+        api.post(
+            "/api/v1/cases",
+            json!({"channel": channel, "subject": format!("bench serial create {i}")}),
+        )
+        .await?;
+        creates.push(started.elapsed());
+    }
+    let creates = Latencies(creates);
+    report.at_most(
+        "durable create: p50, serial",
+        creates.percentile(50.0),
+        "ms",
+        2.0,
+    );
+    report.add(
+        "durable create: p99, serial",
+        creates.percentile(99.0),
+        "ms",
+    );
+    let started = Instant::now();
+    let total = 3200;
+    let mut tasks = Vec::new();
+    for w in 0..16 {
+        let api = api.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..total / 16 {
+                api.post("/api/v1/cases", json!({"channel": channel, "subject": format!("bench parallel create {w}-{i}")}))
+                    .await?;
+            }
+            Ok::<_, String>(())
+        }));
+    }
+    for task in tasks {
+        task.await.map_err(|e| e.to_string())??;
+    }
+    report.at_least(
+        "durable creates, c=16",
+        total as f64 / started.elapsed().as_secs_f64(),
+        "create/s",
+        2000.0,
+    );
+    let mut fresh = Vec::new();
+    for i in 0..50 {
+        let word = format!("freshword{}x{i}", options.seed);
+        let started = Instant::now();
+        api.post(
+            "/api/v1/cases",
+            json!({"channel": channel, "subject": format!("Freshness probe {word}")}),
+        )
+        .await?;
+        loop {
+            let found = api
+                .get(&format!("/api/v1/cases?view=all&facets=false&q={word}"))
+                .await?;
+            if found["total"].as_u64() == Some(1) {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                return Err(format!("{word} was not findable within 10 s"));
+            }
+        }
+        fresh.push(started.elapsed());
+    }
+    let fresh = Latencies(fresh);
+    report.at_most(
+        "freshness, write to findable: p99",
+        fresh.percentile(99.0) / 1000.0,
+        "s",
+        1.0,
+    );
+
+    let (rss, peak) = server.memory();
+    report.add("server memory now (RSS)", rss, "MiB");
+    report.at_most("server peak memory (RSS high-water)", peak, "MiB", 1024.0);
+    drop(server);
+    if !keep {
+        let _ = std::fs::remove_dir_all(&data);
+    }
+    report.print(options.json);
+    Ok(())
+}

@@ -1,0 +1,353 @@
+//! The inbox: quick filters with counts, status, channel and category
+//! filters, search, sort and paging. The whole state lives in the URL, so a
+//! view can be bookmarked or shared; the page script refreshes the list in
+//! place as the agent types or as cases change.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use poem::web::{Html, Query};
+use poem::{IntoResponse, Request, Response, handler};
+use serde::Deserialize;
+
+use super::session::{WebError, app, require_session, urlencode};
+use super::views::{CaseRow, Nav};
+use crate::domain::case::Status;
+use crate::domain::channel::ChannelId;
+use crate::domain::user::User;
+use crate::service::{CaseQuery, QuickFilter, Service, View};
+
+/// The inbox's state as it appears in the URL.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct InboxState {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    view: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    quick: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    cursor: String,
+}
+
+impl InboxState {
+    /// The URL of this state with one parameter changed (empty removes it);
+    /// any change but paging starts again from the first page.
+    fn with(&self, key: &str, value: &str) -> String {
+        let mut next = self.clone();
+        next.cursor.clear();
+        match key {
+            "q" => next.q = value.into(),
+            "view" => next.view = value.into(),
+            "status" => next.status = value.into(),
+            "channel" => next.channel = value.into(),
+            "category" => next.category = value.into(),
+            "quick" => next.quick = value.into(),
+            "sort" => next.sort = value.into(),
+            "cursor" => next.cursor = value.into(),
+            _ => {}
+        }
+        next.href()
+    }
+
+    fn href(&self) -> String {
+        let pairs = [
+            ("q", &self.q),
+            ("view", &self.view),
+            ("status", &self.status),
+            ("channel", &self.channel),
+            ("category", &self.category),
+            ("quick", &self.quick),
+            ("sort", &self.sort),
+            ("cursor", &self.cursor),
+        ];
+        let query: Vec<String> = pairs
+            .iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .map(|(k, v)| format!("{k}={}", urlencode(v.trim())))
+            .collect();
+        if query.is_empty() {
+            "/inbox".into()
+        } else {
+            format!("/inbox?{}", query.join("&"))
+        }
+    }
+
+    fn query(&self) -> Result<CaseQuery, WebError> {
+        let blank = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+        Ok(CaseQuery {
+            q: blank(&self.q),
+            sort: blank(&self.sort),
+            view: match blank(&self.view) {
+                Some(view) => View::parse(&view)?,
+                None => View::Open,
+            },
+            statuses: match blank(&self.status) {
+                Some(status) => vec![Status::parse("status", &status)?],
+                None => Vec::new(),
+            },
+            channels: match blank(&self.channel) {
+                Some(id) => vec![
+                    id.parse()
+                        .map_err(|_| WebError::BadInput(format!("'{id}' is not a channel")))?,
+                ],
+                None => Vec::new(),
+            },
+            category: blank(&self.category),
+            quick: blank(&self.quick)
+                .map(|q| QuickFilter::parse(&q))
+                .transpose()?,
+            cursor: blank(&self.cursor),
+            facets: true,
+            ..CaseQuery::default()
+        })
+    }
+}
+
+/// A sidebar entry: a link that applies a filter, with its count.
+pub struct SideLink {
+    pub label: String,
+    pub href: String,
+    pub count: Option<u64>,
+    pub current: bool,
+}
+
+pub struct SortChoice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+pub struct InboxPage {
+    pub nav: Nav,
+    pub state: InboxState,
+    pub view: &'static str,
+    pub tabs: Vec<SideLink>,
+    pub quick: Vec<SideLink>,
+    pub statuses: Vec<SideLink>,
+    pub channels: Vec<SideLink>,
+    pub categories: Vec<SideLink>,
+    pub sorts: Vec<SortChoice>,
+    pub rows: Vec<CaseRow>,
+    pub total: Option<u64>,
+    pub next_href: Option<String>,
+    pub clear_href: Option<String>,
+    pub empty_hint: &'static str,
+}
+
+/// Counts for each quick filter with everything else as it is.
+async fn quick_counts(
+    service: &Service,
+    user: &User,
+    base: &CaseQuery,
+) -> HashMap<&'static str, u64> {
+    let mut counts = HashMap::new();
+    let mut query = CaseQuery {
+        limit: Some(1),
+        facets: false,
+        cursor: None,
+        ..base.clone()
+    };
+    query.quick = None;
+    if let Ok(page) = service.list_cases(user, &query).await {
+        counts.insert("", page.total.unwrap_or(0) as u64);
+    }
+    for quick in QuickFilter::ALL {
+        query.quick = Some(quick);
+        if let Ok(page) = service.list_cases(user, &query).await {
+            counts.insert(quick.as_str(), page.total.unwrap_or(0) as u64);
+        }
+    }
+    counts
+}
+
+fn quick_label(quick: &str) -> &'static str {
+    match quick {
+        "assigned_to_me" => "Assigned to me",
+        "unassigned" => "Unassigned",
+        "created_by_me" => "Created by me",
+        "updated_by_me" => "Updated by me",
+        "important" => "Important",
+        "needs_attention" => "Needs attention",
+        _ => "All cases",
+    }
+}
+
+const SORTS: [(&str, &str); 7] = [
+    ("", "Best match / recently updated"),
+    ("-updated", "Recently updated"),
+    ("-created", "Newest"),
+    ("created", "Oldest"),
+    ("-priority", "Highest priority"),
+    ("deadline", "Deadline soonest"),
+    ("-number", "Number"),
+];
+
+#[handler]
+pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Response, WebError> {
+    let session = require_session(req)?;
+    let service = &app(req).service;
+    let user = &session.user;
+    let query = state.query()?;
+    let page = service.list_cases(user, &query).await?;
+
+    // The sidebar counts each dimension without its own filter, so every
+    // choice shows what picking it would give.
+    let sideways = CaseQuery {
+        statuses: Vec::new(),
+        channels: Vec::new(),
+        category: None,
+        limit: Some(1),
+        cursor: None,
+        ..query.clone()
+    };
+    let facets = service
+        .list_cases(user, &sideways)
+        .await
+        .ok()
+        .and_then(|p| p.facets)
+        .unwrap_or_default();
+    let counts = quick_counts(service, user, &query).await;
+
+    let channels = service.list_channels(user)?;
+    let names: HashMap<ChannelId, String> =
+        channels.iter().map(|c| (c.id, c.name.clone())).collect();
+    let view = query.view.as_str();
+    let tabs = [
+        ("Open", "open"),
+        ("Closed", "closed"),
+        ("All", "all"),
+        ("Archived", "archived"),
+    ]
+    .into_iter()
+    .map(|(label, value)| SideLink {
+        label: label.into(),
+        href: state.with("view", if value == "open" { "" } else { value }),
+        count: None,
+        current: value == view,
+    })
+    .collect();
+    let quick = std::iter::once("")
+        .chain(QuickFilter::ALL.iter().map(|q| q.as_str()))
+        .map(|value| SideLink {
+            label: quick_label(value).into(),
+            href: state.with("quick", value),
+            count: counts.get(value).copied(),
+            current: state.quick.trim() == value,
+        })
+        .collect();
+    let statuses = Status::ALL
+        .iter()
+        .map(|s| SideLink {
+            label: s.label().into(),
+            href: state.with(
+                "status",
+                if state.status == s.as_str() {
+                    ""
+                } else {
+                    s.as_str()
+                },
+            ),
+            count: Some(facets.status.get(s.as_str()).copied().unwrap_or(0)),
+            current: state.status == s.as_str(),
+        })
+        .collect();
+    let channel_links = channels
+        .iter()
+        .map(|c| {
+            let id = c.id.to_string();
+            SideLink {
+                label: c.name.clone(),
+                href: state.with("channel", if state.channel == id { "" } else { &id }),
+                count: Some(facets.channel.get(&c.id).copied().unwrap_or(0)),
+                current: state.channel == id,
+            }
+        })
+        .collect();
+    let mut categories: Vec<(&String, &u64)> = facets.category.iter().collect();
+    categories.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let categories = categories
+        .into_iter()
+        .take(15)
+        .map(|(name, count)| SideLink {
+            label: name.clone(),
+            href: state.with("category", if &state.category == name { "" } else { name }),
+            count: Some(*count),
+            current: &state.category == name,
+        })
+        .collect();
+    let sorts = SORTS
+        .iter()
+        .map(|(value, label)| SortChoice {
+            value,
+            label,
+            selected: state.sort.trim() == *value,
+        })
+        .collect();
+    let rows = page
+        .items
+        .iter()
+        .map(|item| {
+            let channel = names
+                .get(&item.case.channel)
+                .map(String::as_str)
+                .unwrap_or("?");
+            CaseRow::new(&item.case, channel, item.snippet.as_ref())
+        })
+        .collect();
+    let next_href = page
+        .next_cursor
+        .as_deref()
+        .map(|cursor| state.with("cursor", cursor));
+    let filtered = [
+        &state.q,
+        &state.status,
+        &state.channel,
+        &state.category,
+        &state.quick,
+    ]
+    .iter()
+    .any(|v| !v.trim().is_empty());
+    let empty_hint = if channels.is_empty() {
+        "You are not a member of any channel yet. An administrator can add you to one."
+    } else if filtered {
+        "No cases match. Try fewer filters or other words."
+    } else {
+        "No cases here."
+    };
+    let page = InboxPage {
+        nav: Nav::new(&session, "inbox"),
+        view,
+        tabs,
+        quick,
+        statuses,
+        channels: channel_links,
+        categories,
+        sorts,
+        rows,
+        total: page.total.map(|t| t as u64),
+        next_href,
+        clear_href: filtered.then(|| {
+            InboxState {
+                view: state.view.clone(),
+                ..InboxState::default()
+            }
+            .href()
+        }),
+        empty_hint,
+        state,
+    };
+    page.render()
+        .map(|body| Html(body).into_response())
+        .map_err(|e| WebError::BadInput(format!("the page could not be rendered: {e}")))
+}
