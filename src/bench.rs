@@ -356,6 +356,7 @@ fn bare_latencies(
         facets: false,
         me: "bench",
         channel_lookup: &lookup,
+        staff: true,
     };
     engine.search(&request).map_err(|e| e.to_string())?;
     let mut samples = Vec::with_capacity(rounds);

@@ -25,16 +25,21 @@ use crate::domain::case::{Priority, Status};
 /// One clause of a boolean query.
 pub type Clause = (Occur, Box<dyn Query>);
 
-/// Text fields a plain word searches, with their weight.
-fn text_fields(fields: &Fields) -> [(Field, f32); 6] {
-    [
+/// Text fields a plain word searches, with their weight. Internal notes
+/// only for staff: a partner's search must not reveal what they contain.
+fn text_fields(fields: &Fields, staff: bool) -> Vec<(Field, f32)> {
+    let mut searched = vec![
         (fields.subject, 3.0),
         (fields.description, 1.5),
         (fields.body, 1.0),
         (fields.customer, 1.5),
         (fields.from, 1.0),
         (fields.device, 1.0),
-    ]
+    ];
+    if staff {
+        searched.push((fields.notes, 1.0));
+    }
+    searched
 }
 
 /// What compiling needs beyond the query itself.
@@ -46,6 +51,8 @@ pub struct Context<'a> {
     pub me: &'a str,
     /// Finds a channel id by name (case-insensitive) or id.
     pub channel: &'a dyn Fn(&str) -> Option<u64>,
+    /// Whether internal notes are searched (staff, not partners).
+    pub staff: bool,
 }
 
 fn term_query(term: Term) -> Box<dyn Query> {
@@ -159,7 +166,7 @@ impl Context<'_> {
     /// the word is probably misspelt and fuzzy matching is worth its cost.
     fn is_unknown_word(&mut self, text: &str) -> bool {
         let tokens = self.tokens(text);
-        let fields = text_fields(self.fields);
+        let fields = text_fields(self.fields, self.staff);
         !tokens.iter().any(|token| {
             fields.iter().any(|(field, _)| {
                 self.searcher
@@ -182,14 +189,14 @@ impl Context<'_> {
                 .filter(|c| c.is_alphanumeric())
                 .flat_map(char::to_lowercase)
                 .collect();
-            for (field, boost) in text_fields(self.fields) {
+            for (field, boost) in text_fields(self.fields, self.staff) {
                 if let Ok(regex) = RegexQuery::from_pattern(&format!("{stem}.*"), field) {
                     alternatives.push(boosted(Box::new(regex), boost));
                 }
             }
         } else {
             let fuzzy = self.is_unknown_word(text);
-            for (field, boost) in text_fields(self.fields) {
+            for (field, boost) in text_fields(self.fields, self.staff) {
                 if let Some(query) = self.text_in(field, text, fuzzy) {
                     alternatives.push(boosted(query, boost));
                 }
@@ -200,7 +207,7 @@ impl Context<'_> {
 
     fn phrase(&mut self, text: &str) -> Box<dyn Query> {
         let mut alternatives = Vec::new();
-        for (field, boost) in text_fields(self.fields) {
+        for (field, boost) in text_fields(self.fields, self.staff) {
             if let Some(query) = self.text_in(field, text, false) {
                 alternatives.push(boosted(query, boost));
             }

@@ -19,10 +19,18 @@ pub fn priority_rank(priority: Priority) -> u64 {
     }
 }
 
-/// The searchable text of a case's conversation: every message and note.
-pub fn conversation_text(activity: &[ActivityEvent]) -> impl Iterator<Item = &str> {
+/// The bodies of a case's messages.
+pub fn message_texts(activity: &[ActivityEvent]) -> impl Iterator<Item = &str> {
     activity.iter().filter_map(|event| match &event.kind {
-        EventKind::Note { body } | EventKind::Message { body, .. } => Some(body.as_str()),
+        EventKind::Message { body, .. } => Some(body.as_str()),
+        _ => None,
+    })
+}
+
+/// The bodies of a case's internal notes.
+pub fn note_texts(activity: &[ActivityEvent]) -> impl Iterator<Item = &str> {
+    activity.iter().filter_map(|event| match &event.kind {
+        EventKind::Note { body } => Some(body.as_str()),
         _ => None,
     })
 }
@@ -32,8 +40,11 @@ pub fn case_document(fields: &Fields, case: &Case, activity: &[ActivityEvent]) -
     doc.add_u64(fields.number, case.number);
     doc.add_text(fields.subject, &case.subject);
     doc.add_text(fields.description, &case.description);
-    for body in conversation_text(activity) {
+    for body in message_texts(activity) {
         doc.add_text(fields.body, body);
+    }
+    for body in note_texts(activity) {
+        doc.add_text(fields.notes, body);
     }
     for event in activity {
         if let EventKind::Message {

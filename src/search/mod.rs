@@ -148,6 +148,8 @@ pub struct SearchRequest<'a> {
     pub facets: bool,
     /// The searching user, for `assignee:me`.
     pub me: &'a str,
+    /// Whether internal notes are searched and shown (staff, not partners).
+    pub staff: bool,
     pub channel_lookup: &'a dyn Fn(&str) -> Option<u64>,
 }
 
@@ -224,8 +226,11 @@ pub struct Engine {
     fields: Fields,
 }
 
-/// Memory for the writer's indexing buffer.
+/// Memory for the live writer's indexing buffer.
 const WRITER_MEMORY: usize = 100 * 1024 * 1024;
+/// Indexing threads and memory for imports and rebuilds.
+const BULK_THREADS: usize = 2;
+const BULK_MEMORY: usize = 300 * 1024 * 1024;
 
 impl Engine {
     fn create(dir: &Path, language: Language) -> Result<Engine, SearchError> {
@@ -233,6 +238,20 @@ impl Engine {
         let (schema, _) = schema::build();
         let index = Index::create_in_dir(dir, schema)?;
         Engine::wrap(index, language, true)
+    }
+
+    /// A new index for bulk building: more indexing threads and memory
+    /// than the live writer needs.
+    fn create_for_bulk(dir: &Path, language: Language) -> Result<Engine, SearchError> {
+        let mut engine = Engine::create(dir, language)?;
+        // Only one writer may exist per index: give up the small one first.
+        engine.writer = None;
+        engine.writer = Some(Mutex::new(
+            engine
+                .index
+                .writer_with_num_threads(BULK_THREADS, BULK_MEMORY)?,
+        ));
+        Ok(engine)
     }
 
     fn open(dir: &Path, language: Language) -> Result<Engine, SearchError> {
@@ -335,6 +354,7 @@ impl Engine {
                 searcher,
                 me: request.me,
                 channel: request.channel_lookup,
+                staff: request.staff,
             };
             clauses.extend(context.query(parsed)?);
         }
@@ -452,15 +472,9 @@ impl Engine {
         Ok((numbers, next))
     }
 
-    /// An excerpt of where the query matched: the conversation first, then
-    /// the description, then the subject.
-    pub fn snippet(
-        &self,
-        request: &SearchRequest,
-        conversation: &[&str],
-        description: &str,
-        subject: &str,
-    ) -> Option<Snippet> {
+    /// Prepares excerpts for a search's hits: the query is compiled and
+    /// the per-field highlighters built once, not once per hit.
+    pub fn highlighter(&self, request: &SearchRequest) -> Option<Highlighter> {
         let parsed = request.query.filter(|q| !q.is_empty())?;
         let searcher = self.reader.searcher();
         let mut context = compile::Context {
@@ -469,16 +483,56 @@ impl Engine {
             searcher: &searcher,
             me: request.me,
             channel: request.channel_lookup,
+            staff: request.staff,
         };
         let query = BooleanQuery::new(context.query(parsed).ok()?);
+        let generator = |field| {
+            SnippetGenerator::create(&searcher, &query, field)
+                .ok()
+                .map(|mut generator| {
+                    generator.set_max_num_chars(200);
+                    generator
+                })
+        };
+        Some(Highlighter {
+            body: generator(self.fields.body),
+            notes: if request.staff {
+                generator(self.fields.notes)
+            } else {
+                None
+            },
+            description: generator(self.fields.description),
+            subject: generator(self.fields.subject),
+        })
+    }
+}
+
+/// Cuts excerpts of where a query matched out of a case's texts.
+pub struct Highlighter {
+    body: Option<SnippetGenerator>,
+    notes: Option<SnippetGenerator>,
+    description: Option<SnippetGenerator>,
+    subject: Option<SnippetGenerator>,
+}
+
+impl Highlighter {
+    /// Messages first, then notes (for staff), the description and the
+    /// subject.
+    pub fn snippet(
+        &self,
+        messages: &[&str],
+        notes: &[&str],
+        description: &str,
+        subject: &str,
+    ) -> Option<Snippet> {
         let sources = [
-            (self.fields.body, conversation.to_vec()),
-            (self.fields.description, vec![description]),
-            (self.fields.subject, vec![subject]),
+            (&self.body, messages.to_vec()),
+            (&self.notes, notes.to_vec()),
+            (&self.description, vec![description]),
+            (&self.subject, vec![subject]),
         ];
-        sources.into_iter().find_map(|(field, texts)| {
-            let mut generator = SnippetGenerator::create(&searcher, &query, field).ok()?;
-            generator.set_max_num_chars(200);
+        sources.into_iter().find_map(|(generator, texts)| {
+            let generator = generator.as_ref()?;
             texts.iter().find_map(|text| {
                 let snippet = generator.snippet(text);
                 (!snippet.highlighted().is_empty())
@@ -616,7 +670,7 @@ impl SearchIndex {
         let staging = self.staging_dir();
         let _ = std::fs::remove_dir_all(&staging);
         Ok(BulkBuilder {
-            engine: Engine::create(&staging, self.language)?,
+            engine: Engine::create_for_bulk(&staging, self.language)?,
             added: 0,
         })
     }
@@ -646,4 +700,4 @@ pub fn language(name: &str) -> Option<Language> {
     schema::language(name)
 }
 
-pub use document::{case_document, conversation_text};
+pub use document::{case_document, message_texts, note_texts};

@@ -12,7 +12,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped when the layout changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub const TOKENIZER: &str = "docket";
 
@@ -22,7 +22,10 @@ pub struct Fields {
     pub number: Field,
     pub subject: Field,
     pub description: Field,
+    /// Messages of the conversation.
     pub body: Field,
+    /// Internal notes: searched for staff only.
+    pub notes: Field,
     pub from: Field,
     pub customer: Field,
     pub device: Field,
@@ -73,6 +76,7 @@ pub fn build() -> (Schema, Fields) {
         subject: builder.add_text_field("subject", text.clone()),
         description: builder.add_text_field("description", text.clone()),
         body: builder.add_text_field("body", text.clone()),
+        notes: builder.add_text_field("notes", text.clone()),
         from: builder.add_text_field("from", text.clone()),
         customer: builder.add_text_field("customer", text.clone()),
         device: builder.add_text_field("device", text),

@@ -385,8 +385,10 @@ impl Service {
                 facets: want_facets,
                 me: &actor.username,
                 channel_lookup: &lookup,
+                staff: !actor.is_partner(),
             };
             let hits = engine.search(&request)?;
+            let highlighter = engine.highlighter(&request);
             let channel_of: HashMap<ChannelId, &Channel> =
                 channels.iter().map(|c| (c.id, c)).collect();
             let mut items = Vec::with_capacity(hits.numbers.len());
@@ -402,12 +404,18 @@ impl Service {
                 if !visible {
                     continue;
                 }
-                let snippet = if parsed.is_empty() {
-                    None
-                } else {
-                    let activity = txn.activity(number)?;
-                    let conversation: Vec<&str> = search::conversation_text(&activity).collect();
-                    engine.snippet(&request, &conversation, &case.description, &case.subject)
+                let snippet = match &highlighter {
+                    None => None,
+                    Some(highlighter) => {
+                        let activity = txn.activity(number)?;
+                        let messages: Vec<&str> = search::message_texts(&activity).collect();
+                        let notes: Vec<&str> = if actor.is_partner() {
+                            Vec::new()
+                        } else {
+                            search::note_texts(&activity).collect()
+                        };
+                        highlighter.snippet(&messages, &notes, &case.description, &case.subject)
+                    }
                 };
                 items.push(ListedCase { case, snippet });
             }

@@ -447,3 +447,41 @@ async fn the_reindex_command_works_offline_and_against_a_running_server() {
     assert_eq!(find(&admin, "warp").await.len(), 1);
     drop(dir);
 }
+
+#[tokio::test]
+async fn partners_cannot_search_internal_notes() {
+    let org = Org::new().await;
+    let number = org
+        .pat
+        .post(
+            "/api/v1/cases",
+            json!({"channel": org.support, "subject": "Partner request"}),
+        )
+        .await
+        .body["number"]
+        .as_u64()
+        .unwrap();
+    org.amy
+        .post(
+            &format!("/api/v1/cases/{number}/notes"),
+            json!({"body": "confidential pricing exception"}),
+        )
+        .await;
+    assert!(
+        find(&org.pat, "confidential").await.is_empty(),
+        "a note's words must not find the case for a partner"
+    );
+    let staff = search(&org.amy, &q("confidential")).await;
+    assert_eq!(numbers(&staff), vec![number]);
+    assert!(
+        staff["items"][0]["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("<b>confidential</b>")
+    );
+    let partner_view = search(&org.pat, &q("partner")).await;
+    assert!(
+        !partner_view.to_string().contains("confidential"),
+        "{partner_view}"
+    );
+}
