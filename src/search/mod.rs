@@ -494,7 +494,18 @@ impl Engine {
                     generator
                 })
         };
+        let mut terms: Vec<String> = Vec::new();
+        query.query_terms(&mut |term, _| {
+            if let Some(text) = term.value().as_str()
+                && text.len() >= 2
+            {
+                terms.push(text.to_owned());
+            }
+        });
+        terms.sort();
+        terms.dedup();
         Some(Highlighter {
+            terms,
             body: generator(self.fields.body),
             notes: if request.staff {
                 generator(self.fields.notes)
@@ -509,6 +520,8 @@ impl Engine {
 
 /// Cuts excerpts of where a query matched out of a case's texts.
 pub struct Highlighter {
+    /// The query's indexed terms, to skip cheaply texts that cannot match.
+    terms: Vec<String>,
     body: Option<SnippetGenerator>,
     notes: Option<SnippetGenerator>,
     description: Option<SnippetGenerator>,
@@ -533,13 +546,49 @@ impl Highlighter {
         ];
         sources.into_iter().find_map(|(generator, texts)| {
             let generator = generator.as_ref()?;
-            texts.iter().find_map(|text| {
-                let snippet = generator.snippet(text);
-                (!snippet.highlighted().is_empty())
-                    .then(|| Snippet::from_ranges(snippet.fragment(), snippet.highlighted()))
-            })
+            texts
+                .into_iter()
+                .filter_map(|text| self.window(text))
+                .find_map(|text| {
+                    let snippet = generator.snippet(text);
+                    (!snippet.highlighted().is_empty())
+                        .then(|| Snippet::from_ranges(snippet.fragment(), snippet.highlighted()))
+                })
         })
     }
+
+    /// The part of `text` around the first place a query term appears, or
+    /// `None` when none does. Analysing (stemming) a whole long message is
+    /// far dearer than finding the terms' letters in it, and an excerpt
+    /// needs only the neighbourhood of a match. Stems are prefixes of the
+    /// words they come from, so this rarely misses; a word whose accents
+    /// were folded away may be passed over, never wrongly shown.
+    fn window<'t>(&self, text: &'t str) -> Option<&'t str> {
+        const BEFORE: usize = 400;
+        const AFTER: usize = 1200;
+        if self.terms.is_empty() {
+            return Some(&text[..floor_boundary(text, BEFORE + AFTER)]);
+        }
+        // ASCII lowercasing keeps byte offsets equal to the text's.
+        let lower = text.to_ascii_lowercase();
+        let at = self
+            .terms
+            .iter()
+            .filter_map(|term| lower.find(term.as_str()))
+            .min()?;
+        let start = floor_boundary(text, at.saturating_sub(BEFORE));
+        let end = floor_boundary(text, at + AFTER);
+        Some(&text[start..end])
+    }
+}
+
+/// The largest char boundary of `text` at or below `at`.
+fn floor_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 /// The index and its lifecycle: opened at start, replaced by a rebuild.
