@@ -168,13 +168,7 @@ async fn activity_records_who_did_what_with_before_and_after() {
         .patch(&path, json!({"subject": "New subject"}))
         .await;
     assert_eq!(
-        org.amy
-            .get(&format!("{path}/activity"))
-            .await
-            .body
-            .as_array()
-            .unwrap()
-            .len(),
+        org.amy.get(&format!("{path}/activity")).await.array_len(),
         3
     );
 }

@@ -123,9 +123,8 @@ async fn wait_for_text(web: &WebDriver, by: By, expected: &str) -> WebDriverResu
     panic!("expected the text {expected:?}, last saw {last:?}");
 }
 
-async fn scenario(server: &Server, web: &WebDriver) -> WebDriverResult<()> {
-    web.goto(server.url("/inbox")).await?;
-    // Not logged in: the login page, which returns to the inbox.
+/// Fills in and sends the login form on the page that is showing.
+async fn log_in(web: &WebDriver) -> WebDriverResult<()> {
     wait_for_path(web, |p| p == "/login").await?;
     web.find(By::Id("username"))
         .await?
@@ -137,6 +136,13 @@ async fn scenario(server: &Server, web: &WebDriver) -> WebDriverResult<()> {
         .await?;
     web.find(By::Id("login")).await?.click().await?;
     wait_for_path(web, |p| p == "/inbox").await?;
+    Ok(())
+}
+
+async fn scenario(server: &Server, web: &WebDriver) -> WebDriverResult<()> {
+    // Not logged in: the login page, which returns to the inbox.
+    web.goto(server.url("/inbox")).await?;
+    log_in(web).await?;
     wait_for_text(web, By::Css("main h1"), "Inbox").await?;
 
     web.find(By::Css("main a[href='/cases/new']"))
@@ -222,16 +228,7 @@ async fn inbox_scenario(
     channel: u64,
 ) -> WebDriverResult<()> {
     web.goto(server.url("/login")).await?;
-    web.find(By::Id("username"))
-        .await?
-        .send_keys("admin")
-        .await?;
-    web.find(By::Id("password"))
-        .await?
-        .send_keys(ADMIN_PASSWORD)
-        .await?;
-    web.find(By::Id("login")).await?.click().await?;
-    wait_for_path(web, |p| p == "/inbox").await?;
+    log_in(web).await?;
     wait_for_text(web, By::Id("total"), "2").await?;
 
     // Typing filters the list in place; the URL follows.

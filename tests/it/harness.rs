@@ -137,6 +137,13 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The length of a JSON array body.
+    pub fn array_len(&self) -> usize {
+        self.body
+            .as_array()
+            .map_or_else(|| panic!("not an array: {}", self.text), Vec::len)
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }

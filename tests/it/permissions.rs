@@ -158,16 +158,7 @@ async fn only_admins_manage_users_and_create_channels() {
         .await
         .problem(403);
     org.pat.get("/api/v1/users").await.problem(403);
-    assert_eq!(
-        org.admin
-            .get("/api/v1/users")
-            .await
-            .body
-            .as_array()
-            .unwrap()
-            .len(),
-        5
-    );
+    assert_eq!(org.admin.get("/api/v1/users").await.array_len(), 5);
 }
 
 #[tokio::test]

@@ -478,10 +478,7 @@ async fn a_stale_edit_form_does_not_overwrite_newer_changes() {
         org.amy
             .get(&format!("/api/v1/cases/{number}/activity"))
             .await
-            .body
-            .as_array()
-            .unwrap()
-            .len(),
+            .array_len(),
         2
     );
 }
