@@ -80,6 +80,9 @@ pub struct SearchConfig {
     pub language: String,
     /// Unresolved cases at least this old show under "Needs attention".
     pub needs_attention_days: u32,
+    /// Cases whose reply window closes within this many hours show under
+    /// "Time sensitive".
+    pub reply_warning_hours: u32,
 }
 
 impl Default for SearchConfig {
@@ -87,6 +90,7 @@ impl Default for SearchConfig {
         SearchConfig {
             language: "english".into(),
             needs_attention_days: 3,
+            reply_warning_hours: 4,
         }
     }
 }
@@ -210,6 +214,27 @@ impl Config {
             1,
             86_400,
         )?;
+        let search = &self.search;
+        in_range(
+            "search.needs_attention_days",
+            search.needs_attention_days.into(),
+            1,
+            3650,
+        )?;
+        in_range(
+            "search.reply_warning_hours",
+            search.reply_warning_hours.into(),
+            1,
+            24 * 30,
+        )?;
+        if crate::search::language(&search.language).is_none() {
+            return Err(ConfigError::OutOfRange(format!(
+                "search.language '{}' is not supported; use arabic, danish, dutch, english, finnish, french, \
+                 german, greek, hungarian, italian, norwegian, portuguese, romanian, russian, spanish, swedish, \
+                 tamil or turkish",
+                search.language
+            )));
+        }
         Ok(())
     }
 }

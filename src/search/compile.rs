@@ -374,6 +374,30 @@ pub fn filters(fields: &Fields, filters: &Filters, scope: &Scope) -> Vec<Clause>
             )));
         }
     }
+    if let Some(windows) = &filters.reply_window_closing {
+        // A window of W hours from the customer's last message closes
+        // within the warning when that message is between now - W and
+        // warn_until - W.
+        let closing = windows
+            .channels
+            .iter()
+            .map(|(channel, hours)| {
+                let span = chrono::Duration::hours(i64::from(*hours));
+                let window = date_range(
+                    f.last_customer,
+                    Some(date(windows.now - span)),
+                    Some(date(windows.warn_until - span)),
+                    true,
+                );
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, u64_term(f.channel, *channel)),
+                    (Occur::Must, window),
+                ])) as Box<dyn Query>
+            })
+            .collect();
+        clauses.push(filter(any_of(closing)));
+        clauses.push(filter(u64_term(f.awaiting_reply, 1)));
+    }
     if let Some(before) = filters.deadline_before {
         clauses.push(filter(date_range(
             f.deadline,

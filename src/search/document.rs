@@ -19,6 +19,25 @@ pub fn priority_rank(priority: Priority) -> u64 {
     }
 }
 
+/// When the customer last wrote, and whether that message still awaits an
+/// answer from the help desk.
+pub fn conversation_state(activity: &[ActivityEvent]) -> (Option<crate::domain::Timestamp>, bool) {
+    let mut last_customer = None;
+    let mut awaiting = false;
+    for event in activity {
+        if let EventKind::Message { direction, .. } = &event.kind {
+            match direction {
+                Direction::Inbound => {
+                    last_customer = Some(event.at);
+                    awaiting = true;
+                }
+                Direction::Outbound => awaiting = false,
+            }
+        }
+    }
+    (last_customer, awaiting)
+}
+
 /// The bodies of a case's messages.
 pub fn message_texts(activity: &[ActivityEvent]) -> impl Iterator<Item = &str> {
     activity.iter().filter_map(|event| match &event.kind {
@@ -109,6 +128,16 @@ pub fn case_document(fields: &Fields, case: &Case, activity: &[ActivityEvent]) -
     if let Some(deadline) = case.deadline {
         doc.add_date(fields.deadline, date(deadline));
     }
+    let (last_customer, awaiting) = conversation_state(activity);
+    if let Some(at) = last_customer {
+        doc.add_date(fields.last_customer, date(at));
+    }
+    doc.add_u64(fields.awaiting_reply, u64::from(awaiting));
+    let news = last_customer.map_or(case.created_at, |at| at.max(case.created_at));
+    doc.add_u64(
+        fields.unread_key,
+        sort_key::time(news.timestamp(), case.number),
+    );
     doc.add_u64(
         fields.sort_updated,
         sort_key::time(case.updated_at.timestamp(), case.number),

@@ -89,6 +89,19 @@ pub struct Filters {
     pub closed_from: Option<Timestamp>,
     pub closed_to: Option<Timestamp>,
     pub deadline_before: Option<Timestamp>,
+    /// Only cases with news since the user last opened them: the user's
+    /// read markers (case number → seconds).
+    pub unread_since: Option<Arc<std::collections::HashMap<CaseNumber, u64>>>,
+    /// Cases whose reply window (per channel, in hours) closes between
+    /// `now` and `warn_until`, with the customer still waiting for an answer.
+    pub reply_window_closing: Option<ReplyWindows>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReplyWindows {
+    pub channels: Vec<(ChannelId, u32)>,
+    pub now: Timestamp,
+    pub warn_until: Timestamp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +171,36 @@ pub struct SearchHits {
     pub total: usize,
     pub next_cursor: Option<String>,
     pub facets: Option<Facets>,
+}
+
+/// Runs `collector`, keeping only unread cases when the request asks so.
+fn collect<C>(
+    searcher: &Searcher,
+    query: &dyn Query,
+    collector: C,
+    request: &SearchRequest,
+) -> tantivy::Result<C::Fruit>
+where
+    C: tantivy::collector::Collector + Send + Sync,
+{
+    match &request.filters.unread_since {
+        None => searcher.search(query, &collector),
+        Some(markers) => {
+            let markers = markers.clone();
+            // Unread: never opened, or news (creation, a customer message)
+            // since the user last opened it.
+            let unread = move |key: u64| {
+                let (news, number) = schema::sort_key::split(key);
+                markers.get(&number).is_none_or(|read| *read < news)
+            };
+            let filtered = tantivy::collector::FilterCollector::new(
+                names::UNREAD_KEY.to_owned(),
+                unread,
+                collector,
+            );
+            searcher.search(query, &filtered)
+        }
+    }
 }
 
 /// An excerpt as pieces of text, each marked as a match or not.
@@ -373,10 +416,11 @@ impl Engine {
         let searcher = self.reader.searcher();
         let query = self.build_query(&searcher, request)?;
         let (total, facets) = if request.facets {
-            let (total, facets) = searcher.search(&query, &(Count, facets::FacetCollector))?;
+            let (total, facets) =
+                collect(&searcher, &*query, (Count, facets::FacetCollector), request)?;
             (total, Some(facets))
         } else {
-            (searcher.search(&query, &Count)?, None)
+            (collect(&searcher, &*query, Count, request)?, None)
         };
         let (numbers, next_cursor) = match request.sort.field_name() {
             None => self.by_relevance(&searcher, &*query, request)?,
@@ -419,7 +463,7 @@ impl Engine {
         let collector = TopDocs::with_limit(request.limit + 1)
             .and_offset(offset)
             .order_by_score();
-        let top = searcher.search(query, &collector)?;
+        let top = collect(searcher, query, collector, request)?;
         let more = top.len() > request.limit;
         let mut numbers = Vec::with_capacity(request.limit);
         for (_, address) in top.into_iter().take(request.limit) {
@@ -456,7 +500,7 @@ impl Engine {
         let order = if descending { Order::Desc } else { Order::Asc };
         let collector =
             TopDocs::with_limit(request.limit + 1).order_by_fast_field::<u64>(field_name, order);
-        let top = searcher.search(&*query, &collector)?;
+        let top = collect(searcher, &*query, collector, request)?;
         let more = top.len() > request.limit;
         let mut numbers = Vec::with_capacity(request.limit);
         let mut last_key = None;
@@ -669,7 +713,15 @@ impl SearchIndex {
     }
 
     /// Puts a freshly built index in place of the current one.
-    fn swap_in(&self, staged: Engine, seq: u64) -> Result<(), SearchError> {
+    fn swap_in(&self, mut staged: Engine, seq: u64) -> Result<(), SearchError> {
+        // Let the merges the last commit started finish before the folder
+        // moves: they write into it, and fewer segments search faster.
+        if let Some(writer) = staged.writer.take() {
+            writer
+                .into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .wait_merging_threads()?;
+        }
         drop(staged);
         let retired = self
             .dir

@@ -12,7 +12,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped when the layout changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 pub const TOKENIZER: &str = "docket";
 
@@ -46,6 +46,13 @@ pub struct Fields {
     pub updated: Field,
     pub closed: Field,
     pub deadline: Field,
+    /// When the customer last wrote.
+    pub last_customer: Field,
+    /// 1 when the customer's last message has had no reply yet.
+    pub awaiting_reply: Field,
+    /// The time of the last activity that makes a case unread (its
+    /// creation or the customer's last message) above the case number.
+    pub unread_key: Field,
     pub sort_updated: Field,
     pub sort_priority: Field,
     pub sort_deadline: Field,
@@ -61,6 +68,7 @@ pub mod names {
     pub const SORT_UPDATED: &str = "sort_updated";
     pub const SORT_PRIORITY: &str = "sort_priority";
     pub const SORT_DEADLINE: &str = "sort_deadline";
+    pub const UNREAD_KEY: &str = "unread_key";
 }
 
 pub fn build() -> (Schema, Fields) {
@@ -97,6 +105,9 @@ pub fn build() -> (Schema, Fields) {
         updated: builder.add_date_field("updated", INDEXED | FAST),
         closed: builder.add_date_field("closed", INDEXED | FAST),
         deadline: builder.add_date_field("deadline", INDEXED | FAST),
+        last_customer: builder.add_date_field("last_customer", INDEXED | FAST),
+        awaiting_reply: builder.add_u64_field("awaiting_reply", INDEXED),
+        unread_key: builder.add_u64_field(names::UNREAD_KEY, FAST),
         sort_updated: builder.add_u64_field(names::SORT_UPDATED, FAST),
         sort_priority: builder.add_u64_field(names::SORT_PRIORITY, FAST),
         sort_deadline: builder.add_u64_field(names::SORT_DEADLINE, FAST),
@@ -156,6 +167,11 @@ pub mod sort_key {
     /// Priority rank (0 low .. 3 urgent) and number.
     pub fn rank(rank: u64, number: u64) -> u64 {
         (rank << NUMBER_BITS) | (number & NUMBER_MASK)
+    }
+
+    /// Splits a key made by [`time`] into seconds and case number.
+    pub fn split(key: u64) -> (u64, u64) {
+        (key >> NUMBER_BITS, key & NUMBER_MASK)
     }
 
     /// Cases without a deadline sort after every dated one.

@@ -189,6 +189,23 @@ impl Service {
         Ok(visible_case(&self.store.read()?, actor, number)?.0)
     }
 
+    /// Remembers that the actor opened the case, for the "unread" filter.
+    /// The marker is written in the background: opening a case never waits
+    /// for it, and losing one to a crash only shows the case as unread.
+    pub fn note_read(&self, actor: &User, number: CaseNumber) {
+        let store = self.store.clone();
+        let username = actor.username.clone();
+        let at = now().timestamp().max(0) as u64;
+        tokio::spawn(async move {
+            if let Err(e) = store
+                .write(move |txn| txn.mark_read(&username, number, at))
+                .await
+            {
+                tracing::warn!(error = %e, number, "could not record that a case was read");
+            }
+        });
+    }
+
     /// The case with its channel, for pages that show both.
     pub fn get_case_with_channel(
         &self,

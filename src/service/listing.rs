@@ -106,16 +106,20 @@ pub enum QuickFilter {
     UpdatedByMe,
     Important,
     NeedsAttention,
+    TimeSensitive,
+    Unread,
 }
 
 impl QuickFilter {
-    pub const ALL: [QuickFilter; 6] = [
+    pub const ALL: [QuickFilter; 8] = [
         QuickFilter::AssignedToMe,
         QuickFilter::Unassigned,
         QuickFilter::CreatedByMe,
         QuickFilter::UpdatedByMe,
         QuickFilter::Important,
         QuickFilter::NeedsAttention,
+        QuickFilter::TimeSensitive,
+        QuickFilter::Unread,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -126,6 +130,8 @@ impl QuickFilter {
             QuickFilter::UpdatedByMe => "updated_by_me",
             QuickFilter::Important => "important",
             QuickFilter::NeedsAttention => "needs_attention",
+            QuickFilter::TimeSensitive => "time_sensitive",
+            QuickFilter::Unread => "unread",
         }
     }
 
@@ -251,7 +257,12 @@ impl Service {
         Ok(limit)
     }
 
-    fn filters_for(&self, actor: &User, query: &CaseQuery) -> Filters {
+    fn filters_for(
+        &self,
+        actor: &User,
+        query: &CaseQuery,
+        channels: &[Channel],
+    ) -> ServiceResult<Filters> {
         let mut filters = Filters {
             statuses: query.statuses.clone(),
             channels: query.channels.clone(),
@@ -290,8 +301,25 @@ impl Service {
                 let cutoff = now() - Span::days(days);
                 filters.created_to = Some(filters.created_to.map_or(cutoff, |to| to.min(cutoff)));
             }
+            Some(QuickFilter::TimeSensitive) => {
+                let at = now();
+                let warning = Span::hours(i64::from(self.config.search.reply_warning_hours));
+                filters.resolved = Some(false);
+                filters.reply_window_closing = Some(search::ReplyWindows {
+                    channels: channels
+                        .iter()
+                        .filter_map(|c| c.settings.reply_window_hours.map(|h| (c.id, h)))
+                        .collect(),
+                    now: at,
+                    warn_until: at + warning,
+                });
+            }
+            Some(QuickFilter::Unread) => {
+                let markers = self.store.read()?.read_markers(&actor.username)?;
+                filters.unread_since = Some(Arc::new(markers));
+            }
         }
-        filters
+        Ok(filters)
     }
 
     /// Rebuilds the search index from the store in the background (admins);
@@ -357,7 +385,7 @@ impl Service {
     ) -> ServiceResult<CasePage> {
         let head = self.store.read()?.outbox_head()?;
         index.wait_for(head, FRESHNESS_WAIT).await;
-        let filters = self.filters_for(actor, query);
+        let filters = self.filters_for(actor, query, &self.list_channels(actor)?)?;
         let store = self.store.clone();
         let actor = actor.clone();
         let cursor = query.cursor.clone();
@@ -449,7 +477,7 @@ impl Service {
                     })?,
             ),
         };
-        let filters = self.filters_for(actor, query);
+        let filters = self.filters_for(actor, query, &[])?;
         let txn = self.store.read()?;
         let channels: BTreeMap<ChannelId, Channel> =
             txn.channels()?.into_iter().map(|c| (c.id, c)).collect();

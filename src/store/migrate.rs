@@ -6,7 +6,7 @@ use super::tables::*;
 use super::{StoreError, StoreResult};
 
 /// The schema this binary writes.
-pub const CURRENT_SCHEMA: u32 = 1;
+pub const CURRENT_SCHEMA: u32 = 2;
 
 /// Brings the store to [`CURRENT_SCHEMA`] in one transaction.
 pub fn run(db: &Database) -> StoreResult<()> {
@@ -28,7 +28,12 @@ pub fn run(db: &Database) -> StoreResult<()> {
                 upgrade_from(step, &txn)?;
             }
         }
-        None => create_v1(&txn)?,
+        None => {
+            create_v1(&txn)?;
+            for step in 1..CURRENT_SCHEMA {
+                upgrade_from(step, &txn)?;
+            }
+        }
     }
     txn.open_table(META)?
         .insert(KEY_SCHEMA_VERSION, u64::from(CURRENT_SCHEMA))?;
@@ -50,8 +55,15 @@ fn create_v1(txn: &WriteTransaction) -> StoreResult<()> {
 }
 
 /// Upgrades a store at `version` to `version + 1`.
-fn upgrade_from(version: u32, _txn: &WriteTransaction) -> StoreResult<()> {
-    Err(StoreError::Corrupt(format!(
-        "no migration known from schema {version}"
-    )))
+fn upgrade_from(version: u32, txn: &WriteTransaction) -> StoreResult<()> {
+    match version {
+        // 2: per-user read markers, for the "unread" inbox filter.
+        1 => {
+            txn.open_table(READ_MARKERS)?;
+            Ok(())
+        }
+        other => Err(StoreError::Corrupt(format!(
+            "no migration known from schema {other}"
+        ))),
+    }
 }

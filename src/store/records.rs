@@ -56,6 +56,11 @@ pub trait Reads {
     fn outbox_cursor(&self, consumer: &str) -> StoreResult<u64>;
     /// The sequence of the newest outbox entry ever written.
     fn outbox_head(&self) -> StoreResult<u64>;
+    /// When `username` last opened each case they opened (seconds).
+    fn read_markers(
+        &self,
+        username: &str,
+    ) -> StoreResult<std::collections::HashMap<CaseNumber, u64>>;
     fn outbox_after(&self, after: u64, limit: usize) -> StoreResult<Vec<(u64, OutboxEvent)>>;
     /// Visits cases from the highest number below `below` downwards until
     /// `visit` returns false.
@@ -129,6 +134,19 @@ macro_rules! impl_reads {
                 Ok(found.map(|v| v.value()).unwrap_or(0))
             }
 
+            fn read_markers(
+                &self,
+                username: &str,
+            ) -> StoreResult<std::collections::HashMap<CaseNumber, u64>> {
+                let table = self.open_table(READ_MARKERS)?;
+                let mut markers = std::collections::HashMap::new();
+                for entry in table.range((username, 0)..=(username, u64::MAX))? {
+                    let (key, value) = entry?;
+                    markers.insert(key.value().1, value.value());
+                }
+                Ok(markers)
+            }
+
             fn outbox_head(&self) -> StoreResult<u64> {
                 let table = self.open_table(META)?;
                 let found = table.get(KEY_NEXT_OUTBOX)?;
@@ -194,6 +212,8 @@ pub trait Writes: Reads {
     fn enqueue(&self, event: &OutboxEvent) -> StoreResult<u64>;
     fn put_token(&self, hash: &[u8], record: &TokenRecord) -> StoreResult<()>;
     fn delete_token(&self, hash: &[u8]) -> StoreResult<bool>;
+    /// Records that `username` opened the case at `at` (seconds).
+    fn mark_read(&self, username: &str, number: CaseNumber, at: u64) -> StoreResult<()>;
     /// Deletes every token and session of `username` but `keep` (a hash).
     fn delete_tokens_of(&self, username: &str, keep: Option<&[u8]>) -> StoreResult<usize>;
     /// Deletes tokens whose expiry is at or before `at`; returns how many.
@@ -304,6 +324,12 @@ impl Writes for WriteTransaction {
 
     fn delete_token(&self, hash: &[u8]) -> StoreResult<bool> {
         Ok(self.open_table(TOKENS)?.remove(hash)?.is_some())
+    }
+
+    fn mark_read(&self, username: &str, number: CaseNumber, at: u64) -> StoreResult<()> {
+        self.open_table(READ_MARKERS)?
+            .insert((username, number), at)?;
+        Ok(())
     }
 
     fn delete_tokens_of(&self, username: &str, keep: Option<&[u8]>) -> StoreResult<usize> {

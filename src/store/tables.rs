@@ -19,6 +19,8 @@ pub const ACTIVITY: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("a
 pub const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox_v1");
 /// consumer name → last outbox seq it finished.
 pub const OUTBOX_CURSORS: TableDefinition<&str, u64> = TableDefinition::new("outbox_cursors_v1");
+/// (username, case number) → when the user last opened the case (seconds).
+pub const READ_MARKERS: TableDefinition<(&str, u64), u64> = TableDefinition::new("read_markers_v1");
 /// SHA-256 of a token → JSON token record (API tokens and web sessions).
 pub const TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tokens_v1");
 

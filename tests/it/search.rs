@@ -485,3 +485,101 @@ async fn partners_cannot_search_internal_notes() {
         "{partner_view}"
     );
 }
+
+#[tokio::test]
+async fn time_sensitive_lists_unanswered_messages_in_windowed_channels() {
+    let org = Org::new().await;
+    let instagram = org
+        .admin
+        .post(
+            "/api/v1/channels",
+            json!({"name": "Instagram", "settings": {"reply_window_hours": 24}}),
+        )
+        .await
+        .body["id"]
+        .as_u64()
+        .unwrap();
+    org.admin.add_member(instagram, "amy", "agent").await;
+    let waiting = org.amy.create_case(instagram, "DM about my order").await;
+    let answered = org.amy.create_case(instagram, "DM about returns").await;
+    let email = org
+        .amy
+        .create_case(org.support, "Mail about my order")
+        .await;
+    for number in [waiting, answered, email] {
+        org.amy
+            .post(
+                &format!("/api/v1/cases/{number}/messages"),
+                json!({"body": "Hello?", "direction": "inbound"}),
+            )
+            .await;
+    }
+    org.amy
+        .post(
+            &format!("/api/v1/cases/{answered}/messages"),
+            json!({"body": "Hi! On it."}),
+        )
+        .await;
+    // A 24-hour window closes within the 4-hour warning only near its end,
+    // so nothing is due yet...
+    assert!(list(&org.amy, "quick=time_sensitive").await.is_empty());
+    // ...but with a one-hour window, the unanswered message is.
+    org.admin
+        .patch(
+            &format!("/api/v1/channels/{instagram}"),
+            json!({"settings": {"reply_window_hours": 1}}),
+        )
+        .await;
+    assert_eq!(list(&org.amy, "quick=time_sensitive").await, vec![waiting]);
+}
+
+#[tokio::test]
+async fn unread_tracks_what_each_user_has_opened_since_the_customer_wrote() {
+    let org = Org::new().await;
+    let first = org.amy.create_case(org.support, "First").await;
+    let second = org.amy.create_case(org.support, "Second").await;
+    assert_eq!(
+        list(&org.amy, "quick=unread&sort=number").await,
+        vec![first, second],
+        "never opened: unread"
+    );
+
+    assert_eq!(
+        org.amy.get(&format!("/api/v1/cases/{first}")).await.status,
+        200
+    );
+    let mut unread = Vec::new();
+    for _ in 0..50 {
+        unread = list(&org.amy, "quick=unread").await;
+        if unread == vec![second] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(unread, vec![second], "opening a case marks it read");
+    assert_eq!(
+        list(&org.max, "quick=unread&sort=number").await,
+        vec![first, second],
+        "markers are per user"
+    );
+
+    // Our own reply keeps it read; the customer's next message does not.
+    org.amy
+        .post(
+            &format!("/api/v1/cases/{first}/messages"),
+            json!({"body": "We are on it"}),
+        )
+        .await;
+    assert_eq!(list(&org.amy, "quick=unread").await, vec![second]);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    org.amy
+        .post(
+            &format!("/api/v1/cases/{first}/messages"),
+            json!({"body": "Any news?", "direction": "inbound"}),
+        )
+        .await;
+    assert_eq!(
+        list(&org.amy, "quick=unread&sort=number").await,
+        vec![first, second]
+    );
+}

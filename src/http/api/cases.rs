@@ -238,8 +238,10 @@ impl CasesApi {
         closed_to: Query<Option<String>>,
         deadline_before: Query<Option<String>>,
         /// `assigned_to_me`, `unassigned`, `created_by_me`, `updated_by_me`,
-        /// `important` or `needs_attention` (unresolved and open for 3 days
-        /// or more; the number is configurable).
+        /// `important`, `needs_attention` (unresolved and open for 3 days
+        /// or more; configurable) or `time_sensitive` (the reply window of a
+        /// channel that has one closes within 4 hours, configurable, and
+        /// the customer's last message is unanswered).
         quick: Query<Option<String>>,
         limit: Query<Option<usize>>,
         cursor: Query<Option<String>>,
@@ -304,7 +306,7 @@ impl CasesApi {
         }))
     }
 
-    /// One case.
+    /// One case. Opening it marks it read for the user.
     #[oai(path = "/cases/:number", method = "get")]
     async fn get(
         &self,
@@ -312,7 +314,10 @@ impl CasesApi {
         auth: TokenAuth,
         number: Path<u64>,
     ) -> Result<Json<CaseView>, ApiError> {
-        Ok(Json(state(req).service.get_case(&auth.0, number.0)?.into()))
+        let service = &state(req).service;
+        let case = service.get_case(&auth.0, number.0)?;
+        service.note_read(&auth.0, number.0);
+        Ok(Json(case.into()))
     }
 
     /// Change fields, status and assignee.

@@ -179,6 +179,8 @@ fn quick_label(quick: &str) -> &'static str {
         "updated_by_me" => "Updated by me",
         "important" => "Important",
         "needs_attention" => "Needs attention",
+        "time_sensitive" => "Time sensitive",
+        "unread" => "Unread",
         _ => "All cases",
     }
 }
@@ -237,8 +239,14 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
         current: value == view,
     })
     .collect();
+    // "Time sensitive" only means something with a channel that has a
+    // reply window (social messaging).
+    let windowed = channels
+        .iter()
+        .any(|c| c.settings.reply_window_hours.is_some());
     let quick = std::iter::once("")
         .chain(QuickFilter::ALL.iter().map(|q| q.as_str()))
+        .filter(|q| windowed || *q != "time_sensitive")
         .map(|value| SideLink {
             label: quick_label(value).into(),
             href: state.with("quick", value),

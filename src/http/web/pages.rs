@@ -61,6 +61,7 @@ pub fn case_page(req: &Request, Path(number): Path<String>) -> Result<Response, 
         .map_err(|_| WebError::BadInput(format!("'{number}' is not a case number")))?;
     let service = &app(req).service;
     let (case, channel) = service.get_case_with_channel(&session.user, number)?;
+    service.note_read(&session.user, number);
     let activity = service
         .activity(&session.user, number)?
         .into_iter()
