@@ -182,7 +182,8 @@ pub struct CaseQuery {
 }
 
 impl CaseQuery {
-    /// Whether only what a plain redb scan can answer is asked for.
+    /// Whether only what a plain redb scan can answer is asked for (facets
+    /// and totals are then simply absent).
     fn is_plain_listing(&self) -> bool {
         self.q.as_deref().is_none_or(|q| q.trim().is_empty())
             && self.sort.is_none()
@@ -203,7 +204,6 @@ impl CaseQuery {
             .chain([self.closed_from, self.closed_to, self.deadline_before].iter())
             .all(Option::is_none)
             && self.quick.is_none()
-            && !self.facets
     }
 }
 
