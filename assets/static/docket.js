@@ -26,13 +26,14 @@ document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   const target = event.target;
   if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
-  const field = document.querySelector(`[data-key-focus="${event.key}"]`);
+  const key = CSS.escape(event.key);
+  const field = document.querySelector(`[data-key-focus="${key}"]`);
   if (field) {
     event.preventDefault();
     field.focus();
     return;
   }
-  const link = document.querySelector(`a[data-key="${event.key}"]`);
+  const link = document.querySelector(`a[data-key="${key}"]`);
   if (link) {
     event.preventDefault();
     link.click();
@@ -50,7 +51,8 @@ document.addEventListener("keydown", (event) => {
 // whole state.
 const inbox = document.getElementById("inbox");
 let searchTimer = null;
-let refreshing = null;
+// Only the newest refresh may paint: an older, slower answer is dropped.
+let latestRefresh = 0;
 
 function formUrl(form) {
   const params = new URLSearchParams();
@@ -63,9 +65,12 @@ function formUrl(form) {
 
 async function refreshInbox(url) {
   if (!inbox) return;
+  const ticket = ++latestRefresh;
   const response = await fetch(url, { headers: { accept: "text/html" } });
-  if (!response.ok) return;
-  const page = new DOMParser().parseFromString(await response.text(), "text/html");
+  if (!response.ok || ticket !== latestRefresh) return;
+  const text = await response.text();
+  if (ticket !== latestRefresh) return;
+  const page = new DOMParser().parseFromString(text, "text/html");
   const fresh = page.getElementById("inbox");
   if (!fresh) return;
   // Keep what the agent is doing in the search box.
@@ -89,7 +94,7 @@ async function refreshInbox(url) {
 function refreshSoon(url, delay) {
   clearTimeout(searchTimer);
   searchTimer = setTimeout(() => {
-    refreshing = refreshInbox(url || location.href).catch(() => {});
+    refreshInbox(url || location.href).catch(() => {});
   }, delay);
 }
 

@@ -18,6 +18,9 @@ use crate::domain::{RuleError, validate};
 use crate::search::{BulkBuilder, SearchError, SearchIndex};
 use crate::store::{Reads, Store, StoreError, Writes};
 
+/// Case numbers share index sort keys with a timestamp in 30 bits.
+const MAX_CASE_NUMBER: u64 = 1 << 30;
+
 /// Cases per write transaction.
 const BATCH: usize = 1000;
 
@@ -291,10 +294,16 @@ fn convert_case(
                 record.channel
             ),
         })?;
-    let number = record.number.ok_or_else(|| ImportError::Line {
-        line,
-        message: "the case has no number".into(),
-    })?;
+    let number = record
+        .number
+        .filter(|n| (1..MAX_CASE_NUMBER).contains(n))
+        .ok_or_else(|| ImportError::Line {
+            line,
+            message: format!(
+                "the case needs a number between 1 and {}",
+                MAX_CASE_NUMBER - 1
+            ),
+        })?;
     let status = Status::parse("status", &record.status).map_err(&err)?;
     let draft = CaseDraft {
         subject: record.subject,

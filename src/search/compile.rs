@@ -11,7 +11,7 @@ use tantivy::query::{
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DateTime, Searcher, Term};
+use tantivy::{DateTime, Term};
 
 use super::document::priority_rank;
 use super::schema::Fields;
@@ -46,13 +46,14 @@ fn text_fields(fields: &Fields, staff: bool) -> Vec<(Field, f32)> {
 pub struct Context<'a> {
     pub fields: &'a Fields,
     pub analyzer: TextAnalyzer,
-    pub searcher: &'a Searcher,
     /// The searching user's name, for `assignee:me`.
     pub me: &'a str,
     /// Finds a channel id by name (case-insensitive) or id.
     pub channel: &'a dyn Fn(&str) -> Option<u64>,
     /// Whether internal notes are searched (staff, not partners).
     pub staff: bool,
+    /// Whether words also match close misspellings.
+    pub typos: bool,
 }
 
 fn term_query(term: Term) -> Box<dyn Query> {
@@ -99,11 +100,11 @@ fn filter(query: Box<dyn Query>) -> Clause {
 }
 
 fn date(at: Timestamp) -> DateTime {
-    DateTime::from_timestamp_secs(at.timestamp())
+    super::schema::index_date(at.timestamp())
 }
 
 fn day_start(day: NaiveDate) -> DateTime {
-    DateTime::from_timestamp_secs(day.and_time(NaiveTime::MIN).and_utc().timestamp())
+    super::schema::index_date(day.and_time(NaiveTime::MIN).and_utc().timestamp())
 }
 
 fn date_range(
@@ -162,21 +163,6 @@ impl Context<'_> {
         }
     }
 
-    /// Whether any token of `text` occurs in any text field: when none does,
-    /// the word is probably misspelt and fuzzy matching is worth its cost.
-    fn is_unknown_word(&mut self, text: &str) -> bool {
-        let tokens = self.tokens(text);
-        let fields = text_fields(self.fields, self.staff);
-        !tokens.iter().any(|token| {
-            fields.iter().any(|(field, _)| {
-                self.searcher
-                    .doc_freq(&Term::from_field_text(*field, token))
-                    .unwrap_or(0)
-                    > 0
-            })
-        })
-    }
-
     fn word(&mut self, text: &str, prefix: bool) -> Box<dyn Query> {
         let mut alternatives = Vec::new();
         let digits = text.strip_prefix('#').unwrap_or(text);
@@ -195,7 +181,7 @@ impl Context<'_> {
                 }
             }
         } else {
-            let fuzzy = self.is_unknown_word(text);
+            let fuzzy = self.typos;
             for (field, boost) in text_fields(self.fields, self.staff) {
                 if let Some(query) = self.text_in(field, text, fuzzy) {
                     alternatives.push(boosted(query, boost));
@@ -238,12 +224,13 @@ impl Context<'_> {
                 };
                 raw_term(f.status, status.as_str())
             }
-            FieldName::Channel => {
-                let id = (self.channel)(value)
-                    .ok_or_else(|| err(format!("there is no channel '{value}'")))?;
-                u64_term(f.channel, id)
-            }
-            FieldName::Assignee => match value.to_ascii_lowercase().as_str() {
+            // A channel the user cannot see matches nothing, exactly like
+            // one that does not exist: the answer must not tell them apart.
+            FieldName::Channel => match (self.channel)(value) {
+                Some(id) => u64_term(f.channel, id),
+                None => Box::new(EmptyQuery),
+            },
+            FieldName::Assignee => match value.to_lowercase().as_str() {
                 "none" => u64_term(f.assigned, 0),
                 "me" => raw_term(f.assignee, self.me),
                 name => raw_term(f.assignee, name),

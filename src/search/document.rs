@@ -7,7 +7,7 @@ use crate::domain::activity::{ActivityEvent, Direction, EventKind};
 use crate::domain::case::{Case, Priority};
 
 fn date(at: crate::domain::Timestamp) -> DateTime {
-    DateTime::from_timestamp_secs(at.timestamp())
+    super::schema::index_date(at.timestamp())
 }
 
 pub fn priority_rank(priority: Priority) -> u64 {

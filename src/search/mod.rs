@@ -265,9 +265,13 @@ pub struct Engine {
     index: Index,
     reader: IndexReader,
     /// Absent when opened only to read (another process writes).
-    writer: Option<Mutex<IndexWriter<TantivyDocument>>>,
+    writer: Mutex<Option<IndexWriter<TantivyDocument>>>,
     fields: Fields,
 }
+
+/// How deep relevance pages go; past it, a narrower query or a sort serves
+/// better than page 400 of "best matches".
+const MAX_RELEVANCE_OFFSET: usize = 10_000;
 
 /// Memory for the live writer's indexing buffer.
 const WRITER_MEMORY: usize = 100 * 1024 * 1024;
@@ -288,8 +292,8 @@ impl Engine {
     fn create_for_bulk(dir: &Path, language: Language) -> Result<Engine, SearchError> {
         let mut engine = Engine::create(dir, language)?;
         // Only one writer may exist per index: give up the small one first.
-        engine.writer = None;
-        engine.writer = Some(Mutex::new(
+        engine.writer = Mutex::new(None);
+        engine.writer = Mutex::new(Some(
             engine
                 .index
                 .writer_with_num_threads(BULK_THREADS, BULK_MEMORY)?,
@@ -313,14 +317,27 @@ impl Engine {
         Engine::wrap(Index::open_in_dir(dir)?, language, false)
     }
 
-    fn writer(
+    /// Runs `work` with the writer; an index opened read-only, or retired
+    /// by a swap, has none.
+    fn with_writer<T>(
         &self,
-    ) -> Result<std::sync::MutexGuard<'_, IndexWriter<TantivyDocument>>, SearchError> {
-        let writer = self
-            .writer
-            .as_ref()
-            .ok_or_else(|| SearchError::Index("the index was opened read-only".into()))?;
-        Ok(writer.lock().unwrap_or_else(|p| p.into_inner()))
+        work: impl FnOnce(&mut IndexWriter<TantivyDocument>) -> Result<T, SearchError>,
+    ) -> Result<T, SearchError> {
+        let mut slot = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let writer = slot
+            .as_mut()
+            .ok_or_else(|| SearchError::Index("the index is not open for writing".into()))?;
+        work(writer)
+    }
+
+    /// Stops writing: waits for running merges and drops the writer, so
+    /// nothing writes into the folder once it is moved.
+    fn retire(&self) -> Result<(), SearchError> {
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(writer) = writer {
+            writer.wait_merging_threads()?;
+        }
+        Ok(())
     }
 
     fn wrap(index: Index, language: Language, writable: bool) -> Result<Engine, SearchError> {
@@ -330,11 +347,11 @@ impl Engine {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        let writer = if writable {
-            Some(Mutex::new(index.writer_with_num_threads(1, WRITER_MEMORY)?))
+        let writer = Mutex::new(if writable {
+            Some(index.writer_with_num_threads(1, WRITER_MEMORY)?)
         } else {
             None
-        };
+        });
         Ok(Engine {
             index,
             reader,
@@ -361,21 +378,22 @@ impl Engine {
         changes: Vec<(CaseNumber, Option<TantivyDocument>)>,
         outbox_seq: u64,
     ) -> Result<(), SearchError> {
-        let mut writer = self.writer()?;
-        for (number, document) in changes {
-            writer.delete_term(Term::from_field_u64(self.fields.number, number));
-            if let Some(document) = document {
-                writer.add_document(document)?;
+        self.with_writer(|writer| {
+            for (number, document) in changes {
+                writer.delete_term(Term::from_field_u64(self.fields.number, number));
+                if let Some(document) = document {
+                    writer.add_document(document)?;
+                }
             }
-        }
-        let mut commit = writer.prepare_commit()?;
-        let payload = Payload {
-            schema: schema::SCHEMA_VERSION,
-            outbox_seq,
-        };
-        commit.set_payload(&serde_json::to_string(&payload).expect("payload serialises"));
-        commit.commit()?;
-        drop(writer);
+            let mut commit = writer.prepare_commit()?;
+            let payload = Payload {
+                schema: schema::SCHEMA_VERSION,
+                outbox_seq,
+            };
+            commit.set_payload(&serde_json::to_string(&payload).expect("payload serialises"));
+            commit.commit()?;
+            Ok(())
+        })?;
         self.reader.reload()?;
         Ok(())
     }
@@ -386,18 +404,18 @@ impl Engine {
 
     fn build_query(
         &self,
-        searcher: &Searcher,
         request: &SearchRequest,
+        typos: bool,
     ) -> Result<Box<dyn Query>, SearchError> {
         let mut clauses: Vec<compile::Clause> = Vec::new();
         if let Some(parsed) = request.query.filter(|q| !q.is_empty()) {
             let mut context = compile::Context {
                 fields: &self.fields,
                 analyzer: self.index.tokenizer_for_field(self.fields.subject)?,
-                searcher,
                 me: request.me,
                 channel: request.channel_lookup,
                 staff: request.staff,
+                typos,
             };
             clauses.extend(context.query(parsed)?);
         }
@@ -412,9 +430,26 @@ impl Engine {
         Ok(Box::new(BooleanQuery::new(clauses)))
     }
 
+    /// Runs the request. When the words find nothing, the search is run
+    /// again tolerating typos: deciding that from the user's own results,
+    /// not from the whole index, reveals nothing about cases they cannot
+    /// see, and keeps fuzzy matching off the common path.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchHits, SearchError> {
+        let exact = self.search_with(request, false)?;
+        let has_words = request.query.is_some_and(|q| {
+            q.groups.iter().flat_map(|g| &g.alternatives).any(|t| {
+                !t.negated && matches!(t.clause, syntax::Clause::Word { prefix: false, .. })
+            })
+        });
+        if exact.total == 0 && has_words {
+            return self.search_with(request, true);
+        }
+        Ok(exact)
+    }
+
+    fn search_with(&self, request: &SearchRequest, typos: bool) -> Result<SearchHits, SearchError> {
         let searcher = self.reader.searcher();
-        let query = self.build_query(&searcher, request)?;
+        let query = self.build_query(request, typos)?;
         let (total, facets) = if request.facets {
             let (total, facets) =
                 collect(&searcher, &*query, (Count, facets::FacetCollector), request)?;
@@ -458,6 +493,8 @@ impl Engine {
             Some(cursor) => cursor
                 .strip_prefix("r:")
                 .and_then(|o| o.parse::<usize>().ok())
+                // The collector reserves room for every skipped hit.
+                .filter(|o| *o <= MAX_RELEVANCE_OFFSET)
                 .ok_or(SearchError::BadCursor)?,
         };
         let collector = TopDocs::with_limit(request.limit + 1)
@@ -524,10 +561,10 @@ impl Engine {
         let mut context = compile::Context {
             fields: &self.fields,
             analyzer: self.index.tokenizer_for_field(self.fields.body).ok()?,
-            searcher: &searcher,
             me: request.me,
             channel: request.channel_lookup,
             staff: request.staff,
+            typos: false,
         };
         let query = BooleanQuery::new(context.query(parsed).ok()?);
         let generator = |field| {
@@ -713,21 +750,21 @@ impl SearchIndex {
     }
 
     /// Puts a freshly built index in place of the current one.
-    fn swap_in(&self, mut staged: Engine, seq: u64) -> Result<(), SearchError> {
+    fn swap_in(&self, staged: Engine, seq: u64) -> Result<(), SearchError> {
         // Let the merges the last commit started finish before the folder
         // moves: they write into it, and fewer segments search faster.
-        if let Some(writer) = staged.writer.take() {
-            writer
-                .into_inner()
-                .unwrap_or_else(|p| p.into_inner())
-                .wait_merging_threads()?;
-        }
+        staged.retire()?;
         drop(staged);
         let retired = self
             .dir
             .with_extension(format!("old-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&retired);
         let mut slot = self.engine.write().unwrap_or_else(|p| p.into_inner());
+        // The live index's writer writes by path: once the folder is
+        // renamed, its late merges would land in the new index.
+        if let Some(live) = slot.as_ref() {
+            live.retire()?;
+        }
         if self.dir.exists() {
             std::fs::rename(&self.dir, &retired).map_err(|e| SearchError::Index(e.to_string()))?;
         }
@@ -755,7 +792,8 @@ impl BulkBuilder {
         activity: &[crate::domain::activity::ActivityEvent],
     ) -> Result<(), SearchError> {
         let document = case_document(&self.engine.fields, case, activity);
-        self.engine.writer()?.add_document(document)?;
+        self.engine
+            .with_writer(|writer| Ok(writer.add_document(document)?))?;
         self.added += 1;
         Ok(())
     }

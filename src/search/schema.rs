@@ -152,6 +152,14 @@ pub fn register_tokenizer(index: &Index, language: Language) {
     index.tokenizers().register(TOKENIZER, analyzer);
 }
 
+/// An index date for a time, clamped to what tantivy's nanosecond dates
+/// hold (about the years 1678 to 2262): beyond that its conversion
+/// overflows.
+pub fn index_date(seconds: i64) -> tantivy::DateTime {
+    const LIMIT: i64 = 9_000_000_000;
+    tantivy::DateTime::from_timestamp_secs(seconds.clamp(-LIMIT, LIMIT))
+}
+
 /// Sort keys pack the sort value above the case number, so every key is
 /// unique and a cursor (the last key seen) is exact while cases change.
 pub mod sort_key {

@@ -394,14 +394,18 @@ impl Service {
             let engine = index.engine().ok_or(search::SearchError::NotReady)?;
             let txn = store.read()?;
             let channels = txn.channels()?;
+            // `channel:` names only channels the user may see.
             let by_name: HashMap<String, u64> = channels
                 .iter()
+                .filter(|c| access::can_see_channel(&actor, c))
                 .map(|c| (c.name.to_lowercase(), c.id))
                 .collect();
             let lookup = |name: &str| {
-                name.parse::<u64>()
-                    .ok()
-                    .or_else(|| by_name.get(&name.to_lowercase()).copied())
+                by_name.get(&name.to_lowercase()).copied().or_else(|| {
+                    name.parse::<u64>()
+                        .ok()
+                        .filter(|id| by_name.values().any(|v| v == id))
+                })
             };
             let request = SearchRequest {
                 query: Some(&parsed),

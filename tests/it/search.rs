@@ -296,10 +296,9 @@ async fn malformed_queries_say_where_they_fail() {
         .get(&format!("/api/v1/cases?{}", q("status:shiny")))
         .await
         .problem(400);
-    org.amy
-        .get(&format!("/api/v1/cases?{}", q("channel:Nowhere")))
-        .await
-        .problem(400);
+    // An unknown channel and one the user cannot see look alike: no match.
+    assert!(find(&org.amy, "channel:Nowhere").await.is_empty());
+    assert!(find(&org.bob, "channel:Support").await.is_empty());
     org.amy
         .get(&format!("/api/v1/cases?{}", q("after:yesterday")))
         .await
@@ -317,6 +316,33 @@ async fn malformed_queries_say_where_they_fail() {
         .get("/api/v1/cases?cursor=k:notanumber")
         .await
         .problem(422);
+    org.amy
+        .get(&format!(
+            "/api/v1/cases?{}&cursor=r:100000000000",
+            q("printer")
+        ))
+        .await
+        .problem(422);
+    // Far-future dates are accepted and simply match nothing, and a case
+    // with one is still indexed.
+    assert!(
+        find(&org.amy, "before:3000-01-01 after:2999-01-01")
+            .await
+            .is_empty()
+    );
+    let far = org
+        .amy
+        .create_case(org.support, "Deadline in the far future")
+        .await;
+    let patched = org
+        .amy
+        .patch(
+            &format!("/api/v1/cases/{far}"),
+            json!({"deadline": "9999-12-31T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(find(&org.amy, "future").await, vec![far]);
     org.amy
         .get("/api/v1/cases?priority=extreme")
         .await
