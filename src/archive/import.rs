@@ -97,19 +97,17 @@ pub async fn import(
         report: ImportReport::default(),
         password_hash,
     };
-    for (i, line) in reader.lines().enumerate() {
-        let number = i + 1;
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
+    if let Err(e) = importer.load(reader).await {
+        // Batches committed before the failure are in the store but not in
+        // any index: rebuild it so they are found, then report the error.
+        if importer.report.cases > 0 {
+            drop(importer.builder.take());
+            if let Err(rebuild) = crate::search::indexer::rebuild_from_store(index, store).await {
+                tracing::error!(error = %rebuild, "the index could not be rebuilt after the failed import");
+            }
         }
-        let record: Record = serde_json::from_str(&line).map_err(|e| ImportError::Line {
-            line: number,
-            message: format!("not a valid record: {e}"),
-        })?;
-        importer.record(record, number).await?;
+        return Err(e);
     }
-    importer.flush().await?;
     match importer.builder.take() {
         Some(builder) => {
             let seq = store.read()?.outbox_head()?;
@@ -129,6 +127,22 @@ pub async fn import(
 }
 
 impl Importer {
+    async fn load(&mut self, reader: impl BufRead) -> Result<(), ImportError> {
+        for (i, line) in reader.lines().enumerate() {
+            let number = i + 1;
+            let line = line?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let record: Record = serde_json::from_str(&line).map_err(|e| ImportError::Line {
+                line: number,
+                message: format!("not a valid record: {e}"),
+            })?;
+            self.record(record, number).await?;
+        }
+        self.flush().await
+    }
+
     async fn record(&mut self, record: Record, line: usize) -> Result<(), ImportError> {
         match record {
             Record::User(user) => self.user(user, line).await,

@@ -135,10 +135,12 @@ pub async fn rebuild_from_store(
     tracing::info!("building the search index from the store");
     let builder = search.clone();
     let snapshot_store = store.clone();
-    let (seq, cases) =
-        tokio::task::spawn_blocking(move || build_snapshot(&builder, &snapshot_store))
-            .await
-            .map_err(|e| IndexerError::Join(e.to_string()))??;
+    search.set_rebuilding(true);
+    let built = tokio::task::spawn_blocking(move || build_snapshot(&builder, &snapshot_store))
+        .await
+        .map_err(|e| IndexerError::Join(e.to_string()));
+    search.set_rebuilding(false);
+    let (seq, cases) = built??;
     store
         .write(move |txn| txn.ack_outbox(CONSUMER_NAME, seq))
         .await?;

@@ -679,6 +679,8 @@ pub struct SearchIndex {
     engine: RwLock<Option<Arc<Engine>>>,
     indexed: watch::Sender<u64>,
     rebuild_requested: std::sync::atomic::AtomicBool,
+    /// Set while a full rebuild runs: incremental indexing waits for it.
+    rebuilding: std::sync::atomic::AtomicBool,
 }
 
 impl SearchIndex {
@@ -708,6 +710,7 @@ impl SearchIndex {
             engine: RwLock::new(engine.map(Arc::new)),
             indexed: watch::channel(indexed).0,
             rebuild_requested: std::sync::atomic::AtomicBool::new(false),
+            rebuilding: std::sync::atomic::AtomicBool::new(false),
         };
         Ok((index, needs_rebuild))
     }
@@ -723,10 +726,21 @@ impl SearchIndex {
     /// Waits (at most `timeout`) until the index reflects `seq`, so that a
     /// change is found by the search that follows it.
     pub async fn wait_for(&self, seq: u64, timeout: std::time::Duration) -> bool {
+        // During a rebuild the live index does not move: waiting would only
+        // slow every search down by the whole timeout.
+        if self.rebuilding.load(std::sync::atomic::Ordering::SeqCst) {
+            return false;
+        }
         let mut indexed = self.indexed.subscribe();
         tokio::time::timeout(timeout, indexed.wait_for(|at| *at >= seq))
             .await
             .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Marks a full rebuild as running (or finished).
+    pub fn set_rebuilding(&self, running: bool) {
+        self.rebuilding
+            .store(running, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn set_indexed(&self, seq: u64) {

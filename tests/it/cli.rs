@@ -272,3 +272,46 @@ fn a_bad_archive_line_is_named() {
     assert!(!ok);
     assert!(err.contains("line 2"), "{err}");
 }
+
+#[tokio::test]
+async fn cases_imported_before_a_bad_line_are_still_searchable() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // A data directory that already has an index: a later import adds to
+    // it rather than building a fresh one.
+    let first = dir.path().join("first.ndjson");
+    std::fs::write(
+        &first,
+        "{\"type\":\"channel\",\"name\":\"Legacy\"}\n\
+         {\"type\":\"case\",\"number\":5000,\"channel\":\"Legacy\",\"subject\":\"Old case\",\"status\":\"open\",\
+         \"priority\":\"normal\",\"source\":\"email\",\"created_by\":\"intake\",\
+         \"created_at\":\"2025-01-01T00:00:00Z\",\"updated_at\":\"2025-01-01T00:00:00Z\"}\n",
+    )
+    .unwrap();
+    let (ok, _, err) = run_cli(&data, &["import", first.to_str().unwrap()], None);
+    assert!(ok, "{err}");
+    let archive = dir.path().join("archive.ndjson");
+    let output = std::process::Command::new(crate::harness::docket_bin())
+        .args(["gen", "--cases", "1001", "--seed", "9"])
+        .output()
+        .unwrap();
+    let mut text = output.stdout;
+    text.extend_from_slice(b"{\"type\":\"case\",\"oops\":true}\n");
+    std::fs::write(&archive, text).unwrap();
+    let (ok, _, err) = run_cli(&data, &["import", archive.to_str().unwrap()], None);
+    assert!(!ok);
+    assert!(err.contains("line"), "{err}");
+
+    let server = Server::start_in(&data, &[("DOCKET_ADMIN_PASSWORD", "partial-admin-1")]);
+    let admin = Client::login(&server, "admin", "partial-admin-1").await;
+    let mut total = 0;
+    for _ in 0..100 {
+        let all = admin.get("/api/v1/cases?view=all&limit=1&q=refund").await;
+        if all.status == 200 {
+            total = all.body["total"].as_u64().unwrap_or(0);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(total > 0, "the committed batch was indexed");
+}
