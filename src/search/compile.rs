@@ -170,11 +170,19 @@ impl Context<'_> {
             alternatives.push(boosted(u64_term(self.fields.number, number), 10.0));
         }
         if prefix {
-            let stem: String = text
-                .chars()
-                .filter(|c| c.is_alphanumeric())
-                .flat_map(char::to_lowercase)
-                .collect();
+            // The prefix goes through the same analysis as the indexed words
+            // (lowercase, accents folded, stemmed), so "printers*" and
+            // "café*" meet the forms the index holds. Tokens are
+            // alphanumeric, so the pattern needs no escaping.
+            let tokens = self.tokens(text);
+            let stem = match tokens.as_slice() {
+                [single] => single.clone(),
+                _ => text
+                    .chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .flat_map(char::to_lowercase)
+                    .collect(),
+            };
             for (field, boost) in text_fields(self.fields, self.staff) {
                 if let Ok(regex) = RegexQuery::from_pattern(&format!("{stem}.*"), field) {
                     alternatives.push(boosted(Box::new(regex), boost));

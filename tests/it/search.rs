@@ -126,6 +126,13 @@ async fn words_phrases_fields_and_typos_find_the_right_cases() {
     assert_eq!(find(admin, &format!("#{invoice}")).await, vec![invoice]);
     assert_eq!(find(admin, "portl*").await, Vec::<u64>::new());
     assert_eq!(find(admin, "port*").await, vec![login]);
+    let mut printers = find(admin, "printers*").await;
+    printers.sort();
+    assert_eq!(
+        printers,
+        vec![printer, sales],
+        "a prefix is analysed like the words it meets"
+    );
     assert_eq!(
         find(admin, "pritner").await.len(),
         2,

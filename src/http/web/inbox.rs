@@ -357,5 +357,5 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
     };
     page.render()
         .map(|body| Html(body).into_response())
-        .map_err(|e| WebError::BadInput(format!("the page could not be rendered: {e}")))
+        .map_err(|e| WebError::Internal(format!("the page could not be rendered: {e}")))
 }

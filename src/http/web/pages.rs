@@ -16,7 +16,7 @@ use crate::domain::channel::ChannelId;
 fn html(page: impl Template) -> Result<Response, WebError> {
     page.render()
         .map(|body| Html(body).into_response())
-        .map_err(|e| WebError::BadInput(format!("the page could not be rendered: {e}")))
+        .map_err(|e| WebError::Internal(format!("the page could not be rendered: {e}")))
 }
 
 #[handler]

@@ -28,6 +28,9 @@ pub enum WebError {
     Csrf,
     #[error("{0}")]
     BadInput(String),
+    /// A fault on the server's side (logged); the person sees a plain apology.
+    #[error("something went wrong on the server; the server log has details")]
+    Internal(String),
 }
 
 impl From<crate::domain::RuleError> for WebError {
@@ -42,6 +45,7 @@ impl WebError {
             WebError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             WebError::Csrf => StatusCode::FORBIDDEN,
             WebError::BadInput(_) => StatusCode::BAD_REQUEST,
+            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             WebError::Service(e) => crate::http::error::status_of(e),
         }
     }
@@ -62,6 +66,10 @@ impl poem::error::ResponseError for WebError {
             WebError::Service(ServiceError::Store(e)) => {
                 tracing::error!(error = %e, "store failure while serving a page");
                 "Something went wrong on the server and nothing was saved. Try again; if it persists, the server log has details.".to_owned()
+            }
+            WebError::Internal(detail) => {
+                tracing::error!(%detail, "page failure");
+                capitalise(&self.to_string())
             }
             other => capitalise(&other.to_string()),
         };
