@@ -150,6 +150,17 @@ impl Service {
             .await
     }
 
+    /// Who may own cases in `channel`, by username: the same rule the
+    /// service applies when a case is assigned.
+    pub fn assignable_users(&self, channel: &Channel) -> ServiceResult<Vec<String>> {
+        let users = self.store.read()?.users()?;
+        Ok(users
+            .into_iter()
+            .filter(|u| access::can_be_assigned(u, channel))
+            .map(|u| u.username)
+            .collect())
+    }
+
     /// Adds a member or changes their role.
     pub async fn put_member(
         &self,

@@ -43,7 +43,6 @@ pub fn run(db: &Database) -> StoreResult<()> {
 
 /// A fresh store: create every table so readers never meet a missing one.
 fn create_v1(txn: &WriteTransaction) -> StoreResult<()> {
-    txn.open_table(SECRETS)?;
     txn.open_table(USERS)?;
     txn.open_table(CHANNELS)?;
     txn.open_table(CASES)?;

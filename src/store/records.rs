@@ -40,6 +40,23 @@ fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> StoreResult<T> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
+/// Decodes every value of a table scan.
+fn decode_all<'a, K, T>(
+    what: &str,
+    entries: redb::Range<'a, K, &'static [u8]>,
+) -> StoreResult<Vec<T>>
+where
+    K: redb::Key + 'static,
+    T: DeserializeOwned,
+{
+    let mut values = Vec::new();
+    for entry in entries {
+        let (_, value) = entry?;
+        values.push(decode(what, value.value())?);
+    }
+    Ok(values)
+}
+
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("records serialise to JSON")
 }
@@ -87,13 +104,7 @@ macro_rules! impl_reads {
             }
 
             fn users(&self) -> StoreResult<Vec<User>> {
-                let table = self.open_table(USERS)?;
-                let mut users = Vec::new();
-                for entry in table.iter()? {
-                    let (_, value) = entry?;
-                    users.push(decode("user", value.value())?);
-                }
-                Ok(users)
+                decode_all("user", self.open_table(USERS)?.iter()?)
             }
 
             fn channel(&self, id: ChannelId) -> StoreResult<Option<Channel>> {
@@ -103,13 +114,7 @@ macro_rules! impl_reads {
             }
 
             fn channels(&self) -> StoreResult<Vec<Channel>> {
-                let table = self.open_table(CHANNELS)?;
-                let mut channels = Vec::new();
-                for entry in table.iter()? {
-                    let (_, value) = entry?;
-                    channels.push(decode("channel", value.value())?);
-                }
-                Ok(channels)
+                decode_all("channel", self.open_table(CHANNELS)?.iter()?)
             }
 
             fn activity(&self, number: CaseNumber) -> StoreResult<Vec<ActivityEvent>> {

@@ -5,8 +5,6 @@ use redb::TableDefinition;
 
 /// Counters and settings: `schema_version`, `next_case_number`...
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-/// Secrets generated on first start (e.g. the server key).
-pub const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
 /// username → JSON user.
 pub const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users_v1");
 /// channel id → JSON channel.

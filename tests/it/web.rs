@@ -19,6 +19,17 @@ fn field(html: &str, name: &str) -> String {
     html[start..].split('"').next().unwrap().to_owned()
 }
 
+/// Status, body and redirect target of a request.
+async fn answer(request: reqwest::RequestBuilder) -> (u16, String, Option<String>) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned());
+    (status, response.text().await.unwrap(), location)
+}
+
 impl Browser {
     fn new(server: &Server) -> Browser {
         let http = reqwest::Client::builder()
@@ -33,34 +44,11 @@ impl Browser {
     }
 
     async fn get(&self, path: &str) -> (u16, String, Option<String>) {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let location = response
-            .headers()
-            .get("location")
-            .map(|l| l.to_str().unwrap().to_owned());
-        (status, response.text().await.unwrap(), location)
+        answer(self.http.get(format!("{}{path}", self.base))).await
     }
 
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let location = response
-            .headers()
-            .get("location")
-            .map(|l| l.to_str().unwrap().to_owned());
-        (status, response.text().await.unwrap(), location)
+        answer(self.http.post(format!("{}{path}", self.base)).form(form)).await
     }
 
     async fn login(&self, username: &str, password: &str) -> (u16, String, Option<String>) {

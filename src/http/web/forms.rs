@@ -59,6 +59,20 @@ fn parse_channel(text: &str) -> Result<ChannelId, WebError> {
         .map_err(|_| WebError::BadInput("choose a channel".into()))
 }
 
+/// Applies a case change from a form and returns to the case.
+async fn apply_change(
+    req: &Request,
+    session: &crate::service::Session,
+    number: CaseNumber,
+    change: CaseChange,
+) -> Result<Redirect, WebError> {
+    app(req)
+        .service
+        .update_case(&session.user, number, change)
+        .await?;
+    Ok(to_case(number))
+}
+
 fn to_case(number: CaseNumber) -> Redirect {
     Redirect::see_other(format!("/cases/{number}"))
 }
@@ -175,11 +189,7 @@ pub async fn edit_case(
         unchanged_since: expected,
         ..Default::default()
     };
-    app(req)
-        .service
-        .update_case(&session.user, number, change)
-        .await?;
-    Ok(to_case(number))
+    apply_change(req, &session, number, change).await
 }
 
 #[derive(Deserialize)]
@@ -201,11 +211,7 @@ pub async fn assign_case(
         assignee: Some(filled(&form.assignee)),
         ..Default::default()
     };
-    app(req)
-        .service
-        .update_case(&session.user, number, change)
-        .await?;
-    Ok(to_case(number))
+    apply_change(req, &session, number, change).await
 }
 
 #[derive(Deserialize)]
@@ -227,11 +233,7 @@ pub async fn change_status(
         status: Some(status),
         ..Default::default()
     };
-    app(req)
-        .service
-        .update_case(&session.user, number, change)
-        .await?;
-    Ok(to_case(number))
+    apply_change(req, &session, number, change).await
 }
 
 macro_rules! lifecycle_form {

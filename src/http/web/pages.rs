@@ -69,37 +69,19 @@ pub fn case_page(req: &Request, Path(number): Path<String>) -> Result<Response, 
         .map(ActivityRow::new)
         .collect();
     let can_work = access::can_work_case(&session.user, &channel);
-    let mut assignees: Vec<Choice> = Vec::new();
-    if can_work {
-        let users = if session.user.is_admin() {
-            service.list_users(&session.user)?
-        } else {
-            Vec::new()
-        };
-        let mut names: Vec<String> = channel.members.keys().cloned().collect();
-        names.extend(
-            users
-                .iter()
-                .filter(|u| u.is_admin())
-                .map(|u| u.username.clone()),
-        );
-        names.sort();
-        names.dedup();
-        for name in names {
-            let eligible = match service.find_user(&name)? {
-                Some(user) => access::can_be_assigned(&user, &channel),
-                None => false,
-            };
-            if eligible {
-                let selected = case.assignee.as_deref() == Some(name.as_str());
-                assignees.push(Choice {
-                    label: name.clone(),
-                    value: name,
-                    selected,
-                });
-            }
-        }
-    }
+    let assignees = if can_work {
+        service
+            .assignable_users(&channel)?
+            .into_iter()
+            .map(|name| Choice {
+                selected: case.assignee.as_deref() == Some(name.as_str()),
+                label: name.clone(),
+                value: name,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let details = case_details(&case, &channel.name);
     html(CasePage {
         nav: Nav::new(&session, "inbox"),
