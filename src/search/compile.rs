@@ -28,14 +28,7 @@ pub type Clause = (Occur, Box<dyn Query>);
 /// Text fields a plain word searches, with their weight. Internal notes
 /// only for staff: a partner's search must not reveal what they contain.
 fn text_fields(fields: &Fields, staff: bool) -> Vec<(Field, f32)> {
-    let mut searched = vec![
-        (fields.subject, 3.0),
-        (fields.description, 1.5),
-        (fields.body, 1.0),
-        (fields.customer, 1.5),
-        (fields.from, 1.0),
-        (fields.device, 1.0),
-    ];
+    let mut searched = vec![(fields.subject, 3.0), (fields.text, 1.0)];
     if staff {
         searched.push((fields.notes, 1.0));
     }

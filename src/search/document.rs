@@ -58,13 +58,19 @@ pub fn case_document(fields: &Fields, case: &Case, activity: &[ActivityEvent]) -
     let mut doc = TantivyDocument::default();
     doc.add_u64(fields.number, case.number);
     doc.add_text(fields.subject, &case.subject);
-    doc.add_text(fields.description, &case.description);
+    // Everything a plain word finds besides the subject and notes goes to
+    // one `text` field: a word then searches three fields, not seven.
+    doc.add_text(fields.text, &case.description);
     for body in message_texts(activity) {
-        doc.add_text(fields.body, body);
+        doc.add_text(fields.text, body);
     }
     for body in note_texts(activity) {
         doc.add_text(fields.notes, body);
     }
+    let mut add_from = |value: &str| {
+        doc.add_text(fields.from, value);
+        doc.add_text(fields.text, value);
+    };
     for event in activity {
         if let EventKind::Message {
             direction: Direction::Inbound,
@@ -72,7 +78,7 @@ pub fn case_document(fields: &Fields, case: &Case, activity: &[ActivityEvent]) -
             ..
         } = &event.kind
         {
-            doc.add_text(fields.from, from);
+            add_from(from);
         }
     }
     if let Some(customer) = &case.customer {
@@ -80,17 +86,15 @@ pub fn case_document(fields: &Fields, case: &Case, activity: &[ActivityEvent]) -
             .into_iter()
             .flatten()
         {
-            doc.add_text(fields.customer, value);
-            doc.add_text(fields.from, value);
+            add_from(value);
         }
         for handle in customer.handles.values() {
-            doc.add_text(fields.customer, handle);
-            doc.add_text(fields.from, handle);
+            add_from(handle);
         }
     }
     if let Some(device) = &case.device {
         for value in [&device.identifier, &device.model].into_iter().flatten() {
-            doc.add_text(fields.device, value);
+            doc.add_text(fields.text, value);
         }
     }
     if let Some(category) = &case.category {

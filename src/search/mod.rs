@@ -13,18 +13,19 @@ pub mod indexer;
 mod schema;
 pub mod syntax;
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query};
-use tantivy::schema::Value;
+use tantivy::query::{AllQuery, BooleanQuery, EnableScoring, Occur, Query};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::Language;
 use tantivy::{
-    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Searcher, TantivyDocument,
-    Term,
+    DocAddress, DocSet, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Searcher, TERMINATED,
+    TantivyDocument, Term,
 };
 use tokio::sync::watch;
 
@@ -91,7 +92,7 @@ pub struct Filters {
     pub deadline_before: Option<Timestamp>,
     /// Only cases with news since the user last opened them: the user's
     /// read markers (case number → seconds).
-    pub unread_since: Option<Arc<std::collections::HashMap<CaseNumber, u64>>>,
+    pub unread_since: Option<Arc<HashMap<CaseNumber, u64>>>,
     /// Cases whose reply window (per channel, in hours) closes between
     /// `now` and `warn_until`, with the customer still waiting for an answer.
     pub reply_window_closing: Option<ReplyWindows>,
@@ -168,9 +169,47 @@ pub struct SearchRequest<'a> {
 
 pub struct SearchHits {
     pub numbers: Vec<CaseNumber>,
+    /// How many cases match; a lower bound when `total_capped`.
     pub total: usize,
+    /// Counting stopped at [`EXACT_TOTAL_LIMIT`]: more cases match.
+    pub total_capped: bool,
     pub next_cursor: Option<String>,
     pub facets: Option<Facets>,
+}
+
+/// Totals are counted exactly up to this many matches; beyond it a list
+/// says "10,000+" instead of walking every match of a common word.
+pub const EXACT_TOTAL_LIMIT: usize = 10_000;
+
+/// Counts the matches of `query`, stopping once more than `limit` are
+/// found: the count is then `limit` and the second value is true.
+fn count_up_to(
+    searcher: &Searcher,
+    query: &dyn Query,
+    limit: usize,
+) -> tantivy::Result<(usize, bool)> {
+    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    let mut count = 0;
+    for reader in searcher.segment_readers() {
+        if reader.alive_bitset().is_none() && count + reader.max_doc() as usize <= limit {
+            // Without deletions, many queries count without visiting docs.
+            count += weight.count(reader)? as usize;
+            continue;
+        }
+        let alive = reader.alive_bitset();
+        let mut scorer = weight.scorer(reader, 1.0)?;
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            if alive.is_none_or(|bits| bits.is_alive(doc)) {
+                count += 1;
+                if count > limit {
+                    return Ok((limit, true));
+                }
+            }
+            doc = scorer.advance();
+        }
+    }
+    Ok((count, false))
 }
 
 /// Runs `collector`, keeping only unread cases when the request asks so.
@@ -450,12 +489,15 @@ impl Engine {
     fn search_with(&self, request: &SearchRequest, typos: bool) -> Result<SearchHits, SearchError> {
         let searcher = self.reader.searcher();
         let query = self.build_query(request, typos)?;
-        let (total, facets) = if request.facets {
+        let (total, total_capped, facets) = if request.facets {
             let (total, facets) =
                 collect(&searcher, &*query, (Count, facets::FacetCollector), request)?;
-            (total, Some(facets))
+            (total, false, Some(facets))
+        } else if request.filters.unread_since.is_some() {
+            (collect(&searcher, &*query, Count, request)?, false, None)
         } else {
-            (collect(&searcher, &*query, Count, request)?, None)
+            let (total, capped) = count_up_to(&searcher, &*query, EXACT_TOTAL_LIMIT)?;
+            (total, capped, None)
         };
         let (numbers, next_cursor) = match request.sort.field_name() {
             None => self.by_relevance(&searcher, &*query, request)?,
@@ -464,21 +506,36 @@ impl Engine {
         Ok(SearchHits {
             numbers,
             total,
+            total_capped,
             next_cursor,
             facets,
         })
     }
 
-    fn number_of(
-        &self,
+    /// The case numbers of hits, read from the `number` column rather than
+    /// the document store (which decompresses a whole block per hit).
+    fn numbers_of(
         searcher: &Searcher,
-        address: DocAddress,
-    ) -> Result<CaseNumber, SearchError> {
-        let document: TantivyDocument = searcher.doc(address)?;
-        document
-            .get_first(self.fields.number)
-            .and_then(|v| v.as_u64())
-            .ok_or_else(|| SearchError::Index("a document has no case number".into()))
+        addresses: impl Iterator<Item = DocAddress>,
+    ) -> Result<Vec<CaseNumber>, SearchError> {
+        let mut columns = HashMap::new();
+        let mut numbers = Vec::new();
+        for address in addresses {
+            let column = match columns.entry(address.segment_ord) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => entry.insert(
+                    searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .u64(names::NUMBER)?,
+                ),
+            };
+            let number = column
+                .first(address.doc_id)
+                .ok_or_else(|| SearchError::Index("a document has no case number".into()))?;
+            numbers.push(number);
+        }
+        Ok(numbers)
     }
 
     /// Relevance pages by offset (`r:OFFSET`): scores are not stable keys.
@@ -502,10 +559,10 @@ impl Engine {
             .order_by_score();
         let top = collect(searcher, query, collector, request)?;
         let more = top.len() > request.limit;
-        let mut numbers = Vec::with_capacity(request.limit);
-        for (_, address) in top.into_iter().take(request.limit) {
-            numbers.push(self.number_of(searcher, address)?);
-        }
+        let numbers = Self::numbers_of(
+            searcher,
+            top.into_iter().take(request.limit).map(|(_, a)| a),
+        )?;
         let next = more.then(|| format!("r:{}", offset + request.limit));
         Ok((numbers, next))
     }
@@ -537,14 +594,11 @@ impl Engine {
         let order = if descending { Order::Desc } else { Order::Asc };
         let collector =
             TopDocs::with_limit(request.limit + 1).order_by_fast_field::<u64>(field_name, order);
-        let top = collect(searcher, &*query, collector, request)?;
+        let mut top = collect(searcher, &*query, collector, request)?;
         let more = top.len() > request.limit;
-        let mut numbers = Vec::with_capacity(request.limit);
-        let mut last_key = None;
-        for (key, address) in top.into_iter().take(request.limit) {
-            numbers.push(self.number_of(searcher, address)?);
-            last_key = key;
-        }
+        top.truncate(request.limit);
+        let last_key = top.last().and_then(|(key, _)| *key);
+        let numbers = Self::numbers_of(searcher, top.into_iter().map(|(_, a)| a))?;
         let next = if more {
             last_key.map(|k| format!("k:{k}"))
         } else {
@@ -560,7 +614,7 @@ impl Engine {
         let searcher = self.reader.searcher();
         let mut context = compile::Context {
             fields: &self.fields,
-            analyzer: self.index.tokenizer_for_field(self.fields.body).ok()?,
+            analyzer: self.index.tokenizer_for_field(self.fields.text).ok()?,
             me: request.me,
             channel: request.channel_lookup,
             staff: request.staff,
@@ -587,13 +641,12 @@ impl Engine {
         terms.dedup();
         Some(Highlighter {
             terms,
-            body: generator(self.fields.body),
+            text: generator(self.fields.text),
             notes: if request.staff {
                 generator(self.fields.notes)
             } else {
                 None
             },
-            description: generator(self.fields.description),
             subject: generator(self.fields.subject),
         })
     }
@@ -603,39 +656,32 @@ impl Engine {
 pub struct Highlighter {
     /// The query's indexed terms, to skip cheaply texts that cannot match.
     terms: Vec<String>,
-    body: Option<SnippetGenerator>,
+    /// Messages and the description.
+    text: Option<SnippetGenerator>,
     notes: Option<SnippetGenerator>,
-    description: Option<SnippetGenerator>,
     subject: Option<SnippetGenerator>,
 }
 
 impl Highlighter {
-    /// Messages first, then notes (for staff), the description and the
-    /// subject.
-    pub fn snippet(
-        &self,
-        messages: &[&str],
-        notes: &[&str],
-        description: &str,
-        subject: &str,
-    ) -> Option<Snippet> {
-        let sources = [
-            (&self.body, messages.to_vec()),
-            (&self.notes, notes.to_vec()),
-            (&self.description, vec![description]),
-            (&self.subject, vec![subject]),
-        ];
-        sources.into_iter().find_map(|(generator, texts)| {
-            let generator = generator.as_ref()?;
-            texts
-                .into_iter()
-                .filter_map(|text| self.window(text))
-                .find_map(|text| {
-                    let snippet = generator.snippet(text);
-                    (!snippet.highlighted().is_empty())
-                        .then(|| Snippet::from_ranges(snippet.fragment(), snippet.highlighted()))
-                })
-        })
+    /// An excerpt of a message or the description, if the query matched it.
+    pub fn in_text(&self, text: &str) -> Option<Snippet> {
+        self.cut(self.text.as_ref(), text)
+    }
+
+    /// An excerpt of an internal note (none for partners).
+    pub fn in_note(&self, text: &str) -> Option<Snippet> {
+        self.cut(self.notes.as_ref(), text)
+    }
+
+    pub fn in_subject(&self, text: &str) -> Option<Snippet> {
+        self.cut(self.subject.as_ref(), text)
+    }
+
+    fn cut(&self, generator: Option<&SnippetGenerator>, text: &str) -> Option<Snippet> {
+        let generator = generator?;
+        let snippet = generator.snippet(self.window(text)?);
+        (!snippet.highlighted().is_empty())
+            .then(|| Snippet::from_ranges(snippet.fragment(), snippet.highlighted()))
     }
 
     /// The part of `text` around the first place a query term appears, or
@@ -853,4 +899,25 @@ pub fn language(name: &str) -> Option<Language> {
     schema::language(name)
 }
 
-pub use document::{case_document, message_texts, note_texts};
+pub use document::case_document;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::doc;
+
+    #[test]
+    fn counting_stops_past_the_limit() {
+        let (schema, fields) = schema::build();
+        let index = Index::create_in_ram(schema);
+        let mut writer: IndexWriter = index.writer(15_000_000).unwrap();
+        for number in 1..=30u64 {
+            writer.add_document(doc!(fields.number => number)).unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        assert_eq!(count_up_to(&searcher, &AllQuery, 10).unwrap(), (10, true));
+        assert_eq!(count_up_to(&searcher, &AllQuery, 30).unwrap(), (30, false));
+        assert_eq!(count_up_to(&searcher, &AllQuery, 100).unwrap(), (30, false));
+    }
+}

@@ -12,7 +12,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped when the layout changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 pub const TOKENIZER: &str = "docket";
 
@@ -21,14 +21,14 @@ pub const TOKENIZER: &str = "docket";
 pub struct Fields {
     pub number: Field,
     pub subject: Field,
-    pub description: Field,
-    /// Messages of the conversation.
-    pub body: Field,
+    /// The description, every message, the customer's names and handles,
+    /// the senders and the device: what a plain word searches besides the
+    /// subject and notes.
+    pub text: Field,
     /// Internal notes: searched for staff only.
     pub notes: Field,
+    /// Senders and customer identities, for `from:`.
     pub from: Field,
-    pub customer: Field,
-    pub device: Field,
     pub category: Field,
     pub case_type: Field,
     pub status: Field,
@@ -82,12 +82,9 @@ pub fn build() -> (Schema, Fields) {
     let fields = Fields {
         number: builder.add_u64_field(names::NUMBER, INDEXED | FAST | STORED),
         subject: builder.add_text_field("subject", text.clone()),
-        description: builder.add_text_field("description", text.clone()),
-        body: builder.add_text_field("body", text.clone()),
+        text: builder.add_text_field("text", text.clone()),
         notes: builder.add_text_field("notes", text.clone()),
-        from: builder.add_text_field("from", text.clone()),
-        customer: builder.add_text_field("customer", text.clone()),
-        device: builder.add_text_field("device", text),
+        from: builder.add_text_field("from", text),
         category: builder.add_text_field(names::CATEGORY, facet.clone()),
         case_type: builder.add_text_field("type", STRING),
         status: builder.add_text_field(names::STATUS, facet.clone()),

@@ -12,6 +12,7 @@ use chrono::Duration as Span;
 use super::{Service, ServiceError, ServiceResult, now};
 use crate::domain::Timestamp;
 use crate::domain::access;
+use crate::domain::activity::EventKind;
 use crate::domain::case::{Case, Priority, Status};
 use crate::domain::channel::{Channel, ChannelId};
 use crate::domain::user::{Role, User};
@@ -216,9 +217,43 @@ pub struct ListedCase {
 pub struct CasePage {
     pub items: Vec<ListedCase>,
     pub next_cursor: Option<String>,
-    /// How many cases match in all (when answered from the index).
+    /// How many cases match in all (when answered from the index); a
+    /// lower bound when `total_capped`.
     pub total: Option<usize>,
+    pub total_capped: bool,
     pub facets: Option<Facets>,
+}
+
+/// How many of a case's events an excerpt looks through: a case with
+/// thousands of messages must not make a result page slow.
+const EXCERPT_EVENT_LIMIT: usize = 200;
+
+/// Where the query matched a case: its messages first (oldest first), then
+/// internal notes (staff only), the description and the subject.
+fn excerpt(
+    txn: &impl Reads,
+    highlighter: &search::Highlighter,
+    case: &Case,
+    staff: bool,
+) -> ServiceResult<Option<search::Snippet>> {
+    let mut in_message = None;
+    let mut in_note = None;
+    let mut examined = 0;
+    txn.visit_activity(case.number, &mut |event| {
+        examined += 1;
+        match &event.kind {
+            EventKind::Message { body, .. } => in_message = highlighter.in_text(body),
+            EventKind::Note { body } if staff && in_note.is_none() => {
+                in_note = highlighter.in_note(body)
+            }
+            _ => {}
+        }
+        in_message.is_none() && examined < EXCERPT_EVENT_LIMIT
+    })?;
+    Ok(in_message
+        .or(in_note)
+        .or_else(|| highlighter.in_text(&case.description))
+        .or_else(|| highlighter.in_subject(&case.subject)))
 }
 
 /// What the actor may see, as the index narrows it.
@@ -438,16 +473,7 @@ impl Service {
                 }
                 let snippet = match &highlighter {
                     None => None,
-                    Some(highlighter) => {
-                        let activity = txn.activity(number)?;
-                        let messages: Vec<&str> = search::message_texts(&activity).collect();
-                        let notes: Vec<&str> = if actor.is_partner() {
-                            Vec::new()
-                        } else {
-                            search::note_texts(&activity).collect()
-                        };
-                        highlighter.snippet(&messages, &notes, &case.description, &case.subject)
-                    }
+                    Some(highlighter) => excerpt(&txn, highlighter, &case, !actor.is_partner())?,
                 };
                 items.push(ListedCase { case, snippet });
             }
@@ -455,6 +481,7 @@ impl Service {
                 items,
                 next_cursor: hits.next_cursor,
                 total: Some(hits.total),
+                total_capped: hits.total_capped,
                 facets: hits.facets,
             })
         })
@@ -515,6 +542,7 @@ impl Service {
             items,
             next_cursor,
             total: None,
+            total_capped: false,
             facets: None,
         })
     }

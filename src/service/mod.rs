@@ -20,7 +20,7 @@ use crate::store::{Store, StoreError};
 pub use auth::{Credential, Session};
 pub use cases::{CaseChange, NewMessage};
 pub use channels::{ChannelChange, NewChannel};
-pub use listing::{AssigneeFilter, CaseQuery, QuickFilter, View};
+pub use listing::{AssigneeFilter, CasePage, CaseQuery, QuickFilter, View};
 pub use users::{NewUser, UserChange, random_password, unusable_password_hash};
 
 /// Why a command was refused. Mapped once, at the HTTP edge and in the CLI.

@@ -69,6 +69,13 @@ pub trait Reads {
     fn channel(&self, id: ChannelId) -> StoreResult<Option<Channel>>;
     fn channels(&self) -> StoreResult<Vec<Channel>>;
     fn activity(&self, number: CaseNumber) -> StoreResult<Vec<ActivityEvent>>;
+    /// Visits a case's events oldest first until `visit` returns false,
+    /// decoding only those visited.
+    fn visit_activity(
+        &self,
+        number: CaseNumber,
+        visit: &mut dyn FnMut(ActivityEvent) -> bool,
+    ) -> StoreResult<()>;
     fn token(&self, hash: &[u8]) -> StoreResult<Option<TokenRecord>>;
     fn outbox_cursor(&self, consumer: &str) -> StoreResult<u64>;
     /// The sequence of the newest outbox entry ever written.
@@ -125,6 +132,21 @@ macro_rules! impl_reads {
                     events.push(decode("activity event", value.value())?);
                 }
                 Ok(events)
+            }
+
+            fn visit_activity(
+                &self,
+                number: CaseNumber,
+                visit: &mut dyn FnMut(ActivityEvent) -> bool,
+            ) -> StoreResult<()> {
+                let table = self.open_table(ACTIVITY)?;
+                for entry in table.range((number, 0)..=(number, u64::MAX))? {
+                    let (_, value) = entry?;
+                    if !visit(decode("activity event", value.value())?) {
+                        break;
+                    }
+                }
+                Ok(())
             }
 
             fn token(&self, hash: &[u8]) -> StoreResult<Option<TokenRecord>> {

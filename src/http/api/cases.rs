@@ -117,6 +117,9 @@ struct CaseList {
     /// How many cases match in all (absent while the search index is first
     /// being built).
     total: Option<u64>,
+    /// True when more than `total` cases match: exact counting stops at
+    /// 10,000 (except with facets or the unread filter, which count all).
+    total_capped: bool,
     /// Counts per status, channel, category and assignee of all matches.
     facets: Option<FacetsView>,
 }
@@ -293,6 +296,7 @@ impl CasesApi {
                 .collect(),
             next_cursor: page.next_cursor,
             total: page.total.map(|t| t as u64),
+            total_capped: page.total_capped,
             facets: page.facets.map(|f| FacetsView {
                 status: f.status,
                 channel: f

@@ -15,7 +15,7 @@ use super::views::{CaseRow, Nav};
 use crate::domain::case::Status;
 use crate::domain::channel::ChannelId;
 use crate::domain::user::User;
-use crate::service::{CaseQuery, QuickFilter, Service, View};
+use crate::service::{CasePage, CaseQuery, QuickFilter, Service, View};
 
 /// The inbox's state as it appears in the URL.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -116,7 +116,7 @@ impl InboxState {
 pub struct SideLink {
     pub label: String,
     pub href: String,
-    pub count: Option<u64>,
+    pub count: Option<String>,
     pub current: bool,
 }
 
@@ -139,7 +139,8 @@ pub struct InboxPage {
     pub categories: Vec<SideLink>,
     pub sorts: Vec<SortChoice>,
     pub rows: Vec<CaseRow>,
-    pub total: Option<u64>,
+    /// The number ("42", "10000+") and the noun after it.
+    pub total: Option<(String, &'static str)>,
     pub next_href: Option<String>,
     pub clear_href: Option<String>,
     pub empty_hint: &'static str,
@@ -150,7 +151,7 @@ async fn quick_counts(
     service: &Service,
     user: &User,
     base: &CaseQuery,
-) -> HashMap<&'static str, u64> {
+) -> HashMap<&'static str, String> {
     let mut counts = HashMap::new();
     let mut query = CaseQuery {
         limit: Some(1),
@@ -160,15 +161,25 @@ async fn quick_counts(
     };
     query.quick = None;
     if let Ok(page) = service.list_cases(user, &query).await {
-        counts.insert("", page.total.unwrap_or(0) as u64);
+        counts.insert("", count_label(&page));
     }
     for quick in QuickFilter::ALL {
         query.quick = Some(quick);
         if let Ok(page) = service.list_cases(user, &query).await {
-            counts.insert(quick.as_str(), page.total.unwrap_or(0) as u64);
+            counts.insert(quick.as_str(), count_label(&page));
         }
     }
     counts
+}
+
+/// A page's total for the sidebar: "10000+" when counting stopped.
+fn count_label(page: &CasePage) -> String {
+    let total = page.total.unwrap_or(0);
+    if page.total_capped {
+        format!("{total}+")
+    } else {
+        total.to_string()
+    }
 }
 
 fn quick_label(quick: &str) -> &'static str {
@@ -250,7 +261,7 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
         .map(|value| SideLink {
             label: quick_label(value).into(),
             href: state.with("quick", value),
-            count: counts.get(value).copied(),
+            count: counts.get(value).cloned(),
             current: state.quick.trim() == value,
         })
         .collect();
@@ -266,7 +277,14 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
                     s.as_str()
                 },
             ),
-            count: Some(facets.status.get(s.as_str()).copied().unwrap_or(0)),
+            count: Some(
+                facets
+                    .status
+                    .get(s.as_str())
+                    .copied()
+                    .unwrap_or(0)
+                    .to_string(),
+            ),
             current: state.status == s.as_str(),
         })
         .collect();
@@ -277,7 +295,7 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
             SideLink {
                 label: c.name.clone(),
                 href: state.with("channel", if state.channel == id { "" } else { &id }),
-                count: Some(facets.channel.get(&c.id).copied().unwrap_or(0)),
+                count: Some(facets.channel.get(&c.id).copied().unwrap_or(0).to_string()),
                 current: state.channel == id,
             }
         })
@@ -290,7 +308,7 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
         .map(|(name, count)| SideLink {
             label: name.clone(),
             href: state.with("category", if &state.category == name { "" } else { name }),
-            count: Some(*count),
+            count: Some(count.to_string()),
             current: &state.category == name,
         })
         .collect();
@@ -343,7 +361,14 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
         categories,
         sorts,
         rows,
-        total: page.total.map(|t| t as u64),
+        total: page.total.map(|total| {
+            let noun = if total == 1 && !page.total_capped {
+                "case"
+            } else {
+                "cases"
+            };
+            (count_label(&page), noun)
+        }),
         next_href,
         clear_href: filtered.then(|| {
             InboxState {
