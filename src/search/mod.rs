@@ -910,6 +910,7 @@ mod tests {
     fn counting_stops_past_the_limit() {
         let (schema, fields) = schema::build();
         let index = Index::create_in_ram(schema);
+        schema::register_tokenizer(&index, Language::English);
         let mut writer: IndexWriter = index.writer(15_000_000).unwrap();
         for number in 1..=30u64 {
             writer.add_document(doc!(fields.number => number)).unwrap();
