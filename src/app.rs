@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::http;
 use crate::live::LiveFeed;
+use crate::scripting::ScriptHost;
 use crate::search::SearchIndex;
 use crate::service::{Service, ServiceError};
 use crate::store::{Store, StoreError};
@@ -42,7 +43,10 @@ pub async fn serve(config: Config, admin_password: Option<String>) -> Result<(),
     .await
     .map_err(|e| AppError::Serve(e.to_string()))??;
     let (search, rebuild) = open_search(&config).await?;
-    let service = Service::new(store.clone(), config.clone()).with_search(search.clone());
+    let scripts = open_scripts(&config).await?;
+    let service = Service::new(store.clone(), config.clone())
+        .with_search(search.clone())
+        .with_scripts(scripts.clone());
     if let Some(password) = service.ensure_first_admin(admin_password).await? {
         println!("Created the first administrator.");
         println!("  username: admin");
@@ -54,6 +58,13 @@ pub async fn serve(config: Config, admin_password: Option<String>) -> Result<(),
     let live = LiveFeed::new(stopping.clone());
     let live_worker = tokio::spawn(live.clone().run(store.clone(), stopping.clone()));
     let maintenance = tokio::spawn(maintain(service.clone(), stopping.clone()));
+    let reloader = tokio::spawn(reload_scripts(scripts, stopping.clone()));
+    let notifier = tokio::spawn(crate::notify::run(
+        store.clone(),
+        Arc::new(config.notify.clone()),
+        stopping.clone(),
+    ));
+    let escalations = tokio::spawn(escalate(service.clone(), stopping.clone()));
     let indexer = tokio::spawn(crate::search::indexer::run(
         search,
         store.clone(),
@@ -97,6 +108,9 @@ pub async fn serve(config: Config, admin_password: Option<String>) -> Result<(),
     let _ = stop.send(true);
     let _ = live_worker.await;
     let _ = maintenance.await;
+    let _ = reloader.await;
+    let _ = notifier.await;
+    let _ = escalations.await;
     let _ = indexer.await;
     tracing::info!("server stopped");
     result
@@ -113,6 +127,60 @@ async fn open_search(config: &Config) -> Result<(Arc<SearchIndex>, bool), AppErr
         .map_err(|e| AppError::Serve(e.to_string()))?
         .map_err(|e| AppError::Serve(e.to_string()))?;
     Ok((Arc::new(index), rebuild))
+}
+
+/// Seeds the data directory's `plugins/` folder on first start and loads
+/// the scripts in it.
+async fn open_scripts(config: &Config) -> Result<Arc<ScriptHost>, AppError> {
+    let dir = config.data_dir.join("plugins");
+    let host = Arc::new(ScriptHost::new(&dir, &config.scripting));
+    let loaded = host.clone();
+    tokio::task::spawn_blocking(move || {
+        match ScriptHost::seed_defaults(&dir) {
+            Ok(true) => tracing::info!(dir = %dir.display(), "wrote the default plugins"),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot write the default plugins")
+            }
+        }
+        loaded.reload();
+    })
+    .await
+    .map_err(|e| AppError::Serve(e.to_string()))?;
+    Ok(host)
+}
+
+/// How often the plugins folder is looked at. Polling a handful of small
+/// files is cheap, works on every filesystem (bind mounts, network
+/// shares) and keeps the one-second promise without watcher limits.
+const RELOAD_EVERY: Duration = Duration::from_millis(250);
+
+async fn reload_scripts(host: Arc<ScriptHost>, mut stopping: watch::Receiver<bool>) {
+    loop {
+        let host = host.clone();
+        let _ = tokio::task::spawn_blocking(move || host.reload()).await;
+        tokio::select! {
+            _ = tokio::time::sleep(RELOAD_EVERY) => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
+/// How often overdue milestones are looked for.
+const ESCALATE_EVERY: Duration = Duration::from_secs(1);
+
+async fn escalate(service: Service, mut stopping: watch::Receiver<bool>) {
+    loop {
+        match service.escalate_overdue(chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(milestones = n, "escalated overdue milestones"),
+            Err(e) => tracing::warn!(error = %e, "could not escalate overdue milestones"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(ESCALATE_EVERY) => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+    }
 }
 
 /// How often expired sessions and tokens are deleted.

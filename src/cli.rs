@@ -81,6 +81,19 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Check plugin scripts before deploying them: every file in DIR
+    /// (default: the data directory's plugins/) must compile and declare
+    /// valid profiles. Exits non-zero on any error.
+    ///
+    /// With --replay N, also runs the scripts against the newest N stored
+    /// cases without changing anything and prints what they would decide
+    /// next to what is stored (the server must be stopped).
+    CheckPlugins {
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+        #[arg(long, value_name = "N")]
+        replay: Option<usize>,
+    },
     /// Load an NDJSON archive (see `docket gen`) into the data directory
     /// and index it; `-` reads standard input. The server must be stopped.
     Import {
@@ -263,6 +276,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             })
             .await
         }
+        Command::CheckPlugins { dir, replay } => {
+            let config = file.resolve(cli.data, None).map_err(|e| e.to_string())?;
+            check_plugins(config, dir, replay)
+        }
         Command::Import { file: archive } => {
             let config = file.resolve(cli.data, None).map_err(|e| e.to_string())?;
             import_archive(config, &archive).await
@@ -276,6 +293,81 @@ fn offline_service(file: FileConfig, data: Option<PathBuf>) -> Result<Service, S
     let config = file.resolve(data, None).map_err(|e| e.to_string())?;
     let store = Store::open(&config.data_dir).map_err(|e| e.to_string())?;
     Ok(Service::new(store, Arc::new(Config { ..config })))
+}
+
+/// `docket check-plugins`: compile, then optionally replay.
+fn check_plugins(
+    config: Config,
+    dir: Option<PathBuf>,
+    replay: Option<usize>,
+) -> Result<(), String> {
+    let dir = dir.unwrap_or_else(|| config.data_dir.join("plugins"));
+    let (files, problems) =
+        crate::scripting::check_dir(&dir, &config.scripting).map_err(|e| e.to_string())?;
+    for problem in &problems {
+        eprintln!("error: {problem}");
+    }
+    if !problems.is_empty() {
+        return Err(format!(
+            "{} problem(s) in {} plugin file(s) in {}",
+            problems.len(),
+            files,
+            dir.display()
+        ));
+    }
+    println!("{files} plugin file(s) in {} are fine.", dir.display());
+    let Some(limit) = replay else {
+        return Ok(());
+    };
+    let host = crate::scripting::ScriptHost::new(&dir, &config.scripting);
+    host.reload();
+    let store = Store::open(&config.data_dir).map_err(|e| e.to_string())?;
+    let service = Service::new(store, Arc::new(config));
+    let rows = service
+        .replay_rules(&host, limit.max(1))
+        .map_err(|e| e.to_string())?;
+    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    for row in &rows {
+        println!("#{} {}", row.number, row.subject);
+        println!(
+            "  category      stored {:<20} would be {}",
+            show(&row.stored_category),
+            show(&row.category)
+        );
+        println!(
+            "  assignee      stored {:<20} would route to {}",
+            show(&row.stored_assignee),
+            show(&row.route)
+        );
+        println!(
+            "  auto-resolve  stored {:<20} would be {}",
+            row.stored_auto_resolved, row.auto_resolve
+        );
+        let would: Vec<String> = row
+            .milestones
+            .iter()
+            .map(|(name, due)| format!("{name} due {}", due.format("%Y-%m-%d %H:%M UTC")))
+            .collect();
+        println!(
+            "  milestones    stored {:<20} would be {}",
+            if row.stored_milestones.is_empty() {
+                "-".into()
+            } else {
+                row.stored_milestones.join(", ")
+            },
+            if would.is_empty() {
+                "-".into()
+            } else {
+                would.join(", ")
+            }
+        );
+    }
+    let failures = host.recent_failures();
+    for failure in failures.iter().rev() {
+        eprintln!("hook failure: {}", failure.error);
+    }
+    println!("Replayed {} case(s); nothing was changed.", rows.len());
+    Ok(())
 }
 
 /// The password from stdin, or a random one that is printed.

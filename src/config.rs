@@ -95,6 +95,58 @@ impl Default for SearchConfig {
     }
 }
 
+/// Limits on admins' scripts (`plugins/*.rhai`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScriptingConfig {
+    /// Wall-clock budget of one hook call, in milliseconds.
+    pub budget_ms: u64,
+    /// Operations one hook call may run.
+    pub max_operations: u64,
+    /// How deep functions may call each other.
+    pub max_call_depth: usize,
+    /// How deeply expressions may nest.
+    pub max_expr_depth: usize,
+    pub max_string_bytes: usize,
+    pub max_array_len: usize,
+    pub max_map_len: usize,
+}
+
+impl Default for ScriptingConfig {
+    fn default() -> Self {
+        ScriptingConfig {
+            budget_ms: 50,
+            max_operations: 200_000,
+            max_call_depth: 32,
+            max_expr_depth: 64,
+            max_string_bytes: 256 * 1024,
+            max_array_len: 10_000,
+            max_map_len: 10_000,
+        }
+    }
+}
+
+/// Outbound notifications (Slack incoming webhooks).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// Hosts a webhook URL may point at. `DOCKET_WEBHOOK_ALLOW` (comma
+    /// separated) replaces this list.
+    pub webhook_allow: Vec<String>,
+    /// The address people reach Docket at, for links in notifications
+    /// (e.g. `https://help.example.com`).
+    pub public_url: Option<String>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            webhook_allow: vec!["hooks.slack.com".into()],
+            public_url: None,
+        }
+    }
+}
+
 /// The contents of `docket.toml`; every key is optional.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -104,6 +156,8 @@ pub struct FileConfig {
     pub limits: Limits,
     pub auth: AuthConfig,
     pub search: SearchConfig,
+    pub scripting: ScriptingConfig,
+    pub notify: NotifyConfig,
 }
 
 /// The resolved configuration the server runs with.
@@ -114,6 +168,8 @@ pub struct Config {
     pub limits: Limits,
     pub auth: AuthConfig,
     pub search: SearchConfig,
+    pub scripting: ScriptingConfig,
+    pub notify: NotifyConfig,
 }
 
 impl FileConfig {
@@ -157,12 +213,22 @@ impl FileConfig {
         let bind = bind_text.parse().map_err(|_| ConfigError::BadBind {
             value: bind_text.clone(),
         })?;
+        let mut notify = self.notify;
+        if let Ok(hosts) = std::env::var("DOCKET_WEBHOOK_ALLOW") {
+            notify.webhook_allow = hosts
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect();
+        }
         let config = Config {
             data_dir,
             bind,
             limits: self.limits,
             auth: self.auth,
             search: self.search,
+            scripting: self.scripting,
+            notify,
         };
         config.check()?;
         Ok(config)
@@ -227,6 +293,51 @@ impl Config {
             1,
             24 * 30,
         )?;
+        let scripting = &self.scripting;
+        in_range("scripting.budget_ms", scripting.budget_ms, 1, 10_000)?;
+        in_range(
+            "scripting.max_operations",
+            scripting.max_operations,
+            1_000,
+            100_000_000,
+        )?;
+        in_range(
+            "scripting.max_call_depth",
+            scripting.max_call_depth as u64,
+            4,
+            256,
+        )?;
+        in_range(
+            "scripting.max_expr_depth",
+            scripting.max_expr_depth as u64,
+            8,
+            256,
+        )?;
+        in_range(
+            "scripting.max_string_bytes",
+            scripting.max_string_bytes as u64,
+            1024,
+            16 << 20,
+        )?;
+        in_range(
+            "scripting.max_array_len",
+            scripting.max_array_len as u64,
+            16,
+            1_000_000,
+        )?;
+        in_range(
+            "scripting.max_map_len",
+            scripting.max_map_len as u64,
+            16,
+            1_000_000,
+        )?;
+        if let Some(url) = &self.notify.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::OutOfRange(format!(
+                "notify.public_url '{url}' must start with http:// or https://"
+            )));
+        }
         if crate::search::language(&search.language).is_none() {
             return Err(ConfigError::OutOfRange(format!(
                 "search.language '{}' is not supported; use arabic, danish, dutch, english, finnish, french, \

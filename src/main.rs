@@ -8,6 +8,8 @@ mod config;
 mod domain;
 mod http;
 mod live;
+mod notify;
+mod scripting;
 mod search;
 mod service;
 mod store;

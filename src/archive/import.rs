@@ -200,7 +200,7 @@ impl Importer {
             reply_window_hours: record.reply_window_hours,
             slack_webhook_url: None,
         }
-        .validated()
+        .validated(&[])
         .map_err(line_error(line))?;
         let email_address =
             validate::optional_email("email_address", record.email_address.as_deref())
@@ -339,6 +339,7 @@ fn convert_case(
             model: d.model,
         }),
         thread: record.thread,
+        profile: Default::default(),
     };
     let creator = record.created_by.to_lowercase();
     let mut case = draft

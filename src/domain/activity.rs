@@ -59,6 +59,10 @@ pub enum EventKind {
         from: Option<String>,
         body: String,
     },
+    /// A milestone became overdue.
+    Escalated {
+        milestone: String,
+    },
 }
 
 impl EventKind {
@@ -75,6 +79,7 @@ impl EventKind {
             EventKind::Unarchived => "unarchived",
             EventKind::Note { .. } => "note",
             EventKind::Message { .. } => "message",
+            EventKind::Escalated { .. } => "escalated",
         }
     }
 
@@ -121,6 +126,9 @@ impl EventKind {
                 direction: Direction::Outbound,
                 ..
             } => "sent a message".into(),
+            EventKind::Escalated { milestone } => {
+                format!("escalated the case: the milestone “{milestone}” is overdue")
+            }
         }
     }
 }

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::activity::FieldChange;
 use super::channel::ChannelId;
+use super::milestone::Milestone;
+use super::profile::ProfileValues;
 use super::validate;
 use super::{RuleError, Timestamp};
 
@@ -245,6 +247,16 @@ pub struct Case {
     pub assigned_by: Option<String>,
     pub closed_at: Option<Timestamp>,
     pub closed_by: Option<String>,
+    /// Values of the profile fields of the case's type.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub profile: ProfileValues,
+    /// Closed at intake by an auto-resolve rule (spam): no notifications
+    /// while it stays so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_resolved: bool,
+    /// Service targets set at intake by the milestone policy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub milestones: Vec<Milestone>,
 }
 
 /// What a person supplies to open a case; validated into a [`Case`].
@@ -261,6 +273,9 @@ pub struct CaseDraft {
     pub customer: Option<Customer>,
     pub device: Option<Device>,
     pub thread: Option<String>,
+    /// Profile values for the case's type; checked by the service layer
+    /// against what plugins declare.
+    pub profile: ProfileValues,
 }
 
 impl CaseDraft {
@@ -307,6 +322,9 @@ impl CaseDraft {
             assigned_by: None,
             closed_at: None,
             closed_by: None,
+            auto_resolved: false,
+            profile: ProfileValues::new(),
+            milestones: Vec::new(),
         })
     }
 }
@@ -449,6 +467,8 @@ impl Case {
             self.closed_at = None;
             self.closed_by = None;
             self.archived = false;
+            // Reopened (a customer wrote back): no longer treated as spam.
+            self.auto_resolved = false;
         }
         self.touch(actor, now);
         Ok(Some(from))

@@ -32,7 +32,8 @@ pub struct ChannelSettings {
 }
 
 impl ChannelSettings {
-    pub fn validated(self) -> Result<Self, RuleError> {
+    /// Checks the settings; a webhook must point at one of `webhook_hosts`.
+    pub fn validated(self, webhook_hosts: &[String]) -> Result<Self, RuleError> {
         if let Some(hours) = self.reply_window_hours
             && !(1..=24 * 365).contains(&hours)
         {
@@ -43,7 +44,11 @@ impl ChannelSettings {
         }
         let slack_webhook_url = match self.slack_webhook_url.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(url) => Some(validate::https_url("slack_webhook_url", url)?),
+            Some(url) => Some(validate::webhook_url(
+                "slack_webhook_url",
+                url,
+                webhook_hosts,
+            )?),
         };
         Ok(ChannelSettings {
             slack_webhook_url,

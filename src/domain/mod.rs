@@ -5,7 +5,10 @@
 pub mod access;
 pub mod activity;
 pub mod case;
+pub mod category;
 pub mod channel;
+pub mod milestone;
+pub mod profile;
 pub mod user;
 pub mod validate;
 

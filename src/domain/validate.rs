@@ -81,22 +81,38 @@ pub fn optional_email(field: &str, value: Option<&str>) -> Result<Option<String>
     }
 }
 
-/// An `https://` URL with a host, for webhooks that carry secrets.
-pub fn https_url(field: &str, value: &str) -> Result<String, RuleError> {
+/// A webhook URL Docket may post to: `https://` to a host on `allowed`
+/// (compared without case), or `http://` to an allowed loopback host (a
+/// relay on the same machine). No credentials in the URL.
+pub fn webhook_url(field: &str, value: &str, allowed: &[String]) -> Result<String, RuleError> {
     let value = value.trim();
-    let host = value
-        .strip_prefix("https://")
-        .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
-    match host {
-        Some(host)
-            if !host.is_empty() && !value.contains(char::is_whitespace) && value.len() <= 2048 =>
-        {
-            Ok(value.to_owned())
-        }
-        _ => Err(RuleError::invalid(
-            field,
-            "must be an https:// URL with a host name",
-        )),
+    let invalid = |message: String| RuleError::invalid(field, message);
+    if value.len() > 2048 {
+        return Err(invalid("must be at most 2048 characters".into()));
+    }
+    let url = url::Url::parse(value).map_err(|e| invalid(format!("is not a URL ({e})")))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| invalid("must name a host".into()))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("must not contain a user name or password".into()));
+    }
+    if !allowed.iter().any(|a| a.eq_ignore_ascii_case(&host)) {
+        return Err(invalid(format!(
+            "the host '{host}' is not allowed; an administrator can allow it with DOCKET_WEBHOOK_ALLOW"
+        )));
+    }
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match url.scheme() {
+        "https" => Ok(value.to_owned()),
+        "http" if loopback => Ok(value.to_owned()),
+        _ => Err(invalid("must be an https:// URL".into())),
     }
 }
 
@@ -133,10 +149,18 @@ mod tests {
     }
 
     #[test]
-    fn https_url_requires_scheme_and_host() {
-        assert!(https_url("url", "https://hooks.slack.com/services/T/B/X").is_ok());
-        assert!(https_url("url", "http://hooks.slack.com/x").is_err());
-        assert!(https_url("url", "https:///path").is_err());
+    fn webhook_urls_need_an_allowed_host_and_https() {
+        let allowed = ["hooks.slack.com".to_owned(), "127.0.0.1".to_owned()];
+        let check = |url: &str| webhook_url("url", url, &allowed);
+        assert!(check("https://hooks.slack.com/services/T/B/X").is_ok());
+        assert!(check("https://HOOKS.slack.com/services/T/B/X").is_ok());
+        assert!(check("http://hooks.slack.com/x").is_err());
+        assert!(check("https:///path").is_err());
+        assert!(check("https://169.254.169.254/latest").is_err());
+        assert!(check("https://hooks.slack.com.evil.example/x").is_err());
+        assert!(check("https://user:pw@hooks.slack.com/x").is_err());
+        assert!(check("http://127.0.0.1:9000/hook").is_ok());
+        assert!(check("http://localhost:9000/hook").is_err());
     }
 
     #[test]

@@ -98,7 +98,9 @@ pub fn status_of(err: &ServiceError) -> StatusCode {
         ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
         ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
         ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-        ServiceError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::Invalid { .. } | ServiceError::InvalidFields(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         ServiceError::Conflict(_) => StatusCode::CONFLICT,
         ServiceError::BadRequest(_) => StatusCode::BAD_REQUEST,
         ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -120,6 +122,13 @@ impl From<ServiceError> for ApiError {
         match err {
             ServiceError::Invalid { field, message } => {
                 api.errors.push(FieldProblem { field, message });
+            }
+            ServiceError::InvalidFields(problems) => {
+                api.errors
+                    .extend(problems.into_iter().map(|p| FieldProblem {
+                        field: p.field,
+                        message: p.message,
+                    }));
             }
             ServiceError::RateLimited { retry_after_secs } => {
                 api.retry_after = Some(retry_after_secs)

@@ -24,6 +24,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     Route::new()
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
+        .at("/metrics", get(metrics))
         .nest(
             "/api/v1",
             api.into_endpoint()
@@ -51,6 +52,71 @@ fn readyz(state: Data<&Arc<AppState>>) -> Response {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
     }
+}
+
+/// Prometheus metrics (text format 0.0.4): plugin hook calls, failures
+/// and p99 time. Scraped with an administrator's API token.
+#[handler]
+fn metrics(req: &poem::Request, state: Data<&Arc<AppState>>) -> Response {
+    let service = &state.service;
+    let user = api::bearer_token(req)
+        .and_then(|token| service.authenticate_api_token(token).ok().flatten());
+    let report = match user.map(|u| service.plugin_report(&u)) {
+        Some(Ok(report)) => report,
+        Some(Err(_)) => {
+            return (
+                StatusCode::FORBIDDEN,
+                "an administrator's token is needed\n",
+            )
+                .into_response();
+        }
+        None => {
+            return Response::builder()
+                .status(StatusCode::UNAUTHORIZED)
+                .header("WWW-Authenticate", "Bearer")
+                .body("send an administrator's API token as a bearer token\n");
+        }
+    };
+    let mut text = String::new();
+    let mut family =
+        |name: &str,
+         kind: &str,
+         help: &str,
+         value: &dyn Fn(&crate::scripting::HookFigures) -> String| {
+            text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+            for hook in &report.hooks {
+                text.push_str(&format!(
+                    "{name}{{hook=\"{}\"}} {}\n",
+                    hook.hook,
+                    value(hook)
+                ));
+            }
+        };
+    family(
+        "docket_hook_calls_total",
+        "counter",
+        "Plugin hook calls.",
+        &|h| h.calls.to_string(),
+    );
+    family(
+        "docket_hook_failures_total",
+        "counter",
+        "Plugin hook calls that failed (the default applied).",
+        &|h| h.failures.to_string(),
+    );
+    family(
+        "docket_hook_duration_p99_seconds",
+        "gauge",
+        "99th percentile time of the last 1024 calls.",
+        &|h| format!("{:.6}", h.p99.as_secs_f64()),
+    );
+    let broken = report.plugins.iter().filter(|p| p.error.is_some()).count();
+    text.push_str(&format!(
+        "# HELP docket_plugins_failing Plugin files on disk that do not compile.\n# TYPE docket_plugins_failing gauge\ndocket_plugins_failing {broken}\n"
+    ));
+    Response::builder()
+        .header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        .body(text)
 }
 
 /// The OpenAPI document, as the API serves it; `docket gen openapi` prints

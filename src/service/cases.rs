@@ -3,12 +3,13 @@
 
 use redb::WriteTransaction;
 
-use super::{Service, ServiceError, ServiceResult, now};
+use super::{Service, ServiceError, ServiceResult, automation, now};
 use crate::domain::Timestamp;
 use crate::domain::access;
 use crate::domain::activity::{ActivityEvent, Direction, EventKind, NOTE_MAX};
 use crate::domain::case::{Case, CaseDraft, CaseEdit, CaseNumber, Source, Status};
 use crate::domain::channel::{Channel, ChannelId};
+use crate::domain::milestone;
 use crate::domain::user::User;
 use crate::domain::validate;
 use crate::store::{Reads, Writes};
@@ -20,6 +21,8 @@ pub struct CaseChange {
     pub status: Option<Status>,
     /// `Some(None)` unassigns.
     pub assignee: Option<Option<String>>,
+    /// Profile values to set (`null` clears one).
+    pub profile: Option<crate::domain::profile::ProfileValues>,
     /// Refuse the change if the case was updated after this moment (an
     /// edit form opened before someone else saved).
     pub unchanged_since: Option<Timestamp>,
@@ -119,16 +122,20 @@ fn apply_assignee(
         .map(|from| EventKind::Assigned { from, to: assignee }))
 }
 
-/// Stores the case and its new events in the caller's transaction.
+/// Stores the case and its new events in the caller's transaction, marking
+/// the milestones the events complete.
 fn save(
     txn: &WriteTransaction,
-    case: &Case,
+    case: &mut Case,
     actor: &str,
     at: Timestamp,
     events: Vec<EventKind>,
 ) -> ServiceResult<()> {
     if events.is_empty() {
         return Ok(());
+    }
+    for event in &events {
+        milestone::complete(case, event, at);
     }
     txn.put_case(case)?;
     for kind in events {
@@ -154,9 +161,16 @@ impl Service {
             draft.source.unwrap_or(via)
         };
         // Validate before taking a number, so bad input costs no write.
-        draft
+        let preview = draft
             .clone()
             .into_case(0, channel, &actor.username, source, now())?;
+        let profile = self.checked_profile(
+            preview.case_type.as_deref(),
+            &Default::default(),
+            &draft.profile,
+        )?;
+        // Rules decide before the write: scripts never run on the writer.
+        let intake = self.intake(&preview, channel).await?;
         self.store
             .write(move |txn| {
                 let channel = match txn.channel(channel)? {
@@ -170,16 +184,21 @@ impl Service {
                 };
                 let at = now();
                 let number = txn.allocate_case_number()?;
-                let case =
+                let mut case =
                     draft
                         .clone()
                         .into_case(number, channel.id, &actor.username, source, at)?;
-                txn.put_case(&case)?;
+                case.profile = profile.clone();
                 let created = EventKind::Created {
                     source: case.source,
                     subject: case.subject.clone(),
                 };
+                let rules = automation::apply_intake(txn, &mut case, &intake, at)?;
+                txn.put_case(&case)?;
                 txn.append_event(&case, &actor.username, at, created)?;
+                for kind in rules {
+                    txn.append_event(&case, automation::RULES_ACTOR, at, kind)?;
+                }
                 Ok(case)
             })
             .await
@@ -244,6 +263,7 @@ impl Service {
         change: CaseChange,
     ) -> ServiceResult<Case> {
         let actor = actor.clone();
+        let service = self.clone();
         self.store
             .write(move |txn| {
                 let (mut case, channel) = workable_case(txn, &actor, number)?;
@@ -256,7 +276,18 @@ impl Service {
                 let at = now();
                 let who = actor.username.as_str();
                 let mut events = Vec::new();
-                let changes = case.apply_edit(change.edit.clone(), who, at)?;
+                let type_before = case.case_type.clone();
+                let mut changes = case.apply_edit(change.edit.clone(), who, at)?;
+                if change.profile.is_some() || case.case_type != type_before {
+                    let fields = service.profile_fields(case.case_type.as_deref());
+                    let values = change.profile.clone().unwrap_or_default();
+                    let profile = Service::apply_profile(&fields, &mut case, &values)?;
+                    if !profile.is_empty() {
+                        case.updated_at = at;
+                        case.updated_by = who.to_owned();
+                    }
+                    changes.extend(profile);
+                }
                 if !changes.is_empty() {
                     events.push(EventKind::FieldsChanged { changes });
                 }
@@ -266,7 +297,7 @@ impl Service {
                 if let Some(assignee) = change.assignee.clone() {
                     events.extend(apply_assignee(txn, &mut case, &channel, assignee, who, at)?);
                 }
-                save(txn, &case, who, at, events)?;
+                save(txn, &mut case, who, at, events)?;
                 Ok(case)
             })
             .await
@@ -285,7 +316,7 @@ impl Service {
                 let (mut case, _) = workable_case(txn, &actor, number)?;
                 let at = now();
                 let event = step(&mut case, &actor.username, at)?;
-                save(txn, &case, &actor.username, at, vec![event])?;
+                save(txn, &mut case, &actor.username, at, vec![event])?;
                 Ok(case)
             })
             .await
@@ -376,12 +407,13 @@ impl Service {
                     case.updated_at = at;
                     case.updated_by = who.to_owned();
                 }
-                txn.put_case(&case)?;
                 let message = EventKind::Message {
                     direction,
                     from: from.clone(),
                     body: body.clone(),
                 };
+                milestone::complete(&mut case, &message, at);
+                txn.put_case(&case)?;
                 let event = txn.append_event(&case, who, at, message)?;
                 if let Some(kind) = status_event {
                     txn.append_event(&case, who, at, kind)?;

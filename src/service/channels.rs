@@ -75,7 +75,7 @@ impl Service {
         let name = channel::channel_name(&new.name)?;
         let email_address =
             validate::optional_email("email_address", new.email_address.as_deref())?;
-        let settings = new.settings.validated()?;
+        let settings = new.settings.validated(&self.config.notify.webhook_allow)?;
         let created_at = now();
         self.store
             .write(move |txn| {
@@ -123,6 +123,7 @@ impl Service {
             .email_address
             .map(|e| validate::optional_email("email_address", e.as_deref()))
             .transpose()?;
+        let webhook_hosts = self.config.notify.webhook_allow.clone();
         self.store
             .write(move |txn| {
                 let mut channel = managed_channel(txn, &actor, id)?;
@@ -143,7 +144,7 @@ impl Service {
                 if let Some(url) = &change.slack_webhook_url {
                     settings.slack_webhook_url = url.clone();
                 }
-                channel.settings = settings.validated()?;
+                channel.settings = settings.validated(&webhook_hosts)?;
                 txn.put_channel(&channel)?;
                 Ok(channel)
             })

@@ -4,6 +4,7 @@
 //! transaction.
 
 mod auth;
+mod automation;
 mod cases;
 mod channels;
 mod listing;
@@ -34,6 +35,9 @@ pub enum ServiceError {
     Unauthorized(String),
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// Several values refused at once (profile fields), each named.
+    #[error("{}", describe_problems(.0))]
+    InvalidFields(Vec<crate::domain::profile::FieldProblem>),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -64,6 +68,14 @@ impl ServiceError {
     }
 }
 
+fn describe_problems(problems: &[crate::domain::profile::FieldProblem]) -> String {
+    let parts: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{}: {}", p.field, p.message))
+        .collect();
+    format!("some values are not valid: {}", parts.join("; "))
+}
+
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
 /// The entry point for every command; cheap to clone.
@@ -74,6 +86,9 @@ pub struct Service {
     login_guard: Arc<login_guard::LoginGuard>,
     /// The search index, when this process serves searches.
     search: Option<Arc<crate::search::SearchIndex>>,
+    /// Admins' scripts, when this process runs them.
+    scripts: Option<Arc<crate::scripting::ScriptHost>>,
+    round_robin: Arc<automation::RoundRobin>,
 }
 
 impl Service {
@@ -87,6 +102,8 @@ impl Service {
             config,
             login_guard,
             search: None,
+            scripts: None,
+            round_robin: Arc::default(),
         }
     }
 

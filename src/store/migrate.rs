@@ -6,7 +6,7 @@ use super::tables::*;
 use super::{StoreError, StoreResult};
 
 /// The schema this binary writes.
-pub const CURRENT_SCHEMA: u32 = 2;
+pub const CURRENT_SCHEMA: u32 = 3;
 
 /// Brings the store to [`CURRENT_SCHEMA`] in one transaction.
 pub fn run(db: &Database) -> StoreResult<()> {
@@ -61,8 +61,40 @@ fn upgrade_from(version: u32, txn: &WriteTransaction) -> StoreResult<()> {
             txn.open_table(READ_MARKERS)?;
             Ok(())
         }
+        // 3: categories, outbound notifications and milestone escalation.
+        // The notifier starts at the newest outbox entry: a store that had
+        // none must not announce its history to Slack.
+        2 => {
+            txn.open_table(CATEGORIES)?;
+            txn.open_table(DELIVERIES)?;
+            txn.open_table(MILESTONES_DUE)?;
+            let head = txn
+                .open_table(META)?
+                .get(KEY_NEXT_OUTBOX)?
+                .map(|v| v.value())
+                .unwrap_or(0);
+            txn.open_table(OUTBOX_CURSORS)?
+                .insert(crate::notify::CONSUMER_NAME, head)?;
+            seed_categories(txn)
+        }
         other => Err(StoreError::Corrupt(format!(
             "no migration known from schema {other}"
         ))),
     }
+}
+
+/// The categories the default plugins use: spam closes itself.
+fn seed_categories(txn: &WriteTransaction) -> StoreResult<()> {
+    let mut table = txn.open_table(CATEGORIES)?;
+    for (name, auto_resolve) in [("spam", true), ("billing", false), ("complaint", false)] {
+        let category = crate::domain::category::Category {
+            name: name.to_owned(),
+            auto_resolve,
+            created_at: chrono::Utc::now(),
+        };
+        let value =
+            serde_json::to_vec(&category).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        table.insert(name, value.as_slice())?;
+    }
+    Ok(())
 }

@@ -13,6 +13,7 @@ use crate::domain::channel::ChannelId;
 pub const OUTBOX_CONSUMERS: &[&str] = &[
     crate::live::CONSUMER_NAME,
     crate::search::indexer::CONSUMER_NAME,
+    crate::notify::CONSUMER_NAME,
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,4 +28,18 @@ pub enum OutboxEvent {
         event: String,
         actor: String,
     },
+}
+
+/// An outbound notification (a Slack message) waiting to be sent. It is
+/// written when the outbox entry is consumed, so sending can be retried
+/// without holding up the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub url: String,
+    /// The JSON body to POST.
+    pub payload: String,
+    pub case: CaseNumber,
+    pub attempts: u32,
+    /// Seconds since the epoch when the next attempt is due.
+    pub next_at: i64,
 }

@@ -5,12 +5,13 @@ use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::outbox::OutboxEvent;
+use super::outbox::{Delivery, OutboxEvent};
 use super::tables::*;
 use super::{StoreError, StoreResult};
 use crate::domain::Timestamp;
 use crate::domain::activity::{ActivityEvent, EventKind};
 use crate::domain::case::{Case, CaseNumber};
+use crate::domain::category::Category;
 use crate::domain::channel::{Channel, ChannelId};
 use crate::domain::user::User;
 
@@ -69,6 +70,15 @@ pub trait Reads {
     fn channel(&self, id: ChannelId) -> StoreResult<Option<Channel>>;
     fn channels(&self) -> StoreResult<Vec<Channel>>;
     fn activity(&self, number: CaseNumber) -> StoreResult<Vec<ActivityEvent>>;
+    /// One event of a case's stream.
+    fn activity_event(&self, number: CaseNumber, seq: u64) -> StoreResult<Option<ActivityEvent>>;
+    fn categories(&self) -> StoreResult<Vec<Category>>;
+    fn category(&self, name: &str) -> StoreResult<Option<Category>>;
+    /// Notifications waiting, with their ids, oldest first.
+    fn deliveries(&self, limit: usize) -> StoreResult<Vec<(u64, Delivery)>>;
+    /// Cases with a milestone due at or before `at` (seconds), as
+    /// (due, case number), earliest first.
+    fn milestones_due(&self, at: u64, limit: usize) -> StoreResult<Vec<(u64, CaseNumber)>>;
     /// Visits a case's events oldest first until `visit` returns false,
     /// decoding only those visited.
     fn visit_activity(
@@ -132,6 +142,48 @@ macro_rules! impl_reads {
                     events.push(decode("activity event", value.value())?);
                 }
                 Ok(events)
+            }
+
+            fn activity_event(
+                &self,
+                number: CaseNumber,
+                seq: u64,
+            ) -> StoreResult<Option<ActivityEvent>> {
+                let table = self.open_table(ACTIVITY)?;
+                let found = table.get((number, seq))?;
+                found
+                    .map(|v| decode("activity event", v.value()))
+                    .transpose()
+            }
+
+            fn categories(&self) -> StoreResult<Vec<Category>> {
+                decode_all("category", self.open_table(CATEGORIES)?.range::<&str>(..)?)
+            }
+
+            fn category(&self, name: &str) -> StoreResult<Option<Category>> {
+                let table = self.open_table(CATEGORIES)?;
+                let found = table.get(name)?;
+                found.map(|v| decode("category", v.value())).transpose()
+            }
+
+            fn deliveries(&self, limit: usize) -> StoreResult<Vec<(u64, Delivery)>> {
+                let table = self.open_table(DELIVERIES)?;
+                let mut found = Vec::new();
+                for entry in table.range::<u64>(..)?.take(limit) {
+                    let (id, value) = entry?;
+                    found.push((id.value(), decode("delivery", value.value())?));
+                }
+                Ok(found)
+            }
+
+            fn milestones_due(&self, at: u64, limit: usize) -> StoreResult<Vec<(u64, CaseNumber)>> {
+                let table = self.open_table(MILESTONES_DUE)?;
+                let mut found = Vec::new();
+                for entry in table.range((0, 0)..=(at, u64::MAX))?.take(limit) {
+                    let (key, _) = entry?;
+                    found.push(key.value());
+                }
+                Ok(found)
             }
 
             fn visit_activity(
@@ -245,6 +297,13 @@ pub trait Writes: Reads {
     fn delete_tokens_of(&self, username: &str, keep: Option<&[u8]>) -> StoreResult<usize>;
     /// Deletes tokens whose expiry is at or before `at`; returns how many.
     fn delete_tokens_expired_by(&self, at: Timestamp) -> StoreResult<usize>;
+    fn put_category(&self, category: &Category) -> StoreResult<()>;
+    fn delete_category(&self, name: &str) -> StoreResult<bool>;
+    fn add_delivery(&self, delivery: &Delivery) -> StoreResult<u64>;
+    fn put_delivery(&self, id: u64, delivery: &Delivery) -> StoreResult<()>;
+    fn delete_delivery(&self, id: u64) -> StoreResult<()>;
+    fn add_milestone_due(&self, due: u64, number: CaseNumber) -> StoreResult<()>;
+    fn remove_milestone_due(&self, due: u64, number: CaseNumber) -> StoreResult<()>;
     /// Records that `consumer` finished everything up to `seq` and deletes
     /// entries every consumer has finished.
     fn ack_outbox(&self, consumer: &str, seq: u64) -> StoreResult<()>;
@@ -384,6 +443,43 @@ impl Writes for WriteTransaction {
             !expired
         })?;
         Ok(removed)
+    }
+
+    fn put_category(&self, category: &Category) -> StoreResult<()> {
+        self.open_table(CATEGORIES)?
+            .insert(category.name.as_str(), encode(category).as_slice())?;
+        Ok(())
+    }
+
+    fn delete_category(&self, name: &str) -> StoreResult<bool> {
+        Ok(self.open_table(CATEGORIES)?.remove(name)?.is_some())
+    }
+
+    fn add_delivery(&self, delivery: &Delivery) -> StoreResult<u64> {
+        let id = next_in_sequence(self, KEY_NEXT_DELIVERY)?;
+        self.put_delivery(id, delivery)?;
+        Ok(id)
+    }
+
+    fn put_delivery(&self, id: u64, delivery: &Delivery) -> StoreResult<()> {
+        self.open_table(DELIVERIES)?
+            .insert(id, encode(delivery).as_slice())?;
+        Ok(())
+    }
+
+    fn delete_delivery(&self, id: u64) -> StoreResult<()> {
+        self.open_table(DELIVERIES)?.remove(id)?;
+        Ok(())
+    }
+
+    fn add_milestone_due(&self, due: u64, number: CaseNumber) -> StoreResult<()> {
+        self.open_table(MILESTONES_DUE)?.insert((due, number), ())?;
+        Ok(())
+    }
+
+    fn remove_milestone_due(&self, due: u64, number: CaseNumber) -> StoreResult<()> {
+        self.open_table(MILESTONES_DUE)?.remove((due, number))?;
+        Ok(())
     }
 
     fn ack_outbox(&self, consumer: &str, seq: u64) -> StoreResult<()> {

@@ -22,7 +22,17 @@ pub const READ_MARKERS: TableDefinition<(&str, u64), u64> = TableDefinition::new
 /// SHA-256 of a token → JSON token record (API tokens and web sessions).
 pub const TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tokens_v1");
 
+/// category name → JSON category.
+pub const CATEGORIES: TableDefinition<&str, &[u8]> = TableDefinition::new("categories_v1");
+/// delivery id → JSON outbound notification waiting to be sent.
+pub const DELIVERIES: TableDefinition<u64, &[u8]> = TableDefinition::new("deliveries_v1");
+/// (due time in seconds, case number) → (): milestones that may need
+/// escalating then. Entries are checked against the case when due.
+pub const MILESTONES_DUE: TableDefinition<(u64, u64), ()> =
+    TableDefinition::new("milestones_due_v1");
+
 pub const KEY_SCHEMA_VERSION: &str = "schema_version";
 pub const KEY_NEXT_CASE: &str = "next_case_number";
 pub const KEY_NEXT_CHANNEL: &str = "next_channel_id";
 pub const KEY_NEXT_OUTBOX: &str = "next_outbox_seq";
+pub const KEY_NEXT_DELIVERY: &str = "next_delivery_id";

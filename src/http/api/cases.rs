@@ -41,6 +41,9 @@ struct NewCaseBody {
     device: Option<DeviceWire>,
     /// External conversation reference.
     thread: Option<String>,
+    /// Values of the profile fields of the case's `type` (see
+    /// `GET /api/v1/profiles`).
+    profile: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 /// Fields to change; omitted fields stay, `null` clears a clearable one.
@@ -68,6 +71,9 @@ struct CasePatchBody {
     customer: MaybeUndefined<CustomerWire>,
     #[serde(default)]
     device: MaybeUndefined<DeviceWire>,
+    /// Profile values to set, by field name; `null` clears one. Changing
+    /// `type` checks the values against the new type's profile.
+    profile: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Object, Deserialize)]
@@ -188,6 +194,7 @@ impl CasesApi {
             customer: b.customer.map(Into::into),
             device: b.device.map(Into::into),
             thread: b.thread,
+            profile: b.profile.unwrap_or_default(),
         };
         let case = state(req)
             .service
@@ -348,6 +355,7 @@ impl CasesApi {
             },
             status: b.status.map(Into::into),
             assignee: tri_state(b.assignee, |a| a),
+            profile: b.profile,
             unchanged_since: None,
         };
         Ok(Json(

@@ -3,6 +3,7 @@
 
 mod admin;
 pub mod auth;
+mod automation;
 mod cases;
 mod channels;
 pub mod events;
@@ -31,6 +32,8 @@ enum ApiTags {
     Cases,
     /// Live updates.
     Events,
+    /// Categories, plugins, case profiles and milestones.
+    Automation,
     /// Operating the server (administrators).
     Admin,
 }
@@ -57,11 +60,20 @@ pub type Apis = (
     channels::ChannelsApi,
     cases::CasesApi,
     events::EventsApi,
+    automation::AutomationApi,
 );
 
 pub fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (admin::AdminApi, auth::AuthApi, users::UsersApi, channels::ChannelsApi, cases::CasesApi, events::EventsApi),
+        (
+            admin::AdminApi,
+            auth::AuthApi,
+            users::UsersApi,
+            channels::ChannelsApi,
+            cases::CasesApi,
+            events::EventsApi,
+            automation::AutomationApi,
+        ),
         "Docket",
         env!("CARGO_PKG_VERSION"),
     )

@@ -155,6 +155,10 @@ pub struct CaseView {
     pub assigned_by: Option<String>,
     pub closed_at: Option<DateTime<Utc>>,
     pub closed_by: Option<String>,
+    /// Closed at intake by an auto-resolve rule.
+    pub auto_resolved: bool,
+    /// Values of the profile fields of the case's type.
+    pub profile: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl From<Case> for CaseView {
@@ -184,6 +188,8 @@ impl From<Case> for CaseView {
             assigned_by: c.assigned_by,
             closed_at: c.closed_at,
             closed_by: c.closed_by,
+            auto_resolved: c.auto_resolved,
+            profile: c.profile,
         }
     }
 }
@@ -232,6 +238,12 @@ impl From<ActivityEvent> for ActivityView {
         let kind = e.kind.name().to_owned();
         let (body, direction, from, changes) = match e.kind {
             K::Note { body } => (Some(body), None, None, vec![]),
+            K::Escalated { milestone } => (
+                None,
+                None,
+                None,
+                vec![change("milestone", None, Some(milestone))],
+            ),
             K::Message {
                 direction,
                 from,

@@ -134,6 +134,7 @@ pub async fn create_case(
             model: filled(&form.device_model),
         }),
         thread: None,
+        profile: Default::default(),
     };
     let channel = parse_channel(&form.channel)?;
     let case = app(req)

@@ -1,0 +1,262 @@
+//! Milestones: the service targets a case must meet (a first reply within
+//! four hours, resolution within two days), as a policy script sets them
+//! at intake. Each is completed, current or overdue; an overdue one is
+//! escalated once.
+
+use serde::{Deserialize, Serialize};
+
+use super::Timestamp;
+use super::activity::{Direction, EventKind};
+use super::case::Case;
+
+/// What completes a milestone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "on", content = "field")]
+pub enum Completion {
+    /// The first message from the help desk to the customer.
+    FirstReply,
+    /// The case is resolved.
+    Resolved,
+    /// A field has a value: `category`, `type`, `assignee`, `deadline`,
+    /// `customer` or `profile.NAME`.
+    FieldSet(String),
+}
+
+impl Completion {
+    /// Parses `first_reply`, `resolved` or `field:NAME`.
+    pub fn parse(text: &str) -> Result<Completion, String> {
+        match text.trim() {
+            "first_reply" => Ok(Completion::FirstReply),
+            "resolved" => Ok(Completion::Resolved),
+            other => match other.strip_prefix("field:").map(str::trim) {
+                Some(field) if is_known_field(field) => Ok(Completion::FieldSet(field.to_owned())),
+                Some(field) => Err(format!(
+                    "'{field}' is not a case field; use category, type, assignee, deadline, customer or profile.NAME"
+                )),
+                None => Err(format!(
+                    "'{other}' is not a completion; use first_reply, resolved or field:NAME"
+                )),
+            },
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Completion::FirstReply => "first_reply".into(),
+            Completion::Resolved => "resolved".into(),
+            Completion::FieldSet(field) => format!("field:{field}"),
+        }
+    }
+}
+
+fn is_known_field(field: &str) -> bool {
+    matches!(
+        field,
+        "category" | "type" | "assignee" | "deadline" | "customer"
+    ) || field
+        .strip_prefix("profile.")
+        .is_some_and(|n| !n.is_empty())
+}
+
+/// When a milestone is due, as a policy states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Due {
+    /// Seconds after the case was created.
+    After(i64),
+    At(Timestamp),
+}
+
+impl Due {
+    /// Parses a duration such as `90` (minutes), `"45m"`, `"4h"`, `"2d"`.
+    pub fn parse_duration(text: &str) -> Result<Due, String> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (amount, unit) = text.split_at(split);
+        let amount: i64 = amount
+            .parse()
+            .map_err(|_| format!("'{text}' is not a duration such as 45m, 4h or 2d"))?;
+        let unit_seconds = match unit.trim() {
+            "" | "m" | "min" | "minutes" => 60,
+            "h" | "hours" => 3_600,
+            "d" | "days" => 86_400,
+            _ => return Err(format!("'{text}' is not a duration such as 45m, 4h or 2d")),
+        };
+        // Ten years is more than any service target.
+        if amount <= 0 || amount.saturating_mul(unit_seconds) > 10 * 365 * 86_400 {
+            return Err(format!(
+                "'{text}' must be more than zero and at most ten years"
+            ));
+        }
+        Ok(Due::After(amount * unit_seconds))
+    }
+}
+
+/// A milestone as a policy declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MilestoneSpec {
+    pub name: String,
+    pub due: Due,
+    pub completes_on: Completion,
+}
+
+/// A milestone of a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Milestone {
+    pub name: String,
+    pub due_at: Timestamp,
+    pub completes_on: Completion,
+    #[serde(default)]
+    pub completed_at: Option<Timestamp>,
+    /// When the overdue milestone was escalated (once).
+    #[serde(default)]
+    pub escalated_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MilestoneState {
+    Completed,
+    /// Not yet met and not yet due.
+    Current,
+    Overdue,
+}
+
+impl MilestoneState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MilestoneState::Completed => "completed",
+            MilestoneState::Current => "current",
+            MilestoneState::Overdue => "overdue",
+        }
+    }
+}
+
+impl Milestone {
+    pub fn from_spec(spec: MilestoneSpec, created_at: Timestamp) -> Milestone {
+        let due_at = match spec.due {
+            Due::After(seconds) => created_at + chrono::Duration::seconds(seconds),
+            Due::At(at) => at,
+        };
+        Milestone {
+            name: spec.name,
+            due_at,
+            completes_on: spec.completes_on,
+            completed_at: None,
+            escalated_at: None,
+        }
+    }
+
+    pub fn state(&self, now: Timestamp) -> MilestoneState {
+        match self.completed_at {
+            Some(_) => MilestoneState::Completed,
+            None if now >= self.due_at => MilestoneState::Overdue,
+            None => MilestoneState::Current,
+        }
+    }
+
+    /// Whether it was completed by its due time.
+    pub fn met(&self) -> Option<bool> {
+        self.completed_at.map(|at| at <= self.due_at)
+    }
+
+    /// Whether the case, as it is after `event`, completes this milestone.
+    fn completed_by(&self, case: &Case, event: &EventKind) -> bool {
+        match &self.completes_on {
+            Completion::FirstReply => matches!(
+                event,
+                EventKind::Message {
+                    direction: Direction::Outbound,
+                    ..
+                }
+            ),
+            Completion::Resolved => case.status.is_resolved(),
+            Completion::FieldSet(field) => match field.as_str() {
+                "category" => case.category.is_some(),
+                "type" => case.case_type.is_some(),
+                "assignee" => case.assignee.is_some(),
+                "deadline" => case.deadline.is_some(),
+                "customer" => case.customer.is_some(),
+                other => other
+                    .strip_prefix("profile.")
+                    .is_some_and(|name| case.profile.contains_key(name)),
+            },
+        }
+    }
+}
+
+/// Marks the case's open milestones that `event` completes; returns their
+/// names.
+pub fn complete(case: &mut Case, event: &EventKind, at: Timestamp) -> Vec<String> {
+    let snapshot = case.clone();
+    let mut completed = Vec::new();
+    for milestone in &mut case.milestones {
+        if milestone.completed_at.is_none() && milestone.completed_by(&snapshot, event) {
+            milestone.completed_at = Some(at);
+            completed.push(milestone.name.clone());
+        }
+    }
+    completed
+}
+
+/// The names of milestones that are overdue and not yet escalated.
+pub fn due_for_escalation(case: &Case, now: Timestamp) -> Vec<String> {
+    if case.status.is_resolved() || case.archived {
+        return Vec::new();
+    }
+    case.milestones
+        .iter()
+        .filter(|m| m.escalated_at.is_none() && m.state(now) == MilestoneState::Overdue)
+        .map(|m| m.name.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(hour: u32) -> Timestamp {
+        chrono::Utc
+            .with_ymd_and_hms(2026, 3, 2, hour, 0, 0)
+            .unwrap()
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(Due::parse_duration("90").unwrap(), Due::After(5_400));
+        assert_eq!(Due::parse_duration("4h").unwrap(), Due::After(14_400));
+        assert_eq!(Due::parse_duration("2d").unwrap(), Due::After(172_800));
+        assert!(Due::parse_duration("0m").is_err());
+        assert!(Due::parse_duration("soon").is_err());
+        assert!(Due::parse_duration("4w").is_err());
+    }
+
+    #[test]
+    fn completions_parse() {
+        assert_eq!(Completion::parse("resolved").unwrap(), Completion::Resolved);
+        assert_eq!(
+            Completion::parse("field:profile.order").unwrap(),
+            Completion::FieldSet("profile.order".into())
+        );
+        assert!(Completion::parse("field:colour").is_err());
+        assert!(Completion::parse("lunch").is_err());
+    }
+
+    #[test]
+    fn states_follow_the_clock() {
+        let spec = MilestoneSpec {
+            name: "First response".into(),
+            due: Due::After(4 * 3_600),
+            completes_on: Completion::FirstReply,
+        };
+        let mut milestone = Milestone::from_spec(spec, at(8));
+        assert_eq!(milestone.due_at, at(12));
+        assert_eq!(milestone.state(at(11)), MilestoneState::Current);
+        assert_eq!(milestone.state(at(12)), MilestoneState::Overdue);
+        milestone.completed_at = Some(at(13));
+        assert_eq!(milestone.state(at(14)), MilestoneState::Completed);
+        assert_eq!(milestone.met(), Some(false));
+    }
+}

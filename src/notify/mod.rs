@@ -1,0 +1,257 @@
+//! Slack notifications: an outbox consumer turns case events into messages
+//! for the channel's incoming webhook and stores them as deliveries; a
+//! sender posts them, retrying with backoff. A failing webhook never holds
+//! up or loses a case change, and nothing is sent for an auto-resolved case.
+
+mod slack;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::config::NotifyConfig;
+use crate::domain::activity::{Direction, EventKind};
+use crate::store::{Delivery, OutboxEvent, Reads, Store, StoreError, Writes};
+
+pub const CONSUMER_NAME: &str = "notify";
+
+/// Outbox entries handled per batch.
+const BATCH: usize = 256;
+/// Deliveries looked at per round.
+const SEND_BATCH: usize = 64;
+/// After this many failed attempts (about seventeen minutes of retrying)
+/// a delivery is dropped with a warning.
+pub const MAX_ATTEMPTS: u32 = 10;
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Seconds to wait before attempt `attempts + 1`: 2, 4, 8 ... capped at
+/// ten minutes.
+pub fn backoff_seconds(attempts: u32) -> i64 {
+    (1_i64 << attempts.min(16)).min(600)
+}
+
+/// Runs the outbox consumer and the sender until shutdown.
+pub async fn run(store: Store, config: Arc<NotifyConfig>, stopping: watch::Receiver<bool>) {
+    let sender = tokio::spawn(send_loop(store.clone(), config.clone(), stopping.clone()));
+    consume_loop(store, config, stopping).await;
+    let _ = sender.await;
+}
+
+async fn consume_loop(
+    store: Store,
+    config: Arc<NotifyConfig>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let mut commits = store.commits();
+    loop {
+        match drain(&store, &config).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "notifications could not read the outbox; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        tokio::select! {
+            changed = commits.changed() => if changed.is_err() { break },
+            changed = stopping.changed() => if changed.is_err() { break },
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+        if *stopping.borrow() {
+            break;
+        }
+    }
+}
+
+/// Turns one batch of outbox entries into deliveries and acknowledges it,
+/// in one transaction; true when there may be more.
+async fn drain(store: &Store, config: &Arc<NotifyConfig>) -> Result<bool, StoreError> {
+    let batch = {
+        let txn = store.read()?;
+        let cursor = txn.outbox_cursor(CONSUMER_NAME)?;
+        txn.outbox_after(cursor, BATCH)?
+    };
+    let Some(&(last, _)) = batch.last() else {
+        return Ok(false);
+    };
+    let deliveries = {
+        let txn = store.read()?;
+        let mut deliveries = Vec::new();
+        for (_, entry) in &batch {
+            if let Some(delivery) = delivery_for(&txn, entry, config)? {
+                deliveries.push(delivery);
+            }
+        }
+        deliveries
+    };
+    store
+        .write(move |txn| {
+            for delivery in &deliveries {
+                txn.add_delivery(delivery)?;
+            }
+            txn.ack_outbox(CONSUMER_NAME, last)
+        })
+        .await?;
+    Ok(true)
+}
+
+/// The Slack message an outbox entry calls for, if any.
+fn delivery_for(
+    txn: &impl Reads,
+    entry: &OutboxEvent,
+    config: &NotifyConfig,
+) -> Result<Option<Delivery>, StoreError> {
+    let OutboxEvent::CaseChanged {
+        number,
+        channel,
+        event_seq,
+        event,
+        ..
+    } = entry;
+    if !matches!(
+        event.as_str(),
+        "created" | "message" | "status_changed" | "closed" | "reopened" | "escalated"
+    ) {
+        return Ok(None);
+    }
+    let Some(channel) = txn.channel(*channel)? else {
+        return Ok(None);
+    };
+    let Some(url) = channel.settings.slack_webhook_url.clone() else {
+        return Ok(None);
+    };
+    let Some(case) = txn.case(*number)? else {
+        return Ok(None);
+    };
+    if case.auto_resolved {
+        return Ok(None);
+    }
+    let Some(event) = txn.activity_event(*number, *event_seq)? else {
+        return Ok(None);
+    };
+    // Only what the customer says is news; the team's own replies are not.
+    if matches!(
+        event.kind,
+        EventKind::Message {
+            direction: Direction::Outbound,
+            ..
+        }
+    ) {
+        return Ok(None);
+    }
+    let text = slack::text(&case, &channel, &event, config.public_url.as_deref());
+    Ok(Some(Delivery {
+        url,
+        payload: slack::payload(&text),
+        case: case.number,
+        attempts: 0,
+        next_at: 0,
+    }))
+}
+
+async fn send_loop(store: Store, config: Arc<NotifyConfig>, mut stopping: watch::Receiver<bool>) {
+    let client = match reqwest::Client::builder()
+        .timeout(SEND_TIMEOUT)
+        // A redirect could lead past the allow-list.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot create the HTTP client; notifications are off");
+            return;
+        }
+    };
+    let mut commits = store.commits();
+    loop {
+        if let Err(e) = send_due(&store, &config, &client).await {
+            tracing::warn!(error = %e, "notifications could not be sent; retrying");
+        }
+        tokio::select! {
+            changed = commits.changed() => if changed.is_err() { break },
+            changed = stopping.changed() => if changed.is_err() { break },
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        if *stopping.borrow() {
+            break;
+        }
+    }
+}
+
+/// Sends every delivery that is due, recording the outcome of each.
+async fn send_due(
+    store: &Store,
+    config: &NotifyConfig,
+    client: &reqwest::Client,
+) -> Result<(), StoreError> {
+    let now = chrono::Utc::now().timestamp();
+    let due: Vec<(u64, Delivery)> = store
+        .read()?
+        .deliveries(SEND_BATCH)?
+        .into_iter()
+        .filter(|(_, d)| d.next_at <= now)
+        .collect();
+    for (id, mut delivery) in due {
+        let outcome = send(client, config, &delivery).await;
+        let finished = match outcome {
+            Ok(()) => true,
+            Err(reason) => {
+                delivery.attempts += 1;
+                let give_up = delivery.attempts >= MAX_ATTEMPTS;
+                if give_up {
+                    tracing::warn!(case = delivery.case, %reason, "a Slack notification failed too often and was dropped");
+                } else {
+                    tracing::info!(case = delivery.case, %reason, attempt = delivery.attempts, "a Slack notification failed; will retry");
+                    delivery.next_at = now + backoff_seconds(delivery.attempts);
+                }
+                give_up
+            }
+        };
+        store
+            .write(move |txn| {
+                if finished {
+                    txn.delete_delivery(id)
+                } else {
+                    txn.put_delivery(id, &delivery)
+                }
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+async fn send(
+    client: &reqwest::Client,
+    config: &NotifyConfig,
+    delivery: &Delivery,
+) -> Result<(), String> {
+    // The allow-list may have changed since the URL was saved.
+    crate::domain::validate::webhook_url("slack_webhook_url", &delivery.url, &config.webhook_allow)
+        .map_err(|e| e.to_string())?;
+    let response = client
+        .post(&delivery.url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(delivery.payload.clone())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("the webhook answered {}", response.status()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff_seconds(1) < backoff_seconds(2));
+        assert!(backoff_seconds(3) < backoff_seconds(5));
+        assert_eq!(backoff_seconds(1), 2);
+        assert_eq!(backoff_seconds(30), 600);
+    }
+}
