@@ -535,3 +535,142 @@ impl Service {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FileConfig;
+    use crate::domain::activity::Direction;
+    use crate::domain::case::{CaseDraft, Source};
+    use crate::service::{NewChannel, NewMessage};
+    use crate::store::Store;
+
+    const POLICY: &str = r#"
+        fn milestones(ticket) {
+            [
+                #{ name: "First reply", due_in: "2h", completes_on: "first_reply" },
+                #{ name: "Resolution", due_in: "1d", completes_on: "resolved" },
+            ]
+        }
+    "#;
+
+    async fn service_with(policy: &str) -> (Service, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = FileConfig::default()
+            .resolve(Some(dir.path().join("data")), None)
+            .unwrap();
+        let plugins = dir.path().join("plugins");
+        std::fs::create_dir_all(&plugins).unwrap();
+        std::fs::write(plugins.join("policy.rhai"), policy).unwrap();
+        let host = Arc::new(ScriptHost::new(&plugins, &config.scripting));
+        assert!(host.reload());
+        let store = Store::open(&config.data_dir).unwrap();
+        let service = Service::new(store, Arc::new(config)).with_scripts(host);
+        (service, dir)
+    }
+
+    async fn open_case(service: &Service) -> Case {
+        let admin = Service::operator();
+        let channel = service
+            .create_channel(
+                &admin,
+                NewChannel {
+                    name: "Support".into(),
+                    email_address: None,
+                    settings: Default::default(),
+                },
+            )
+            .await
+            .unwrap();
+        let draft = CaseDraft {
+            subject: "Printer on fire".into(),
+            ..CaseDraft::default()
+        };
+        service
+            .create_case(&admin, channel.id, draft, Source::Api)
+            .await
+            .unwrap()
+    }
+
+    fn escalations(service: &Service, number: CaseNumber) -> Vec<String> {
+        service
+            .activity(&Service::operator(), number)
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e.kind {
+                EventKind::Escalated { milestone } => Some(milestone),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn an_overdue_milestone_escalates_once_at_its_due_time() {
+        let (service, _dir) = service_with(POLICY).await;
+        let case = open_case(&service).await;
+        let created = case.created_at;
+        assert_eq!(case.milestones.len(), 2);
+        assert_eq!(
+            case.milestones[0].due_at,
+            created + chrono::Duration::hours(2)
+        );
+
+        // A minute before the first is due: nothing.
+        let early = created + chrono::Duration::minutes(119);
+        assert_eq!(service.escalate_overdue(early).await.unwrap(), 0);
+        assert!(escalations(&service, case.number).is_empty());
+
+        // At its due time: the first reply milestone, and only it.
+        let due = created + chrono::Duration::hours(2);
+        assert_eq!(service.escalate_overdue(due).await.unwrap(), 1);
+        assert_eq!(escalations(&service, case.number), ["First reply"]);
+        let views = service
+            .milestones(&Service::operator(), case.number)
+            .unwrap();
+        assert_eq!(views[0].milestone.escalated_at, Some(due));
+
+        // Looking again later escalates nothing twice.
+        let later = created + chrono::Duration::hours(3);
+        assert_eq!(service.escalate_overdue(later).await.unwrap(), 0);
+        assert_eq!(escalations(&service, case.number), ["First reply"]);
+    }
+
+    #[tokio::test]
+    async fn completed_milestones_never_escalate() {
+        let (service, _dir) = service_with(POLICY).await;
+        let case = open_case(&service).await;
+        let admin = Service::operator();
+        service
+            .add_message(
+                &admin,
+                case.number,
+                NewMessage {
+                    direction: Direction::Outbound,
+                    from: None,
+                    body: "On our way".into(),
+                },
+            )
+            .await
+            .unwrap();
+        service.close_case(&admin, case.number).await.unwrap();
+        let views = service.milestones(&admin, case.number).unwrap();
+        assert!(views.iter().all(|v| v.state == MilestoneState::Completed));
+        assert_eq!(views[0].milestone.met(), Some(true));
+        let much_later = case.created_at + chrono::Duration::days(3);
+        assert_eq!(service.escalate_overdue(much_later).await.unwrap(), 0);
+        assert!(escalations(&service, case.number).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failing_policy_leaves_the_case_without_milestones() {
+        let (service, _dir) = service_with("fn milestones(t) { throw \"broken\" }").await;
+        let case = open_case(&service).await;
+        assert!(case.milestones.is_empty());
+        let host = service.scripts.as_ref().unwrap();
+        let failures = host.recent_failures();
+        assert!(
+            failures[0].error.to_string().contains("broken"),
+            "{failures:?}"
+        );
+    }
+}

@@ -26,13 +26,26 @@ pub struct Server {
 }
 
 impl Server {
-    /// A new server on a fresh data directory.
+    /// A new server on a fresh data directory, without plugins: tests of
+    /// the core behaviour are not shaped by the default rules.
     pub fn start() -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("data").join("plugins")).expect("plugins dir");
         let mut server = Server::start_in(
             &dir.path().join("data"),
             &[("DOCKET_ADMIN_PASSWORD", ADMIN_PASSWORD)],
         );
+        server._dir = Some(dir);
+        server
+    }
+
+    /// A new server on a fresh data directory, seeded with the default
+    /// plugins as a real first start is, with extra environment.
+    pub fn start_fresh(env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut all = vec![("DOCKET_ADMIN_PASSWORD", ADMIN_PASSWORD)];
+        all.extend_from_slice(env);
+        let mut server = Server::start_in(&dir.path().join("data"), &all);
         server._dir = Some(dir);
         server
     }
@@ -329,7 +342,11 @@ pub struct Org {
 
 impl Org {
     pub async fn new() -> Org {
-        let server = Server::start();
+        Org::on(Server::start()).await
+    }
+
+    /// The same organisation on a server started some other way.
+    pub async fn on(server: Server) -> Org {
         let admin = server.admin().await;
         let support = admin.create_channel("Support").await;
         let sales = admin.create_channel("Sales").await;

@@ -4,6 +4,7 @@
 
 mod api_cases;
 mod api_channels_users;
+mod automation;
 mod bad_input;
 mod browser;
 mod cli;
