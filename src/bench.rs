@@ -368,6 +368,60 @@ fn bare_latencies(
     Ok(Latencies(samples))
 }
 
+/// Runs the intake hooks of the default plugins on `count` generated
+/// cases, in-process, and times each intake (categorize, route,
+/// auto_resolve and milestones together).
+fn intake_hook_latencies(seed: u64, count: usize) -> Result<Latencies, String> {
+    use crate::scripting::{CaseView, DEFAULT_PLUGINS, ScriptHost};
+    let dir = std::env::temp_dir().join(format!("docket-bench-plugins-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    for (name, text) in DEFAULT_PLUGINS {
+        std::fs::write(dir.join(name), text).map_err(|e| e.to_string())?;
+    }
+    let host = ScriptHost::new(&dir, &crate::config::ScriptingConfig::default());
+    host.reload();
+    let _ = std::fs::remove_dir_all(&dir);
+    let agents: Vec<String> = (1..=12).map(|i| format!("agent{i:02}")).collect();
+    let mut generator = crate::archive::generate::Generator::new(seed);
+    let mut samples = Vec::with_capacity(count);
+    for number in 1..=count as u64 {
+        let record = generator.next_case();
+        let body = record
+            .messages
+            .iter()
+            .find(|m| m.direction == "inbound")
+            .map_or(record.description.clone(), |m| m.body.clone());
+        let view = CaseView {
+            number,
+            subject: record.subject,
+            description: record.description,
+            body,
+            channel: record.channel,
+            channel_id: 1,
+            source: record.source,
+            priority: record.priority,
+            status: "open".into(),
+            case_type: record.case_type,
+            category: None,
+            important: record.important,
+            customer_name: record.customer.as_ref().and_then(|c| c.name.clone()),
+            customer_email: record.customer.as_ref().and_then(|c| c.email.clone()),
+            customer_phone: None,
+            created_at: record.created_at.timestamp(),
+            profile: Default::default(),
+            agents: agents.clone(),
+        };
+        let started = Instant::now();
+        std::hint::black_box(host.intake(&view));
+        samples.push(started.elapsed());
+    }
+    let failures = host.recent_failures();
+    if let Some(failure) = failures.first() {
+        return Err(format!("a default plugin failed in the bench: {}", failure.error));
+    }
+    Ok(Latencies(samples))
+}
+
 pub async fn run(options: BenchOptions) -> Result<(), String> {
     let mut report = Report::default();
     let keep = options.data.is_some();
@@ -380,6 +434,17 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
             eprintln!("bench: {message}");
         }
     };
+
+    // 0. What the default plugins cost a case at intake.
+    log("timing the default plugins at intake");
+    let hooks = intake_hook_latencies(options.seed, 2_000)?;
+    report.add("default plugins per intake: p50", hooks.percentile(50.0), "ms");
+    report.at_most(
+        "default plugins per intake: p99",
+        hooks.percentile(99.0),
+        "ms",
+        1.0,
+    );
 
     // 1. Generate and import.
     let has_data = data.join("docket.redb").exists();
