@@ -417,7 +417,10 @@ fn intake_hook_latencies(seed: u64, count: usize) -> Result<Latencies, String> {
     }
     let failures = host.recent_failures();
     if let Some(failure) = failures.first() {
-        return Err(format!("a default plugin failed in the bench: {}", failure.error));
+        return Err(format!(
+            "a default plugin failed in the bench: {}",
+            failure.error
+        ));
     }
     Ok(Latencies(samples))
 }
@@ -438,7 +441,11 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     // 0. What the default plugins cost a case at intake.
     log("timing the default plugins at intake");
     let hooks = intake_hook_latencies(options.seed, 2_000)?;
-    report.add("default plugins per intake: p50", hooks.percentile(50.0), "ms");
+    report.add(
+        "default plugins per intake: p50",
+        hooks.percentile(50.0),
+        "ms",
+    );
     report.at_most(
         "default plugins per intake: p99",
         hooks.percentile(99.0),

@@ -470,3 +470,94 @@ async fn a_stale_edit_form_does_not_overwrite_newer_changes() {
         2
     );
 }
+
+#[tokio::test]
+async fn automation_page_and_case_profile_and_milestones() {
+    let org = Org::on(Server::start_fresh(&[])).await;
+    let admin = Browser::new(&org.server);
+    admin.login("admin", ADMIN_PASSWORD).await;
+    let (status, page, _) = admin.get("/admin/plugins").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("10-spam.rhai") && page.contains("loaded"),
+        "{page}"
+    );
+    assert!(page.contains("categorize"));
+
+    // A category added on the page, then deleted.
+    let csrf = admin.csrf().await;
+    let (status, _, _) = admin
+        .post(
+            "/admin/categories",
+            &[("csrf", &csrf), ("name", "Warranty")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert!(admin.get("/admin/plugins").await.1.contains("Warranty"));
+    let (status, _, _) = admin
+        .post("/admin/categories/Warranty/delete", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(status, 303);
+    assert!(!admin.get("/admin/plugins").await.1.contains("Warranty"));
+
+    let amy = Browser::new(&org.server);
+    amy.login("amy", PASSWORD).await;
+    assert_eq!(amy.get("/admin/plugins").await.0, 403);
+
+    let case = org
+        .amy
+        .post(
+            "/api/v1/cases",
+            json!({"channel": org.support, "subject": "Kettle leaks", "priority": "urgent"}),
+        )
+        .await;
+    let number = case.body["number"].as_u64().unwrap();
+    let (_, page, _) = amy.get(&format!("/cases/{number}")).await;
+    assert!(
+        page.contains("First reply") && page.contains("current"),
+        "{page}"
+    );
+    assert!(!page.contains("profile-form"));
+
+    org.amy
+        .patch(
+            &format!("/api/v1/cases/{number}"),
+            json!({"type": "complaint", "profile": {"order_number": "K-9"}}),
+        )
+        .await;
+    let (_, page, _) = amy.get(&format!("/cases/{number}")).await;
+    assert!(
+        page.contains("profile-form") && page.contains("value=\"K-9\""),
+        "{page}"
+    );
+    let csrf = amy.csrf().await;
+    let path = format!("/cases/{number}/profile");
+    let (status, page, _) = amy
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("profile.order_number", "K-9"),
+                ("profile.amount", "a lot"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("profile.amount"), "{page}");
+    let (status, _, _) = amy
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("profile.order_number", "K-9"),
+                ("profile.amount", "12.5"),
+                ("profile.escalated_to_legal", "true"),
+                ("profile.resolution", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let saved = org.amy.get(&format!("/api/v1/cases/{number}")).await;
+    assert_eq!(saved.body["profile"]["amount"], 12.5);
+    assert_eq!(saved.body["profile"]["escalated_to_legal"], true);
+}

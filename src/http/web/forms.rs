@@ -193,6 +193,50 @@ pub async fn edit_case(
     apply_change(req, &session, number, change).await
 }
 
+/// Saves a case's profile fields. Fields arrive as `profile.NAME`; an
+/// empty one clears the value. Values are typed by the field's kind and
+/// then checked by the service layer.
+#[handler]
+pub async fn edit_profile(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Redirect, WebError> {
+    let csrf = form
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let session = require_form_session(req, &csrf)?;
+    let number = parse_number(&number)?;
+    let service = &app(req).service;
+    let case = service.get_case(&session.user, number)?;
+    let fields = service.profile_fields(case.case_type.as_deref());
+    let mut values = crate::domain::profile::ProfileValues::new();
+    for (key, text) in &form {
+        let Some(name) = key.strip_prefix("profile.") else {
+            continue;
+        };
+        let kind = fields.iter().find(|f| f.name == name).map(|f| f.kind);
+        let text = text.trim();
+        let value = match kind {
+            _ if text.is_empty() => serde_json::Value::Null,
+            Some(crate::domain::profile::FieldKind::Boolean) => match text {
+                "true" => serde_json::Value::Bool(true),
+                "false" => serde_json::Value::Bool(false),
+                other => serde_json::Value::String(other.to_owned()),
+            },
+            _ => serde_json::Value::String(text.to_owned()),
+        };
+        values.insert(name.to_owned(), value);
+    }
+    let change = CaseChange {
+        profile: Some(values),
+        ..Default::default()
+    };
+    apply_change(req, &session, number, change).await
+}
+
 #[derive(Deserialize)]
 pub struct AssignForm {
     csrf: String,

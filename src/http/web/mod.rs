@@ -1,6 +1,7 @@
 //! The web UI: server-rendered pages and plain HTML forms (POST, then
 //! redirect), with a session cookie and a CSRF token on every form.
 
+mod admin;
 mod assets;
 mod forms;
 mod inbox;
@@ -24,6 +25,7 @@ pub fn routes() -> Route {
         .at("/cases", post(forms::create_case))
         .at("/cases/:number", get(pages::case_page))
         .at("/cases/:number/edit", post(forms::edit_case))
+        .at("/cases/:number/profile", post(forms::edit_profile))
         .at("/cases/:number/assign", post(forms::assign_case))
         .at("/cases/:number/status", post(forms::change_status))
         .at("/cases/:number/close", post(forms::close_case))
@@ -46,6 +48,13 @@ pub fn routes() -> Route {
             post(forms::remove_member),
         )
         .at("/users", get(pages::users_page).post(forms::create_user))
+        .at("/admin/plugins", get(admin::plugins_page))
+        .at("/admin/categories", post(admin::create_category))
+        .at("/admin/categories/:name", post(admin::update_category))
+        .at(
+            "/admin/categories/:name/delete",
+            post(admin::delete_category),
+        )
         .at("/users/:username", post(forms::update_user))
         .at(
             "/account",

@@ -83,6 +83,21 @@ pub fn case_page(req: &Request, Path(number): Path<String>) -> Result<Response, 
         Vec::new()
     };
     let details = case_details(&case, &channel.name);
+    let profile = service
+        .profile_fields(case.case_type.as_deref())
+        .iter()
+        .map(|field| ProfileInput::new(field, case.profile.get(&field.name)))
+        .collect();
+    let milestones = service
+        .milestones(&session.user, number)?
+        .into_iter()
+        .map(|m| MilestoneRow {
+            name: m.milestone.name,
+            state: m.state.as_str(),
+            due: When::new(m.milestone.due_at),
+            completed: When::maybe(m.milestone.completed_at),
+        })
+        .collect();
     html(CasePage {
         nav: Nav::new(&session, "inbox"),
         channel_name: channel.name.clone(),
@@ -101,6 +116,8 @@ pub fn case_page(req: &Request, Path(number): Path<String>) -> Result<Response, 
             .updated_at
             .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
         activity,
+        profile,
+        milestones,
         case,
     })
 }

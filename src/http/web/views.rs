@@ -215,6 +215,80 @@ pub struct CasePage {
     /// When the case was last changed, so a stale edit form is refused.
     pub version: String,
     pub activity: Vec<ActivityRow>,
+    /// The profile fields of the case's type.
+    pub profile: Vec<ProfileInput>,
+    pub milestones: Vec<MilestoneRow>,
+}
+
+/// One profile field on the case page: its value and how to edit it.
+pub struct ProfileInput {
+    pub name: String,
+    pub label: String,
+    /// `text`, `number`, `date`, `choice` or `boolean`.
+    pub kind: &'static str,
+    pub required: bool,
+    /// The value as a form shows it ("" when unset).
+    pub value: String,
+    /// For `choice` and `boolean` fields.
+    pub choices: Vec<Choice>,
+}
+
+impl ProfileInput {
+    pub fn new(
+        field: &crate::domain::profile::ProfileField,
+        value: Option<&serde_json::Value>,
+    ) -> ProfileInput {
+        let value = match value {
+            None | Some(serde_json::Value::Null) => String::new(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        };
+        let options: Vec<(String, String)> = match field.kind {
+            crate::domain::profile::FieldKind::Choice => field
+                .choices
+                .iter()
+                .map(|c| (c.clone(), c.clone()))
+                .collect(),
+            crate::domain::profile::FieldKind::Boolean => {
+                vec![("true".into(), "Yes".into()), ("false".into(), "No".into())]
+            }
+            _ => Vec::new(),
+        };
+        ProfileInput {
+            name: field.name.clone(),
+            label: field.label.clone(),
+            kind: field.kind.as_str(),
+            required: field.required,
+            choices: options
+                .into_iter()
+                .map(|(v, label)| Choice {
+                    selected: v == value,
+                    value: v,
+                    label,
+                })
+                .collect(),
+            value,
+        }
+    }
+
+    /// The value as people read it.
+    pub fn shown(&self) -> &str {
+        match (self.kind, self.value.as_str()) {
+            (_, "") => "—",
+            ("boolean", "true") => "Yes",
+            ("boolean", "false") => "No",
+            (_, v) => v,
+        }
+    }
+}
+
+/// A milestone on the case page.
+pub struct MilestoneRow {
+    pub name: String,
+    /// `completed`, `current` or `overdue`.
+    pub state: &'static str,
+    pub due: When,
+    pub completed: Option<When>,
 }
 
 impl CasePage {

@@ -1,0 +1,155 @@
+//! The automation page (administrators): plugins and their errors, hook
+//! figures, recent failures, and categories.
+
+use askama::Template;
+use poem::web::{Form, Html, Path, Redirect};
+use poem::{IntoResponse, Request, Response, handler};
+use serde::Deserialize;
+
+use super::session::{CsrfForm, WebError, app, require_form_session, require_session, urlencode};
+use super::views::{Nav, When};
+
+pub struct PluginRow {
+    pub file: String,
+    pub status: &'static str,
+    pub error: Option<String>,
+    pub hooks: String,
+    pub loaded_at: Option<When>,
+}
+
+pub struct HookRow {
+    pub hook: String,
+    pub calls: u64,
+    pub failures: u64,
+    pub p99: String,
+}
+
+pub struct FailureRow {
+    pub at: When,
+    pub message: String,
+}
+
+pub struct CategoryRow {
+    pub name: String,
+    /// The name as a URL path segment.
+    pub path: String,
+    pub auto_resolve: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_plugins.html")]
+pub struct PluginsPage {
+    pub nav: Nav,
+    pub dir: String,
+    pub plugins: Vec<PluginRow>,
+    pub hooks: Vec<HookRow>,
+    pub failures: Vec<FailureRow>,
+    pub categories: Vec<CategoryRow>,
+}
+
+#[handler]
+pub fn plugins_page(req: &Request) -> Result<Response, WebError> {
+    let session = require_session(req)?;
+    let service = &app(req).service;
+    let report = service.plugin_report(&session.user)?;
+    let categories = service.list_categories(&session.user)?;
+    let page = PluginsPage {
+        nav: Nav::new(&session, "automation"),
+        dir: report.dir,
+        plugins: report
+            .plugins
+            .into_iter()
+            .map(|p| PluginRow {
+                status: match (p.running, &p.error) {
+                    (true, None) => "loaded",
+                    (true, Some(_)) => "failed",
+                    (false, _) => "broken",
+                },
+                error: p.error.map(|e| e.to_string()),
+                hooks: p.hooks.join(", "),
+                loaded_at: When::maybe(p.loaded_at),
+                file: p.file,
+            })
+            .collect(),
+        hooks: report
+            .hooks
+            .into_iter()
+            .map(|h| HookRow {
+                p99: format!("{:.3} ms", h.p99.as_secs_f64() * 1000.0),
+                hook: h.hook,
+                calls: h.calls,
+                failures: h.failures,
+            })
+            .collect(),
+        failures: report
+            .failures
+            .into_iter()
+            .map(|f| FailureRow {
+                at: When::new(f.at),
+                message: f.error.to_string(),
+            })
+            .collect(),
+        categories: categories
+            .into_iter()
+            .map(|c| CategoryRow {
+                path: urlencode(&c.name),
+                name: c.name,
+                auto_resolve: c.auto_resolve,
+            })
+            .collect(),
+    };
+    page.render()
+        .map(|body| Html(body).into_response())
+        .map_err(|e| WebError::Internal(format!("the page could not be rendered: {e}")))
+}
+
+#[derive(Deserialize)]
+pub struct CategoryForm {
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    auto_resolve: Option<String>,
+}
+
+#[handler]
+pub async fn create_category(
+    req: &Request,
+    Form(form): Form<CategoryForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let auto_resolve = form.auto_resolve.as_deref() == Some("on");
+    app(req)
+        .service
+        .create_category(&session.user, &form.name, auto_resolve)
+        .await?;
+    Ok(Redirect::see_other("/admin/plugins"))
+}
+
+#[handler]
+pub async fn update_category(
+    req: &Request,
+    Path(name): Path<String>,
+    Form(form): Form<CategoryForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let auto_resolve = form.auto_resolve.as_deref().map(|v| v == "on");
+    app(req)
+        .service
+        .update_category(&session.user, &name, None, auto_resolve)
+        .await?;
+    Ok(Redirect::see_other("/admin/plugins"))
+}
+
+#[handler]
+pub async fn delete_category(
+    req: &Request,
+    Path(name): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    app(req)
+        .service
+        .delete_category(&session.user, &name)
+        .await?;
+    Ok(Redirect::see_other("/admin/plugins"))
+}
