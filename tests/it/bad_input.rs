@@ -297,3 +297,56 @@ async fn user_and_channel_bodies_are_validated() {
         .await;
     login.problem(400);
 }
+
+#[tokio::test]
+async fn automation_bodies_are_validated() {
+    let org = Org::new().await;
+    for (method, path, body) in [
+        (Method::POST, "/api/v1/categories", "{\"name\": 5}"),
+        (
+            Method::POST,
+            "/api/v1/categories",
+            "{\"name\": \"x\", \"colour\": 1}",
+        ),
+        (Method::POST, "/api/v1/categories", "{\"name\":"),
+        (
+            Method::PATCH,
+            "/api/v1/categories/spam",
+            "{\"auto_resolve\": \"yes\"}",
+        ),
+        (Method::PATCH, "/api/v1/cases/1", "{\"profile\": [1, 2]}"),
+    ] {
+        let answer = org
+            .admin
+            .raw(method.clone(), path, "application/json", body)
+            .await;
+        assert!(
+            (400..500).contains(&answer.status),
+            "{method} {path} {body}: {}",
+            answer.text
+        );
+        assert_eq!(
+            answer.header("content-type"),
+            Some("application/problem+json")
+        );
+    }
+    let case = org.amy.create_case(org.support, "Plain").await;
+    // A case type without a profile takes no profile values.
+    let answer = org
+        .amy
+        .patch(
+            &format!("/api/v1/cases/{case}"),
+            json!({"profile": {"anything": 1}}),
+        )
+        .await;
+    assert_eq!(answer.status, 422, "{}", answer.text);
+    assert_eq!(answer.body["errors"][0]["field"], "profile.anything");
+    let missing = org.amy.get("/api/v1/cases/999/milestones").await;
+    assert_eq!(missing.status, 404);
+    let long = "x".repeat(101);
+    let answer = org
+        .admin
+        .post("/api/v1/categories", json!({"name": long}))
+        .await;
+    assert_eq!(answer.status, 422);
+}
