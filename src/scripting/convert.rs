@@ -129,8 +129,12 @@ pub fn category(value: Dynamic) -> Result<Option<String>, String> {
     let name = value
         .into_string()
         .map_err(|t| format!("returned {t}; return a category name or ()"))?;
-    let name = name.trim().to_owned();
-    Ok((!name.is_empty()).then_some(name))
+    if name.trim().is_empty() {
+        return Ok(None);
+    }
+    crate::domain::category::valid_name(&name)
+        .map(Some)
+        .map_err(|e| format!("returned a category that cannot be used: {e}"))
 }
 
 /// `()` is no decision; a string is a username; `round_robin()` and

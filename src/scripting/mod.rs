@@ -92,7 +92,8 @@ struct Plugin {
     file: String,
     /// Digest of the file as last read, compiled or not.
     digest: [u8; 32],
-    modified: Option<SystemTime>,
+    /// Modification time and length when last read.
+    modified: Option<(SystemTime, u64)>,
     /// The running version: the last one that compiled.
     ast: Option<Arc<AST>>,
     /// Why the file on disk does not run, when it does not compile.
@@ -214,9 +215,16 @@ impl ScriptHost {
         let mut next = Vec::with_capacity(files.len());
         for (file, path) in files {
             let old = previous.iter().find(|p| p.file == file);
-            let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+            let modified = std::fs::metadata(&path)
+                .ok()
+                .and_then(|m| Some((m.modified().ok()?, m.len())));
+            // Unchanged metadata proves nothing for a file written within
+            // the timestamp resolution of its filesystem; such recent files
+            // are read again (and compared by digest).
+            let settled = modified
+                .is_some_and(|(at, _)| at.elapsed().is_ok_and(|age| age > Duration::from_secs(2)));
             if let Some(old) = old
-                && old.modified.is_some()
+                && settled
                 && old.modified == modified
             {
                 next.push(old.clone());
@@ -236,6 +244,8 @@ impl ScriptHost {
             if let Some(old) = old
                 && old.digest == digest
             {
+                // Same text: only remember the new metadata.
+                changed |= old.modified != modified;
                 next.push(Plugin {
                     modified,
                     ..old.clone()
@@ -258,7 +268,7 @@ impl ScriptHost {
         file: &str,
         source: &str,
         digest: [u8; 32],
-        modified: Option<SystemTime>,
+        modified: Option<(SystemTime, u64)>,
         old: Option<&Plugin>,
     ) -> Plugin {
         match self.compile(file, source) {
@@ -393,20 +403,24 @@ impl ScriptHost {
         });
     }
 
-    /// The first decision any plugin (in file order) makes with `hook`.
+    /// The first decision any plugin (in file order) makes with `hook`
+    /// that `check` accepts; a refused one is a failure of its plugin.
     fn first_decision<T>(
         &self,
         plugins: &[Plugin],
         hook: &'static str,
         case: &Dynamic,
         parse: fn(Dynamic) -> Result<Option<T>, String>,
+        check: impl Fn(&T) -> Result<(), String>,
     ) -> Option<T> {
         plugins
             .iter()
             .filter(|p| p.defines(hook, 1))
             .find_map(|plugin| {
                 let value = self.call(plugin, hook, (case.clone(),)).ok()?;
-                self.decide(plugin, hook, parse(value)).ok().flatten()
+                let decided =
+                    parse(value).and_then(|d| d.map(|d| check(&d).map(|()| d)).transpose());
+                self.decide(plugin, hook, decided).ok().flatten()
             })
     }
 
@@ -419,7 +433,7 @@ impl ScriptHost {
         let mut case = view.to_dynamic();
         if view.category.is_none() {
             decisions.category =
-                self.first_decision(&plugins, "categorize", &case, convert::category);
+                self.first_decision(&plugins, "categorize", &case, convert::category, |_| Ok(()));
             if let (Some(category), Some(map)) = (
                 &decisions.category,
                 case.write_lock::<rhai::Map>().as_deref_mut(),
@@ -427,7 +441,20 @@ impl ScriptHost {
                 map.insert("category".into(), Dynamic::from(category.clone()));
             }
         }
-        decisions.route = self.first_decision(&plugins, "route", &case, convert::route);
+        decisions.route =
+            self.first_decision(
+                &plugins,
+                "route",
+                &case,
+                convert::route,
+                |route| match route {
+                    Route::User(name) if !view.agents.contains(name) => Err(format!(
+                        "returned '{name}', who is not an agent of the channel '{}'",
+                        view.channel
+                    )),
+                    _ => Ok(()),
+                },
+            );
         decisions.auto_resolve =
             plugins
                 .iter()
@@ -534,4 +561,122 @@ pub fn check_dir(
     host.reload();
     problems.extend(host.recent_failures().into_iter().rev().map(|f| f.error));
     Ok((files.len(), problems))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host_with(script: &str, limits: ScriptingConfig) -> (ScriptHost, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("test.rhai"), script).unwrap();
+        let host = ScriptHost::new(dir.path(), &limits);
+        host.reload();
+        (host, dir)
+    }
+
+    fn view() -> CaseView {
+        CaseView {
+            number: 7,
+            subject: "Refund please".into(),
+            description: String::new(),
+            body: "My invoice is wrong".into(),
+            channel: "Support".into(),
+            channel_id: 1,
+            source: "email".into(),
+            priority: "high".into(),
+            status: "open".into(),
+            case_type: None,
+            category: None,
+            important: false,
+            customer_name: None,
+            customer_email: None,
+            customer_phone: None,
+            created_at: 0,
+            profile: Default::default(),
+            agents: vec!["amy".into()],
+        }
+    }
+
+    fn messages(host: &ScriptHost) -> String {
+        host.recent_failures()
+            .iter()
+            .map(|f| f.error.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn a_route_to_someone_outside_the_channel_is_refused() {
+        let (host, _dir) = host_with("fn route(t) { \"zed\" }", ScriptingConfig::default());
+        assert_eq!(host.intake(&view()).route, None);
+        assert!(
+            messages(&host).contains("'zed', who is not an agent"),
+            "{}",
+            messages(&host)
+        );
+        let (host, _dir) = host_with("fn route(t) { \"amy\" }", ScriptingConfig::default());
+        assert_eq!(host.intake(&view()).route, Some(Route::User("amy".into())));
+    }
+
+    #[test]
+    fn a_slow_hook_is_stopped_at_its_time_budget() {
+        let limits = ScriptingConfig {
+            budget_ms: 5,
+            max_operations: 100_000_000,
+            ..ScriptingConfig::default()
+        };
+        let (host, _dir) = host_with("fn categorize(t) { let n = 0; loop { n += 1; } }", limits);
+        let started = Instant::now();
+        assert_eq!(host.intake(&view()).category, None);
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert!(
+            messages(&host).contains("budget of 5 ms"),
+            "{}",
+            messages(&host)
+        );
+    }
+
+    #[test]
+    fn scripts_cannot_reach_outside() {
+        for script in [
+            "fn categorize(t) { eval(\"1\") }",
+            "import \"x\" as y; fn categorize(t) { 1 }",
+            "fn categorize(t) { undefined_variable }",
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let host = ScriptHost::new(dir.path(), &ScriptingConfig::default());
+            assert!(host.compile("x.rhai", script).is_err(), "{script}");
+        }
+    }
+
+    #[test]
+    fn unusable_answers_are_failures_and_decide_nothing() {
+        let script = "fn categorize(t) { 42 } fn auto_resolve(t) { \"yes\" } fn milestones(t) { [#{ name: \"x\", due_in: \"soon\", completes_on: \"resolved\" }] }";
+        let (host, _dir) = host_with(script, ScriptingConfig::default());
+        let decided = host.intake(&view());
+        assert_eq!(decided, IntakeDecisions::default());
+        let all = messages(&host);
+        assert!(
+            all.contains("categorize") && all.contains("auto_resolve") && all.contains("'soon'"),
+            "{all}"
+        );
+    }
+
+    #[test]
+    fn the_default_plugins_compile_and_decide() {
+        let dir = tempfile::tempdir().unwrap();
+        let plugins = dir.path().join("plugins");
+        assert!(ScriptHost::seed_defaults(&plugins).unwrap());
+        assert!(!ScriptHost::seed_defaults(&plugins).unwrap());
+        let host = ScriptHost::new(&plugins, &ScriptingConfig::default());
+        host.reload();
+        assert!(host.status().iter().all(|p| p.error.is_none()));
+        let decided = host.intake(&view());
+        assert_eq!(decided.category.as_deref(), Some("billing"));
+        assert_eq!(decided.route, Some(Route::LeastOpenCases));
+        assert_eq!(decided.milestones.len(), 2);
+        assert!(host.profile_for("complaint").is_some());
+        assert!(host.recent_failures().is_empty());
+    }
 }
