@@ -468,6 +468,12 @@ impl ScriptHost {
         decisions
     }
 
+    /// The milestones every plugin's policy sets for the case, in file
+    /// order (when its priority or type changed after intake).
+    pub fn milestones(&self, view: &CaseView) -> Vec<MilestoneSpec> {
+        self.milestones_with(&self.current(), &view.to_dynamic())
+    }
+
     fn milestones_with(&self, plugins: &[Plugin], case: &Dynamic) -> Vec<MilestoneSpec> {
         plugins
             .iter()

@@ -184,7 +184,67 @@ pub fn apply_intake(
     Ok(events)
 }
 
+/// Replaces a case's milestones with a new plan (its priority or type
+/// changed). A milestone already completed stays as it was; one whose due
+/// time moved may escalate again at the new time.
+pub fn replan_milestones(
+    txn: &WriteTransaction,
+    case: &mut Case,
+    specs: &[MilestoneSpec],
+) -> ServiceResult<()> {
+    let previous = std::mem::take(&mut case.milestones);
+    for spec in specs {
+        let mut milestone = Milestone::from_spec(spec.clone(), case.created_at);
+        if let Some(before) = previous.iter().find(|m| m.name == milestone.name) {
+            if before.completed_at.is_some() {
+                case.milestones.push(before.clone());
+                continue;
+            }
+            if before.due_at == milestone.due_at {
+                milestone.escalated_at = before.escalated_at;
+            }
+        }
+        txn.add_milestone_due(milestone.due_at.timestamp().max(0) as u64, case.number)?;
+        case.milestones.push(milestone);
+    }
+    Ok(())
+}
+
 impl Service {
+    /// The milestone plan for a case as it will be after `edit`, when the
+    /// edit touches what policies look at (priority, type) and the case is
+    /// still open. Scripts run here, before the write, off the workers.
+    pub(super) async fn replanned_milestones(
+        &self,
+        actor: &User,
+        number: CaseNumber,
+        edit: &crate::domain::case::CaseEdit,
+    ) -> ServiceResult<Option<Vec<MilestoneSpec>>> {
+        let Some(host) = self.scripts.clone() else {
+            return Ok(None);
+        };
+        if edit.priority.is_none() && edit.case_type.is_none() {
+            return Ok(None);
+        }
+        let (mut case, channel) = self.get_case_with_channel(actor, number)?;
+        if case.status.is_resolved() || case.auto_resolved {
+            return Ok(None);
+        }
+        if case
+            .apply_edit(edit.clone(), &actor.username, now())
+            .is_err()
+        {
+            // The write reports what is wrong with the edit.
+            return Ok(None);
+        }
+        let agents = channel_agents(&self.store.read()?, &channel)?;
+        let view = CaseView::new(&case, &channel, agents, None);
+        let specs = tokio::task::spawn_blocking(move || host.milestones(&view))
+            .await
+            .map_err(|e| ServiceError::BadRequest(format!("the rules were interrupted: {e}")))?;
+        Ok(Some(specs))
+    }
+
     /// Uses `host` for intake decisions, profiles and milestones.
     pub fn with_scripts(mut self, host: Arc<ScriptHost>) -> Service {
         self.scripts = Some(host);
@@ -659,6 +719,60 @@ mod tests {
         let much_later = case.created_at + chrono::Duration::days(3);
         assert_eq!(service.escalate_overdue(much_later).await.unwrap(), 0);
         assert!(escalations(&service, case.number).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_priority_change_replans_open_milestones() {
+        let policy = r#"
+            fn milestones(t) {
+                let reply = if t.priority == "urgent" { "30m" } else { "8h" };
+                [
+                    #{ name: "First reply", due_in: reply, completes_on: "first_reply" },
+                    #{ name: "Triage", due_in: reply, completes_on: "field:category" },
+                ]
+            }
+        "#;
+        let (service, _dir) = service_with(policy).await;
+        let case = open_case(&service).await;
+        let admin = Service::operator();
+        assert_eq!(
+            case.milestones[0].due_at,
+            case.created_at + chrono::Duration::hours(8)
+        );
+        let triaged = crate::service::CaseChange {
+            edit: crate::domain::case::CaseEdit {
+                category: Some(Some("hardware".into())),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        service
+            .update_case(&admin, case.number, triaged)
+            .await
+            .unwrap();
+        let urgent = crate::service::CaseChange {
+            edit: crate::domain::case::CaseEdit {
+                priority: Some(crate::domain::case::Priority::Urgent),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let updated = service
+            .update_case(&admin, case.number, urgent)
+            .await
+            .unwrap();
+        let reply = &updated.milestones[0];
+        assert_eq!(
+            reply.due_at,
+            case.created_at + chrono::Duration::minutes(30)
+        );
+        // The completed one keeps its original plan and completion.
+        let triage = &updated.milestones[1];
+        assert!(triage.completed_at.is_some());
+        assert_eq!(triage.due_at, case.created_at + chrono::Duration::hours(8));
+        // And the new due time escalates.
+        let due = case.created_at + chrono::Duration::minutes(30);
+        assert_eq!(service.escalate_overdue(due).await.unwrap(), 1);
     }
 
     #[tokio::test]

@@ -262,6 +262,9 @@ impl Service {
         number: CaseNumber,
         change: CaseChange,
     ) -> ServiceResult<Case> {
+        let plan = self
+            .replanned_milestones(actor, number, &change.edit)
+            .await?;
         let actor = actor.clone();
         let service = self.clone();
         self.store
@@ -287,6 +290,12 @@ impl Service {
                         case.updated_by = who.to_owned();
                     }
                     changes.extend(profile);
+                }
+                let replan = changes
+                    .iter()
+                    .any(|c| c.field == "priority" || c.field == "type");
+                if replan && let Some(specs) = &plan {
+                    automation::replan_milestones(txn, &mut case, specs)?;
                 }
                 if !changes.is_empty() {
                     events.push(EventKind::FieldsChanged { changes });
