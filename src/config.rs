@@ -126,6 +126,30 @@ impl Default for ScriptingConfig {
     }
 }
 
+/// Time tracking.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeConfig {
+    /// The kinds of time people log; the first is used for timers.
+    pub types: Vec<String>,
+    /// How many hours "1d" means.
+    pub hours_per_day: u32,
+}
+
+impl Default for TimeConfig {
+    fn default() -> Self {
+        TimeConfig {
+            types: vec![
+                "Work".into(),
+                "Travel".into(),
+                "Meeting".into(),
+                "Research".into(),
+            ],
+            hours_per_day: 8,
+        }
+    }
+}
+
 /// Outbound notifications (Slack incoming webhooks).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -158,6 +182,7 @@ pub struct FileConfig {
     pub search: SearchConfig,
     pub scripting: ScriptingConfig,
     pub notify: NotifyConfig,
+    pub time: TimeConfig,
 }
 
 /// The resolved configuration the server runs with.
@@ -170,6 +195,7 @@ pub struct Config {
     pub search: SearchConfig,
     pub scripting: ScriptingConfig,
     pub notify: NotifyConfig,
+    pub time: TimeConfig,
 }
 
 impl FileConfig {
@@ -229,6 +255,7 @@ impl FileConfig {
             search: self.search,
             scripting: self.scripting,
             notify,
+            time: self.time,
         };
         config.check()?;
         Ok(config)
@@ -331,6 +358,18 @@ impl Config {
             16,
             1_000_000,
         )?;
+        in_range("time.hours_per_day", self.time.hours_per_day.into(), 1, 24)?;
+        let types = &self.time.types;
+        if types.is_empty()
+            || types.len() > 50
+            || types
+                .iter()
+                .any(|t| t.trim().is_empty() || t.chars().count() > 50)
+        {
+            return Err(ConfigError::OutOfRange(
+                "time.types must list 1 to 50 names of at most 50 characters".into(),
+            ));
+        }
         if let Some(url) = &self.notify.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {

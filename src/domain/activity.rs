@@ -63,6 +63,12 @@ pub enum EventKind {
     Escalated {
         milestone: String,
     },
+    /// Time was logged on the case.
+    TimeLogged {
+        minutes: u32,
+        #[serde(rename = "type")]
+        kind: String,
+    },
 }
 
 impl EventKind {
@@ -80,6 +86,7 @@ impl EventKind {
             EventKind::Note { .. } => "note",
             EventKind::Message { .. } => "message",
             EventKind::Escalated { .. } => "escalated",
+            EventKind::TimeLogged { .. } => "time_logged",
         }
     }
 
@@ -126,10 +133,26 @@ impl EventKind {
                 direction: Direction::Outbound,
                 ..
             } => "sent a message".into(),
+            EventKind::TimeLogged { minutes, kind } => {
+                format!(
+                    "logged {} of {}",
+                    format_minutes(*minutes),
+                    kind.to_lowercase()
+                )
+            }
             EventKind::Escalated { milestone } => {
                 format!("escalated the case: the milestone “{milestone}” is overdue")
             }
         }
+    }
+}
+
+/// "1 h 30 min", "45 min".
+pub fn format_minutes(minutes: u32) -> String {
+    match (minutes / 60, minutes % 60) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
     }
 }
 

@@ -254,6 +254,9 @@ pub struct Case {
     /// while it stays so.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub auto_resolved: bool,
+    /// Estimated work, in minutes (set by channel managers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate_minutes: Option<u32>,
     /// Service targets set at intake by the milestone policy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub milestones: Vec<Milestone>,
@@ -323,6 +326,7 @@ impl CaseDraft {
             closed_at: None,
             closed_by: None,
             auto_resolved: false,
+            estimate_minutes: None,
             profile: ProfileValues::new(),
             milestones: Vec::new(),
         })

@@ -9,6 +9,7 @@ pub mod category;
 pub mod channel;
 pub mod milestone;
 pub mod profile;
+pub mod time;
 pub mod user;
 pub mod validate;
 

@@ -21,6 +21,9 @@ pub struct CaseChange {
     pub status: Option<Status>,
     /// `Some(None)` unassigns.
     pub assignee: Option<Option<String>>,
+    /// The estimated work as a duration (`"4h"`); `Some(None)` clears it.
+    /// Channel managers only.
+    pub estimate: Option<Option<String>>,
     /// Profile values to set (`null` clears one).
     pub profile: Option<crate::domain::profile::ProfileValues>,
     /// Refuse the change if the case was updated after this moment (an
@@ -42,7 +45,7 @@ fn case_not_found(number: CaseNumber) -> ServiceError {
 
 /// Loads a case with its channel if the actor may see it. A case the actor
 /// may not see is reported exactly like a missing one.
-fn visible_case(
+pub(super) fn visible_case(
     txn: &impl Reads,
     actor: &User,
     number: CaseNumber,
@@ -59,7 +62,7 @@ fn visible_case(
 }
 
 /// As [`visible_case`], and the actor may change it.
-fn workable_case(
+pub(super) fn workable_case(
     txn: &impl Reads,
     actor: &User,
     number: CaseNumber,
@@ -265,6 +268,18 @@ impl Service {
         let plan = self
             .replanned_milestones(actor, number, &change.edit)
             .await?;
+        let hours_per_day = self.config.time.hours_per_day;
+        let estimate = change
+            .estimate
+            .as_ref()
+            .map(|e| {
+                e.as_deref()
+                    .map(|text| {
+                        crate::domain::time::parse_duration("estimate", text, hours_per_day)
+                    })
+                    .transpose()
+            })
+            .transpose()?;
         let actor = actor.clone();
         let service = self.clone();
         self.store
@@ -290,6 +305,24 @@ impl Service {
                         case.updated_by = who.to_owned();
                     }
                     changes.extend(profile);
+                }
+                if let Some(estimate) = estimate {
+                    if !access::can_manage_channel(&actor, &channel) {
+                        return Err(ServiceError::Forbidden(
+                            "only the channel's managers set estimates".into(),
+                        ));
+                    }
+                    if case.estimate_minutes != estimate {
+                        let show = |m: Option<u32>| m.map(crate::domain::activity::format_minutes);
+                        changes.push(crate::domain::activity::FieldChange {
+                            field: "estimate".into(),
+                            before: show(case.estimate_minutes),
+                            after: show(estimate),
+                        });
+                        case.estimate_minutes = estimate;
+                        case.updated_at = at;
+                        case.updated_by = who.to_owned();
+                    }
                 }
                 let replan = changes
                     .iter()

@@ -9,6 +9,7 @@ mod cases;
 mod channels;
 mod listing;
 mod login_guard;
+mod time;
 mod users;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub use auth::{Credential, Session};
 pub use cases::{CaseChange, NewMessage};
 pub use channels::{ChannelChange, NewChannel};
 pub use listing::{AssigneeFilter, CasePage, CaseQuery, QuickFilter, View};
+pub use time::{NewTimeEntry, TimeEntryChange};
 pub use users::{NewUser, UserChange, random_password, unusable_password_hash};
 
 /// Why a command was refused. Mapped once, at the HTTP edge and in the CLI.

@@ -6,7 +6,7 @@ use super::tables::*;
 use super::{StoreError, StoreResult};
 
 /// The schema this binary writes.
-pub const CURRENT_SCHEMA: u32 = 3;
+pub const CURRENT_SCHEMA: u32 = 4;
 
 /// Brings the store to [`CURRENT_SCHEMA`] in one transaction.
 pub fn run(db: &Database) -> StoreResult<()> {
@@ -76,6 +76,12 @@ fn upgrade_from(version: u32, txn: &WriteTransaction) -> StoreResult<()> {
             txn.open_table(OUTBOX_CURSORS)?
                 .insert(crate::notify::CONSUMER_NAME, head)?;
             seed_categories(txn)
+        }
+        // 4: time tracking.
+        3 => {
+            txn.open_table(TIME_ENTRIES)?;
+            txn.open_table(TIMERS)?;
+            Ok(())
         }
         other => Err(StoreError::Corrupt(format!(
             "no migration known from schema {other}"

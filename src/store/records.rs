@@ -13,6 +13,7 @@ use crate::domain::activity::{ActivityEvent, EventKind};
 use crate::domain::case::{Case, CaseNumber};
 use crate::domain::category::Category;
 use crate::domain::channel::{Channel, ChannelId};
+use crate::domain::time::{TimeEntry, Timer};
 use crate::domain::user::User;
 
 /// What a bearer token is for.
@@ -70,6 +71,9 @@ pub trait Reads {
     fn channel(&self, id: ChannelId) -> StoreResult<Option<Channel>>;
     fn channels(&self) -> StoreResult<Vec<Channel>>;
     fn activity(&self, number: CaseNumber) -> StoreResult<Vec<ActivityEvent>>;
+    fn time_entries(&self, number: CaseNumber) -> StoreResult<Vec<TimeEntry>>;
+    fn time_entry(&self, number: CaseNumber, id: u64) -> StoreResult<Option<TimeEntry>>;
+    fn timer(&self, username: &str) -> StoreResult<Option<Timer>>;
     /// One event of a case's stream.
     fn activity_event(&self, number: CaseNumber, seq: u64) -> StoreResult<Option<ActivityEvent>>;
     fn categories(&self) -> StoreResult<Vec<Category>>;
@@ -142,6 +146,26 @@ macro_rules! impl_reads {
                     events.push(decode("activity event", value.value())?);
                 }
                 Ok(events)
+            }
+
+            fn time_entries(&self, number: CaseNumber) -> StoreResult<Vec<TimeEntry>> {
+                decode_all(
+                    "time entry",
+                    self.open_table(TIME_ENTRIES)?
+                        .range((number, 0)..=(number, u64::MAX))?,
+                )
+            }
+
+            fn time_entry(&self, number: CaseNumber, id: u64) -> StoreResult<Option<TimeEntry>> {
+                let table = self.open_table(TIME_ENTRIES)?;
+                let found = table.get((number, id))?;
+                found.map(|v| decode("time entry", v.value())).transpose()
+            }
+
+            fn timer(&self, username: &str) -> StoreResult<Option<Timer>> {
+                let table = self.open_table(TIMERS)?;
+                let found = table.get(username)?;
+                found.map(|v| decode("timer", v.value())).transpose()
             }
 
             fn activity_event(
@@ -297,6 +321,12 @@ pub trait Writes: Reads {
     fn delete_tokens_of(&self, username: &str, keep: Option<&[u8]>) -> StoreResult<usize>;
     /// Deletes tokens whose expiry is at or before `at`; returns how many.
     fn delete_tokens_expired_by(&self, at: Timestamp) -> StoreResult<usize>;
+    /// Stores a new time entry under a fresh id (set on the entry).
+    fn add_time_entry(&self, entry: &mut TimeEntry) -> StoreResult<()>;
+    fn put_time_entry(&self, entry: &TimeEntry) -> StoreResult<()>;
+    fn delete_time_entry(&self, number: CaseNumber, id: u64) -> StoreResult<()>;
+    fn put_timer(&self, username: &str, timer: &Timer) -> StoreResult<()>;
+    fn delete_timer(&self, username: &str) -> StoreResult<()>;
     fn put_category(&self, category: &Category) -> StoreResult<()>;
     fn delete_category(&self, name: &str) -> StoreResult<bool>;
     fn add_delivery(&self, delivery: &Delivery) -> StoreResult<u64>;
@@ -443,6 +473,33 @@ impl Writes for WriteTransaction {
             !expired
         })?;
         Ok(removed)
+    }
+
+    fn add_time_entry(&self, entry: &mut TimeEntry) -> StoreResult<()> {
+        entry.id = next_in_sequence(self, KEY_NEXT_TIME_ENTRY)?;
+        self.put_time_entry(entry)
+    }
+
+    fn put_time_entry(&self, entry: &TimeEntry) -> StoreResult<()> {
+        self.open_table(TIME_ENTRIES)?
+            .insert((entry.case, entry.id), encode(entry).as_slice())?;
+        Ok(())
+    }
+
+    fn delete_time_entry(&self, number: CaseNumber, id: u64) -> StoreResult<()> {
+        self.open_table(TIME_ENTRIES)?.remove((number, id))?;
+        Ok(())
+    }
+
+    fn put_timer(&self, username: &str, timer: &Timer) -> StoreResult<()> {
+        self.open_table(TIMERS)?
+            .insert(username, encode(timer).as_slice())?;
+        Ok(())
+    }
+
+    fn delete_timer(&self, username: &str) -> StoreResult<()> {
+        self.open_table(TIMERS)?.remove(username)?;
+        Ok(())
     }
 
     fn put_category(&self, category: &Category) -> StoreResult<()> {

@@ -31,8 +31,15 @@ pub const DELIVERIES: TableDefinition<u64, &[u8]> = TableDefinition::new("delive
 pub const MILESTONES_DUE: TableDefinition<(u64, u64), ()> =
     TableDefinition::new("milestones_due_v1");
 
+/// (case number, entry id) → JSON time entry.
+pub const TIME_ENTRIES: TableDefinition<(u64, u64), &[u8]> =
+    TableDefinition::new("time_entries_v1");
+/// username → JSON running timer.
+pub const TIMERS: TableDefinition<&str, &[u8]> = TableDefinition::new("timers_v1");
+
 pub const KEY_SCHEMA_VERSION: &str = "schema_version";
 pub const KEY_NEXT_CASE: &str = "next_case_number";
 pub const KEY_NEXT_CHANNEL: &str = "next_channel_id";
 pub const KEY_NEXT_OUTBOX: &str = "next_outbox_seq";
 pub const KEY_NEXT_DELIVERY: &str = "next_delivery_id";
+pub const KEY_NEXT_TIME_ENTRY: &str = "next_time_entry_id";

@@ -12,4 +12,5 @@ mod durability;
 mod harness;
 mod permissions;
 mod search;
+mod time;
 mod web;

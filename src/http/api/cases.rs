@@ -71,6 +71,10 @@ struct CasePatchBody {
     customer: MaybeUndefined<CustomerWire>,
     #[serde(default)]
     device: MaybeUndefined<DeviceWire>,
+    /// Estimated work (`"4h"`, `"2d"`); `null` clears it. Channel managers
+    /// only.
+    #[serde(default)]
+    estimate: MaybeUndefined<String>,
     /// Profile values to set, by field name; `null` clears one. Changing
     /// `type` checks the values against the new type's profile.
     profile: Option<BTreeMap<String, serde_json::Value>>,
@@ -356,6 +360,7 @@ impl CasesApi {
             status: b.status.map(Into::into),
             assignee: tri_state(b.assignee, |a| a),
             profile: b.profile,
+            estimate: tri_state(b.estimate, |e| e),
             unchanged_since: None,
         };
         Ok(Json(

@@ -8,6 +8,7 @@ mod cases;
 mod channels;
 pub mod events;
 mod json_body;
+mod time;
 mod types;
 mod users;
 
@@ -61,6 +62,7 @@ pub type Apis = (
     cases::CasesApi,
     events::EventsApi,
     automation::AutomationApi,
+    time::TimeApi,
 );
 
 pub fn service() -> OpenApiService<Apis, ()> {
@@ -73,6 +75,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             cases::CasesApi,
             events::EventsApi,
             automation::AutomationApi,
+            time::TimeApi,
         ),
         "Docket",
         env!("CARGO_PKG_VERSION"),

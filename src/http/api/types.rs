@@ -157,6 +157,8 @@ pub struct CaseView {
     pub closed_by: Option<String>,
     /// Closed at intake by an auto-resolve rule.
     pub auto_resolved: bool,
+    /// Estimated work in minutes.
+    pub estimate_minutes: Option<u32>,
     /// Values of the profile fields of the case's type.
     pub profile: std::collections::BTreeMap<String, serde_json::Value>,
 }
@@ -189,6 +191,7 @@ impl From<Case> for CaseView {
             closed_at: c.closed_at,
             closed_by: c.closed_by,
             auto_resolved: c.auto_resolved,
+            estimate_minutes: c.estimate_minutes,
             profile: c.profile,
         }
     }
@@ -238,6 +241,12 @@ impl From<ActivityEvent> for ActivityView {
         let kind = e.kind.name().to_owned();
         let (body, direction, from, changes) = match e.kind {
             K::Note { body } => (Some(body), None, None, vec![]),
+            K::TimeLogged { minutes, kind } => (
+                None,
+                None,
+                None,
+                vec![change("time", None, Some(format!("{minutes} min {kind}")))],
+            ),
             K::Escalated { milestone } => (
                 None,
                 None,
