@@ -561,3 +561,71 @@ async fn automation_page_and_case_profile_and_milestones() {
     assert_eq!(saved.body["profile"]["amount"], 12.5);
     assert_eq!(saved.body["profile"]["escalated_to_legal"], true);
 }
+
+#[tokio::test]
+async fn time_is_tracked_from_the_case_page() {
+    let org = Org::new().await;
+    org.admin
+        .patch(
+            &format!("/api/v1/channels/{}", org.support),
+            json!({"settings": {"time_tracking": true}}),
+        )
+        .await;
+    let number = org.amy.create_case(org.support, "Fix the router").await;
+    let amy = Browser::new(&org.server);
+    amy.login("amy", PASSWORD).await;
+    let page_path = format!("/cases/{number}");
+    let (_, page, _) = amy.get(&page_path).await;
+    assert!(page.contains("id=\"timer-start\""), "{page}");
+    let csrf = amy.csrf().await;
+    let (status, _, _) = amy
+        .post(
+            &format!("{page_path}/timer"),
+            &[("csrf", &csrf), ("action", "start")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert!(amy.get(&page_path).await.1.contains("id=\"timer-stop\""));
+    let (status, _, _) = amy
+        .post(
+            &format!("{page_path}/time"),
+            &[
+                ("csrf", &csrf),
+                ("duration", "1.5h"),
+                ("type", "Travel"),
+                ("date", "2026-11-20"),
+                ("note", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, page, _) = amy.get(&page_path).await;
+    assert!(
+        page.contains("<strong id=\"time-total\">1 h 30 min</strong>"),
+        "{page}"
+    );
+    let (status, page, _) = amy
+        .post(
+            &format!("{page_path}/time"),
+            &[("csrf", &csrf), ("duration", "ages")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("ages"), "{page}");
+    let (status, _, _) = amy
+        .post(
+            &format!("{page_path}/timer"),
+            &[("csrf", &csrf), ("action", "stop")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let sheet = org.amy.get(&format!("/api/v1/cases/{number}/time")).await;
+    assert_eq!(sheet.body["entries"].as_array().unwrap().len(), 2);
+    let id = sheet.body["entries"][0]["id"].as_u64().unwrap();
+    let (status, _, _) = amy
+        .post(&format!("{page_path}/time/{id}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(status, 303);
+    let sheet = org.amy.get(&format!("/api/v1/cases/{number}/time")).await;
+    assert_eq!(sheet.body["entries"].as_array().unwrap().len(), 1);
+}

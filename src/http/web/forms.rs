@@ -238,6 +238,95 @@ pub async fn edit_profile(
 }
 
 #[derive(Deserialize)]
+pub struct TimerForm {
+    csrf: String,
+    action: String,
+}
+
+#[handler]
+pub async fn timer(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<TimerForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let number = parse_number(&number)?;
+    let service = &app(req).service;
+    match form.action.as_str() {
+        "start" => {
+            service.start_timer(&session.user, number).await?;
+        }
+        "stop" => {
+            service.stop_timer(&session.user, number).await?;
+        }
+        other => {
+            return Err(WebError::BadInput(format!(
+                "'{other}' is not a timer action"
+            )));
+        }
+    }
+    Ok(Redirect::see_other(format!("/cases/{number}#time")))
+}
+
+#[derive(Deserialize)]
+pub struct TimeForm {
+    csrf: String,
+    duration: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    note: String,
+}
+
+#[handler]
+pub async fn log_time(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<TimeForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let number = parse_number(&number)?;
+    let date = match filled(&form.date) {
+        None => None,
+        Some(text) => Some(
+            chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+                .map_err(|_| WebError::BadInput(format!("'{text}' is not a date")))?,
+        ),
+    };
+    app(req)
+        .service
+        .log_time(
+            &session.user,
+            number,
+            crate::service::NewTimeEntry {
+                duration: form.duration,
+                kind: filled(&form.kind),
+                date,
+                note: filled(&form.note),
+            },
+        )
+        .await?;
+    Ok(Redirect::see_other(format!("/cases/{number}#time")))
+}
+
+#[handler]
+pub async fn delete_time(
+    req: &Request,
+    Path((number, id)): Path<(String, u64)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let number = parse_number(&number)?;
+    app(req)
+        .service
+        .delete_time_entry(&session.user, number, id)
+        .await?;
+    Ok(Redirect::see_other(format!("/cases/{number}#time")))
+}
+
+#[derive(Deserialize)]
 pub struct AssignForm {
     csrf: String,
     #[serde(default)]

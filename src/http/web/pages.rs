@@ -88,6 +88,39 @@ pub fn case_page(req: &Request, Path(number): Path<String>) -> Result<Response, 
         .iter()
         .map(|field| ProfileInput::new(field, case.profile.get(&field.name)))
         .collect();
+    let time = if channel.settings.time_tracking {
+        let sheet = service.time_sheet(&session.user, number)?;
+        let manager = access::can_manage_channel(&session.user, &channel);
+        let show =
+            |m: u64| crate::domain::activity::format_minutes(m.min(u64::from(u32::MAX)) as u32);
+        Some(TimePanel {
+            total: show(sheet.total_minutes),
+            estimate: sheet.estimate_minutes.map(|m| show(u64::from(m))),
+            percent_of_estimate: sheet
+                .estimate_minutes
+                .filter(|m| *m > 0)
+                .map(|m| sheet.total_minutes * 100 / u64::from(m)),
+            running_since: When::maybe(sheet.running_since),
+            entries: sheet
+                .entries
+                .into_iter()
+                .rev()
+                .map(|e| TimeRow {
+                    removable: can_work && (e.username == session.user.username || manager),
+                    id: e.id,
+                    who: e.username,
+                    duration: show(u64::from(e.minutes)),
+                    kind: e.kind,
+                    date: e.date.to_string(),
+                    note: e.note.unwrap_or_default(),
+                })
+                .collect(),
+            types: service.config().time.types.clone(),
+            today: chrono::Utc::now().date_naive().to_string(),
+        })
+    } else {
+        None
+    };
     let milestones = service
         .milestones(&session.user, number)?
         .into_iter()
@@ -117,6 +150,7 @@ pub fn case_page(req: &Request, Path(number): Path<String>) -> Result<Response, 
             .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
         activity,
         profile,
+        time,
         milestones,
         case,
     })

@@ -217,6 +217,8 @@ pub struct CasePage {
     pub activity: Vec<ActivityRow>,
     /// The profile fields of the case's type.
     pub profile: Vec<ProfileInput>,
+    /// Present when the channel tracks time.
+    pub time: Option<TimePanel>,
     pub milestones: Vec<MilestoneRow>,
 }
 
@@ -280,6 +282,29 @@ impl ProfileInput {
             (_, v) => v,
         }
     }
+}
+
+/// The case page's time tracking panel.
+pub struct TimePanel {
+    pub total: String,
+    pub estimate: Option<String>,
+    /// The total as a share of the estimate, in percent.
+    pub percent_of_estimate: Option<u64>,
+    pub running_since: Option<When>,
+    pub entries: Vec<TimeRow>,
+    pub types: Vec<String>,
+    pub today: String,
+}
+
+pub struct TimeRow {
+    pub id: u64,
+    pub who: String,
+    pub duration: String,
+    pub kind: String,
+    pub date: String,
+    pub note: String,
+    /// The viewer may delete it.
+    pub removable: bool,
 }
 
 /// A milestone on the case page.
