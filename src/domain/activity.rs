@@ -156,6 +156,54 @@ pub fn format_minutes(minutes: u32) -> String {
     }
 }
 
+/// Which events an activity view shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ActivityFilter {
+    #[default]
+    All,
+    /// The conversation with the customer.
+    Messages,
+    /// Internal notes.
+    Notes,
+    /// Everything else: status, assignment, field changes, rules.
+    System,
+}
+
+impl ActivityFilter {
+    pub const ALL: [ActivityFilter; 4] = [
+        ActivityFilter::All,
+        ActivityFilter::Messages,
+        ActivityFilter::Notes,
+        ActivityFilter::System,
+    ];
+
+    pub fn parse(value: &str) -> Option<ActivityFilter> {
+        ActivityFilter::ALL
+            .into_iter()
+            .find(|f| f.as_str() == value)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActivityFilter::All => "all",
+            ActivityFilter::Messages => "messages",
+            ActivityFilter::Notes => "notes",
+            ActivityFilter::System => "system",
+        }
+    }
+
+    pub fn matches(self, kind: &EventKind) -> bool {
+        match self {
+            ActivityFilter::All => true,
+            ActivityFilter::Messages => matches!(kind, EventKind::Message { .. }),
+            ActivityFilter::Notes => matches!(kind, EventKind::Note { .. }),
+            ActivityFilter::System => {
+                !matches!(kind, EventKind::Message { .. } | EventKind::Note { .. })
+            }
+        }
+    }
+}
+
 /// One entry of a case's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActivityEvent {

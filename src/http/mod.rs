@@ -4,6 +4,7 @@
 pub mod api;
 mod error;
 mod limits;
+pub mod markdown;
 mod web;
 
 use std::sync::Arc;

@@ -257,6 +257,22 @@ impl Service {
         Ok(events)
     }
 
+    /// The case's history filtered, oldest or newest first.
+    pub fn activity_view(
+        &self,
+        actor: &User,
+        number: CaseNumber,
+        filter: crate::domain::activity::ActivityFilter,
+        newest_first: bool,
+    ) -> ServiceResult<Vec<ActivityEvent>> {
+        let mut events = self.activity(actor, number)?;
+        events.retain(|e| filter.matches(&e.kind));
+        if newest_first {
+            events.reverse();
+        }
+        Ok(events)
+    }
+
     /// Edits fields, status and assignee together, recording one event per
     /// kind of change. Unchanged values record nothing.
     pub async fn update_case(

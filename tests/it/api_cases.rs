@@ -406,3 +406,78 @@ async fn live_events_stream_changes_of_visible_cases_only() {
         "bob saw a Support case: {received}"
     );
 }
+
+#[tokio::test]
+async fn activity_is_filtered_and_ordered_and_notes_are_safe_markdown() {
+    let org = Org::new().await;
+    let number = org.amy.create_case(org.support, "Router down").await;
+    let path = format!("/api/v1/cases/{number}");
+    org.amy
+        .post(
+            &format!("{path}/notes"),
+            json!({"body": "**Call** the ISP <script>alert(1)</script>"}),
+        )
+        .await;
+    org.amy
+        .post(
+            &format!("{path}/messages"),
+            json!({"body": "On it", "direction": "outbound"}),
+        )
+        .await;
+    org.amy.patch(&path, json!({"priority": "high"})).await;
+    let kinds = |answer: &crate::harness::Answer| -> Vec<String> {
+        answer
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = org.amy.get(&format!("{path}/activity")).await;
+    assert_eq!(
+        kinds(&all),
+        ["created", "note", "message", "fields_changed"]
+    );
+    let newest = org.amy.get(&format!("{path}/activity?order=newest")).await;
+    assert_eq!(
+        kinds(&newest),
+        ["fields_changed", "message", "note", "created"]
+    );
+    let notes = org.amy.get(&format!("{path}/activity?filter=notes")).await;
+    assert_eq!(kinds(&notes), ["note"]);
+    let html = notes.body[0]["body_html"].as_str().unwrap();
+    assert!(html.contains("<strong>Call</strong>"), "{html}");
+    assert!(!html.contains("script"), "{html}");
+    // The note keeps exactly what was written.
+    assert!(notes.body[0]["body"].as_str().unwrap().contains("<script>"));
+    let messages = org
+        .amy
+        .get(&format!("{path}/activity?filter=messages"))
+        .await;
+    assert_eq!(kinds(&messages), ["message"]);
+    let system = org
+        .amy
+        .get(&format!("{path}/activity?filter=system&order=newest"))
+        .await;
+    assert_eq!(kinds(&system), ["fields_changed", "created"]);
+    assert_eq!(system.body[0]["changes"][0]["before"], "normal");
+    assert_eq!(system.body[0]["changes"][0]["after"], "high");
+    for bad in ["filter=everything", "order=sideways"] {
+        let answer = org.amy.get(&format!("{path}/activity?{bad}")).await;
+        assert_eq!(answer.status, 422, "{bad}: {}", answer.text);
+    }
+    // Partners never see notes, whatever the filter.
+    let own = org.pat.create_case(org.support, "Partner case").await;
+    org.amy
+        .post(
+            &format!("/api/v1/cases/{own}/notes"),
+            json!({"body": "internal"}),
+        )
+        .await;
+    let theirs = org
+        .pat
+        .get(&format!("/api/v1/cases/{own}/activity?filter=notes"))
+        .await;
+    assert_eq!(theirs.body, json!([]));
+}

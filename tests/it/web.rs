@@ -213,7 +213,13 @@ async fn a_case_is_created_worked_and_closed_through_forms() {
     browser
         .post(
             "/cases/1/notes",
-            &[("csrf", &csrf), ("body", "Looking into it <b>now</b>")],
+            &[
+                ("csrf", &csrf),
+                (
+                    "body",
+                    "Looking into it <b>now</b> <script>alert(1)</script>",
+                ),
+            ],
         )
         .await;
     browser
@@ -243,7 +249,9 @@ async fn a_case_is_created_worked_and_closed_through_forms() {
     assert_eq!(case["customer"]["email"], "jane@example.org");
 
     let (_, page, _) = browser.get("/cases/1").await;
-    assert!(page.contains("Looking into it &#60;b&#62;now&#60;/b&#62;"));
+    // Notes are Markdown: harmless markup stays, script never does.
+    assert!(page.contains("Looking into it <b>now</b>"), "{page}");
+    assert!(!page.contains("<script>alert"), "{page}");
     assert!(page.contains("id=\"reopen\""));
     let (_, page, _) = browser.get("/inbox?view=closed").await;
     assert!(page.contains("Broken login"));

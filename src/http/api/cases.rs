@@ -14,6 +14,7 @@ use super::types::{
     StatusWire, tri_state,
 };
 use super::{ApiTags, TokenAuth, state};
+use crate::domain::activity::ActivityFilter;
 use crate::domain::case::{CaseDraft, CaseEdit, Source};
 use crate::http::error::ApiError;
 use crate::service::{
@@ -440,15 +441,43 @@ impl CasesApi {
         ))
     }
 
-    /// The case's activity stream, oldest first.
+    /// The case's activity stream: messages, internal notes (with
+    /// `body_html`, the Markdown rendered and sanitised) and system events
+    /// with before and after.
     #[oai(path = "/cases/:number/activity", method = "get")]
     async fn activity(
         &self,
         req: &Request,
         auth: TokenAuth,
         number: Path<u64>,
+        /// `all` (default), `messages`, `notes` or `system`.
+        filter: Query<Option<String>>,
+        /// `oldest` (default) or `newest` first.
+        order: Query<Option<String>>,
     ) -> Result<Json<Vec<ActivityView>>, ApiError> {
-        let events = state(req).service.activity(&auth.0, number.0)?;
+        let filter = match filter.0.as_deref() {
+            None => ActivityFilter::All,
+            Some(text) => ActivityFilter::parse(text).ok_or_else(|| {
+                ApiError::from(ServiceError::invalid(
+                    "filter",
+                    format!("'{text}' is not a filter; use all, messages, notes or system"),
+                ))
+            })?,
+        };
+        let newest_first = match order.0.as_deref() {
+            None | Some("oldest") => false,
+            Some("newest") => true,
+            Some(other) => {
+                return Err(ServiceError::invalid(
+                    "order",
+                    format!("'{other}' is not an order; use oldest or newest"),
+                )
+                .into());
+            }
+        };
+        let events = state(req)
+            .service
+            .activity_view(&auth.0, number.0, filter, newest_first)?;
         Ok(Json(events.into_iter().map(Into::into).collect()))
     }
 

@@ -227,6 +227,8 @@ pub struct ActivityView {
     /// Edits, status and assignment changes: before and after.
     #[oai(skip_serializing_if_is_empty)]
     pub changes: Vec<FieldChangeView>,
+    /// Notes: the Markdown body rendered as sanitised HTML.
+    pub body_html: Option<String>,
 }
 
 impl From<ActivityEvent> for ActivityView {
@@ -239,6 +241,12 @@ impl From<ActivityEvent> for ActivityView {
         };
         let summary = e.kind.describe();
         let kind = e.kind.name().to_owned();
+        let body_html = match &e.kind {
+            crate::domain::activity::EventKind::Note { body } => {
+                Some(crate::http::markdown::note_html(body))
+            }
+            _ => None,
+        };
         let (body, direction, from, changes) = match e.kind {
             K::Note { body } => (Some(body), None, None, vec![]),
             K::TimeLogged { minutes, kind } => (
@@ -310,6 +318,7 @@ impl From<ActivityEvent> for ActivityView {
             direction,
             from,
             changes,
+            body_html,
         }
     }
 }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::session::{WebError, app, require_session};
 use super::views::*;
 use crate::domain::access;
+use crate::domain::activity::ActivityFilter;
 use crate::domain::case::CaseNumber;
 use crate::domain::channel::ChannelId;
 
@@ -52,8 +53,21 @@ pub fn new_case_page(
     })
 }
 
+/// The case page's activity controls, from its URL.
+#[derive(Deserialize, Default)]
+pub struct ActivityQuery {
+    #[serde(default)]
+    activity: String,
+    #[serde(default)]
+    order: String,
+}
+
 #[handler]
-pub fn case_page(req: &Request, Path(number): Path<String>) -> Result<Response, WebError> {
+pub fn case_page(
+    req: &Request,
+    Path(number): Path<String>,
+    Query(shown): Query<ActivityQuery>,
+) -> Result<Response, WebError> {
     let session = require_session(req)?;
     let number: CaseNumber = number
         .trim_start_matches('#')
@@ -62,11 +76,28 @@ pub fn case_page(req: &Request, Path(number): Path<String>) -> Result<Response, 
     let service = &app(req).service;
     let (case, channel) = service.get_case_with_channel(&session.user, number)?;
     service.note_read(&session.user, number);
+    let filter = ActivityFilter::parse(&shown.activity).unwrap_or_default();
+    // Newest first unless asked otherwise: the latest is what agents need.
+    let newest_first = shown.order != "oldest";
     let activity = service
-        .activity(&session.user, number)?
+        .activity_view(&session.user, number, filter, newest_first)?
         .into_iter()
-        .rev()
         .map(ActivityRow::new)
+        .collect();
+    let order = if newest_first { "newest" } else { "oldest" };
+    let activity_filters = ActivityFilter::ALL
+        .into_iter()
+        .map(|f| Choice {
+            value: format!("?activity={}&order={order}#activity", f.as_str()),
+            label: match f {
+                ActivityFilter::All => "All",
+                ActivityFilter::Messages => "Messages",
+                ActivityFilter::Notes => "Notes",
+                ActivityFilter::System => "System",
+            }
+            .into(),
+            selected: f == filter,
+        })
         .collect();
     let can_work = access::can_work_case(&session.user, &channel);
     let assignees = if can_work {
@@ -149,6 +180,9 @@ pub fn case_page(req: &Request, Path(number): Path<String>) -> Result<Response, 
             .updated_at
             .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
         activity,
+        activity_filters,
+        activity_filter: filter.as_str(),
+        activity_newest_first: newest_first,
         profile,
         time,
         milestones,

@@ -163,6 +163,8 @@ pub struct ActivityRow {
     pub at: When,
     pub kind: &'static str,
     pub body: Option<String>,
+    /// Notes: sanitised HTML from their Markdown.
+    pub body_html: Option<String>,
     pub heading: Option<String>,
 }
 
@@ -170,8 +172,12 @@ impl ActivityRow {
     pub fn new(event: ActivityEvent) -> ActivityRow {
         let summary = event.kind.describe();
         let kind = event.kind.name();
+        let body_html = match &event.kind {
+            EventKind::Note { body } => Some(crate::http::markdown::note_html(body)),
+            _ => None,
+        };
         let (body, heading) = match event.kind {
-            EventKind::Note { body } => (Some(body), Some("Internal note".to_owned())),
+            EventKind::Note { .. } => (None, Some("Internal note".to_owned())),
             EventKind::Message {
                 direction,
                 from,
@@ -193,6 +199,7 @@ impl ActivityRow {
             at: When::new(event.at),
             kind,
             body,
+            body_html,
             heading,
         }
     }
@@ -215,6 +222,11 @@ pub struct CasePage {
     /// When the case was last changed, so a stale edit form is refused.
     pub version: String,
     pub activity: Vec<ActivityRow>,
+    /// Links that filter and order the activity.
+    pub activity_filters: Vec<Choice>,
+    /// The filter shown (`all`, `messages`, `notes`, `system`).
+    pub activity_filter: &'static str,
+    pub activity_newest_first: bool,
     /// The profile fields of the case's type.
     pub profile: Vec<ProfileInput>,
     /// Present when the channel tracks time.
