@@ -63,6 +63,16 @@ pub enum EventKind {
     Escalated {
         milestone: String,
     },
+    /// A link to another case was added.
+    Linked {
+        /// What the other case is to this one (`parent`, `duplicate_of`...).
+        link: String,
+        target: u64,
+    },
+    Unlinked {
+        link: String,
+        target: u64,
+    },
     /// Time was logged on the case.
     TimeLogged {
         minutes: u32,
@@ -87,6 +97,8 @@ impl EventKind {
             EventKind::Message { .. } => "message",
             EventKind::Escalated { .. } => "escalated",
             EventKind::TimeLogged { .. } => "time_logged",
+            EventKind::Linked { .. } => "linked",
+            EventKind::Unlinked { .. } => "unlinked",
         }
     }
 
@@ -133,6 +145,15 @@ impl EventKind {
                 direction: Direction::Outbound,
                 ..
             } => "sent a message".into(),
+            EventKind::Linked { link, target } => match link.as_str() {
+                "duplicate_of" => format!("closed the case as a duplicate of #{target}"),
+                "duplicate" => format!("marked #{target} as a duplicate of this case"),
+                "related" => format!("linked #{target} as related"),
+                other => format!("linked #{target} as its {other}"),
+            },
+            EventKind::Unlinked { link, target } => {
+                format!("removed the link to #{target} ({})", link.replace('_', " "))
+            }
             EventKind::TimeLogged { minutes, kind } => {
                 format!(
                     "logged {} of {}",

@@ -254,6 +254,9 @@ pub struct Case {
     /// while it stays so.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub auto_resolved: bool,
+    /// Links to other cases (each also stored on the other case).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<super::link::CaseLink>,
     /// Estimated work, in minutes (set by channel managers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimate_minutes: Option<u32>,
@@ -326,6 +329,7 @@ impl CaseDraft {
             closed_at: None,
             closed_by: None,
             auto_resolved: false,
+            links: Vec::new(),
             estimate_minutes: None,
             profile: ProfileValues::new(),
             milestones: Vec::new(),

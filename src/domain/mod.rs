@@ -7,6 +7,7 @@ pub mod activity;
 pub mod case;
 pub mod category;
 pub mod channel;
+pub mod link;
 pub mod milestone;
 pub mod profile;
 pub mod time;

@@ -127,7 +127,7 @@ fn apply_assignee(
 
 /// Stores the case and its new events in the caller's transaction, marking
 /// the milestones the events complete.
-fn save(
+pub(super) fn save(
     txn: &WriteTransaction,
     case: &mut Case,
     actor: &str,

@@ -7,6 +7,7 @@ mod auth;
 mod automation;
 mod cases;
 mod channels;
+mod links;
 mod listing;
 mod login_guard;
 mod time;

@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod durability;
 mod harness;
+mod links;
 mod permissions;
 mod search;
 mod time;

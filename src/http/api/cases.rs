@@ -8,7 +8,7 @@ use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
-use super::json_body::JsonBody;
+use super::json_body::{JsonBody, MaybeJsonBody};
 use super::types::{
     ActivityView, CaseView, CustomerWire, DeviceWire, DirectionWire, PriorityWire, SourceWire,
     StatusWire, tri_state,
@@ -16,6 +16,7 @@ use super::types::{
 use super::{ApiTags, TokenAuth, state};
 use crate::domain::activity::ActivityFilter;
 use crate::domain::case::{CaseDraft, CaseEdit, Source};
+use crate::domain::link::LinkKind;
 use crate::http::error::ApiError;
 use crate::service::{
     AssigneeFilter, CaseChange, CaseQuery, NewMessage, QuickFilter, ServiceError, View,
@@ -79,6 +80,33 @@ struct CasePatchBody {
     /// Profile values to set, by field name; `null` clears one. Changing
     /// `type` checks the values against the new type's profile.
     profile: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+struct CloseBody {
+    /// Close as a duplicate of this case.
+    duplicate_of: Option<u64>,
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+struct LinkBody {
+    /// `related`, `parent` (the target is this case's parent) or `child`.
+    kind: String,
+    target: u64,
+}
+
+#[derive(Debug, Object)]
+struct LinkedCaseView {
+    /// What the linked case is to this one: `related`, `parent`, `child`,
+    /// `duplicate_of` or `duplicate`.
+    kind: String,
+    target: u64,
+    subject: String,
+    status: StatusWire,
 }
 
 #[derive(Debug, Object, Deserialize)]
@@ -373,21 +401,91 @@ impl CasesApi {
         ))
     }
 
-    /// Resolve the case.
+    /// Resolve the case. With `{"duplicate_of": N}` it is closed as a
+    /// duplicate of case N: both get a link and an activity event.
     #[oai(path = "/cases/:number/close", method = "post")]
     async fn close(
         &self,
         req: &Request,
         auth: TokenAuth,
         number: Path<u64>,
+        body: MaybeJsonBody<CloseBody>,
     ) -> Result<Json<CaseView>, ApiError> {
+        let service = &state(req).service;
+        let case = match body.0.and_then(|b| b.duplicate_of) {
+            Some(original) => {
+                service
+                    .close_as_duplicate(&auth.0, number.0, original)
+                    .await?
+            }
+            None => service.close_case(&auth.0, number.0).await?,
+        };
+        Ok(Json(case.into()))
+    }
+
+    /// The cases linked to this one (those you may see).
+    #[oai(path = "/cases/:number/links", method = "get")]
+    async fn links(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        number: Path<u64>,
+    ) -> Result<Json<Vec<LinkedCaseView>>, ApiError> {
+        let linked = state(req).service.linked_cases(&auth.0, number.0)?;
         Ok(Json(
-            state(req)
-                .service
-                .close_case(&auth.0, number.0)
-                .await?
-                .into(),
+            linked
+                .into_iter()
+                .map(|(link, case)| LinkedCaseView {
+                    kind: link.kind.as_str().to_owned(),
+                    target: link.target,
+                    subject: case.subject,
+                    status: case.status.into(),
+                })
+                .collect(),
         ))
+    }
+
+    /// Link another case: `kind` says what it is to this one (`related`,
+    /// `parent` or `child`). Shown on both; parent/child cycles are refused.
+    #[oai(path = "/cases/:number/links", method = "post")]
+    async fn link(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        number: Path<u64>,
+        body: JsonBody<LinkBody>,
+    ) -> Result<Json<CaseView>, ApiError> {
+        let b = body.0;
+        let kind = LinkKind::parse(&b.kind).ok_or_else(|| {
+            ApiError::from(ServiceError::invalid(
+                "kind",
+                format!(
+                    "'{}' is not a link kind; use related, parent or child",
+                    b.kind
+                ),
+            ))
+        })?;
+        let case = state(req)
+            .service
+            .link_cases(&auth.0, number.0, kind, b.target)
+            .await?;
+        Ok(Json(case.into()))
+    }
+
+    /// Remove the link to another case (from both).
+    #[oai(path = "/cases/:number/links/:target", method = "delete")]
+    async fn unlink(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        number: Path<u64>,
+        target: Path<u64>,
+    ) -> Result<Json<CaseView>, ApiError> {
+        let case = state(req)
+            .service
+            .unlink_cases(&auth.0, number.0, target.0)
+            .await?;
+        Ok(Json(case.into()))
     }
 
     /// Reopen a resolved case.

@@ -159,6 +159,7 @@ pub struct CaseView {
     pub auto_resolved: bool,
     /// Estimated work in minutes.
     pub estimate_minutes: Option<u32>,
+
     /// Values of the profile fields of the case's type.
     pub profile: std::collections::BTreeMap<String, serde_json::Value>,
 }
@@ -192,6 +193,7 @@ impl From<Case> for CaseView {
             closed_by: c.closed_by,
             auto_resolved: c.auto_resolved,
             estimate_minutes: c.estimate_minutes,
+
             profile: c.profile,
         }
     }
@@ -249,6 +251,18 @@ impl From<ActivityEvent> for ActivityView {
         };
         let (body, direction, from, changes) = match e.kind {
             K::Note { body } => (Some(body), None, None, vec![]),
+            K::Linked { link, target } => (
+                None,
+                None,
+                None,
+                vec![change(&link, None, Some(format!("#{target}")))],
+            ),
+            K::Unlinked { link, target } => (
+                None,
+                None,
+                None,
+                vec![change(&link, Some(format!("#{target}")), None)],
+            ),
             K::TimeLogged { minutes, kind } => (
                 None,
                 None,

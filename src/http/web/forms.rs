@@ -49,7 +49,9 @@ fn parse_deadline(value: &str) -> Result<Option<Timestamp>, WebError> {
 }
 
 fn parse_number(text: &str) -> Result<CaseNumber, WebError> {
-    text.parse()
+    text.trim()
+        .trim_start_matches('#')
+        .parse()
         .map_err(|_| WebError::BadInput(format!("'{text}' is not a case number")))
 }
 
@@ -235,6 +237,69 @@ pub async fn edit_profile(
         ..Default::default()
     };
     apply_change(req, &session, number, change).await
+}
+
+#[derive(Deserialize)]
+pub struct LinkForm {
+    csrf: String,
+    kind: String,
+    target: String,
+}
+
+#[handler]
+pub async fn add_link(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<LinkForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let number = parse_number(&number)?;
+    let target = parse_number(&form.target)?;
+    let kind = crate::domain::link::LinkKind::parse(&form.kind)
+        .ok_or_else(|| WebError::BadInput(format!("'{}' is not a kind of link", form.kind)))?;
+    app(req)
+        .service
+        .link_cases(&session.user, number, kind, target)
+        .await?;
+    Ok(Redirect::see_other(format!("/cases/{number}#links")))
+}
+
+#[handler]
+pub async fn remove_link(
+    req: &Request,
+    Path((number, target)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let number = parse_number(&number)?;
+    let target = parse_number(&target)?;
+    app(req)
+        .service
+        .unlink_cases(&session.user, number, target)
+        .await?;
+    Ok(Redirect::see_other(format!("/cases/{number}#links")))
+}
+
+#[derive(Deserialize)]
+pub struct DuplicateForm {
+    csrf: String,
+    duplicate_of: String,
+}
+
+#[handler]
+pub async fn close_duplicate(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<DuplicateForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let number = parse_number(&number)?;
+    let original = parse_number(&form.duplicate_of)?;
+    app(req)
+        .service
+        .close_as_duplicate(&session.user, number, original)
+        .await?;
+    Ok(Redirect::see_other(format!("/cases/{number}")))
 }
 
 #[derive(Deserialize)]

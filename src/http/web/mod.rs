@@ -27,6 +27,12 @@ pub fn routes() -> Route {
         .at("/cases/:number/edit", post(forms::edit_case))
         .at("/cases/:number/profile", post(forms::edit_profile))
         .at("/cases/:number/timer", post(forms::timer))
+        .at("/cases/:number/links", post(forms::add_link))
+        .at(
+            "/cases/:number/links/:target/delete",
+            post(forms::remove_link),
+        )
+        .at("/cases/:number/duplicate", post(forms::close_duplicate))
         .at("/cases/:number/time", post(forms::log_time))
         .at("/cases/:number/time/:id/delete", post(forms::delete_time))
         .at("/cases/:number/assign", post(forms::assign_case))

@@ -13,6 +13,7 @@ use crate::domain::access;
 use crate::domain::activity::ActivityFilter;
 use crate::domain::case::CaseNumber;
 use crate::domain::channel::ChannelId;
+use crate::domain::link::LinkKind;
 
 fn html(page: impl Template) -> Result<Response, WebError> {
     page.render()
@@ -152,6 +153,22 @@ pub fn case_page(
     } else {
         None
     };
+    let links = service
+        .linked_cases(&session.user, number)?
+        .into_iter()
+        .map(|(link, other)| LinkRow {
+            label: match link.kind {
+                LinkKind::Related => "Related",
+                LinkKind::Parent => "Parent",
+                LinkKind::Child => "Child",
+                LinkKind::DuplicateOf => "Duplicate of",
+                LinkKind::Duplicate => "Duplicate",
+            },
+            number: other.number,
+            subject: other.subject,
+            status: other.status.label(),
+        })
+        .collect();
     let milestones = service
         .milestones(&session.user, number)?
         .into_iter()
@@ -185,6 +202,7 @@ pub fn case_page(
         activity_newest_first: newest_first,
         profile,
         time,
+        links,
         milestones,
         case,
     })

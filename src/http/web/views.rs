@@ -231,6 +231,7 @@ pub struct CasePage {
     pub profile: Vec<ProfileInput>,
     /// Present when the channel tracks time.
     pub time: Option<TimePanel>,
+    pub links: Vec<LinkRow>,
     pub milestones: Vec<MilestoneRow>,
 }
 
@@ -294,6 +295,15 @@ impl ProfileInput {
             (_, v) => v,
         }
     }
+}
+
+/// A linked case on the case page.
+pub struct LinkRow {
+    /// "Parent", "Child", "Related", "Duplicate of", "Duplicate".
+    pub label: &'static str,
+    pub number: u64,
+    pub subject: String,
+    pub status: &'static str,
 }
 
 /// The case page's time tracking panel.
