@@ -194,6 +194,15 @@ async fn maintain(service: Service, mut stopping: watch::Receiver<bool>) {
             Ok(n) => tracing::info!(removed = n, "deleted expired sessions and tokens"),
             Err(e) => tracing::warn!(error = %e, "could not delete expired sessions and tokens"),
         }
+        let days = i64::from(service.config().limits.trash_days);
+        match service
+            .purge_deleted_before(chrono::Utc::now() - chrono::Duration::days(days))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "purged cases from the trash"),
+            Err(e) => tracing::warn!(error = %e, "could not purge the trash"),
+        }
         tokio::select! {
             _ = tokio::time::sleep(MAINTENANCE_EVERY) => {}
             _ = stopping.wait_for(|stop| *stop) => return,

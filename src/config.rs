@@ -32,6 +32,8 @@ pub struct Limits {
     pub default_page_size: usize,
     /// Largest `limit` a client may ask for.
     pub max_page_size: usize,
+    /// Days a deleted case stays in the trash before it is purged.
+    pub trash_days: u32,
 }
 
 impl Default for Limits {
@@ -40,6 +42,7 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             default_page_size: 50,
             max_page_size: 200,
+            trash_days: 30,
         }
     }
 }
@@ -293,6 +296,7 @@ impl Config {
             1,
             limits.max_page_size as u64,
         )?;
+        in_range("limits.trash_days", limits.trash_days.into(), 1, 3650)?;
         in_range("auth.session_hours", auth.session_hours.into(), 1, 24 * 365)?;
         in_range("auth.api_token_days", auth.api_token_days.into(), 1, 3650)?;
         in_range(

@@ -63,6 +63,15 @@ pub enum EventKind {
     Escalated {
         milestone: String,
     },
+    /// Moved to the trash.
+    Deleted,
+    /// Taken out of the trash.
+    Restored,
+    /// Moved to another channel.
+    Moved {
+        from: u64,
+        to: u64,
+    },
     /// A link to another case was added.
     Linked {
         /// What the other case is to this one (`parent`, `duplicate_of`...).
@@ -98,6 +107,9 @@ impl EventKind {
             EventKind::Escalated { .. } => "escalated",
             EventKind::TimeLogged { .. } => "time_logged",
             EventKind::Linked { .. } => "linked",
+            EventKind::Deleted => "deleted",
+            EventKind::Restored => "restored",
+            EventKind::Moved { .. } => "moved",
             EventKind::Unlinked { .. } => "unlinked",
         }
     }
@@ -145,6 +157,9 @@ impl EventKind {
                 direction: Direction::Outbound,
                 ..
             } => "sent a message".into(),
+            EventKind::Deleted => "deleted the case".into(),
+            EventKind::Restored => "restored the case from the trash".into(),
+            EventKind::Moved { from, to } => format!("moved the case from channel {from} to {to}"),
             EventKind::Linked { link, target } => match link.as_str() {
                 "duplicate_of" => format!("closed the case as a duplicate of #{target}"),
                 "duplicate" => format!("marked #{target} as a duplicate of this case"),

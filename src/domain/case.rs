@@ -254,6 +254,11 @@ pub struct Case {
     /// while it stays so.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub auto_resolved: bool,
+    /// In the trash since then (restorable until purged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
     /// Links to other cases (each also stored on the other case).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<super::link::CaseLink>,
@@ -329,6 +334,8 @@ impl CaseDraft {
             closed_at: None,
             closed_by: None,
             auto_resolved: false,
+            deleted_at: None,
+            deleted_by: None,
             links: Vec::new(),
             estimate_minutes: None,
             profile: ProfileValues::new(),
@@ -538,6 +545,43 @@ impl Case {
         self.archived = true;
         self.touch(actor, now);
         Ok(())
+    }
+
+    /// Moves the case to the trash: hidden everywhere but the trash until
+    /// restored or purged.
+    pub fn soft_delete(&mut self, actor: &str, now: Timestamp) -> Result<(), RuleError> {
+        if self.deleted_at.is_some() {
+            return Err(RuleError::Conflict("the case is already deleted".into()));
+        }
+        self.deleted_at = Some(now);
+        self.deleted_by = Some(actor.to_owned());
+        self.touch(actor, now);
+        Ok(())
+    }
+
+    pub fn restore(&mut self, actor: &str, now: Timestamp) -> Result<(), RuleError> {
+        if self.deleted_at.is_none() {
+            return Err(RuleError::Conflict("the case is not deleted".into()));
+        }
+        self.deleted_at = None;
+        self.deleted_by = None;
+        self.touch(actor, now);
+        Ok(())
+    }
+
+    /// Moves the case to another channel.
+    pub fn move_to(
+        &mut self,
+        channel: ChannelId,
+        actor: &str,
+        now: Timestamp,
+    ) -> Option<ChannelId> {
+        if self.channel == channel {
+            return None;
+        }
+        let from = std::mem::replace(&mut self.channel, channel);
+        self.touch(actor, now);
+        Some(from)
     }
 
     pub fn unarchive(&mut self, actor: &str, now: Timestamp) -> Result<(), RuleError> {

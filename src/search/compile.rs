@@ -302,6 +302,9 @@ pub fn filters(fields: &Fields, filters: &Filters, scope: &Scope) -> Vec<Clause>
             }
         }
     }
+    if let Some(deleted) = filters.deleted {
+        clauses.push(filter(u64_term(f.deleted, u64::from(deleted))));
+    }
     if let Some(archived) = filters.archived {
         clauses.push(filter(u64_term(f.archived, u64::from(archived))));
     }

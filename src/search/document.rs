@@ -123,6 +123,7 @@ pub fn case_document(fields: &Fields, case: &Case, activity: &[ActivityEvent]) -
     doc.add_u64(fields.priority, priority_rank(case.priority));
     doc.add_u64(fields.important, u64::from(case.important));
     doc.add_u64(fields.archived, u64::from(case.archived));
+    doc.add_u64(fields.deleted, u64::from(case.deleted_at.is_some()));
     doc.add_u64(fields.resolved, u64::from(case.status.is_resolved()));
     doc.add_date(fields.created, date(case.created_at));
     doc.add_date(fields.updated, date(case.updated_at));

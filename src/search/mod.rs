@@ -70,6 +70,8 @@ pub enum Scope {
 #[derive(Debug, Clone, Default)]
 pub struct Filters {
     pub archived: Option<bool>,
+    /// In the trash or not (both when `None`).
+    pub deleted: Option<bool>,
     pub resolved: Option<bool>,
     pub statuses: Vec<Status>,
     pub channels: Vec<ChannelId>,

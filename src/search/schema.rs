@@ -12,7 +12,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped when the layout changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 pub const TOKENIZER: &str = "docket";
 
@@ -41,6 +41,8 @@ pub struct Fields {
     pub priority: Field,
     pub important: Field,
     pub archived: Field,
+    /// 1 for cases in the trash.
+    pub deleted: Field,
     pub resolved: Field,
     pub created: Field,
     pub updated: Field,
@@ -97,6 +99,7 @@ pub fn build() -> (Schema, Fields) {
         priority: builder.add_u64_field("priority", INDEXED),
         important: builder.add_u64_field("important", INDEXED),
         archived: builder.add_u64_field("archived", INDEXED),
+        deleted: builder.add_u64_field("deleted", INDEXED),
         resolved: builder.add_u64_field("resolved", INDEXED),
         created: builder.add_date_field("created", INDEXED | FAST),
         updated: builder.add_date_field("updated", INDEXED | FAST),

@@ -39,7 +39,7 @@ pub struct NewMessage {
     pub body: String,
 }
 
-fn case_not_found(number: CaseNumber) -> ServiceError {
+pub(super) fn case_not_found(number: CaseNumber) -> ServiceError {
     ServiceError::NotFound(format!("case #{number} not found"))
 }
 
@@ -50,7 +50,10 @@ pub(super) fn visible_case(
     actor: &User,
     number: CaseNumber,
 ) -> ServiceResult<(Case, Channel)> {
-    let case = txn.case(number)?.ok_or_else(|| case_not_found(number))?;
+    let case = txn
+        .case(number)?
+        .filter(|c| c.deleted_at.is_none())
+        .ok_or_else(|| case_not_found(number))?;
     let channel = txn
         .channel(case.channel)?
         .ok_or_else(|| case_not_found(number))?;

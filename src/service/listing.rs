@@ -34,6 +34,8 @@ pub enum View {
     /// Everything not archived.
     All,
     Archived,
+    /// The trash (channel managers and administrators).
+    Deleted,
 }
 
 impl View {
@@ -43,9 +45,10 @@ impl View {
             "closed" => Ok(View::Closed),
             "all" => Ok(View::All),
             "archived" => Ok(View::Archived),
+            "deleted" => Ok(View::Deleted),
             other => Err(ServiceError::invalid(
                 "view",
-                format!("'{other}' is not a view; use open, closed, all or archived"),
+                format!("'{other}' is not a view; use open, closed, all, archived or deleted"),
             )),
         }
     }
@@ -56,15 +59,20 @@ impl View {
             View::Closed => "closed",
             View::All => "all",
             View::Archived => "archived",
+            View::Deleted => "deleted",
         }
     }
 
     fn includes(self, case: &Case) -> bool {
+        if (self == View::Deleted) != case.deleted_at.is_some() {
+            return false;
+        }
         match self {
             View::Open => case.is_unresolved(),
             View::Closed => case.status.is_resolved() && !case.archived,
             View::All => !case.archived,
             View::Archived => case.archived,
+            View::Deleted => true,
         }
     }
 
@@ -77,7 +85,9 @@ impl View {
             }
             View::All => filters.archived = Some(false),
             View::Archived => filters.archived = Some(true),
+            View::Deleted => {}
         }
+        filters.deleted = Some(self == View::Deleted);
     }
 }
 
@@ -256,8 +266,19 @@ fn excerpt(
         .or_else(|| highlighter.in_subject(&case.subject)))
 }
 
-/// What the actor may see, as the index narrows it.
-fn scope_for(actor: &User, channels: &[Channel]) -> Scope {
+/// What the actor may see, as the index narrows it. The trash is for the
+/// channels one manages.
+fn scope_for(actor: &User, channels: &[Channel], view: View) -> Scope {
+    if view == View::Deleted && !actor.is_admin() {
+        return Scope::Channels {
+            channels: channels
+                .iter()
+                .filter(|c| access::can_manage_channel(actor, c))
+                .map(|c| c.id)
+                .collect(),
+            creator: None,
+        };
+    }
     match actor.role {
         Role::Admin => Scope::Everything,
         Role::User => Scope::Channels {
@@ -376,6 +397,11 @@ impl Service {
 
     /// Lists or searches the cases the actor may see.
     pub async fn list_cases(&self, actor: &User, query: &CaseQuery) -> ServiceResult<CasePage> {
+        if query.view == View::Deleted && actor.is_partner() {
+            return Err(ServiceError::Forbidden(
+                "the trash is for channel managers and administrators".into(),
+            ));
+        }
         let limit = self.page_limit(query.limit)?;
         let parsed = match query.q.as_deref() {
             Some(q) => search::syntax::parse(q).map_err(search::SearchError::from)?,
@@ -425,6 +451,7 @@ impl Service {
         let actor = actor.clone();
         let cursor = query.cursor.clone();
         let want_facets = query.facets;
+        let view = query.view;
         let page = tokio::task::spawn_blocking(move || -> ServiceResult<CasePage> {
             let engine = index.engine().ok_or(search::SearchError::NotReady)?;
             let txn = store.read()?;
@@ -444,7 +471,7 @@ impl Service {
             };
             let request = SearchRequest {
                 query: Some(&parsed),
-                scope: scope_for(&actor, &channels),
+                scope: scope_for(&actor, &channels, view),
                 filters,
                 sort,
                 limit,
@@ -465,9 +492,10 @@ impl Service {
                 let Some(case) = txn.case(number)? else {
                     continue;
                 };
-                let visible = channel_of
-                    .get(&case.channel)
-                    .is_some_and(|ch| access::can_see_case(&actor, ch, &case));
+                let visible = channel_of.get(&case.channel).is_some_and(|ch| {
+                    access::can_see_case(&actor, ch, &case)
+                        && (case.deleted_at.is_none() || access::can_manage_channel(&actor, ch))
+                });
                 if !visible {
                     continue;
                 }
@@ -521,9 +549,10 @@ impl Service {
                     .assignee
                     .as_ref()
                     .is_none_or(|a| *a == case.assignee)
-                && channels
-                    .get(&case.channel)
-                    .is_some_and(|ch| access::can_see_case(actor, ch, &case));
+                && channels.get(&case.channel).is_some_and(|ch| {
+                    access::can_see_case(actor, ch, &case)
+                        && (case.deleted_at.is_none() || access::can_manage_channel(actor, ch))
+                });
             if wanted {
                 items.push(ListedCase {
                     case,

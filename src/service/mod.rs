@@ -5,6 +5,7 @@
 
 mod auth;
 mod automation;
+mod bulk;
 mod cases;
 mod channels;
 mod links;
@@ -21,6 +22,8 @@ use crate::domain::user::{Role, User};
 use crate::store::{Store, StoreError};
 
 pub use auth::{Credential, Session};
+pub use automation::RULES_ACTOR;
+pub use bulk::{BulkAction, BulkTarget};
 pub use cases::{CaseChange, NewMessage};
 pub use channels::{ChannelChange, NewChannel};
 pub use listing::{AssigneeFilter, CasePage, CaseQuery, QuickFilter, View};

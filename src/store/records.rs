@@ -327,6 +327,8 @@ pub trait Writes: Reads {
     fn delete_time_entry(&self, number: CaseNumber, id: u64) -> StoreResult<()>;
     fn put_timer(&self, username: &str, timer: &Timer) -> StoreResult<()>;
     fn delete_timer(&self, username: &str) -> StoreResult<()>;
+    /// Erases a case with its activity and time entries.
+    fn purge_case(&self, number: CaseNumber) -> StoreResult<()>;
     fn put_category(&self, category: &Category) -> StoreResult<()>;
     fn delete_category(&self, name: &str) -> StoreResult<bool>;
     fn add_delivery(&self, delivery: &Delivery) -> StoreResult<u64>;
@@ -499,6 +501,15 @@ impl Writes for WriteTransaction {
 
     fn delete_timer(&self, username: &str) -> StoreResult<()> {
         self.open_table(TIMERS)?.remove(username)?;
+        Ok(())
+    }
+
+    fn purge_case(&self, number: CaseNumber) -> StoreResult<()> {
+        self.open_table(CASES)?.remove(number)?;
+        self.open_table(ACTIVITY)?
+            .retain_in((number, 0)..=(number, u64::MAX), |_, _| false)?;
+        self.open_table(TIME_ENTRIES)?
+            .retain_in((number, 0)..=(number, u64::MAX), |_, _| false)?;
         Ok(())
     }
 

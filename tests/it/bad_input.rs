@@ -144,7 +144,11 @@ async fn path_query_and_paging_parameters_are_checked() {
     org.amy.get("/api/v1/cases?status=shiny").await.problem(400);
     org.amy.get("/api/v1/cases?channel=x").await.problem(400);
     org.amy.get("/api/v1/no-such-thing").await.problem(404);
-    org.amy.delete("/api/v1/cases/1").await.problem(405);
+    org.amy
+        .put("/api/v1/cases/1", serde_json::json!({}))
+        .await
+        .problem(405);
+    org.amy.delete("/api/v1/cases/999").await.problem(404);
     assert!((400..500).contains(&org.amy.delete("/api/v1/cases").await.status));
 }
 

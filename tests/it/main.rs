@@ -7,6 +7,7 @@ mod api_channels_users;
 mod automation;
 mod bad_input;
 mod browser;
+mod bulk;
 mod cli;
 mod durability;
 mod harness;

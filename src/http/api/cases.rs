@@ -191,6 +191,13 @@ fn parse_time(
 }
 
 #[derive(ApiResponse)]
+enum Deleted {
+    /// Done; nothing to return.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+#[derive(ApiResponse)]
 enum CaseCreated {
     /// Created; the body is the new record.
     #[oai(status = 201)]
@@ -362,6 +369,19 @@ impl CasesApi {
         let case = service.get_case(&auth.0, number.0)?;
         service.note_read(&auth.0, number.0);
         Ok(Json(case.into()))
+    }
+
+    /// Move a case to the trash (channel managers, administrators). It can
+    /// be restored until it is purged (after `limits.trash_days`).
+    #[oai(path = "/cases/:number", method = "delete")]
+    async fn delete(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        number: Path<u64>,
+    ) -> Result<Deleted, ApiError> {
+        state(req).service.delete_case(&auth.0, number.0).await?;
+        Ok(Deleted::NoContent)
     }
 
     /// Change fields, status and assignee.

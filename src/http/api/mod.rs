@@ -4,6 +4,7 @@
 mod admin;
 pub mod auth;
 mod automation;
+mod bulk;
 mod cases;
 mod channels;
 pub mod events;
@@ -63,6 +64,7 @@ pub type Apis = (
     events::EventsApi,
     automation::AutomationApi,
     time::TimeApi,
+    bulk::BulkApi,
 );
 
 pub fn service() -> OpenApiService<Apis, ()> {
@@ -76,6 +78,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             events::EventsApi,
             automation::AutomationApi,
             time::TimeApi,
+            bulk::BulkApi,
         ),
         "Docket",
         env!("CARGO_PKG_VERSION"),

@@ -251,6 +251,17 @@ impl From<ActivityEvent> for ActivityView {
         };
         let (body, direction, from, changes) = match e.kind {
             K::Note { body } => (Some(body), None, None, vec![]),
+            K::Deleted | K::Restored => (None, None, None, vec![]),
+            K::Moved { from, to } => (
+                None,
+                None,
+                None,
+                vec![change(
+                    "channel",
+                    Some(from.to_string()),
+                    Some(to.to_string()),
+                )],
+            ),
             K::Linked { link, target } => (
                 None,
                 None,

@@ -1,0 +1,340 @@
+//! Actions on many cases at once, and the trash: soft delete, restore,
+//! purge, and moving cases between channels.
+
+use futures_util::StreamExt;
+
+use super::cases::{CaseChange, case_not_found, save, workable_case};
+use super::listing::CaseQuery;
+use super::{Service, ServiceError, ServiceResult, now};
+use crate::domain::access;
+use crate::domain::activity::EventKind;
+use crate::domain::case::{CaseEdit, CaseNumber, Priority};
+use crate::domain::channel::ChannelId;
+use crate::domain::user::User;
+use crate::store::{OutboxEvent, Reads, Writes};
+
+/// The most cases one bulk request may touch.
+pub const BULK_MAX: usize = 100_000;
+/// Changes in flight at once: enough to fill the store writer's batches.
+const IN_FLIGHT: usize = 64;
+
+/// Which cases a bulk action applies to.
+#[derive(Debug, Clone)]
+pub enum BulkTarget {
+    Numbers(Vec<CaseNumber>),
+    /// Every case the query lists (for the actor), at the moment of asking.
+    Query(Box<CaseQuery>),
+}
+
+#[derive(Debug, Clone)]
+pub enum BulkAction {
+    /// `None` unassigns.
+    Assign(Option<String>),
+    /// To another channel (managers of both, or administrators).
+    Move(ChannelId),
+    Close,
+    /// To the trash (managers and administrators).
+    Delete,
+    /// Out of the trash (managers and administrators).
+    Restore,
+    SetCategory(Option<String>),
+    SetPriority(Priority),
+    SetImportant(bool),
+}
+
+/// What happened to each case.
+#[derive(Debug, Default)]
+pub struct BulkOutcome {
+    pub succeeded: Vec<CaseNumber>,
+    pub failed: Vec<(CaseNumber, ServiceError)>,
+}
+
+impl Service {
+    /// Applies `action` to every targeted case, each on its own: one
+    /// failing case does not stop the others.
+    pub async fn bulk(
+        &self,
+        actor: &User,
+        target: BulkTarget,
+        action: BulkAction,
+    ) -> ServiceResult<BulkOutcome> {
+        let mut numbers = match target {
+            BulkTarget::Numbers(numbers) => numbers,
+            BulkTarget::Query(query) => self.numbers_matching(actor, *query).await?,
+        };
+        numbers.sort_unstable();
+        numbers.dedup();
+        if numbers.len() > BULK_MAX {
+            return Err(ServiceError::invalid(
+                "numbers",
+                format!("at most {BULK_MAX} cases at once"),
+            ));
+        }
+        let results: Vec<(CaseNumber, ServiceResult<()>)> = futures_util::stream::iter(numbers)
+            .map(|number| {
+                let action = action.clone();
+                async move { (number, self.apply_one(actor, number, action).await) }
+            })
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
+        let mut outcome = BulkOutcome::default();
+        for (number, result) in results {
+            match result {
+                Ok(()) => outcome.succeeded.push(number),
+                Err(e) => outcome.failed.push((number, e)),
+            }
+        }
+        outcome.succeeded.sort_unstable();
+        outcome.failed.sort_unstable_by_key(|(n, _)| *n);
+        Ok(outcome)
+    }
+
+    /// Every case a query lists for the actor, page by page.
+    async fn numbers_matching(
+        &self,
+        actor: &User,
+        mut query: CaseQuery,
+    ) -> ServiceResult<Vec<CaseNumber>> {
+        query.limit = Some(self.config.limits.max_page_size);
+        query.facets = false;
+        query.cursor = None;
+        let mut numbers = Vec::new();
+        loop {
+            let page = self.list_cases(actor, &query).await?;
+            numbers.extend(page.items.iter().map(|i| i.case.number));
+            if numbers.len() > BULK_MAX {
+                return Err(ServiceError::invalid(
+                    "query",
+                    format!("matches more than {BULK_MAX} cases; narrow it down"),
+                ));
+            }
+            match page.next_cursor {
+                Some(cursor) => query.cursor = Some(cursor),
+                None => return Ok(numbers),
+            }
+        }
+    }
+
+    async fn apply_one(
+        &self,
+        actor: &User,
+        number: CaseNumber,
+        action: BulkAction,
+    ) -> ServiceResult<()> {
+        let edit = |edit: CaseEdit| CaseChange {
+            edit,
+            ..CaseChange::default()
+        };
+        match action {
+            BulkAction::Assign(assignee) => {
+                let change = CaseChange {
+                    assignee: Some(assignee),
+                    ..CaseChange::default()
+                };
+                self.update_case(actor, number, change).await.map(drop)
+            }
+            BulkAction::Move(channel) => self.move_case(actor, number, channel).await,
+            BulkAction::Close => self.close_case(actor, number).await.map(drop),
+            BulkAction::Delete => self.delete_case(actor, number).await,
+            BulkAction::Restore => self.restore_case(actor, number).await,
+            BulkAction::SetCategory(category) => {
+                let change = edit(CaseEdit {
+                    category: Some(category),
+                    ..CaseEdit::default()
+                });
+                self.update_case(actor, number, change).await.map(drop)
+            }
+            BulkAction::SetPriority(priority) => {
+                let change = edit(CaseEdit {
+                    priority: Some(priority),
+                    ..CaseEdit::default()
+                });
+                self.update_case(actor, number, change).await.map(drop)
+            }
+            BulkAction::SetImportant(important) => {
+                let change = edit(CaseEdit {
+                    important: Some(important),
+                    ..CaseEdit::default()
+                });
+                self.update_case(actor, number, change).await.map(drop)
+            }
+        }
+    }
+
+    /// Moves a case to the trash (the channel's managers, administrators).
+    pub async fn delete_case(&self, actor: &User, number: CaseNumber) -> ServiceResult<()> {
+        let actor = actor.clone();
+        self.store
+            .write(move |txn| {
+                let (mut case, channel) = workable_case(txn, &actor, number)?;
+                if !access::can_manage_channel(&actor, &channel) {
+                    return Err(ServiceError::Forbidden(
+                        "only the channel's managers and administrators delete cases".into(),
+                    ));
+                }
+                let at = now();
+                case.soft_delete(&actor.username, at)?;
+                save(
+                    txn,
+                    &mut case,
+                    &actor.username,
+                    at,
+                    vec![EventKind::Deleted],
+                )
+            })
+            .await
+    }
+
+    /// Takes a case out of the trash.
+    pub async fn restore_case(&self, actor: &User, number: CaseNumber) -> ServiceResult<()> {
+        let actor = actor.clone();
+        self.store
+            .write(move |txn| {
+                let mut case = trashed_case(txn, &actor, number)?;
+                let at = now();
+                case.restore(&actor.username, at)?;
+                save(
+                    txn,
+                    &mut case,
+                    &actor.username,
+                    at,
+                    vec![EventKind::Restored],
+                )
+            })
+            .await
+    }
+
+    /// Erases a deleted case for good: the case, its history, time and
+    /// the links to it (administrators).
+    pub async fn purge_case(&self, actor: &User, number: CaseNumber) -> ServiceResult<()> {
+        if !actor.is_admin() {
+            return Err(ServiceError::Forbidden(
+                "only administrators purge cases".into(),
+            ));
+        }
+        let actor = actor.clone();
+        self.store
+            .write(move |txn| {
+                let case = trashed_case(txn, &actor, number)?;
+                purge(txn, &case, &actor.username)
+            })
+            .await
+    }
+
+    /// Purges every case deleted before `before`; returns how many.
+    pub async fn purge_deleted_before(
+        &self,
+        before: crate::domain::Timestamp,
+    ) -> ServiceResult<usize> {
+        let mut expired = Vec::new();
+        self.store.read()?.scan_cases_desc(None, &mut |case| {
+            if case.deleted_at.is_some_and(|at| at < before) {
+                expired.push(case.number);
+            }
+            true
+        })?;
+        for number in &expired {
+            let number = *number;
+            self.store
+                .write(move |txn| match txn.case(number)? {
+                    Some(case) if case.deleted_at.is_some_and(|at| at < before) => {
+                        purge(txn, &case, super::RULES_ACTOR)
+                    }
+                    _ => Ok(()),
+                })
+                .await?;
+        }
+        Ok(expired.len())
+    }
+
+    /// Moves a case to another channel: the actor manages both (or is an
+    /// administrator). An assignee who does not work in the new channel is
+    /// removed.
+    pub async fn move_case(
+        &self,
+        actor: &User,
+        number: CaseNumber,
+        to: ChannelId,
+    ) -> ServiceResult<()> {
+        let actor = actor.clone();
+        self.store
+            .write(move |txn| {
+                let (mut case, from) = workable_case(txn, &actor, number)?;
+                let target = txn
+                    .channel(to)?
+                    .filter(|c| access::can_see_channel(&actor, c))
+                    .ok_or_else(|| {
+                        ServiceError::invalid("channel", format!("channel {to} not found"))
+                    })?;
+                if !access::can_manage_channel(&actor, &from)
+                    || !access::can_manage_channel(&actor, &target)
+                {
+                    return Err(ServiceError::Forbidden(
+                        "moving a case needs a manager of both channels".into(),
+                    ));
+                }
+                let at = now();
+                let who = actor.username.as_str();
+                let Some(previous) = case.move_to(to, who, at) else {
+                    return Ok(());
+                };
+                let mut events = vec![EventKind::Moved { from: previous, to }];
+                if let Some(assignee) = case.assignee.clone() {
+                    let keeps = txn
+                        .user(&assignee)?
+                        .is_some_and(|u| access::can_be_assigned(&u, &target));
+                    if !keeps && let Some(from) = case.assign(None, who, at)? {
+                        events.push(EventKind::Assigned { from, to: None });
+                    }
+                }
+                save(txn, &mut case, who, at, events)
+            })
+            .await
+    }
+}
+
+/// A case in the trash the actor may restore or purge.
+fn trashed_case(
+    txn: &impl Reads,
+    actor: &User,
+    number: CaseNumber,
+) -> ServiceResult<crate::domain::case::Case> {
+    let case = txn
+        .case(number)?
+        .filter(|c| c.deleted_at.is_some())
+        .ok_or_else(|| ServiceError::NotFound(format!("case #{number} is not in the trash")))?;
+    let channel = txn
+        .channel(case.channel)?
+        .ok_or_else(|| case_not_found(number))?;
+    if access::can_manage_channel(actor, &channel) {
+        Ok(case)
+    } else {
+        Err(ServiceError::NotFound(format!(
+            "case #{number} is not in the trash"
+        )))
+    }
+}
+
+fn purge(
+    txn: &redb::WriteTransaction,
+    case: &crate::domain::case::Case,
+    actor: &str,
+) -> ServiceResult<()> {
+    for link in &case.links {
+        if let Some(mut other) = txn.case(link.target)? {
+            other.links.retain(|l| l.target != case.number);
+            txn.put_case(&other)?;
+        }
+    }
+    txn.purge_case(case.number)?;
+    // The index and live views learn of it like of any change.
+    txn.enqueue(&OutboxEvent::CaseChanged {
+        number: case.number,
+        channel: case.channel,
+        event_seq: 0,
+        event: "purged".into(),
+        actor: actor.to_owned(),
+    })?;
+    Ok(())
+}
