@@ -79,7 +79,31 @@ async function refreshInbox(url) {
   const value = box ? box.value : "";
   const [start, end] = box ? [box.selectionStart, box.selectionEnd] : [0, 0];
   const scroll = window.scrollY;
+  // Keep the agent's ticks and half-filled bulk form across the refresh.
+  const ticked = new Set(
+    [...inbox.querySelectorAll('input[name="numbers"]:checked')].map((box) => box.value),
+  );
+  const bulk = document.getElementById("bulk-form");
+  const bulkValues = bulk ? [...bulk.elements].map((el) => [el.name, el.type, el.value, el.checked]) : [];
   inbox.replaceChildren(...fresh.childNodes);
+  for (const box of inbox.querySelectorAll('input[name="numbers"]')) {
+    box.checked = ticked.has(box.value);
+  }
+  const newBulk = document.getElementById("bulk-form");
+  if (newBulk) {
+    for (const [name, type, value, checked] of bulkValues) {
+      if (!name || name === "csrf") continue;
+      for (const el of newBulk.elements) {
+        if (el.name !== name) continue;
+        if (type === "radio" || type === "checkbox") {
+          if (el.value === value) el.checked = checked;
+        } else if (el.type !== "hidden") {
+          el.value = value;
+        }
+      }
+    }
+  }
+  updateSelectedCount();
   localizeTimes(inbox);
   const newBox = document.getElementById("q");
   if (newBox && typing) {
@@ -120,6 +144,42 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
     refreshSoon(formUrl(form), 0);
   }
+});
+
+// Bulk actions: tick all on the page, count the ticks, confirm what cannot
+// be undone, and show that a large selection is being worked on.
+function updateSelectedCount() {
+  const count = document.querySelector("[data-selected-count]");
+  if (count) {
+    count.textContent = document.querySelectorAll('input[name="numbers"]:checked').length;
+  }
+}
+
+document.addEventListener("change", (event) => {
+  const el = event.target;
+  if (el.matches("[data-select-all]")) {
+    for (const box of document.querySelectorAll('input[name="numbers"]')) box.checked = el.checked;
+  }
+  if (el.matches('[data-select-all], input[name="numbers"]')) updateSelectedCount();
+});
+
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!form.matches("[data-bulk]")) return;
+  const action = form.elements.action.value;
+  const all = form.elements.scope.value === "all";
+  const ticked = document.querySelectorAll('input[name="numbers"]:checked').length;
+  const confirmBox = form.elements.confirm;
+  if (["close", "delete", "move"].includes(action) && !confirmBox.checked) {
+    const what = all ? "every matching case" : `${ticked} case(s)`;
+    if (!window.confirm(`${action[0].toUpperCase()}${action.slice(1)} ${what}? This cannot simply be undone.`)) {
+      event.preventDefault();
+      return;
+    }
+    confirmBox.checked = true;
+  }
+  form.querySelector("[data-bulk-progress]").hidden = false;
+  form.querySelector("button[type=submit]").disabled = true;
 });
 
 // Live updates.

@@ -265,3 +265,58 @@ async fn inbox_scenario(
     web.find(By::LinkText("Printer out of toner")).await?;
     Ok(())
 }
+
+/// Ticks cases in the inbox and closes them in one go, confirming the
+/// browser's dialog; the ticks survive a live refresh in between.
+#[tokio::test]
+async fn bulk_close_from_the_inbox_with_confirmation() {
+    let server = Server::start();
+    let admin = server.admin().await;
+    let channel = admin.create_channel("Support").await;
+    admin.add_member(channel, "admin", "manager").await;
+    let first = admin.create_case(channel, "First to close").await;
+    let second = admin.create_case(channel, "Second to close").await;
+    let kept = admin.create_case(channel, "Stays open").await;
+
+    let (_driver, web) = start_browser().await;
+    let result = async {
+        web.goto(server.url("/inbox")).await?;
+        log_in(&web).await?;
+        for number in [first, second] {
+            web.find(By::Css(&format!("input[name='numbers'][value='{number}']")))
+                .await?
+                .click()
+                .await?;
+        }
+        wait_for_text(&web, By::Css("[data-selected-count]"), "2").await?;
+        // A case arriving refreshes the list; the ticks stay.
+        admin.create_case(channel, "Arrives meanwhile").await;
+        for _ in 0..50 {
+            if web.find_all(By::Css("tr[data-number]")).await?.len() == 4 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        wait_for_text(&web, By::Css("[data-selected-count]"), "2").await?;
+        web.find(By::Css("#bulk-action option[value='close']"))
+            .await?
+            .click()
+            .await?;
+        web.find(By::Id("bulk-apply")).await?.click().await?;
+        web.accept_alert().await?;
+        wait_for_text(&web, By::Id("bulk-notice"), "Done for 2 case(s).").await?;
+        Ok::<_, WebDriverError>(())
+    }
+    .await;
+    if result.is_err()
+        && let Ok(png) = web.screenshot_as_png().await
+    {
+        let _ = std::fs::write(std::env::temp_dir().join("docket-browser-failure.png"), png);
+    }
+    web.quit().await.unwrap();
+    result.unwrap();
+    for (number, status) in [(first, "resolved"), (second, "resolved"), (kept, "open")] {
+        let case = admin.get(&format!("/api/v1/cases/{number}")).await;
+        assert_eq!(case.body["status"], status, "#{number}");
+    }
+}

@@ -637,3 +637,70 @@ async fn time_is_tracked_from_the_case_page() {
     let sheet = org.amy.get(&format!("/api/v1/cases/{number}/time")).await;
     assert_eq!(sheet.body["entries"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn bulk_actions_from_the_inbox() {
+    let org = Org::new().await;
+    let mut numbers = Vec::new();
+    for i in 0..3 {
+        numbers.push(org.amy.create_case(org.support, &format!("Bulk {i}")).await);
+    }
+    let amy = Browser::new(&org.server);
+    amy.login("amy", PASSWORD).await;
+    let (_, page, _) = amy.get("/inbox").await;
+    assert!(
+        page.contains("id=\"bulk-form\"") && page.contains("name=\"numbers\""),
+        "{page}"
+    );
+    // Agents are offered no delete or move.
+    assert!(!page.contains("value=\"delete\""));
+    let csrf = amy.csrf().await;
+    let (a, b) = (numbers[0].to_string(), numbers[1].to_string());
+    let (status, _, location) = amy
+        .post(
+            "/inbox/bulk",
+            &[
+                ("csrf", &csrf),
+                ("scope", "selected"),
+                ("numbers", &a),
+                ("numbers", &b),
+                ("action", "assign"),
+                ("assignee", "max"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let location = location.unwrap();
+    assert!(location.contains("done=2&failed=0"), "{location}");
+    let (_, page, _) = amy.get(&location).await;
+    assert!(page.contains("Done for 2 case(s)."), "{page}");
+    assert_eq!(
+        org.amy.get(&format!("/api/v1/cases/{a}")).await.body["assignee"],
+        "max"
+    );
+
+    // Closing everything listed needs the confirmation.
+    let close_all = [
+        ("csrf", csrf.as_str()),
+        ("scope", "all"),
+        ("view", "open"),
+        ("action", "close"),
+    ];
+    let (status, page, _) = amy.post("/inbox/bulk", &close_all).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("confirmation"), "{page}");
+    let mut confirmed = close_all.to_vec();
+    confirmed.push(("confirm", "yes"));
+    let (status, _, location) = amy.post("/inbox/bulk", &confirmed).await;
+    assert_eq!(status, 303);
+    assert!(location.unwrap().contains("done=3"));
+    let open = org.amy.get("/api/v1/cases?view=open").await;
+    assert_eq!(open.body["items"], json!([]));
+    let (status, _, _) = amy
+        .post(
+            "/inbox/bulk",
+            &[("csrf", &csrf), ("scope", "selected"), ("action", "close")],
+        )
+        .await;
+    assert_eq!(status, 400);
+}

@@ -6,16 +6,18 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use poem::web::{Html, Query};
+use poem::web::{Form, Html, Query, Redirect};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
-use super::session::{WebError, app, require_session, urlencode};
+use super::session::{WebError, app, require_form_session, require_session, urlencode};
 use super::views::{CaseRow, Nav};
+use crate::domain::access;
+use crate::domain::case::Priority;
 use crate::domain::case::Status;
 use crate::domain::channel::ChannelId;
 use crate::domain::user::User;
-use crate::service::{CasePage, CaseQuery, QuickFilter, Service, View};
+use crate::service::{BulkAction, BulkTarget, CasePage, CaseQuery, QuickFilter, Service, View};
 
 /// The inbox's state as it appears in the URL.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -36,6 +38,11 @@ pub struct InboxState {
     sort: String,
     #[serde(default)]
     cursor: String,
+    /// After a bulk action: how many cases it changed, and failed on.
+    #[serde(default)]
+    done: Option<usize>,
+    #[serde(default)]
+    failed: Option<usize>,
 }
 
 impl InboxState {
@@ -144,6 +151,99 @@ pub struct InboxPage {
     pub next_href: Option<String>,
     pub clear_href: Option<String>,
     pub empty_hint: &'static str,
+    /// Channels a case may be moved to (those the user manages).
+    pub move_targets: Vec<SideLink>,
+    pub can_manage: bool,
+    /// The outcome of a bulk action just applied.
+    pub notice: Option<String>,
+}
+
+/// Applies a bulk action from the inbox to the ticked cases or to every
+/// case the current filter lists, then returns to the inbox.
+#[handler]
+pub async fn bulk(
+    req: &Request,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let session = require_form_session(req, &field("csrf"))?;
+    let state = InboxState {
+        q: field("q"),
+        view: field("view"),
+        status: field("status"),
+        channel: field("channel"),
+        category: field("category"),
+        quick: field("quick"),
+        sort: field("sort"),
+        ..InboxState::default()
+    };
+    let target = if field("scope") == "all" {
+        BulkTarget::Query(Box::new(CaseQuery {
+            facets: false,
+            ..state.query()?
+        }))
+    } else {
+        let numbers = form
+            .iter()
+            .filter(|(k, _)| k == "numbers")
+            .map(|(_, v)| {
+                v.trim()
+                    .parse::<u64>()
+                    .map_err(|_| WebError::BadInput(format!("'{v}' is not a case number")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if numbers.is_empty() {
+            return Err(WebError::BadInput(
+                "tick the cases to change first, or choose all matching cases".into(),
+            ));
+        }
+        BulkTarget::Numbers(numbers)
+    };
+    let action = match field("action").as_str() {
+        "assign" => BulkAction::Assign(Some(field("assignee")).filter(|a| !a.is_empty())),
+        "set_priority" => BulkAction::SetPriority(Priority::parse("priority", &field("priority"))?),
+        "set_category" => {
+            BulkAction::SetCategory(Some(field("category_value")).filter(|c| !c.is_empty()))
+        }
+        "set_important" => BulkAction::SetImportant(field("important") == "yes"),
+        "close" => BulkAction::Close,
+        "restore" => BulkAction::Restore,
+        "delete" => BulkAction::Delete,
+        "move" => BulkAction::Move(
+            field("move_to")
+                .parse()
+                .map_err(|_| WebError::BadInput("choose the channel to move to".into()))?,
+        ),
+        other => return Err(WebError::BadInput(format!("'{other}' is not an action"))),
+    };
+    let irreversible = matches!(
+        action,
+        BulkAction::Close | BulkAction::Delete | BulkAction::Move(_)
+    );
+    if irreversible && field("confirm") != "yes" {
+        return Err(WebError::BadInput(
+            "closing, moving and deleting cases needs the confirmation ticked".into(),
+        ));
+    }
+    let outcome = app(req).service.bulk(&session.user, target, action).await?;
+    let back = InboxState {
+        done: Some(outcome.succeeded.len()),
+        failed: Some(outcome.failed.len()),
+        ..state
+    };
+    let mut href = back.href();
+    href.push_str(if href.contains('?') { "&" } else { "?" });
+    href.push_str(&format!(
+        "done={}&failed={}",
+        outcome.succeeded.len(),
+        outcome.failed.len()
+    ));
+    Ok(Redirect::see_other(href).into_response())
 }
 
 /// Counts for each quick filter with everything else as it is.
@@ -378,6 +478,22 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
             .href()
         }),
         empty_hint,
+        move_targets: channels
+            .iter()
+            .filter(|c| access::can_manage_channel(user, c))
+            .map(|c| SideLink {
+                label: c.name.clone(),
+                href: c.id.to_string(),
+                count: None,
+                current: false,
+            })
+            .collect(),
+        can_manage: user.is_admin()
+            || channels.iter().any(|c| access::can_manage_channel(user, c)),
+        notice: state.done.map(|done| match state.failed.unwrap_or(0) {
+            0 => format!("Done for {done} case(s)."),
+            failed => format!("Done for {done} case(s); {failed} could not be changed (you may lack the rights, or they changed meanwhile)."),
+        }),
         state,
     };
     page.render()
