@@ -283,7 +283,7 @@ async fn bulk_close_from_the_inbox_with_confirmation() {
         web.goto(server.url("/inbox")).await?;
         log_in(&web).await?;
         for number in [first, second] {
-            web.find(By::Css(&format!("input[name='numbers'][value='{number}']")))
+            web.find(By::Css(format!("input[name='numbers'][value='{number}']")))
                 .await?
                 .click()
                 .await?;
