@@ -425,6 +425,37 @@ fn intake_hook_latencies(seed: u64, count: usize) -> Result<Latencies, String> {
     Ok(Latencies(samples))
 }
 
+/// Collects up to `count` open cases and closes them with one bulk
+/// request; returns how many were closed and how long the request took.
+async fn bulk_close(api: &Api, count: usize) -> Result<(usize, f64), String> {
+    let mut numbers = Vec::with_capacity(count);
+    let mut cursor: Option<String> = None;
+    while numbers.len() < count {
+        let mut path = "/api/v1/cases?view=open&sort=number&limit=200&facets=false".to_owned();
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let page = api.get(&path).await?;
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        numbers.extend(items.iter().filter_map(|i| i["number"].as_u64()));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    numbers.truncate(count);
+    let started = Instant::now();
+    let answer = api
+        .post(
+            "/api/v1/cases/bulk",
+            json!({"numbers": numbers, "action": "close"}),
+        )
+        .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let closed = answer["succeeded"].as_array().map_or(0, Vec::len);
+    Ok((closed, seconds))
+}
+
 pub async fn run(options: BenchOptions) -> Result<(), String> {
     let mut report = Report::default();
     let keep = options.data.is_some();
@@ -712,6 +743,12 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         "s",
         1.0,
     );
+
+    // 5. A bulk close of up to 10,000 open cases through the API.
+    log("closing open cases in bulk");
+    let (closed, seconds) = bulk_close(&api, 10_000).await?;
+    report.add("bulk close: cases", closed as f64, "cases");
+    report.at_most("bulk close of 10,000 cases", seconds, "s", 10.0);
 
     let (rss, peak) = server.memory();
     report.add("server memory now (RSS)", rss, "MiB");
