@@ -425,6 +425,45 @@ fn intake_hook_latencies(seed: u64, count: usize) -> Result<Latencies, String> {
     Ok(Latencies(samples))
 }
 
+/// Downloads an export of up to `count` cases while sampling the server's
+/// resident memory; returns the rows, the seconds and the growth in MiB.
+async fn export_cases(
+    api: &Api,
+    server: &ServerProcess,
+    count: usize,
+) -> Result<(usize, f64, f64), String> {
+    let before = server.memory().0;
+    let started = Instant::now();
+    let request = api
+        .http
+        .get(format!(
+            "{}/api/v1/cases/export.xlsx?view=all&sort=number&limit={count}",
+            api.base
+        ))
+        .bearer_auth(&api.token)
+        .send();
+    tokio::pin!(request);
+    let mut peak = before;
+    let response = loop {
+        tokio::select! {
+            response = &mut request => break response.map_err(|e| e.to_string())?,
+            _ = tokio::time::sleep(Duration::from_millis(50)) => peak = peak.max(server.memory().0),
+        }
+    };
+    if !response.status().is_success() {
+        return Err(format!("the export failed: {}", response.status()));
+    }
+    let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
+    peak = peak.max(server.memory().0);
+    if bytes.len() < 4 || &bytes[..2] != b"PK" {
+        return Err("the export is not an xlsx file".into());
+    }
+    let listed = api.get("/api/v1/cases?view=all&limit=1").await?;
+    let total = listed["total"].as_u64().unwrap_or(0) as usize;
+    Ok((total.min(count), seconds, peak - before))
+}
+
 /// Collects up to `count` open cases and closes them with one bulk
 /// request; returns how many were closed and how long the request took.
 async fn bulk_close(api: &Api, count: usize) -> Result<(usize, f64), String> {
@@ -744,7 +783,19 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         1.0,
     );
 
-    // 5. A bulk close of up to 10,000 open cases through the API.
+    // 5. An export of up to 100,000 cases, watching the server's memory.
+    log("exporting cases to xlsx");
+    let (rows, seconds, growth) = export_cases(&api, &server, 100_000).await?;
+    report.add("export: cases", rows as f64, "cases");
+    report.at_most("export of 100,000 cases to xlsx", seconds, "s", 5.0);
+    report.at_most(
+        "server memory growth during the export",
+        growth,
+        "MiB",
+        200.0,
+    );
+
+    // 6. A bulk close of up to 10,000 open cases through the API.
     log("closing open cases in bulk");
     let (closed, seconds) = bulk_close(&api, 10_000).await?;
     report.add("bulk close: cases", closed as f64, "cases");

@@ -6,6 +6,7 @@ mod bench;
 mod cli;
 mod config;
 mod domain;
+mod export;
 mod http;
 mod live;
 mod notify;

@@ -110,6 +110,7 @@ pub fn status_of(err: &ServiceError) -> StatusCode {
             SearchError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             SearchError::Index(_) => StatusCode::INTERNAL_SERVER_ERROR,
         },
+        ServiceError::Output(_) => StatusCode::INTERNAL_SERVER_ERROR,
         ServiceError::Store(crate::store::StoreError::Closed) => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -137,6 +138,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Search(SearchError::Index(e)) => {
                 tracing::error!(error = %e, "search index failure while serving a request");
                 api.detail = "the search failed on the server; the server log has details".into();
+            }
+            ServiceError::Output(detail) => {
+                tracing::error!(%detail, "could not write a file for a request");
             }
             ServiceError::Store(store) => {
                 tracing::error!(error = %store, "store failure while serving a request");

@@ -8,6 +8,7 @@ mod automation;
 mod bulk;
 mod cases;
 mod channels;
+mod export;
 mod links;
 mod listing;
 mod login_guard;
@@ -50,6 +51,9 @@ pub enum ServiceError {
     BadRequest(String),
     #[error("too many failed attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
+    /// A file the server writes (an export) could not be written.
+    #[error("{0}")]
+    Output(String),
     #[error(transparent)]
     Search(#[from] crate::search::SearchError),
     #[error(transparent)]

@@ -10,6 +10,7 @@ mod browser;
 mod bulk;
 mod cli;
 mod durability;
+mod export;
 mod harness;
 mod links;
 mod permissions;

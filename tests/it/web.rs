@@ -704,3 +704,29 @@ async fn bulk_actions_from_the_inbox() {
         .await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn the_inbox_exports_what_it_shows() {
+    let org = Org::new().await;
+    org.amy.create_case(org.support, "Shown and exported").await;
+    let amy = Browser::new(&org.server);
+    amy.login("amy", PASSWORD).await;
+    let (_, page, _) = amy.get("/inbox?q=exported").await;
+    assert!(
+        page.contains("href=\"/inbox/export.xlsx?q=exported\""),
+        "{page}"
+    );
+    let response = amy
+        .http
+        .get(format!("{}/inbox/export.xlsx?q=exported", amy.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let bytes = response.bytes().await.unwrap().to_vec();
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let range = book.worksheet_range("Cases").unwrap();
+    assert_eq!(range.height(), 2);
+    assert_eq!(range.get((1, 1)).unwrap().to_string(), "Shown and exported");
+}

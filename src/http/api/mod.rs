@@ -8,6 +8,7 @@ mod bulk;
 mod cases;
 mod channels;
 pub mod events;
+mod export;
 mod json_body;
 mod time;
 mod types;
@@ -65,6 +66,7 @@ pub type Apis = (
     automation::AutomationApi,
     time::TimeApi,
     bulk::BulkApi,
+    export::ExportApi,
 );
 
 pub fn service() -> OpenApiService<Apis, ()> {
@@ -79,6 +81,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             automation::AutomationApi,
             time::TimeApi,
             bulk::BulkApi,
+            export::ExportApi,
         ),
         "Docket",
         env!("CARGO_PKG_VERSION"),

@@ -154,6 +154,8 @@ pub struct InboxPage {
     /// Channels a case may be moved to (those the user manages).
     pub move_targets: Vec<SideLink>,
     pub can_manage: bool,
+    /// This list as an .xlsx download.
+    pub export_href: String,
     /// The outcome of a bulk action just applied.
     pub notice: Option<String>,
 }
@@ -244,6 +246,43 @@ pub async fn bulk(
         outcome.failed.len()
     ));
     Ok(Redirect::see_other(href).into_response())
+}
+
+/// The inbox as it is filtered, as an .xlsx download (every matching case,
+/// the default columns; `messages=on` adds the conversation).
+#[handler]
+pub async fn export(req: &Request, Query(state): Query<InboxState>) -> Result<Response, WebError> {
+    let session = require_session(req)?;
+    let with_messages = req
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|pair| pair == "messages=on"));
+    let query = CaseQuery {
+        cursor: None,
+        facets: false,
+        ..state.query()?
+    };
+    let path = app(req)
+        .service
+        .export_cases(
+            &session.user,
+            query,
+            crate::export::Column::DEFAULT.to_vec(),
+            with_messages,
+            None,
+        )
+        .await?;
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|e| WebError::Internal(format!("the export could not be read: {e}")))?;
+    let _ = tokio::fs::remove_file(&path).await;
+    Ok(Response::builder()
+        .header(
+            "Content-Type",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .header("Content-Disposition", "attachment; filename=\"cases.xlsx\"")
+        .body(poem::Body::from_async_read(file)))
 }
 
 /// Counts for each quick filter with everything else as it is.
@@ -488,6 +527,7 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
                 current: false,
             })
             .collect(),
+        export_href: state.with("cursor", "").replacen("/inbox", "/inbox/export.xlsx", 1),
         can_manage: user.is_admin()
             || channels.iter().any(|c| access::can_manage_channel(user, c)),
         notice: state.done.map(|done| match state.failed.unwrap_or(0) {

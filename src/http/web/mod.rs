@@ -21,6 +21,7 @@ pub fn routes() -> Route {
         .at("/logout", post(session::logout))
         .at("/inbox", get(inbox::inbox))
         .at("/inbox/bulk", post(inbox::bulk))
+        .at("/inbox/export.xlsx", get(inbox::export))
         .at("/events", get(pages::events))
         .at("/cases/new", get(pages::new_case_page))
         .at("/cases", post(forms::create_case))

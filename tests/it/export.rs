@@ -1,0 +1,108 @@
+//! Exporting the case list to .xlsx, read back with an xlsx reader.
+
+use std::io::Cursor;
+
+use calamine::{Data, Reader, Xlsx};
+use serde_json::json;
+
+use crate::harness::{Client, Org};
+
+async fn export(client: &Client, query: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v1/cases/export.xlsx?{query}", client.base))
+        .bearer_auth(client.token.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, headers, response.bytes().await.unwrap().to_vec())
+}
+
+fn rows(bytes: Vec<u8>) -> Vec<Vec<String>> {
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("a valid xlsx file");
+    let range = book.worksheet_range("Cases").expect("a Cases sheet");
+    range
+        .rows()
+        .map(|row| {
+            row.iter()
+                .map(|cell| match cell {
+                    Data::Float(f) => f.to_string(),
+                    Data::Bool(b) => b.to_string(),
+                    Data::Empty => String::new(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_list_exports_with_its_filters_sort_and_columns() {
+    let org = Org::new().await;
+    let amy = &org.amy;
+    let printer = amy.create_case(org.support, "Printer <on> fire").await;
+    let _login = amy.create_case(org.support, "Login fails").await;
+    let invoice = amy.create_case(org.support, "Printer invoice").await;
+    amy.post(
+        &format!("/api/v1/cases/{printer}/messages"),
+        json!({"body": "Smoke everywhere", "direction": "inbound"}),
+    )
+    .await;
+    amy.post(
+        &format!("/api/v1/cases/{printer}/messages"),
+        json!({"body": "Technician on the way", "direction": "outbound"}),
+    )
+    .await;
+    // Bob's channel never shows up in Amy's export.
+    org.bob.create_case(org.sales, "Printer in sales").await;
+
+    let (status, headers, bytes) = export(
+        amy,
+        "q=printer&sort=number&columns=number,subject,channel,important&messages=true",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        headers["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let table = rows(bytes);
+    assert_eq!(
+        table[0],
+        ["Case", "Subject", "Channel", "Important", "Messages"]
+    );
+    assert_eq!(table.len(), 3, "{table:?}");
+    assert_eq!(table[1][0], printer.to_string());
+    assert_eq!(table[1][1], "Printer <on> fire");
+    assert_eq!(table[1][2], "Support");
+    assert_eq!(table[1][3], "false");
+    assert!(
+        table[1][4].contains("Smoke everywhere") && table[1][4].contains("Technician"),
+        "{table:?}"
+    );
+    assert_eq!(table[2][0], invoice.to_string());
+
+    // Default columns, every case of the view.
+    let (_, _, bytes) = export(amy, "view=open").await;
+    let table = rows(bytes);
+    assert_eq!(table[0][0..3], ["Case", "Subject", "Status"]);
+    assert_eq!(table.len(), 4);
+
+    let (status, _, bytes) = export(amy, "columns=number,colour").await;
+    assert_eq!(status, 422);
+    let problem: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(problem["errors"][0]["field"], "columns");
+    let (status, _, _) = export(amy, "view=sideways").await;
+    assert_eq!(status, 422);
+    let anonymous = reqwest::get(org.server.url("/api/v1/cases/export.xlsx"))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
