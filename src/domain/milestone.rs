@@ -200,6 +200,24 @@ pub fn complete(case: &mut Case, event: &EventKind, at: Timestamp) -> Vec<String
     completed
 }
 
+/// The (due time in seconds, case number) of each milestone still to be
+/// met: what a manager's view of looming breaches lists. Resolved,
+/// archived and deleted cases have none.
+pub fn pending_keys(case: &Case) -> Vec<(u64, u64)> {
+    if case.status.is_resolved() || case.archived || case.deleted_at.is_some() {
+        return Vec::new();
+    }
+    let mut keys: Vec<(u64, u64)> = case
+        .milestones
+        .iter()
+        .filter(|m| m.completed_at.is_none())
+        .map(|m| (m.due_at.timestamp().max(0) as u64, case.number))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
 /// The names of milestones that are overdue and not yet escalated.
 pub fn due_for_escalation(case: &Case, now: Timestamp) -> Vec<String> {
     if case.status.is_resolved() || case.archived {

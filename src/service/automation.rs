@@ -49,6 +49,18 @@ pub struct ReplayRow {
     pub milestones: Vec<(String, Timestamp)>,
 }
 
+/// A milestone nearing or past its due time, for managers.
+#[derive(Debug, Clone)]
+pub struct LoomingMilestone {
+    pub case: Case,
+    pub channel: String,
+    pub milestone: Milestone,
+    pub state: MilestoneState,
+}
+
+/// The most rows the managers' view shows.
+const LOOMING_MAX: usize = 500;
+
 /// The state of the plugin host, for admins.
 pub struct PluginReport {
     pub dir: String,
@@ -337,6 +349,59 @@ impl Service {
         let recorded = profile_changes(&case.profile, &merged);
         case.profile = merged;
         Ok(recorded)
+    }
+
+    /// Milestones still to be met that are overdue or due within `within`
+    /// hours, across the channels the actor manages (all for
+    /// administrators), soonest first.
+    pub fn looming_milestones(
+        &self,
+        actor: &User,
+        within_hours: u32,
+    ) -> ServiceResult<Vec<LoomingMilestone>> {
+        let txn = self.store.read()?;
+        let channels: HashMap<ChannelId, Channel> = txn
+            .channels()?
+            .into_iter()
+            .filter(|c| crate::domain::access::can_manage_channel(actor, c))
+            .map(|c| (c.id, c))
+            .collect();
+        if channels.is_empty() && !actor.is_admin() {
+            return Err(ServiceError::Forbidden(
+                "the milestones overview is for channel managers and administrators".into(),
+            ));
+        }
+        let at = now();
+        let until = at + chrono::Duration::hours(i64::from(within_hours));
+        let keys = txn.open_milestones(until.timestamp().max(0) as u64, 20 * LOOMING_MAX)?;
+        let mut seen = std::collections::HashSet::new();
+        let mut rows = Vec::new();
+        for (_, number) in keys {
+            if !seen.insert(number) {
+                continue;
+            }
+            let Some(case) = txn.case(number)? else {
+                continue;
+            };
+            let Some(channel) = channels.get(&case.channel) else {
+                continue;
+            };
+            for m in &case.milestones {
+                if m.completed_at.is_none() && m.due_at <= until {
+                    rows.push(LoomingMilestone {
+                        case: case.clone(),
+                        channel: channel.name.clone(),
+                        milestone: m.clone(),
+                        state: m.state(at),
+                    });
+                }
+            }
+            if rows.len() >= LOOMING_MAX {
+                break;
+            }
+        }
+        rows.sort_by_key(|r| (r.milestone.due_at, r.case.number));
+        Ok(rows)
     }
 
     /// A case's milestones with their state now.

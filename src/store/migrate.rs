@@ -6,7 +6,7 @@ use super::tables::*;
 use super::{StoreError, StoreResult};
 
 /// The schema this binary writes.
-pub const CURRENT_SCHEMA: u32 = 4;
+pub const CURRENT_SCHEMA: u32 = 5;
 
 /// Brings the store to [`CURRENT_SCHEMA`] in one transaction.
 pub fn run(db: &Database) -> StoreResult<()> {
@@ -81,6 +81,21 @@ fn upgrade_from(version: u32, txn: &WriteTransaction) -> StoreResult<()> {
         3 => {
             txn.open_table(TIME_ENTRIES)?;
             txn.open_table(TIMERS)?;
+            Ok(())
+        }
+        // 5: milestones still to be met, for the managers' view.
+        4 => {
+            let mut keys = Vec::new();
+            for entry in txn.open_table(CASES)?.iter()? {
+                let (_, value) = entry?;
+                let case: crate::domain::case::Case = serde_json::from_slice(value.value())
+                    .map_err(|e| StoreError::Corrupt(format!("case: {e}")))?;
+                keys.extend(crate::domain::milestone::pending_keys(&case));
+            }
+            let mut table = txn.open_table(OPEN_MILESTONES)?;
+            for key in keys {
+                table.insert(key, ())?;
+            }
             Ok(())
         }
         other => Err(StoreError::Corrupt(format!(

@@ -72,6 +72,9 @@ pub trait Reads {
     fn channels(&self) -> StoreResult<Vec<Channel>>;
     fn activity(&self, number: CaseNumber) -> StoreResult<Vec<ActivityEvent>>;
     fn time_entries(&self, number: CaseNumber) -> StoreResult<Vec<TimeEntry>>;
+    /// Cases with a milestone still to be met, due by `until` (seconds),
+    /// soonest first, as (due, case number).
+    fn open_milestones(&self, until: u64, limit: usize) -> StoreResult<Vec<(u64, CaseNumber)>>;
     fn time_entry(&self, number: CaseNumber, id: u64) -> StoreResult<Option<TimeEntry>>;
     fn timer(&self, username: &str) -> StoreResult<Option<Timer>>;
     /// One event of a case's stream.
@@ -146,6 +149,20 @@ macro_rules! impl_reads {
                     events.push(decode("activity event", value.value())?);
                 }
                 Ok(events)
+            }
+
+            fn open_milestones(
+                &self,
+                until: u64,
+                limit: usize,
+            ) -> StoreResult<Vec<(u64, CaseNumber)>> {
+                let table = self.open_table(OPEN_MILESTONES)?;
+                let mut found = Vec::new();
+                for entry in table.range((0, 0)..=(until, u64::MAX))?.take(limit) {
+                    let (key, _) = entry?;
+                    found.push(key.value());
+                }
+                Ok(found)
             }
 
             fn time_entries(&self, number: CaseNumber) -> StoreResult<Vec<TimeEntry>> {
@@ -359,8 +376,25 @@ impl Writes for WriteTransaction {
     }
 
     fn put_case(&self, case: &Case) -> StoreResult<()> {
-        self.open_table(CASES)?
-            .insert(case.number, encode(case).as_slice())?;
+        let previous = self
+            .open_table(CASES)?
+            .insert(case.number, encode(case).as_slice())?
+            .map(|old| decode::<Case>("case", old.value()))
+            .transpose()?;
+        let before = previous
+            .as_ref()
+            .map(crate::domain::milestone::pending_keys)
+            .unwrap_or_default();
+        let after = crate::domain::milestone::pending_keys(case);
+        if before != after {
+            let mut open = self.open_table(OPEN_MILESTONES)?;
+            for key in before.iter().filter(|k| !after.contains(k)) {
+                open.remove(*key)?;
+            }
+            for key in after.iter().filter(|k| !before.contains(k)) {
+                open.insert(*key, ())?;
+            }
+        }
         Ok(())
     }
 
@@ -505,7 +539,17 @@ impl Writes for WriteTransaction {
     }
 
     fn purge_case(&self, number: CaseNumber) -> StoreResult<()> {
-        self.open_table(CASES)?.remove(number)?;
+        let removed = self
+            .open_table(CASES)?
+            .remove(number)?
+            .map(|old| decode::<Case>("case", old.value()))
+            .transpose()?;
+        if let Some(case) = removed {
+            let mut open = self.open_table(OPEN_MILESTONES)?;
+            for key in crate::domain::milestone::pending_keys(&case) {
+                open.remove(key)?;
+            }
+        }
         self.open_table(ACTIVITY)?
             .retain_in((number, 0)..=(number, u64::MAX), |_, _| false)?;
         self.open_table(TIME_ENTRIES)?

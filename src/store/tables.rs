@@ -31,6 +31,10 @@ pub const DELIVERIES: TableDefinition<u64, &[u8]> = TableDefinition::new("delive
 pub const MILESTONES_DUE: TableDefinition<(u64, u64), ()> =
     TableDefinition::new("milestones_due_v1");
 
+/// (due time in seconds, case number) → (): milestones still to be met,
+/// kept in step with the cases by `put_case`.
+pub const OPEN_MILESTONES: TableDefinition<(u64, u64), ()> =
+    TableDefinition::new("open_milestones_v1");
 /// (case number, entry id) → JSON time entry.
 pub const TIME_ENTRIES: TableDefinition<(u64, u64), &[u8]> =
     TableDefinition::new("time_entries_v1");

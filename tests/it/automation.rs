@@ -710,3 +710,94 @@ async fn check_plugins_reports_errors_and_replays_without_changing_anything() {
     let admin = server.admin().await;
     assert!(admin.get("/api/v1/cases/1").await.body["category"].is_null());
 }
+
+#[tokio::test]
+async fn managers_see_milestones_nearing_or_past_a_breach() {
+    let org = Org::new().await;
+    write_plugin(
+        &org.server,
+        "targets.rhai",
+        r#"fn milestones(t) {
+            [
+                #{ name: "Acknowledge", due_at: "2020-01-01T00:00:00Z", completes_on: "first_reply" },
+                #{ name: "Resolution", due_in: "2h", completes_on: "resolved" },
+                #{ name: "Review", due_in: "3d", completes_on: "field:category" },
+            ]
+        }"#,
+    );
+    let admin = &org.admin;
+    eventually("the policy to load", || async move {
+        admin.get("/api/v1/plugins").await.body["plugins"][0]["status"] == "loaded"
+    })
+    .await;
+    let first = org.amy.create_case(org.support, "First").await;
+    let second = org.amy.create_case(org.support, "Second").await;
+    org.bob.create_case(org.sales, "Not Max's channel").await;
+
+    let rows = org.max.get("/api/v1/milestones").await;
+    assert_eq!(rows.status, 200, "{}", rows.text);
+    let listed: Vec<(u64, String, String)> = rows
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["case"].as_u64().unwrap(),
+                r["milestone"].as_str().unwrap().to_owned(),
+                r["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (first, "Acknowledge".into(), "overdue".into()),
+            (second, "Acknowledge".into(), "overdue".into()),
+            (first, "Resolution".into(), "current".into()),
+            (second, "Resolution".into(), "current".into()),
+        ]
+    );
+    // A week ahead includes the review; a reply and a resolution take the
+    // first case off the list.
+    let week = org.max.get("/api/v1/milestones?within_hours=168").await;
+    assert_eq!(week.body.as_array().unwrap().len(), 6);
+    org.amy
+        .post(
+            &format!("/api/v1/cases/{first}/messages"),
+            json!({"body": "Hi", "direction": "outbound"}),
+        )
+        .await;
+    org.amy
+        .post_empty(&format!("/api/v1/cases/{first}/close"))
+        .await;
+    let rows = org.max.get("/api/v1/milestones?within_hours=168").await;
+    assert!(
+        rows.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["case"] == second),
+        "{}",
+        rows.text
+    );
+    // Administrators see every channel; agents are not managers.
+    assert_eq!(
+        org.admin
+            .get("/api/v1/milestones")
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        2 + 2
+    );
+    assert_eq!(org.amy.get("/api/v1/milestones").await.status, 403);
+    assert_eq!(
+        org.max
+            .get("/api/v1/milestones?within_hours=99999")
+            .await
+            .status,
+        422
+    );
+}

@@ -730,3 +730,19 @@ async fn the_inbox_exports_what_it_shows() {
     assert_eq!(range.height(), 2);
     assert_eq!(range.get((1, 1)).unwrap().to_string(), "Shown and exported");
 }
+
+#[tokio::test]
+async fn the_milestones_page_is_for_managers() {
+    let org = Org::new().await;
+    let max = Browser::new(&org.server);
+    max.login("max", PASSWORD).await;
+    let (status, page, _) = max.get("/milestones?within=72").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("id=\"no-milestones\"") && page.contains("72 hours"),
+        "{page}"
+    );
+    let amy = Browser::new(&org.server);
+    amy.login("amy", PASSWORD).await;
+    assert_eq!(amy.get("/milestones").await.0, 403);
+}

@@ -193,6 +193,18 @@ struct MilestoneView {
     escalated_at: Option<DateTime<Utc>>,
 }
 
+#[derive(Debug, Object)]
+struct LoomingView {
+    case: u64,
+    subject: String,
+    channel: String,
+    assignee: Option<String>,
+    milestone: String,
+    due_at: DateTime<Utc>,
+    /// `current` (due soon) or `overdue`.
+    state: String,
+}
+
 #[OpenApi(tag = "ApiTags::Automation")]
 impl AutomationApi {
     /// The organisation's categories.
@@ -309,6 +321,40 @@ impl AutomationApi {
                 .map(|(case_type, fields)| ProfileView {
                     case_type,
                     fields: fields.into_iter().map(Into::into).collect(),
+                })
+                .collect(),
+        ))
+    }
+
+    /// Milestones nearing or past their due time across the channels you
+    /// manage (all, for administrators), soonest first: overdue ones and
+    /// those due within `within_hours` (default 24).
+    #[oai(path = "/milestones", method = "get")]
+    async fn looming(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        within_hours: poem_openapi::param::Query<Option<u32>>,
+    ) -> Result<Json<Vec<LoomingView>>, ApiError> {
+        let within = within_hours.0.unwrap_or(24);
+        if within > 24 * 365 {
+            return Err(crate::service::ServiceError::invalid(
+                "within_hours",
+                "must be at most 8760 (a year)",
+            )
+            .into());
+        }
+        let rows = state(req).service.looming_milestones(&auth.0, within)?;
+        Ok(Json(
+            rows.into_iter()
+                .map(|r| LoomingView {
+                    case: r.case.number,
+                    subject: r.case.subject,
+                    channel: r.channel,
+                    assignee: r.case.assignee,
+                    milestone: r.milestone.name,
+                    due_at: r.milestone.due_at,
+                    state: r.state.as_str().to_owned(),
                 })
                 .collect(),
         ))

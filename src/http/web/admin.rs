@@ -103,6 +103,63 @@ pub fn plugins_page(req: &Request) -> Result<Response, WebError> {
         .map_err(|e| WebError::Internal(format!("the page could not be rendered: {e}")))
 }
 
+pub struct LoomingRow {
+    pub due: When,
+    pub state: &'static str,
+    pub milestone: String,
+    pub number: u64,
+    pub subject: String,
+    pub channel: String,
+    pub assignee: String,
+}
+
+#[derive(Template)]
+#[template(path = "milestones.html")]
+pub struct MilestonesPage {
+    pub nav: Nav,
+    pub within: u32,
+    pub choices: Vec<u32>,
+    pub rows: Vec<LoomingRow>,
+}
+
+#[derive(Deserialize)]
+pub struct MilestonesQuery {
+    within: Option<u32>,
+}
+
+/// Milestones nearing or past a breach across the channels one manages.
+#[handler]
+pub fn milestones_page(
+    req: &Request,
+    poem::web::Query(query): poem::web::Query<MilestonesQuery>,
+) -> Result<Response, WebError> {
+    let session = require_session(req)?;
+    let within = query.within.unwrap_or(24).clamp(1, 24 * 365);
+    let rows = app(req)
+        .service
+        .looming_milestones(&session.user, within)?
+        .into_iter()
+        .map(|r| LoomingRow {
+            due: When::new(r.milestone.due_at),
+            state: r.state.as_str(),
+            milestone: r.milestone.name,
+            number: r.case.number,
+            subject: r.case.subject,
+            channel: r.channel,
+            assignee: r.case.assignee.unwrap_or_default(),
+        })
+        .collect();
+    let page = MilestonesPage {
+        nav: Nav::new(&session, "milestones"),
+        within,
+        choices: vec![4, 24, 72, 168],
+        rows,
+    };
+    page.render()
+        .map(|body| Html(body).into_response())
+        .map_err(|e| WebError::Internal(format!("the page could not be rendered: {e}")))
+}
+
 #[derive(Deserialize)]
 pub struct CategoryForm {
     csrf: String,

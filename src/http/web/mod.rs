@@ -60,6 +60,7 @@ pub fn routes() -> Route {
         )
         .at("/users", get(pages::users_page).post(forms::create_user))
         .at("/admin/plugins", get(admin::plugins_page))
+        .at("/milestones", get(admin::milestones_page))
         .at("/admin/categories", post(admin::create_category))
         .at("/admin/categories/:name", post(admin::update_category))
         .at(
