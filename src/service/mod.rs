@@ -23,7 +23,7 @@ use crate::domain::user::{Role, User};
 use crate::store::{Store, StoreError};
 
 pub use auth::{Credential, Session};
-pub use automation::{LoomingMilestone, RULES_ACTOR};
+pub use automation::RULES_ACTOR;
 pub use bulk::{BulkAction, BulkTarget};
 pub use cases::{CaseChange, NewMessage};
 pub use channels::{ChannelChange, NewChannel};
