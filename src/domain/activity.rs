@@ -63,6 +63,24 @@ pub enum EventKind {
     Escalated {
         milestone: String,
     },
+    /// Another case's conversation was merged into this one.
+    Merged {
+        source: u64,
+        /// Messages and notes copied.
+        items: u32,
+    },
+    /// This case was merged into another.
+    MergedInto {
+        target: u64,
+    },
+    /// A merge into this case was undone.
+    Unmerged {
+        source: u64,
+    },
+    /// A message of this case was split out into a new case.
+    SplitOut {
+        into: u64,
+    },
     /// Moved to the trash.
     Deleted,
     /// Taken out of the trash.
@@ -108,6 +126,10 @@ impl EventKind {
             EventKind::TimeLogged { .. } => "time_logged",
             EventKind::Linked { .. } => "linked",
             EventKind::Deleted => "deleted",
+            EventKind::Merged { .. } => "merged",
+            EventKind::MergedInto { .. } => "merged_into",
+            EventKind::Unmerged { .. } => "unmerged",
+            EventKind::SplitOut { .. } => "split_out",
             EventKind::Restored => "restored",
             EventKind::Moved { .. } => "moved",
             EventKind::Unlinked { .. } => "unlinked",
@@ -158,6 +180,12 @@ impl EventKind {
                 ..
             } => "sent a message".into(),
             EventKind::Deleted => "deleted the case".into(),
+            EventKind::Merged { source, items } => {
+                format!("merged #{source} into this case ({items} messages and notes)")
+            }
+            EventKind::MergedInto { target } => format!("merged this case into #{target}"),
+            EventKind::Unmerged { source } => format!("undid the merge of #{source}"),
+            EventKind::SplitOut { into } => format!("split a message out into #{into}"),
             EventKind::Restored => "restored the case from the trash".into(),
             EventKind::Moved { from, to } => format!("moved the case from channel {from} to {to}"),
             EventKind::Linked { link, target } => match link.as_str() {

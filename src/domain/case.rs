@@ -259,6 +259,10 @@ pub struct Case {
     pub deleted_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_by: Option<String>,
+    /// Set while this case is merged into another: what the merge moved,
+    /// so that it can be undone exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<MergeRecord>,
     /// Links to other cases (each also stored on the other case).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<super::link::CaseLink>,
@@ -268,6 +272,19 @@ pub struct Case {
     /// Service targets set at intake by the milestone policy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub milestones: Vec<Milestone>,
+}
+
+/// What merging a case into another did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeRecord {
+    /// The case it was merged into; replies to its thread go there.
+    pub into: CaseNumber,
+    /// The copies of its messages and notes in the target's stream.
+    pub copied_events: Vec<u64>,
+    /// Its time entries, now on the target.
+    pub time_entries: Vec<u64>,
+    /// Its status before the merge resolved it.
+    pub status_before: Status,
 }
 
 /// What a person supplies to open a case; validated into a [`Case`].
@@ -336,6 +353,7 @@ impl CaseDraft {
             auto_resolved: false,
             deleted_at: None,
             deleted_by: None,
+            merge: None,
             links: Vec::new(),
             estimate_minutes: None,
             profile: ProfileValues::new(),

@@ -20,6 +20,10 @@ pub enum LinkKind {
     DuplicateOf,
     /// The other case was closed as a duplicate of this one.
     Duplicate,
+    /// This case was merged into the other.
+    MergedInto,
+    /// The other case was merged into this one.
+    MergedFrom,
 }
 
 impl LinkKind {
@@ -39,6 +43,8 @@ impl LinkKind {
             LinkKind::Child => "child",
             LinkKind::DuplicateOf => "duplicate_of",
             LinkKind::Duplicate => "duplicate",
+            LinkKind::MergedInto => "merged_into",
+            LinkKind::MergedFrom => "merged_from",
         }
     }
 
@@ -50,6 +56,8 @@ impl LinkKind {
             LinkKind::Child => LinkKind::Parent,
             LinkKind::DuplicateOf => LinkKind::Duplicate,
             LinkKind::Duplicate => LinkKind::DuplicateOf,
+            LinkKind::MergedInto => LinkKind::MergedFrom,
+            LinkKind::MergedFrom => LinkKind::MergedInto,
         }
     }
 }

@@ -37,6 +37,8 @@ pub enum BulkAction {
     Delete,
     /// Out of the trash (managers and administrators).
     Restore,
+    /// Into the given case.
+    Merge(CaseNumber),
     SetCategory(Option<String>),
     SetPriority(Priority),
     SetImportant(bool),
@@ -136,6 +138,11 @@ impl Service {
             }
             BulkAction::Move(channel) => self.move_case(actor, number, channel).await,
             BulkAction::Close => self.close_case(actor, number).await.map(drop),
+            BulkAction::Merge(target) if target == number => Ok(()),
+            BulkAction::Merge(target) => self
+                .merge_cases(actor, target, vec![number])
+                .await
+                .map(drop),
             BulkAction::Delete => self.delete_case(actor, number).await,
             BulkAction::Restore => self.restore_case(actor, number).await,
             BulkAction::SetCategory(category) => {

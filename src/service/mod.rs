@@ -12,6 +12,7 @@ mod export;
 mod links;
 mod listing;
 mod login_guard;
+mod merge;
 mod time;
 mod users;
 

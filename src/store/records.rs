@@ -344,6 +344,8 @@ pub trait Writes: Reads {
     fn delete_time_entry(&self, number: CaseNumber, id: u64) -> StoreResult<()>;
     fn put_timer(&self, username: &str, timer: &Timer) -> StoreResult<()>;
     fn delete_timer(&self, username: &str) -> StoreResult<()>;
+    /// Removes one event from a case's stream (undoing a merge).
+    fn delete_event(&self, number: CaseNumber, seq: u64) -> StoreResult<()>;
     /// Erases a case with its activity and time entries.
     fn purge_case(&self, number: CaseNumber) -> StoreResult<()>;
     fn put_category(&self, category: &Category) -> StoreResult<()>;
@@ -535,6 +537,11 @@ impl Writes for WriteTransaction {
 
     fn delete_timer(&self, username: &str) -> StoreResult<()> {
         self.open_table(TIMERS)?.remove(username)?;
+        Ok(())
+    }
+
+    fn delete_event(&self, number: CaseNumber, seq: u64) -> StoreResult<()> {
+        self.open_table(ACTIVITY)?.remove((number, seq))?;
         Ok(())
     }
 

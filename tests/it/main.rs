@@ -13,6 +13,7 @@ mod durability;
 mod export;
 mod harness;
 mod links;
+mod merge;
 mod permissions;
 mod search;
 mod time;

@@ -46,14 +46,16 @@ struct BulkBody {
     numbers: Option<Vec<u64>>,
     /// Act on every case this filter lists for you (at most 100,000).
     query: Option<BulkQuery>,
-    /// `assign`, `move`, `close`, `delete`, `restore`, `set_category`,
-    /// `set_priority` or `set_important`.
+    /// `assign`, `move`, `merge`, `close`, `delete`, `restore`,
+    /// `set_category`, `set_priority` or `set_important`.
     action: String,
     /// For `assign`: a username, or `null` to unassign.
     #[serde(default)]
     assignee: MaybeUndefined<String>,
     /// For `move`: the channel id.
     channel: Option<u64>,
+    /// For `merge`: the case the others are merged into.
+    target: Option<u64>,
     /// For `set_category`: a name, or `null` to clear.
     #[serde(default)]
     category: MaybeUndefined<String>,
@@ -61,6 +63,37 @@ struct BulkBody {
     priority: Option<PriorityWire>,
     /// For `set_important`.
     important: Option<bool>,
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+struct MergeBody {
+    /// The cases to merge into this one.
+    sources: Vec<u64>,
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+struct UnmergeBody {
+    /// The case to take back out.
+    source: u64,
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+struct SplitBody {
+    /// The message's `seq` in the case's activity.
+    event: u64,
+}
+
+#[derive(ApiResponse)]
+enum SplitCreated {
+    /// The new case.
+    #[oai(status = 201)]
+    Created(Json<super::types::CaseView>),
 }
 
 #[derive(Debug, Object)]
@@ -101,6 +134,7 @@ fn action_of(b: &BulkBody) -> Result<BulkAction, ApiError> {
         },
         "move" => BulkAction::Move(required(b.channel, "channel", action)?),
         "close" => BulkAction::Close,
+        "merge" => BulkAction::Merge(required(b.target, "target", action)?),
         "delete" => BulkAction::Delete,
         "restore" => BulkAction::Restore,
         "set_category" => match &b.category {
@@ -114,7 +148,7 @@ fn action_of(b: &BulkBody) -> Result<BulkAction, ApiError> {
             return Err(ServiceError::invalid(
                 "action",
                 format!(
-                    "'{other}' is not an action; use assign, move, close, delete, restore, set_category, set_priority or set_important"
+                    "'{other}' is not an action; use assign, move, merge, close, delete, restore, set_category, set_priority or set_important"
                 ),
             )
             .into());
@@ -180,6 +214,56 @@ impl BulkApi {
                 })
                 .collect(),
         }))
+    }
+
+    /// Merge other cases into this one: their messages, notes and time
+    /// move here (with their authors and times); each source is resolved
+    /// and linked as merged. Undo with `unmerge`.
+    #[oai(path = "/cases/:number/merge", method = "post")]
+    async fn merge(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        number: Path<u64>,
+        body: JsonBody<MergeBody>,
+    ) -> Result<Json<super::types::CaseView>, ApiError> {
+        let case = state(req)
+            .service
+            .merge_cases(&auth.0, number.0, body.0.sources)
+            .await?;
+        Ok(Json(case.into()))
+    }
+
+    /// Undo a merge into this case: exactly what it moved goes back.
+    #[oai(path = "/cases/:number/unmerge", method = "post")]
+    async fn unmerge(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        number: Path<u64>,
+        body: JsonBody<UnmergeBody>,
+    ) -> Result<Json<super::types::CaseView>, ApiError> {
+        let case = state(req)
+            .service
+            .unmerge_case(&auth.0, number.0, body.0.source)
+            .await?;
+        Ok(Json(case.into()))
+    }
+
+    /// Move one message out into a new case (linked as related).
+    #[oai(path = "/cases/:number/split", method = "post")]
+    async fn split(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        number: Path<u64>,
+        body: JsonBody<SplitBody>,
+    ) -> Result<SplitCreated, ApiError> {
+        let case = state(req)
+            .service
+            .split_message(&auth.0, number.0, body.0.event)
+            .await?;
+        Ok(SplitCreated::Created(Json(case.into())))
     }
 
     /// Take a case out of the trash.

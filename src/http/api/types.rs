@@ -252,6 +252,18 @@ impl From<ActivityEvent> for ActivityView {
         let (body, direction, from, changes) = match e.kind {
             K::Note { body } => (Some(body), None, None, vec![]),
             K::Deleted | K::Restored => (None, None, None, vec![]),
+            K::Merged { source, .. } | K::Unmerged { source } => (
+                None,
+                None,
+                None,
+                vec![change("case", None, Some(format!("#{source}")))],
+            ),
+            K::MergedInto { target: other } | K::SplitOut { into: other } => (
+                None,
+                None,
+                None,
+                vec![change("case", None, Some(format!("#{other}")))],
+            ),
             K::Moved { from, to } => (
                 None,
                 None,

@@ -163,6 +163,8 @@ pub fn case_page(
                 LinkKind::Child => "Child",
                 LinkKind::DuplicateOf => "Duplicate of",
                 LinkKind::Duplicate => "Duplicate",
+                LinkKind::MergedInto => "Merged into",
+                LinkKind::MergedFrom => "Merged from",
             },
             number: other.number,
             subject: other.subject,

@@ -1,0 +1,276 @@
+//! Merging cases into one, undoing a merge, and splitting a message out
+//! into a case of its own.
+
+use redb::WriteTransaction;
+
+use super::cases::{save, workable_case};
+use super::{Service, ServiceError, ServiceResult, now};
+use crate::domain::activity::EventKind;
+use crate::domain::case::{Case, CaseNumber, MergeRecord};
+use crate::domain::link::{CaseLink, LinkKind};
+use crate::domain::user::User;
+use crate::store::{Reads, Writes};
+
+/// A case given as a merge source, checked like a link target.
+fn source_case(txn: &WriteTransaction, actor: &User, number: CaseNumber) -> ServiceResult<Case> {
+    match workable_case(txn, actor, number) {
+        Ok((case, _)) => Ok(case),
+        Err(ServiceError::NotFound(_)) => Err(ServiceError::invalid(
+            "sources",
+            format!("case #{number} not found"),
+        )),
+        Err(other) => Err(other),
+    }
+}
+
+/// Copies the source's messages and notes (with their authors and times)
+/// and moves its time entries to the target; returns what it did.
+fn move_content(
+    txn: &WriteTransaction,
+    source: &Case,
+    target: &Case,
+) -> ServiceResult<(Vec<u64>, Vec<u64>)> {
+    let mut copied = Vec::new();
+    for event in txn.activity(source.number)? {
+        if matches!(
+            event.kind,
+            EventKind::Message { .. } | EventKind::Note { .. }
+        ) {
+            let copy = txn.append_event(target, &event.actor, event.at, event.kind)?;
+            copied.push(copy.seq);
+        }
+    }
+    let mut moved = Vec::new();
+    for mut entry in txn.time_entries(source.number)? {
+        txn.delete_time_entry(source.number, entry.id)?;
+        entry.case = target.number;
+        txn.put_time_entry(&entry)?;
+        moved.push(entry.id);
+    }
+    Ok((copied, moved))
+}
+
+impl Service {
+    /// Merges each source into `target`: its messages, notes and time move
+    /// to the target; the source is resolved and linked as merged. Sources
+    /// are merged one by one, each in its own transaction.
+    pub async fn merge_cases(
+        &self,
+        actor: &User,
+        target: CaseNumber,
+        sources: Vec<CaseNumber>,
+    ) -> ServiceResult<Case> {
+        if sources.is_empty() {
+            return Err(ServiceError::invalid(
+                "sources",
+                "name at least one case to merge",
+            ));
+        }
+        if sources.contains(&target) {
+            return Err(ServiceError::invalid(
+                "sources",
+                "a case cannot be merged into itself",
+            ));
+        }
+        let mut merged = None;
+        for source in sources {
+            let actor = actor.clone();
+            merged = Some(
+                self.store
+                    .write(move |txn| merge_one(txn, &actor, target, source))
+                    .await?,
+            );
+        }
+        merged.ok_or_else(|| ServiceError::invalid("sources", "nothing to merge"))
+    }
+
+    /// Undoes the merge of `source` into `target`: the copies leave the
+    /// target, the time entries go back, and the source gets its status.
+    pub async fn unmerge_case(
+        &self,
+        actor: &User,
+        target: CaseNumber,
+        source: CaseNumber,
+    ) -> ServiceResult<Case> {
+        let actor = actor.clone();
+        self.store
+            .write(move |txn| {
+                let (mut target_case, _) = workable_case(txn, &actor, target)?;
+                let mut source_case = source_case(txn, &actor, source)?;
+                let record = source_case
+                    .merge
+                    .clone()
+                    .filter(|m| m.into == target)
+                    .ok_or_else(|| {
+                        ServiceError::Conflict(format!(
+                            "case #{source} is not merged into #{target}"
+                        ))
+                    })?;
+                for seq in &record.copied_events {
+                    txn.delete_event(target, *seq)?;
+                }
+                for id in &record.time_entries {
+                    if let Some(mut entry) = txn.time_entry(target, *id)? {
+                        txn.delete_time_entry(target, *id)?;
+                        entry.case = source;
+                        txn.put_time_entry(&entry)?;
+                    }
+                }
+                let at = now();
+                let who = actor.username.as_str();
+                target_case.links.retain(|l| l.target != source);
+                source_case.links.retain(|l| l.target != target);
+                source_case.merge = None;
+                let mut events = vec![EventKind::Unlinked {
+                    link: LinkKind::MergedInto.as_str().to_owned(),
+                    target,
+                }];
+                if record.status_before != source_case.status {
+                    source_case.change_status(record.status_before, who, at)?;
+                    events.push(EventKind::Reopened);
+                }
+                source_case.updated_at = at;
+                target_case.updated_at = at;
+                save(txn, &mut source_case, who, at, events)?;
+                save(
+                    txn,
+                    &mut target_case,
+                    who,
+                    at,
+                    vec![EventKind::Unmerged { source }],
+                )?;
+                Ok(target_case)
+            })
+            .await
+    }
+
+    /// Moves one message out of a case into a new case in the same
+    /// channel, linked to the first as related.
+    pub async fn split_message(
+        &self,
+        actor: &User,
+        number: CaseNumber,
+        seq: u64,
+    ) -> ServiceResult<Case> {
+        let actor = actor.clone();
+        self.store
+            .write(move |txn| {
+                let (mut original, _) = workable_case(txn, &actor, number)?;
+                let event = txn
+                    .activity_event(number, seq)?
+                    .filter(|e| matches!(e.kind, EventKind::Message { .. }))
+                    .ok_or_else(|| {
+                        ServiceError::invalid(
+                            "event",
+                            format!("case #{number} has no message {seq}"),
+                        )
+                    })?;
+                let at = now();
+                let who = actor.username.as_str();
+                let new_number = txn.allocate_case_number()?;
+                let mut split = crate::domain::case::CaseDraft {
+                    subject: format!("Split from #{number}: {}", original.subject),
+                    priority: Some(original.priority),
+                    customer: original.customer.clone(),
+                    ..Default::default()
+                }
+                .into_case(
+                    new_number,
+                    original.channel,
+                    who,
+                    original.source,
+                    at,
+                )?;
+                split.links.push(CaseLink {
+                    kind: LinkKind::Related,
+                    target: number,
+                });
+                original.links.push(CaseLink {
+                    kind: LinkKind::Related,
+                    target: new_number,
+                });
+                txn.put_case(&split)?;
+                txn.append_event(
+                    &split,
+                    who,
+                    at,
+                    EventKind::Created {
+                        source: split.source,
+                        subject: split.subject.clone(),
+                    },
+                )?;
+                txn.append_event(&split, &event.actor, event.at, event.kind)?;
+                txn.delete_event(number, seq)?;
+                original.updated_at = at;
+                original.updated_by = who.to_owned();
+                save(
+                    txn,
+                    &mut original,
+                    who,
+                    at,
+                    vec![EventKind::SplitOut { into: new_number }],
+                )?;
+                Ok(split)
+            })
+            .await
+    }
+}
+
+fn merge_one(
+    txn: &WriteTransaction,
+    actor: &User,
+    target: CaseNumber,
+    source: CaseNumber,
+) -> ServiceResult<Case> {
+    let (mut target_case, _) = workable_case(txn, actor, target)?;
+    let mut source_case = source_case(txn, actor, source)?;
+    if let Some(record) = &source_case.merge {
+        return Err(ServiceError::Conflict(format!(
+            "case #{source} is already merged into #{}",
+            record.into
+        )));
+    }
+    if target_case.merge.is_some() {
+        return Err(ServiceError::Conflict(format!(
+            "case #{target} is itself merged into another case"
+        )));
+    }
+    let (copied, moved) = move_content(txn, &source_case, &target_case)?;
+    let at = now();
+    let who = actor.username.as_str();
+    let status_before = source_case.status;
+    let mut source_events = Vec::new();
+    if !source_case.status.is_resolved() {
+        let from = source_case.close(who, at)?;
+        source_events.push(EventKind::Closed { from });
+    }
+    source_events.push(EventKind::MergedInto { target });
+    let items = copied.len() as u32;
+    source_case.merge = Some(MergeRecord {
+        into: target,
+        copied_events: copied,
+        time_entries: moved,
+        status_before,
+    });
+    source_case.links.retain(|l| l.target != target);
+    target_case.links.retain(|l| l.target != source);
+    source_case.links.push(CaseLink {
+        kind: LinkKind::MergedInto,
+        target,
+    });
+    target_case.links.push(CaseLink {
+        kind: LinkKind::MergedFrom,
+        target: source,
+    });
+    target_case.updated_at = at;
+    target_case.updated_by = who.to_owned();
+    save(txn, &mut source_case, who, at, source_events)?;
+    save(
+        txn,
+        &mut target_case,
+        who,
+        at,
+        vec![EventKind::Merged { source, items }],
+    )?;
+    Ok(target_case)
+}

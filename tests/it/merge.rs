@@ -1,0 +1,239 @@
+//! Merging cases, undoing a merge, splitting a message out.
+
+use serde_json::json;
+
+use crate::harness::{Client, Org};
+
+async fn kinds_and_bodies(client: &Client, number: u64) -> Vec<(String, String)> {
+    client
+        .get(&format!("/api/v1/cases/{number}/activity"))
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_owned(),
+                e["body"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn merge_moves_the_conversation_and_unmerge_puts_it_back() {
+    let org = Org::new().await;
+    org.admin
+        .patch(
+            &format!("/api/v1/channels/{}", org.support),
+            json!({"settings": {"time_tracking": true}}),
+        )
+        .await;
+    let amy = &org.amy;
+    let target = amy.create_case(org.support, "Printer broken").await;
+    let source = amy.create_case(org.support, "Printer still broken").await;
+    amy.post(
+        &format!("/api/v1/cases/{source}/messages"),
+        json!({"body": "It jams", "direction": "inbound", "from": "Jane"}),
+    )
+    .await;
+    amy.post(
+        &format!("/api/v1/cases/{source}/notes"),
+        json!({"body": "Same as the other one"}),
+    )
+    .await;
+    amy.post(
+        &format!("/api/v1/cases/{source}/time"),
+        json!({"duration": "30m"}),
+    )
+    .await;
+    let before = kinds_and_bodies(amy, target).await;
+
+    let merged = amy
+        .post(
+            &format!("/api/v1/cases/{target}/merge"),
+            json!({"sources": [source]}),
+        )
+        .await;
+    assert_eq!(merged.status, 200, "{}", merged.text);
+    let after = kinds_and_bodies(amy, target).await;
+    assert!(
+        after.contains(&("message".into(), "It jams".into())),
+        "{after:?}"
+    );
+    assert!(after.contains(&("note".into(), "Same as the other one".into())));
+    assert_eq!(after.last().unwrap().0, "merged");
+    let time = amy.get(&format!("/api/v1/cases/{target}/time")).await;
+    assert_eq!(time.body["total_minutes"], 30);
+    let source_case = amy.get(&format!("/api/v1/cases/{source}")).await.body;
+    assert_eq!(source_case["status"], "resolved");
+    let links = amy.get(&format!("/api/v1/cases/{source}/links")).await.body;
+    assert_eq!(links[0]["kind"], "merged_into");
+    assert_eq!(links[0]["target"], target);
+    // The message is findable on the target.
+    let found = amy.get("/api/v1/cases?view=all&q=jams").await;
+    let numbers: Vec<u64> = found.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["number"].as_u64().unwrap())
+        .collect();
+    assert!(numbers.contains(&target), "{numbers:?}");
+
+    // Twice, into itself, unknown: refused.
+    assert_eq!(
+        amy.post(
+            &format!("/api/v1/cases/{target}/merge"),
+            json!({"sources": [source]})
+        )
+        .await
+        .status,
+        409
+    );
+    assert_eq!(
+        amy.post(
+            &format!("/api/v1/cases/{target}/merge"),
+            json!({"sources": [target]})
+        )
+        .await
+        .status,
+        422
+    );
+    assert_eq!(
+        amy.post(
+            &format!("/api/v1/cases/{target}/merge"),
+            json!({"sources": [98765]})
+        )
+        .await
+        .status,
+        422
+    );
+    assert_eq!(
+        amy.post(
+            &format!("/api/v1/cases/{target}/merge"),
+            json!({"sources": []})
+        )
+        .await
+        .status,
+        422
+    );
+
+    let undone = amy
+        .post(
+            &format!("/api/v1/cases/{target}/unmerge"),
+            json!({"source": source}),
+        )
+        .await;
+    assert_eq!(undone.status, 200, "{}", undone.text);
+    let restored = kinds_and_bodies(amy, target).await;
+    let without_events: Vec<_> = restored
+        .iter()
+        .filter(|(k, _)| k != "merged" && k != "unmerged")
+        .cloned()
+        .collect();
+    assert_eq!(without_events, before);
+    assert_eq!(
+        amy.get(&format!("/api/v1/cases/{source}")).await.body["status"],
+        "open"
+    );
+    assert_eq!(
+        amy.get(&format!("/api/v1/cases/{source}/time")).await.body["total_minutes"],
+        30
+    );
+    assert_eq!(
+        amy.get(&format!("/api/v1/cases/{target}/time")).await.body["total_minutes"],
+        0
+    );
+    assert_eq!(
+        amy.get(&format!("/api/v1/cases/{source}/links")).await.body,
+        json!([])
+    );
+    assert_eq!(
+        amy.post(
+            &format!("/api/v1/cases/{target}/unmerge"),
+            json!({"source": source})
+        )
+        .await
+        .status,
+        409
+    );
+    // Partners may not merge.
+    let pats = org.pat.create_case(org.support, "Partner").await;
+    assert_eq!(
+        org.pat
+            .post(
+                &format!("/api/v1/cases/{pats}/merge"),
+                json!({"sources": [source]})
+            )
+            .await
+            .status,
+        403
+    );
+}
+
+#[tokio::test]
+async fn bulk_merge_and_split() {
+    let org = Org::new().await;
+    let amy = &org.amy;
+    let target = amy.create_case(org.support, "Main").await;
+    let a = amy.create_case(org.support, "Also").await;
+    let b = amy.create_case(org.support, "And this").await;
+    let answer = amy
+        .post(
+            "/api/v1/cases/bulk",
+            json!({"numbers": [target, a, b], "action": "merge", "target": target}),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.body["failed"], json!([]));
+    assert_eq!(
+        amy.get(&format!("/api/v1/cases/{a}")).await.body["status"],
+        "resolved"
+    );
+
+    amy.post(
+        &format!("/api/v1/cases/{target}/messages"),
+        json!({"body": "A different problem", "direction": "inbound"}),
+    )
+    .await;
+    let activity = amy
+        .get(&format!("/api/v1/cases/{target}/activity?filter=messages"))
+        .await;
+    let seq = activity.body[0]["seq"].as_u64().unwrap();
+    let split = amy
+        .post(
+            &format!("/api/v1/cases/{target}/split"),
+            json!({"event": seq}),
+        )
+        .await;
+    assert_eq!(split.status, 201, "{}", split.text);
+    let new_case = split.body["number"].as_u64().unwrap();
+    assert!(
+        split.body["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("Split from #{target}"))
+    );
+    let moved = kinds_and_bodies(amy, new_case).await;
+    assert!(
+        moved.contains(&("message".into(), "A different problem".into())),
+        "{moved:?}"
+    );
+    let left = amy
+        .get(&format!("/api/v1/cases/{target}/activity?filter=messages"))
+        .await;
+    assert_eq!(left.body, json!([]));
+    let links = amy
+        .get(&format!("/api/v1/cases/{new_case}/links"))
+        .await
+        .body;
+    assert_eq!(links[0]["target"], target);
+    let not_a_message = amy
+        .post(
+            &format!("/api/v1/cases/{target}/split"),
+            json!({"event": 1}),
+        )
+        .await;
+    assert_eq!(not_a_message.status, 422);
+}
