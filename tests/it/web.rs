@@ -746,3 +746,95 @@ async fn the_milestones_page_is_for_managers() {
     amy.login("amy", PASSWORD).await;
     assert_eq!(amy.get("/milestones").await.0, 403);
 }
+
+#[tokio::test]
+async fn links_merge_and_split_from_the_case_page() {
+    let org = Org::new().await;
+    let target = org.amy.create_case(org.support, "Main case").await;
+    let other = org.amy.create_case(org.support, "Other case").await;
+    org.amy
+        .post(
+            &format!("/api/v1/cases/{other}/messages"),
+            json!({"body": "Extra detail", "direction": "inbound"}),
+        )
+        .await;
+    let amy = Browser::new(&org.server);
+    amy.login("amy", PASSWORD).await;
+    let csrf = amy.csrf().await;
+    let page_path = format!("/cases/{target}");
+    let other_text = format!("#{other}");
+    let (status, _, _) = amy
+        .post(
+            &format!("{page_path}/links"),
+            &[
+                ("csrf", &csrf),
+                ("kind", "related"),
+                ("target", &other_text),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert!(
+        amy.get(&page_path)
+            .await
+            .1
+            .contains("Related: <a href=\"/cases/")
+    );
+    let (status, _, _) = amy
+        .post(
+            &format!("{page_path}/links/{other}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(status, 303);
+
+    let (status, _, _) = amy
+        .post(
+            &format!("{page_path}/merge"),
+            &[("csrf", &csrf), ("sources", &other.to_string())],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, page, _) = amy.get(&page_path).await;
+    assert!(
+        page.contains("Extra detail") && page.contains("Undo merge"),
+        "{page}"
+    );
+    let (status, _, location) = amy
+        .post(
+            &format!("{page_path}/unmerge"),
+            &[("csrf", &csrf), ("source", &other.to_string())],
+        )
+        .await;
+    assert_eq!(status, 303, "{location:?}");
+    assert!(!amy.get(&page_path).await.1.contains("Extra detail"));
+
+    let messages = org
+        .amy
+        .get(&format!("/api/v1/cases/{other}/activity?filter=messages"))
+        .await;
+    let seq = messages.body[0]["seq"].to_string();
+    let (status, _, location) = amy
+        .post(
+            &format!("/cases/{other}/split"),
+            &[("csrf", &csrf), ("event", &seq)],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, page, _) = amy.get(&location.unwrap()).await;
+    assert!(
+        page.contains("Split from #") && page.contains("Extra detail"),
+        "{page}"
+    );
+    let (status, _, _) = amy
+        .post(
+            &format!("/cases/{other}/duplicate"),
+            &[("csrf", &csrf), ("duplicate_of", &target.to_string())],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        org.amy.get(&format!("/api/v1/cases/{other}")).await.body["status"],
+        "resolved"
+    );
+}

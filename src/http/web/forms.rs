@@ -281,6 +281,76 @@ pub async fn remove_link(
 }
 
 #[derive(Deserialize)]
+pub struct MergeForm {
+    csrf: String,
+    sources: String,
+}
+
+#[handler]
+pub async fn merge(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<MergeForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let number = parse_number(&number)?;
+    let sources = form
+        .sources
+        .split([',', ' '])
+        .filter(|s| !s.trim().is_empty())
+        .map(parse_number)
+        .collect::<Result<Vec<_>, _>>()?;
+    app(req)
+        .service
+        .merge_cases(&session.user, number, sources)
+        .await?;
+    Ok(Redirect::see_other(format!("/cases/{number}")))
+}
+
+#[derive(Deserialize)]
+pub struct UnmergeForm {
+    csrf: String,
+    source: String,
+}
+
+#[handler]
+pub async fn unmerge(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<UnmergeForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let number = parse_number(&number)?;
+    let source = parse_number(&form.source)?;
+    app(req)
+        .service
+        .unmerge_case(&session.user, number, source)
+        .await?;
+    Ok(Redirect::see_other(format!("/cases/{number}")))
+}
+
+#[derive(Deserialize)]
+pub struct SplitForm {
+    csrf: String,
+    event: u64,
+}
+
+#[handler]
+pub async fn split(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<SplitForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let number = parse_number(&number)?;
+    let new_case = app(req)
+        .service
+        .split_message(&session.user, number, form.event)
+        .await?;
+    Ok(Redirect::see_other(format!("/cases/{}", new_case.number)))
+}
+
+#[derive(Deserialize)]
 pub struct DuplicateForm {
     csrf: String,
     duplicate_of: String,

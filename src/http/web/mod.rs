@@ -35,6 +35,9 @@ pub fn routes() -> Route {
             post(forms::remove_link),
         )
         .at("/cases/:number/duplicate", post(forms::close_duplicate))
+        .at("/cases/:number/merge", post(forms::merge))
+        .at("/cases/:number/unmerge", post(forms::unmerge))
+        .at("/cases/:number/split", post(forms::split))
         .at("/cases/:number/time", post(forms::log_time))
         .at("/cases/:number/time/:id/delete", post(forms::delete_time))
         .at("/cases/:number/assign", post(forms::assign_case))

@@ -157,6 +157,7 @@ pub fn case_page(
         .linked_cases(&session.user, number)?
         .into_iter()
         .map(|(link, other)| LinkRow {
+            merged_here: link.kind == LinkKind::MergedFrom,
             label: match link.kind {
                 LinkKind::Related => "Related",
                 LinkKind::Parent => "Parent",

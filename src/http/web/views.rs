@@ -158,6 +158,8 @@ pub struct Detail {
 }
 
 pub struct ActivityRow {
+    /// The event's place in the stream.
+    pub seq: u64,
     pub actor: String,
     pub summary: String,
     pub at: When,
@@ -194,6 +196,7 @@ impl ActivityRow {
             _ => (None, None),
         };
         ActivityRow {
+            seq: event.seq,
             actor: event.actor,
             summary,
             at: When::new(event.at),
@@ -301,6 +304,8 @@ impl ProfileInput {
 pub struct LinkRow {
     /// "Parent", "Child", "Related", "Duplicate of", "Duplicate".
     pub label: &'static str,
+    /// The other case was merged into this one (the merge can be undone).
+    pub merged_here: bool,
     pub number: u64,
     pub subject: String,
     pub status: &'static str,
