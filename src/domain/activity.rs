@@ -109,6 +109,26 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Events partners never see: internal notes and the team's own
+    /// bookkeeping (time, escalations, links, merges, moves, the trash).
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            EventKind::Note { .. }
+                | EventKind::TimeLogged { .. }
+                | EventKind::Escalated { .. }
+                | EventKind::Linked { .. }
+                | EventKind::Unlinked { .. }
+                | EventKind::Merged { .. }
+                | EventKind::MergedInto { .. }
+                | EventKind::Unmerged { .. }
+                | EventKind::SplitOut { .. }
+                | EventKind::Moved { .. }
+                | EventKind::Deleted
+                | EventKind::Restored
+        )
+    }
+
     /// A short machine name, used by filters and live updates.
     pub fn name(&self) -> &'static str {
         match self {

@@ -220,7 +220,7 @@ pub fn pending_keys(case: &Case) -> Vec<(u64, u64)> {
 
 /// The names of milestones that are overdue and not yet escalated.
 pub fn due_for_escalation(case: &Case, now: Timestamp) -> Vec<String> {
-    if case.status.is_resolved() || case.archived {
+    if case.status.is_resolved() || case.archived || case.deleted_at.is_some() {
         return Vec::new();
     }
     case.milestones

@@ -82,8 +82,9 @@ pub fn optional_email(field: &str, value: Option<&str>) -> Result<Option<String>
 }
 
 /// A webhook URL Docket may post to: `https://` to a host on `allowed`
-/// (compared without case), or `http://` to an allowed loopback host (a
-/// relay on the same machine). No credentials in the URL.
+/// (compared without case), or `http://` to a loopback relay allowed with
+/// its port (`127.0.0.1:8099`), so that allowing a relay does not open
+/// every local service. No credentials in the URL.
 pub fn webhook_url(field: &str, value: &str, allowed: &[String]) -> Result<String, RuleError> {
     let value = value.trim();
     let invalid = |message: String| RuleError::invalid(field, message);
@@ -100,19 +101,20 @@ pub fn webhook_url(field: &str, value: &str, allowed: &[String]) -> Result<Strin
     if !url.username().is_empty() || url.password().is_some() {
         return Err(invalid("must not contain a user name or password".into()));
     }
-    if !allowed.iter().any(|a| a.eq_ignore_ascii_case(&host)) {
-        return Err(invalid(format!(
-            "the host '{host}' is not allowed; an administrator can allow it with DOCKET_WEBHOOK_ALLOW"
-        )));
-    }
-    let loopback = host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    match url.scheme() {
-        "https" => Ok(value.to_owned()),
-        "http" if loopback => Ok(value.to_owned()),
-        _ => Err(invalid("must be an https:// URL".into())),
+    let loopback = host
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback());
+    let wanted = match url.scheme() {
+        "https" => host.clone(),
+        "http" if loopback => format!("{host}:{}", url.port_or_known_default().unwrap_or(80)),
+        _ => return Err(invalid("must be an https:// URL".into())),
+    };
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(&wanted)) {
+        Ok(value.to_owned())
+    } else {
+        Err(invalid(format!(
+            "'{wanted}' is not allowed; an administrator can allow it with DOCKET_WEBHOOK_ALLOW"
+        )))
     }
 }
 
@@ -150,7 +152,7 @@ mod tests {
 
     #[test]
     fn webhook_urls_need_an_allowed_host_and_https() {
-        let allowed = ["hooks.slack.com".to_owned(), "127.0.0.1".to_owned()];
+        let allowed = ["hooks.slack.com".to_owned(), "127.0.0.1:9000".to_owned()];
         let check = |url: &str| webhook_url("url", url, &allowed);
         assert!(check("https://hooks.slack.com/services/T/B/X").is_ok());
         assert!(check("https://HOOKS.slack.com/services/T/B/X").is_ok());
@@ -160,6 +162,8 @@ mod tests {
         assert!(check("https://hooks.slack.com.evil.example/x").is_err());
         assert!(check("https://user:pw@hooks.slack.com/x").is_err());
         assert!(check("http://127.0.0.1:9000/hook").is_ok());
+        assert!(check("http://127.0.0.1:6379/").is_err());
+        assert!(check("https://127.0.0.1:9000/hook").is_err());
         assert!(check("http://localhost:9000/hook").is_err());
     }
 

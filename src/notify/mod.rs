@@ -124,7 +124,7 @@ fn delivery_for(
     let Some(case) = txn.case(*number)? else {
         return Ok(None);
     };
-    if case.auto_resolved {
+    if case.auto_resolved || case.deleted_at.is_some() {
         return Ok(None);
     }
     let Some(event) = txn.activity_event(*number, *event_seq)? else {
@@ -186,12 +186,7 @@ async fn send_due(
     client: &reqwest::Client,
 ) -> Result<(), StoreError> {
     let now = chrono::Utc::now().timestamp();
-    let due: Vec<(u64, Delivery)> = store
-        .read()?
-        .deliveries(SEND_BATCH)?
-        .into_iter()
-        .filter(|(_, d)| d.next_at <= now)
-        .collect();
+    let due = store.read()?.due_deliveries(now, SEND_BATCH)?;
     for (id, mut delivery) in due {
         let outcome = send(client, config, &delivery).await;
         let finished = match outcome {

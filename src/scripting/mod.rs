@@ -469,9 +469,19 @@ impl ScriptHost {
     }
 
     /// The milestones every plugin's policy sets for the case, in file
-    /// order (when its priority or type changed after intake).
-    pub fn milestones(&self, view: &CaseView) -> Vec<MilestoneSpec> {
-        self.milestones_with(&self.current(), &view.to_dynamic())
+    /// order (when its priority or type changed after intake); `None` when
+    /// a policy failed, so that a broken script never erases a plan.
+    pub fn milestones(&self, view: &CaseView) -> Option<Vec<MilestoneSpec>> {
+        let case = view.to_dynamic();
+        let mut all = Vec::new();
+        for plugin in self.current().iter().filter(|p| p.defines("milestones", 1)) {
+            let value = self.call(plugin, "milestones", (case.clone(),)).ok()?;
+            all.extend(
+                self.decide(plugin, "milestones", convert::milestones(value))
+                    .ok()?,
+            );
+        }
+        Some(all)
     }
 
     fn milestones_with(&self, plugins: &[Plugin], case: &Dynamic) -> Vec<MilestoneSpec> {

@@ -197,8 +197,8 @@ pub fn apply_intake(
 }
 
 /// Replaces a case's milestones with a new plan (its priority or type
-/// changed). A milestone already completed stays as it was; one whose due
-/// time moved may escalate again at the new time.
+/// changed). Completed milestones stay as they were, planned or not; one
+/// whose due time moved may escalate again at the new time.
 pub fn replan_milestones(
     txn: &WriteTransaction,
     case: &mut Case,
@@ -218,6 +218,11 @@ pub fn replan_milestones(
         }
         txn.add_milestone_due(milestone.due_at.timestamp().max(0) as u64, case.number)?;
         case.milestones.push(milestone);
+    }
+    for done in previous.into_iter().filter(|m| m.completed_at.is_some()) {
+        if !case.milestones.iter().any(|m| m.name == done.name) {
+            case.milestones.push(done);
+        }
     }
     Ok(())
 }
@@ -254,7 +259,7 @@ impl Service {
         let specs = tokio::task::spawn_blocking(move || host.milestones(&view))
             .await
             .map_err(|e| ServiceError::BadRequest(format!("the rules were interrupted: {e}")))?;
-        Ok(Some(specs))
+        Ok(specs)
     }
 
     /// Uses `host` for intake decisions, profiles and milestones.
@@ -373,18 +378,23 @@ impl Service {
         }
         let at = now();
         let until = at + chrono::Duration::hours(i64::from(within_hours));
-        let keys = txn.open_milestones(until.timestamp().max(0) as u64, 20 * LOOMING_MAX)?;
         let mut seen = std::collections::HashSet::new();
         let mut rows = Vec::new();
-        for (_, number) in keys {
+        let mut failure = None;
+        txn.visit_open_milestones(until.timestamp().max(0) as u64, &mut |_, number| {
             if !seen.insert(number) {
-                continue;
+                return true;
             }
-            let Some(case) = txn.case(number)? else {
-                continue;
+            let case = match txn.case(number) {
+                Ok(Some(case)) => case,
+                Ok(None) => return true,
+                Err(e) => {
+                    failure = Some(e);
+                    return false;
+                }
             };
             let Some(channel) = channels.get(&case.channel) else {
-                continue;
+                return true;
             };
             for m in &case.milestones {
                 if m.completed_at.is_none() && m.due_at <= until {
@@ -396,9 +406,10 @@ impl Service {
                     });
                 }
             }
-            if rows.len() >= LOOMING_MAX {
-                break;
-            }
+            rows.len() < LOOMING_MAX
+        })?;
+        if let Some(e) = failure {
+            return Err(e.into());
         }
         rows.sort_by_key(|r| (r.milestone.due_at, r.case.number));
         Ok(rows)

@@ -180,6 +180,11 @@ impl Service {
                         "only the channel's managers and administrators delete cases".into(),
                     ));
                 }
+                if case.links.iter().any(|l| l.kind == crate::domain::link::LinkKind::MergedFrom) {
+                    return Err(ServiceError::Conflict(
+                        "other cases are merged into this one; undo those merges before deleting it".into(),
+                    ));
+                }
                 let at = now();
                 case.soft_delete(&actor.username, at)?;
                 save(

@@ -255,7 +255,7 @@ impl Service {
         visible_case(&txn, actor, number)?;
         let mut events = txn.activity(number)?;
         if actor.is_partner() {
-            events.retain(|event| !matches!(event.kind, EventKind::Note { .. }));
+            events.retain(|event| !event.kind.is_internal());
         }
         Ok(events)
     }

@@ -36,7 +36,7 @@ fn move_content(
             event.kind,
             EventKind::Message { .. } | EventKind::Note { .. }
         ) {
-            let copy = txn.append_event(target, &event.actor, event.at, event.kind)?;
+            let copy = txn.append_copied_event(target, &event.actor, event.at, event.kind)?;
             copied.push(copy.seq);
         }
     }
@@ -168,8 +168,12 @@ impl Service {
                 let at = now();
                 let who = actor.username.as_str();
                 let new_number = txn.allocate_case_number()?;
+                let subject: String = format!("Split from #{number}: {}", original.subject)
+                    .chars()
+                    .take(crate::domain::case::SUBJECT_MAX)
+                    .collect();
                 let mut split = crate::domain::case::CaseDraft {
-                    subject: format!("Split from #{number}: {}", original.subject),
+                    subject,
                     priority: Some(original.priority),
                     customer: original.customer.clone(),
                     ..Default::default()
@@ -233,6 +237,25 @@ fn merge_one(
     if target_case.merge.is_some() {
         return Err(ServiceError::Conflict(format!(
             "case #{target} is itself merged into another case"
+        )));
+    }
+    // Chains could not be undone exactly: undo the merges into it first.
+    if source_case
+        .links
+        .iter()
+        .any(|l| l.kind == LinkKind::MergedFrom)
+    {
+        return Err(ServiceError::Conflict(format!(
+            "other cases are merged into #{source}; undo those merges first"
+        )));
+    }
+    // A partner reads every message of their case: another customer's
+    // conversation must not land there.
+    if target_case.source == crate::domain::case::Source::Partner
+        && source_case.created_by != target_case.created_by
+    {
+        return Err(ServiceError::Forbidden(format!(
+            "#{target} was opened by a partner, who would see the merged conversation; merge it the other way round"
         )));
     }
     let (copied, moved) = move_content(txn, &source_case, &target_case)?;

@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 
-use super::cases::{visible_case, workable_case};
+use super::cases::workable_case;
 use super::{Service, ServiceError, ServiceResult, now};
 use crate::domain::access;
 use crate::domain::activity::EventKind;
@@ -232,7 +232,8 @@ impl Service {
     /// The case's time, for anyone who may see the case.
     pub fn time_sheet(&self, actor: &User, number: CaseNumber) -> ServiceResult<TimeSheet> {
         let txn = self.store.read()?;
-        let (case, _) = visible_case(&txn, actor, number)?;
+        // Who logged what is the team's business, not a partner's.
+        let (case, _) = workable_case(&txn, actor, number)?;
         let entries = txn.time_entries(number)?;
         let by_type = self
             .config

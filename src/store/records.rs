@@ -72,17 +72,21 @@ pub trait Reads {
     fn channels(&self) -> StoreResult<Vec<Channel>>;
     fn activity(&self, number: CaseNumber) -> StoreResult<Vec<ActivityEvent>>;
     fn time_entries(&self, number: CaseNumber) -> StoreResult<Vec<TimeEntry>>;
-    /// Cases with a milestone still to be met, due by `until` (seconds),
-    /// soonest first, as (due, case number).
-    fn open_milestones(&self, until: u64, limit: usize) -> StoreResult<Vec<(u64, CaseNumber)>>;
+    /// Visits the cases with a milestone still to be met, due by `until`
+    /// (seconds), soonest first, until `visit` returns false.
+    fn visit_open_milestones(
+        &self,
+        until: u64,
+        visit: &mut dyn FnMut(u64, CaseNumber) -> bool,
+    ) -> StoreResult<()>;
     fn time_entry(&self, number: CaseNumber, id: u64) -> StoreResult<Option<TimeEntry>>;
     fn timer(&self, username: &str) -> StoreResult<Option<Timer>>;
     /// One event of a case's stream.
     fn activity_event(&self, number: CaseNumber, seq: u64) -> StoreResult<Option<ActivityEvent>>;
     fn categories(&self) -> StoreResult<Vec<Category>>;
     fn category(&self, name: &str) -> StoreResult<Option<Category>>;
-    /// Notifications waiting, with their ids, oldest first.
-    fn deliveries(&self, limit: usize) -> StoreResult<Vec<(u64, Delivery)>>;
+    /// Notifications due by `now` (seconds), with their ids, oldest first.
+    fn due_deliveries(&self, now: i64, limit: usize) -> StoreResult<Vec<(u64, Delivery)>>;
     /// Cases with a milestone due at or before `at` (seconds), as
     /// (due, case number), earliest first.
     fn milestones_due(&self, at: u64, limit: usize) -> StoreResult<Vec<(u64, CaseNumber)>>;
@@ -151,18 +155,20 @@ macro_rules! impl_reads {
                 Ok(events)
             }
 
-            fn open_milestones(
+            fn visit_open_milestones(
                 &self,
                 until: u64,
-                limit: usize,
-            ) -> StoreResult<Vec<(u64, CaseNumber)>> {
+                visit: &mut dyn FnMut(u64, CaseNumber) -> bool,
+            ) -> StoreResult<()> {
                 let table = self.open_table(OPEN_MILESTONES)?;
-                let mut found = Vec::new();
-                for entry in table.range((0, 0)..=(until, u64::MAX))?.take(limit) {
+                for entry in table.range((0, 0)..=(until, u64::MAX))? {
                     let (key, _) = entry?;
-                    found.push(key.value());
+                    let (due, number) = key.value();
+                    if !visit(due, number) {
+                        break;
+                    }
                 }
-                Ok(found)
+                Ok(())
             }
 
             fn time_entries(&self, number: CaseNumber) -> StoreResult<Vec<TimeEntry>> {
@@ -207,12 +213,18 @@ macro_rules! impl_reads {
                 found.map(|v| decode("category", v.value())).transpose()
             }
 
-            fn deliveries(&self, limit: usize) -> StoreResult<Vec<(u64, Delivery)>> {
+            fn due_deliveries(&self, now: i64, limit: usize) -> StoreResult<Vec<(u64, Delivery)>> {
                 let table = self.open_table(DELIVERIES)?;
                 let mut found = Vec::new();
-                for entry in table.range::<u64>(..)?.take(limit) {
+                for entry in table.range::<u64>(..)? {
                     let (id, value) = entry?;
-                    found.push((id.value(), decode("delivery", value.value())?));
+                    let delivery: Delivery = decode("delivery", value.value())?;
+                    if delivery.next_at <= now {
+                        found.push((id.value(), delivery));
+                        if found.len() == limit {
+                            break;
+                        }
+                    }
                 }
                 Ok(found)
             }
@@ -329,6 +341,15 @@ pub trait Writes: Reads {
         at: Timestamp,
         kind: EventKind,
     ) -> StoreResult<ActivityEvent>;
+    /// As [`Writes::append_event`], announced as `copied` (a merge): the
+    /// index and live views update, nobody is notified of old news.
+    fn append_copied_event(
+        &self,
+        case: &Case,
+        actor: &str,
+        at: Timestamp,
+        kind: EventKind,
+    ) -> StoreResult<ActivityEvent>;
     fn enqueue(&self, event: &OutboxEvent) -> StoreResult<u64>;
     fn put_token(&self, hash: &[u8], record: &TokenRecord) -> StoreResult<()>;
     fn delete_token(&self, hash: &[u8]) -> StoreResult<bool>;
@@ -358,6 +379,43 @@ pub trait Writes: Reads {
     /// Records that `consumer` finished everything up to `seq` and deletes
     /// entries every consumer has finished.
     fn ack_outbox(&self, consumer: &str, seq: u64) -> StoreResult<()>;
+}
+
+/// Appends an event and its outbox entry, announced under `announced_as`.
+fn append(
+    txn: &WriteTransaction,
+    case: &Case,
+    actor: &str,
+    at: Timestamp,
+    kind: EventKind,
+    announced_as: &str,
+) -> StoreResult<ActivityEvent> {
+    let seq = {
+        let table = txn.open_table(ACTIVITY)?;
+        let last = table
+            .range((case.number, 0)..=(case.number, u64::MAX))?
+            .next_back();
+        match last {
+            Some(entry) => entry?.0.value().1 + 1,
+            None => 1,
+        }
+    };
+    let event = ActivityEvent {
+        seq,
+        at,
+        actor: actor.to_owned(),
+        kind,
+    };
+    txn.open_table(ACTIVITY)?
+        .insert((case.number, seq), encode(&event).as_slice())?;
+    txn.enqueue(&OutboxEvent::CaseChanged {
+        number: case.number,
+        channel: case.channel,
+        event_seq: seq,
+        event: announced_as.to_owned(),
+        actor: actor.to_owned(),
+    })?;
+    Ok(event)
 }
 
 /// Increments the counter `key` and returns its new value (the first is 1).
@@ -435,32 +493,18 @@ impl Writes for WriteTransaction {
         at: Timestamp,
         kind: EventKind,
     ) -> StoreResult<ActivityEvent> {
-        let seq = {
-            let table = self.open_table(ACTIVITY)?;
-            let last = table
-                .range((case.number, 0)..=(case.number, u64::MAX))?
-                .next_back();
-            match last {
-                Some(entry) => entry?.0.value().1 + 1,
-                None => 1,
-            }
-        };
-        let event = ActivityEvent {
-            seq,
-            at,
-            actor: actor.to_owned(),
-            kind,
-        };
-        self.open_table(ACTIVITY)?
-            .insert((case.number, seq), encode(&event).as_slice())?;
-        self.enqueue(&OutboxEvent::CaseChanged {
-            number: case.number,
-            channel: case.channel,
-            event_seq: seq,
-            event: event.kind.name().to_owned(),
-            actor: actor.to_owned(),
-        })?;
-        Ok(event)
+        let name = kind.name();
+        append(self, case, actor, at, kind, name)
+    }
+
+    fn append_copied_event(
+        &self,
+        case: &Case,
+        actor: &str,
+        at: Timestamp,
+        kind: EventKind,
+    ) -> StoreResult<ActivityEvent> {
+        append(self, case, actor, at, kind, "copied")
     }
 
     fn enqueue(&self, event: &OutboxEvent) -> StoreResult<u64> {

@@ -158,6 +158,36 @@ async fn merge_moves_the_conversation_and_unmerge_puts_it_back() {
         .status,
         409
     );
+    // No chains: a case with merges into it is not merged on, nor deleted.
+    let third = amy.create_case(org.support, "Third").await;
+    amy.post(
+        &format!("/api/v1/cases/{target}/merge"),
+        json!({"sources": [source]}),
+    )
+    .await;
+    let chain = amy
+        .post(
+            &format!("/api/v1/cases/{third}/merge"),
+            json!({"sources": [target]}),
+        )
+        .await;
+    assert_eq!(chain.status, 409, "{}", chain.text);
+    assert_eq!(
+        org.max
+            .delete(&format!("/api/v1/cases/{target}"))
+            .await
+            .status,
+        409
+    );
+    // Another customer's conversation never lands in a partner's case.
+    let partners = org.pat.create_case(org.support, "Partner's own").await;
+    let into_partner = amy
+        .post(
+            &format!("/api/v1/cases/{partners}/merge"),
+            json!({"sources": [third]}),
+        )
+        .await;
+    assert_eq!(into_partner.status, 403, "{}", into_partner.text);
     // Partners may not merge.
     let pats = org.pat.create_case(org.support, "Partner").await;
     assert_eq!(

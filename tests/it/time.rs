@@ -134,6 +134,26 @@ async fn entries_totals_and_estimates() {
             .status,
         403
     );
+    // Who logged what on a partner's case is not theirs to read.
+    log(&org.amy, own, json!({"duration": "1h"})).await;
+    assert_eq!(
+        org.pat
+            .get(&format!("/api/v1/cases/{own}/time"))
+            .await
+            .status,
+        403
+    );
+    let activity = org.pat.get(&format!("/api/v1/cases/{own}/activity")).await;
+    assert!(
+        activity
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["kind"] != "time_logged"),
+        "{}",
+        activity.text
+    );
     assert_eq!(
         log(&org.bob, number, json!({"duration": "1h"}))
             .await

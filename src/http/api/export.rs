@@ -31,22 +31,24 @@ fn columns_of(text: Option<&str>) -> Result<Vec<Column>, ApiError> {
     let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
         return Ok(Column::DEFAULT.to_vec());
     };
-    text.split(',')
-        .map(|name| {
-            Column::parse(name).ok_or_else(|| {
-                let known: Vec<&str> = Column::ALL.iter().map(|c| c.name()).collect();
-                ServiceError::invalid(
-                    "columns",
-                    format!(
-                        "'{}' is not a column; use {}",
-                        name.trim(),
-                        known.join(", ")
-                    ),
-                )
-                .into()
-            })
-        })
-        .collect()
+    let mut chosen: Vec<Column> = Vec::new();
+    for name in text.split(',') {
+        let column = Column::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = Column::ALL.iter().map(|c| c.name()).collect();
+            ApiError::from(ServiceError::invalid(
+                "columns",
+                format!(
+                    "'{}' is not a column; use {}",
+                    name.trim(),
+                    known.join(", ")
+                ),
+            ))
+        })?;
+        if !chosen.contains(&column) {
+            chosen.push(column);
+        }
+    }
+    Ok(chosen)
 }
 
 #[OpenApi(tag = "ApiTags::Cases")]

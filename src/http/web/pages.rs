@@ -120,7 +120,7 @@ pub fn case_page(
         .iter()
         .map(|field| ProfileInput::new(field, case.profile.get(&field.name)))
         .collect();
-    let time = if channel.settings.time_tracking {
+    let time = if channel.settings.time_tracking && can_work {
         let sheet = service.time_sheet(&session.user, number)?;
         let manager = access::can_manage_channel(&session.user, &channel);
         let show =
