@@ -117,10 +117,6 @@ pub enum Route {
     LeastOpenCases,
 }
 
-fn type_name(value: &Dynamic) -> &'static str {
-    value.type_name()
-}
-
 /// `()` is no decision; a string is a category.
 pub fn category(value: Dynamic) -> Result<Option<String>, String> {
     if value.is_unit() {
@@ -160,7 +156,7 @@ pub fn route(value: Dynamic) -> Result<Option<Route>, String> {
     }
     Err(format!(
         "returned {}; return a username, round_robin(), least_open_cases() or ()",
-        type_name(&value)
+        value.type_name()
     ))
 }
 
