@@ -212,28 +212,19 @@ struct Api {
 
 impl Api {
     async fn get(&self, path: &str) -> Result<Value, String> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
+        self.send(self.http.get(format!("{}{path}", self.base)), path)
             .await
-            .map_err(|e| e.to_string())?;
-        let status = response.status();
-        let body: Value = response.json().await.map_err(|e| e.to_string())?;
-        if status.is_success() {
-            Ok(body)
-        } else {
-            Err(format!("{path}: {status}: {body}"))
-        }
     }
 
     async fn post(&self, path: &str, body: Value) -> Result<Value, String> {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
+        let request = self.http.post(format!("{}{path}", self.base)).json(&body);
+        self.send(request, path).await
+    }
+
+    /// Sends with the token; a non-2xx answer is an error naming `path`.
+    async fn send(&self, request: reqwest::RequestBuilder, path: &str) -> Result<Value, String> {
+        let response = request
             .bearer_auth(&self.token)
-            .json(&body)
             .send()
             .await
             .map_err(|e| e.to_string())?;

@@ -1,7 +1,6 @@
 //! Exporting a case list to a spreadsheet.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use super::listing::CaseQuery;
 use super::{Service, ServiceError, ServiceResult};
@@ -15,8 +14,8 @@ pub const EXPORT_MAX: usize = 1_000_000;
 
 impl Service {
     /// Writes every case `query` lists for the actor, in its order, to a
-    /// new .xlsx file in the data directory's `tmp/` and returns its path
-    /// (the caller streams and removes it). Runs off the async workers.
+    /// new .xlsx file in the data directory's `tmp/` and returns it open,
+    /// for the caller to stream. Runs off the async workers.
     pub async fn export_cases(
         &self,
         actor: &User,
@@ -24,7 +23,7 @@ impl Service {
         columns: Vec<Column>,
         with_messages: bool,
         limit: Option<usize>,
-    ) -> ServiceResult<PathBuf> {
+    ) -> ServiceResult<std::fs::File> {
         if limit == Some(0) {
             return Err(ServiceError::invalid("limit", "must be at least 1"));
         }
@@ -47,7 +46,7 @@ impl Service {
         columns: Vec<Column>,
         with_messages: bool,
         max_rows: usize,
-    ) -> ServiceResult<PathBuf> {
+    ) -> ServiceResult<std::fs::File> {
         let scratch = self.config.data_dir.join("tmp");
         std::fs::create_dir_all(&scratch).map_err(export_failed)?;
         let path = scratch.join(format!("export-{}.xlsx", super::random_password()));
@@ -97,7 +96,11 @@ impl Service {
             }
         }
         export.save(&path).map_err(export_failed)?;
-        Ok(path)
+        let file = std::fs::File::open(&path).map_err(export_failed)?;
+        // The open file stays readable; its name goes at once, so nothing
+        // is left behind however the download ends.
+        let _ = std::fs::remove_file(&path);
+        Ok(file)
     }
 }
 

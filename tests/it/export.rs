@@ -101,6 +101,13 @@ async fn the_list_exports_with_its_filters_sort_and_columns() {
     assert_eq!(problem["errors"][0]["field"], "columns");
     let (status, _, _) = export(amy, "view=sideways").await;
     assert_eq!(status, 422);
+    let (status, _, _) = export(amy, "limit=0").await;
+    assert_eq!(status, 422);
+    // Repeated columns count once.
+    let (_, _, bytes) = export(amy, "columns=number,number,subject&limit=1").await;
+    let table = rows(bytes);
+    assert_eq!(table[0], ["Case", "Subject"]);
+    assert_eq!(table.len(), 2);
     let anonymous = reqwest::get(org.server.url("/api/v1/cases/export.xlsx"))
         .await
         .unwrap();

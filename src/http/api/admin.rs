@@ -5,6 +5,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::{ApiTags, TokenAuth, state};
 use crate::http::error::ApiError;
 
+#[derive(Default)]
 pub struct AdminApi;
 
 #[derive(Debug, Object)]

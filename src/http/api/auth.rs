@@ -9,6 +9,7 @@ use super::types::UserView;
 use super::{ApiTags, TokenAuth, state};
 use crate::http::error::ApiError;
 
+#[derive(Default)]
 pub struct AuthApi;
 
 #[derive(Debug, Object, Deserialize)]

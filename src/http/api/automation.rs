@@ -14,6 +14,7 @@ use crate::domain::profile::ProfileField;
 use crate::http::error::ApiError;
 use crate::scripting::ScriptError;
 
+#[derive(Default)]
 pub struct AutomationApi;
 
 #[derive(Debug, Object)]

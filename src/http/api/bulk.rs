@@ -7,36 +7,15 @@ use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
+use super::filters::CaseFilters;
 use super::json_body::JsonBody;
-use super::types::{PriorityWire, StatusWire};
+use super::types::PriorityWire;
 use super::{ApiTags, TokenAuth, state};
 use crate::http::error::{ApiError, status_of};
-use crate::service::{
-    AssigneeFilter, BulkAction, BulkTarget, CaseQuery, QuickFilter, ServiceError, View,
-};
+use crate::service::{BulkAction, BulkTarget, ServiceError};
 
+#[derive(Default)]
 pub struct BulkApi;
-
-/// The same filters as `GET /api/v1/cases`.
-#[derive(Debug, Object, Deserialize, Default)]
-#[oai(deny_unknown_fields)]
-#[serde(deny_unknown_fields, default)]
-struct BulkQuery {
-    q: Option<String>,
-    view: Option<String>,
-    status: Vec<StatusWire>,
-    channel: Vec<u64>,
-    /// A username, `me` or `none`.
-    assignee: Option<String>,
-    creator: Option<String>,
-    category: Option<String>,
-    #[oai(rename = "type")]
-    #[serde(rename = "type")]
-    case_type: Option<String>,
-    priority: Option<PriorityWire>,
-    important: Option<bool>,
-    quick: Option<String>,
-}
 
 #[derive(Debug, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
@@ -45,7 +24,7 @@ struct BulkBody {
     /// The cases to act on; or give `query`.
     numbers: Option<Vec<u64>>,
     /// Act on every case this filter lists for you (at most 100,000).
-    query: Option<BulkQuery>,
+    query: Option<CaseFilters>,
     /// `assign`, `move`, `merge`, `close`, `delete`, `restore`,
     /// `set_category`, `set_priority` or `set_important`.
     action: String,
@@ -156,28 +135,6 @@ fn action_of(b: &BulkBody) -> Result<BulkAction, ApiError> {
     })
 }
 
-fn query_of(q: BulkQuery) -> Result<CaseQuery, ApiError> {
-    Ok(CaseQuery {
-        q: q.q,
-        view: q
-            .view
-            .as_deref()
-            .map(View::parse)
-            .transpose()?
-            .unwrap_or_default(),
-        statuses: q.status.into_iter().map(Into::into).collect(),
-        channels: q.channel,
-        assignee: q.assignee.as_deref().map(AssigneeFilter::parse),
-        creator: q.creator,
-        category: q.category,
-        case_type: q.case_type,
-        priority: q.priority.map(Into::into),
-        important: q.important,
-        quick: q.quick.as_deref().map(QuickFilter::parse).transpose()?,
-        ..CaseQuery::default()
-    })
-}
-
 #[OpenApi(tag = "ApiTags::Cases")]
 impl BulkApi {
     /// Act on many cases: the listed `numbers`, or every case a `query`
@@ -194,7 +151,7 @@ impl BulkApi {
         let action = action_of(&b)?;
         let target = match (b.numbers.take(), b.query.take()) {
             (Some(numbers), None) => BulkTarget::Numbers(numbers),
-            (None, Some(query)) => BulkTarget::Query(Box::new(query_of(query)?)),
+            (None, Some(query)) => BulkTarget::Query(Box::new(query.into_query()?)),
             _ => {
                 return Err(
                     ServiceError::invalid("numbers", "give either numbers or query").into(),

@@ -8,6 +8,7 @@ use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
+use super::filters::CaseFilters;
 use super::json_body::{JsonBody, MaybeJsonBody};
 use super::types::{
     ActivityView, CaseView, CustomerWire, DeviceWire, DirectionWire, PriorityWire, SourceWire,
@@ -18,10 +19,9 @@ use crate::domain::activity::ActivityFilter;
 use crate::domain::case::{CaseDraft, CaseEdit, Source};
 use crate::domain::link::LinkKind;
 use crate::http::error::ApiError;
-use crate::service::{
-    AssigneeFilter, CaseChange, CaseQuery, NewMessage, QuickFilter, ServiceError, View,
-};
+use crate::service::{CaseChange, CaseQuery, NewMessage, ServiceError};
 
+#[derive(Default)]
 pub struct CasesApi;
 
 #[derive(Debug, Object, Deserialize)]
@@ -299,26 +299,24 @@ impl CasesApi {
         /// (default true).
         facets: Query<Option<bool>>,
     ) -> Result<Json<CaseList>, ApiError> {
-        let query = CaseQuery {
+        let filters = CaseFilters {
             q: q.0,
-            sort: sort.0,
-            view: view
-                .0
-                .as_deref()
-                .map(View::parse)
-                .transpose()?
-                .unwrap_or_default(),
-            statuses: status.0.into_iter().map(Into::into).collect(),
-            channels: channel.0,
-            assignee: assignee.0.as_deref().map(AssigneeFilter::parse),
+            view: view.0,
+            status: status.0,
+            channel: channel.0,
+            assignee: assignee.0,
             creator: creator.0,
             category: category.0,
             case_type: case_type.0,
-            priority: priority.0.map(Into::into),
+            priority: priority.0,
+            important: important.0,
+            quick: quick.0,
+        };
+        let query = CaseQuery {
+            sort: sort.0,
             source: source
                 .0
                 .map(|s| crate::domain::case::Source::from(s).as_str().to_owned()),
-            important: important.0,
             created_from: parse_time("created_from", created_from.0, false)?,
             created_to: parse_time("created_to", created_to.0, true)?,
             updated_from: parse_time("updated_from", updated_from.0, false)?,
@@ -326,10 +324,10 @@ impl CasesApi {
             closed_from: parse_time("closed_from", closed_from.0, false)?,
             closed_to: parse_time("closed_to", closed_to.0, true)?,
             deadline_before: parse_time("deadline_before", deadline_before.0, false)?,
-            quick: quick.0.as_deref().map(QuickFilter::parse).transpose()?,
             limit: limit.0,
             cursor: cursor.0,
             facets: facets.0.unwrap_or(true),
+            ..filters.into_query()?
         };
         let page = state(req).service.list_cases(&auth.0, &query).await?;
         Ok(Json(CaseList {

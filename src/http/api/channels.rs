@@ -14,6 +14,7 @@ use crate::domain::user::User;
 use crate::http::error::ApiError;
 use crate::service::{ChannelChange, NewChannel};
 
+#[derive(Default)]
 pub struct ChannelsApi;
 
 #[derive(Debug, Object, Deserialize)]

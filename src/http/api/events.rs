@@ -12,6 +12,7 @@ use crate::app::AppState;
 use crate::live::LiveEvent;
 use crate::service::Credential;
 
+#[derive(Default)]
 pub struct EventsApi;
 
 /// A change to a case the user may see.

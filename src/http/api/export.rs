@@ -5,12 +5,14 @@ use poem_openapi::param::Query;
 use poem_openapi::payload::Binary;
 use poem_openapi::{ApiResponse, OpenApi};
 
+use super::filters::CaseFilters;
 use super::types::{PriorityWire, StatusWire};
 use super::{ApiTags, TokenAuth, state};
 use crate::export::Column;
 use crate::http::error::ApiError;
-use crate::service::{AssigneeFilter, CaseQuery, QuickFilter, ServiceError, View};
+use crate::service::{CaseQuery, ServiceError};
 
+#[derive(Default)]
 pub struct ExportApi;
 
 #[derive(ApiResponse)]
@@ -81,27 +83,25 @@ impl ExportApi {
         /// At most this many rows (default: every matching case).
         limit: Query<Option<usize>>,
     ) -> Result<ExportFile, ApiError> {
-        let query = CaseQuery {
+        let filters = CaseFilters {
             q: q.0,
-            sort: sort.0,
-            view: view
-                .0
-                .as_deref()
-                .map(View::parse)
-                .transpose()?
-                .unwrap_or_default(),
-            statuses: status.0.into_iter().map(Into::into).collect(),
-            channels: channel.0,
-            assignee: assignee.0.as_deref().map(AssigneeFilter::parse),
+            view: view.0,
+            status: status.0,
+            channel: channel.0,
+            assignee: assignee.0,
             category: category.0,
             case_type: case_type.0,
-            priority: priority.0.map(Into::into),
+            priority: priority.0,
             important: important.0,
-            quick: quick.0.as_deref().map(QuickFilter::parse).transpose()?,
-            ..CaseQuery::default()
+            quick: quick.0,
+            ..CaseFilters::default()
+        };
+        let query = CaseQuery {
+            sort: sort.0,
+            ..filters.into_query()?
         };
         let columns = columns_of(columns.0.as_deref())?;
-        let path = state(req)
+        let file = state(req)
             .service
             .export_cases(
                 &auth.0,
@@ -111,15 +111,8 @@ impl ExportApi {
                 limit.0,
             )
             .await?;
-        let file = tokio::fs::File::open(&path).await.map_err(|e| {
-            ApiError::from(ServiceError::Output(format!(
-                "the export could not be read: {e}"
-            )))
-        })?;
-        // The open file stays readable; the name goes at once.
-        let _ = tokio::fs::remove_file(&path).await;
         Ok(ExportFile::File(
-            Binary(Body::from_async_read(file)),
+            Binary(Body::from_async_read(tokio::fs::File::from_std(file))),
             "attachment; filename=\"cases.xlsx\"".into(),
             "nosniff".into(),
         ))

@@ -9,6 +9,7 @@ mod cases;
 mod channels;
 pub mod events;
 mod export;
+mod filters;
 mod json_body;
 mod time;
 mod types;
@@ -56,6 +57,7 @@ async fn user_for_token(req: &Request, bearer: Bearer) -> Option<User> {
         .flatten()
 }
 
+/// Every API of the server; each is a unit struct, so the default is the set.
 pub type Apis = (
     admin::AdminApi,
     auth::AuthApi,
@@ -71,18 +73,7 @@ pub type Apis = (
 
 pub fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (
-            admin::AdminApi,
-            auth::AuthApi,
-            users::UsersApi,
-            channels::ChannelsApi,
-            cases::CasesApi,
-            events::EventsApi,
-            automation::AutomationApi,
-            time::TimeApi,
-            bulk::BulkApi,
-            export::ExportApi,
-        ),
+        Apis::default(),
         "Docket",
         env!("CARGO_PKG_VERSION"),
     )

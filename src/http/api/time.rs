@@ -14,6 +14,7 @@ use crate::domain::time::{TimeEntry, Timer};
 use crate::http::error::ApiError;
 use crate::service::{NewTimeEntry, TimeEntryChange};
 
+#[derive(Default)]
 pub struct TimeApi;
 
 #[derive(Debug, Object)]

@@ -12,6 +12,7 @@ use crate::domain::access;
 use crate::http::error::ApiError;
 use crate::service::{NewUser, UserChange};
 
+#[derive(Default)]
 pub struct UsersApi;
 
 #[derive(Debug, Object, Deserialize)]

@@ -262,7 +262,7 @@ pub async fn export(req: &Request, Query(state): Query<InboxState>) -> Result<Re
         facets: false,
         ..state.query()?
     };
-    let path = app(req)
+    let file = app(req)
         .service
         .export_cases(
             &session.user,
@@ -272,17 +272,13 @@ pub async fn export(req: &Request, Query(state): Query<InboxState>) -> Result<Re
             None,
         )
         .await?;
-    let file = tokio::fs::File::open(&path)
-        .await
-        .map_err(|e| WebError::Internal(format!("the export could not be read: {e}")))?;
-    let _ = tokio::fs::remove_file(&path).await;
     Ok(Response::builder()
         .header(
             "Content-Type",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
         .header("Content-Disposition", "attachment; filename=\"cases.xlsx\"")
-        .body(poem::Body::from_async_read(file)))
+        .body(poem::Body::from_async_read(tokio::fs::File::from_std(file))))
 }
 
 /// Counts for each quick filter with everything else as it is.
