@@ -486,6 +486,7 @@ async fn channel_command(service: Service, command: ChannelCommand) -> Result<()
                 time_tracking,
                 reply_window_hours,
                 slack_webhook_url: None,
+                ..Default::default()
             };
             let channel = service
                 .create_channel(

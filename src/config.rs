@@ -174,6 +174,48 @@ impl Default for NotifyConfig {
     }
 }
 
+/// Email intake and files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// Largest raw message taken in (mailgate and IMAP), in bytes.
+    pub max_message_bytes: usize,
+    /// Largest file upload, in bytes.
+    pub max_upload_bytes: usize,
+    /// A message from the same sender with the same subject (reply prefixes
+    /// stripped) joins that sender's case within this many hours.
+    pub thread_window_hours: u32,
+    /// Messages one sender may send within `sender_window_seconds` before
+    /// further ones are refused for a while (a temporary failure).
+    pub sender_max_messages: u32,
+    pub sender_window_seconds: u64,
+    /// How often IMAP folders are polled when the server has no IDLE.
+    pub poll_seconds: u64,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            max_message_bytes: 25 * 1024 * 1024,
+            max_upload_bytes: 25 * 1024 * 1024,
+            thread_window_hours: 168,
+            sender_max_messages: 30,
+            sender_window_seconds: 600,
+            poll_seconds: 60,
+        }
+    }
+}
+
+/// Outgoing mail.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// `smtp://host:25`, `smtp://host:587?tls=required`,
+    /// `smtps://user:pass@host:465`. `DOCKET_SMTP_URL` replaces it. Unset:
+    /// updates are kept and retried until a server is configured.
+    pub url: Option<String>,
+}
+
 /// The contents of `docket.toml`; every key is optional.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -186,6 +228,8 @@ pub struct FileConfig {
     pub scripting: ScriptingConfig,
     pub notify: NotifyConfig,
     pub time: TimeConfig,
+    pub mail: MailConfig,
+    pub smtp: SmtpConfig,
 }
 
 /// The resolved configuration the server runs with.
@@ -199,6 +243,8 @@ pub struct Config {
     pub scripting: ScriptingConfig,
     pub notify: NotifyConfig,
     pub time: TimeConfig,
+    pub mail: MailConfig,
+    pub smtp: SmtpConfig,
 }
 
 impl FileConfig {
@@ -259,6 +305,13 @@ impl FileConfig {
             scripting: self.scripting,
             notify,
             time: self.time,
+            mail: self.mail,
+            smtp: SmtpConfig {
+                url: std::env::var("DOCKET_SMTP_URL")
+                    .ok()
+                    .filter(|u| !u.trim().is_empty())
+                    .or(self.smtp.url),
+            },
         };
         config.check()?;
         Ok(config)
@@ -324,6 +377,41 @@ impl Config {
             1,
             24 * 30,
         )?;
+        let mail = &self.mail;
+        in_range(
+            "mail.max_message_bytes",
+            mail.max_message_bytes as u64,
+            1024,
+            1 << 30,
+        )?;
+        in_range(
+            "mail.max_upload_bytes",
+            mail.max_upload_bytes as u64,
+            1024,
+            1 << 30,
+        )?;
+        in_range(
+            "mail.thread_window_hours",
+            mail.thread_window_hours.into(),
+            0,
+            24 * 365,
+        )?;
+        in_range(
+            "mail.sender_max_messages",
+            mail.sender_max_messages.into(),
+            1,
+            1_000_000,
+        )?;
+        in_range(
+            "mail.sender_window_seconds",
+            mail.sender_window_seconds,
+            1,
+            86_400,
+        )?;
+        in_range("mail.poll_seconds", mail.poll_seconds, 1, 86_400)?;
+        if let Some(url) = &self.smtp.url {
+            check_smtp_url(url)?;
+        }
         let scripting = &self.scripting;
         in_range("scripting.budget_ms", scripting.budget_ms, 1, 10_000)?;
         in_range(
@@ -391,6 +479,24 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// An SMTP URL lettre understands: `smtp` or `smtps` with a host.
+fn check_smtp_url(url: &str) -> Result<(), ConfigError> {
+    let bad = |why: &str| {
+        ConfigError::OutOfRange(format!(
+            "smtp.url (or DOCKET_SMTP_URL) {why}; use e.g. smtp://127.0.0.1:2525, \
+             smtp://host:587?tls=required or smtps://user:pass@host:465"
+        ))
+    };
+    let parsed = url::Url::parse(url).map_err(|e| bad(&format!("is not a URL ({e})")))?;
+    if !matches!(parsed.scheme(), "smtp" | "smtps") {
+        return Err(bad("must start with smtp:// or smtps://"));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(bad("names no host"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod domain;
 mod export;
 mod http;
 mod live;
+mod mail;
 mod notify;
 mod scripting;
 mod search;

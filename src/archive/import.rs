@@ -199,6 +199,7 @@ impl Importer {
             time_tracking: record.time_tracking,
             reply_window_hours: record.reply_window_hours,
             slack_webhook_url: None,
+            ..Default::default()
         }
         .validated(&[])
         .map_err(line_error(line))?;
@@ -393,6 +394,7 @@ fn convert_case(
                 direction,
                 from: message.from,
                 body,
+                email: None,
             },
         ));
     }

@@ -57,7 +57,11 @@ pub enum EventKind {
     Message {
         direction: Direction,
         from: Option<String>,
+        /// Plain text: what search indexes and pages show first.
         body: String,
+        /// Set when the message travelled by email.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        email: Option<Box<super::mail::EmailPart>>,
     },
     /// A milestone became overdue.
     Escalated {

@@ -29,6 +29,81 @@ pub struct ChannelSettings {
     pub reply_window_hours: Option<u32>,
     /// Where notifications for this channel go.
     pub slack_webhook_url: Option<String>,
+    /// An IMAP folder this channel takes mail from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imap: Option<ImapSettings>,
+    /// Agents may send updates from their own address instead of the
+    /// channel's.
+    #[serde(default)]
+    pub personal_from: bool,
+    /// Confirm a new case by email to whoever wrote in (never to machines).
+    #[serde(default)]
+    pub auto_acknowledge: bool,
+}
+
+wire_enum!(
+    /// How the IMAP connection is protected.
+    ImapSecurity, "security" {
+        Tls => "tls",
+        Starttls => "starttls",
+        Plain => "plain",
+    }
+);
+
+/// Where and how a channel fetches its mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImapSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: ImapSecurity,
+    pub username: String,
+    /// Write-only: never shown by the API or pages.
+    pub password: String,
+    /// The folder to take mail from.
+    pub folder: String,
+    /// Move taken-in messages here instead of only marking them seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub move_to: Option<String>,
+}
+
+impl ImapSettings {
+    pub fn validated(self) -> Result<Self, RuleError> {
+        let host = validate::required_text("imap.host", &self.host, 253)?;
+        if host.contains(|c: char| c.is_whitespace() || c == '/') {
+            return Err(RuleError::invalid("imap.host", "must be a host name or address"));
+        }
+        if self.port == 0 {
+            return Err(RuleError::invalid("imap.port", "must be between 1 and 65535"));
+        }
+        if self.security == ImapSecurity::Plain && !is_loopback_host(&host) {
+            return Err(RuleError::invalid(
+                "imap.security",
+                "plain (unencrypted) IMAP is only allowed to a server on this machine; use tls or starttls",
+            ));
+        }
+        let username = validate::required_text("imap.username", &self.username, 200)?;
+        let folder = validate::required_text("imap.folder", &self.folder, 200)?;
+        let move_to = validate::optional_label("imap.move_to", self.move_to.as_deref(), 200)?;
+        if self.password.len() > 1000 || self.password.contains(['\r', '\n']) {
+            return Err(RuleError::invalid("imap.password", "is not a usable password"));
+        }
+        Ok(ImapSettings {
+            host,
+            username,
+            folder,
+            move_to,
+            ..self
+        })
+    }
+}
+
+/// Whether `host` names this machine.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl ChannelSettings {
@@ -50,8 +125,10 @@ impl ChannelSettings {
                 webhook_hosts,
             )?),
         };
+        let imap = self.imap.map(ImapSettings::validated).transpose()?;
         Ok(ChannelSettings {
             slack_webhook_url,
+            imap,
             ..self
         })
     }

@@ -103,7 +103,10 @@ pub fn status_of(err: &ServiceError) -> StatusCode {
         }
         ServiceError::Conflict(_) => StatusCode::CONFLICT,
         ServiceError::BadRequest(_) => StatusCode::BAD_REQUEST,
-        ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ServiceError::RateLimited { .. } | ServiceError::SenderThrottled { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        ServiceError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         ServiceError::Search(e) => match e {
             SearchError::Syntax(_) => StatusCode::BAD_REQUEST,
             SearchError::BadCursor => StatusCode::UNPROCESSABLE_ENTITY,
@@ -131,9 +134,10 @@ impl From<ServiceError> for ApiError {
                         message: p.message,
                     }));
             }
-            ServiceError::RateLimited { retry_after_secs } => {
-                api.retry_after = Some(retry_after_secs)
-            }
+            ServiceError::RateLimited { retry_after_secs }
+            | ServiceError::SenderThrottled {
+                retry_after_secs, ..
+            } => api.retry_after = Some(retry_after_secs),
             ServiceError::Search(SearchError::NotReady) => api.retry_after = Some(5),
             ServiceError::Search(SearchError::Index(e)) => {
                 tracing::error!(error = %e, "search index failure while serving a request");

@@ -472,6 +472,7 @@ impl Service {
                     direction,
                     from: from.clone(),
                     body: body.clone(),
+                    email: None,
                 };
                 milestone::complete(&mut case, &message, at);
                 txn.put_case(&case)?;

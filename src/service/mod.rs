@@ -12,8 +12,10 @@ mod export;
 mod links;
 mod listing;
 mod login_guard;
+mod mail;
 mod merge;
 mod time;
+mod updates;
 mod users;
 
 use std::sync::Arc;
@@ -28,6 +30,8 @@ pub use automation::RULES_ACTOR;
 pub use bulk::{BulkAction, BulkTarget};
 pub use cases::{CaseChange, NewMessage};
 pub use channels::{ChannelChange, NewChannel};
+pub use mail::{MAIL_ACTOR, MailReceipt};
+pub use updates::{FromChoice, MailStatus, NewUpdate, Upload};
 pub use listing::{AssigneeFilter, CasePage, CaseQuery, QuickFilter, View};
 pub use time::{NewTimeEntry, TimeEntryChange};
 pub use users::{NewUser, UserChange, random_password, unusable_password_hash};
@@ -52,6 +56,15 @@ pub enum ServiceError {
     BadRequest(String),
     #[error("too many failed attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
+    /// One sender sent more mail than the desk takes from one sender.
+    #[error("too many messages from {sender}; try again in {retry_after_secs} seconds")]
+    SenderThrottled {
+        sender: String,
+        retry_after_secs: u64,
+    },
+    /// A message or file over the configured size.
+    #[error("{0}")]
+    TooLarge(String),
     /// A file the server writes (an export) could not be written.
     #[error("{0}")]
     Output(String),
@@ -100,6 +113,10 @@ pub struct Service {
     /// Admins' scripts, when this process runs them.
     scripts: Option<Arc<crate::scripting::ScriptHost>>,
     round_robin: Arc<automation::RoundRobin>,
+    blobs: crate::store::blobs::BlobStore,
+    mail_senders: Arc<mail::SenderLimiter>,
+    /// What each channel's IMAP intake last did, for its admin page.
+    mail_status: Arc<updates::MailStatusBoard>,
 }
 
 impl Service {
@@ -108,6 +125,7 @@ impl Service {
             config.auth.login_max_failures,
             std::time::Duration::from_secs(config.auth.login_window_seconds),
         ));
+        let blobs = crate::store::blobs::BlobStore::new(&config.data_dir);
         Service {
             store,
             config,
@@ -115,6 +133,9 @@ impl Service {
             search: None,
             scripts: None,
             round_robin: Arc::default(),
+            blobs,
+            mail_senders: Arc::default(),
+            mail_status: Arc::default(),
         }
     }
 

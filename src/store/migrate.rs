@@ -6,7 +6,7 @@ use super::tables::*;
 use super::{StoreError, StoreResult};
 
 /// The schema this binary writes.
-pub const CURRENT_SCHEMA: u32 = 5;
+pub const CURRENT_SCHEMA: u32 = 6;
 
 /// Brings the store to [`CURRENT_SCHEMA`] in one transaction.
 pub fn run(db: &Database) -> StoreResult<()> {
@@ -96,6 +96,16 @@ fn upgrade_from(version: u32, txn: &WriteTransaction) -> StoreResult<()> {
             for key in keys {
                 table.insert(key, ())?;
             }
+            Ok(())
+        }
+        // 6: email: files, threading, idempotent intake, outgoing mail.
+        5 => {
+            txn.open_table(FILES)?;
+            txn.open_table(CASE_FILES)?;
+            txn.open_table(MESSAGE_IDS)?;
+            txn.open_table(MAIL_SEEN)?;
+            txn.open_table(SUBJECT_THREADS)?;
+            txn.open_table(MAIL_JOBS)?;
             Ok(())
         }
         other => Err(StoreError::Corrupt(format!(

@@ -1,6 +1,8 @@
 //! The store: redb tables, their encodings, the single writer, the outbox and
 //! schema migrations. redb is the truth; everything else is derived from it.
 
+pub mod blobs;
+pub mod mail;
 mod migrate;
 pub mod outbox;
 pub mod records;
@@ -16,6 +18,7 @@ use redb::{Database, ReadTransaction, WriteTransaction};
 use tokio::sync::watch;
 
 pub use outbox::{Delivery, OUTBOX_CONSUMERS, OutboxEvent};
+pub use mail::{MailReads, MailWrites};
 pub use records::{Reads, TokenKind, TokenRecord, Writes};
 
 /// Failures of the storage layer. Cloneable because one commit failure is

@@ -38,7 +38,7 @@ pub struct TokenRecord {
     pub csrf: Option<String>,
 }
 
-fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> StoreResult<T> {
+pub(super) fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> StoreResult<T> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
@@ -59,7 +59,7 @@ where
     Ok(values)
 }
 
-fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+pub(super) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("records serialise to JSON")
 }
 
@@ -419,7 +419,7 @@ fn append(
 }
 
 /// Increments the counter `key` and returns its new value (the first is 1).
-fn next_in_sequence(txn: &WriteTransaction, key: &str) -> StoreResult<u64> {
+pub(super) fn next_in_sequence(txn: &WriteTransaction, key: &str) -> StoreResult<u64> {
     let mut table = txn.open_table(META)?;
     let next = table.get(key)?.map(|v| v.value()).unwrap_or(0) + 1;
     table.insert(key, next)?;
@@ -605,7 +605,7 @@ impl Writes for WriteTransaction {
             .retain_in((number, 0)..=(number, u64::MAX), |_, _| false)?;
         self.open_table(TIME_ENTRIES)?
             .retain_in((number, 0)..=(number, u64::MAX), |_, _| false)?;
-        Ok(())
+        super::mail::MailWrites::delete_case_files(self, number)
     }
 
     fn put_category(&self, category: &Category) -> StoreResult<()> {

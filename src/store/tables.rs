@@ -41,9 +41,27 @@ pub const TIME_ENTRIES: TableDefinition<(u64, u64), &[u8]> =
 /// username → JSON running timer.
 pub const TIMERS: TableDefinition<&str, &[u8]> = TableDefinition::new("timers_v1");
 
+/// file id → JSON file record.
+pub const FILES: TableDefinition<u64, &[u8]> = TableDefinition::new("files_v1");
+/// (case number, file id) → (): a case's files.
+pub const CASE_FILES: TableDefinition<(u64, u64), ()> = TableDefinition::new("case_files_v1");
+/// Message-ID (key form) → case number: every message seen or sent.
+pub const MESSAGE_IDS: TableDefinition<&str, u64> = TableDefinition::new("message_ids_v1");
+/// SHA-256 of Message-ID and content → (case number, event seq): mail
+/// already taken in.
+pub const MAIL_SEEN: TableDefinition<&[u8], (u64, u64)> = TableDefinition::new("mail_seen_v1");
+/// "sender\nnormalised subject" → (case number, seconds): the last message
+/// of that sender on that subject.
+pub const SUBJECT_THREADS: TableDefinition<&str, (u64, u64)> =
+    TableDefinition::new("subject_threads_v1");
+/// job id → JSON outgoing mail.
+pub const MAIL_JOBS: TableDefinition<u64, &[u8]> = TableDefinition::new("mail_jobs_v1");
+
 pub const KEY_SCHEMA_VERSION: &str = "schema_version";
 pub const KEY_NEXT_CASE: &str = "next_case_number";
 pub const KEY_NEXT_CHANNEL: &str = "next_channel_id";
 pub const KEY_NEXT_OUTBOX: &str = "next_outbox_seq";
 pub const KEY_NEXT_DELIVERY: &str = "next_delivery_id";
 pub const KEY_NEXT_TIME_ENTRY: &str = "next_time_entry_id";
+pub const KEY_NEXT_FILE: &str = "next_file_id";
+pub const KEY_NEXT_MAIL_JOB: &str = "next_mail_job_id";

@@ -231,6 +231,8 @@ pub struct ActivityView {
     pub changes: Vec<FieldChangeView>,
     /// Notes: the Markdown body rendered as sanitised HTML.
     pub body_html: Option<String>,
+    /// Messages that travelled by email: headers, HTML, files, delivery.
+    pub email: Option<EmailView>,
 }
 
 impl From<ActivityEvent> for ActivityView {
@@ -249,6 +251,7 @@ impl From<ActivityEvent> for ActivityView {
             }
             _ => None,
         };
+        let mut email = None;
         let (body, direction, from, changes) = match e.kind {
             K::Note { body } => (Some(body), None, None, vec![]),
             K::Deleted | K::Restored => (None, None, None, vec![]),
@@ -302,7 +305,11 @@ impl From<ActivityEvent> for ActivityView {
                 direction,
                 from,
                 body,
-            } => (Some(body), Some(direction.into()), from, vec![]),
+                email: mail,
+            } => {
+                email = mail.map(|m| EmailView::from(*m));
+                (Some(body), Some(direction.into()), from, vec![])
+            }
             K::FieldsChanged { changes } => (
                 None,
                 None,
@@ -356,6 +363,65 @@ impl From<ActivityEvent> for ActivityView {
             from,
             changes,
             body_html,
+            email,
+        }
+    }
+}
+
+/// The email side of a message.
+#[derive(Debug, Clone, Object)]
+pub struct EmailView {
+    pub message_id: String,
+    pub subject: String,
+    pub from_address: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    /// Outbound only; staff only.
+    pub bcc: Vec<String>,
+    /// The sanitised HTML version, when there was one. Inline images are
+    /// `cid:` references to files in `attachments`.
+    pub html: Option<String>,
+    /// Ids of the message's files (`GET /api/v1/files/{id}`).
+    pub attachments: Vec<u64>,
+    /// `auto_reply` or `bounce` for mail from machines.
+    pub noise: Option<String>,
+    /// Outbound only: how far delivery got.
+    pub delivery: Option<DeliveryView>,
+}
+
+/// Delivery of an outgoing message.
+#[derive(Debug, Clone, Object)]
+pub struct DeliveryView {
+    /// `pending`, `sent` or `failed`.
+    pub state: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub at: Option<DateTime<Utc>>,
+}
+
+impl From<crate::domain::mail::EmailPart> for EmailView {
+    fn from(m: crate::domain::mail::EmailPart) -> Self {
+        use crate::domain::mail::Noise;
+        EmailView {
+            message_id: m.message_id,
+            subject: m.subject,
+            from_address: m.from_address,
+            to: m.to,
+            cc: m.cc,
+            bcc: m.bcc,
+            html: m.html,
+            attachments: m.attachments,
+            noise: match m.noise {
+                Noise::None => None,
+                Noise::AutoReply => Some("auto_reply".into()),
+                Noise::Bounce => Some("bounce".into()),
+            },
+            delivery: m.delivery.map(|d| DeliveryView {
+                state: d.state,
+                attempts: d.attempts,
+                last_error: d.last_error,
+                at: d.at,
+            }),
         }
     }
 }

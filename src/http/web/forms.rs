@@ -614,6 +614,7 @@ pub async fn create_channel(
         time_tracking: checked(&form.time_tracking),
         reply_window_hours: reply_window(&form.reply_window_hours)?,
         slack_webhook_url: filled(&form.slack_webhook_url),
+        ..Default::default()
     };
     let new = NewChannel {
         name: form.name,

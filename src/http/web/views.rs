@@ -184,6 +184,7 @@ impl ActivityRow {
                 direction,
                 from,
                 body,
+                ..
             } => {
                 let heading = match (direction, from) {
                     (Direction::Inbound, Some(from)) => format!("Message from {from}"),

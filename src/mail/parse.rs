@@ -1,0 +1,358 @@
+//! Raw RFC 5322 messages into what Docket keeps of them, with `mail-parser`:
+//! every charset and transfer encoding, nested multiparts, attachments and
+//! inline images. HTML is sanitised with `ammonia`; search gets plain text.
+
+use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+use sha2::{Digest, Sha256};
+
+use crate::domain::case::{DESCRIPTION_MAX, SUBJECT_MAX};
+use crate::domain::file::{clean_content_type, clean_file_name};
+use crate::domain::mail::{self, LOOP_HEADER, Noise, NoiseHeaders};
+
+/// At most this many addresses of each kind are kept.
+const ADDRESSES_MAX: usize = 100;
+/// At most this many references are followed.
+const REFERENCES_MAX: usize = 50;
+
+/// Why a message cannot be taken in.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("the message is empty")]
+    Empty,
+    #[error("the message has no header section; is this an RFC 5322 message?")]
+    NotAMessage,
+}
+
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    /// For inline images referenced as `cid:` from the HTML.
+    pub content_id: Option<String>,
+}
+
+/// What Docket keeps of one inbound message.
+#[derive(Debug, Clone)]
+pub struct InboundMail {
+    /// Key form (no angle brackets), when the message has a usable one.
+    pub message_id: Option<String>,
+    /// In-Reply-To then References, newest first, key form.
+    pub parents: Vec<String>,
+    pub from_name: Option<String>,
+    pub from_address: Option<String>,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    /// Envelope recipients the MTA recorded (`Delivered-To`,
+    /// `X-Original-To`), which keep plus-addresses that `To` may not.
+    pub delivered_to: Vec<String>,
+    pub subject: String,
+    /// Plain text, for search and the first view.
+    pub text: String,
+    /// Sanitised HTML.
+    pub html: Option<String>,
+    pub attachments: Vec<Attachment>,
+    pub noise: Noise,
+    /// Message-ID and content: the same message delivered twice has the same key.
+    pub dedup_key: [u8; 32],
+}
+
+impl InboundMail {
+    /// Every address the message was sent to.
+    pub fn recipients(&self) -> impl Iterator<Item = &str> {
+        self.delivered_to
+            .iter()
+            .chain(&self.to)
+            .chain(&self.cc)
+            .map(String::as_str)
+    }
+}
+
+/// Parses one raw message. Never panics on any input.
+pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(ParseError::Empty);
+    }
+    let message = MessageParser::default()
+        .parse(raw)
+        .ok_or(ParseError::NotAMessage)?;
+    if message.headers().is_empty() {
+        return Err(ParseError::NotAMessage);
+    }
+    let message_id = message.message_id().and_then(mail::message_id_key);
+    let (from_name, from_address) = first_address(message.from().or(message.sender()));
+    let noise = classify(&message, from_address.as_deref());
+    let subject = message
+        .subject()
+        .map(|s| single_line(s, SUBJECT_MAX))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "(no subject)".to_owned());
+    let text = message
+        .body_text(0)
+        .map(|t| clean_text(&t, DESCRIPTION_MAX))
+        .unwrap_or_default();
+    let html = message
+        .html_bodies()
+        .next()
+        .filter(|part| part.is_text_html())
+        .and_then(|part| part.text_contents())
+        .map(sanitize_html)
+        .filter(|h| !h.trim().is_empty());
+    Ok(InboundMail {
+        dedup_key: dedup_key(&message, message_id.as_deref(), raw),
+        parents: parents(&message),
+        message_id,
+        from_name,
+        from_address,
+        to: addresses(message.to()),
+        cc: addresses(message.cc()),
+        delivered_to: delivered_to(&message),
+        subject,
+        text,
+        html,
+        attachments: attachments(&message),
+        noise,
+    })
+}
+
+fn classify(message: &Message<'_>, from_address: Option<&str>) -> Noise {
+    let raw = |name: &'static str| message.header_raw(name).map(str::trim);
+    let content_type = message.content_type();
+    let kind = content_type.map(|ct| {
+        format!(
+            "{}/{}",
+            ct.ctype(),
+            ct.subtype().unwrap_or_default()
+        )
+    });
+    let return_path = match message.return_path() {
+        HeaderValue::Empty => raw("Return-Path"),
+        value => value.as_text().or(raw("Return-Path")),
+    };
+    mail::classify(&NoiseHeaders {
+        auto_submitted: raw("Auto-Submitted"),
+        precedence: raw("Precedence"),
+        auto_response_suppress: raw("X-Auto-Response-Suppress"),
+        x_autoreply: raw("X-Autoreply").or(raw("X-Autorespond")),
+        return_path,
+        content_type: kind.as_deref(),
+        report_type: content_type.and_then(|ct| ct.attribute("report-type")),
+        from_address,
+        loop_header: raw(LOOP_HEADER),
+    })
+}
+
+fn dedup_key(message: &Message<'_>, message_id: Option<&str>, raw: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    match message_id {
+        Some(id) => {
+            // Relays add trace headers; the body and the id stay the same.
+            let body_start = (message.root_part().offset_body as usize).min(raw.len());
+            hasher.update(b"id:");
+            hasher.update(id.as_bytes());
+            hasher.update(b"\n");
+            hasher.update(Sha256::digest(&raw[body_start..]));
+        }
+        None => {
+            hasher.update(b"raw:");
+            hasher.update(raw);
+        }
+    }
+    hasher.finalize().into()
+}
+
+fn parents(message: &Message<'_>) -> Vec<String> {
+    let ids = |value: &HeaderValue<'_>| -> Vec<String> {
+        value
+            .as_text_list()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|id| mail::message_id_key(id))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut parents = ids(message.in_reply_to());
+    let mut references = ids(message.references());
+    references.reverse();
+    for id in references {
+        if !parents.contains(&id) {
+            parents.push(id);
+        }
+    }
+    parents.truncate(REFERENCES_MAX);
+    parents
+}
+
+fn first_address(address: Option<&Address<'_>>) -> (Option<String>, Option<String>) {
+    let Some(first) = address.and_then(|a| a.first()) else {
+        return (None, None);
+    };
+    let name = first
+        .name()
+        .map(|n| single_line(n, 200))
+        .filter(|n| !n.is_empty());
+    let address = first.address().and_then(clean_address);
+    (name, address)
+}
+
+fn addresses(address: Option<&Address<'_>>) -> Vec<String> {
+    address
+        .map(|a| {
+            a.iter()
+                .filter_map(|addr| addr.address().and_then(clean_address))
+                .take(ADDRESSES_MAX)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn delivered_to(message: &Message<'_>) -> Vec<String> {
+    message
+        .headers()
+        .iter()
+        .filter(|h| {
+            let name = h.name();
+            name.eq_ignore_ascii_case("Delivered-To") || name.eq_ignore_ascii_case("X-Original-To")
+        })
+        .filter_map(|h| match &h.value {
+            HeaderValue::Text(text) => clean_address(text),
+            HeaderValue::Address(a) => a.first().and_then(|f| f.address()).and_then(clean_address),
+            _ => None,
+        })
+        .take(ADDRESSES_MAX)
+        .collect()
+}
+
+/// An address as Docket compares it: trimmed, lower-case, plausible.
+fn clean_address(address: &str) -> Option<String> {
+    let address = address.trim().trim_start_matches('<').trim_end_matches('>');
+    crate::domain::validate::email("address", address)
+        .ok()
+        .map(|a| a.to_lowercase())
+}
+
+fn attachments(message: &Message<'_>) -> Vec<Attachment> {
+    message
+        .attachments()
+        .map(|part| {
+            let bytes = match &part.body {
+                PartType::Message(inner) => inner.raw_message().to_vec(),
+                _ => part.contents().to_vec(),
+            };
+            let declared = part.content_type().map(|ct| {
+                format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("octet-stream"))
+            });
+            let content_type = match &part.body {
+                PartType::Message(_) => "message/rfc822".to_owned(),
+                _ => clean_content_type(declared.as_deref()),
+            };
+            let fallback = match content_type.as_str() {
+                "message/rfc822" => Some("message.eml"),
+                _ => None,
+            };
+            Attachment {
+                name: clean_file_name(part.attachment_name().or(fallback)),
+                content_type,
+                bytes,
+                content_id: part
+                    .content_id()
+                    .and_then(mail::message_id_key)
+                    .map(|id| id.chars().take(200).collect()),
+            }
+        })
+        .collect()
+}
+
+/// One line, control characters removed, bounded.
+fn single_line(value: &str, max: usize) -> String {
+    value
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(max)
+        .collect()
+}
+
+/// Text with `\n` line ends, no control characters but tabs, bounded.
+fn clean_text(value: &str, max: usize) -> String {
+    let normalized = value.replace("\r\n", "\n").replace('\r', "\n");
+    let mut out: String = normalized
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .take(max)
+        .collect();
+    if normalized.chars().count() > max {
+        out.push_str("\n[… the rest of this message was cut]");
+    }
+    out.trim_end().to_owned()
+}
+
+/// Sanitises mail HTML for display: no scripts, styles, forms, svg or math;
+/// links open safely; images load only from the message itself (`cid:`),
+/// never from the network, so opening a message tells its sender nothing.
+pub fn sanitize_html(html: &str) -> String {
+    let mut builder = ammonia::Builder::default();
+    builder
+        .add_url_schemes(["cid"])
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .attribute_filter(|element, attribute, value| {
+            if element == "img" && attribute == "src" {
+                let local = value.trim_start().to_ascii_lowercase().starts_with("cid:");
+                return local.then(|| value.into());
+            }
+            Some(value.into())
+        });
+    builder.clean(html).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_message_is_read() {
+        let raw = b"From: Jane Doe <Jane@Example.com>\r\nTo: support@desk.test\r\nSubject: Printer =?utf-8?q?jam=C3=A9?=\r\nMessage-ID: <abc@Example.com>\r\nIn-Reply-To: <p1@x>\r\nReferences: <p0@x> <p1@x>\r\n\r\nHello\r\nthere\r\n";
+        let mail = parse(raw).unwrap();
+        assert_eq!(mail.subject, "Printer jamé");
+        assert_eq!(mail.from_address.as_deref(), Some("jane@example.com"));
+        assert_eq!(mail.from_name.as_deref(), Some("Jane Doe"));
+        assert_eq!(mail.message_id.as_deref(), Some("abc@example.com"));
+        assert_eq!(mail.parents, vec!["p1@x".to_owned(), "p0@x".to_owned()]);
+        assert_eq!(mail.text, "Hello\nthere");
+        assert_eq!(mail.noise, Noise::None);
+    }
+
+    #[test]
+    fn html_is_sanitised_and_remote_images_dropped() {
+        let clean = sanitize_html(
+            r#"<p onclick="x()">Hi<script>alert(1)</script></p><img src="https://t.example/p.gif"><img src="cid:logo@x"><svg><circle/></svg><style>p{}</style><a href="javascript:x">y</a>"#,
+        );
+        assert!(!clean.contains("script"), "{clean}");
+        assert!(!clean.contains("onclick"), "{clean}");
+        assert!(!clean.contains("t.example"), "{clean}");
+        assert!(clean.contains("cid:logo@x"), "{clean}");
+        assert!(!clean.contains("svg") && !clean.contains("style"), "{clean}");
+        assert!(!clean.contains("javascript"), "{clean}");
+    }
+
+    #[test]
+    fn garbage_is_refused_not_panicked_on() {
+        assert_eq!(parse(b"").unwrap_err(), ParseError::Empty);
+        assert!(parse(b"\r\n\r\n").is_err());
+        for raw in [&b"\xff\xfe\x00garbage"[..], b"no headers here at all", b"Subject:"] {
+            let _ = parse(raw);
+        }
+    }
+
+    #[test]
+    fn the_same_message_relayed_twice_has_one_key() {
+        let a = parse(b"Received: by a\r\nMessage-ID: <m@x>\r\nSubject: s\r\n\r\nbody").unwrap();
+        let b = parse(b"Received: by b\r\nReceived: by c\r\nMessage-ID: <m@x>\r\nSubject: s\r\n\r\nbody").unwrap();
+        let c = parse(b"Message-ID: <m@x>\r\nSubject: s\r\n\r\nother body").unwrap();
+        assert_eq!(a.dedup_key, b.dedup_key);
+        assert_ne!(a.dedup_key, c.dedup_key);
+    }
+}

@@ -1,0 +1,453 @@
+//! Email intake: a raw message becomes a message on the case it belongs to,
+//! or a new case. Every way mail arrives (IMAP, the MTA pipe) passes through
+//! [`Service::take_in_mail`], which acknowledges only after the commit.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use redb::WriteTransaction;
+
+use super::cases::save;
+use super::{Service, ServiceError, ServiceResult, automation, now};
+use crate::domain::Timestamp;
+use crate::domain::access;
+use crate::domain::activity::{Direction, EventKind};
+use crate::domain::case::{Case, CaseDraft, CaseNumber, Customer, Source, Status};
+use crate::domain::channel::{Channel, ChannelId};
+use crate::domain::file::{FileOrigin, FileRecord};
+use crate::domain::mail::{self, EmailPart, Noise};
+use crate::domain::user::User;
+use crate::mail::parse::{self, InboundMail};
+use crate::store::{MailReads, MailWrites, Reads, StoreError, Writes};
+
+/// The actor recorded for what arrives by mail.
+pub const MAIL_ACTOR: &str = "mail";
+
+/// How far a merged case's chain is followed.
+const MERGE_HOPS: usize = 10;
+
+/// What became of one inbound message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailReceipt {
+    pub case: CaseNumber,
+    /// A new case was opened for it.
+    pub created: bool,
+    /// It had been taken in before; nothing was stored again.
+    pub duplicate: bool,
+    /// The message's event in the case's activity.
+    pub event: u64,
+    /// How it found an existing case: `references`, `subject_token`,
+    /// `plus_address` or `sender_subject`.
+    pub threaded_by: Option<&'static str>,
+    pub noise: Noise,
+}
+
+/// Counts messages per sender in a sliding window, so one sender (or a
+/// loop with another machine) cannot flood the desk.
+#[derive(Debug, Default)]
+pub struct SenderLimiter {
+    seen: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl SenderLimiter {
+    /// Records a message from `sender`; false when over the limit.
+    pub fn admit(&self, sender: &str, max: u32, window: Duration) -> bool {
+        let now = Instant::now();
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() > 50_000 {
+            seen.retain(|_, times| times.back().is_some_and(|t| now - *t < window));
+        }
+        let times = seen.entry(sender.to_owned()).or_default();
+        while times.front().is_some_and(|t| now - *t >= window) {
+            times.pop_front();
+        }
+        if times.len() >= max as usize {
+            return false;
+        }
+        times.push_back(now);
+        true
+    }
+}
+
+/// A case a reply may land on: it exists, is not in the trash, and — when
+/// it was merged — the case it was merged into.
+fn live_case(txn: &impl Reads, mut number: CaseNumber) -> Result<Option<Case>, StoreError> {
+    for _ in 0..MERGE_HOPS {
+        let Some(case) = txn.case(number)? else {
+            return Ok(None);
+        };
+        match &case.merge {
+            Some(merge) => number = merge.into,
+            None => return Ok(case.deleted_at.is_none().then_some(case)),
+        }
+    }
+    Ok(None)
+}
+
+/// Finds the case an inbound message continues, in the documented order.
+fn find_thread(
+    txn: &(impl Reads + MailReads),
+    channel: &Channel,
+    mail: &InboundMail,
+    window_secs: u64,
+    at: Timestamp,
+) -> Result<Option<(Case, &'static str)>, StoreError> {
+    for id in &mail.parents {
+        if let Some(number) = txn.case_of_message_id(id)?
+            && let Some(case) = live_case(txn, number)?
+        {
+            return Ok(Some((case, "references")));
+        }
+    }
+    // Weaker evidence than a Message-ID: only within the same channel.
+    let same_channel = |case: Option<Case>| case.filter(|c| c.channel == channel.id);
+    if let Some(number) = mail::case_token(&mail.subject)
+        && let Some(case) = same_channel(live_case(txn, number)?)
+    {
+        return Ok(Some((case, "subject_token")));
+    }
+    if let Some(address) = &channel.email_address {
+        for recipient in mail.recipients() {
+            if let Some(number) = mail::plus_address_case(recipient, address)
+                && let Some(case) = same_channel(live_case(txn, number)?)
+            {
+                return Ok(Some((case, "plus_address")));
+            }
+        }
+    }
+    let subject = mail::normalized_subject(&mail.subject);
+    if window_secs > 0
+        && !subject.is_empty()
+        && let Some(sender) = &mail.from_address
+        && let Some((number, last)) = txn.subject_thread(sender, &subject)?
+        && (at.timestamp() as u64).saturating_sub(last) <= window_secs
+        && let Some(case) = same_channel(live_case(txn, number)?)
+    {
+        return Ok(Some((case, "sender_subject")));
+    }
+    Ok(None)
+}
+
+/// The case a new message would open, before it has a number.
+fn draft_of(mail: &InboundMail) -> CaseDraft {
+    CaseDraft {
+        subject: mail.subject.clone(),
+        description: mail.text.clone(),
+        source: Some(Source::Email),
+        customer: Some(Customer {
+            name: mail.from_name.clone(),
+            email: mail.from_address.clone(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Blobs already written for a message's attachments, by position.
+struct StoredAttachment {
+    sha256: String,
+    size: u64,
+}
+
+impl Service {
+    /// Takes one raw message into `channel`. `actor` must manage the channel
+    /// (the MTA pipe's token) or be the operator (IMAP intake).
+    pub async fn take_in_mail(
+        &self,
+        actor: &User,
+        channel_id: ChannelId,
+        raw: Vec<u8>,
+    ) -> ServiceResult<MailReceipt> {
+        let channel = {
+            let txn = self.store.read()?;
+            match txn.channel(channel_id)? {
+                Some(c) if access::can_see_channel(actor, &c) => c,
+                _ => {
+                    return Err(ServiceError::NotFound(format!(
+                        "channel {channel_id} not found"
+                    )));
+                }
+            }
+        };
+        if !access::can_manage_channel(actor, &channel) {
+            return Err(ServiceError::Forbidden(
+                "only the channel's managers and administrators can deliver mail to it".into(),
+            ));
+        }
+        let limit = self.config.mail.max_message_bytes;
+        if raw.len() > limit {
+            return Err(ServiceError::TooLarge(format!(
+                "the message is {} bytes; this desk takes messages up to {limit} bytes",
+                raw.len()
+            )));
+        }
+        let mail = tokio::task::spawn_blocking(move || parse::parse(&raw))
+            .await
+            .map_err(|e| ServiceError::BadRequest(format!("the message could not be read: {e}")))?
+            .map_err(|e| ServiceError::BadRequest(format!("not a mail message: {e}")))?;
+        if let Some(receipt) = self.already_taken_in(&mail)? {
+            return Ok(receipt);
+        }
+        if let Some(sender) = &mail.from_address {
+            let config = &self.config.mail;
+            let window = Duration::from_secs(config.sender_window_seconds);
+            if !self
+                .mail_senders
+                .admit(sender, config.sender_max_messages, window)
+            {
+                return Err(ServiceError::SenderThrottled {
+                    sender: sender.clone(),
+                    retry_after_secs: config.sender_window_seconds,
+                });
+            }
+        }
+        let window_secs = u64::from(self.config.mail.thread_window_hours) * 3600;
+        let threaded = {
+            let txn = self.store.read()?;
+            find_thread(&txn, &channel, &mail, window_secs, now())?.is_some()
+        };
+        let intake = if threaded {
+            None
+        } else {
+            let preview = draft_of(&mail).into_case(0, channel_id, MAIL_ACTOR, Source::Email, now())?;
+            Some(self.intake(&preview, channel_id).await?)
+        };
+        let stored = self.store_attachments(&mail).await?;
+        self.store
+            .write(move |txn| {
+                if let Some((number, event)) = txn.seen_mail(&mail.dedup_key)? {
+                    return Ok(duplicate_receipt(number, event, mail.noise));
+                }
+                let channel = txn
+                    .channel(channel_id)?
+                    .ok_or_else(|| ServiceError::NotFound(format!("channel {channel_id} not found")))?;
+                let at = now();
+                let receipt = match find_thread(txn, &channel, &mail, window_secs, at)? {
+                    Some((case, how)) => append_mail(txn, case, &mail, &stored, how, at)?,
+                    None => open_case_from_mail(txn, &channel, &mail, &stored, intake.as_ref(), at)?,
+                };
+                remember_mail(txn, &mail, &receipt, at)?;
+                Ok(receipt)
+            })
+            .await
+    }
+
+    fn already_taken_in(&self, mail: &InboundMail) -> ServiceResult<Option<MailReceipt>> {
+        let txn = self.store.read()?;
+        Ok(txn
+            .seen_mail(&mail.dedup_key)?
+            .map(|(number, event)| duplicate_receipt(number, event, mail.noise)))
+    }
+
+    /// Writes the attachments' blobs before the records that name them.
+    async fn store_attachments(&self, mail: &InboundMail) -> ServiceResult<Vec<StoredAttachment>> {
+        if mail.attachments.is_empty() {
+            return Ok(Vec::new());
+        }
+        let blobs = self.blobs.clone();
+        let contents: Vec<Vec<u8>> = mail.attachments.iter().map(|a| a.bytes.clone()).collect();
+        tokio::task::spawn_blocking(move || {
+            contents
+                .iter()
+                .map(|bytes| {
+                    Ok(StoredAttachment {
+                        sha256: blobs.put(bytes)?,
+                        size: bytes.len() as u64,
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()
+        })
+        .await
+        .map_err(|e| ServiceError::Output(format!("storing attachments failed: {e}")))?
+        .map_err(ServiceError::from)
+    }
+}
+
+fn duplicate_receipt(case: CaseNumber, event: u64, noise: Noise) -> MailReceipt {
+    MailReceipt {
+        case,
+        created: false,
+        duplicate: true,
+        event,
+        threaded_by: None,
+        noise,
+    }
+}
+
+/// Opens a case for a message that continues none.
+fn open_case_from_mail(
+    txn: &WriteTransaction,
+    channel: &Channel,
+    mail: &InboundMail,
+    stored: &[StoredAttachment],
+    intake: Option<&automation::Intake>,
+    at: Timestamp,
+) -> ServiceResult<MailReceipt> {
+    let number = txn.allocate_case_number()?;
+    let mut case = draft_of(mail).into_case(number, channel.id, MAIL_ACTOR, Source::Email, at)?;
+    case.thread = mail.message_id.clone();
+    let created = EventKind::Created {
+        source: Source::Email,
+        subject: case.subject.clone(),
+    };
+    let rules = match intake {
+        Some(intake) => automation::apply_intake(txn, &mut case, intake, at)?,
+        None => Vec::new(),
+    };
+    txn.put_case(&case)?;
+    txn.append_event(&case, MAIL_ACTOR, at, created)?;
+    for kind in rules {
+        txn.append_event(&case, automation::RULES_ACTOR, at, kind)?;
+    }
+    let event = append_message(txn, &mut case, mail, stored, at)?;
+    if channel.settings.auto_acknowledge && mail.noise == Noise::None && !case.auto_resolved {
+        super::updates::queue_acknowledgement(txn, channel, &case, mail, at)?;
+    }
+    Ok(MailReceipt {
+        case: number,
+        created: true,
+        duplicate: false,
+        event,
+        threaded_by: None,
+        noise: mail.noise,
+    })
+}
+
+/// Adds a message to the case it continues. People's replies reopen a
+/// resolved case; machines' (bounces, auto-replies) never do.
+fn append_mail(
+    txn: &WriteTransaction,
+    mut case: Case,
+    mail: &InboundMail,
+    stored: &[StoredAttachment],
+    how: &'static str,
+    at: Timestamp,
+) -> ServiceResult<MailReceipt> {
+    let mut events = Vec::new();
+    if mail.noise == Noise::None {
+        let wake = matches!(case.status, Status::Resolved | Status::WaitingForCustomer);
+        if wake && let Some(from) = case.change_status(Status::Open, MAIL_ACTOR, at)? {
+            events.push(if from == Status::Resolved {
+                EventKind::Reopened
+            } else {
+                EventKind::StatusChanged {
+                    from,
+                    to: Status::Open,
+                }
+            });
+        }
+        link_customer(&mut case, mail);
+    }
+    case.updated_at = at;
+    case.updated_by = MAIL_ACTOR.to_owned();
+    let event = append_message(txn, &mut case, mail, stored, at)?;
+    save(txn, &mut case, MAIL_ACTOR, at, events)?;
+    Ok(MailReceipt {
+        case: case.number,
+        created: false,
+        duplicate: false,
+        event,
+        threaded_by: Some(how),
+        noise: mail.noise,
+    })
+}
+
+/// A case without a known customer gets the sender as its customer.
+fn link_customer(case: &mut Case, mail: &InboundMail) {
+    let Some(address) = &mail.from_address else {
+        return;
+    };
+    let customer = case.customer.get_or_insert_with(Customer::default);
+    if customer.email.is_none() {
+        customer.email = Some(address.clone());
+        if customer.name.is_none() {
+            customer.name = mail.from_name.clone();
+        }
+    }
+}
+
+/// Records the message's files and its event; returns the event's seq.
+fn append_message(
+    txn: &WriteTransaction,
+    case: &mut Case,
+    mail: &InboundMail,
+    stored: &[StoredAttachment],
+    at: Timestamp,
+) -> ServiceResult<u64> {
+    let mut files = Vec::new();
+    for (attachment, blob) in mail.attachments.iter().zip(stored) {
+        let mut record = FileRecord {
+            id: 0,
+            case: case.number,
+            name: attachment.name.clone(),
+            content_type: attachment.content_type.clone(),
+            size: blob.size,
+            sha256: blob.sha256.clone(),
+            origin: FileOrigin::Incoming,
+            content_id: attachment.content_id.clone(),
+            event: None,
+            created_at: at,
+            created_by: MAIL_ACTOR.to_owned(),
+        };
+        txn.add_file(&mut record)?;
+        files.push(record);
+    }
+    let message = EventKind::Message {
+        direction: Direction::Inbound,
+        from: Some(sender_label(mail)),
+        body: mail.text.clone(),
+        email: Some(Box::new(EmailPart {
+            message_id: mail.message_id.clone().unwrap_or_default(),
+            subject: mail.subject.clone(),
+            from_address: mail.from_address.clone().unwrap_or_default(),
+            to: mail.to.clone(),
+            cc: mail.cc.clone(),
+            bcc: Vec::new(),
+            html: mail.html.clone(),
+            attachments: files.iter().map(|f| f.id).collect(),
+            noise: mail.noise,
+            outgoing: None,
+            delivery: None,
+        })),
+    };
+    crate::domain::milestone::complete(case, &message, at);
+    txn.put_case(case)?;
+    let event = txn.append_event(case, MAIL_ACTOR, at, message)?;
+    for mut file in files {
+        file.event = Some(event.seq);
+        txn.put_file(&file)?;
+    }
+    Ok(event.seq)
+}
+
+fn sender_label(mail: &InboundMail) -> String {
+    match (&mail.from_name, &mail.from_address) {
+        (Some(name), Some(address)) => format!("{name} <{address}>"),
+        (Some(name), None) => name.clone(),
+        (None, Some(address)) => address.clone(),
+        (None, None) => "unknown sender".to_owned(),
+    }
+}
+
+/// Remembers what threads later mail onto this case and what makes intake
+/// idempotent.
+fn remember_mail(
+    txn: &WriteTransaction,
+    mail: &InboundMail,
+    receipt: &MailReceipt,
+    at: Timestamp,
+) -> ServiceResult<()> {
+    txn.remember_seen_mail(&mail.dedup_key, receipt.case, receipt.event)?;
+    if let Some(id) = &mail.message_id {
+        txn.remember_message_id(id, receipt.case)?;
+    }
+    let subject = mail::normalized_subject(&mail.subject);
+    if let Some(sender) = &mail.from_address
+        && !subject.is_empty()
+        && !mail.noise.is_machine()
+    {
+        txn.remember_subject_thread(sender, &subject, receipt.case, at.timestamp() as u64)?;
+    }
+    Ok(())
+}

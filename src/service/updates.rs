@@ -1,0 +1,560 @@
+//! Files on cases, updates sent by email, and the delivery state of
+//! outgoing mail. Sending itself happens in `crate::mail::smtp`, from the
+//! queue these commands fill in the same transaction as the event.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::sync::Mutex;
+
+use rand::Rng;
+use redb::WriteTransaction;
+
+use super::cases::{visible_case, workable_case};
+use super::mail::MAIL_ACTOR;
+use super::cases::save;
+use super::{Service, ServiceError, ServiceResult, automation, now};
+use crate::domain::Timestamp;
+use crate::domain::activity::{ActivityEvent, Direction, EventKind, NOTE_MAX};
+use crate::domain::case::{Case, CaseNumber};
+use crate::domain::channel::{Channel, ChannelId};
+use crate::domain::file::{self, FileId, FileOrigin, FileRecord};
+use crate::domain::mail::{
+    self, DeliveryReport, DeliveryState, EmailPart, OutgoingAttachment, OutgoingMail,
+};
+use crate::domain::user::User;
+use crate::domain::validate;
+use crate::mail::parse::InboundMail;
+use crate::store::{MailReads, MailWrites, Reads, Writes};
+
+/// At most this many recipients per list.
+const RECIPIENTS_MAX: usize = 50;
+/// Attempts before an outgoing message is given up.
+pub const DELIVERY_ATTEMPTS_MAX: u32 = 10;
+
+/// Whose address an update is sent from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FromChoice {
+    #[default]
+    Channel,
+    Me,
+}
+
+/// An update to send by email.
+#[derive(Debug, Clone, Default)]
+pub struct NewUpdate {
+    pub from: FromChoice,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub bcc: Vec<String>,
+    /// Empty: the case's subject.
+    pub subject: Option<String>,
+    pub body: String,
+    /// Files of the case to attach.
+    pub attachments: Vec<FileId>,
+}
+
+/// A file someone uploads.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub name: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// What a channel's IMAP intake last did.
+#[derive(Debug, Clone, Default)]
+pub struct MailStatus {
+    /// `connecting`, `idle`, `polling`, `failing` or `stopped`.
+    pub state: String,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<Timestamp>,
+    pub last_success_at: Option<Timestamp>,
+    /// When the next attempt is due after a failure.
+    pub retry_at: Option<Timestamp>,
+    pub messages_taken_in: u64,
+    pub messages_refused: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct MailStatusBoard {
+    channels: Mutex<BTreeMap<ChannelId, MailStatus>>,
+}
+
+fn recipients(field: &str, list: &[String]) -> ServiceResult<Vec<String>> {
+    if list.len() > RECIPIENTS_MAX {
+        return Err(ServiceError::invalid(
+            field,
+            format!("at most {RECIPIENTS_MAX} addresses"),
+        ));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for address in list {
+        let address = validate::email(field, address)?.to_lowercase();
+        if !out.contains(&address) {
+            out.push(address);
+        }
+    }
+    Ok(out)
+}
+
+/// A new Message-ID on the sender's domain.
+fn new_message_id(number: CaseNumber, from_address: &str) -> String {
+    let domain = from_address
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_ascii_lowercase())
+        .unwrap_or_else(|| "docket.invalid".into());
+    let token: u64 = rand::rng().random();
+    format!("docket.{number}.{token:016x}@{domain}")
+}
+
+/// The Message-IDs of a case's mail, oldest first, and the newest inbound one.
+fn conversation_ids(txn: &impl Reads, number: CaseNumber) -> ServiceResult<(Vec<String>, Option<String>)> {
+    let mut ids = Vec::new();
+    let mut last_inbound = None;
+    txn.visit_activity(number, &mut |event| {
+        if let EventKind::Message {
+            direction,
+            email: Some(email),
+            ..
+        } = event.kind
+            && !email.message_id.is_empty()
+        {
+            if direction == Direction::Inbound {
+                last_inbound = Some(email.message_id.clone());
+            }
+            ids.push(email.message_id);
+        }
+        true
+    })?;
+    let keep = ids.len().saturating_sub(20);
+    Ok((ids.split_off(keep), last_inbound))
+}
+
+fn mailbox(name: &str, address: &str) -> String {
+    let name: String = name.chars().filter(|c| !c.is_control() && *c != '"').collect();
+    format!("\"{name}\" <{address}>")
+}
+
+/// Queues a message and shows it in the case's activity; returns the event.
+#[allow(clippy::too_many_arguments)]
+fn queue_mail(
+    txn: &WriteTransaction,
+    case: &mut Case,
+    actor: &str,
+    mut outgoing: OutgoingMail,
+    from_address: &str,
+    attachments: Vec<FileRecord>,
+    at: Timestamp,
+) -> ServiceResult<ActivityEvent> {
+    let mut files = Vec::new();
+    for source in attachments {
+        let mut record = FileRecord {
+            id: 0,
+            origin: FileOrigin::Outgoing,
+            content_id: None,
+            event: None,
+            created_at: at,
+            created_by: actor.to_owned(),
+            ..source
+        };
+        txn.add_file(&mut record)?;
+        files.push(record);
+    }
+    outgoing.attachments = files
+        .iter()
+        .map(|f| OutgoingAttachment {
+            sha256: f.sha256.clone(),
+            name: f.name.clone(),
+            content_type: f.content_type.clone(),
+        })
+        .collect();
+    let job = txn.add_outgoing_mail(&outgoing)?;
+    let message = EventKind::Message {
+        direction: Direction::Outbound,
+        from: Some(outgoing.from.clone()),
+        body: outgoing.body.clone(),
+        email: Some(Box::new(EmailPart {
+            message_id: outgoing.message_id.clone(),
+            subject: outgoing.subject.clone(),
+            from_address: from_address.to_owned(),
+            to: outgoing.to.clone(),
+            cc: outgoing.cc.clone(),
+            bcc: outgoing.bcc.clone(),
+            html: None,
+            attachments: files.iter().map(|f| f.id).collect(),
+            noise: mail::Noise::None,
+            outgoing: Some(job),
+            delivery: Some(DeliveryReport::of(&outgoing)),
+        })),
+    };
+    crate::domain::milestone::complete(case, &message, at);
+    case.updated_at = at;
+    case.updated_by = actor.to_owned();
+    txn.put_case(case)?;
+    let event = txn.append_event(case, actor, at, message)?;
+    outgoing.event = event.seq;
+    txn.put_outgoing_mail(job, &outgoing)?;
+    for mut file in files {
+        file.event = Some(event.seq);
+        txn.put_file(&file)?;
+    }
+    txn.remember_message_id(&outgoing.message_id, case.number)?;
+    Ok(event)
+}
+
+/// Confirms a new case to whoever wrote in. Marked as automatic mail so
+/// that other machines do not answer it.
+pub(super) fn queue_acknowledgement(
+    txn: &WriteTransaction,
+    channel: &Channel,
+    case: &Case,
+    inbound: &InboundMail,
+    at: Timestamp,
+) -> ServiceResult<()> {
+    let (Some(from_address), Some(to)) = (&channel.email_address, &inbound.from_address) else {
+        return Ok(());
+    };
+    let mut case = case.clone();
+    let subject = mail::with_case_token(&format!("Re: {}", inbound.subject), case.number);
+    let body = format!(
+        "Thank you for your message. We have opened case #{} and will answer as soon as we can.\n\
+         Please keep [#{}] in the subject of any reply.\n",
+        case.number, case.number
+    );
+    let outgoing = OutgoingMail {
+        case: case.number,
+        event: 0,
+        from: mailbox(&channel.name, from_address),
+        reply_to: None,
+        to: vec![to.clone()],
+        cc: Vec::new(),
+        bcc: Vec::new(),
+        subject,
+        body,
+        message_id: new_message_id(case.number, from_address),
+        in_reply_to: inbound.message_id.clone(),
+        references: inbound.message_id.iter().cloned().collect(),
+        attachments: Vec::new(),
+        automatic: true,
+        state: DeliveryState::Pending {
+            next_attempt: at.timestamp(),
+        },
+        attempts: 0,
+        last_error: None,
+    };
+    queue_mail(
+        txn,
+        &mut case,
+        automation::RULES_ACTOR,
+        outgoing,
+        from_address,
+        Vec::new(),
+        at,
+    )?;
+    Ok(())
+}
+
+impl Service {
+    /// Every file of a case: incoming and outgoing attachments and uploads.
+    pub fn case_files(&self, actor: &User, number: CaseNumber) -> ServiceResult<Vec<FileRecord>> {
+        let txn = self.store.read()?;
+        visible_case(&txn, actor, number)?;
+        Ok(txn.case_files(number)?)
+    }
+
+    /// One file with its content, for whoever may read its case.
+    pub fn open_file(&self, actor: &User, id: FileId) -> ServiceResult<(FileRecord, File)> {
+        let missing = || ServiceError::NotFound(format!("file {id} not found"));
+        let record = {
+            let txn = self.store.read()?;
+            let record = txn.file(id)?.ok_or_else(missing)?;
+            visible_case(&txn, actor, record.case).map_err(|_| missing())?;
+            record
+        };
+        let file = self.blobs.open_blob(&record.sha256)?;
+        Ok((record, file))
+    }
+
+    /// Stores an uploaded file on a case.
+    pub async fn upload_file(
+        &self,
+        actor: &User,
+        number: CaseNumber,
+        upload: Upload,
+    ) -> ServiceResult<FileRecord> {
+        let limit = self.config.mail.max_upload_bytes;
+        if upload.bytes.len() > limit {
+            return Err(ServiceError::TooLarge(format!(
+                "the file is {} bytes; files up to {limit} bytes are accepted",
+                upload.bytes.len()
+            )));
+        }
+        workable_case(&self.store.read()?, actor, number)?;
+        let size = upload.bytes.len() as u64;
+        let blobs = self.blobs.clone();
+        let bytes = upload.bytes;
+        let sha256 = tokio::task::spawn_blocking(move || blobs.put(&bytes))
+            .await
+            .map_err(|e| ServiceError::Output(format!("storing the file failed: {e}")))??;
+        let name = file::clean_file_name(upload.name.as_deref());
+        let content_type = match upload.content_type.as_deref() {
+            Some(t) if t != "application/octet-stream" => file::clean_content_type(Some(t)),
+            _ => mime_guess::from_path(&name)
+                .first_raw()
+                .map(|t| file::clean_content_type(Some(t)))
+                .unwrap_or_else(|| "application/octet-stream".into()),
+        };
+        let actor = actor.clone();
+        self.store
+            .write(move |txn| {
+                let (case, _) = workable_case(txn, &actor, number)?;
+                let mut record = FileRecord {
+                    id: 0,
+                    case: case.number,
+                    name: name.clone(),
+                    content_type: content_type.clone(),
+                    size,
+                    sha256: sha256.clone(),
+                    origin: FileOrigin::Upload,
+                    content_id: None,
+                    event: None,
+                    created_at: now(),
+                    created_by: actor.username.clone(),
+                };
+                txn.add_file(&mut record)?;
+                Ok(record)
+            })
+            .await
+    }
+
+    /// Sends an update about a case by email, from the channel's address or,
+    /// where the channel allows it, the agent's own.
+    pub async fn send_update(
+        &self,
+        actor: &User,
+        number: CaseNumber,
+        update: NewUpdate,
+    ) -> ServiceResult<ActivityEvent> {
+        let to = recipients("to", &update.to)?;
+        let cc = recipients("cc", &update.cc)?;
+        let bcc = recipients("bcc", &update.bcc)?;
+        if to.is_empty() {
+            return Err(ServiceError::invalid("to", "name at least one recipient"));
+        }
+        let body = validate::required_text("body", &update.body, NOTE_MAX)?;
+        let subject = validate::optional_label(
+            "subject",
+            update.subject.as_deref(),
+            crate::domain::case::SUBJECT_MAX,
+        )?;
+        let actor = actor.clone();
+        self.store
+            .write(move |txn| {
+                let (mut case, channel) = workable_case(txn, &actor, number)?;
+                let (from, from_address) = sender_of(&actor, &channel, update.from)?;
+                let mut attachments = Vec::new();
+                for id in &update.attachments {
+                    match txn.file(*id)? {
+                        Some(f) if f.case == number => attachments.push(f),
+                        _ => {
+                            return Err(ServiceError::invalid(
+                                "attachments",
+                                format!("file {id} is not a file of case #{number}"),
+                            ));
+                        }
+                    }
+                }
+                let (references, in_reply_to) = conversation_ids(txn, number)?;
+                let subject = subject
+                    .clone()
+                    .unwrap_or_else(|| format!("Re: {}", case.subject));
+                let at = now();
+                let outgoing = OutgoingMail {
+                    case: number,
+                    event: 0,
+                    from,
+                    reply_to: channel.email_address.clone(),
+                    to: to.clone(),
+                    cc: cc.clone(),
+                    bcc: bcc.clone(),
+                    subject: mail::with_case_token(&subject, number),
+                    body: body.clone(),
+                    message_id: new_message_id(number, &from_address),
+                    in_reply_to,
+                    references,
+                    attachments: Vec::new(),
+                    automatic: false,
+                    state: DeliveryState::Pending {
+                        next_attempt: at.timestamp(),
+                    },
+                    attempts: 0,
+                    last_error: None,
+                };
+                let event = queue_mail(
+                    txn,
+                    &mut case,
+                    &actor.username,
+                    outgoing,
+                    &from_address,
+                    attachments,
+                    at,
+                )?;
+                save(txn, &mut case, &actor.username, at, Vec::new())?;
+                Ok(event)
+            })
+            .await
+    }
+
+    /// Outgoing mail due for an attempt.
+    pub fn due_outgoing_mail(&self, limit: usize) -> ServiceResult<Vec<(u64, OutgoingMail)>> {
+        Ok(self
+            .store
+            .read()?
+            .due_outgoing_mail(now().timestamp(), limit)?)
+    }
+
+    /// A blob's bytes, for attaching to outgoing mail.
+    pub fn blob(&self, sha256: &str) -> ServiceResult<Vec<u8>> {
+        Ok(self.blobs.read(sha256)?)
+    }
+
+    /// Records an attempt to deliver outgoing mail `id`: sent, or failed
+    /// (retried later unless `permanent` or out of attempts).
+    pub async fn record_delivery(
+        &self,
+        id: u64,
+        outcome: Result<(), (String, bool)>,
+    ) -> ServiceResult<()> {
+        self.store
+            .write(move |txn| {
+                let Some(mut outgoing) = txn.outgoing_mail(id)? else {
+                    return Ok(());
+                };
+                let at = now();
+                outgoing.attempts += 1;
+                outgoing.state = match &outcome {
+                    Ok(()) => {
+                        outgoing.last_error = None;
+                        DeliveryState::Sent { at }
+                    }
+                    Err((error, permanent)) => {
+                        outgoing.last_error = Some(error.chars().take(500).collect());
+                        if *permanent || outgoing.attempts >= DELIVERY_ATTEMPTS_MAX {
+                            DeliveryState::Failed { at }
+                        } else {
+                            DeliveryState::Pending {
+                                next_attempt: at.timestamp() + retry_delay(outgoing.attempts),
+                            }
+                        }
+                    }
+                };
+                txn.put_outgoing_mail(id, &outgoing)?;
+                show_delivery(txn, &outgoing)
+            })
+            .await
+    }
+
+    /// Puts a pending message back to be tried now (a server was set up).
+    pub async fn postpone_delivery(&self, id: u64, reason: &str, delay_secs: i64) -> ServiceResult<()> {
+        let reason = reason.to_owned();
+        self.store
+            .write(move |txn| {
+                let Some(mut outgoing) = txn.outgoing_mail(id)? else {
+                    return Ok(());
+                };
+                outgoing.last_error = Some(reason.clone());
+                outgoing.state = DeliveryState::Pending {
+                    next_attempt: now().timestamp() + delay_secs,
+                };
+                txn.put_outgoing_mail(id, &outgoing)?;
+                show_delivery(txn, &outgoing)
+            })
+            .await
+    }
+
+    /// Updates what a channel's IMAP intake shows.
+    pub fn report_mail_status(&self, channel: ChannelId, update: impl FnOnce(&mut MailStatus)) {
+        let mut board = self
+            .mail_status
+            .channels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        update(board.entry(channel).or_default());
+    }
+
+    pub fn mail_status(&self, channel: ChannelId) -> Option<MailStatus> {
+        let board = self
+            .mail_status
+            .channels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        board.get(&channel).cloned()
+    }
+
+    /// Channels with IMAP intake set up, for the pollers.
+    pub fn imap_channels(&self) -> ServiceResult<Vec<Channel>> {
+        Ok(self
+            .store
+            .read()?
+            .channels()?
+            .into_iter()
+            .filter(|c| c.settings.imap.is_some())
+            .collect())
+    }
+}
+
+/// Seconds before attempt `attempts + 1`: 30 s doubling, at most an hour.
+fn retry_delay(attempts: u32) -> i64 {
+    (30_i64 << attempts.saturating_sub(1).min(7)).min(3600)
+}
+
+/// Mirrors the delivery state on the message's event and tells live views.
+fn show_delivery(txn: &WriteTransaction, outgoing: &OutgoingMail) -> ServiceResult<()> {
+    let Some(mut event) = txn.activity_event(outgoing.case, outgoing.event)? else {
+        return Ok(());
+    };
+    if let EventKind::Message {
+        email: Some(email), ..
+    } = &mut event.kind
+    {
+        email.delivery = Some(DeliveryReport::of(outgoing));
+    }
+    txn.put_event(outgoing.case, &event)?;
+    if let Some(case) = txn.case(outgoing.case)? {
+        txn.enqueue(&crate::store::OutboxEvent::CaseChanged {
+            number: case.number,
+            channel: case.channel,
+            event_seq: event.seq,
+            event: "delivery".into(),
+            actor: MAIL_ACTOR.into(),
+        })?;
+    }
+    Ok(())
+}
+
+/// The `From` of an update and its bare address.
+fn sender_of(actor: &User, channel: &Channel, choice: FromChoice) -> ServiceResult<(String, String)> {
+    match choice {
+        FromChoice::Channel => {
+            let address = channel.email_address.clone().ok_or_else(|| {
+                ServiceError::invalid(
+                    "from",
+                    format!("the channel '{}' has no email address to send from", channel.name),
+                )
+            })?;
+            Ok((mailbox(&channel.name, &address), address))
+        }
+        FromChoice::Me => {
+            if !channel.settings.personal_from {
+                return Err(ServiceError::Forbidden(format!(
+                    "the channel '{}' sends updates from its own address only",
+                    channel.name
+                )));
+            }
+            let address = actor.email.clone().ok_or_else(|| {
+                ServiceError::invalid("from", "your account has no email address to send from")
+            })?;
+            Ok((mailbox(&actor.display_name, &address), address))
+        }
+    }
+}

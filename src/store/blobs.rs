@@ -1,0 +1,97 @@
+//! The blob store: file contents under `DATA/blobs/`, named by their
+//! SHA-256, so the same file is stored once. A blob is written to a
+//! temporary file, synced and renamed into place before any record names it;
+//! a crash can leave an unnamed blob behind, never a record without its blob.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::{StoreError, StoreResult};
+
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    dir: PathBuf,
+}
+
+impl BlobStore {
+    /// The store under `data_dir`; folders are made on the first write.
+    pub fn new(data_dir: &Path) -> BlobStore {
+        BlobStore {
+            dir: data_dir.join("blobs"),
+        }
+    }
+
+    /// Stores `bytes` durably and returns their hash (hex). Blocking.
+    pub fn put(&self, bytes: &[u8]) -> StoreResult<String> {
+        let sha = hex::encode(Sha256::digest(bytes));
+        let path = self.path_of(&sha)?;
+        if path.exists() {
+            return Ok(sha);
+        }
+        let parent = path.parent().expect("blob paths have a parent");
+        fs::create_dir_all(parent).map_err(io_error)?;
+        let temp = parent.join(format!(".{sha}.{}.tmp", std::process::id()));
+        let mut file = File::create(&temp).map_err(io_error)?;
+        file.write_all(bytes).map_err(io_error)?;
+        file.sync_all().map_err(io_error)?;
+        fs::rename(&temp, &path).map_err(io_error)?;
+        File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(io_error)?;
+        Ok(sha)
+    }
+
+    /// Opens a stored blob for reading.
+    pub fn open_blob(&self, sha: &str) -> StoreResult<File> {
+        File::open(self.path_of(sha)?).map_err(io_error)
+    }
+
+    pub fn read(&self, sha: &str) -> StoreResult<Vec<u8>> {
+        fs::read(self.path_of(sha)?).map_err(io_error)
+    }
+
+    fn path_of(&self, sha: &str) -> StoreResult<PathBuf> {
+        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(StoreError::Corrupt(format!("not a blob name: {sha:?}")));
+        }
+        Ok(self.dir.join(&sha[..2]).join(sha))
+    }
+}
+
+fn io_error(err: std::io::Error) -> StoreError {
+    StoreError::Backend(format!("blob store: {err}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_content_is_stored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::new(dir.path());
+        let a = blobs.put(b"hello").unwrap();
+        let b = blobs.put(b"hello").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(blobs.read(&a).unwrap(), b"hello");
+        let files: Vec<_> = walk(&dir.path().join("blobs"));
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert!(blobs.read("../../etc/passwd").is_err());
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                found.extend(walk(&path));
+            } else {
+                found.push(path);
+            }
+        }
+        found
+    }
+}

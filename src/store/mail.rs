@@ -1,0 +1,210 @@
+//! Records of the email channel: files and their case index, the Message-IDs
+//! that thread replies, the keys that make intake idempotent, the
+//! sender-and-subject threads, and outgoing mail waiting for the SMTP server.
+
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+
+use super::records::{decode, encode, next_in_sequence};
+use super::tables::*;
+use super::StoreResult;
+use crate::domain::activity::ActivityEvent;
+use crate::domain::case::CaseNumber;
+use crate::domain::file::{FileId, FileRecord};
+use crate::domain::mail::OutgoingMail;
+
+pub trait MailReads {
+    fn file(&self, id: FileId) -> StoreResult<Option<FileRecord>>;
+    fn case_files(&self, number: CaseNumber) -> StoreResult<Vec<FileRecord>>;
+    /// The case a Message-ID (key form) belongs to.
+    fn case_of_message_id(&self, key: &str) -> StoreResult<Option<CaseNumber>>;
+    /// The case and event an already taken-in message landed on.
+    fn seen_mail(&self, key: &[u8; 32]) -> StoreResult<Option<(CaseNumber, u64)>>;
+    /// The case the last message from `sender` with this normalised subject
+    /// went to, and when (seconds).
+    fn subject_thread(&self, sender: &str, subject: &str) -> StoreResult<Option<(CaseNumber, u64)>>;
+    fn outgoing_mail(&self, id: u64) -> StoreResult<Option<OutgoingMail>>;
+    /// Outgoing mail due by `now` (seconds), oldest first.
+    fn due_outgoing_mail(&self, now: i64, limit: usize) -> StoreResult<Vec<(u64, OutgoingMail)>>;
+}
+
+fn thread_key(sender: &str, subject: &str) -> String {
+    format!("{}\n{}", sender.to_ascii_lowercase(), subject)
+}
+
+macro_rules! impl_mail_reads {
+    ($txn:ty) => {
+        impl MailReads for $txn {
+            fn file(&self, id: FileId) -> StoreResult<Option<FileRecord>> {
+                let table = self.open_table(FILES)?;
+                let found = table.get(id)?;
+                found.map(|v| decode("file", v.value())).transpose()
+            }
+
+            fn case_files(&self, number: CaseNumber) -> StoreResult<Vec<FileRecord>> {
+                let index = self.open_table(CASE_FILES)?;
+                let files = self.open_table(FILES)?;
+                let mut found = Vec::new();
+                for entry in index.range((number, 0)..=(number, u64::MAX))? {
+                    let (key, _) = entry?;
+                    if let Some(value) = files.get(key.value().1)? {
+                        found.push(decode("file", value.value())?);
+                    }
+                }
+                Ok(found)
+            }
+
+            fn case_of_message_id(&self, key: &str) -> StoreResult<Option<CaseNumber>> {
+                Ok(self.open_table(MESSAGE_IDS)?.get(key)?.map(|v| v.value()))
+            }
+
+            fn seen_mail(&self, key: &[u8; 32]) -> StoreResult<Option<(CaseNumber, u64)>> {
+                Ok(self
+                    .open_table(MAIL_SEEN)?
+                    .get(key.as_slice())?
+                    .map(|v| v.value()))
+            }
+
+            fn subject_thread(
+                &self,
+                sender: &str,
+                subject: &str,
+            ) -> StoreResult<Option<(CaseNumber, u64)>> {
+                Ok(self
+                    .open_table(SUBJECT_THREADS)?
+                    .get(thread_key(sender, subject).as_str())?
+                    .map(|v| v.value()))
+            }
+
+            fn outgoing_mail(&self, id: u64) -> StoreResult<Option<OutgoingMail>> {
+                let table = self.open_table(MAIL_JOBS)?;
+                let found = table.get(id)?;
+                found.map(|v| decode("outgoing mail", v.value())).transpose()
+            }
+
+            fn due_outgoing_mail(
+                &self,
+                now: i64,
+                limit: usize,
+            ) -> StoreResult<Vec<(u64, OutgoingMail)>> {
+                use crate::domain::mail::DeliveryState;
+                let mut due = Vec::new();
+                for entry in self.open_table(MAIL_JOBS)?.iter()? {
+                    let (id, value) = entry?;
+                    let mail: OutgoingMail = decode("outgoing mail", value.value())?;
+                    if matches!(mail.state, DeliveryState::Pending { next_attempt } if next_attempt <= now)
+                    {
+                        due.push((id.value(), mail));
+                        if due.len() >= limit {
+                            break;
+                        }
+                    }
+                }
+                Ok(due)
+            }
+        }
+    };
+}
+
+impl_mail_reads!(ReadTransaction);
+impl_mail_reads!(WriteTransaction);
+
+pub trait MailWrites {
+    /// Stores a new file record, giving it its id.
+    fn add_file(&self, file: &mut FileRecord) -> StoreResult<()>;
+    fn put_file(&self, file: &FileRecord) -> StoreResult<()>;
+    /// Rewrites one event in place (an outgoing message's delivery state).
+    fn put_event(&self, number: CaseNumber, event: &ActivityEvent) -> StoreResult<()>;
+    fn remember_message_id(&self, key: &str, number: CaseNumber) -> StoreResult<()>;
+    fn remember_seen_mail(&self, key: &[u8; 32], number: CaseNumber, event: u64)
+    -> StoreResult<()>;
+    fn remember_subject_thread(
+        &self,
+        sender: &str,
+        subject: &str,
+        number: CaseNumber,
+        at: u64,
+    ) -> StoreResult<()>;
+    /// Queues a message for the SMTP server, giving it its id.
+    fn add_outgoing_mail(&self, mail: &OutgoingMail) -> StoreResult<u64>;
+    fn put_outgoing_mail(&self, id: u64, mail: &OutgoingMail) -> StoreResult<()>;
+    /// Forgets a purged case's files (their blobs may be shared).
+    fn delete_case_files(&self, number: CaseNumber) -> StoreResult<()>;
+}
+
+impl MailWrites for WriteTransaction {
+    fn add_file(&self, file: &mut FileRecord) -> StoreResult<()> {
+        file.id = next_in_sequence(self, KEY_NEXT_FILE)?;
+        self.open_table(FILES)?
+            .insert(file.id, encode(file).as_slice())?;
+        self.open_table(CASE_FILES)?.insert((file.case, file.id), ())?;
+        Ok(())
+    }
+
+    fn put_file(&self, file: &FileRecord) -> StoreResult<()> {
+        self.open_table(FILES)?
+            .insert(file.id, encode(file).as_slice())?;
+        Ok(())
+    }
+
+    fn put_event(&self, number: CaseNumber, event: &ActivityEvent) -> StoreResult<()> {
+        self.open_table(ACTIVITY)?
+            .insert((number, event.seq), encode(event).as_slice())?;
+        Ok(())
+    }
+
+    fn remember_message_id(&self, key: &str, number: CaseNumber) -> StoreResult<()> {
+        self.open_table(MESSAGE_IDS)?.insert(key, number)?;
+        Ok(())
+    }
+
+    fn remember_seen_mail(
+        &self,
+        key: &[u8; 32],
+        number: CaseNumber,
+        event: u64,
+    ) -> StoreResult<()> {
+        self.open_table(MAIL_SEEN)?
+            .insert(key.as_slice(), (number, event))?;
+        Ok(())
+    }
+
+    fn remember_subject_thread(
+        &self,
+        sender: &str,
+        subject: &str,
+        number: CaseNumber,
+        at: u64,
+    ) -> StoreResult<()> {
+        self.open_table(SUBJECT_THREADS)?
+            .insert(thread_key(sender, subject).as_str(), (number, at))?;
+        Ok(())
+    }
+
+    fn add_outgoing_mail(&self, mail: &OutgoingMail) -> StoreResult<u64> {
+        let id = next_in_sequence(self, KEY_NEXT_MAIL_JOB)?;
+        self.put_outgoing_mail(id, mail)?;
+        Ok(id)
+    }
+
+    fn put_outgoing_mail(&self, id: u64, mail: &OutgoingMail) -> StoreResult<()> {
+        self.open_table(MAIL_JOBS)?
+            .insert(id, encode(mail).as_slice())?;
+        Ok(())
+    }
+
+    fn delete_case_files(&self, number: CaseNumber) -> StoreResult<()> {
+        let mut ids = Vec::new();
+        {
+            let mut index = self.open_table(CASE_FILES)?;
+            index.retain_in((number, 0)..=(number, u64::MAX), |key, _| {
+                ids.push(key.1);
+                false
+            })?;
+        }
+        let mut files = self.open_table(FILES)?;
+        for id in ids {
+            files.remove(id)?;
+        }
+        Ok(())
+    }
+}
