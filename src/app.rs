@@ -65,6 +65,8 @@ pub async fn serve(config: Config, admin_password: Option<String>) -> Result<(),
         stopping.clone(),
     ));
     let escalations = tokio::spawn(escalate(service.clone(), stopping.clone()));
+    let mail_out = tokio::spawn(crate::mail::smtp::run(service.clone(), stopping.clone()));
+    let mail_in = tokio::spawn(crate::mail::imap::run(service.clone(), stopping.clone()));
     let indexer = tokio::spawn(crate::search::indexer::run(
         search,
         store.clone(),
@@ -111,6 +113,8 @@ pub async fn serve(config: Config, admin_password: Option<String>) -> Result<(),
     let _ = reloader.await;
     let _ = notifier.await;
     let _ = escalations.await;
+    let _ = mail_out.await;
+    let _ = mail_in.await;
     let _ = indexer.await;
     tracing::info!("server stopped");
     result

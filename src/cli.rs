@@ -94,6 +94,21 @@ enum Command {
         #[arg(long, value_name = "N")]
         replay: Option<usize>,
     },
+    /// Deliver one raw message from standard input to a channel of the
+    /// running server: the command for an MTA's pipe transport. Exits 0
+    /// when stored, 75 (temporary failure) when the MTA should retry, and
+    /// 65, 67, 77 or 78 when it should bounce the message.
+    Mailgate {
+        /// The channel's name (or id).
+        #[arg(long, value_name = "NAME")]
+        channel: String,
+        /// The running server.
+        #[arg(long, env = "DOCKET_URL", value_name = "URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An API token of the channel's manager or an administrator.
+        #[arg(long, env = "DOCKET_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
     /// Load an NDJSON archive (see `docket gen`) into the data directory
     /// and index it; `-` reads standard input. The server must be stopped.
     Import {
@@ -200,6 +215,26 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Command::Mailgate {
+        channel,
+        url,
+        token,
+    } = &cli.command
+    {
+        let mut raw = Vec::new();
+        if let Err(e) = std::io::stdin().read_to_end(&mut raw) {
+            eprintln!("error: cannot read the message: {e}");
+            return ExitCode::from(crate::mail::gate::exit::TEMPFAIL);
+        }
+        let token = token.clone().unwrap_or_default();
+        let result = runtime.block_on(crate::mail::gate::deliver(url, &token, channel, raw));
+        if result.code == crate::mail::gate::exit::OK {
+            println!("{}", result.message);
+        } else {
+            eprintln!("error: {}", result.message);
+        }
+        return ExitCode::from(result.code);
+    }
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -284,6 +319,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let config = file.resolve(cli.data, None).map_err(|e| e.to_string())?;
             import_archive(config, &archive).await
         }
+        Command::Mailgate { .. } => Err("mailgate runs on its own; see docket mailgate --help".into()),
     }
 }
 
@@ -495,6 +531,7 @@ async fn channel_command(service: Service, command: ChannelCommand) -> Result<()
                         name,
                         email_address: email,
                         settings,
+                        imap: None,
                     },
                 )
                 .await

@@ -17,5 +17,8 @@ mod service;
 mod store;
 
 fn main() -> std::process::ExitCode {
+    // One TLS provider for every client (IMAP, SMTP, webhooks), chosen
+    // here rather than left to whichever dependency asks first.
+    let _ = tokio_rustls::rustls::crypto::aws_lc_rs::default_provider().install_default();
     cli::main()
 }

@@ -10,12 +10,21 @@ use super::error::ApiError;
 /// Content-Length or streams a chunked body.
 pub struct BodyLimit {
     max: usize,
+    /// For raw mail and file uploads.
+    max_large: usize,
 }
 
 impl BodyLimit {
-    pub fn new(max: usize) -> Self {
-        BodyLimit { max }
+    pub fn new(max: usize, max_large: usize) -> Self {
+        BodyLimit { max, max_large }
     }
+}
+
+/// Routes that take whole messages or files: the mail pipe, uploads and
+/// the update form (which may carry uploads).
+fn takes_large_bodies(path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    path.ends_with("/mail") || path.ends_with("/files") || path.ends_with("/updates")
 }
 
 impl<E: Endpoint> Middleware<E> for BodyLimit {
@@ -25,6 +34,7 @@ impl<E: Endpoint> Middleware<E> for BodyLimit {
         BodyLimitEndpoint {
             inner: ep,
             max: self.max,
+            max_large: self.max_large,
         }
     }
 }
@@ -32,6 +42,7 @@ impl<E: Endpoint> Middleware<E> for BodyLimit {
 pub struct BodyLimitEndpoint<E> {
     inner: E,
     max: usize,
+    max_large: usize,
 }
 
 fn too_large(max: usize) -> poem::Error {
@@ -46,13 +57,18 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        let max = if takes_large_bodies(req.uri().path()) {
+            self.max_large
+        } else {
+            self.max
+        };
         let declared = req
             .headers()
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         match declared {
-            Some(length) if length > self.max as u64 => return Err(too_large(self.max)),
+            Some(length) if length > max as u64 => return Err(too_large(max)),
             Some(_) => {}
             // Chunked HTTP/1.1 and HTTP/2 bodies declare no length: read at
             // most one byte past the limit to tell whether they are over.
@@ -60,7 +76,7 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
                 let mut buffer = Vec::new();
                 req.take_body()
                     .into_async_read()
-                    .take(self.max as u64 + 1)
+                    .take(max as u64 + 1)
                     .read_to_end(&mut buffer)
                     .await
                     .map_err(|e| {
@@ -69,8 +85,8 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
                             format!("the request body could not be read: {e}"),
                         )
                     })?;
-                if buffer.len() > self.max {
-                    return Err(too_large(self.max));
+                if buffer.len() > max {
+                    return Err(too_large(max));
                 }
                 req.set_body(Body::from(buffer));
             }

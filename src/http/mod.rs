@@ -18,7 +18,10 @@ use crate::app::AppState;
 
 /// Every route of the server.
 pub fn routes(state: Arc<AppState>) -> impl Endpoint {
-    let max_body = state.service.config().limits.max_body_bytes;
+    let config = state.service.config();
+    let max_body = config.limits.max_body_bytes;
+    // Room for multipart framing around the largest file or message.
+    let max_large = config.mail.max_message_bytes.max(config.mail.max_upload_bytes) + 64 * 1024;
     let api = api::service();
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
@@ -34,7 +37,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
         .nest("/", web::routes())
-        .with(limits::BodyLimit::new(max_body))
+        .with(limits::BodyLimit::new(max_body, max_large.max(max_body)))
         .with(limits::SecurityHeaders)
         .data(state)
 }

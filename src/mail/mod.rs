@@ -1,5 +1,6 @@
 //! Email: parsing inbound mail, the IMAP intake, and sending over SMTP.
 
+pub mod gate;
 pub mod imap;
 pub mod parse;
 pub mod smtp;

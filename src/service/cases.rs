@@ -256,6 +256,15 @@ impl Service {
         let mut events = txn.activity(number)?;
         if actor.is_partner() {
             events.retain(|event| !event.kind.is_internal());
+            // Blind copies are the team's business.
+            for event in &mut events {
+                if let EventKind::Message {
+                    email: Some(email), ..
+                } = &mut event.kind
+                {
+                    email.bcc.clear();
+                }
+            }
         }
         Ok(events)
     }

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use super::{Service, ServiceError, ServiceResult, now};
 use crate::domain::access;
-use crate::domain::channel::{self, Channel, ChannelId, ChannelSettings, MemberRole};
+use crate::domain::channel::{
+    self, Channel, ChannelId, ChannelSettings, ImapSecurity, ImapSettings, MemberRole,
+};
 use crate::domain::user::User;
 use crate::domain::validate;
 use crate::store::{Reads, Writes};
@@ -14,6 +16,40 @@ pub struct NewChannel {
     pub name: String,
     pub email_address: Option<String>,
     pub settings: ChannelSettings,
+    pub imap: Option<ImapChange>,
+}
+
+/// IMAP settings as given; a missing password keeps the stored one.
+#[derive(Debug, Clone)]
+pub struct ImapChange {
+    pub host: String,
+    pub port: u16,
+    pub security: ImapSecurity,
+    pub username: String,
+    pub password: Option<String>,
+    pub folder: String,
+    pub move_to: Option<String>,
+}
+
+impl ImapChange {
+    fn into_settings(self, current: Option<&ImapSettings>) -> ServiceResult<ImapSettings> {
+        let password = match self.password {
+            Some(password) => password,
+            None => current.map(|c| c.password.clone()).ok_or_else(|| {
+                ServiceError::invalid("imap.password", "a password is needed")
+            })?,
+        };
+        Ok(ImapSettings {
+            host: self.host,
+            port: self.port,
+            security: self.security,
+            username: self.username,
+            password,
+            folder: self.folder,
+            move_to: self.move_to,
+        }
+        .validated()?)
+    }
 }
 
 /// Channel edits; `None` leaves a field alone, `Some(None)` clears it.
@@ -24,6 +60,9 @@ pub struct ChannelChange {
     pub time_tracking: Option<bool>,
     pub reply_window_hours: Option<Option<u32>>,
     pub slack_webhook_url: Option<Option<String>>,
+    pub personal_from: Option<bool>,
+    pub auto_acknowledge: Option<bool>,
+    pub imap: Option<Option<ImapChange>>,
 }
 
 fn not_found(id: ChannelId) -> ServiceError {
@@ -75,7 +114,9 @@ impl Service {
         let name = channel::channel_name(&new.name)?;
         let email_address =
             validate::optional_email("email_address", new.email_address.as_deref())?;
-        let settings = new.settings.validated(&self.config.notify.webhook_allow)?;
+        let mut settings = new.settings;
+        settings.imap = new.imap.map(|i| i.into_settings(None)).transpose()?;
+        let settings = settings.validated(&self.config.notify.webhook_allow)?;
         let created_at = now();
         self.store
             .write(move |txn| {
@@ -143,6 +184,19 @@ impl Service {
                 }
                 if let Some(url) = &change.slack_webhook_url {
                     settings.slack_webhook_url = url.clone();
+                }
+                if let Some(on) = change.personal_from {
+                    settings.personal_from = on;
+                }
+                if let Some(on) = change.auto_acknowledge {
+                    settings.auto_acknowledge = on;
+                }
+                match &change.imap {
+                    None => {}
+                    Some(None) => settings.imap = None,
+                    Some(Some(imap)) => {
+                        settings.imap = Some(imap.clone().into_settings(settings.imap.as_ref())?)
+                    }
                 }
                 channel.settings = settings.validated(&webhook_hosts)?;
                 txn.put_channel(&channel)?;

@@ -491,6 +491,11 @@ impl Service {
         board.get(&channel).cloned()
     }
 
+    /// Changes whenever the store commits; background senders wait on it.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.store.commits()
+    }
+
     /// Channels with IMAP intake set up, for the pollers.
     pub fn imap_channels(&self) -> ServiceResult<Vec<Channel>> {
         Ok(self

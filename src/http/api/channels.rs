@@ -6,7 +6,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
 use super::json_body::JsonBody;
-use super::types::{ChannelView, MemberRoleWire, tri_state};
+use super::types::{ChannelView, ImapSecurityWire, MemberRoleWire, tri_state};
 use super::{ApiTags, TokenAuth, state};
 use crate::domain::access;
 use crate::domain::channel::{Channel, ChannelSettings};
@@ -28,6 +28,49 @@ struct SettingsBody {
     /// An https:// Slack incoming-webhook URL; `null` for none.
     #[serde(default)]
     slack_webhook_url: MaybeUndefined<String>,
+    /// Agents may send updates from their own address.
+    personal_from: Option<bool>,
+    /// Confirm new cases from email to their sender.
+    auto_acknowledge: Option<bool>,
+    /// IMAP intake; `null` turns it off.
+    #[serde(default)]
+    imap: MaybeUndefined<ImapBody>,
+}
+
+/// Where a channel fetches mail from.
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+struct ImapBody {
+    host: String,
+    /// Default: 993 for `tls`, 143 otherwise.
+    port: Option<u16>,
+    security: ImapSecurityWire,
+    username: String,
+    /// Write-only. Leave out to keep the stored one.
+    password: Option<String>,
+    /// Default `INBOX`.
+    folder: Option<String>,
+    /// Move taken-in messages to this folder instead of marking them seen.
+    move_to: Option<String>,
+}
+
+impl From<ImapBody> for crate::service::ImapChange {
+    fn from(b: ImapBody) -> Self {
+        let security: crate::domain::channel::ImapSecurity = b.security.into();
+        crate::service::ImapChange {
+            port: b.port.unwrap_or(match security {
+                crate::domain::channel::ImapSecurity::Tls => 993,
+                _ => 143,
+            }),
+            host: b.host,
+            security,
+            username: b.username,
+            password: b.password,
+            folder: b.folder.unwrap_or_else(|| "INBOX".into()),
+            move_to: b.move_to,
+        }
+    }
 }
 
 #[derive(Debug, Object, Deserialize)]
@@ -69,9 +112,14 @@ enum MemberRemoved {
     Done,
 }
 
-fn view(user: &User, channel: Channel) -> ChannelView {
+fn view(req: &Request, user: &User, channel: Channel) -> ChannelView {
     let manages = access::can_manage_channel(user, &channel);
-    ChannelView::new(channel, manages)
+    let status = manages
+        .then(|| state(req).service.mail_status(channel.id))
+        .flatten();
+    let mut view = ChannelView::new(channel, manages);
+    view.mail_status = status.map(Into::into);
+    view
 }
 
 #[OpenApi(tag = "ApiTags::Channels")]
@@ -85,7 +133,7 @@ impl ChannelsApi {
     ) -> Result<Json<Vec<ChannelView>>, ApiError> {
         let channels = state(req).service.list_channels(&auth.0)?;
         Ok(Json(
-            channels.into_iter().map(|c| view(&auth.0, c)).collect(),
+            channels.into_iter().map(|c| view(req, &auth.0, c)).collect(),
         ))
     }
 
@@ -99,18 +147,23 @@ impl ChannelsApi {
     ) -> Result<ChannelCreated, ApiError> {
         let body = body.0;
         let mut settings = ChannelSettings::default();
+        let mut imap = None;
         if let Some(s) = body.settings {
             settings.time_tracking = s.time_tracking.unwrap_or(false);
             settings.reply_window_hours = s.reply_window_hours.take();
             settings.slack_webhook_url = s.slack_webhook_url.take();
+            settings.personal_from = s.personal_from.unwrap_or(false);
+            settings.auto_acknowledge = s.auto_acknowledge.unwrap_or(false);
+            imap = s.imap.take().map(Into::into);
         }
         let new = NewChannel {
             name: body.name,
             email_address: body.email_address,
             settings,
+            imap,
         };
         let channel = state(req).service.create_channel(&auth.0, new).await?;
-        Ok(ChannelCreated::Created(Json(view(&auth.0, channel))))
+        Ok(ChannelCreated::Created(Json(view(req, &auth.0, channel))))
     }
 
     /// One channel.
@@ -122,7 +175,7 @@ impl ChannelsApi {
         id: Path<u64>,
     ) -> Result<Json<ChannelView>, ApiError> {
         let channel = state(req).service.get_channel(&auth.0, id.0)?;
-        Ok(Json(view(&auth.0, channel)))
+        Ok(Json(view(req, &auth.0, channel)))
     }
 
     /// Change a channel's name, address or settings (managers and administrators).
@@ -144,12 +197,15 @@ impl ChannelsApi {
             change.time_tracking = s.time_tracking;
             change.reply_window_hours = tri_state(s.reply_window_hours, |h| h);
             change.slack_webhook_url = tri_state(s.slack_webhook_url, |u| u);
+            change.personal_from = s.personal_from;
+            change.auto_acknowledge = s.auto_acknowledge;
+            change.imap = tri_state(s.imap, Into::into);
         }
         let channel = state(req)
             .service
             .update_channel(&auth.0, id.0, change)
             .await?;
-        Ok(Json(view(&auth.0, channel)))
+        Ok(Json(view(req, &auth.0, channel)))
     }
 
     /// Add a member or change their role (managers and administrators).
@@ -166,7 +222,7 @@ impl ChannelsApi {
             .service
             .put_member(&auth.0, id.0, &username.0, body.0.role.into())
             .await?;
-        Ok(Json(view(&auth.0, channel)))
+        Ok(Json(view(req, &auth.0, channel)))
     }
 
     /// Remove a member (managers and administrators).

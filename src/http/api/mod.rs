@@ -10,7 +10,9 @@ mod channels;
 pub mod events;
 mod export;
 mod filters;
+pub mod files;
 mod json_body;
+mod mail;
 mod time;
 mod types;
 mod users;
@@ -69,6 +71,8 @@ pub type Apis = (
     time::TimeApi,
     bulk::BulkApi,
     export::ExportApi,
+    mail::MailApi,
+    files::FilesApi,
 );
 
 pub fn service() -> OpenApiService<Apis, ()> {

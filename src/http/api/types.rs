@@ -57,6 +57,10 @@ mirror_enum!(
     MemberRoleWire <=> channel::MemberRole { Agent, Manager }
 );
 mirror_enum!(
+    /// How an IMAP connection is protected (`plain` only to this machine).
+    ImapSecurityWire <=> channel::ImapSecurity { Tls, Starttls, Plain }
+);
+mirror_enum!(
     /// Which way a message travelled.
     DirectionWire <=> Direction { Inbound, Outbound }
 );
@@ -462,6 +466,53 @@ pub struct ChannelSettingsView {
     pub reply_window_hours: Option<u32>,
     /// Shown to the channel's managers and administrators only.
     pub slack_webhook_url: Option<String>,
+    /// Agents may send updates from their own address.
+    pub personal_from: bool,
+    /// New cases from email are confirmed to their sender.
+    pub auto_acknowledge: bool,
+    /// IMAP intake (managers and administrators only; never the password).
+    pub imap: Option<ImapView>,
+}
+
+/// Where a channel fetches mail from.
+#[derive(Debug, Clone, Object)]
+pub struct ImapView {
+    pub host: String,
+    pub port: u16,
+    pub security: ImapSecurityWire,
+    pub username: String,
+    /// Whether a password is stored (it is never shown).
+    pub password_set: bool,
+    pub folder: String,
+    pub move_to: Option<String>,
+}
+
+/// What the channel's IMAP intake last did.
+#[derive(Debug, Clone, Object)]
+pub struct MailStatusView {
+    /// `connecting`, `polling`, `idle`, `waiting`, `failing` or `stopped`.
+    pub state: String,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// After a failure: when the next attempt is due.
+    pub retry_at: Option<DateTime<Utc>>,
+    pub messages_taken_in: u64,
+    pub messages_refused: u64,
+}
+
+impl From<crate::service::MailStatus> for MailStatusView {
+    fn from(s: crate::service::MailStatus) -> Self {
+        MailStatusView {
+            state: s.state,
+            last_error: s.last_error,
+            last_error_at: s.last_error_at,
+            last_success_at: s.last_success_at,
+            retry_at: s.retry_at,
+            messages_taken_in: s.messages_taken_in,
+            messages_refused: s.messages_refused,
+        }
+    }
 }
 
 /// A channel.
@@ -473,6 +524,8 @@ pub struct ChannelView {
     pub settings: ChannelSettingsView,
     pub members: Vec<MemberView>,
     pub created_at: DateTime<Utc>,
+    /// IMAP intake state (managers and administrators only).
+    pub mail_status: Option<MailStatusView>,
 }
 
 impl ChannelView {
@@ -486,6 +539,17 @@ impl ChannelView {
                 time_tracking: c.settings.time_tracking,
                 reply_window_hours: c.settings.reply_window_hours,
                 slack_webhook_url: c.settings.slack_webhook_url.filter(|_| show_secrets),
+                personal_from: c.settings.personal_from,
+                auto_acknowledge: c.settings.auto_acknowledge,
+                imap: c.settings.imap.filter(|_| show_secrets).map(|i| ImapView {
+                    host: i.host,
+                    port: i.port,
+                    security: i.security.into(),
+                    username: i.username,
+                    password_set: !i.password.is_empty(),
+                    folder: i.folder,
+                    move_to: i.move_to,
+                }),
             },
             members: c
                 .members
@@ -496,6 +560,7 @@ impl ChannelView {
                 })
                 .collect(),
             created_at: c.created_at,
+            mail_status: None,
         }
     }
 }

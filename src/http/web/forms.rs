@@ -620,6 +620,7 @@ pub async fn create_channel(
         name: form.name,
         email_address: filled(&form.email_address),
         settings,
+        imap: None,
     };
     let channel = app(req).service.create_channel(&session.user, new).await?;
     Ok(Redirect::see_other(format!("/channels/{}", channel.id)))
@@ -639,12 +640,82 @@ pub async fn update_channel(
         time_tracking: Some(checked(&form.time_tracking)),
         reply_window_hours: Some(reply_window(&form.reply_window_hours)?),
         slack_webhook_url: Some(filled(&form.slack_webhook_url)),
+        ..Default::default()
     };
     app(req)
         .service
         .update_channel(&session.user, id, change)
         .await?;
     Ok(Redirect::see_other(format!("/channels/{id}")))
+}
+
+#[derive(Deserialize)]
+pub struct ChannelEmailForm {
+    csrf: String,
+    personal_from: Option<String>,
+    auto_acknowledge: Option<String>,
+    #[serde(default)]
+    imap_host: String,
+    #[serde(default)]
+    imap_port: String,
+    #[serde(default)]
+    imap_security: String,
+    #[serde(default)]
+    imap_username: String,
+    #[serde(default)]
+    imap_password: String,
+    #[serde(default)]
+    imap_folder: String,
+    #[serde(default)]
+    imap_move_to: String,
+}
+
+/// The channel's email settings: IMAP intake (an empty host turns it off)
+/// and who updates are sent from.
+#[handler]
+pub async fn update_channel_email(
+    req: &Request,
+    Path(id): Path<String>,
+    Form(form): Form<ChannelEmailForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let id = parse_channel(&id)?;
+    let imap = match filled(&form.imap_host) {
+        None => None,
+        Some(host) => {
+            let security = crate::domain::channel::ImapSecurity::parse(
+                "imap.security",
+                &form.imap_security,
+            )?;
+            let port = match filled(&form.imap_port) {
+                Some(p) => p
+                    .parse()
+                    .map_err(|_| WebError::BadInput(format!("'{p}' is not a port number")))?,
+                None if security == crate::domain::channel::ImapSecurity::Tls => 993,
+                None => 143,
+            };
+            Some(crate::service::ImapChange {
+                host,
+                port,
+                security,
+                username: form.imap_username.trim().to_owned(),
+                password: filled(&form.imap_password),
+                folder: filled(&form.imap_folder).unwrap_or_else(|| "INBOX".into()),
+                move_to: filled(&form.imap_move_to),
+            })
+        }
+    };
+    let change = ChannelChange {
+        personal_from: Some(checked(&form.personal_from)),
+        auto_acknowledge: Some(checked(&form.auto_acknowledge)),
+        imap: Some(imap),
+        ..Default::default()
+    };
+    app(req)
+        .service
+        .update_channel(&session.user, id, change)
+        .await?;
+    Ok(Redirect::see_other(format!("/channels/{id}#email")))
 }
 
 #[derive(Deserialize)]

@@ -57,6 +57,7 @@ pub fn routes() -> Route {
             get(pages::channel_page).post(forms::update_channel),
         )
         .at("/channels/:id/members", post(forms::put_member))
+        .at("/channels/:id/email", post(forms::update_channel_email))
         .at(
             "/channels/:id/members/:username/remove",
             post(forms::remove_member),

@@ -350,6 +350,14 @@ pub fn channel_page(req: &Request, Path(id): Path<String>) -> Result<Response, W
         } else {
             String::new()
         },
+        imap: can_manage
+            .then(|| channel.settings.imap.clone())
+            .flatten()
+            .map(|mut i| {
+                i.password.clear();
+                i
+            }),
+        mail_status: can_manage.then(|| service.mail_status(id)).flatten(),
         channel,
         members,
         candidates,

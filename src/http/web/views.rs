@@ -382,6 +382,9 @@ pub struct ChannelPage {
     pub can_manage: bool,
     pub reply_window: String,
     pub slack_url: String,
+    /// IMAP intake as set (never the password) and what it last did.
+    pub imap: Option<crate::domain::channel::ImapSettings>,
+    pub mail_status: Option<crate::service::MailStatus>,
 }
 
 impl ChannelPage {

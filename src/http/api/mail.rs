@@ -1,0 +1,193 @@
+//! Email over the API: the MTA pipe (`docket mailgate` posts here) and
+//! updates sent to customers by email.
+
+use poem::{Request, RequestBody};
+use poem_openapi::param::Path;
+use poem_openapi::payload::{Json, ParsePayload, Payload};
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use serde::Deserialize;
+
+use super::json_body::JsonBody;
+use super::types::ActivityView;
+use super::{ApiTags, TokenAuth, state};
+use crate::domain::mail::Noise;
+use crate::http::error::ApiError;
+use crate::service::{FromChoice, MailReceipt, NewUpdate};
+
+#[derive(Default)]
+pub struct MailApi;
+
+/// A raw RFC 5322 message, as an MTA hands it over.
+pub struct RawMessage(Vec<u8>);
+
+impl Payload for RawMessage {
+    const CONTENT_TYPE: &'static str = "message/rfc822";
+
+    fn check_content_type(_content_type: &str) -> bool {
+        true
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            format: Some("binary"),
+            ..MetaSchema::new("string")
+        }))
+    }
+}
+
+impl ParsePayload for RawMessage {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        use poem::FromRequest;
+        Ok(RawMessage(<Vec<u8>>::from_request(request, body).await?))
+    }
+}
+
+/// Where a delivered message landed.
+#[derive(Debug, Object)]
+struct MailReceiptView {
+    /// The case it was added to or opened.
+    case: u64,
+    /// A new case was opened for it.
+    created: bool,
+    /// It had been delivered before; nothing was stored again.
+    duplicate: bool,
+    /// Its event in the case's activity.
+    event: u64,
+    /// How it was matched to an existing case: `references`,
+    /// `subject_token`, `plus_address` or `sender_subject`.
+    threaded_by: Option<String>,
+    /// `auto_reply` or `bounce` for mail from machines.
+    noise: Option<String>,
+}
+
+impl From<MailReceipt> for MailReceiptView {
+    fn from(r: MailReceipt) -> Self {
+        MailReceiptView {
+            case: r.case,
+            created: r.created,
+            duplicate: r.duplicate,
+            event: r.event,
+            threaded_by: r.threaded_by.map(str::to_owned),
+            noise: match r.noise {
+                Noise::None => None,
+                Noise::AutoReply => Some("auto_reply".into()),
+                Noise::Bounce => Some("bounce".into()),
+            },
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+enum MailDelivered {
+    /// Added to an existing case (or delivered before).
+    #[oai(status = 200)]
+    Added(Json<MailReceiptView>),
+    /// A new case was opened.
+    #[oai(status = 201)]
+    Opened(Json<MailReceiptView>),
+}
+
+#[derive(Debug, Clone, Copy, Enum, Deserialize, Default)]
+#[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+enum FromWire {
+    /// The channel's address.
+    #[default]
+    Channel,
+    /// The sender's own address, where the channel allows it.
+    Me,
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    /// `channel` (default) or `me`.
+    from: Option<FromWire>,
+    to: Vec<String>,
+    #[serde(default)]
+    #[oai(default)]
+    cc: Vec<String>,
+    #[serde(default)]
+    #[oai(default)]
+    bcc: Vec<String>,
+    /// Default: "Re: " and the case's subject. `[#NUMBER]` is added.
+    subject: Option<String>,
+    body: String,
+    /// Ids of the case's files to attach.
+    #[serde(default)]
+    #[oai(default)]
+    attachments: Vec<u64>,
+}
+
+#[derive(ApiResponse)]
+enum UpdateQueued {
+    /// Queued for sending; the message's event shows its delivery state.
+    #[oai(status = 202)]
+    Queued(Json<ActivityView>),
+}
+
+#[OpenApi(tag = "ApiTags::Cases")]
+impl MailApi {
+    /// Deliver a raw message (`message/rfc822`) to a channel, as an MTA
+    /// pipe does (`docket mailgate`). It is threaded onto its case or opens
+    /// a new one; delivering the same message again changes nothing. Needs
+    /// a channel manager's or an administrator's token. 413 over the size
+    /// limit, 400 for what is not a message, 429 (with `Retry-After`) when
+    /// one sender sends too much.
+    #[oai(path = "/channels/:id/mail", method = "post")]
+    async fn deliver(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        id: Path<u64>,
+        message: RawMessage,
+    ) -> Result<MailDelivered, ApiError> {
+        let receipt = state(req)
+            .service
+            .take_in_mail(&auth.0, id.0, message.0)
+            .await?;
+        let view = Json(MailReceiptView::from(receipt.clone()));
+        Ok(if receipt.created {
+            MailDelivered::Opened(view)
+        } else {
+            MailDelivered::Added(view)
+        })
+    }
+
+    /// Send an update about the case by email. It carries the case's
+    /// `[#NUMBER]`, a Message-ID, In-Reply-To and References so replies
+    /// thread, and is sent from the outbox with retries.
+    #[oai(path = "/cases/:number/updates", method = "post")]
+    async fn send_update(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        number: Path<u64>,
+        body: JsonBody<UpdateBody>,
+    ) -> Result<UpdateQueued, ApiError> {
+        let b = body.0;
+        let update = NewUpdate {
+            from: match b.from.unwrap_or_default() {
+                FromWire::Channel => FromChoice::Channel,
+                FromWire::Me => FromChoice::Me,
+            },
+            to: b.to,
+            cc: b.cc,
+            bcc: b.bcc,
+            subject: b.subject,
+            body: b.body,
+            attachments: b.attachments,
+        };
+        let event = state(req)
+            .service
+            .send_update(&auth.0, number.0, update)
+            .await?;
+        Ok(UpdateQueued::Queued(Json(event.into())))
+    }
+}
+
+poem_openapi::impl_apirequest_for_payload!(RawMessage,);
