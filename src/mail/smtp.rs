@@ -9,7 +9,7 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::sync::watch;
 
-use crate::domain::mail::{LOOP_HEADER, OutgoingMail};
+use crate::domain::mail::OutgoingMail;
 use crate::service::Service;
 
 /// Messages sent per round; the rest wait for the next.
@@ -186,6 +186,9 @@ mod tests {
     #[test]
     fn the_loop_header_name_matches_the_domain_constant() {
         use lettre::message::header::Header;
-        assert_eq!(super::DocketLoop::name().as_ref(), super::LOOP_HEADER);
+        assert_eq!(
+            super::DocketLoop::name().as_ref(),
+            crate::domain::mail::LOOP_HEADER
+        );
     }
 }

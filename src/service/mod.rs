@@ -30,7 +30,7 @@ pub use automation::RULES_ACTOR;
 pub use bulk::{BulkAction, BulkTarget};
 pub use cases::{CaseChange, NewMessage};
 pub use channels::{ChannelChange, ImapChange, NewChannel};
-pub use mail::{MAIL_ACTOR, MailReceipt};
+pub use mail::MailReceipt;
 pub use updates::{FromChoice, MailStatus, NewUpdate, Upload};
 pub use listing::{AssigneeFilter, CasePage, CaseQuery, QuickFilter, View};
 pub use time::{NewTimeEntry, TimeEntryChange};

@@ -3,6 +3,7 @@
 
 mod admin;
 mod assets;
+mod files;
 mod forms;
 mod inbox;
 mod pages;
@@ -48,6 +49,9 @@ pub fn routes() -> Route {
         .at("/cases/:number/unarchive", post(forms::unarchive_case))
         .at("/cases/:number/notes", post(forms::add_note))
         .at("/cases/:number/messages", post(forms::add_message))
+        .at("/cases/:number/files", post(files::upload))
+        .at("/cases/:number/updates", post(files::send_update))
+        .at("/files/:id", get(files::download))
         .at(
             "/channels",
             get(pages::channels_page).post(forms::create_channel),

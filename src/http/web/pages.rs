@@ -80,11 +80,25 @@ pub fn case_page(
     let filter = ActivityFilter::parse(&shown.activity).unwrap_or_default();
     // Newest first unless asked otherwise: the latest is what agents need.
     let newest_first = shown.order != "oldest";
+    let files = service.case_files(&session.user, number)?;
+    let files_by_id: std::collections::HashMap<u64, _> =
+        files.iter().map(|f| (f.id, f.clone())).collect();
     let activity = service
         .activity_view(&session.user, number, filter, newest_first)?
         .into_iter()
-        .map(ActivityRow::new)
+        .map(|event| ActivityRow::new(event, &files_by_id))
         .collect();
+    let update = UpdateForm {
+        to: case
+            .customer
+            .as_ref()
+            .and_then(|c| c.email.clone())
+            .unwrap_or_default(),
+        subject: crate::domain::mail::with_case_token(&format!("Re: {}", case.subject), case.number),
+        personal_from: channel.settings.personal_from && session.user.email.is_some(),
+        can_send: channel.email_address.is_some(),
+    };
+    let files = files.iter().map(FileRow::new).collect();
     let order = if newest_first { "newest" } else { "oldest" };
     let activity_filters = ActivityFilter::ALL
         .into_iter()
@@ -207,6 +221,8 @@ pub fn case_page(
         time,
         links,
         milestones,
+        files,
+        update,
         case,
     })
 }

@@ -168,24 +168,110 @@ pub struct ActivityRow {
     /// Notes: sanitised HTML from their Markdown.
     pub body_html: Option<String>,
     pub heading: Option<String>,
+    /// For messages that travelled by email.
+    pub email: Option<EmailRow>,
+}
+
+/// How an email message shows on the case page.
+pub struct EmailRow {
+    pub subject: String,
+    pub from_address: String,
+    pub to: String,
+    pub cc: String,
+    pub bcc: String,
+    /// The quoted conversation under the sender's own words, folded away.
+    pub quoted: Option<String>,
+    /// Sanitised HTML with inline images pointing at the case's files.
+    pub html: Option<String>,
+    pub attachments: Vec<(u64, String)>,
+    /// "automatic reply" or "bounce".
+    pub noise: Option<&'static str>,
+    /// Outbound: "queued", "sent" or "not delivered", with the last error.
+    pub delivery: Option<(String, String)>,
+}
+
+impl EmailRow {
+    fn new(
+        email: crate::domain::mail::EmailPart,
+        files: &std::collections::HashMap<u64, crate::domain::file::FileRecord>,
+    ) -> EmailRow {
+        use crate::domain::mail::Noise;
+        let html = email.html.map(|html| {
+            let mut html = html;
+            for id in &email.attachments {
+                if let Some(cid) = files.get(id).and_then(|f| f.content_id.as_deref()) {
+                    html = html.replace(&format!("cid:{cid}"), &format!("/files/{id}"));
+                }
+            }
+            html
+        });
+        EmailRow {
+            subject: email.subject,
+            from_address: email.from_address,
+            to: email.to.join(", "),
+            cc: email.cc.join(", "),
+            bcc: email.bcc.join(", "),
+            quoted: None,
+            html,
+            attachments: email
+                .attachments
+                .iter()
+                .map(|id| {
+                    let name = files
+                        .get(id)
+                        .map(|f| f.name.clone())
+                        .unwrap_or_else(|| format!("file {id}"));
+                    (*id, name)
+                })
+                .collect(),
+            noise: match email.noise {
+                Noise::None => None,
+                Noise::AutoReply => Some("automatic reply"),
+                Noise::Bounce => Some("bounce"),
+            },
+            delivery: email.delivery.map(|d| {
+                let label = match d.state.as_str() {
+                    "pending" if d.attempts == 0 => "queued",
+                    "pending" => "retrying",
+                    "sent" => "sent",
+                    _ => "not delivered",
+                };
+                (label.to_owned(), d.last_error.unwrap_or_default())
+            }),
+        }
+    }
 }
 
 impl ActivityRow {
-    pub fn new(event: ActivityEvent) -> ActivityRow {
+    pub fn new(
+        event: ActivityEvent,
+        files: &std::collections::HashMap<u64, crate::domain::file::FileRecord>,
+    ) -> ActivityRow {
         let summary = event.kind.describe();
         let kind = event.kind.name();
         let body_html = match &event.kind {
             EventKind::Note { body } => Some(crate::http::markdown::note_html(body)),
             _ => None,
         };
+        let mut email_row = None;
         let (body, heading) = match event.kind {
             EventKind::Note { .. } => (None, Some("Internal note".to_owned())),
             EventKind::Message {
                 direction,
                 from,
                 body,
-                ..
+                email,
             } => {
+                let mut body = body;
+                if let Some(email) = email {
+                    let mut row = EmailRow::new(*email, files);
+                    let (own, quoted) = crate::domain::mail::split_quoted(&body);
+                    if !quoted.is_empty() {
+                        row.quoted = Some(quoted.to_owned());
+                        body = own.trim_end().to_owned();
+                    }
+                    email_row = Some(row);
+                }
                 let heading = match (direction, from) {
                     (Direction::Inbound, Some(from)) => format!("Message from {from}"),
                     (Direction::Inbound, None) => "Message from the customer".to_owned(),
@@ -205,8 +291,55 @@ impl ActivityRow {
             body,
             body_html,
             heading,
+            email: email_row,
         }
     }
+}
+
+/// A file in the case's files panel.
+pub struct FileRow {
+    pub id: u64,
+    pub name: String,
+    pub size: String,
+    pub origin: &'static str,
+    pub at: When,
+    pub is_audio: bool,
+}
+
+impl FileRow {
+    pub fn new(file: &crate::domain::file::FileRecord) -> FileRow {
+        use crate::domain::file::FileOrigin;
+        FileRow {
+            id: file.id,
+            name: file.name.clone(),
+            size: human_size(file.size),
+            origin: match file.origin {
+                FileOrigin::Incoming => "received",
+                FileOrigin::Outgoing => "sent",
+                FileOrigin::Upload => "uploaded",
+            },
+            at: When::new(file.created_at),
+            is_audio: file.content_type.starts_with("audio/"),
+        }
+    }
+}
+
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+/// The Send Update form's starting values.
+pub struct UpdateForm {
+    pub to: String,
+    pub subject: String,
+    /// Whether "from me" is offered.
+    pub personal_from: bool,
+    /// Whether the channel can send at all (it has an address).
+    pub can_send: bool,
 }
 
 #[derive(Template)]
@@ -237,6 +370,8 @@ pub struct CasePage {
     pub time: Option<TimePanel>,
     pub links: Vec<LinkRow>,
     pub milestones: Vec<MilestoneRow>,
+    pub files: Vec<FileRow>,
+    pub update: UpdateForm,
 }
 
 /// One profile field on the case page: its value and how to edit it.
