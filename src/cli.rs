@@ -103,10 +103,20 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         channel: String,
         /// The running server.
-        #[arg(long, env = "DOCKET_URL", value_name = "URL", default_value = "http://127.0.0.1:8080")]
+        #[arg(
+            long,
+            env = "DOCKET_URL",
+            value_name = "URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
         url: String,
         /// An API token of the channel's manager or an administrator.
-        #[arg(long, env = "DOCKET_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+        #[arg(
+            long,
+            env = "DOCKET_TOKEN",
+            value_name = "TOKEN",
+            hide_env_values = true
+        )]
         token: Option<String>,
     },
     /// Load an NDJSON archive (see `docket gen`) into the data directory
@@ -319,7 +329,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             let config = file.resolve(cli.data, None).map_err(|e| e.to_string())?;
             import_archive(config, &archive).await
         }
-        Command::Mailgate { .. } => Err("mailgate runs on its own; see docket mailgate --help".into()),
+        Command::Mailgate { .. } => {
+            Err("mailgate runs on its own; see docket mailgate --help".into())
+        }
     }
 }
 

@@ -70,10 +70,16 @@ impl ImapSettings {
     pub fn validated(self) -> Result<Self, RuleError> {
         let host = validate::required_text("imap.host", &self.host, 253)?;
         if host.contains(|c: char| c.is_whitespace() || c == '/') {
-            return Err(RuleError::invalid("imap.host", "must be a host name or address"));
+            return Err(RuleError::invalid(
+                "imap.host",
+                "must be a host name or address",
+            ));
         }
         if self.port == 0 {
-            return Err(RuleError::invalid("imap.port", "must be between 1 and 65535"));
+            return Err(RuleError::invalid(
+                "imap.port",
+                "must be between 1 and 65535",
+            ));
         }
         if self.security == ImapSecurity::Plain && !is_loopback_host(&host) {
             return Err(RuleError::invalid(
@@ -85,7 +91,10 @@ impl ImapSettings {
         let folder = validate::required_text("imap.folder", &self.folder, 200)?;
         let move_to = validate::optional_label("imap.move_to", self.move_to.as_deref(), 200)?;
         if self.password.len() > 1000 || self.password.contains(['\r', '\n']) {
-            return Err(RuleError::invalid("imap.password", "is not a usable password"));
+            return Err(RuleError::invalid(
+                "imap.password",
+                "is not a usable password",
+            ));
         }
         Ok(ImapSettings {
             host,

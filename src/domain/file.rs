@@ -144,7 +144,10 @@ mod tests {
         assert!(!is_safe_inline("text/html"));
         assert!(!is_safe_inline("image/svg+xml"));
         assert_eq!(clean_content_type(Some("Image/PNG; name=x")), "image/png");
-        assert_eq!(clean_content_type(Some("nonsense")), "application/octet-stream");
+        assert_eq!(
+            clean_content_type(Some("nonsense")),
+            "application/octet-stream"
+        );
         assert_eq!(clean_content_type(None), "application/octet-stream");
     }
 }

@@ -53,9 +53,12 @@ pub fn classify(headers: &NoiseHeaders<'_>) -> Noise {
         let local = a.split('@').next().unwrap_or_default();
         local == "mailer-daemon" || local == "postmaster"
     });
-    let null_sender = headers
-        .return_path
-        .is_some_and(|p| p.trim().trim_start_matches('<').trim_end_matches('>').is_empty());
+    let null_sender = headers.return_path.is_some_and(|p| {
+        p.trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .is_empty()
+    });
     if is_report || (from_daemon && null_sender) {
         return Noise::Bounce;
     }
@@ -63,7 +66,8 @@ pub fn classify(headers: &NoiseHeaders<'_>) -> Noise {
         let token = v.split(';').next().unwrap_or_default().trim().to_owned();
         !token.is_empty() && token != "no"
     });
-    let bulk = lower(headers.precedence).is_some_and(|p| matches!(p.as_str(), "bulk" | "junk" | "list"));
+    let bulk =
+        lower(headers.precedence).is_some_and(|p| matches!(p.as_str(), "bulk" | "junk" | "list"));
     let suppress = headers
         .auto_response_suppress
         .is_some_and(|v| !v.trim().is_empty() && !v.trim().eq_ignore_ascii_case("none"));
@@ -83,7 +87,11 @@ pub fn classify(headers: &NoiseHeaders<'_>) -> Noise {
 /// A Message-ID as a lookup key: without angle brackets, case kept in the
 /// local part (it is significant), domain lower-cased.
 pub fn message_id_key(raw: &str) -> Option<String> {
-    let id = raw.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    let id = raw
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
     if id.is_empty() || id.len() > 500 || id.contains(char::is_whitespace) {
         return None;
     }
@@ -96,10 +104,45 @@ pub fn message_id_key(raw: &str) -> Option<String> {
 /// Reply and forward prefixes in the languages mail clients use, compared
 /// case-insensitively and followed by `:` (or the full-width `：`).
 const PREFIXES: &[&str] = &[
-    "re", "aw", "sv", "vs", "ref", "réf", "rif", "antw", "odp", "vá", "ynt", "atb", "res",
-    "enc", "fw", "fwd", "wg", "tr", "rv", "doorst", "vl", "vb", "i", "πρθ", "απ", "σχετ",
-    "回复", "回覆", "答复", "转发", "轉寄", "返信", "転送", "ответ", "пересл", "הועבר", "השב",
-    "رد", "إعادة توجيه",
+    "re",
+    "aw",
+    "sv",
+    "vs",
+    "ref",
+    "réf",
+    "rif",
+    "antw",
+    "odp",
+    "vá",
+    "ynt",
+    "atb",
+    "res",
+    "enc",
+    "fw",
+    "fwd",
+    "wg",
+    "tr",
+    "rv",
+    "doorst",
+    "vl",
+    "vb",
+    "i",
+    "πρθ",
+    "απ",
+    "σχετ",
+    "回复",
+    "回覆",
+    "答复",
+    "转发",
+    "轉寄",
+    "返信",
+    "転送",
+    "ответ",
+    "пересл",
+    "הועבר",
+    "השב",
+    "رد",
+    "إعادة توجيه",
 ];
 
 /// The subject without reply/forward prefixes, counters (`Re[2]:`), list
@@ -308,7 +351,10 @@ mod tests {
         ] {
             assert_eq!(normalized_subject(subject), "printer jam", "{subject}");
         }
-        assert_eq!(normalized_subject("Regarding: the bill"), "regarding: the bill");
+        assert_eq!(
+            normalized_subject("Regarding: the bill"),
+            "regarding: the bill"
+        );
         assert_eq!(normalized_subject("Re:"), "");
         assert_eq!(normalized_subject("Time: 10:00"), "time: 10:00");
     }
@@ -324,9 +370,18 @@ mod tests {
             plus_address_case("Support+1234@Example.com", "support@example.com"),
             Some(1234)
         );
-        assert_eq!(plus_address_case("support+x@example.com", "support@example.com"), None);
-        assert_eq!(plus_address_case("sales+12@example.com", "support@example.com"), None);
-        assert_eq!(plus_address_case("support+12@other.com", "support@example.com"), None);
+        assert_eq!(
+            plus_address_case("support+x@example.com", "support@example.com"),
+            None
+        );
+        assert_eq!(
+            plus_address_case("sales+12@example.com", "support@example.com"),
+            None
+        );
+        assert_eq!(
+            plus_address_case("support+12@other.com", "support@example.com"),
+            None
+        );
     }
 
     #[test]
@@ -402,10 +457,16 @@ mod tests {
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum DeliveryState {
     /// Waiting to be (re)tried at `next_attempt` (seconds).
-    Pending { next_attempt: i64 },
-    Sent { at: super::Timestamp },
+    Pending {
+        next_attempt: i64,
+    },
+    Sent {
+        at: super::Timestamp,
+    },
     /// Given up after too many attempts, or refused for good by the server.
-    Failed { at: super::Timestamp },
+    Failed {
+        at: super::Timestamp,
+    },
 }
 
 /// A file to attach, by its blob.

@@ -21,7 +21,11 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     let config = state.service.config();
     let max_body = config.limits.max_body_bytes;
     // Room for multipart framing around the largest file or message.
-    let max_large = config.mail.max_message_bytes.max(config.mail.max_upload_bytes) + 64 * 1024;
+    let max_large = config
+        .mail
+        .max_message_bytes
+        .max(config.mail.max_upload_bytes)
+        + 64 * 1024;
     let api = api::service();
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();

@@ -39,7 +39,10 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 pub async fn deliver(url: &str, token: &str, channel: &str, raw: Vec<u8>) -> Outcome {
     let base = url.trim_end_matches('/');
     if !(base.starts_with("http://") || base.starts_with("https://")) {
-        return outcome(exit::CONFIG, format!("'{url}' is not an http(s) URL; set --url or DOCKET_URL"));
+        return outcome(
+            exit::CONFIG,
+            format!("'{url}' is not an http(s) URL; set --url or DOCKET_URL"),
+        );
     }
     if token.trim().is_empty() {
         return outcome(exit::CONFIG, "no API token; set --token or DOCKET_TOKEN");
@@ -120,7 +123,11 @@ async fn channel_id(
     let wanted = channel.trim();
     channels
         .iter()
-        .find(|c| c["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(wanted)))
+        .find(|c| {
+            c["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(wanted))
+        })
         .and_then(|c| c["id"].as_u64())
         .or_else(|| {
             wanted

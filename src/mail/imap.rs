@@ -246,7 +246,10 @@ async fn take_in_unseen(
     settings: &ImapSettings,
     session: &mut Session<Stream>,
 ) -> Result<(), ImapError> {
-    let mut uids: Vec<u32> = timed(session.uid_search("UNSEEN")).await?.into_iter().collect();
+    let mut uids: Vec<u32> = timed(session.uid_search("UNSEEN"))
+        .await?
+        .into_iter()
+        .collect();
     uids.sort_unstable();
     let limit = service.config().mail.max_message_bytes;
     for uid in uids {
@@ -258,7 +261,13 @@ async fn take_in_unseen(
             .await
         {
             Ok(receipt) => {
-                tracing::info!(channel, uid, case = receipt.case, duplicate = receipt.duplicate, "took in a message");
+                tracing::info!(
+                    channel,
+                    uid,
+                    case = receipt.case,
+                    duplicate = receipt.duplicate,
+                    "took in a message"
+                );
                 service.report_mail_status(channel, |s| s.messages_taken_in += 1);
                 done_with(session, settings, uid).await?;
             }
@@ -344,14 +353,16 @@ async fn done_with(
 ) -> Result<(), ImapError> {
     match &settings.move_to {
         Some(folder) => timed(session.uid_mv(uid.to_string(), folder)).await,
-        None => timed(async {
-            session
-                .uid_store(uid.to_string(), "+FLAGS (\\Seen)")
-                .await?
-                .try_collect::<Vec<_>>()
-                .await
-                .map(|_| ())
-        })
-        .await,
+        None => {
+            timed(async {
+                session
+                    .uid_store(uid.to_string(), "+FLAGS (\\Seen)")
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+                    .map(|_| ())
+            })
+            .await
+        }
     }
 }

@@ -118,13 +118,8 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
 fn classify(message: &Message<'_>, from_address: Option<&str>) -> Noise {
     let raw = |name: &'static str| message.header_raw(name).map(str::trim);
     let content_type = message.content_type();
-    let kind = content_type.map(|ct| {
-        format!(
-            "{}/{}",
-            ct.ctype(),
-            ct.subtype().unwrap_or_default()
-        )
-    });
+    let kind =
+        content_type.map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()));
     let return_path = match message.return_path() {
         HeaderValue::Empty => raw("Return-Path"),
         value => value.as_text().or(raw("Return-Path")),
@@ -240,9 +235,9 @@ fn attachments(message: &Message<'_>) -> Vec<Attachment> {
                 PartType::Message(inner) => inner.raw_message().to_vec(),
                 _ => part.contents().to_vec(),
             };
-            let declared = part.content_type().map(|ct| {
-                format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("octet-stream"))
-            });
+            let declared = part
+                .content_type()
+                .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("octet-stream")));
             let content_type = match &part.body {
                 PartType::Message(_) => "message/rfc822".to_owned(),
                 _ => clean_content_type(declared.as_deref()),
@@ -334,7 +329,10 @@ mod tests {
         assert!(!clean.contains("onclick"), "{clean}");
         assert!(!clean.contains("t.example"), "{clean}");
         assert!(clean.contains("cid:logo@x"), "{clean}");
-        assert!(!clean.contains("svg") && !clean.contains("style"), "{clean}");
+        assert!(
+            !clean.contains("svg") && !clean.contains("style"),
+            "{clean}"
+        );
         assert!(!clean.contains("javascript"), "{clean}");
     }
 
@@ -342,7 +340,11 @@ mod tests {
     fn garbage_is_refused_not_panicked_on() {
         assert_eq!(parse(b"").unwrap_err(), ParseError::Empty);
         assert!(parse(b"\r\n\r\n").is_err());
-        for raw in [&b"\xff\xfe\x00garbage"[..], b"no headers here at all", b"Subject:"] {
+        for raw in [
+            &b"\xff\xfe\x00garbage"[..],
+            b"no headers here at all",
+            b"Subject:",
+        ] {
             let _ = parse(raw);
         }
     }
@@ -350,7 +352,10 @@ mod tests {
     #[test]
     fn the_same_message_relayed_twice_has_one_key() {
         let a = parse(b"Received: by a\r\nMessage-ID: <m@x>\r\nSubject: s\r\n\r\nbody").unwrap();
-        let b = parse(b"Received: by b\r\nReceived: by c\r\nMessage-ID: <m@x>\r\nSubject: s\r\n\r\nbody").unwrap();
+        let b = parse(
+            b"Received: by b\r\nReceived: by c\r\nMessage-ID: <m@x>\r\nSubject: s\r\n\r\nbody",
+        )
+        .unwrap();
         let c = parse(b"Message-ID: <m@x>\r\nSubject: s\r\n\r\nother body").unwrap();
         assert_eq!(a.dedup_key, b.dedup_key);
         assert_ne!(a.dedup_key, c.dedup_key);

@@ -174,7 +174,8 @@ fn build(service: &Service, mail: &OutgoingMail) -> Result<Message, SendFailure>
             })?;
             let content_type = ContentType::parse(&attachment.content_type)
                 .unwrap_or(ContentType::parse("application/octet-stream").expect("valid type"));
-            parts = parts.singlepart(Attachment::new(attachment.name.clone()).body(bytes, content_type));
+            parts = parts
+                .singlepart(Attachment::new(attachment.name.clone()).body(bytes, content_type));
         }
         builder.multipart(parts)
     };
@@ -187,7 +188,7 @@ mod tests {
     fn the_loop_header_name_matches_the_domain_constant() {
         use lettre::message::header::Header;
         assert_eq!(
-            super::DocketLoop::name().as_ref(),
+            AsRef::<str>::as_ref(&super::DocketLoop::name()),
             crate::domain::mail::LOOP_HEADER
         );
     }

@@ -714,6 +714,7 @@ mod tests {
                     name: "Support".into(),
                     email_address: None,
                     settings: Default::default(),
+                    imap: None,
                 },
             )
             .await

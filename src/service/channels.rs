@@ -35,9 +35,9 @@ impl ImapChange {
     fn into_settings(self, current: Option<&ImapSettings>) -> ServiceResult<ImapSettings> {
         let password = match self.password {
             Some(password) => password,
-            None => current.map(|c| c.password.clone()).ok_or_else(|| {
-                ServiceError::invalid("imap.password", "a password is needed")
-            })?,
+            None => current
+                .map(|c| c.password.clone())
+                .ok_or_else(|| ServiceError::invalid("imap.password", "a password is needed"))?,
         };
         Ok(ImapSettings {
             host: self.host,

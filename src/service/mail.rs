@@ -210,7 +210,8 @@ impl Service {
         let intake = if threaded {
             None
         } else {
-            let preview = draft_of(&mail).into_case(0, channel_id, MAIL_ACTOR, Source::Email, now())?;
+            let preview =
+                draft_of(&mail).into_case(0, channel_id, MAIL_ACTOR, Source::Email, now())?;
             Some(self.intake(&preview, channel_id).await?)
         };
         let stored = self.store_attachments(&mail).await?;
@@ -219,13 +220,15 @@ impl Service {
                 if let Some((number, event)) = txn.seen_mail(&mail.dedup_key)? {
                     return Ok(duplicate_receipt(number, event, mail.noise));
                 }
-                let channel = txn
-                    .channel(channel_id)?
-                    .ok_or_else(|| ServiceError::NotFound(format!("channel {channel_id} not found")))?;
+                let channel = txn.channel(channel_id)?.ok_or_else(|| {
+                    ServiceError::NotFound(format!("channel {channel_id} not found"))
+                })?;
                 let at = now();
                 let receipt = match find_thread(txn, &channel, &mail, window_secs, at)? {
                     Some((case, how)) => append_mail(txn, case, &mail, &stored, how, at)?,
-                    None => open_case_from_mail(txn, &channel, &mail, &stored, intake.as_ref(), at)?,
+                    None => {
+                        open_case_from_mail(txn, &channel, &mail, &stored, intake.as_ref(), at)?
+                    }
                 };
                 remember_mail(txn, &mail, &receipt, at)?;
                 Ok(receipt)

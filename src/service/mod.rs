@@ -30,10 +30,10 @@ pub use automation::RULES_ACTOR;
 pub use bulk::{BulkAction, BulkTarget};
 pub use cases::{CaseChange, NewMessage};
 pub use channels::{ChannelChange, ImapChange, NewChannel};
-pub use mail::MailReceipt;
-pub use updates::{FromChoice, MailStatus, NewUpdate, Upload};
 pub use listing::{AssigneeFilter, CasePage, CaseQuery, QuickFilter, View};
+pub use mail::MailReceipt;
 pub use time::{NewTimeEntry, TimeEntryChange};
+pub use updates::{FromChoice, MailStatus, NewUpdate, Upload};
 pub use users::{NewUser, UserChange, random_password, unusable_password_hash};
 
 /// Why a command was refused. Mapped once, at the HTTP edge and in the CLI.

@@ -9,9 +9,9 @@ use std::sync::Mutex;
 use rand::Rng;
 use redb::WriteTransaction;
 
+use super::cases::save;
 use super::cases::{visible_case, workable_case};
 use super::mail::MAIL_ACTOR;
-use super::cases::save;
 use super::{Service, ServiceError, ServiceResult, automation, now};
 use crate::domain::Timestamp;
 use crate::domain::activity::{ActivityEvent, Direction, EventKind, NOTE_MAX};
@@ -108,7 +108,10 @@ fn new_message_id(number: CaseNumber, from_address: &str) -> String {
 }
 
 /// The Message-IDs of a case's mail, oldest first, and the newest inbound one.
-fn conversation_ids(txn: &impl Reads, number: CaseNumber) -> ServiceResult<(Vec<String>, Option<String>)> {
+fn conversation_ids(
+    txn: &impl Reads,
+    number: CaseNumber,
+) -> ServiceResult<(Vec<String>, Option<String>)> {
     let mut ids = Vec::new();
     let mut last_inbound = None;
     txn.visit_activity(number, &mut |event| {
@@ -131,7 +134,10 @@ fn conversation_ids(txn: &impl Reads, number: CaseNumber) -> ServiceResult<(Vec<
 }
 
 fn mailbox(name: &str, address: &str) -> String {
-    let name: String = name.chars().filter(|c| !c.is_control() && *c != '"').collect();
+    let name: String = name
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"')
+        .collect();
     format!("\"{name}\" <{address}>")
 }
 
@@ -455,7 +461,12 @@ impl Service {
     }
 
     /// Puts a pending message back to be tried now (a server was set up).
-    pub async fn postpone_delivery(&self, id: u64, reason: &str, delay_secs: i64) -> ServiceResult<()> {
+    pub async fn postpone_delivery(
+        &self,
+        id: u64,
+        reason: &str,
+        delay_secs: i64,
+    ) -> ServiceResult<()> {
         let reason = reason.to_owned();
         self.store
             .write(move |txn| {
@@ -538,13 +549,20 @@ fn show_delivery(txn: &WriteTransaction, outgoing: &OutgoingMail) -> ServiceResu
 }
 
 /// The `From` of an update and its bare address.
-fn sender_of(actor: &User, channel: &Channel, choice: FromChoice) -> ServiceResult<(String, String)> {
+fn sender_of(
+    actor: &User,
+    channel: &Channel,
+    choice: FromChoice,
+) -> ServiceResult<(String, String)> {
     match choice {
         FromChoice::Channel => {
             let address = channel.email_address.clone().ok_or_else(|| {
                 ServiceError::invalid(
                     "from",
-                    format!("the channel '{}' has no email address to send from", channel.name),
+                    format!(
+                        "the channel '{}' has no email address to send from",
+                        channel.name
+                    ),
                 )
             })?;
             Ok((mailbox(&channel.name, &address), address))

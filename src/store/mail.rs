@@ -4,9 +4,9 @@
 
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 
+use super::StoreResult;
 use super::records::{decode, encode, next_in_sequence};
 use super::tables::*;
-use super::StoreResult;
 use crate::domain::activity::ActivityEvent;
 use crate::domain::case::CaseNumber;
 use crate::domain::file::{FileId, FileRecord};
@@ -21,7 +21,8 @@ pub trait MailReads {
     fn seen_mail(&self, key: &[u8; 32]) -> StoreResult<Option<(CaseNumber, u64)>>;
     /// The case the last message from `sender` with this normalised subject
     /// went to, and when (seconds).
-    fn subject_thread(&self, sender: &str, subject: &str) -> StoreResult<Option<(CaseNumber, u64)>>;
+    fn subject_thread(&self, sender: &str, subject: &str)
+    -> StoreResult<Option<(CaseNumber, u64)>>;
     fn outgoing_mail(&self, id: u64) -> StoreResult<Option<OutgoingMail>>;
     /// Outgoing mail due by `now` (seconds), oldest first.
     fn due_outgoing_mail(&self, now: i64, limit: usize) -> StoreResult<Vec<(u64, OutgoingMail)>>;
@@ -136,7 +137,8 @@ impl MailWrites for WriteTransaction {
         file.id = next_in_sequence(self, KEY_NEXT_FILE)?;
         self.open_table(FILES)?
             .insert(file.id, encode(file).as_slice())?;
-        self.open_table(CASE_FILES)?.insert((file.case, file.id), ())?;
+        self.open_table(CASE_FILES)?
+            .insert((file.case, file.id), ())?;
         Ok(())
     }
 

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use redb::{Database, ReadTransaction, WriteTransaction};
 use tokio::sync::watch;
 
-pub use outbox::{Delivery, OUTBOX_CONSUMERS, OutboxEvent};
 pub use mail::{MailReads, MailWrites};
+pub use outbox::{Delivery, OUTBOX_CONSUMERS, OutboxEvent};
 pub use records::{Reads, TokenKind, TokenRecord, Writes};
 
 /// Failures of the storage layer. Cloneable because one commit failure is

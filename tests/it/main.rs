@@ -13,6 +13,8 @@ mod durability;
 mod export;
 mod harness;
 mod links;
+mod mail;
+mod mailservers;
 mod merge;
 mod permissions;
 mod search;

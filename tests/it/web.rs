@@ -5,12 +5,12 @@ use serde_json::json;
 use crate::harness::{ADMIN_PASSWORD, Org, PASSWORD, Server};
 
 /// A browser-like client with a cookie jar that does not follow redirects.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
+pub struct Browser {
+    pub http: reqwest::Client,
+    pub base: String,
 }
 
-fn field(html: &str, name: &str) -> String {
+pub fn field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html
         .find(&marker)
@@ -20,7 +20,7 @@ fn field(html: &str, name: &str) -> String {
 }
 
 /// Status, body and redirect target of a request.
-async fn answer(request: reqwest::RequestBuilder) -> (u16, String, Option<String>) {
+pub async fn answer(request: reqwest::RequestBuilder) -> (u16, String, Option<String>) {
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let location = response
@@ -31,7 +31,7 @@ async fn answer(request: reqwest::RequestBuilder) -> (u16, String, Option<String
 }
 
 impl Browser {
-    fn new(server: &Server) -> Browser {
+    pub fn new(server: &Server) -> Browser {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -43,15 +43,15 @@ impl Browser {
         }
     }
 
-    async fn get(&self, path: &str) -> (u16, String, Option<String>) {
+    pub async fn get(&self, path: &str) -> (u16, String, Option<String>) {
         answer(self.http.get(format!("{}{path}", self.base))).await
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
         answer(self.http.post(format!("{}{path}", self.base)).form(form)).await
     }
 
-    async fn login(&self, username: &str, password: &str) -> (u16, String, Option<String>) {
+    pub async fn login(&self, username: &str, password: &str) -> (u16, String, Option<String>) {
         let (_, page, _) = self.get("/login?next=/inbox").await;
         let csrf = field(&page, "csrf");
         self.post(
@@ -67,7 +67,7 @@ impl Browser {
     }
 
     /// The CSRF token of the logged-in session, read from a page.
-    async fn csrf(&self) -> String {
+    pub async fn csrf(&self) -> String {
         let (_, page, _) = self.get("/inbox").await;
         field(&page, "csrf")
     }

@@ -133,7 +133,10 @@ impl ChannelsApi {
     ) -> Result<Json<Vec<ChannelView>>, ApiError> {
         let channels = state(req).service.list_channels(&auth.0)?;
         Ok(Json(
-            channels.into_iter().map(|c| view(req, &auth.0, c)).collect(),
+            channels
+                .into_iter()
+                .map(|c| view(req, &auth.0, c))
+                .collect(),
         ))
     }
 

@@ -181,6 +181,7 @@ fn download_response(record: &FileRecord, file: std::fs::File) -> FileDownload {
         content_type,
         content_disposition(if inline { "inline" } else { "attachment" }, &record.name),
         "nosniff".into(),
-        "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'".into(),
+        "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'"
+            .into(),
     )
 }

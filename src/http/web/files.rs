@@ -64,9 +64,10 @@ impl FormParts {
             if name == "file" {
                 let file_name = field.file_name().map(str::to_owned);
                 let content_type = field.content_type().map(str::to_owned);
-                let bytes = field.bytes().await.map_err(|e| {
-                    WebError::BadInput(format!("the file could not be read: {e}"))
-                })?;
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| WebError::BadInput(format!("the file could not be read: {e}")))?;
                 if !bytes.is_empty() || file_name.as_deref().is_some_and(|n| !n.is_empty()) {
                     parts.file = Some(Upload {
                         name: file_name,

@@ -683,10 +683,8 @@ pub async fn update_channel_email(
     let imap = match filled(&form.imap_host) {
         None => None,
         Some(host) => {
-            let security = crate::domain::channel::ImapSecurity::parse(
-                "imap.security",
-                &form.imap_security,
-            )?;
+            let security =
+                crate::domain::channel::ImapSecurity::parse("imap.security", &form.imap_security)?;
             let port = match filled(&form.imap_port) {
                 Some(p) => p
                     .parse()

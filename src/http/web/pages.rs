@@ -94,7 +94,10 @@ pub fn case_page(
             .as_ref()
             .and_then(|c| c.email.clone())
             .unwrap_or_default(),
-        subject: crate::domain::mail::with_case_token(&format!("Re: {}", case.subject), case.number),
+        subject: crate::domain::mail::with_case_token(
+            &format!("Re: {}", case.subject),
+            case.number,
+        ),
         personal_from: channel.settings.personal_from && session.user.email.is_some(),
         can_send: channel.email_address.is_some(),
     };
