@@ -84,14 +84,14 @@ pub async fn run(service: Service, mut shutdown: watch::Receiver<bool>) {
             keep
         });
         for (id, settings) in wanted {
-            if !tasks.contains_key(&id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = tasks.entry(id) {
                 let task = tokio::spawn(intake(
                     service.clone(),
                     id,
                     settings.clone(),
                     shutdown.clone(),
                 ));
-                tasks.insert(id, (settings, task));
+                slot.insert((settings, task));
             }
         }
         tokio::select! {

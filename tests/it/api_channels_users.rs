@@ -53,7 +53,8 @@ async fn channels_carry_their_settings_and_members() {
     let id = created.body["id"].as_u64().unwrap();
     assert_eq!(
         created.body["settings"],
-        json!({"time_tracking": true, "reply_window_hours": 24, "slack_webhook_url": null})
+        json!({"time_tracking": true, "reply_window_hours": 24, "slack_webhook_url": null,
+               "personal_from": false, "auto_acknowledge": false, "imap": null})
     );
 
     let path = format!("/api/v1/channels/{id}");
