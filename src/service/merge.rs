@@ -9,7 +9,7 @@ use crate::domain::activity::EventKind;
 use crate::domain::case::{Case, CaseNumber, MergeRecord};
 use crate::domain::link::{CaseLink, LinkKind};
 use crate::domain::user::User;
-use crate::store::{Reads, Writes};
+use crate::store::{MailWrites, Reads, Writes};
 
 /// A case given as a merge source, checked like a link target.
 fn source_case(txn: &WriteTransaction, actor: &User, number: CaseNumber) -> ServiceResult<Case> {
@@ -203,8 +203,7 @@ impl Service {
                         subject: split.subject.clone(),
                     },
                 )?;
-                txn.append_event(&split, &event.actor, event.at, event.kind)?;
-                txn.delete_event(number, seq)?;
+                transfer_message(txn, event, number, &split)?;
                 original.updated_at = at;
                 original.updated_by = who.to_owned();
                 save(
@@ -215,6 +214,87 @@ impl Service {
                     vec![EventKind::SplitOut { into: new_number }],
                 )?;
                 Ok(split)
+            })
+            .await
+    }
+}
+
+/// Puts a message on `target` and takes it off `from`, with the files it
+/// carried and the Message-ID that threads replies to it.
+fn transfer_message(
+    txn: &WriteTransaction,
+    event: crate::domain::activity::ActivityEvent,
+    from: CaseNumber,
+    target: &Case,
+) -> ServiceResult<u64> {
+    if let EventKind::Message {
+        email: Some(email), ..
+    } = &event.kind
+    {
+        for id in &email.attachments {
+            txn.move_file(*id, target.number)?;
+        }
+        if let Some(key) = crate::domain::mail::message_id_key(&email.message_id) {
+            txn.remember_message_id(&key, target.number)?;
+        }
+    }
+    let seq = event.seq;
+    let moved = txn.append_event(target, &event.actor, event.at, event.kind)?;
+    txn.delete_event(from, seq)?;
+    Ok(moved.seq)
+}
+
+impl Service {
+    /// Moves one message to another existing case (it landed on the wrong
+    /// one): its files and later replies follow it.
+    pub async fn move_message(
+        &self,
+        actor: &User,
+        number: CaseNumber,
+        seq: u64,
+        to: CaseNumber,
+    ) -> ServiceResult<Case> {
+        if to == number {
+            return Err(ServiceError::invalid(
+                "to",
+                "the message is already on that case",
+            ));
+        }
+        let actor = actor.clone();
+        self.store
+            .write(move |txn| {
+                let (mut original, _) = workable_case(txn, &actor, number)?;
+                let (mut target, _) = match workable_case(txn, &actor, to) {
+                    Err(ServiceError::NotFound(_)) => {
+                        return Err(ServiceError::invalid("to", format!("case #{to} not found")));
+                    }
+                    other => other?,
+                };
+                let event = txn
+                    .activity_event(number, seq)?
+                    .filter(|e| matches!(e.kind, EventKind::Message { .. }))
+                    .ok_or_else(|| {
+                        ServiceError::invalid(
+                            "event",
+                            format!("case #{number} has no message {seq}"),
+                        )
+                    })?;
+                let at = now();
+                let who = actor.username.as_str();
+                transfer_message(txn, event, number, &target)?;
+                target.updated_at = at;
+                target.updated_by = who.to_owned();
+                txn.put_case(&target)?;
+                original.updated_at = at;
+                original.updated_by = who.to_owned();
+                save(
+                    txn,
+                    &mut original,
+                    who,
+                    at,
+                    vec![EventKind::SplitOut { into: to }],
+                )?;
+                Ok(target)
             })
             .await
     }

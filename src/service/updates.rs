@@ -261,11 +261,18 @@ pub(super) fn queue_acknowledgement(
 }
 
 impl Service {
-    /// Every file of a case: incoming and outgoing attachments and uploads.
+    /// Every file of a case: incoming and outgoing attachments and uploads,
+    /// with those of the cases merged into it (their messages are here now).
     pub fn case_files(&self, actor: &User, number: CaseNumber) -> ServiceResult<Vec<FileRecord>> {
         let txn = self.store.read()?;
-        visible_case(&txn, actor, number)?;
-        Ok(txn.case_files(number)?)
+        let (case, _) = visible_case(&txn, actor, number)?;
+        let mut files = txn.case_files(number)?;
+        for link in &case.links {
+            if link.kind == crate::domain::link::LinkKind::MergedFrom {
+                files.extend(txn.case_files(link.target)?);
+            }
+        }
+        Ok(files)
     }
 
     /// One file with its content, for whoever may read its case.
@@ -274,7 +281,13 @@ impl Service {
         let record = {
             let txn = self.store.read()?;
             let record = txn.file(id)?.ok_or_else(missing)?;
-            visible_case(&txn, actor, record.case).map_err(|_| missing())?;
+            // A merged case's files are read through the case it went into.
+            let merged_into = txn.case(record.case)?.and_then(|c| c.merge).map(|m| m.into);
+            let readable = visible_case(&txn, actor, record.case).is_ok()
+                || merged_into.is_some_and(|into| visible_case(&txn, actor, into).is_ok());
+            if !readable {
+                return Err(missing());
+            }
             record
         };
         let file = self.blobs.open_blob(&record.sha256)?;

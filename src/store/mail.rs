@@ -128,6 +128,8 @@ pub trait MailWrites {
     /// Queues a message for the SMTP server, giving it its id.
     fn add_outgoing_mail(&self, mail: &OutgoingMail) -> StoreResult<u64>;
     fn put_outgoing_mail(&self, id: u64, mail: &OutgoingMail) -> StoreResult<()>;
+    /// Re-homes a file on another case.
+    fn move_file(&self, id: FileId, to: CaseNumber) -> StoreResult<()>;
     /// Forgets a purged case's files (their blobs may be shared).
     fn delete_case_files(&self, number: CaseNumber) -> StoreResult<()>;
 }
@@ -192,6 +194,18 @@ impl MailWrites for WriteTransaction {
         self.open_table(MAIL_JOBS)?
             .insert(id, encode(mail).as_slice())?;
         Ok(())
+    }
+
+    fn move_file(&self, id: FileId, to: CaseNumber) -> StoreResult<()> {
+        let Some(mut file) = self.file(id)? else {
+            return Ok(());
+        };
+        let mut index = self.open_table(CASE_FILES)?;
+        index.remove((file.case, id))?;
+        index.insert((to, id), ())?;
+        file.case = to;
+        drop(index);
+        self.put_file(&file)
     }
 
     fn delete_case_files(&self, number: CaseNumber) -> StoreResult<()> {

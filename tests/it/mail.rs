@@ -1443,3 +1443,110 @@ async fn the_case_page_shows_mail_and_sends_updates_with_files() {
     let (status, _, _) = other.get(&format!("/files/{hello}")).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn a_message_on_the_wrong_case_moves_with_its_files_and_its_thread() {
+    let org = mail_org(Server::start()).await;
+    let wrong = deliver(&org.admin, org.support, rich_message("x1@example.com"))
+        .await
+        .body["case"]
+        .as_u64()
+        .unwrap();
+    let right = deliver(
+        &org.admin,
+        org.support,
+        message(
+            "jane@example.com",
+            "The real case",
+            Some("x2@example.com"),
+            &[],
+            "Here.",
+        ),
+    )
+    .await
+    .body["case"]
+        .as_u64()
+        .unwrap();
+    let seq = messages(&activity(&org.amy, wrong).await)[0]["seq"]
+        .as_u64()
+        .unwrap();
+
+    let path = format!("/api/v1/cases/{wrong}/split");
+    org.bob
+        .post(&path, json!({"event": seq, "to": right}))
+        .await
+        .problem(404);
+    org.amy
+        .post(&path, json!({"event": seq, "to": 9999}))
+        .await
+        .problem(422);
+    org.amy
+        .post(&path, json!({"event": seq, "to": wrong}))
+        .await
+        .problem(422);
+    let moved = org
+        .amy
+        .post(&path, json!({"event": seq, "to": right}))
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    assert_eq!(moved.body["number"], json!(right));
+
+    assert_eq!(
+        org.amy
+            .get(&format!("/api/v1/cases/{wrong}/files"))
+            .await
+            .array_len(),
+        0
+    );
+    assert_eq!(
+        org.amy
+            .get(&format!("/api/v1/cases/{right}/files"))
+            .await
+            .array_len(),
+        2
+    );
+    assert_eq!(messages(&activity(&org.amy, wrong).await).len(), 0);
+    assert_eq!(messages(&activity(&org.amy, right).await).len(), 2);
+    let reply = deliver(
+        &org.admin,
+        org.support,
+        message(
+            "jane@example.com",
+            "Re: Printer jam",
+            Some("x3@example.com"),
+            &["In-Reply-To: <x1@example.com>"],
+            "Follow-up",
+        ),
+    )
+    .await;
+    assert_eq!(
+        reply.body["case"],
+        json!(right),
+        "replies follow the moved message"
+    );
+
+    // Merging brings the source's files along in the target's list.
+    // (another sender: the same one on the same subject would join `right`)
+    let from_other = String::from_utf8(rich_message("x4@example.com"))
+        .unwrap()
+        .replace("jane@example.com", "other@example.com");
+    let other = deliver(&org.admin, org.support, from_other.into_bytes())
+        .await
+        .body["case"]
+        .as_u64()
+        .unwrap();
+    let merged = org
+        .amy
+        .post(
+            &format!("/api/v1/cases/{right}/merge"),
+            json!({"sources": [other]}),
+        )
+        .await;
+    assert_eq!(merged.status, 200, "{}", merged.text);
+    let files = org.amy.get(&format!("/api/v1/cases/{right}/files")).await;
+    assert_eq!(files.array_len(), 4, "{}", files.text);
+    for file in files.body.as_array().unwrap() {
+        let download = org.amy.get(&format!("/api/v1/files/{}", file["id"])).await;
+        assert_eq!(download.status, 200);
+    }
+}

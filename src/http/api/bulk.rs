@@ -66,6 +66,9 @@ struct UnmergeBody {
 struct SplitBody {
     /// The message's `seq` in the case's activity.
     event: u64,
+    /// Move it to this existing case instead of a new one (a message that
+    /// landed on the wrong case). Its files and later replies follow it.
+    to: Option<u64>,
 }
 
 #[derive(ApiResponse)]
@@ -73,6 +76,9 @@ enum SplitCreated {
     /// The new case.
     #[oai(status = 201)]
     Created(Json<super::types::CaseView>),
+    /// Moved to the existing case given as `to`, which is returned.
+    #[oai(status = 200)]
+    Moved(Json<super::types::CaseView>),
 }
 
 #[derive(Debug, Object)]
@@ -207,7 +213,8 @@ impl BulkApi {
         Ok(Json(case.into()))
     }
 
-    /// Move one message out into a new case (linked as related).
+    /// Move one message out into a new case (linked as related), or with
+    /// `to`, onto another existing case.
     #[oai(path = "/cases/:number/split", method = "post")]
     async fn split(
         &self,
@@ -216,11 +223,21 @@ impl BulkApi {
         number: Path<u64>,
         body: JsonBody<SplitBody>,
     ) -> Result<SplitCreated, ApiError> {
-        let case = state(req)
-            .service
-            .split_message(&auth.0, number.0, body.0.event)
-            .await?;
-        Ok(SplitCreated::Created(Json(case.into())))
+        let service = &state(req).service;
+        Ok(match body.0.to {
+            None => SplitCreated::Created(Json(
+                service
+                    .split_message(&auth.0, number.0, body.0.event)
+                    .await?
+                    .into(),
+            )),
+            Some(to) => SplitCreated::Moved(Json(
+                service
+                    .move_message(&auth.0, number.0, body.0.event, to)
+                    .await?
+                    .into(),
+            )),
+        })
     }
 
     /// Take a case out of the trash.

@@ -333,6 +333,9 @@ pub async fn unmerge(
 pub struct SplitForm {
     csrf: String,
     event: u64,
+    /// A case number to move the message to; empty for a new case.
+    #[serde(default)]
+    to: String,
 }
 
 #[handler]
@@ -343,11 +346,24 @@ pub async fn split(
 ) -> Result<Redirect, WebError> {
     let session = require_form_session(req, &form.csrf)?;
     let number = parse_number(&number)?;
-    let new_case = app(req)
-        .service
-        .split_message(&session.user, number, form.event)
-        .await?;
-    Ok(Redirect::see_other(format!("/cases/{}", new_case.number)))
+    let service = &app(req).service;
+    let destination = match filled(&form.to) {
+        None => {
+            service
+                .split_message(&session.user, number, form.event)
+                .await?
+        }
+        Some(to) => {
+            let to = parse_number(&to)?;
+            service
+                .move_message(&session.user, number, form.event, to)
+                .await?
+        }
+    };
+    Ok(Redirect::see_other(format!(
+        "/cases/{}",
+        destination.number
+    )))
 }
 
 #[derive(Deserialize)]
