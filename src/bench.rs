@@ -221,6 +221,20 @@ impl Api {
         self.send(request, path).await
     }
 
+    async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<Value, String> {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body);
+        self.send(request, path).await
+    }
+
     /// Sends with the token; a non-2xx answer is an error naming `path`.
     async fn send(&self, request: reqwest::RequestBuilder, path: &str) -> Result<Value, String> {
         let response = request
@@ -453,6 +467,123 @@ async fn export_cases(
     let listed = api.get("/api/v1/cases?view=all&limit=1").await?;
     let total = listed["total"].as_u64().unwrap_or(0) as usize;
     Ok((total.min(count), seconds, peak - before))
+}
+
+/// A realistic inbound message: a person's name and address, a subject,
+/// a few paragraphs of text, every tenth with a small PDF attached, every
+/// third a reply to an earlier one. `marker` makes it findable.
+fn bench_mail(i: usize, seed: u64, marker: &str) -> Vec<u8> {
+    use rand::{Rng, SeedableRng};
+    let mut rng =
+        rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0x9e37_79b9));
+    let words = [
+        "printer",
+        "refund",
+        "invoice",
+        "delivery",
+        "tracking",
+        "broken",
+        "screen",
+        "battery",
+        "account",
+        "password",
+        "order",
+        "warranty",
+        "replacement",
+        "cable",
+        "update",
+        "error",
+    ];
+    let mut paragraph = || {
+        (0..40)
+            .map(|_| words[rng.random_range(0..words.len())])
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let body = format!(
+        "Hello,\r\n\r\n{}\r\n\r\n{}\r\n\r\n{marker}\r\nRegards\r\n",
+        paragraph(),
+        paragraph()
+    );
+    let reply = if i % 3 == 2 {
+        format!("In-Reply-To: <bench{seed}.{}@mail.example>\r\n", i - 2)
+    } else {
+        String::new()
+    };
+    let head = format!(
+        "From: Customer {i} <customer{i}@mail.example>\r\nTo: support@desk.example\r\n\
+         Subject: Question {i} about my order\r\nMessage-ID: <bench{seed}.{i}@mail.example>\r\n\
+         Date: Sun, 22 Nov 2026 10:00:00 +0000\r\n{reply}MIME-Version: 1.0\r\n"
+    );
+    if i % 10 == 0 {
+        format!(
+            "{head}Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n\
+             --b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"receipt-{i}.pdf\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcfsj6IKMSAwIG9iago8PC9UeXBlL0NhdGFsb2c+PgplbmRvYmoK\r\n--b--\r\n"
+        )
+        .into_bytes()
+    } else {
+        format!("{head}Content-Type: text/plain; charset=utf-8\r\n\r\n{body}").into_bytes()
+    }
+}
+
+/// Delivers `count` messages through the mail pipe endpoint with 16 in
+/// flight and waits until the last is findable: messages per second from
+/// the first request to the last message searchable, and the
+/// acknowledgement latencies.
+async fn mail_intake(
+    api: &Arc<Api>,
+    channel: u64,
+    count: usize,
+    seed: u64,
+) -> Result<(f64, Latencies), String> {
+    let marker = |i: usize| format!("mailbench{seed}x{i}");
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let api = api.clone();
+        let next = next.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= count {
+                    return Ok::<_, String>(latencies);
+                }
+                let raw = bench_mail(i, seed, &format!("mailbench{seed}x{i}"));
+                let sent = Instant::now();
+                api.post_raw(
+                    &format!("/api/v1/channels/{channel}/mail"),
+                    "message/rfc822",
+                    raw,
+                )
+                .await?;
+                latencies.push(sent.elapsed());
+            }
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.map_err(|e| e.to_string())??);
+    }
+    let last = marker(count - 1);
+    loop {
+        let found = api
+            .get(&format!("/api/v1/cases?view=all&facets=false&q={last}"))
+            .await?;
+        if found["total"].as_u64() == Some(1) {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            return Err(format!("{last} was not findable within 120 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok((
+        count as f64 / started.elapsed().as_secs_f64(),
+        Latencies(latencies),
+    ))
 }
 
 /// Collects up to `count` open cases and closes them with one bulk
@@ -791,6 +922,27 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     let (closed, seconds) = bulk_close(&api, 10_000).await?;
     report.add("bulk close: cases", closed as f64, "cases");
     report.at_most("bulk close of 10,000 cases", seconds, "s", 10.0);
+
+    // 7. Mail intake: raw messages through the MTA pipe endpoint, parsed,
+    // stored and indexed.
+    log("taking in mail");
+    let (rate, acks) = mail_intake(&api, channel, 5_000, options.seed).await?;
+    report.at_least(
+        "mail intake through the pipe, to searchable",
+        rate,
+        "msg/s",
+        500.0,
+    );
+    report.add(
+        "mail intake: acknowledgement p50, c=16",
+        acks.percentile(50.0),
+        "ms",
+    );
+    report.add(
+        "mail intake: acknowledgement p99, c=16",
+        acks.percentile(99.0),
+        "ms",
+    );
 
     let (rss, peak) = server.memory();
     report.add("server memory now (RSS)", rss, "MiB");
