@@ -130,15 +130,17 @@ fn delivery_for(
     let Some(event) = txn.activity_event(*number, *event_seq)? else {
         return Ok(None);
     };
-    // Only what the customer says is news; the team's own replies are not.
-    if matches!(
-        event.kind,
+    // Only what the customer says is news; the team's own replies are not,
+    // nor out-of-office replies and bounces.
+    match &event.kind {
         EventKind::Message {
             direction: Direction::Outbound,
             ..
-        }
-    ) {
-        return Ok(None);
+        } => return Ok(None),
+        EventKind::Message {
+            email: Some(email), ..
+        } if email.noise.is_machine() => return Ok(None),
+        _ => {}
     }
     let text = slack::text(&case, &channel, &event, config.public_url.as_deref());
     Ok(Some(Delivery {

@@ -96,6 +96,43 @@ impl RoundRobin {
     }
 }
 
+/// Open cases per assignee and channel, counted from the index at most
+/// once per [`OPEN_COUNTS_FRESH_FOR`] and kept current in between by the
+/// picks themselves, so a burst of new cases (a mail flood) neither counts
+/// the index for each case nor sends every case to the same agent.
+#[derive(Debug, Default)]
+pub struct OpenCounts {
+    channels: std::sync::Mutex<HashMap<ChannelId, (std::time::Instant, HashMap<String, u64>)>>,
+}
+
+const OPEN_COUNTS_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl OpenCounts {
+    /// The agent with the fewest open cases (ties to the first by name),
+    /// counted as theirs at once; `None` when the counts are stale.
+    fn pick(&self, channel: ChannelId, agents: &[String]) -> Option<String> {
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        let (counted_at, counts) = channels.get_mut(&channel)?;
+        if counted_at.elapsed() > OPEN_COUNTS_FRESH_FOR {
+            return None;
+        }
+        let agent = agents
+            .iter()
+            .min_by_key(|a| counts.get(a.as_str()).copied().unwrap_or(0))?
+            .clone();
+        *counts.entry(agent.clone()).or_insert(0) += 1;
+        Some(agent)
+    }
+
+    fn refresh(&self, channel: ChannelId, counts: std::collections::BTreeMap<String, u64>) {
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        channels.insert(
+            channel,
+            (std::time::Instant::now(), counts.into_iter().collect()),
+        );
+    }
+}
+
 /// The channel's agents: members who work cases (not partners), by name.
 pub fn channel_agents(txn: &impl Reads, channel: &Channel) -> ServiceResult<Vec<String>> {
     let mut agents: Vec<String> = txn
@@ -305,6 +342,12 @@ impl Service {
     /// to the first by name); round robin while the search index is not
     /// ready to count.
     async fn least_open_agent(&self, channel: &Channel, agents: &[String]) -> Option<String> {
+        if agents.is_empty() {
+            return None;
+        }
+        if let Some(agent) = self.open_counts.pick(channel.id, agents) {
+            return Some(agent);
+        }
         let query = CaseQuery {
             view: View::Open,
             channels: vec![channel.id],
@@ -316,10 +359,8 @@ impl Service {
             Ok(page) => page.facets.map(|f| f.assignee).unwrap_or_default(),
             Err(_) => return self.round_robin.pick(channel.id, agents),
         };
-        agents
-            .iter()
-            .min_by_key(|a| counts.get(a.as_str()).copied().unwrap_or(0))
-            .cloned()
+        self.open_counts.refresh(channel.id, counts);
+        self.open_counts.pick(channel.id, agents)
     }
 
     /// The profile fields of a case type, if a plugin declares one.

@@ -113,6 +113,7 @@ pub struct Service {
     /// Admins' scripts, when this process runs them.
     scripts: Option<Arc<crate::scripting::ScriptHost>>,
     round_robin: Arc<automation::RoundRobin>,
+    open_counts: Arc<automation::OpenCounts>,
     blobs: crate::store::blobs::BlobStore,
     mail_senders: Arc<mail::SenderLimiter>,
     /// What each channel's IMAP intake last did, for its admin page.
@@ -133,6 +134,7 @@ impl Service {
             search: None,
             scripts: None,
             round_robin: Arc::default(),
+            open_counts: Arc::default(),
             blobs,
             mail_senders: Arc::default(),
             mail_status: Arc::default(),

@@ -6,6 +6,7 @@
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -33,10 +34,23 @@ impl BlobStore {
         }
         let parent = path.parent().expect("blob paths have a parent");
         fs::create_dir_all(parent).map_err(io_error)?;
-        let temp = parent.join(format!(".{sha}.{}.tmp", std::process::id()));
-        let mut file = File::create(&temp).map_err(io_error)?;
-        file.write_all(bytes).map_err(io_error)?;
-        file.sync_all().map_err(io_error)?;
+        // Each writer its own temporary file: the same content may be
+        // stored by several requests at once.
+        static WRITES: AtomicU64 = AtomicU64::new(0);
+        let temp = parent.join(format!(
+            ".{sha}.{}.{}.tmp",
+            std::process::id(),
+            WRITES.fetch_add(1, Ordering::Relaxed)
+        ));
+        let written = File::create(&temp).and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        });
+        if let Err(e) = written {
+            let _ = fs::remove_file(&temp);
+            return Err(io_error(e));
+        }
+        // Renaming over an identical blob written meanwhile is harmless.
         fs::rename(&temp, &path).map_err(io_error)?;
         File::open(parent)
             .and_then(|d| d.sync_all())
@@ -80,6 +94,26 @@ mod tests {
         let files: Vec<_> = walk(&dir.path().join("blobs"));
         assert_eq!(files.len(), 1, "{files:?}");
         assert!(blobs.read("../../etc/passwd").is_err());
+    }
+
+    #[test]
+    fn the_same_content_stored_at_once_by_many_writers_is_one_blob() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::new(dir.path());
+        let content = vec![7u8; 64 * 1024];
+        std::thread::scope(|scope| {
+            for _ in 0..16 {
+                scope.spawn(|| blobs.put(&content).unwrap());
+            }
+        });
+        let files = walk(&dir.path().join("blobs"));
+        assert_eq!(files.len(), 1, "no temporary files left: {files:?}");
+        assert_eq!(
+            blobs
+                .read(&files[0].file_name().unwrap().to_string_lossy())
+                .unwrap(),
+            content
+        );
     }
 
     fn walk(dir: &Path) -> Vec<PathBuf> {

@@ -1550,3 +1550,83 @@ async fn a_message_on_the_wrong_case_moves_with_its_files_and_its_thread() {
         assert_eq!(download.status, 200);
     }
 }
+
+#[tokio::test]
+async fn managers_set_up_mail_on_the_channel_page() {
+    let org = mail_org(Server::start()).await;
+    let path = format!("/channels/{}/email", org.support);
+    let form = |csrf: &str| {
+        vec![
+            ("csrf", csrf.to_owned()),
+            ("imap_host", "127.0.0.1".to_owned()),
+            ("imap_port", "1".to_owned()),
+            ("imap_security", "plain".to_owned()),
+            ("imap_username", "desk".to_owned()),
+            ("imap_password", "secret-imap".to_owned()),
+            ("imap_folder", "".to_owned()),
+            ("auto_acknowledge", "on".to_owned()),
+        ]
+    };
+
+    let agent = Browser::new(&org.server);
+    agent.login("amy", crate::harness::PASSWORD).await;
+    let csrf = agent.csrf().await;
+    let (page_status, page, _) = agent.get(&format!("/channels/{}", org.support)).await;
+    assert_eq!(page_status, 200);
+    assert!(!page.contains("imap_host"), "agents see no mail settings");
+    let fields = form(&csrf);
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, _) = agent.post(&path, &pairs).await;
+    assert_eq!(status, 403);
+
+    let manager = Browser::new(&org.server);
+    manager.login("max", crate::harness::PASSWORD).await;
+    let csrf = manager.csrf().await;
+    let fields = form(&csrf);
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, location) = manager.post(&path, &pairs).await;
+    assert_eq!(status, 303, "{location:?}");
+    let channel = org
+        .max
+        .get(&format!("/api/v1/channels/{}", org.support))
+        .await;
+    assert_eq!(channel.body["settings"]["imap"]["folder"], "INBOX");
+    assert_eq!(channel.body["settings"]["imap"]["port"], 1);
+    assert_eq!(channel.body["settings"]["auto_acknowledge"], json!(true));
+    // Nothing listens on port 1: the page shows the failure.
+    let mut shown = false;
+    for _ in 0..100 {
+        let (_, page, _) = manager.get(&format!("/channels/{}", org.support)).await;
+        if page.contains("id=\"imap-error\"") {
+            assert!(!page.contains("secret-imap"), "the password is never shown");
+            shown = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(shown, "the intake's failure shows on the channel page");
+
+    // Saving again without a password keeps the stored one; an empty host
+    // turns intake off.
+    let mut fields = form(&csrf);
+    fields.retain(|(k, _)| *k != "imap_password");
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(manager.post(&path, &pairs).await.0, 303);
+    let channel = org
+        .max
+        .get(&format!("/api/v1/channels/{}", org.support))
+        .await;
+    assert_eq!(
+        channel.body["settings"]["imap"]["password_set"],
+        json!(true)
+    );
+    let (status, _, _) = manager
+        .post(&path, &[("csrf", csrf.as_str()), ("imap_host", "")])
+        .await;
+    assert_eq!(status, 303);
+    let channel = org
+        .max
+        .get(&format!("/api/v1/channels/{}", org.support))
+        .await;
+    assert_eq!(channel.body["settings"]["imap"], Value::Null);
+}
