@@ -515,7 +515,7 @@ fn bench_mail(i: usize, seed: u64, marker: &str) -> Vec<u8> {
          Subject: Question {i} about my order\r\nMessage-ID: <bench{seed}.{i}@mail.example>\r\n\
          Date: Sun, 22 Nov 2026 10:00:00 +0000\r\n{reply}MIME-Version: 1.0\r\n"
     );
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         format!(
             "{head}Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n\
              --b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"receipt-{i}.pdf\"\r\n\

@@ -102,8 +102,11 @@ impl RoundRobin {
 /// the index for each case nor sends every case to the same agent.
 #[derive(Debug, Default)]
 pub struct OpenCounts {
-    channels: std::sync::Mutex<HashMap<ChannelId, (std::time::Instant, HashMap<String, u64>)>>,
+    channels: std::sync::Mutex<HashMap<ChannelId, CountedAt>>,
 }
+
+/// When a channel's open cases were counted, and the counts by assignee.
+type CountedAt = (std::time::Instant, HashMap<String, u64>);
 
 const OPEN_COUNTS_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 
