@@ -150,7 +150,9 @@ async fn session(
 ) -> Result<(), ImapError> {
     let mut session = connect(settings).await?;
     timed(session.select(&settings.folder)).await?;
-    let can_idle = timed(session.capabilities()).await?.has_str("IDLE");
+    let capabilities = timed(session.capabilities()).await?;
+    let can_idle = capabilities.has_str("IDLE");
+    let can_move = capabilities.has_str("MOVE");
     *failures = 0;
     let poll = Duration::from_secs(service.config().mail.poll_seconds);
     loop {
@@ -158,7 +160,7 @@ async fn session(
             s.state = "polling".into();
             s.retry_at = None;
         });
-        take_in_unseen(service, channel, settings, &mut session).await?;
+        take_in_unseen(service, channel, settings, can_move, &mut session).await?;
         service.report_mail_status(channel, |s| {
             s.state = if can_idle { "idle" } else { "waiting" }.into();
             s.last_success_at = Some(chrono::Utc::now());
@@ -244,6 +246,7 @@ async fn take_in_unseen(
     service: &Service,
     channel: ChannelId,
     settings: &ImapSettings,
+    can_move: bool,
     session: &mut Session<Stream>,
 ) -> Result<(), ImapError> {
     let mut uids: Vec<u32> = timed(session.uid_search("UNSEEN"))
@@ -269,7 +272,7 @@ async fn take_in_unseen(
                     "took in a message"
                 );
                 service.report_mail_status(channel, |s| s.messages_taken_in += 1);
-                done_with(session, settings, uid).await?;
+                done_with(session, settings, can_move, uid).await?;
             }
             // Left unseen: taken in once the sender's window has passed.
             Err(ServiceError::SenderThrottled { sender, .. }) => {
@@ -277,14 +280,20 @@ async fn take_in_unseen(
                 service.report_mail_status(channel, |s| s.messages_refused += 1);
             }
             // It will never be readable: set it aside rather than retry forever.
-            Err(e @ (ServiceError::BadRequest(_) | ServiceError::TooLarge(_))) => {
+            Err(
+                e @ (ServiceError::BadRequest(_)
+                | ServiceError::TooLarge(_)
+                | ServiceError::Invalid { .. }
+                | ServiceError::InvalidFields(_)
+                | ServiceError::Conflict(_)),
+            ) => {
                 tracing::warn!(channel, uid, error = %e, "refused a message");
                 service.report_mail_status(channel, |s| {
                     s.messages_refused += 1;
                     s.last_error = Some(format!("message {uid} refused: {e}"));
                     s.last_error_at = Some(chrono::Utc::now());
                 });
-                done_with(session, settings, uid).await?;
+                done_with(session, settings, can_move, uid).await?;
             }
             Err(e) => return Err(ImapError::Store(e)),
         }
@@ -336,27 +345,55 @@ async fn fetch(
              It is still in the mailbox; ask the sender for smaller attachments.]\r\n",
             size.unwrap_or_default()
         );
-        while raw.last().is_some_and(|b| matches!(b, b'\r' | b'\n')) {
-            raw.pop();
-        }
-        raw.extend_from_slice(b"\r\nX-Docket-Truncated: yes\r\n");
+        raw = header_without_body_structure(&raw);
+        raw.extend_from_slice(
+            b"X-Docket-Truncated: yes\r\nContent-Type: text/plain; charset=utf-8\r\n",
+        );
         raw.extend_from_slice(notice.as_bytes());
     }
     Ok(Some(raw))
+}
+
+/// A header section without the fields that describe the body (its type
+/// and encoding), since the body it described is not there.
+fn header_without_body_structure(header: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(header);
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_end_matches(['\r', '\n']);
+        if trimmed.is_empty() {
+            break;
+        }
+        if !trimmed.starts_with([' ', '\t']) {
+            let name = trimmed.split(':').next().unwrap_or_default().trim();
+            skipping = name.eq_ignore_ascii_case("Content-Type")
+                || name.eq_ignore_ascii_case("Content-Transfer-Encoding");
+        }
+        if !skipping {
+            out.push_str(trimmed);
+            out.push_str("\r\n");
+        }
+    }
+    out.into_bytes()
 }
 
 /// Marks a message done: moved to the configured folder, or seen.
 async fn done_with(
     session: &mut Session<Stream>,
     settings: &ImapSettings,
+    can_move: bool,
     uid: u32,
 ) -> Result<(), ImapError> {
     match &settings.move_to {
-        Some(folder) => timed(session.uid_mv(uid.to_string(), folder)).await,
-        None => {
+        Some(folder) if can_move => timed(session.uid_mv(uid.to_string(), folder)).await,
+        // Without MOVE (RFC 6851): copy, flag deleted, expunge that one.
+        Some(folder) => {
+            timed(session.uid_copy(uid.to_string(), folder)).await?;
+            set_flags(session, uid, "+FLAGS (\\Seen \\Deleted)").await?;
             timed(async {
                 session
-                    .uid_store(uid.to_string(), "+FLAGS (\\Seen)")
+                    .uid_expunge(uid.to_string())
                     .await?
                     .try_collect::<Vec<_>>()
                     .await
@@ -364,5 +401,28 @@ async fn done_with(
             })
             .await
         }
+        None => set_flags(session, uid, "+FLAGS (\\Seen)").await,
+    }
+}
+
+async fn set_flags(session: &mut Session<Stream>, uid: u32, flags: &str) -> Result<(), ImapError> {
+    timed(async {
+        session
+            .uid_store(uid.to_string(), flags)
+            .await?
+            .try_collect::<Vec<_>>()
+            .await
+            .map(|_| ())
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_cut_message_keeps_its_header_but_not_its_body_structure() {
+        let header = b"From: a@b.example\r\nContent-Type: multipart/mixed;\r\n boundary=xyz\r\nSubject: big\r\nContent-Transfer-Encoding: base64\r\n\r\n";
+        let kept = String::from_utf8(super::header_without_body_structure(header)).unwrap();
+        assert_eq!(kept, "From: a@b.example\r\nSubject: big\r\n");
     }
 }

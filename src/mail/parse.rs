@@ -9,6 +9,9 @@ use crate::domain::case::{DESCRIPTION_MAX, SUBJECT_MAX};
 use crate::domain::file::{clean_content_type, clean_file_name};
 use crate::domain::mail::{self, LOOP_HEADER, Noise, NoiseHeaders};
 
+/// The subject of a message that has none.
+pub const NO_SUBJECT: &str = "(no subject)";
+
 /// At most this many addresses of each kind are kept.
 const ADDRESSES_MAX: usize = 100;
 /// At most this many references are followed.
@@ -86,7 +89,7 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
         .subject()
         .map(|s| single_line(s, SUBJECT_MAX))
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "(no subject)".to_owned());
+        .unwrap_or_else(|| NO_SUBJECT.to_owned());
     let text = message
         .body_text(0)
         .map(|t| clean_text(&t, DESCRIPTION_MAX))
@@ -98,9 +101,17 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
         .and_then(|part| part.text_contents())
         .map(sanitize_html)
         .filter(|h| !h.trim().is_empty());
+    let mut parents = parents(&message);
+    if noise == Noise::Bounce {
+        for id in bounced_message_ids(&message) {
+            if !parents.contains(&id) {
+                parents.push(id);
+            }
+        }
+    }
     Ok(InboundMail {
         dedup_key: dedup_key(&message, message_id.as_deref(), raw),
-        parents: parents(&message),
+        parents,
         message_id,
         from_name,
         from_address,
@@ -179,6 +190,34 @@ fn parents(message: &Message<'_>) -> Vec<String> {
     parents
 }
 
+/// The Message-ID (and references) of the message a delivery report is
+/// about, from its returned message or returned headers (RFC 3462).
+fn bounced_message_ids(message: &Message<'_>) -> Vec<String> {
+    let mut ids = Vec::new();
+    for part in message.parts.iter() {
+        let returned = match &part.body {
+            PartType::Message(inner) => Some(inner.clone()),
+            _ if part.content_type().is_some_and(|ct| {
+                ct.ctype() == "text" && ct.subtype() == Some("rfc822-headers")
+            }) =>
+            {
+                let mut headers = part.contents().to_vec();
+                headers.extend_from_slice(b"\r\n\r\n");
+                MessageParser::default()
+                    .parse(&headers)
+                    .map(|m| m.into_owned())
+            }
+            _ => None,
+        };
+        if let Some(returned) = returned {
+            ids.extend(returned.message_id().and_then(mail::message_id_key));
+            ids.extend(parents(&returned));
+        }
+    }
+    ids.truncate(REFERENCES_MAX);
+    ids
+}
+
 fn first_address(address: Option<&Address<'_>>) -> (Option<String>, Option<String>) {
     let Some(first) = address.and_then(|a| a.first()) else {
         return (None, None);
@@ -250,13 +289,18 @@ fn attachments(message: &Message<'_>) -> Vec<Attachment> {
                 name: clean_file_name(part.attachment_name().or(fallback)),
                 content_type,
                 bytes,
-                content_id: part
-                    .content_id()
-                    .and_then(mail::message_id_key)
-                    .map(|id| id.chars().take(200).collect()),
+                content_id: part.content_id().and_then(safe_content_id),
             }
         })
         .collect()
+}
+
+/// A Content-ID usable in a `cid:` URL: only characters that cannot end an
+/// attribute or start markup, so rewriting it in sanitised HTML is safe.
+fn safe_content_id(raw: &str) -> Option<String> {
+    let id = mail::message_id_key(raw)?;
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "._-@+$=".contains(c);
+    (id.len() <= 200 && id.chars().all(allowed)).then_some(id)
 }
 
 /// One line, control characters removed, bounded.
@@ -273,16 +317,18 @@ fn single_line(value: &str, max: usize) -> String {
 
 /// Text with `\n` line ends, no control characters but tabs, bounded.
 fn clean_text(value: &str, max: usize) -> String {
+    const CUT: &str = "\n[… the rest of this message was cut]";
     let normalized = value.replace("\r\n", "\n").replace('\r', "\n");
-    let mut out: String = normalized
+    let kept = normalized
         .chars()
-        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
-        .take(max)
-        .collect();
-    if normalized.chars().count() > max {
-        out.push_str("\n[… the rest of this message was cut]");
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'));
+    if normalized.chars().count() <= max {
+        return kept.collect::<String>().trim_end().to_owned();
     }
-    out.trim_end().to_owned()
+    // The notice counts towards the limit, so the result is always valid.
+    let mut out: String = kept.take(max - CUT.chars().count()).collect();
+    out.push_str(CUT);
+    out
 }
 
 /// Sanitises mail HTML for display: no scripts, styles, forms, svg or math;
@@ -347,6 +393,25 @@ mod tests {
         ] {
             let _ = parse(raw);
         }
+    }
+
+    #[test]
+    fn a_very_long_body_is_cut_within_the_limit() {
+        let body = "word ".repeat(DESCRIPTION_MAX);
+        let raw = format!("From: a@b.example\r\nSubject: long\r\n\r\n{body}");
+        let mail = parse(raw.as_bytes()).unwrap();
+        assert!(mail.text.chars().count() <= DESCRIPTION_MAX);
+        assert!(mail.text.ends_with("was cut]"));
+    }
+
+    #[test]
+    fn content_ids_with_markup_characters_are_dropped() {
+        assert_eq!(
+            safe_content_id("<logo@x.example>").as_deref(),
+            Some("logo@x.example")
+        );
+        assert_eq!(safe_content_id("<a\"b@x>"), None);
+        assert_eq!(safe_content_id("<a>b@x>"), None);
     }
 
     #[test]

@@ -119,6 +119,7 @@ fn find_thread(
     let subject = mail::normalized_subject(&mail.subject);
     if window_secs > 0
         && !subject.is_empty()
+        && mail.subject != parse::NO_SUBJECT
         && let Some(sender) = &mail.from_address
         && let Some((number, last)) = txn.subject_thread(sender, &subject)?
         && (at.timestamp() as u64).saturating_sub(last) <= window_secs
@@ -442,12 +443,17 @@ fn remember_mail(
     at: Timestamp,
 ) -> ServiceResult<()> {
     txn.remember_seen_mail(&mail.dedup_key, receipt.case, receipt.event)?;
-    if let Some(id) = &mail.message_id {
+    // The first case a Message-ID was seen on keeps it: a message that
+    // reuses an id must not take another case's replies.
+    if let Some(id) = &mail.message_id
+        && txn.case_of_message_id(id)?.is_none()
+    {
         txn.remember_message_id(id, receipt.case)?;
     }
     let subject = mail::normalized_subject(&mail.subject);
     if let Some(sender) = &mail.from_address
         && !subject.is_empty()
+        && mail.subject != parse::NO_SUBJECT
         && !mail.noise.is_machine()
     {
         txn.remember_subject_thread(sender, &subject, receipt.case, at.timestamp() as u64)?;

@@ -9,7 +9,7 @@ use crate::domain::activity::EventKind;
 use crate::domain::case::{Case, CaseNumber, MergeRecord};
 use crate::domain::link::{CaseLink, LinkKind};
 use crate::domain::user::User;
-use crate::store::{MailWrites, Reads, Writes};
+use crate::store::{MailReads, MailWrites, Reads, Writes};
 
 /// A case given as a merge source, checked like a link target.
 fn source_case(txn: &WriteTransaction, actor: &User, number: CaseNumber) -> ServiceResult<Case> {
@@ -239,8 +239,22 @@ fn transfer_message(
         }
     }
     let seq = event.seq;
+    let job = match &event.kind {
+        EventKind::Message {
+            email: Some(email), ..
+        } => email.outgoing,
+        _ => None,
+    };
     let moved = txn.append_event(target, &event.actor, event.at, event.kind)?;
     txn.delete_event(from, seq)?;
+    // An update still being sent reports its delivery where it now is.
+    if let Some(job) = job
+        && let Some(mut outgoing) = txn.outgoing_mail(job)?
+    {
+        outgoing.case = target.number;
+        outgoing.event = moved.seq;
+        txn.put_outgoing_mail(job, &outgoing)?;
+    }
     Ok(moved.seq)
 }
 
@@ -279,6 +293,14 @@ impl Service {
                             format!("case #{number} has no message {seq}"),
                         )
                     })?;
+                // A partner reads every message of their case.
+                if target.source == crate::domain::case::Source::Partner
+                    && original.created_by != target.created_by
+                {
+                    return Err(ServiceError::Forbidden(format!(
+                        "#{to} was opened by a partner, who would see this conversation's message"
+                    )));
+                }
                 let at = now();
                 let who = actor.username.as_str();
                 transfer_message(txn, event, number, &target)?;

@@ -33,7 +33,7 @@ pub use channels::{ChannelChange, ImapChange, NewChannel};
 pub use listing::{AssigneeFilter, CasePage, CaseQuery, QuickFilter, View};
 pub use mail::MailReceipt;
 pub use time::{NewTimeEntry, TimeEntryChange};
-pub use updates::{FromChoice, MailStatus, NewUpdate, Upload};
+pub use updates::{FromChoice, MailStatus, NewUpdate, Upload, check_update};
 pub use users::{NewUser, UserChange, random_password, unusable_password_hash};
 
 /// Why a command was refused. Mapped once, at the HTTP edge and in the CLI.

@@ -90,11 +90,37 @@ fn recipients(field: &str, list: &[String]) -> ServiceResult<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     for address in list {
         let address = validate::email(field, address)?.to_lowercase();
+        // What the SMTP side will accept, checked now rather than after
+        // the update was accepted.
+        if address.parse::<lettre::Address>().is_err() {
+            return Err(ServiceError::invalid(
+                field,
+                format!("'{address}' is not an address mail can be sent to"),
+            ));
+        }
         if !out.contains(&address) {
             out.push(address);
         }
     }
     Ok(out)
+}
+
+/// Checks an update's recipients and text before anything is stored.
+pub fn check_update(update: &NewUpdate) -> ServiceResult<()> {
+    checked_update(update).map(|_| ())
+}
+
+type CheckedUpdate = (Vec<String>, Vec<String>, Vec<String>, String);
+
+fn checked_update(update: &NewUpdate) -> ServiceResult<CheckedUpdate> {
+    let to = recipients("to", &update.to)?;
+    let cc = recipients("cc", &update.cc)?;
+    let bcc = recipients("bcc", &update.bcc)?;
+    if to.is_empty() {
+        return Err(ServiceError::invalid("to", "name at least one recipient"));
+    }
+    let body = validate::required_text("body", &update.body, NOTE_MAX)?;
+    Ok((to, cc, bcc, body))
 }
 
 /// A new Message-ID on the sender's domain.
@@ -136,7 +162,7 @@ fn conversation_ids(
 fn mailbox(name: &str, address: &str) -> String {
     let name: String = name
         .chars()
-        .filter(|c| !c.is_control() && *c != '"')
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '\\'))
         .collect();
     format!("\"{name}\" <{address}>")
 }
@@ -193,7 +219,10 @@ fn queue_mail(
             delivery: Some(DeliveryReport::of(&outgoing)),
         })),
     };
-    crate::domain::milestone::complete(case, &message, at);
+    // An automatic acknowledgement is nobody's reply: it meets no target.
+    if !outgoing.automatic {
+        crate::domain::milestone::complete(case, &message, at);
+    }
     case.updated_at = at;
     case.updated_by = actor.to_owned();
     txn.put_case(case)?;
@@ -354,13 +383,7 @@ impl Service {
         number: CaseNumber,
         update: NewUpdate,
     ) -> ServiceResult<ActivityEvent> {
-        let to = recipients("to", &update.to)?;
-        let cc = recipients("cc", &update.cc)?;
-        let bcc = recipients("bcc", &update.bcc)?;
-        if to.is_empty() {
-            return Err(ServiceError::invalid("to", "name at least one recipient"));
-        }
-        let body = validate::required_text("body", &update.body, NOTE_MAX)?;
+        let (to, cc, bcc, body) = checked_update(&update)?;
         let subject = validate::optional_label(
             "subject",
             update.subject.as_deref(),
@@ -372,9 +395,17 @@ impl Service {
                 let (mut case, channel) = workable_case(txn, &actor, number)?;
                 let (from, from_address) = sender_of(&actor, &channel, update.from)?;
                 let mut attachments = Vec::new();
+                let merged_in: Vec<CaseNumber> = case
+                    .links
+                    .iter()
+                    .filter(|l| l.kind == crate::domain::link::LinkKind::MergedFrom)
+                    .map(|l| l.target)
+                    .collect();
                 for id in &update.attachments {
                     match txn.file(*id)? {
-                        Some(f) if f.case == number => attachments.push(f),
+                        Some(f) if f.case == number || merged_in.contains(&f.case) => {
+                            attachments.push(f)
+                        }
                         _ => {
                             return Err(ServiceError::invalid(
                                 "attachments",
@@ -467,7 +498,11 @@ impl Service {
                         }
                     }
                 };
-                txn.put_outgoing_mail(id, &outgoing)?;
+                // Finished jobs leave the queue; the event keeps their story.
+                match outgoing.state {
+                    DeliveryState::Pending { .. } => txn.put_outgoing_mail(id, &outgoing)?,
+                    _ => txn.delete_outgoing_mail(id)?,
+                }
                 show_delivery(txn, &outgoing)
             })
             .await

@@ -128,6 +128,7 @@ pub trait MailWrites {
     /// Queues a message for the SMTP server, giving it its id.
     fn add_outgoing_mail(&self, mail: &OutgoingMail) -> StoreResult<u64>;
     fn put_outgoing_mail(&self, id: u64, mail: &OutgoingMail) -> StoreResult<()>;
+    fn delete_outgoing_mail(&self, id: u64) -> StoreResult<()>;
     /// Re-homes a file on another case.
     fn move_file(&self, id: FileId, to: CaseNumber) -> StoreResult<()>;
     /// Forgets a purged case's files (their blobs may be shared).
@@ -206,6 +207,11 @@ impl MailWrites for WriteTransaction {
         file.case = to;
         drop(index);
         self.put_file(&file)
+    }
+
+    fn delete_outgoing_mail(&self, id: u64) -> StoreResult<()> {
+        self.open_table(MAIL_JOBS)?.remove(id)?;
+        Ok(())
     }
 
     fn delete_case_files(&self, number: CaseNumber) -> StoreResult<()> {

@@ -368,11 +368,17 @@ async fn people_reopen_resolved_cases_and_machines_never_do() {
     );
     let bounced = deliver(&org.admin, org.support, bounce.into_bytes()).await;
     assert_eq!(
-        bounced.status, 201,
-        "a bounce without references is its own case: {}",
+        bounced.body["case"],
+        json!(case),
+        "a bounce finds its case from the returned headers: {}",
         bounced.text
     );
     assert_eq!(bounced.body["noise"], "bounce");
+    assert_eq!(
+        status_of(&org.amy, case).await,
+        "resolved",
+        "a bounce does not reopen"
+    );
 
     let bounce_in_thread = format!(
         "From: MAILER-DAEMON@mx.example.com\r\nTo: {DESK}\r\nSubject: Undelivered: [#{case}] Invoice\r\n\
@@ -1143,6 +1149,20 @@ async fn acknowledgements_go_to_people_and_never_to_machines() {
         ack.header("In-Reply-To").as_deref(),
         Some("<a3@example.com>")
     );
+    // The acknowledgement is nobody's reply: the first-reply target stays open.
+    let milestones = org
+        .amy
+        .get(&format!("/api/v1/cases/{case}/milestones"))
+        .await;
+    let first_reply = milestones
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["completes_on"] == "first_reply")
+        .expect("the default plugins set a first-reply milestone")
+        .clone();
+    assert_ne!(first_reply["state"], "completed", "{first_reply}");
     // Our own acknowledgement coming back (a loop) is treated as machine mail.
     let looped = format!(
         "{}\r\n",
@@ -1484,6 +1504,11 @@ async fn a_message_on_the_wrong_case_moves_with_its_files_and_its_thread() {
         .post(&path, json!({"event": seq, "to": wrong}))
         .await
         .problem(422);
+    let partners = org.pat.create_case(org.support, "Partner's own").await;
+    org.amy
+        .post(&path, json!({"event": seq, "to": partners}))
+        .await
+        .problem(403);
     let moved = org
         .amy
         .post(&path, json!({"event": seq, "to": right}))

@@ -8,7 +8,7 @@ use super::session::{WebError, app, require_form_session, require_session};
 use crate::domain::case::CaseNumber;
 use crate::domain::file;
 use crate::http::api::files::content_disposition;
-use crate::service::{FromChoice, NewUpdate, Upload};
+use crate::service::{FromChoice, NewUpdate, Upload, check_update};
 
 fn case_number(text: &str) -> Result<CaseNumber, WebError> {
     text.trim_start_matches('#')
@@ -115,6 +115,8 @@ pub async fn upload(
     Path(number): Path<String>,
     form: Multipart,
 ) -> Result<Redirect, WebError> {
+    // Nobody's upload is read before they are known to be logged in.
+    require_session(req)?;
     let parts = FormParts::read(form).await?;
     let session = require_form_session(req, parts.get("csrf"))?;
     let number = case_number(&number)?;
@@ -134,6 +136,7 @@ pub async fn send_update(
     Path(number): Path<String>,
     form: Multipart,
 ) -> Result<Redirect, WebError> {
+    require_session(req)?;
     let parts = FormParts::read(form).await?;
     let session = require_form_session(req, parts.get("csrf"))?;
     let number = case_number(&number)?;
@@ -145,12 +148,8 @@ pub async fn send_update(
                 .map_err(|_| WebError::BadInput(format!("'{id}' is not a file id")))?,
         );
     }
-    if let Some(new_file) = parts.file.clone() {
-        let record = service.upload_file(&session.user, number, new_file).await?;
-        attachments.push(record.id);
-    }
     let subject = parts.get("subject").trim();
-    let update = NewUpdate {
+    let mut update = NewUpdate {
         from: if parts.get("from") == "me" {
             FromChoice::Me
         } else {
@@ -163,6 +162,12 @@ pub async fn send_update(
         body: parts.get("body").to_owned(),
         attachments,
     };
+    // A refused update leaves no uploaded file behind.
+    check_update(&update)?;
+    if let Some(new_file) = parts.file.clone() {
+        let record = service.upload_file(&session.user, number, new_file).await?;
+        update.attachments.push(record.id);
+    }
     service.send_update(&session.user, number, update).await?;
     Ok(Redirect::see_other(format!("/cases/{number}#activity")))
 }

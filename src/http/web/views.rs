@@ -200,7 +200,12 @@ impl EmailRow {
             let mut html = html;
             for id in &email.attachments {
                 if let Some(cid) = files.get(id).and_then(|f| f.content_id.as_deref()) {
-                    html = html.replace(&format!("cid:{cid}"), &format!("/files/{id}"));
+                    // Content-IDs hold no quote or markup characters (see
+                    // `mail::parse`), so this stays inside the attribute.
+                    html = html.replace(
+                        &format!("src=\"cid:{cid}\""),
+                        &format!("src=\"/files/{id}\""),
+                    );
                 }
             }
             html
