@@ -544,6 +544,7 @@ async fn channel_command(service: Service, command: ChannelCommand) -> Result<()
                         email_address: email,
                         settings,
                         imap: None,
+                        integrations: Default::default(),
                     },
                 )
                 .await

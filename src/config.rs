@@ -168,7 +168,11 @@ pub struct NotifyConfig {
 impl Default for NotifyConfig {
     fn default() -> Self {
         NotifyConfig {
-            webhook_allow: vec!["hooks.slack.com".into()],
+            webhook_allow: vec![
+                "hooks.slack.com".into(),
+                "graph.facebook.com".into(),
+                "api.twilio.com".into(),
+            ],
             public_url: None,
         }
     }

@@ -3,6 +3,7 @@
 mod app;
 mod archive;
 mod bench;
+mod channels;
 mod cli;
 mod config;
 mod domain;

@@ -39,6 +39,112 @@ pub struct ChannelSettings {
     /// Confirm a new case by email to whoever wrote in (never to machines).
     #[serde(default)]
     pub auto_acknowledge: bool,
+    /// Connections to Meta, the phone provider and the chat widget.
+    #[serde(default)]
+    pub integrations: Integrations,
+}
+
+/// A channel's connections to other services. Secrets are write-only.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Integrations {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<MetaIntegration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<PhoneIntegration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub widget: Option<WidgetIntegration>,
+}
+
+/// Instagram and Facebook through a Meta app subscribed to the page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaIntegration {
+    /// Signs every webhook delivery (`X-Hub-Signature-256`).
+    pub app_secret: String,
+    /// Echoed back in the subscription handshake.
+    pub verify_token: String,
+    /// Sends replies through the Graph API.
+    pub page_access_token: String,
+    /// The Graph API's base URL (a local receiver in tests).
+    pub api_base: String,
+}
+
+pub const META_API_BASE: &str = "https://graph.facebook.com/v21.0";
+
+/// Calls through a Twilio-compatible voice provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneIntegration {
+    /// Signs every callback (`X-Twilio-Signature`).
+    pub auth_token: String,
+}
+
+/// The chat widget embedded on the organisation's website.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WidgetIntegration {
+    /// Origins (`https://www.example.com`) whose pages may embed it.
+    pub allowed_origins: Vec<String>,
+}
+
+fn secret(field: &str, value: &str) -> Result<String, RuleError> {
+    let value = value.trim();
+    if value.is_empty() || value.len() > 1000 || value.chars().any(char::is_control) {
+        return Err(RuleError::invalid(
+            field,
+            "must be 1 to 1000 printable characters",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+impl Integrations {
+    /// Checks the settings; URLs the server will call must be allowed.
+    pub fn validated(self, allowed_hosts: &[String]) -> Result<Self, RuleError> {
+        let meta = match self.meta {
+            None => None,
+            Some(meta) => Some(MetaIntegration {
+                app_secret: secret("integrations.meta.app_secret", &meta.app_secret)?,
+                verify_token: secret("integrations.meta.verify_token", &meta.verify_token)?,
+                page_access_token: secret(
+                    "integrations.meta.page_access_token",
+                    &meta.page_access_token,
+                )?,
+                api_base: if meta.api_base.trim().is_empty() {
+                    META_API_BASE.to_owned()
+                } else {
+                    validate::outbound_url(
+                        "integrations.meta.api_base",
+                        meta.api_base.trim().trim_end_matches('/'),
+                        allowed_hosts,
+                    )?
+                },
+            }),
+        };
+        let phone = match self.phone {
+            None => None,
+            Some(phone) => Some(PhoneIntegration {
+                auth_token: secret("integrations.phone.auth_token", &phone.auth_token)?,
+            }),
+        };
+        let widget = match self.widget {
+            None => None,
+            Some(widget) => {
+                let mut origins = Vec::new();
+                for origin in widget.allowed_origins {
+                    origins.push(validate::origin(
+                        "integrations.widget.allowed_origins",
+                        &origin,
+                    )?);
+                }
+                Some(WidgetIntegration {
+                    allowed_origins: origins,
+                })
+            }
+        };
+        Ok(Integrations {
+            meta,
+            phone,
+            widget,
+        })
+    }
 }
 
 wire_enum!(
@@ -135,9 +241,11 @@ impl ChannelSettings {
             )?),
         };
         let imap = self.imap.map(ImapSettings::validated).transpose()?;
+        let integrations = self.integrations.validated(webhook_hosts)?;
         Ok(ChannelSettings {
             slack_webhook_url,
             imap,
+            integrations,
             ..self
         })
     }

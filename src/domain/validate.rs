@@ -118,9 +118,48 @@ pub fn webhook_url(field: &str, value: &str, allowed: &[String]) -> Result<Strin
     }
 }
 
+/// A URL the server will call (an API base, a download): the same
+/// allow-list rule as webhooks.
+pub fn outbound_url(field: &str, value: &str, allowed: &[String]) -> Result<String, RuleError> {
+    webhook_url(field, value, allowed)
+}
+
+/// A web origin (`https://www.example.com`, `http://127.0.0.1:8000`), as
+/// browsers send it in `Origin`.
+pub fn origin(field: &str, value: &str) -> Result<String, RuleError> {
+    let value = value.trim().trim_end_matches('/');
+    let invalid = |message: &str| RuleError::invalid(field, format!("'{value}' {message}"));
+    let url = url::Url::parse(value)
+        .map_err(|_| invalid("is not an origin like https://www.example.com"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid("must be http:// or https:// with a host"));
+    }
+    if url.path() != "/" || url.query().is_some() || !url.username().is_empty() {
+        return Err(invalid(
+            "must be only scheme, host and port, without a path",
+        ));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_are_normalised_and_paths_refused() {
+        assert_eq!(
+            origin("o", "https://Shop.Example.com/").unwrap(),
+            "https://shop.example.com"
+        );
+        assert_eq!(
+            origin("o", "http://127.0.0.1:8000").unwrap(),
+            "http://127.0.0.1:8000"
+        );
+        assert!(origin("o", "https://x.example/page").is_err());
+        assert!(origin("o", "ftp://x.example").is_err());
+        assert!(origin("o", "*").is_err());
+    }
 
     #[test]
     fn required_text_trims_and_rejects_blank() {

@@ -3,6 +3,7 @@
 
 pub mod api;
 mod error;
+mod hooks;
 mod limits;
 pub mod markdown;
 mod web;
@@ -38,6 +39,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
             api.into_endpoint()
                 .catch_all_error(error::problem_for_poem_error),
         )
+        .nest("/hooks", hooks::routes())
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
         .nest("/", web::routes())

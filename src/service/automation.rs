@@ -759,6 +759,7 @@ mod tests {
                     email_address: None,
                     settings: Default::default(),
                     imap: None,
+                    integrations: Default::default(),
                 },
             )
             .await

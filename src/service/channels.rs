@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use super::{Service, ServiceError, ServiceResult, now};
 use crate::domain::access;
 use crate::domain::channel::{
-    self, Channel, ChannelId, ChannelSettings, ImapSecurity, ImapSettings, MemberRole,
+    self, Channel, ChannelId, ChannelSettings, ImapSecurity, ImapSettings, Integrations,
+    MemberRole, MetaIntegration, PhoneIntegration, WidgetIntegration,
 };
 use crate::domain::user::User;
 use crate::domain::validate;
@@ -17,6 +18,7 @@ pub struct NewChannel {
     pub email_address: Option<String>,
     pub settings: ChannelSettings,
     pub imap: Option<ImapChange>,
+    pub integrations: IntegrationsChange,
 }
 
 /// IMAP settings as given; a missing password keeps the stored one.
@@ -63,6 +65,95 @@ pub struct ChannelChange {
     pub personal_from: Option<bool>,
     pub auto_acknowledge: Option<bool>,
     pub imap: Option<Option<ImapChange>>,
+    pub integrations: IntegrationsChange,
+}
+
+/// Changes to a channel's integrations: `None` leaves one alone,
+/// `Some(None)` removes it. A secret left out keeps the stored one.
+#[derive(Debug, Clone, Default)]
+pub struct IntegrationsChange {
+    pub meta: Option<Option<MetaChange>>,
+    pub phone: Option<Option<PhoneChange>>,
+    pub widget: Option<Option<Vec<String>>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MetaChange {
+    pub app_secret: Option<String>,
+    pub verify_token: Option<String>,
+    pub page_access_token: Option<String>,
+    pub api_base: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PhoneChange {
+    pub auth_token: Option<String>,
+}
+
+fn kept_secret(
+    field: &str,
+    given: Option<String>,
+    stored: Option<&String>,
+) -> ServiceResult<String> {
+    given
+        .or_else(|| stored.cloned())
+        .ok_or_else(|| ServiceError::invalid(field, "is needed"))
+}
+
+impl IntegrationsChange {
+    /// The integrations after this change; validated with the channel.
+    fn apply(self, current: &Integrations) -> ServiceResult<Integrations> {
+        let mut next = current.clone();
+        match self.meta {
+            None => {}
+            Some(None) => next.meta = None,
+            Some(Some(change)) => {
+                let old = current.meta.as_ref();
+                next.meta = Some(MetaIntegration {
+                    app_secret: kept_secret(
+                        "integrations.meta.app_secret",
+                        change.app_secret,
+                        old.map(|m| &m.app_secret),
+                    )?,
+                    verify_token: kept_secret(
+                        "integrations.meta.verify_token",
+                        change.verify_token,
+                        old.map(|m| &m.verify_token),
+                    )?,
+                    page_access_token: kept_secret(
+                        "integrations.meta.page_access_token",
+                        change.page_access_token,
+                        old.map(|m| &m.page_access_token),
+                    )?,
+                    api_base: change
+                        .api_base
+                        .or_else(|| old.map(|m| m.api_base.clone()))
+                        .unwrap_or_default(),
+                });
+            }
+        }
+        match self.phone {
+            None => {}
+            Some(None) => next.phone = None,
+            Some(Some(change)) => {
+                next.phone = Some(PhoneIntegration {
+                    auth_token: kept_secret(
+                        "integrations.phone.auth_token",
+                        change.auth_token,
+                        current.phone.as_ref().map(|p| &p.auth_token),
+                    )?,
+                });
+            }
+        }
+        match self.widget {
+            None => {}
+            Some(None) => next.widget = None,
+            Some(Some(allowed_origins)) => {
+                next.widget = Some(WidgetIntegration { allowed_origins });
+            }
+        }
+        Ok(next)
+    }
 }
 
 fn not_found(id: ChannelId) -> ServiceError {
@@ -116,6 +207,7 @@ impl Service {
             validate::optional_email("email_address", new.email_address.as_deref())?;
         let mut settings = new.settings;
         settings.imap = new.imap.map(|i| i.into_settings(None)).transpose()?;
+        settings.integrations = new.integrations.apply(&Integrations::default())?;
         let settings = settings.validated(&self.config.notify.webhook_allow)?;
         let created_at = now();
         self.store
@@ -198,6 +290,8 @@ impl Service {
                         settings.imap = Some(imap.clone().into_settings(settings.imap.as_ref())?)
                     }
                 }
+                settings.integrations =
+                    change.integrations.clone().apply(&settings.integrations)?;
                 channel.settings = settings.validated(&webhook_hosts)?;
                 txn.put_channel(&channel)?;
                 Ok(channel)

@@ -14,6 +14,7 @@ mod listing;
 mod login_guard;
 mod mail;
 mod merge;
+mod social;
 mod time;
 mod updates;
 mod users;
@@ -29,7 +30,9 @@ pub use auth::{Credential, Session};
 pub use automation::RULES_ACTOR;
 pub use bulk::{BulkAction, BulkTarget};
 pub use cases::{CaseChange, NewMessage};
-pub use channels::{ChannelChange, ImapChange, NewChannel};
+pub use channels::{
+    ChannelChange, ImapChange, IntegrationsChange, MetaChange, NewChannel, PhoneChange,
+};
 pub use listing::{AssigneeFilter, CasePage, CaseQuery, QuickFilter, View};
 pub use mail::MailReceipt;
 pub use time::{NewTimeEntry, TimeEntryChange};

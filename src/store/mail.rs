@@ -24,6 +24,8 @@ pub trait MailReads {
     fn subject_thread(&self, sender: &str, subject: &str)
     -> StoreResult<Option<(CaseNumber, u64)>>;
     fn outgoing_mail(&self, id: u64) -> StoreResult<Option<OutgoingMail>>;
+    /// The case holding a conversation of another channel kind.
+    fn case_of_conversation(&self, key: &str) -> StoreResult<Option<CaseNumber>>;
     /// Outgoing mail due by `now` (seconds), oldest first.
     fn due_outgoing_mail(&self, now: i64, limit: usize) -> StoreResult<Vec<(u64, OutgoingMail)>>;
 }
@@ -76,6 +78,10 @@ macro_rules! impl_mail_reads {
                     .map(|v| v.value()))
             }
 
+            fn case_of_conversation(&self, key: &str) -> StoreResult<Option<CaseNumber>> {
+                Ok(self.open_table(CONVERSATIONS)?.get(key)?.map(|v| v.value()))
+            }
+
             fn outgoing_mail(&self, id: u64) -> StoreResult<Option<OutgoingMail>> {
                 let table = self.open_table(MAIL_JOBS)?;
                 let found = table.get(id)?;
@@ -116,6 +122,7 @@ pub trait MailWrites {
     /// Rewrites one event in place (an outgoing message's delivery state).
     fn put_event(&self, number: CaseNumber, event: &ActivityEvent) -> StoreResult<()>;
     fn remember_message_id(&self, key: &str, number: CaseNumber) -> StoreResult<()>;
+    fn remember_conversation(&self, key: &str, number: CaseNumber) -> StoreResult<()>;
     fn remember_seen_mail(&self, key: &[u8; 32], number: CaseNumber, event: u64)
     -> StoreResult<()>;
     fn remember_subject_thread(
@@ -154,6 +161,11 @@ impl MailWrites for WriteTransaction {
     fn put_event(&self, number: CaseNumber, event: &ActivityEvent) -> StoreResult<()> {
         self.open_table(ACTIVITY)?
             .insert((number, event.seq), encode(event).as_slice())?;
+        Ok(())
+    }
+
+    fn remember_conversation(&self, key: &str, number: CaseNumber) -> StoreResult<()> {
+        self.open_table(CONVERSATIONS)?.insert(key, number)?;
         Ok(())
     }
 

@@ -6,7 +6,7 @@ use super::tables::*;
 use super::{StoreError, StoreResult};
 
 /// The schema this binary writes.
-pub const CURRENT_SCHEMA: u32 = 6;
+pub const CURRENT_SCHEMA: u32 = 7;
 
 /// Brings the store to [`CURRENT_SCHEMA`] in one transaction.
 pub fn run(db: &Database) -> StoreResult<()> {
@@ -106,6 +106,11 @@ fn upgrade_from(version: u32, txn: &WriteTransaction) -> StoreResult<()> {
             txn.open_table(MAIL_SEEN)?;
             txn.open_table(SUBJECT_THREADS)?;
             txn.open_table(MAIL_JOBS)?;
+            Ok(())
+        }
+        // 7: conversations of social messaging and phone calls.
+        6 => {
+            txn.open_table(CONVERSATIONS)?;
             Ok(())
         }
         other => Err(StoreError::Corrupt(format!(

@@ -57,6 +57,10 @@ pub const SUBJECT_THREADS: TableDefinition<&str, (u64, u64)> =
 /// job id → JSON outgoing mail.
 pub const MAIL_JOBS: TableDefinition<u64, &[u8]> = TableDefinition::new("mail_jobs_v1");
 
+/// Conversation key (`instagram:dm:PAGE:SENDER`, `phone:CHANNEL:NUMBER`...)
+/// → the case that holds it.
+pub const CONVERSATIONS: TableDefinition<&str, u64> = TableDefinition::new("conversations_v1");
+
 pub const KEY_SCHEMA_VERSION: &str = "schema_version";
 pub const KEY_NEXT_CASE: &str = "next_case_number";
 pub const KEY_NEXT_CHANNEL: &str = "next_channel_id";

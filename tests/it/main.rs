@@ -18,5 +18,6 @@ mod mailservers;
 mod merge;
 mod permissions;
 mod search;
+mod social;
 mod time;
 mod web;

@@ -35,6 +35,71 @@ struct SettingsBody {
     /// IMAP intake; `null` turns it off.
     #[serde(default)]
     imap: MaybeUndefined<ImapBody>,
+    /// Meta, phone and widget connections. Secrets are write-only: leave
+    /// one out to keep the stored value.
+    integrations: Option<IntegrationsBody>,
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+struct IntegrationsBody {
+    /// Instagram and Facebook; `null` removes it.
+    #[serde(default)]
+    meta: MaybeUndefined<MetaBody>,
+    /// Phone calls (Twilio-compatible callbacks); `null` removes it.
+    #[serde(default)]
+    phone: MaybeUndefined<PhoneBody>,
+    /// The chat widget; `null` removes it.
+    #[serde(default)]
+    widget: MaybeUndefined<WidgetBody>,
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+struct MetaBody {
+    /// The Meta app's secret, which signs deliveries.
+    app_secret: Option<String>,
+    /// The token the subscription handshake must echo.
+    verify_token: Option<String>,
+    /// The page token replies are sent with.
+    page_access_token: Option<String>,
+    /// Default: Meta's Graph API. Must be on the outbound allow-list.
+    api_base: Option<String>,
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+struct PhoneBody {
+    /// The provider's auth token, which signs callbacks.
+    auth_token: Option<String>,
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+struct WidgetBody {
+    /// Origins of the pages that may embed the widget.
+    allowed_origins: Vec<String>,
+}
+
+impl From<IntegrationsBody> for crate::service::IntegrationsChange {
+    fn from(b: IntegrationsBody) -> Self {
+        crate::service::IntegrationsChange {
+            meta: tri_state(b.meta, |m| crate::service::MetaChange {
+                app_secret: m.app_secret,
+                verify_token: m.verify_token,
+                page_access_token: m.page_access_token,
+                api_base: m.api_base,
+            }),
+            phone: tri_state(b.phone, |p| crate::service::PhoneChange {
+                auth_token: p.auth_token,
+            }),
+            widget: tri_state(b.widget, |w| w.allowed_origins),
+        }
+    }
 }
 
 /// Where a channel fetches mail from.
@@ -151,6 +216,7 @@ impl ChannelsApi {
         let body = body.0;
         let mut settings = ChannelSettings::default();
         let mut imap = None;
+        let mut integrations = crate::service::IntegrationsChange::default();
         if let Some(s) = body.settings {
             settings.time_tracking = s.time_tracking.unwrap_or(false);
             settings.reply_window_hours = s.reply_window_hours.take();
@@ -158,12 +224,14 @@ impl ChannelsApi {
             settings.personal_from = s.personal_from.unwrap_or(false);
             settings.auto_acknowledge = s.auto_acknowledge.unwrap_or(false);
             imap = s.imap.take().map(Into::into);
+            integrations = s.integrations.map(Into::into).unwrap_or_default();
         }
         let new = NewChannel {
             name: body.name,
             email_address: body.email_address,
             settings,
             imap,
+            integrations,
         };
         let channel = state(req).service.create_channel(&auth.0, new).await?;
         Ok(ChannelCreated::Created(Json(view(req, &auth.0, channel))))
@@ -203,6 +271,7 @@ impl ChannelsApi {
             change.personal_from = s.personal_from;
             change.auto_acknowledge = s.auto_acknowledge;
             change.imap = tri_state(s.imap, Into::into);
+            change.integrations = s.integrations.map(Into::into).unwrap_or_default();
         }
         let channel = state(req)
             .service

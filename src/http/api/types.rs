@@ -472,6 +472,53 @@ pub struct ChannelSettingsView {
     pub auto_acknowledge: bool,
     /// IMAP intake (managers and administrators only; never the password).
     pub imap: Option<ImapView>,
+    /// Meta, phone and widget connections (managers and administrators
+    /// only; secrets never shown, only whether they are set).
+    pub integrations: Option<IntegrationsView>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct IntegrationsView {
+    pub meta: Option<MetaView>,
+    pub phone: Option<PhoneView>,
+    pub widget: Option<WidgetView>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct MetaView {
+    pub app_secret_set: bool,
+    pub verify_token_set: bool,
+    pub page_access_token_set: bool,
+    pub api_base: String,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct PhoneView {
+    pub auth_token_set: bool,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct WidgetView {
+    pub allowed_origins: Vec<String>,
+}
+
+impl From<channel::Integrations> for IntegrationsView {
+    fn from(i: channel::Integrations) -> Self {
+        IntegrationsView {
+            meta: i.meta.map(|m| MetaView {
+                app_secret_set: !m.app_secret.is_empty(),
+                verify_token_set: !m.verify_token.is_empty(),
+                page_access_token_set: !m.page_access_token.is_empty(),
+                api_base: m.api_base,
+            }),
+            phone: i.phone.map(|p| PhoneView {
+                auth_token_set: !p.auth_token.is_empty(),
+            }),
+            widget: i.widget.map(|w| WidgetView {
+                allowed_origins: w.allowed_origins,
+            }),
+        }
+    }
 }
 
 /// Where a channel fetches mail from.
@@ -541,6 +588,7 @@ impl ChannelView {
                 slack_webhook_url: c.settings.slack_webhook_url.filter(|_| show_secrets),
                 personal_from: c.settings.personal_from,
                 auto_acknowledge: c.settings.auto_acknowledge,
+                integrations: show_secrets.then(|| c.settings.integrations.clone().into()),
                 imap: c.settings.imap.filter(|_| show_secrets).map(|i| ImapView {
                     host: i.host,
                     port: i.port,

@@ -637,6 +637,7 @@ pub async fn create_channel(
         email_address: filled(&form.email_address),
         settings,
         imap: None,
+        integrations: Default::default(),
     };
     let channel = app(req).service.create_channel(&session.user, new).await?;
     Ok(Redirect::see_other(format!("/channels/{}", channel.id)))

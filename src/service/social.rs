@@ -1,0 +1,277 @@
+//! Instagram and Facebook: messages and comments from Meta's webhooks become
+//! conversations on cases. One conversation (a person's DMs with the page,
+//! or one comment thread on a post) is one case; a replayed event is
+//! recognised by its id and stores nothing.
+
+use std::collections::HashMap;
+
+use redb::WriteTransaction;
+use sha2::{Digest, Sha256};
+
+use super::cases::save;
+use super::{Service, ServiceError, ServiceResult, automation, now};
+use crate::channels::meta::{SocialEvent, SocialKind};
+use crate::domain::Timestamp;
+use crate::domain::activity::{Direction, EventKind};
+use crate::domain::case::{Case, CaseDraft, CaseNumber, Customer, Source, Status};
+use crate::domain::channel::{ChannelId, Integrations};
+use crate::store::{MailReads, MailWrites, Reads, Writes};
+
+/// The actor recorded for what arrives through Meta.
+pub const SOCIAL_ACTOR: &str = "meta";
+
+/// Subjects of social cases are the first words of the first message.
+const SUBJECT_WORDS: usize = 12;
+
+fn seen_key(channel: ChannelId, event: &SocialEvent) -> [u8; 32] {
+    Sha256::digest(format!(
+        "meta:{channel}:{}:{}",
+        event.network.as_str(),
+        event.external_id
+    ))
+    .into()
+}
+
+fn source_of(event: &SocialEvent) -> Source {
+    match event.network {
+        crate::channels::meta::Network::Instagram => Source::Instagram,
+        crate::channels::meta::Network::Facebook => Source::Facebook,
+    }
+}
+
+fn sender_label(event: &SocialEvent) -> String {
+    event
+        .sender_name
+        .clone()
+        .unwrap_or_else(|| format!("{} user {}", event.network.as_str(), event.sender))
+}
+
+/// The body as stored: the text, then links to what was attached.
+fn body_of(event: &SocialEvent) -> String {
+    let mut body: String = event
+        .text
+        .chars()
+        .take(crate::domain::activity::NOTE_MAX - 2000)
+        .collect();
+    for url in event.attachments.iter().take(10) {
+        body.push_str("\n[attachment] ");
+        body.push_str(&url.chars().take(190).collect::<String>());
+    }
+    body
+}
+
+fn draft_of(event: &SocialEvent) -> CaseDraft {
+    let words: Vec<&str> = event.text.split_whitespace().take(SUBJECT_WORDS).collect();
+    let what = match event.kind {
+        SocialKind::Message => "message",
+        SocialKind::Comment { .. } => "comment",
+    };
+    let subject = if words.is_empty() {
+        format!(
+            "{} {what} from {}",
+            event.network.as_str(),
+            sender_label(event)
+        )
+    } else {
+        words.join(" ")
+    };
+    let mut handles = std::collections::BTreeMap::new();
+    handles.insert(
+        event.network.as_str().to_owned(),
+        event
+            .sender_name
+            .clone()
+            .unwrap_or_else(|| event.sender.clone()),
+    );
+    CaseDraft {
+        subject: subject
+            .chars()
+            .take(crate::domain::case::SUBJECT_MAX)
+            .collect(),
+        description: body_of(event),
+        source: Some(source_of(event)),
+        customer: Some(Customer {
+            name: event.sender_name.clone(),
+            handles,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+impl Service {
+    /// A channel's integrations, for webhooks (which prove who they are by
+    /// signature, not by a user).
+    pub fn channel_integrations(&self, channel: ChannelId) -> ServiceResult<Integrations> {
+        self.store
+            .read()?
+            .channel(channel)?
+            .map(|c| c.settings.integrations)
+            .ok_or_else(|| ServiceError::NotFound(format!("channel {channel} not found")))
+    }
+
+    /// Stores the events of one webhook delivery in one transaction;
+    /// returns how many were new.
+    pub async fn take_in_social(
+        &self,
+        channel: ChannelId,
+        events: Vec<SocialEvent>,
+    ) -> ServiceResult<usize> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let intakes = self.social_intakes(channel, &events).await?;
+        self.store
+            .write(move |txn| {
+                let mut stored = 0;
+                for event in &events {
+                    let key = seen_key(channel, event);
+                    if txn.seen_mail(&key)?.is_some() {
+                        continue;
+                    }
+                    let at = now();
+                    let (number, seq) = match live_conversation_case(txn, &event.conversation)? {
+                        Some(case) => append_social(txn, case, event, at)?,
+                        None => open_social_case(
+                            txn,
+                            channel,
+                            event,
+                            intakes.get(&event.conversation),
+                            at,
+                        )?,
+                    };
+                    txn.remember_seen_mail(&key, number, seq)?;
+                    stored += 1;
+                }
+                Ok(stored)
+            })
+            .await
+    }
+
+    /// Runs intake rules for each conversation that has no case yet.
+    async fn social_intakes(
+        &self,
+        channel: ChannelId,
+        events: &[SocialEvent],
+    ) -> ServiceResult<HashMap<String, automation::Intake>> {
+        let mut wanted = Vec::new();
+        {
+            let txn = self.store.read()?;
+            for event in events {
+                if !wanted
+                    .iter()
+                    .any(|e: &&SocialEvent| e.conversation == event.conversation)
+                    && live_conversation_case(&txn, &event.conversation)?.is_none()
+                {
+                    wanted.push(event);
+                }
+            }
+        }
+        let mut intakes = HashMap::new();
+        for event in wanted {
+            let preview =
+                draft_of(event).into_case(0, channel, SOCIAL_ACTOR, source_of(event), now())?;
+            intakes.insert(
+                event.conversation.clone(),
+                self.intake(&preview, channel).await?,
+            );
+        }
+        Ok(intakes)
+    }
+}
+
+/// The case holding a conversation, if it still takes messages (merges
+/// followed; a case in the trash does not).
+fn live_conversation_case(
+    txn: &(impl Reads + MailReads),
+    conversation: &str,
+) -> ServiceResult<Option<Case>> {
+    let Some(mut number) = txn.case_of_conversation(conversation)? else {
+        return Ok(None);
+    };
+    for _ in 0..10 {
+        let Some(case) = txn.case(number)? else {
+            return Ok(None);
+        };
+        match &case.merge {
+            Some(merge) => number = merge.into,
+            None => return Ok(case.deleted_at.is_none().then_some(case)),
+        }
+    }
+    Ok(None)
+}
+
+fn message_of(event: &SocialEvent) -> EventKind {
+    EventKind::Message {
+        direction: Direction::Inbound,
+        from: Some(sender_label(event)),
+        body: body_of(event),
+        email: None,
+    }
+}
+
+fn open_social_case(
+    txn: &WriteTransaction,
+    channel: ChannelId,
+    event: &SocialEvent,
+    intake: Option<&automation::Intake>,
+    at: Timestamp,
+) -> ServiceResult<(CaseNumber, u64)> {
+    if txn.channel(channel)?.is_none() {
+        return Err(ServiceError::NotFound(format!(
+            "channel {channel} not found"
+        )));
+    }
+    let number = txn.allocate_case_number()?;
+    let mut case =
+        draft_of(event).into_case(number, channel, SOCIAL_ACTOR, source_of(event), at)?;
+    case.thread = Some(event.conversation.clone());
+    let created = EventKind::Created {
+        source: case.source,
+        subject: case.subject.clone(),
+    };
+    let rules = match intake {
+        Some(intake) => automation::apply_intake(txn, &mut case, intake, at)?,
+        None => Vec::new(),
+    };
+    let message = message_of(event);
+    crate::domain::milestone::complete(&mut case, &message, at);
+    txn.put_case(&case)?;
+    txn.append_event(&case, SOCIAL_ACTOR, at, created)?;
+    for kind in rules {
+        txn.append_event(&case, automation::RULES_ACTOR, at, kind)?;
+    }
+    let appended = txn.append_event(&case, SOCIAL_ACTOR, at, message)?;
+    txn.remember_conversation(&event.conversation, number)?;
+    Ok((number, appended.seq))
+}
+
+/// A later message of the conversation; it reopens a resolved case.
+fn append_social(
+    txn: &WriteTransaction,
+    mut case: Case,
+    event: &SocialEvent,
+    at: Timestamp,
+) -> ServiceResult<(CaseNumber, u64)> {
+    let mut events = Vec::new();
+    if matches!(case.status, Status::Resolved | Status::WaitingForCustomer)
+        && let Some(from) = case.change_status(Status::Open, SOCIAL_ACTOR, at)?
+    {
+        events.push(if from == Status::Resolved {
+            EventKind::Reopened
+        } else {
+            EventKind::StatusChanged {
+                from,
+                to: Status::Open,
+            }
+        });
+    }
+    case.updated_at = at;
+    case.updated_by = SOCIAL_ACTOR.to_owned();
+    let message = message_of(event);
+    crate::domain::milestone::complete(&mut case, &message, at);
+    txn.put_case(&case)?;
+    let appended = txn.append_event(&case, SOCIAL_ACTOR, at, message)?;
+    save(txn, &mut case, SOCIAL_ACTOR, at, events)?;
+    Ok((case.number, appended.seq))
+}
