@@ -395,6 +395,7 @@ fn convert_case(
                 from: message.from,
                 body,
                 email: None,
+                delivery: None,
             },
         ));
     }

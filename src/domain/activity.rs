@@ -62,6 +62,10 @@ pub enum EventKind {
         /// Set when the message travelled by email.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         email: Option<Box<super::mail::EmailPart>>,
+        /// Outbound replies sent through another service's API (Meta):
+        /// how far delivery got. (Email keeps its own in `email`.)
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delivery: Option<super::mail::DeliveryReport>,
     },
     /// A milestone became overdue.
     Escalated {

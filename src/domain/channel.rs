@@ -212,6 +212,16 @@ impl ImapSettings {
     }
 }
 
+/// Whether a reply may still reach a customer who last wrote at `last`
+/// (never: no), within a window of `hours`.
+pub fn within_reply_window(
+    last: Option<super::Timestamp>,
+    now: super::Timestamp,
+    hours: u32,
+) -> bool {
+    last.is_some_and(|last| now - last <= chrono::Duration::hours(i64::from(hours)))
+}
+
 /// Whether `host` names this machine.
 pub fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -269,6 +279,27 @@ pub fn channel_name(name: &str) -> Result<String, RuleError> {
         return Err(RuleError::invalid("name", "must be a single line"));
     }
     Ok(name)
+}
+
+#[cfg(test)]
+mod window_tests {
+    use chrono::{Duration, Utc};
+
+    #[test]
+    fn replies_fit_only_inside_the_window() {
+        let now = Utc::now();
+        assert!(super::within_reply_window(
+            Some(now - Duration::hours(23)),
+            now,
+            24
+        ));
+        assert!(!super::within_reply_window(
+            Some(now - Duration::hours(25)),
+            now,
+            24
+        ));
+        assert!(!super::within_reply_window(None, now, 24));
+    }
 }
 
 impl Channel {

@@ -149,6 +149,8 @@ fn delivery_for(
         case: case.number,
         attempts: 0,
         next_at: 0,
+        bearer: None,
+        event: None,
     }))
 }
 
@@ -191,15 +193,16 @@ async fn send_due(
     let due = store.read()?.due_deliveries(now, SEND_BATCH)?;
     for (id, mut delivery) in due {
         let outcome = send(client, config, &delivery).await;
+        let report = outcome.clone();
         let finished = match outcome {
             Ok(()) => true,
-            Err(reason) => {
+            Err((reason, permanent)) => {
                 delivery.attempts += 1;
-                let give_up = delivery.attempts >= MAX_ATTEMPTS;
+                let give_up = permanent || delivery.attempts >= MAX_ATTEMPTS;
                 if give_up {
-                    tracing::warn!(case = delivery.case, %reason, "a Slack notification failed too often and was dropped");
+                    tracing::warn!(case = delivery.case, %reason, "an outbound delivery (Slack or a reply) failed for good and was dropped");
                 } else {
-                    tracing::info!(case = delivery.case, %reason, attempt = delivery.attempts, "a Slack notification failed; will retry");
+                    tracing::info!(case = delivery.case, %reason, attempt = delivery.attempts, "an outbound delivery (Slack or a reply) failed; will retry");
                     delivery.next_at = now + backoff_seconds(delivery.attempts);
                 }
                 give_up
@@ -207,6 +210,9 @@ async fn send_due(
         };
         store
             .write(move |txn| {
+                if let Some(seq) = delivery.event {
+                    show_outcome(txn, &delivery, seq, &report, finished)?;
+                }
                 if finished {
                     txn.delete_delivery(id)
                 } else {
@@ -218,26 +224,89 @@ async fn send_due(
     Ok(())
 }
 
+/// Mirrors a delivery attempt on the outbound message it carries.
+fn show_outcome(
+    txn: &redb::WriteTransaction,
+    delivery: &Delivery,
+    seq: u64,
+    outcome: &Result<(), (String, bool)>,
+    finished: bool,
+) -> Result<(), StoreError> {
+    use crate::store::{MailWrites, Reads, Writes};
+    let Some(mut event) = txn.activity_event(delivery.case, seq)? else {
+        return Ok(());
+    };
+    let at = chrono::Utc::now();
+    let report = match outcome {
+        Ok(()) => crate::domain::mail::DeliveryReport {
+            state: "sent".into(),
+            attempts: delivery.attempts + 1,
+            last_error: None,
+            at: Some(at),
+        },
+        Err((reason, _)) => crate::domain::mail::DeliveryReport {
+            state: if finished { "failed" } else { "pending" }.into(),
+            attempts: delivery.attempts,
+            last_error: Some(reason.chars().take(500).collect()),
+            at: finished.then_some(at),
+        },
+    };
+    if let EventKind::Message {
+        delivery: shown, ..
+    } = &mut event.kind
+    {
+        *shown = Some(report);
+    }
+    txn.put_event(delivery.case, &event)?;
+    if let Some(case) = txn.case(delivery.case)? {
+        txn.enqueue(&crate::store::OutboxEvent::CaseChanged {
+            number: case.number,
+            channel: case.channel,
+            event_seq: seq,
+            event: "delivery".into(),
+            actor: "docket".into(),
+        })?;
+    }
+    Ok(())
+}
+
+/// Posts one delivery; an error says why and whether retrying is useless
+/// (the receiver refused the request itself).
 async fn send(
     client: &reqwest::Client,
     config: &NotifyConfig,
     delivery: &Delivery,
-) -> Result<(), String> {
+) -> Result<(), (String, bool)> {
     // The allow-list may have changed since the URL was saved.
-    crate::domain::validate::webhook_url("slack_webhook_url", &delivery.url, &config.webhook_allow)
-        .map_err(|e| e.to_string())?;
-    let response = client
+    crate::domain::validate::webhook_url("url", &delivery.url, &config.webhook_allow)
+        .map_err(|e| (e.to_string(), true))?;
+    let mut request = client
         .post(&delivery.url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(delivery.payload.clone())
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if response.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!("the webhook answered {}", response.status()))
+        .body(delivery.payload.clone());
+    if let Some(token) = &delivery.bearer {
+        request = request.bearer_auth(token);
     }
+    let response = request.send().await.map_err(|e| (e.to_string(), false))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    // Only for replies (Meta): a 4xx other than throttling will not change.
+    let permanent = delivery.event.is_some()
+        && status.is_client_error()
+        && status != reqwest::StatusCode::TOO_MANY_REQUESTS;
+    let detail: String = response
+        .text()
+        .await
+        .unwrap_or_default()
+        .chars()
+        .take(300)
+        .collect();
+    Err((
+        format!("the receiver answered {status}: {detail}"),
+        permanent,
+    ))
 }
 
 #[cfg(test)]

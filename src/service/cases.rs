@@ -482,6 +482,7 @@ impl Service {
                     from: from.clone(),
                     body: body.clone(),
                     email: None,
+                    delivery: None,
                 };
                 milestone::complete(&mut case, &message, at);
                 txn.put_case(&case)?;

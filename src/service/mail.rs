@@ -414,6 +414,7 @@ fn append_message(
             outgoing: None,
             delivery: None,
         })),
+        delivery: None,
     };
     crate::domain::milestone::complete(case, &message, at);
     txn.put_case(case)?;

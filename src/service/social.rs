@@ -207,6 +207,7 @@ fn message_of(event: &SocialEvent) -> EventKind {
         from: Some(sender_label(event)),
         body: body_of(event),
         email: None,
+        delivery: None,
     }
 }
 
@@ -274,4 +275,191 @@ fn append_social(
     let appended = txn.append_event(&case, SOCIAL_ACTOR, at, message)?;
     save(txn, &mut case, SOCIAL_ACTOR, at, events)?;
     Ok((case.number, appended.seq))
+}
+
+/// Where a reply to a social case goes, from its conversation key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ReplyTarget {
+    /// A direct message: the Send API of the page, to the person.
+    Message { page: String, recipient: String },
+    /// A comment thread: a reply to its top comment.
+    Comment {
+        network: &'static str,
+        comment: String,
+    },
+}
+
+fn reply_target(thread: &str) -> Option<ReplyTarget> {
+    let mut parts = thread.splitn(4, ':');
+    let network = match parts.next()? {
+        "instagram" => "instagram",
+        "facebook" => "facebook",
+        _ => return None,
+    };
+    let kind = parts.next()?;
+    let first = parts.next()?.to_owned();
+    let second = parts.next()?.to_owned();
+    match kind {
+        "dm" => Some(ReplyTarget::Message {
+            page: first,
+            recipient: second,
+        }),
+        "comments" => Some(ReplyTarget::Comment {
+            network,
+            comment: second,
+        }),
+        _ => None,
+    }
+}
+
+/// The Graph API call that delivers `text` to `target`.
+fn graph_request(api_base: &str, target: &ReplyTarget, text: &str) -> (String, String) {
+    match target {
+        ReplyTarget::Message { page, recipient } => (
+            format!("{api_base}/{page}/messages"),
+            serde_json::json!({
+                "recipient": {"id": recipient},
+                "messaging_type": "RESPONSE",
+                "message": {"text": text},
+            })
+            .to_string(),
+        ),
+        ReplyTarget::Comment { network, comment } => {
+            let edge = if *network == "instagram" {
+                "replies"
+            } else {
+                "comments"
+            };
+            (
+                format!("{api_base}/{comment}/{edge}"),
+                serde_json::json!({"message": text}).to_string(),
+            )
+        }
+    }
+}
+
+/// When the customer last wrote on the case.
+fn last_inbound(txn: &impl Reads, number: CaseNumber) -> ServiceResult<Option<Timestamp>> {
+    let mut last = None;
+    txn.visit_activity(number, &mut |event| {
+        if matches!(
+            event.kind,
+            EventKind::Message {
+                direction: Direction::Inbound,
+                ..
+            }
+        ) {
+            last = Some(event.at);
+        }
+        true
+    })?;
+    Ok(last)
+}
+
+/// Longest reply Meta takes in one message.
+const REPLY_MAX: usize = 2000;
+
+impl Service {
+    /// Replies to an Instagram or Facebook case where the customer wrote:
+    /// a direct message through the Send API, or a reply in the comment
+    /// thread. Sent from the outbox with retries; a direct message outside
+    /// the channel's reply window (24 hours for Meta) is refused.
+    pub async fn reply_on_social(
+        &self,
+        actor: &crate::domain::user::User,
+        number: CaseNumber,
+        text: &str,
+    ) -> ServiceResult<crate::domain::activity::ActivityEvent> {
+        let text = crate::domain::validate::required_text("body", text, REPLY_MAX)?;
+        let actor = actor.clone();
+        let allowed = self.config.notify.webhook_allow.clone();
+        self.store
+            .write(move |txn| {
+                let (mut case, channel) = super::cases::workable_case(txn, &actor, number)?;
+                let target = match (case.source, case.thread.as_deref().and_then(reply_target)) {
+                    (Source::Instagram | Source::Facebook, Some(target)) => target,
+                    _ => {
+                        return Err(ServiceError::invalid(
+                            "case",
+                            format!(
+                                "case #{number} did not come from Instagram or Facebook; answer it with an update"
+                            ),
+                        ));
+                    }
+                };
+                let meta = channel.settings.integrations.meta.clone().ok_or_else(|| {
+                    ServiceError::invalid(
+                        "case",
+                        format!("the channel '{}' is not connected to Meta", channel.name),
+                    )
+                })?;
+                let at = now();
+                if let ReplyTarget::Message { .. } = target {
+                    let hours = channel.settings.reply_window_hours.unwrap_or(24);
+                    let last = last_inbound(txn, number)?;
+                    if !crate::domain::channel::within_reply_window(last, at, hours) {
+                        return Err(ServiceError::Conflict(format!(
+                            "the customer last wrote {}; Meta only takes replies within {hours} hours of their last message",
+                            last.map(|l| l.format("%Y-%m-%d %H:%M UTC").to_string())
+                                .unwrap_or_else(|| "never".into())
+                        )));
+                    }
+                }
+                let (url, payload) = graph_request(&meta.api_base, &target, &text);
+                crate::domain::validate::outbound_url("integrations.meta.api_base", &url, &allowed)?;
+                let pending = crate::domain::mail::DeliveryReport {
+                    state: "pending".into(),
+                    attempts: 0,
+                    last_error: None,
+                    at: None,
+                };
+                let message = EventKind::Message {
+                    direction: Direction::Outbound,
+                    from: Some(actor.display_name.clone()),
+                    body: text.clone(),
+                    email: None,
+                    delivery: Some(pending),
+                };
+                crate::domain::milestone::complete(&mut case, &message, at);
+                case.updated_at = at;
+                case.updated_by = actor.username.clone();
+                txn.put_case(&case)?;
+                let event = txn.append_event(&case, &actor.username, at, message)?;
+                txn.add_delivery(&crate::store::Delivery {
+                    url: url.clone(),
+                    payload: payload.clone(),
+                    case: number,
+                    attempts: 0,
+                    next_at: 0,
+                    bearer: Some(meta.page_access_token.clone()),
+                    event: Some(event.seq),
+                })?;
+                Ok(event)
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_go_where_the_conversation_is() {
+        assert_eq!(
+            reply_target("instagram:dm:1784:IGSID1"),
+            Some(ReplyTarget::Message {
+                page: "1784".into(),
+                recipient: "IGSID1".into()
+            })
+        );
+        let comment = reply_target("facebook:comments:post9:c1").unwrap();
+        let (url, body) = graph_request("https://graph.example/v1", &comment, "Yes, in blue");
+        assert_eq!(url, "https://graph.example/v1/c1/comments");
+        assert!(body.contains("Yes, in blue"));
+        let ig = reply_target("instagram:comments:post9:c7").unwrap();
+        assert_eq!(graph_request("b", &ig, "x").0, "b/c7/replies");
+        assert_eq!(reply_target("phone:1:+15550100"), None);
+        assert_eq!(reply_target("instagram:dm:only-page"), None);
+    }
 }

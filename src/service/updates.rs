@@ -218,6 +218,7 @@ fn queue_mail(
             outgoing: Some(job),
             delivery: Some(DeliveryReport::of(&outgoing)),
         })),
+        delivery: None,
     };
     // An automatic acknowledgement is nobody's reply: it meets no target.
     if !outgoing.automatic {

@@ -42,4 +42,11 @@ pub struct Delivery {
     pub attempts: u32,
     /// Seconds since the epoch when the next attempt is due.
     pub next_at: i64,
+    /// Sent as `Authorization: Bearer` (an API's access token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer: Option<String>,
+    /// The outbound message this delivers, whose delivery state the
+    /// activity shows; `None` for notifications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<u64>,
 }

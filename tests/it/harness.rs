@@ -124,6 +124,11 @@ impl Server {
         panic!("docket did not stop within 10 seconds of SIGTERM");
     }
 
+    /// Ties a directory the caller made to the server's life.
+    pub fn keep_dir(&mut self, dir: tempfile::TempDir) {
+        self._dir = Some(dir);
+    }
+
     /// Keeps the data directory alive past the server (for restarts).
     pub fn take_dir(&mut self) -> Option<tempfile::TempDir> {
         self._dir.take()

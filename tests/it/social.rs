@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::harness::{Client, Org, Server};
+use crate::receiver::Receiver;
 
 const SECRET: &str = "meta-app-secret";
 const VERIFY: &str = "verify-me";
@@ -18,14 +19,39 @@ fn sign(body: &[u8]) -> String {
 }
 
 async fn meta_org() -> Org {
-    let org = Org::on(Server::start()).await;
+    meta_org_with(None).await
+}
+
+/// With a stand-in for the Graph API when given.
+async fn meta_org_with(graph: Option<&Receiver>) -> Org {
+    let server = match graph {
+        None => Server::start(),
+        Some(graph) => {
+            let allow = format!("hooks.slack.com,{}", graph.address);
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(dir.path().join("data/plugins")).unwrap();
+            let mut server = Server::start_in(
+                &dir.path().join("data"),
+                &[
+                    ("DOCKET_ADMIN_PASSWORD", crate::harness::ADMIN_PASSWORD),
+                    ("DOCKET_WEBHOOK_ALLOW", allow.as_str()),
+                ],
+            );
+            server.keep_dir(dir);
+            server
+        }
+    };
+    let org = Org::on(server).await;
+    let mut meta =
+        json!({"app_secret": SECRET, "verify_token": VERIFY, "page_access_token": "page-token"});
+    if let Some(graph) = graph {
+        meta["api_base"] = json!(format!("{}/v21.0", graph.url()));
+    }
     let answer = org
         .max
         .patch(
             &format!("/api/v1/channels/{}", org.support),
-            json!({"settings": {"integrations": {"meta": {
-                "app_secret": SECRET, "verify_token": VERIFY, "page_access_token": "page-token"
-            }}}}),
+            json!({"settings": {"integrations": {"meta": meta}}}),
         )
         .await;
     assert_eq!(answer.status, 200, "{}", answer.text);
@@ -251,6 +277,130 @@ async fn integration_secrets_are_write_only_and_for_managers() {
         .problem(422);
     org.max
         .patch(&path, json!({"settings": {"integrations": {"phone": {}}}}))
+        .await
+        .problem(422);
+}
+
+async fn wait_for_delivery(client: &Client, case: u64, state: &str) -> Value {
+    for _ in 0..200 {
+        let activity = client
+            .get(&format!("/api/v1/cases/{case}/activity?filter=messages"))
+            .await;
+        if let Some(reply) = activity
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["direction"] == "outbound" && e["delivery"]["state"] == state)
+        {
+            return reply.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no reply reached the state {state}");
+}
+
+#[tokio::test]
+async fn replies_go_out_through_the_graph_api_and_show_their_delivery() {
+    let graph = Receiver::start().await;
+    *graph.answer.lock().unwrap() = (
+        200,
+        "application/json",
+        br#"{"recipient_id":"IGSID1","message_id":"m_out"}"#.to_vec(),
+    );
+    let org = meta_org_with(Some(&graph)).await;
+    let body = dm("m_1", "IGSID1", "Is my parcel lost?");
+    post_hook(&org, &body, Some(sign(&body))).await;
+    let case = cases(&org.amy).await[0]["number"].as_u64().unwrap();
+
+    let sent = org
+        .amy
+        .post(
+            &format!("/api/v1/cases/{case}/replies"),
+            json!({"body": "It left our warehouse today."}),
+        )
+        .await;
+    assert_eq!(sent.status, 202, "{}", sent.text);
+    assert_eq!(sent.body["delivery"]["state"], "pending");
+    let requests = graph.wait_for(1).await;
+    let request = &requests[0];
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.path, "/v21.0/17841400/messages");
+    assert_eq!(
+        request.headers.get("authorization").map(String::as_str),
+        Some("Bearer page-token")
+    );
+    assert!(
+        request
+            .headers
+            .get("content-type")
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let json = request.json();
+    assert_eq!(json["recipient"]["id"], "IGSID1");
+    assert_eq!(json["messaging_type"], "RESPONSE");
+    assert_eq!(json["message"]["text"], "It left our warehouse today.");
+    wait_for_delivery(&org.amy, case, "sent").await;
+
+    // A refusal by the API is final and shown.
+    *graph.answer.lock().unwrap() = (
+        400,
+        "application/json",
+        br#"{"error":{"message":"(#10) outside the allowed window","code":10}}"#.to_vec(),
+    );
+    org.amy
+        .post(
+            &format!("/api/v1/cases/{case}/replies"),
+            json!({"body": "Second try"}),
+        )
+        .await;
+    let failed = wait_for_delivery(&org.amy, case, "failed").await;
+    assert!(
+        failed["delivery"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("outside the allowed window")
+    );
+
+    // Comment threads are answered in the thread.
+    *graph.answer.lock().unwrap() = (200, "application/json", br#"{"id":"c9"}"#.to_vec());
+    let comment_body = comment("c1", "post9", Some("post9"), "u1", "Blue?");
+    post_hook(&org, &comment_body, Some(sign(&comment_body))).await;
+    let listed = org.amy.get("/api/v1/cases?view=all&sort=-number").await;
+    let comment_case = listed.body["items"][0]["number"].as_u64().unwrap();
+    assert_ne!(comment_case, case);
+    org.amy
+        .post(
+            &format!("/api/v1/cases/{comment_case}/replies"),
+            json!({"body": "Yes, blue too"}),
+        )
+        .await;
+    let requests = graph.wait_for(3).await;
+    assert_eq!(requests[2].path, "/v21.0/c1/comments");
+    assert_eq!(requests[2].json()["message"], "Yes, blue too");
+
+    // Who may reply, and to what.
+    org.bob
+        .post(
+            &format!("/api/v1/cases/{case}/replies"),
+            json!({"body": "x"}),
+        )
+        .await
+        .problem(404);
+    let manual = org.amy.create_case(org.support, "By hand").await;
+    org.amy
+        .post(
+            &format!("/api/v1/cases/{manual}/replies"),
+            json!({"body": "x"}),
+        )
+        .await
+        .problem(422);
+    org.amy
+        .post(
+            &format!("/api/v1/cases/{case}/replies"),
+            json!({"body": ""}),
+        )
         .await
         .problem(422);
 }

@@ -123,6 +123,14 @@ struct UpdateBody {
     attachments: Vec<u64>,
 }
 
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+struct ReplyBody {
+    /// The reply's text (at most 2,000 characters, Meta's limit).
+    body: String,
+}
+
 #[derive(ApiResponse)]
 enum UpdateQueued {
     /// Queued for sending; the message's event shows its delivery state.
@@ -156,6 +164,26 @@ impl MailApi {
         } else {
             MailDelivered::Added(view)
         })
+    }
+
+    /// Reply to an Instagram or Facebook case where the customer wrote: a
+    /// direct message through Meta's Send API, or a reply in the comment
+    /// thread. Sent from the outbox with retries; the message's `delivery`
+    /// shows how far it got. A direct message outside the channel's reply
+    /// window (24 hours unless set) is refused with 409.
+    #[oai(path = "/cases/:number/replies", method = "post")]
+    async fn reply(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        number: Path<u64>,
+        body: JsonBody<ReplyBody>,
+    ) -> Result<UpdateQueued, ApiError> {
+        let event = state(req)
+            .service
+            .reply_on_social(&auth.0, number.0, &body.0.body)
+            .await?;
+        Ok(UpdateQueued::Queued(Json(event.into())))
     }
 
     /// Send an update about the case by email. It carries the case's

@@ -237,6 +237,9 @@ pub struct ActivityView {
     pub body_html: Option<String>,
     /// Messages that travelled by email: headers, HTML, files, delivery.
     pub email: Option<EmailView>,
+    /// Replies sent through another service (Instagram, Facebook): how
+    /// far delivery got.
+    pub delivery: Option<DeliveryView>,
 }
 
 impl From<ActivityEvent> for ActivityView {
@@ -256,6 +259,7 @@ impl From<ActivityEvent> for ActivityView {
             _ => None,
         };
         let mut email = None;
+        let mut delivery = None;
         let (body, direction, from, changes) = match e.kind {
             K::Note { body } => (Some(body), None, None, vec![]),
             K::Deleted | K::Restored => (None, None, None, vec![]),
@@ -310,8 +314,10 @@ impl From<ActivityEvent> for ActivityView {
                 from,
                 body,
                 email: mail,
+                delivery: sent,
             } => {
                 email = mail.map(|m| EmailView::from(*m));
+                delivery = sent.map(DeliveryView::from);
                 (Some(body), Some(direction.into()), from, vec![])
             }
             K::FieldsChanged { changes } => (
@@ -368,6 +374,18 @@ impl From<ActivityEvent> for ActivityView {
             changes,
             body_html,
             email,
+            delivery,
+        }
+    }
+}
+
+impl From<crate::domain::mail::DeliveryReport> for DeliveryView {
+    fn from(d: crate::domain::mail::DeliveryReport) -> Self {
+        DeliveryView {
+            state: d.state,
+            attempts: d.attempts,
+            last_error: d.last_error,
+            at: d.at,
         }
     }
 }
@@ -420,12 +438,7 @@ impl From<crate::domain::mail::EmailPart> for EmailView {
                 Noise::AutoReply => Some("auto_reply".into()),
                 Noise::Bounce => Some("bounce".into()),
             },
-            delivery: m.delivery.map(|d| DeliveryView {
-                state: d.state,
-                attempts: d.attempts,
-                last_error: d.last_error,
-                at: d.at,
-            }),
+            delivery: m.delivery.map(DeliveryView::from),
         }
     }
 }

@@ -667,6 +667,28 @@ pub async fn update_channel(
 }
 
 #[derive(Deserialize)]
+pub struct ReplyForm {
+    csrf: String,
+    body: String,
+}
+
+/// A reply on Instagram or Facebook.
+#[handler]
+pub async fn reply(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<ReplyForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let number = parse_number(&number)?;
+    app(req)
+        .service
+        .reply_on_social(&session.user, number, &form.body)
+        .await?;
+    Ok(Redirect::see_other(format!("/cases/{number}#activity")))
+}
+
+#[derive(Deserialize)]
 pub struct ChannelEmailForm {
     csrf: String,
     personal_from: Option<String>,

@@ -51,6 +51,7 @@ pub fn routes() -> Route {
         .at("/cases/:number/messages", post(forms::add_message))
         .at("/cases/:number/files", post(files::upload))
         .at("/cases/:number/updates", post(files::send_update))
+        .at("/cases/:number/replies", post(forms::reply))
         .at("/files/:id", get(files::download))
         .at(
             "/channels",

@@ -226,6 +226,11 @@ pub fn case_page(
         milestones,
         files,
         update,
+        social: match case.source {
+            crate::domain::case::Source::Instagram => Some("Instagram"),
+            crate::domain::case::Source::Facebook => Some("Facebook"),
+            _ => None,
+        },
         case,
     })
 }

@@ -170,6 +170,8 @@ pub struct ActivityRow {
     pub heading: Option<String>,
     /// For messages that travelled by email.
     pub email: Option<EmailRow>,
+    /// Replies sent through another service: state and last error.
+    pub delivery: Option<(String, String)>,
 }
 
 /// How an email message shows on the case page.
@@ -259,6 +261,7 @@ impl ActivityRow {
             _ => None,
         };
         let mut email_row = None;
+        let mut social_delivery = None;
         let (body, heading) = match event.kind {
             EventKind::Note { .. } => (None, Some("Internal note".to_owned())),
             EventKind::Message {
@@ -266,7 +269,17 @@ impl ActivityRow {
                 from,
                 body,
                 email,
+                delivery,
             } => {
+                social_delivery = delivery.map(|d| {
+                    let label = match d.state.as_str() {
+                        "pending" if d.attempts == 0 => "queued",
+                        "pending" => "retrying",
+                        "sent" => "sent",
+                        _ => "not delivered",
+                    };
+                    (label.to_owned(), d.last_error.unwrap_or_default())
+                });
                 let mut body = body;
                 if let Some(email) = email {
                     let mut row = EmailRow::new(*email, files);
@@ -297,6 +310,7 @@ impl ActivityRow {
             body_html,
             heading,
             email: email_row,
+            delivery: social_delivery,
         }
     }
 }
@@ -377,6 +391,8 @@ pub struct CasePage {
     pub milestones: Vec<MilestoneRow>,
     pub files: Vec<FileRow>,
     pub update: UpdateForm,
+    /// "Instagram" or "Facebook" for cases answered there.
+    pub social: Option<&'static str>,
 }
 
 /// One profile field on the case page: its value and how to edit it.
