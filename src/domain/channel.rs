@@ -281,6 +281,16 @@ pub fn channel_name(name: &str) -> Result<String, RuleError> {
     Ok(name)
 }
 
+impl Channel {
+    pub fn role_of(&self, username: &str) -> Option<MemberRole> {
+        self.members.get(username).copied()
+    }
+
+    pub fn is_member(&self, username: &str) -> bool {
+        self.members.contains_key(username)
+    }
+}
+
 #[cfg(test)]
 mod window_tests {
     use chrono::{Duration, Utc};
@@ -299,15 +309,5 @@ mod window_tests {
             24
         ));
         assert!(!super::within_reply_window(None, now, 24));
-    }
-}
-
-impl Channel {
-    pub fn role_of(&self, username: &str) -> Option<MemberRole> {
-        self.members.get(username).copied()
-    }
-
-    pub fn is_member(&self, username: &str) -> bool {
-        self.members.contains_key(username)
     }
 }
