@@ -3,3 +3,4 @@
 //! signatures, without I/O; the service layer stores what they carry.
 
 pub mod meta;
+pub mod phone;

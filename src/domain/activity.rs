@@ -108,6 +108,22 @@ pub enum EventKind {
         link: String,
         target: u64,
     },
+    /// A phone call with the customer; later callbacks of the same call
+    /// update it (status, duration, recording).
+    Call {
+        direction: Direction,
+        /// The customer's number.
+        number: String,
+        /// The provider's status: `ringing`, `in-progress`, `completed`,
+        /// `busy`, `no-answer`, `failed`...
+        status: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_secs: Option<u32>,
+        call_sid: String,
+        /// The recording, among the case's files.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recording: Option<u64>,
+    },
     /// Time was logged on the case.
     TimeLogged {
         minutes: u32,
@@ -150,6 +166,7 @@ impl EventKind {
             EventKind::Unarchived => "unarchived",
             EventKind::Note { .. } => "note",
             EventKind::Message { .. } => "message",
+            EventKind::Call { .. } => "call",
             EventKind::Escalated { .. } => "escalated",
             EventKind::TimeLogged { .. } => "time_logged",
             EventKind::Linked { .. } => "linked",
@@ -169,6 +186,22 @@ impl EventKind {
         let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "nobody".into());
         match self {
             EventKind::Created { source, .. } => format!("opened the case ({source})"),
+            EventKind::Call {
+                direction,
+                number,
+                status,
+                duration_secs,
+                ..
+            } => {
+                let what = match direction {
+                    Direction::Inbound => format!("took a call from {number}"),
+                    Direction::Outbound => format!("called {number}"),
+                };
+                match duration_secs {
+                    Some(seconds) => format!("{what} ({status}, {})", format_seconds(*seconds)),
+                    None => format!("{what} ({status})"),
+                }
+            }
             EventKind::FieldsChanged { changes } => {
                 let parts: Vec<String> = changes
                     .iter()
@@ -287,12 +320,24 @@ impl ActivityFilter {
     pub fn matches(self, kind: &EventKind) -> bool {
         match self {
             ActivityFilter::All => true,
-            ActivityFilter::Messages => matches!(kind, EventKind::Message { .. }),
-            ActivityFilter::Notes => matches!(kind, EventKind::Note { .. }),
-            ActivityFilter::System => {
-                !matches!(kind, EventKind::Message { .. } | EventKind::Note { .. })
+            ActivityFilter::Messages => {
+                matches!(kind, EventKind::Message { .. } | EventKind::Call { .. })
             }
+            ActivityFilter::Notes => matches!(kind, EventKind::Note { .. }),
+            ActivityFilter::System => !matches!(
+                kind,
+                EventKind::Message { .. } | EventKind::Call { .. } | EventKind::Note { .. }
+            ),
         }
+    }
+}
+
+/// A call's length for people: "45s", "2m 05s", "1h 02m".
+pub fn format_seconds(seconds: u32) -> String {
+    match seconds {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m {:02}s", s / 60, s % 60),
+        s => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
     }
 }
 

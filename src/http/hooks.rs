@@ -8,16 +8,84 @@ use std::sync::Arc;
 
 use poem::http::StatusCode;
 use poem::web::{Data, Path, Query};
-use poem::{Request, Response, Route, get, handler};
+use poem::{Request, Response, Route, get, handler, post};
 use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
 use crate::app::AppState;
-use crate::channels::meta;
+use crate::channels::{meta, phone};
 use crate::domain::channel::ChannelId;
 
 pub fn routes() -> Route {
-    Route::new().at("/meta/:channel", get(meta_handshake).post(meta_delivery))
+    Route::new()
+        .at("/meta/:channel", get(meta_handshake).post(meta_delivery))
+        .at("/phone/:channel", post(phone_callback))
+}
+
+/// The URL the provider called, as it signed it: the configured public
+/// address when there is one (behind a proxy), else what the request says.
+fn public_url(state: &AppState, req: &Request) -> String {
+    // The URI as it arrived, before routing took the `/hooks` prefix off.
+    let path = req
+        .original_uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    if let Some(base) = &state.service.config().notify.public_url {
+        return format!("{}{path}", base.trim_end_matches('/'));
+    }
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let scheme = header("x-forwarded-proto").unwrap_or("http");
+    let host = header("host").unwrap_or_default();
+    format!("{scheme}://{host}{path}")
+}
+
+/// A call status callback in Twilio's form format, signed with
+/// `X-Twilio-Signature`. Answered with empty TwiML once stored.
+#[handler]
+async fn phone_callback(
+    req: &Request,
+    state: Data<&Arc<AppState>>,
+    Path(channel): Path<String>,
+    body: Vec<u8>,
+) -> Result<Response, ApiError> {
+    let channel = channel_id(&channel)?;
+    let settings = state
+        .service
+        .channel_integrations(channel)
+        .ok()
+        .and_then(|i| i.phone)
+        .ok_or_else(|| {
+            problem(
+                StatusCode::NOT_FOUND,
+                format!("channel {channel} has no phone integration"),
+            )
+        })?;
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(&body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let signature = req
+        .headers()
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok());
+    let url = public_url(&state, req);
+    if !phone::signature_is_valid(&settings.auth_token, &url, &params, signature) {
+        return Err(problem(
+            StatusCode::FORBIDDEN,
+            "missing or wrong X-Twilio-Signature",
+        ));
+    }
+    let call =
+        phone::call_event(&params).map_err(|e| problem(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let receipt = state.service.take_in_call(channel, call.clone()).await?;
+    if !receipt.duplicate {
+        state
+            .service
+            .fetch_recording(&receipt, &call, &settings.auth_token);
+    }
+    Ok(Response::builder()
+        .content_type("text/xml")
+        .body("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"))
 }
 
 fn problem(status: StatusCode, detail: impl Into<String>) -> ApiError {

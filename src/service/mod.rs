@@ -14,6 +14,7 @@ mod listing;
 mod login_guard;
 mod mail;
 mod merge;
+mod phone;
 mod social;
 mod time;
 mod updates;

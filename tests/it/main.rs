@@ -17,6 +17,7 @@ mod mail;
 mod mailservers;
 mod merge;
 mod permissions;
+mod phone;
 mod receiver;
 mod search;
 mod social;

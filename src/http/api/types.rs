@@ -240,6 +240,8 @@ pub struct ActivityView {
     /// Replies sent through another service (Instagram, Facebook): how
     /// far delivery got.
     pub delivery: Option<DeliveryView>,
+    /// Calls: number, status, duration and recording.
+    pub call: Option<CallView>,
 }
 
 impl From<ActivityEvent> for ActivityView {
@@ -260,6 +262,7 @@ impl From<ActivityEvent> for ActivityView {
         };
         let mut email = None;
         let mut delivery = None;
+        let mut call = None;
         let (body, direction, from, changes) = match e.kind {
             K::Note { body } => (Some(body), None, None, vec![]),
             K::Deleted | K::Restored => (None, None, None, vec![]),
@@ -320,6 +323,23 @@ impl From<ActivityEvent> for ActivityView {
                 delivery = sent.map(DeliveryView::from);
                 (Some(body), Some(direction.into()), from, vec![])
             }
+            K::Call {
+                direction,
+                number,
+                status,
+                duration_secs,
+                call_sid,
+                recording,
+            } => {
+                call = Some(CallView {
+                    number,
+                    status,
+                    duration_secs,
+                    call_sid,
+                    recording,
+                });
+                (None, Some(direction.into()), None, vec![])
+            }
             K::FieldsChanged { changes } => (
                 None,
                 None,
@@ -375,8 +395,22 @@ impl From<ActivityEvent> for ActivityView {
             body_html,
             email,
             delivery,
+            call,
         }
     }
+}
+
+/// A phone call.
+#[derive(Debug, Clone, Object)]
+pub struct CallView {
+    /// The customer's number.
+    pub number: String,
+    /// The provider's last status (`ringing`, `completed`, `no-answer`...).
+    pub status: String,
+    pub duration_secs: Option<u32>,
+    pub call_sid: String,
+    /// The recording's file id (`GET /api/v1/files/{id}`).
+    pub recording: Option<u64>,
 }
 
 impl From<crate::domain::mail::DeliveryReport> for DeliveryView {

@@ -172,6 +172,8 @@ pub struct ActivityRow {
     pub email: Option<EmailRow>,
     /// Replies sent through another service: state and last error.
     pub delivery: Option<(String, String)>,
+    /// Calls: the recording's file id.
+    pub recording: Option<u64>,
 }
 
 /// How an email message shows on the case page.
@@ -262,6 +264,10 @@ impl ActivityRow {
         };
         let mut email_row = None;
         let mut social_delivery = None;
+        let recording = match &event.kind {
+            EventKind::Call { recording, .. } => *recording,
+            _ => None,
+        };
         let (body, heading) = match event.kind {
             EventKind::Note { .. } => (None, Some("Internal note".to_owned())),
             EventKind::Message {
@@ -311,6 +317,7 @@ impl ActivityRow {
             heading,
             email: email_row,
             delivery: social_delivery,
+            recording,
         }
     }
 }

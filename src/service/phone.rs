@@ -1,0 +1,318 @@
+//! Phone calls: a provider's status callbacks create or update the
+//! caller's case, the call shows in its activity, and the recording is
+//! fetched into the case's files.
+
+use sha2::{Digest, Sha256};
+
+use super::{Service, ServiceError, ServiceResult, automation, now};
+use crate::channels::phone::CallEvent;
+use crate::domain::activity::{Direction, EventKind};
+use crate::domain::case::{CaseDraft, CaseNumber, Customer, Source, Status};
+use crate::domain::channel::ChannelId;
+use crate::domain::file::{FileOrigin, FileRecord};
+use crate::store::{MailReads, MailWrites, Reads, Writes};
+
+/// The actor recorded for what the phone provider reports.
+pub const PHONE_ACTOR: &str = "phone";
+
+/// Largest recording fetched.
+const RECORDING_MAX_BYTES: usize = 100 * 1024 * 1024;
+
+/// What a callback did.
+#[derive(Debug, Clone)]
+pub struct CallReceipt {
+    pub case: CaseNumber,
+    /// The call's event.
+    pub event: u64,
+    pub duplicate: bool,
+}
+
+fn seen_key(channel: ChannelId, call: &CallEvent) -> [u8; 32] {
+    Sha256::digest(format!(
+        "twilio:{channel}:{}:{}:{}",
+        call.sid,
+        call.status,
+        call.recording_sid.as_deref().unwrap_or("")
+    ))
+    .into()
+}
+
+fn call_kind(call: &CallEvent, recording: Option<u64>) -> EventKind {
+    EventKind::Call {
+        direction: if call.outbound {
+            Direction::Outbound
+        } else {
+            Direction::Inbound
+        },
+        number: call.customer_number().to_owned(),
+        status: call.status.clone(),
+        duration_secs: call.duration_secs,
+        call_sid: call.sid.clone(),
+        recording,
+    }
+}
+
+/// The seq of the call's event on a case.
+fn call_event_seq(txn: &impl Reads, case: CaseNumber, sid: &str) -> ServiceResult<Option<u64>> {
+    let mut found = None;
+    txn.visit_activity(case, &mut |event| {
+        if matches!(&event.kind, EventKind::Call { call_sid, .. } if call_sid == sid) {
+            found = Some(event.seq);
+            return false;
+        }
+        true
+    })?;
+    Ok(found)
+}
+
+impl Service {
+    /// Records one status callback of a call.
+    pub async fn take_in_call(
+        &self,
+        channel: ChannelId,
+        call: CallEvent,
+    ) -> ServiceResult<CallReceipt> {
+        let number = call.customer_number().to_owned();
+        let conversation = format!("phone:{channel}:{number}");
+        let draft = CaseDraft {
+            subject: if call.outbound {
+                format!("Call to {number}")
+            } else {
+                format!("Call from {number}")
+            },
+            source: Some(Source::Phone),
+            customer: Some(Customer {
+                phone: Some(number.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let preview = draft
+            .clone()
+            .into_case(0, channel, PHONE_ACTOR, Source::Phone, now())?;
+        let intake = self.intake(&preview, channel).await?;
+        self.store
+            .write(move |txn| {
+                let key = seen_key(channel, &call);
+                if let Some((case, event)) = txn.seen_mail(&key)? {
+                    return Ok(CallReceipt {
+                        case,
+                        event,
+                        duplicate: true,
+                    });
+                }
+                if txn.channel(channel)?.is_none() {
+                    return Err(ServiceError::NotFound(format!(
+                        "channel {channel} not found"
+                    )));
+                }
+                let at = now();
+                let call_key = format!("call:{}", call.sid);
+                // A later callback of a call already on a case updates it.
+                if let Some(case_number) = txn.case_of_conversation(&call_key)?
+                    && let Some(case) = txn.case(case_number)?
+                    && let Some(seq) = call_event_seq(txn, case_number, &call.sid)?
+                    && let Some(mut event) = txn.activity_event(case_number, seq)?
+                {
+                    let recording = match &event.kind {
+                        EventKind::Call { recording, .. } => *recording,
+                        _ => None,
+                    };
+                    event.kind = call_kind(&call, recording);
+                    txn.put_event(case_number, &event)?;
+                    txn.enqueue(&crate::store::OutboxEvent::CaseChanged {
+                        number: case.number,
+                        channel: case.channel,
+                        event_seq: seq,
+                        event: "call".into(),
+                        actor: PHONE_ACTOR.into(),
+                    })?;
+                    txn.remember_seen_mail(&key, case_number, seq)?;
+                    return Ok(CallReceipt {
+                        case: case_number,
+                        event: seq,
+                        duplicate: false,
+                    });
+                }
+                // The caller's open case, or a new one.
+                let open = txn
+                    .case_of_conversation(&conversation)?
+                    .and_then(|n| txn.case(n).ok().flatten())
+                    .filter(|c| {
+                        c.deleted_at.is_none() && c.merge.is_none() && c.status != Status::Resolved
+                    });
+                let mut case = match open {
+                    Some(case) => case,
+                    None => {
+                        let number = txn.allocate_case_number()?;
+                        let mut case = draft.clone().into_case(
+                            number,
+                            channel,
+                            PHONE_ACTOR,
+                            Source::Phone,
+                            at,
+                        )?;
+                        case.thread = Some(conversation.clone());
+                        let rules = automation::apply_intake(txn, &mut case, &intake, at)?;
+                        txn.put_case(&case)?;
+                        txn.append_event(
+                            &case,
+                            PHONE_ACTOR,
+                            at,
+                            EventKind::Created {
+                                source: Source::Phone,
+                                subject: case.subject.clone(),
+                            },
+                        )?;
+                        for kind in rules {
+                            txn.append_event(&case, automation::RULES_ACTOR, at, kind)?;
+                        }
+                        txn.remember_conversation(&conversation, number)?;
+                        case
+                    }
+                };
+                case.updated_at = at;
+                case.updated_by = PHONE_ACTOR.to_owned();
+                txn.put_case(&case)?;
+                let event = txn.append_event(&case, PHONE_ACTOR, at, call_kind(&call, None))?;
+                txn.remember_conversation(&call_key, case.number)?;
+                txn.remember_seen_mail(&key, case.number, event.seq)?;
+                Ok(CallReceipt {
+                    case: case.number,
+                    event: event.seq,
+                    duplicate: false,
+                })
+            })
+            .await
+    }
+
+    /// Fetches a call's recording into the case's files, in the
+    /// background, through the outbound allow-list, with a few retries.
+    pub fn fetch_recording(&self, receipt: &CallReceipt, call: &CallEvent, auth_token: &str) {
+        let Some(url) = call.recording_url.clone() else {
+            return;
+        };
+        let service = self.clone();
+        let (case, seq, sid) = (receipt.case, receipt.event, call.sid.clone());
+        let account = call.account.clone();
+        let token = auth_token.to_owned();
+        tokio::spawn(async move {
+            for attempt in 0..4u32 {
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_secs(2u64 << attempt)).await;
+                }
+                match service
+                    .download_recording(&url, account.as_deref(), &token, case, seq, &sid)
+                    .await
+                {
+                    Ok(()) => return,
+                    Err(e) => {
+                        tracing::warn!(case, %url, error = %e, attempt, "could not fetch a call recording")
+                    }
+                }
+            }
+        });
+    }
+
+    async fn download_recording(
+        &self,
+        url: &str,
+        account: Option<&str>,
+        auth_token: &str,
+        case: CaseNumber,
+        seq: u64,
+        sid: &str,
+    ) -> ServiceResult<()> {
+        let url = crate::domain::validate::outbound_url(
+            "RecordingUrl",
+            url,
+            &self.config.notify.webhook_allow,
+        )?;
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ServiceError::Output(e.to_string()))?;
+        let mut request = client.get(&url);
+        if let Some(account) = account {
+            request = request.basic_auth(account, Some(auth_token));
+        }
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| ServiceError::Output(format!("download failed: {e}")))?;
+        if !response.status().is_success() {
+            return Err(ServiceError::Output(format!(
+                "the recording server answered {}",
+                response.status()
+            )));
+        }
+        let content_type = crate::domain::file::clean_content_type(
+            response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| ServiceError::Output(format!("download failed: {e}")))?
+        {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() > RECORDING_MAX_BYTES {
+                return Err(ServiceError::TooLarge("the recording is too large".into()));
+            }
+        }
+        let size = bytes.len() as u64;
+        let blobs = self.blobs.clone();
+        let sha256 = tokio::task::spawn_blocking(move || blobs.put(&bytes))
+            .await
+            .map_err(|e| ServiceError::Output(e.to_string()))??;
+        let extension = match content_type.as_str() {
+            "audio/mpeg" => "mp3",
+            "audio/wav" | "audio/x-wav" => "wav",
+            _ => "audio",
+        };
+        let name = format!("recording-{sid}.{extension}");
+        self.store
+            .write(move |txn| {
+                let Some(mut event) = txn.activity_event(case, seq)? else {
+                    return Ok(());
+                };
+                let EventKind::Call { recording, .. } = &mut event.kind else {
+                    return Ok(());
+                };
+                if recording.is_some() {
+                    return Ok(());
+                }
+                let mut file = FileRecord {
+                    id: 0,
+                    case,
+                    name: crate::domain::file::clean_file_name(Some(&name)),
+                    content_type: content_type.clone(),
+                    size,
+                    sha256: sha256.clone(),
+                    origin: FileOrigin::Incoming,
+                    content_id: None,
+                    event: Some(seq),
+                    created_at: now(),
+                    created_by: PHONE_ACTOR.into(),
+                };
+                txn.add_file(&mut file)?;
+                *recording = Some(file.id);
+                txn.put_event(case, &event)?;
+                if let Some(c) = txn.case(case)? {
+                    txn.enqueue(&crate::store::OutboxEvent::CaseChanged {
+                        number: c.number,
+                        channel: c.channel,
+                        event_seq: seq,
+                        event: "call".into(),
+                        actor: PHONE_ACTOR.into(),
+                    })?;
+                }
+                Ok(())
+            })
+            .await
+    }
+}
