@@ -236,7 +236,11 @@ impl Api {
     }
 
     /// Sends with the token; a non-2xx answer is an error naming `path`.
-    async fn send(&self, request: reqwest::RequestBuilder, path: &str) -> Result<Value, String> {
+    pub(crate) async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        path: &str,
+    ) -> Result<Value, String> {
         let response = request
             .bearer_auth(&self.token)
             .send()
@@ -568,6 +572,85 @@ async fn mail_intake(
         latencies.extend(task.await.map_err(|e| e.to_string())??);
     }
     let last = marker(count - 1);
+    loop {
+        let found = api
+            .get(&format!("/api/v1/cases?view=all&facets=false&q={last}"))
+            .await?;
+        if found["total"].as_u64() == Some(1) {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            return Err(format!("{last} was not findable within 120 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok((
+        count as f64 / started.elapsed().as_secs_f64(),
+        Latencies(latencies),
+    ))
+}
+
+/// Delivers `count` signed Instagram messages to Meta's webhook endpoint
+/// (a third of them follow-ups in an existing conversation), 16 in flight,
+/// and waits until the last is searchable: events per second, and the
+/// acknowledgement latencies.
+async fn social_intake(
+    api: &Arc<Api>,
+    channel: u64,
+    count: usize,
+    seed: u64,
+) -> Result<(f64, Latencies), String> {
+    let secret = format!("bench-secret-{seed}");
+    api.send(
+        api.http
+            .patch(format!("{}/api/v1/channels/{channel}", api.base))
+            .json(&json!({"settings": {"integrations": {"meta": {
+                "app_secret": secret, "verify_token": "bench", "page_access_token": "bench"}}}})),
+        "/api/v1/channels",
+    )
+    .await?;
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (api, next, secret) = (api.clone(), next.clone(), secret.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= count {
+                    return Ok::<_, String>(latencies);
+                }
+                let sender = if i % 3 == 2 { i - 2 } else { i };
+                let body = json!({"object": "instagram", "entry": [{"id": "bench-page", "time": 1,
+                    "messaging": [{"sender": {"id": format!("IGSID{seed}x{sender}")},
+                                   "recipient": {"id": "bench-page"}, "timestamp": 1_700_000_000_000_i64,
+                                   "message": {"mid": format!("m{seed}x{i}"),
+                                               "text": format!("Where is order {i}? socialbench{seed}x{i}")}}]}]})
+                .to_string();
+                let signature = crate::channels::meta::sign(&secret, body.as_bytes());
+                let sent = Instant::now();
+                let response = api
+                    .http
+                    .post(format!("{}/hooks/meta/{channel}", api.base))
+                    .header("content-type", "application/json")
+                    .header("x-hub-signature-256", signature)
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !response.status().is_success() {
+                    return Err(format!("the webhook answered {}", response.status()));
+                }
+                latencies.push(sent.elapsed());
+            }
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.map_err(|e| e.to_string())??);
+    }
+    let last = format!("socialbench{seed}x{}", count - 1);
     loop {
         let found = api
             .get(&format!("/api/v1/cases?view=all&facets=false&q={last}"))
@@ -942,6 +1025,28 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         "mail intake: acknowledgement p99, c=16",
         acks.percentile(99.0),
         "ms",
+    );
+
+    // 8. Signed webhook events (Instagram messages) through to stored and
+    // searchable.
+    log("taking in webhook events");
+    let (rate, acks) = social_intake(&api, channel, 5_000, options.seed).await?;
+    report.at_least(
+        "webhook events, signed to searchable",
+        rate,
+        "events/s",
+        1000.0,
+    );
+    report.add(
+        "webhook acknowledgement p50, c=16",
+        acks.percentile(50.0),
+        "ms",
+    );
+    report.at_most(
+        "webhook acknowledgement p99, c=16",
+        acks.percentile(99.0),
+        "ms",
+        20.0,
     );
 
     let (rss, peak) = server.memory();

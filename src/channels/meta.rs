@@ -24,7 +24,6 @@ pub fn signature_is_valid(app_secret: &str, body: &[u8], header: Option<&str>) -
 }
 
 /// The signature Meta would send for `body` (for the bench and tests).
-#[cfg_attr(not(test), allow(dead_code))]
 pub fn sign(app_secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(app_secret.as_bytes())
         .expect("HMAC takes keys of any length");

@@ -356,6 +356,33 @@ fn last_inbound(txn: &impl Reads, number: CaseNumber) -> ServiceResult<Option<Ti
     Ok(last)
 }
 
+impl Service {
+    /// When the case's reply window closes: its channel's
+    /// `reply_window_hours` (24 for Meta's direct messages when unset) after
+    /// the customer's last message. `None` when no window applies or the
+    /// customer never wrote.
+    pub fn reply_window_closes(
+        &self,
+        case: &Case,
+        channel: &crate::domain::channel::Channel,
+    ) -> ServiceResult<Option<Timestamp>> {
+        let meta_dm = matches!(case.source, Source::Instagram | Source::Facebook)
+            && matches!(
+                case.thread.as_deref().and_then(reply_target),
+                Some(ReplyTarget::Message { .. })
+            );
+        let Some(hours) = channel
+            .settings
+            .reply_window_hours
+            .or(meta_dm.then_some(24))
+        else {
+            return Ok(None);
+        };
+        let last = last_inbound(&self.store.read()?, case.number)?;
+        Ok(last.map(|l| l + chrono::Duration::hours(i64::from(hours))))
+    }
+}
+
 /// Longest reply Meta takes in one message.
 const REPLY_MAX: usize = 2000;
 

@@ -404,3 +404,41 @@ async fn replies_go_out_through_the_graph_api_and_show_their_delivery() {
         .await
         .problem(422);
 }
+
+#[tokio::test]
+async fn the_case_page_counts_down_the_reply_window() {
+    let org = meta_org().await;
+    let body = dm("m_1", "IGSID1", "Quick question");
+    post_hook(&org, &body, Some(sign(&body))).await;
+    let case = cases(&org.amy).await[0]["number"].as_u64().unwrap();
+    let manual = org.amy.create_case(org.support, "By hand").await;
+    let browser = crate::web::Browser::new(&org.server);
+    browser.login("amy", crate::harness::PASSWORD).await;
+    let (_, page, _) = browser.get(&format!("/cases/{case}")).await;
+    assert!(
+        page.contains("id=\"reply-window\""),
+        "Meta messages have a 24-hour window"
+    );
+    assert!(
+        page.contains("23 h 59 min") || page.contains("24 h 00 min"),
+        "{}",
+        &page[page.find("reply-window").unwrap()..][..200]
+    );
+    assert!(page.contains("Reply on Instagram"));
+    let (_, page, _) = browser.get(&format!("/cases/{manual}")).await;
+    assert!(!page.contains("id=\"reply-window\""));
+    // The inbox offers the time-sensitive filter only where windows exist.
+    let (_, inbox, _) = browser.get("/inbox").await;
+    assert!(
+        !inbox.contains("Time sensitive"),
+        "no channel has a reply window yet"
+    );
+    org.max
+        .patch(
+            &format!("/api/v1/channels/{}", org.support),
+            json!({"settings": {"reply_window_hours": 24}}),
+        )
+        .await;
+    let (_, inbox, _) = browser.get("/inbox").await;
+    assert!(inbox.contains("Time sensitive"));
+}

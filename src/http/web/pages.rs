@@ -80,6 +80,9 @@ pub fn case_page(
     let filter = ActivityFilter::parse(&shown.activity).unwrap_or_default();
     // Newest first unless asked otherwise: the latest is what agents need.
     let newest_first = shown.order != "oldest";
+    let reply_window = service
+        .reply_window_closes(&case, &channel)?
+        .map(|closes| ReplyWindow::new(closes, chrono::Utc::now()));
     let files = service.case_files(&session.user, number)?;
     let files_by_id: std::collections::HashMap<u64, _> =
         files.iter().map(|f| (f.id, f.clone())).collect();
@@ -226,6 +229,7 @@ pub fn case_page(
         milestones,
         files,
         update,
+        reply_window,
         social: match case.source {
             crate::domain::case::Source::Instagram => Some("Instagram"),
             crate::domain::case::Source::Facebook => Some("Facebook"),

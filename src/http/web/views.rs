@@ -400,6 +400,30 @@ pub struct CasePage {
     pub update: UpdateForm,
     /// "Instagram" or "Facebook" for cases answered there.
     pub social: Option<&'static str>,
+    /// For time-sensitive channels: when the reply window closes, and
+    /// how long is left ("3 h 12 min") or that it has closed.
+    pub reply_window: Option<ReplyWindow>,
+}
+
+pub struct ReplyWindow {
+    pub closes: When,
+    pub left: Option<String>,
+}
+
+impl ReplyWindow {
+    pub fn new(closes: Timestamp, now: Timestamp) -> ReplyWindow {
+        let left = (closes > now).then(|| {
+            let minutes = (closes - now).num_minutes();
+            match minutes {
+                m if m < 60 => format!("{m} min"),
+                m => format!("{} h {:02} min", m / 60, m % 60),
+            }
+        });
+        ReplyWindow {
+            closes: When::new(closes),
+            left,
+        }
+    }
 }
 
 /// One profile field on the case page: its value and how to edit it.
