@@ -460,12 +460,24 @@ impl Service {
         message: NewMessage,
     ) -> ServiceResult<ActivityEvent> {
         let body = validate::required_text("body", &message.body, NOTE_MAX)?;
-        let from = validate::optional_label("from", message.from.as_deref(), 200)?;
-        let direction = message.direction;
+        // A partner writes into their own cases as the customer's side and
+        // under their own name; staff record either side.
+        let (from, direction) = if actor.is_partner() {
+            (Some(actor.display_name.clone()), Direction::Inbound)
+        } else {
+            (
+                validate::optional_label("from", message.from.as_deref(), 200)?,
+                message.direction,
+            )
+        };
         let actor = actor.clone();
         self.store
             .write(move |txn| {
-                let (mut case, _) = workable_case(txn, &actor, number)?;
+                let (mut case, _) = if actor.is_partner() {
+                    visible_case(txn, &actor, number)?
+                } else {
+                    workable_case(txn, &actor, number)?
+                };
                 let at = now();
                 let who = actor.username.as_str();
                 let mut status_event = None;

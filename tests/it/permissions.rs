@@ -118,6 +118,25 @@ async fn partners_see_only_the_cases_they_opened_and_change_nothing() {
         )
         .await
         .problem(403);
+    // They reply to their own cases, always as the customer's side and
+    // under their own name, and to nobody else's.
+    let reply = org
+        .pat
+        .post(
+            &format!("/api/v1/cases/{theirs}/messages"),
+            json!({"body": "More details", "direction": "outbound", "from": "The Team"}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    assert_eq!(reply.body["direction"], "inbound");
+    assert_ne!(reply.body["from"], "The Team");
+    org.pat
+        .post(
+            &format!("/api/v1/cases/{agents}/messages"),
+            json!({"body": "sneaky"}),
+        )
+        .await
+        .problem(404);
     // The agents see and work the partner's case.
     assert_eq!(
         org.amy.get(&format!("/api/v1/cases/{theirs}")).await.status,
@@ -404,4 +423,40 @@ async fn parallel_password_guesses_are_limited_too() {
         statuses.iter().all(|s| *s == 401 || *s == 429),
         "{statuses:?}"
     );
+}
+
+#[tokio::test]
+async fn partners_reply_from_their_case_page_without_the_teams_tools() {
+    let org = Org::new().await;
+    let number = org.pat.create_case(org.support, "Partner asks").await;
+    let browser = crate::web::Browser::new(&org.server);
+    browser.login("pat", PASSWORD).await;
+    let (status, page, _) = browser.get(&format!("/cases/{number}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"partner-send\""));
+    for tool in [
+        "id=\"add-note\"",
+        "send-update",
+        "Split into a new case",
+        "Upload a file",
+    ] {
+        assert!(!page.contains(tool), "a partner sees no {tool}");
+    }
+    let csrf = crate::web::field(&page, "csrf");
+    let (status, _, _) = browser
+        .post(
+            &format!("/cases/{number}/messages"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("direction", "inbound"),
+                ("body", "Sent from the page"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let activity = org
+        .amy
+        .get(&format!("/api/v1/cases/{number}/activity?filter=messages"))
+        .await;
+    assert!(activity.text.contains("Sent from the page"));
 }

@@ -230,6 +230,7 @@ pub fn case_page(
         files,
         update,
         reply_window,
+        is_partner: session.user.is_partner(),
         social: match case.source {
             crate::domain::case::Source::Instagram => Some("Instagram"),
             crate::domain::case::Source::Facebook => Some("Facebook"),

@@ -400,6 +400,8 @@ pub struct CasePage {
     pub update: UpdateForm,
     /// "Instagram" or "Facebook" for cases answered there.
     pub social: Option<&'static str>,
+    /// Partners reply to their own cases and see nothing of the team's tools.
+    pub is_partner: bool,
     /// For time-sensitive channels: when the reply window closes, and
     /// how long is left ("3 h 12 min") or that it has closed.
     pub reply_window: Option<ReplyWindow>,
