@@ -159,6 +159,9 @@ pub fn events(body: &[u8]) -> Result<Vec<SocialEvent>, PayloadError> {
     };
     let mut found = Vec::new();
     for entry in payload.entry {
+        if !plain_id(&entry.id) {
+            continue;
+        }
         for item in entry.messaging {
             if let Some(event) = message_event(network, &entry.id, item) {
                 found.push(event);
@@ -175,7 +178,12 @@ pub fn events(body: &[u8]) -> Result<Vec<SocialEvent>, PayloadError> {
 
 fn message_event(network: Network, page: &str, item: Messaging) -> Option<SocialEvent> {
     let message = item.message?;
-    if message.is_echo || item.sender.id == page {
+    if message.is_echo
+        || item.sender.id == page
+        || !plain_id(&item.sender.id)
+        || !plain_id(&message.mid)
+        || !(item.recipient.id.is_empty() || plain_id(&item.recipient.id))
+    {
         return None;
     }
     let attachments: Vec<String> = message
@@ -183,7 +191,7 @@ fn message_event(network: Network, page: &str, item: Messaging) -> Option<Social
         .iter()
         .filter_map(|a| a.payload.as_ref()?.url.clone())
         .collect();
-    let mut text = message.text.unwrap_or_default();
+    let mut text = clean_text(&message.text.unwrap_or_default());
     if text.is_empty() {
         let kinds: Vec<&str> = message
             .attachments
@@ -208,7 +216,7 @@ fn message_event(network: Network, page: &str, item: Messaging) -> Option<Social
         network,
         conversation: format!("{}:dm:{page}:{}", network.as_str(), item.sender.id),
         page,
-        sender_name: item.sender.username.or(item.sender.name),
+        sender_name: clean_name(item.sender.username.or(item.sender.name)),
         sender: item.sender.id,
         external_id: format!("mid:{}", message.mid),
         text,
@@ -216,6 +224,40 @@ fn message_event(network: Network, page: &str, item: Messaging) -> Option<Social
         timestamp_ms: item.timestamp,
         kind: SocialKind::Message,
     })
+}
+
+/// Longest text kept from one message or comment.
+const TEXT_MAX: usize = 20_000;
+
+/// Text as Docket stores it: no control characters but line breaks and
+/// tabs, bounded.
+fn clean_text(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .take(TEXT_MAX)
+        .collect()
+}
+
+/// A name or handle: one line, bounded.
+fn clean_name(name: Option<String>) -> Option<String> {
+    name.map(|n| {
+        n.chars()
+            .filter(|c| !c.is_control())
+            .take(100)
+            .collect::<String>()
+            .trim()
+            .to_owned()
+    })
+    .filter(|n| !n.is_empty())
+}
+
+/// An id from the payload: used in keys and API paths, so short and plain.
+fn plain_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 200
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '='))
 }
 
 fn text_of(value: &serde_json::Value, key: &str) -> Option<String> {
@@ -254,9 +296,14 @@ fn comment_event(network: Network, page: &str, change: &Change) -> Option<Social
         ),
         _ => return None,
     };
-    if from_id == page {
+    if from_id == page || ![&id, &post, &from_id].iter().all(|i| plain_id(i)) {
         return None;
     }
+    if parent.as_deref().is_some_and(|p| !plain_id(p)) {
+        return None;
+    }
+    let text = clean_text(&text);
+    let from_name = clean_name(from_name);
     // A reply to a comment belongs to the thread its top comment started
     // (a Facebook reply to a post names the post as its parent).
     let root = match parent {
@@ -272,7 +319,10 @@ fn comment_event(network: Network, page: &str, change: &Change) -> Option<Social
         conversation: format!("{}:comments:{post}:{root}", network.as_str()),
         text,
         attachments: Vec::new(),
-        timestamp_ms: value["created_time"].as_i64().unwrap_or_default() * 1000,
+        timestamp_ms: value["created_time"]
+            .as_i64()
+            .unwrap_or_default()
+            .saturating_mul(1000),
         kind: SocialKind::Comment {
             post,
             reply_to: root,

@@ -40,6 +40,9 @@ pub fn signature_is_valid(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallEvent {
     pub sid: String,
+    /// Set on a child leg (a call forwarded or dialled out from another):
+    /// the call it belongs to.
+    pub parent: Option<String>,
     pub account: Option<String>,
     pub from: String,
     pub to: String,
@@ -82,11 +85,19 @@ pub fn call_event(params: &[(String, String)]) -> Result<CallEvent, CallbackErro
             Ok(value)
         }
     };
+    let number = |name: &str| {
+        let value = required(name)?;
+        if value.chars().count() > 50 || value.chars().any(char::is_control) {
+            return Err(CallbackError(format!("{name} is not a phone number")));
+        }
+        Ok(value)
+    };
     Ok(CallEvent {
         sid: bounded(required("CallSid")?, "CallSid")?,
         account: get("AccountSid"),
-        from: bounded(required("From")?, "From")?,
-        to: bounded(required("To")?, "To")?,
+        parent: get("ParentCallSid"),
+        from: number("From")?,
+        to: number("To")?,
         status: bounded(required("CallStatus")?, "CallStatus")?,
         outbound: get("Direction").is_some_and(|d| d.starts_with("outbound")),
         duration_secs: get("CallDuration").and_then(|d| d.parse().ok()),

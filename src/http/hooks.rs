@@ -77,15 +77,25 @@ async fn phone_callback(
     }
     let call =
         phone::call_event(&params).map_err(|e| problem(StatusCode::BAD_REQUEST, e.to_string()))?;
+    // A child leg (the call forwarded to an agent's phone) is part of its
+    // parent call, not a call with a new customer.
+    if call.parent.is_some() {
+        return Ok(twiml());
+    }
     let receipt = state.service.take_in_call(channel, call.clone()).await?;
     if !receipt.duplicate {
         state
             .service
             .fetch_recording(&receipt, &call, &settings.auth_token);
     }
-    Ok(Response::builder()
+    Ok(twiml())
+}
+
+/// An empty TwiML answer: nothing more to do with the call.
+fn twiml() -> Response {
+    Response::builder()
         .content_type("text/xml")
-        .body("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"))
+        .body("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>")
 }
 
 fn problem(status: StatusCode, detail: impl Into<String>) -> ApiError {

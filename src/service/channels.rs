@@ -109,6 +109,17 @@ impl IntegrationsChange {
             Some(None) => next.meta = None,
             Some(Some(change)) => {
                 let old = current.meta.as_ref();
+                // The stored page token is never sent somewhere new: a
+                // changed API base needs the token given again.
+                let base_changes = change.api_base.as_deref().is_some_and(|b| {
+                    old.is_some_and(|m| m.api_base != b.trim().trim_end_matches('/'))
+                });
+                if base_changes && change.page_access_token.is_none() {
+                    return Err(ServiceError::invalid(
+                        "integrations.meta.page_access_token",
+                        "give the page token again when api_base changes",
+                    ));
+                }
                 next.meta = Some(MetaIntegration {
                     app_secret: kept_secret(
                         "integrations.meta.app_secret",

@@ -37,6 +37,18 @@ fn seen_key(channel: ChannelId, call: &CallEvent) -> [u8; 32] {
     .into()
 }
 
+/// How far along a call is, so that a late callback cannot undo a later one.
+fn status_rank(status: &str) -> u8 {
+    match status {
+        "" => 0,
+        "queued" | "initiated" => 1,
+        "ringing" => 2,
+        "in-progress" | "answered" => 3,
+        // completed, busy, no-answer, failed, canceled: the call is over.
+        _ => 4,
+    }
+}
+
 fn call_kind(call: &CallEvent, recording: Option<u64>) -> EventKind {
     EventKind::Call {
         direction: if call.outbound {
@@ -107,18 +119,30 @@ impl Service {
                     )));
                 }
                 let at = now();
-                let call_key = format!("call:{}", call.sid);
+                let call_key = format!("call:{channel}:{}", call.sid);
                 // A later callback of a call already on a case updates it.
                 if let Some(case_number) = txn.case_of_conversation(&call_key)?
                     && let Some(case) = txn.case(case_number)?
                     && let Some(seq) = call_event_seq(txn, case_number, &call.sid)?
                     && let Some(mut event) = txn.activity_event(case_number, seq)?
                 {
-                    let recording = match &event.kind {
-                        EventKind::Call { recording, .. } => *recording,
-                        _ => None,
+                    let (recording, shown_status, shown_duration) = match &event.kind {
+                        EventKind::Call {
+                            recording,
+                            status,
+                            duration_secs,
+                            ..
+                        } => (*recording, status.clone(), *duration_secs),
+                        _ => (None, String::new(), None),
                     };
-                    event.kind = call_kind(&call, recording);
+                    // Callbacks may arrive out of order: a call never goes
+                    // back from completed to ringing, nor loses its length.
+                    let mut update = call.clone();
+                    if status_rank(&update.status) < status_rank(&shown_status) {
+                        update.status = shown_status;
+                    }
+                    update.duration_secs = update.duration_secs.or(shown_duration);
+                    event.kind = call_kind(&update, recording);
                     txn.put_event(case_number, &event)?;
                     txn.enqueue(&crate::store::OutboxEvent::CaseChanged {
                         number: case.number,

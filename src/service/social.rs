@@ -130,16 +130,17 @@ impl Service {
                         continue;
                     }
                     let at = now();
-                    let (number, seq) = match live_conversation_case(txn, &event.conversation)? {
-                        Some(case) => append_social(txn, case, event, at)?,
-                        None => open_social_case(
-                            txn,
-                            channel,
-                            event,
-                            intakes.get(&event.conversation),
-                            at,
-                        )?,
-                    };
+                    let (number, seq) =
+                        match live_conversation_case(txn, channel, &event.conversation)? {
+                            Some(case) => append_social(txn, case, event, at)?,
+                            None => open_social_case(
+                                txn,
+                                channel,
+                                event,
+                                intakes.get(&event.conversation),
+                                at,
+                            )?,
+                        };
                     txn.remember_seen_mail(&key, number, seq)?;
                     stored += 1;
                 }
@@ -161,7 +162,7 @@ impl Service {
                 if !wanted
                     .iter()
                     .any(|e: &&SocialEvent| e.conversation == event.conversation)
-                    && live_conversation_case(&txn, &event.conversation)?.is_none()
+                    && live_conversation_case(&txn, channel, &event.conversation)?.is_none()
                 {
                     wanted.push(event);
                 }
@@ -184,9 +185,13 @@ impl Service {
 /// followed; a case in the trash does not).
 fn live_conversation_case(
     txn: &(impl Reads + MailReads),
+    channel: ChannelId,
     conversation: &str,
 ) -> ServiceResult<Option<Case>> {
-    let Some(mut number) = txn.case_of_conversation(conversation)? else {
+    // Keys are per channel: another channel's hook, signed with that
+    // channel's own secret, can never reach this channel's cases.
+    let Some(mut number) = txn.case_of_conversation(&conversation_key(channel, conversation))?
+    else {
         return Ok(None);
     };
     for _ in 0..10 {
@@ -199,6 +204,11 @@ fn live_conversation_case(
         }
     }
     Ok(None)
+}
+
+/// The key a conversation is remembered under, per channel.
+fn conversation_key(channel: ChannelId, conversation: &str) -> String {
+    format!("{channel}/{conversation}")
 }
 
 fn message_of(event: &SocialEvent) -> EventKind {
@@ -243,7 +253,7 @@ fn open_social_case(
         txn.append_event(&case, automation::RULES_ACTOR, at, kind)?;
     }
     let appended = txn.append_event(&case, SOCIAL_ACTOR, at, message)?;
-    txn.remember_conversation(&event.conversation, number)?;
+    txn.remember_conversation(&conversation_key(channel, &event.conversation), number)?;
     Ok((number, appended.seq))
 }
 
@@ -313,10 +323,20 @@ fn reply_target(thread: &str) -> Option<ReplyTarget> {
 }
 
 /// The Graph API call that delivers `text` to `target`.
+/// `base/seg1/seg2` with each segment percent-encoded.
+fn graph_url(api_base: &str, segments: &[&str]) -> String {
+    let mut url = api_base.trim_end_matches('/').to_owned();
+    for segment in segments {
+        url.push('/');
+        url.extend(url::form_urlencoded::byte_serialize(segment.as_bytes()));
+    }
+    url
+}
+
 fn graph_request(api_base: &str, target: &ReplyTarget, text: &str) -> (String, String) {
     match target {
         ReplyTarget::Message { page, recipient } => (
-            format!("{api_base}/{page}/messages"),
+            graph_url(api_base, &[page, "messages"]),
             serde_json::json!({
                 "recipient": {"id": recipient},
                 "messaging_type": "RESPONSE",
@@ -331,7 +351,7 @@ fn graph_request(api_base: &str, target: &ReplyTarget, text: &str) -> (String, S
                 "comments"
             };
             (
-                format!("{api_base}/{comment}/{edge}"),
+                graph_url(api_base, &[comment, edge]),
                 serde_json::json!({"message": text}).to_string(),
             )
         }
@@ -342,13 +362,17 @@ fn graph_request(api_base: &str, target: &ReplyTarget, text: &str) -> (String, S
 fn last_inbound(txn: &impl Reads, number: CaseNumber) -> ServiceResult<Option<Timestamp>> {
     let mut last = None;
     txn.visit_activity(number, &mut |event| {
-        if matches!(
-            event.kind,
-            EventKind::Message {
-                direction: Direction::Inbound,
-                ..
-            }
-        ) {
+        // Only what came through Meta opens the window, not messages
+        // staff recorded by hand.
+        if event.actor == SOCIAL_ACTOR
+            && matches!(
+                event.kind,
+                EventKind::Message {
+                    direction: Direction::Inbound,
+                    ..
+                }
+            )
+        {
             last = Some(event.at);
         }
         true
@@ -378,8 +402,9 @@ impl Service {
         else {
             return Ok(None);
         };
+        let hours = if meta_dm { hours.min(24) } else { hours };
         let last = last_inbound(&self.store.read()?, case.number)?;
-        Ok(last.map(|l| l + chrono::Duration::hours(i64::from(hours))))
+        Ok(last.and_then(|l| l.checked_add_signed(chrono::Duration::hours(i64::from(hours)))))
     }
 }
 
@@ -422,7 +447,8 @@ impl Service {
                 })?;
                 let at = now();
                 if let ReplyTarget::Message { .. } = target {
-                    let hours = channel.settings.reply_window_hours.unwrap_or(24);
+                    // Meta's rule is 24 hours whatever the channel says.
+                    let hours = channel.settings.reply_window_hours.unwrap_or(24).min(24);
                     let last = last_inbound(txn, number)?;
                     if !crate::domain::channel::within_reply_window(last, at, hours) {
                         return Err(ServiceError::Conflict(format!(

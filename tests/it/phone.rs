@@ -172,6 +172,34 @@ async fn calls_create_or_update_the_callers_case_and_bring_their_recording() {
     );
     assert_eq!(calls(&org, case).await[0]["call"]["recording"], file["id"]);
 
+    // A late callback does not undo a later one.
+    let late = [
+        ("AccountSid", "AC123"),
+        ("CallSid", "CA100"),
+        ("From", "+15550100"),
+        ("To", "+15550999"),
+        ("CallStatus", "in-progress"),
+        ("Direction", "inbound"),
+    ];
+    assert_eq!(signed(&org, &late).await, 200);
+    let shown = calls(&org, case).await;
+    assert_eq!(shown[0]["call"]["status"], "completed");
+    assert_eq!(shown[0]["call"]["duration_secs"], 125);
+    // The leg that forwards the call to an agent's phone is no new call.
+    let leg = [
+        ("CallSid", "CA150"),
+        ("ParentCallSid", "CA100"),
+        ("From", "+15550999"),
+        ("To", "+15550444"),
+        ("CallStatus", "ringing"),
+        ("Direction", "outbound-dial"),
+    ];
+    assert_eq!(signed(&org, &leg).await, 200);
+    assert_eq!(
+        org.amy.get("/api/v1/cases?view=all").await.body["total"],
+        json!(1)
+    );
+
     // Another call from the same number joins the open case; a call we
     // make to a new number opens that person's case.
     let again = [

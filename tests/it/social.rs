@@ -170,6 +170,9 @@ async fn signed_messages_become_one_case_per_conversation_and_replays_store_noth
     assert_eq!(case["customer"]["handles"]["instagram"], "IGSID1");
     assert_eq!(case["thread"], "instagram:dm:17841400:IGSID1");
 
+    // Control characters and oversized names never refuse a delivery.
+    let odd = dm("m_odd", "IGSID7", "esc \u{1b} and \u{85} inside");
+    assert_eq!(post_hook(&org, &odd, Some(sign(&odd))).await.0, 200);
     let second = dm("m_2", "IGSID1", "Any news?");
     post_hook(&org, &second, Some(sign(&second))).await;
     org.amy
@@ -192,7 +195,8 @@ async fn signed_messages_become_one_case_per_conversation_and_replays_store_noth
     post_hook(&org, &other, Some(sign(&other))).await;
     assert_eq!(
         org.amy.get("/api/v1/cases?view=all").await.body["total"],
-        json!(2)
+        json!(3),
+        "IGSID1, the one with odd text, and IGSID2"
     );
 }
 
@@ -268,6 +272,16 @@ async fn integration_secrets_are_write_only_and_for_managers() {
         )
         .await
         .problem(422);
+    // The stored page token never goes to a new API base unless given again.
+    let moved = org
+        .max
+        .patch(
+            &path,
+            json!({"settings": {"integrations": {"meta": {"api_base": "https://graph.facebook.com/v22.0"}}}}),
+        )
+        .await;
+    let detail = moved.problem(422);
+    assert!(detail.contains("page_access_token"), "{detail}");
     org.max
         .patch(
             &path,
