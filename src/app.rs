@@ -67,6 +67,7 @@ pub async fn serve(config: Config, admin_password: Option<String>) -> Result<(),
     let escalations = tokio::spawn(escalate(service.clone(), stopping.clone()));
     let mail_out = tokio::spawn(crate::mail::smtp::run(service.clone(), stopping.clone()));
     let mail_in = tokio::spawn(crate::mail::imap::run(service.clone(), stopping.clone()));
+    let recordings = tokio::spawn(fetch_recordings(service.clone(), stopping.clone()));
     let indexer = tokio::spawn(crate::search::indexer::run(
         search,
         store.clone(),
@@ -115,6 +116,7 @@ pub async fn serve(config: Config, admin_password: Option<String>) -> Result<(),
     let _ = escalations.await;
     let _ = mail_out.await;
     let _ = mail_in.await;
+    let _ = recordings.await;
     let _ = indexer.await;
     tracing::info!("server stopped");
     result
@@ -182,6 +184,21 @@ async fn escalate(service: Service, mut stopping: watch::Receiver<bool>) {
         }
         tokio::select! {
             _ = tokio::time::sleep(ESCALATE_EVERY) => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
+/// Fetches call recordings as their jobs come due.
+async fn fetch_recordings(service: Service, mut stopping: watch::Receiver<bool>) {
+    let mut commits = service.commits();
+    loop {
+        if let Err(e) = service.fetch_due_recordings().await {
+            tracing::warn!(error = %e, "could not fetch call recordings");
+        }
+        tokio::select! {
+            _ = commits.changed() => {}
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
             _ = stopping.wait_for(|stop| *stop) => return,
         }
     }

@@ -82,12 +82,13 @@ async fn phone_callback(
     if call.parent.is_some() {
         return Ok(twiml());
     }
-    let receipt = state.service.take_in_call(channel, call.clone()).await?;
-    if !receipt.duplicate {
-        state
-            .service
-            .fetch_recording(&receipt, &call, &settings.auth_token);
-    }
+    let receipt = state.service.take_in_call(channel, call).await?;
+    tracing::debug!(
+        case = receipt.case,
+        event = receipt.event,
+        duplicate = receipt.duplicate,
+        "stored a call callback"
+    );
     Ok(twiml())
 }
 

@@ -149,7 +149,7 @@ fn delivery_for(
         case: case.number,
         attempts: 0,
         next_at: 0,
-        bearer: None,
+        meta_channel: None,
         event: None,
     }))
 }
@@ -192,7 +192,24 @@ async fn send_due(
     let now = chrono::Utc::now().timestamp();
     let due = store.read()?.due_deliveries(now, SEND_BATCH)?;
     for (id, mut delivery) in due {
-        let outcome = send(client, config, &delivery).await;
+        let bearer = match delivery.meta_channel {
+            None => Ok(None),
+            Some(channel) => store
+                .read()?
+                .channel(channel)?
+                .and_then(|c| c.settings.integrations.meta)
+                .map(|m| Some(m.page_access_token))
+                .ok_or_else(|| {
+                    (
+                        "the channel is no longer connected to Meta".to_owned(),
+                        true,
+                    )
+                }),
+        };
+        let outcome = match bearer {
+            Ok(bearer) => send(client, config, &delivery, bearer.as_deref()).await,
+            Err(refused) => Err(refused),
+        };
         let report = outcome.clone();
         let finished = match outcome {
             Ok(()) => true,
@@ -276,6 +293,7 @@ async fn send(
     client: &reqwest::Client,
     config: &NotifyConfig,
     delivery: &Delivery,
+    bearer: Option<&str>,
 ) -> Result<(), (String, bool)> {
     // The allow-list may have changed since the URL was saved.
     crate::domain::validate::webhook_url("url", &delivery.url, &config.webhook_allow)
@@ -284,7 +302,7 @@ async fn send(
         .post(&delivery.url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(delivery.payload.clone());
-    if let Some(token) = &delivery.bearer {
+    if let Some(token) = bearer {
         request = request.bearer_auth(token);
     }
     let response = request.send().await.map_err(|e| (e.to_string(), false))?;

@@ -77,6 +77,31 @@ fn call_event_seq(txn: &impl Reads, case: CaseNumber, sid: &str) -> ServiceResul
     Ok(found)
 }
 
+/// Remembers a recording to fetch, in the transaction that records its
+/// call, so that it is fetched even after a crash.
+fn queue_recording(
+    txn: &redb::WriteTransaction,
+    channel: ChannelId,
+    call: &CallEvent,
+    case: CaseNumber,
+    seq: u64,
+) -> ServiceResult<()> {
+    if let Some(url) = &call.recording_url {
+        txn.put_recording_job(
+            (case, seq),
+            &crate::store::RecordingJob {
+                channel,
+                url: url.chars().take(2048).collect(),
+                account: call.account.clone(),
+                call_sid: call.sid.clone(),
+                attempts: 0,
+                next_at: 0,
+            },
+        )?;
+    }
+    Ok(())
+}
+
 impl Service {
     /// Records one status callback of a call.
     pub async fn take_in_call(
@@ -144,6 +169,9 @@ impl Service {
                     update.duration_secs = update.duration_secs.or(shown_duration);
                     event.kind = call_kind(&update, recording);
                     txn.put_event(case_number, &event)?;
+                    if recording.is_none() {
+                        queue_recording(txn, channel, &call, case_number, seq)?;
+                    }
                     txn.enqueue(&crate::store::OutboxEvent::CaseChanged {
                         number: case.number,
                         channel: case.channel,
@@ -199,6 +227,7 @@ impl Service {
                 case.updated_by = PHONE_ACTOR.to_owned();
                 txn.put_case(&case)?;
                 let event = txn.append_event(&case, PHONE_ACTOR, at, call_kind(&call, None))?;
+                queue_recording(txn, channel, &call, case.number, event.seq)?;
                 txn.remember_conversation(&call_key, case.number)?;
                 txn.remember_seen_mail(&key, case.number, event.seq)?;
                 Ok(CallReceipt {
@@ -210,32 +239,57 @@ impl Service {
             .await
     }
 
-    /// Fetches a call's recording into the case's files, in the
-    /// background, through the outbound allow-list, with a few retries.
-    pub fn fetch_recording(&self, receipt: &CallReceipt, call: &CallEvent, auth_token: &str) {
-        let Some(url) = call.recording_url.clone() else {
-            return;
-        };
-        let service = self.clone();
-        let (case, seq, sid) = (receipt.case, receipt.event, call.sid.clone());
-        let account = call.account.clone();
-        let token = auth_token.to_owned();
-        tokio::spawn(async move {
-            for attempt in 0..4u32 {
-                if attempt > 0 {
-                    tokio::time::sleep(std::time::Duration::from_secs(2u64 << attempt)).await;
-                }
-                match service
-                    .download_recording(&url, account.as_deref(), &token, case, seq, &sid)
+    /// Fetches the call recordings that are due into their cases' files,
+    /// through the outbound allow-list; failures are retried with backoff
+    /// (ten attempts). Returns how many were fetched.
+    pub async fn fetch_due_recordings(&self) -> ServiceResult<usize> {
+        let due = self.store.read()?.due_recordings(now().timestamp(), 8)?;
+        let mut fetched = 0;
+        for ((case, seq), mut job) in due {
+            let token = self
+                .channel_integrations(job.channel)
+                .ok()
+                .and_then(|i| i.phone)
+                .map(|p| p.auth_token);
+            let outcome = match &token {
+                Some(token) => {
+                    self.download_recording(
+                        &job.url,
+                        job.account.as_deref(),
+                        token,
+                        case,
+                        seq,
+                        &job.call_sid,
+                    )
                     .await
-                {
-                    Ok(()) => return,
-                    Err(e) => {
-                        tracing::warn!(case, %url, error = %e, attempt, "could not fetch a call recording")
-                    }
                 }
-            }
-        });
+                None => Err(ServiceError::NotFound(
+                    "the channel has no phone integration any more".into(),
+                )),
+            };
+            let finished = match &outcome {
+                Ok(()) => {
+                    fetched += 1;
+                    true
+                }
+                Err(e) => {
+                    job.attempts += 1;
+                    tracing::warn!(case, url = %job.url, error = %e, attempt = job.attempts, "could not fetch a call recording");
+                    job.next_at = now().timestamp() + (10_i64 << job.attempts.min(8)).min(3600);
+                    token.is_none() || job.attempts >= 10
+                }
+            };
+            self.store
+                .write(move |txn| {
+                    if finished {
+                        txn.delete_recording_job((case, seq))
+                    } else {
+                        txn.put_recording_job((case, seq), &job)
+                    }
+                })
+                .await?;
+        }
+        Ok(fetched)
     }
 
     async fn download_recording(

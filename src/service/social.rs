@@ -484,7 +484,7 @@ impl Service {
                     case: number,
                     attempts: 0,
                     next_at: 0,
-                    bearer: Some(meta.page_access_token.clone()),
+                    meta_channel: Some(channel.id),
                     event: Some(event.seq),
                 })?;
                 Ok(event)

@@ -12,6 +12,18 @@ use crate::domain::case::CaseNumber;
 use crate::domain::file::{FileId, FileRecord};
 use crate::domain::mail::OutgoingMail;
 
+/// A call recording to fetch into its case's files.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RecordingJob {
+    pub channel: u64,
+    pub url: String,
+    pub account: Option<String>,
+    pub call_sid: String,
+    pub attempts: u32,
+    /// Seconds since the epoch.
+    pub next_at: i64,
+}
+
 pub trait MailReads {
     fn file(&self, id: FileId) -> StoreResult<Option<FileRecord>>;
     fn case_files(&self, number: CaseNumber) -> StoreResult<Vec<FileRecord>>;
@@ -24,6 +36,12 @@ pub trait MailReads {
     fn subject_thread(&self, sender: &str, subject: &str)
     -> StoreResult<Option<(CaseNumber, u64)>>;
     fn outgoing_mail(&self, id: u64) -> StoreResult<Option<OutgoingMail>>;
+    /// Call recordings still to fetch, due by `now` (seconds).
+    fn due_recordings(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<((u64, u64), RecordingJob)>>;
     /// The case holding a conversation of another channel kind.
     fn case_of_conversation(&self, key: &str) -> StoreResult<Option<CaseNumber>>;
     /// Outgoing mail due by `now` (seconds), oldest first.
@@ -78,6 +96,25 @@ macro_rules! impl_mail_reads {
                     .map(|v| v.value()))
             }
 
+            fn due_recordings(
+                &self,
+                now: i64,
+                limit: usize,
+            ) -> StoreResult<Vec<((u64, u64), RecordingJob)>> {
+                let mut due = Vec::new();
+                for entry in self.open_table(RECORDING_JOBS)?.iter()? {
+                    let (key, value) = entry?;
+                    let job: RecordingJob = decode("recording job", value.value())?;
+                    if job.next_at <= now {
+                        due.push((key.value(), job));
+                        if due.len() >= limit {
+                            break;
+                        }
+                    }
+                }
+                Ok(due)
+            }
+
             fn case_of_conversation(&self, key: &str) -> StoreResult<Option<CaseNumber>> {
                 Ok(self.open_table(CONVERSATIONS)?.get(key)?.map(|v| v.value()))
             }
@@ -123,6 +160,8 @@ pub trait MailWrites {
     fn put_event(&self, number: CaseNumber, event: &ActivityEvent) -> StoreResult<()>;
     fn remember_message_id(&self, key: &str, number: CaseNumber) -> StoreResult<()>;
     fn remember_conversation(&self, key: &str, number: CaseNumber) -> StoreResult<()>;
+    fn put_recording_job(&self, key: (u64, u64), job: &RecordingJob) -> StoreResult<()>;
+    fn delete_recording_job(&self, key: (u64, u64)) -> StoreResult<()>;
     fn remember_seen_mail(&self, key: &[u8; 32], number: CaseNumber, event: u64)
     -> StoreResult<()>;
     fn remember_subject_thread(
@@ -161,6 +200,17 @@ impl MailWrites for WriteTransaction {
     fn put_event(&self, number: CaseNumber, event: &ActivityEvent) -> StoreResult<()> {
         self.open_table(ACTIVITY)?
             .insert((number, event.seq), encode(event).as_slice())?;
+        Ok(())
+    }
+
+    fn put_recording_job(&self, key: (u64, u64), job: &RecordingJob) -> StoreResult<()> {
+        self.open_table(RECORDING_JOBS)?
+            .insert(key, encode(job).as_slice())?;
+        Ok(())
+    }
+
+    fn delete_recording_job(&self, key: (u64, u64)) -> StoreResult<()> {
+        self.open_table(RECORDING_JOBS)?.remove(key)?;
         Ok(())
     }
 

@@ -111,6 +111,7 @@ fn upgrade_from(version: u32, txn: &WriteTransaction) -> StoreResult<()> {
         // 7: conversations of social messaging and phone calls.
         6 => {
             txn.open_table(CONVERSATIONS)?;
+            txn.open_table(RECORDING_JOBS)?;
             Ok(())
         }
         other => Err(StoreError::Corrupt(format!(

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use redb::{Database, ReadTransaction, WriteTransaction};
 use tokio::sync::watch;
 
-pub use mail::{MailReads, MailWrites};
+pub use mail::{MailReads, MailWrites, RecordingJob};
 pub use outbox::{Delivery, OUTBOX_CONSUMERS, OutboxEvent};
 pub use records::{Reads, TokenKind, TokenRecord, Writes};
 

@@ -42,9 +42,11 @@ pub struct Delivery {
     pub attempts: u32,
     /// Seconds since the epoch when the next attempt is due.
     pub next_at: i64,
-    /// Sent as `Authorization: Bearer` (an API's access token).
+    /// A reply through Meta's Graph API: the channel whose page token is
+    /// sent (read at each attempt, so a changed or removed integration
+    /// takes effect at once and no token is copied here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bearer: Option<String>,
+    pub meta_channel: Option<u64>,
     /// The outbound message this delivers, whose delivery state the
     /// activity shows; `None` for notifications.
     #[serde(default, skip_serializing_if = "Option::is_none")]

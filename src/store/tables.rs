@@ -61,6 +61,10 @@ pub const MAIL_JOBS: TableDefinition<u64, &[u8]> = TableDefinition::new("mail_jo
 /// → the case that holds it.
 pub const CONVERSATIONS: TableDefinition<&str, u64> = TableDefinition::new("conversations_v1");
 
+/// (case number, call event seq) → JSON recording still to be fetched.
+pub const RECORDING_JOBS: TableDefinition<(u64, u64), &[u8]> =
+    TableDefinition::new("recording_jobs_v1");
+
 pub const KEY_SCHEMA_VERSION: &str = "schema_version";
 pub const KEY_NEXT_CASE: &str = "next_case_number";
 pub const KEY_NEXT_CHANNEL: &str = "next_channel_id";
