@@ -194,6 +194,18 @@ pub struct EmailRow {
     pub delivery: Option<(String, String)>,
 }
 
+/// A delivery's state as a badge ("queued", "retrying", "sent", "not
+/// delivered") and its last error.
+fn delivery_shown(d: crate::domain::mail::DeliveryReport) -> (String, String) {
+    let label = match d.state.as_str() {
+        "pending" if d.attempts == 0 => "queued",
+        "pending" => "retrying",
+        "sent" => "sent",
+        _ => "not delivered",
+    };
+    (label.to_owned(), d.last_error.unwrap_or_default())
+}
+
 impl EmailRow {
     fn new(
         email: crate::domain::mail::EmailPart,
@@ -238,15 +250,7 @@ impl EmailRow {
                 Noise::AutoReply => Some("automatic reply"),
                 Noise::Bounce => Some("bounce"),
             },
-            delivery: email.delivery.map(|d| {
-                let label = match d.state.as_str() {
-                    "pending" if d.attempts == 0 => "queued",
-                    "pending" => "retrying",
-                    "sent" => "sent",
-                    _ => "not delivered",
-                };
-                (label.to_owned(), d.last_error.unwrap_or_default())
-            }),
+            delivery: email.delivery.map(delivery_shown),
         }
     }
 }
@@ -277,15 +281,7 @@ impl ActivityRow {
                 email,
                 delivery,
             } => {
-                social_delivery = delivery.map(|d| {
-                    let label = match d.state.as_str() {
-                        "pending" if d.attempts == 0 => "queued",
-                        "pending" => "retrying",
-                        "sent" => "sent",
-                        _ => "not delivered",
-                    };
-                    (label.to_owned(), d.last_error.unwrap_or_default())
-                });
+                social_delivery = delivery.map(delivery_shown);
                 let mut body = body;
                 if let Some(email) = email {
                     let mut row = EmailRow::new(*email, files);
