@@ -478,6 +478,14 @@ impl Service {
                 } else {
                     workable_case(txn, &actor, number)?
                 };
+                // A merged case is a stub: what is written there would
+                // reach nobody.
+                if let Some(merge) = &case.merge {
+                    return Err(ServiceError::Conflict(format!(
+                        "case #{number} was merged into #{}; write there",
+                        merge.into
+                    )));
+                }
                 let at = now();
                 let who = actor.username.as_str();
                 let mut status_event = None;

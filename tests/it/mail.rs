@@ -1570,6 +1570,14 @@ async fn a_message_on_the_wrong_case_moves_with_its_files_and_its_thread() {
     assert_eq!(merged.status, 200, "{}", merged.text);
     let files = org.amy.get(&format!("/api/v1/cases/{right}/files")).await;
     assert_eq!(files.array_len(), 4, "{}", files.text);
+    // The merged case is a stub: messages go to the case it went into.
+    org.amy
+        .post(
+            &format!("/api/v1/cases/{other}/messages"),
+            json!({"body": "lost?"}),
+        )
+        .await
+        .problem(409);
     for file in files.body.as_array().unwrap() {
         let download = org.amy.get(&format!("/api/v1/files/{}", file["id"])).await;
         assert_eq!(download.status, 200);
