@@ -15,6 +15,7 @@ pub mod profile;
 pub mod time;
 pub mod user;
 pub mod validate;
+pub mod widget;
 
 /// Every timestamp Docket stores is UTC.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

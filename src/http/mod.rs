@@ -7,6 +7,7 @@ mod hooks;
 mod limits;
 pub mod markdown;
 mod web;
+mod widget;
 
 use std::sync::Arc;
 
@@ -40,6 +41,8 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
                 .catch_all_error(error::problem_for_poem_error),
         )
         .nest("/hooks", hooks::routes())
+        .nest("/widget", widget::routes())
+        .at("/widget.js", get(widget::script))
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
         .nest("/", web::routes())

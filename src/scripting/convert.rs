@@ -160,6 +160,46 @@ pub fn route(value: Dynamic) -> Result<Option<Route>, String> {
     ))
 }
 
+/// `widget_reply`'s answer: (), a string, or `#{reply, escalate}`.
+pub fn widget_decision(value: Dynamic) -> Result<Option<super::WidgetDecision>, String> {
+    if value.is_unit() {
+        return Ok(None);
+    }
+    let bounded = |text: String| -> Result<Option<String>, String> {
+        let text = text.trim().to_owned();
+        if text.chars().count() > 2000 {
+            return Err("returned a reply over 2,000 characters".into());
+        }
+        Ok((!text.is_empty()).then_some(text))
+    };
+    if value.is_string() {
+        let reply = bounded(value.into_string().unwrap_or_default())?;
+        return Ok(Some(super::WidgetDecision {
+            reply,
+            escalate: false,
+        }));
+    }
+    let map = value
+        .try_cast::<Map>()
+        .ok_or("returned neither (), a string nor #{reply, escalate}")?;
+    let reply = match map.get("reply") {
+        None => None,
+        Some(v) if v.is_unit() => None,
+        Some(v) => bounded(
+            v.clone()
+                .into_string()
+                .map_err(|t| format!("reply is {t}; use a string"))?,
+        )?,
+    };
+    let escalate = match map.get("escalate") {
+        None => false,
+        Some(v) => v
+            .as_bool()
+            .map_err(|t| format!("escalate is {t}; use true or false"))?,
+    };
+    Ok(Some(super::WidgetDecision { reply, escalate }))
+}
+
 pub fn flag(value: Dynamic) -> Result<bool, String> {
     if value.is_unit() {
         return Ok(false);

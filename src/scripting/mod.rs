@@ -30,13 +30,23 @@ pub use convert::{CaseView, Route};
 pub use metrics::HookFigures;
 
 /// Every hook, in the order they run at intake.
-pub const HOOKS: [&str; 5] = [
+pub const HOOKS: [&str; 6] = [
     "categorize",
     "route",
     "auto_resolve",
     "milestones",
     "profiles",
+    "widget_reply",
 ];
+
+/// What the chat widget's bot decided about a visitor's message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WidgetDecision {
+    /// An answer to show the visitor.
+    pub reply: Option<String>,
+    /// Hand the conversation to a person: open a case.
+    pub escalate: bool,
+}
 
 /// The default scripts, seeded into a new data directory.
 pub const DEFAULT_PLUGINS: &[(&str, &str)] = &[
@@ -466,6 +476,27 @@ impl ScriptHost {
                 });
         decisions.milestones = self.milestones_with(&plugins, &case);
         decisions
+    }
+
+    /// Asks the first plugin with `widget_reply(message)` what to answer a
+    /// widget visitor: `()` (nothing), a string (the answer), or
+    /// `#{reply: "...", escalate: true}`. `message` is
+    /// `#{text, channel, messages}` (messages so far in the chat).
+    pub fn widget_reply(&self, text: &str, channel: &str, messages: usize) -> WidgetDecision {
+        let plugins = self.current();
+        let mut arg = rhai::Map::new();
+        arg.insert("text".into(), Dynamic::from(text.to_owned()));
+        arg.insert("channel".into(), Dynamic::from(channel.to_owned()));
+        arg.insert("messages".into(), Dynamic::from(messages as i64));
+        let arg = Dynamic::from_map(arg);
+        self.first_decision(
+            &plugins,
+            "widget_reply",
+            &arg,
+            convert::widget_decision,
+            |_| Ok(()),
+        )
+        .unwrap_or_default()
     }
 
     /// The milestones every plugin's policy sets for the case, in file

@@ -19,6 +19,7 @@ mod social;
 mod time;
 mod updates;
 mod users;
+mod widget;
 
 use std::sync::Arc;
 
@@ -122,6 +123,8 @@ pub struct Service {
     mail_senders: Arc<mail::SenderLimiter>,
     /// What each channel's IMAP intake last did, for its admin page.
     mail_status: Arc<updates::MailStatusBoard>,
+    /// Signs widget sessions; read from the data directory on first use.
+    server_key: Arc<std::sync::OnceLock<[u8; 32]>>,
 }
 
 impl Service {
@@ -142,6 +145,7 @@ impl Service {
             blobs,
             mail_senders: Arc::default(),
             mail_status: Arc::default(),
+            server_key: Arc::default(),
         }
     }
 

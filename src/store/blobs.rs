@@ -75,6 +75,37 @@ impl BlobStore {
     }
 }
 
+/// The server's signing key (`DATA/server.key`, made on first use): signs
+/// tokens that grant something, such as chat widget sessions.
+pub fn server_key(data_dir: &Path) -> StoreResult<[u8; 32]> {
+    let path = data_dir.join("server.key");
+    if let Ok(bytes) = fs::read(&path)
+        && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
+    {
+        return Ok(key);
+    }
+    let key: [u8; 32] = rand::random();
+    fs::create_dir_all(data_dir).map_err(io_error)?;
+    let temp = data_dir.join(format!(".server.key.{}.tmp", std::process::id()));
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temp)
+            .map_err(io_error)?;
+        file.write_all(&key).map_err(io_error)?;
+        file.sync_all().map_err(io_error)?;
+    }
+    fs::rename(&temp, &path).map_err(io_error)?;
+    // Whoever renamed last wins; everyone uses what is on disk.
+    let bytes = fs::read(&path).map_err(io_error)?;
+    <[u8; 32]>::try_from(bytes.as_slice())
+        .map_err(|_| StoreError::Corrupt("server.key is not 32 bytes".into()))
+}
+
 fn io_error(err: std::io::Error) -> StoreError {
     StoreError::Backend(format!("blob store: {err}"))
 }

@@ -42,6 +42,8 @@ pub trait MailReads {
         now: i64,
         limit: usize,
     ) -> StoreResult<Vec<((u64, u64), RecordingJob)>>;
+    fn widget_session(&self, id: &str)
+    -> StoreResult<Option<crate::domain::widget::WidgetSession>>;
     /// The case holding a conversation of another channel kind.
     fn case_of_conversation(&self, key: &str) -> StoreResult<Option<CaseNumber>>;
     /// Outgoing mail due by `now` (seconds), oldest first.
@@ -115,6 +117,15 @@ macro_rules! impl_mail_reads {
                 Ok(due)
             }
 
+            fn widget_session(
+                &self,
+                id: &str,
+            ) -> StoreResult<Option<crate::domain::widget::WidgetSession>> {
+                let table = self.open_table(WIDGET_SESSIONS)?;
+                let found = table.get(id)?;
+                found.map(|v| decode("widget session", v.value())).transpose()
+            }
+
             fn case_of_conversation(&self, key: &str) -> StoreResult<Option<CaseNumber>> {
                 Ok(self.open_table(CONVERSATIONS)?.get(key)?.map(|v| v.value()))
             }
@@ -161,6 +172,11 @@ pub trait MailWrites {
     fn remember_message_id(&self, key: &str, number: CaseNumber) -> StoreResult<()>;
     fn remember_conversation(&self, key: &str, number: CaseNumber) -> StoreResult<()>;
     fn put_recording_job(&self, key: (u64, u64), job: &RecordingJob) -> StoreResult<()>;
+    fn put_widget_session(
+        &self,
+        id: &str,
+        session: &crate::domain::widget::WidgetSession,
+    ) -> StoreResult<()>;
     fn delete_recording_job(&self, key: (u64, u64)) -> StoreResult<()>;
     fn remember_seen_mail(&self, key: &[u8; 32], number: CaseNumber, event: u64)
     -> StoreResult<()>;
@@ -200,6 +216,16 @@ impl MailWrites for WriteTransaction {
     fn put_event(&self, number: CaseNumber, event: &ActivityEvent) -> StoreResult<()> {
         self.open_table(ACTIVITY)?
             .insert((number, event.seq), encode(event).as_slice())?;
+        Ok(())
+    }
+
+    fn put_widget_session(
+        &self,
+        id: &str,
+        session: &crate::domain::widget::WidgetSession,
+    ) -> StoreResult<()> {
+        self.open_table(WIDGET_SESSIONS)?
+            .insert(id, encode(session).as_slice())?;
         Ok(())
     }
 

@@ -112,6 +112,7 @@ fn upgrade_from(version: u32, txn: &WriteTransaction) -> StoreResult<()> {
         6 => {
             txn.open_table(CONVERSATIONS)?;
             txn.open_table(RECORDING_JOBS)?;
+            txn.open_table(WIDGET_SESSIONS)?;
             Ok(())
         }
         other => Err(StoreError::Corrupt(format!(

@@ -65,6 +65,10 @@ pub const CONVERSATIONS: TableDefinition<&str, u64> = TableDefinition::new("conv
 pub const RECORDING_JOBS: TableDefinition<(u64, u64), &[u8]> =
     TableDefinition::new("recording_jobs_v1");
 
+/// widget session id → JSON chat session.
+pub const WIDGET_SESSIONS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("widget_sessions_v1");
+
 pub const KEY_SCHEMA_VERSION: &str = "schema_version";
 pub const KEY_NEXT_CASE: &str = "next_case_number";
 pub const KEY_NEXT_CHANNEL: &str = "next_channel_id";

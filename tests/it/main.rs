@@ -23,3 +23,4 @@ mod search;
 mod social;
 mod time;
 mod web;
+mod widget;

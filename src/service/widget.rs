@@ -1,0 +1,386 @@
+//! The chat widget: visitor sessions on signed tokens, a bot answering
+//! through the `widget_reply` hook, and the hand-over to a person, which
+//! opens a case holding the whole transcript. Agents' replies on that case
+//! reach the visitor while the page is open.
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::{Service, ServiceError, ServiceResult, now};
+use crate::domain::activity::{Direction, EventKind};
+use crate::domain::case::{CaseDraft, CaseNumber, Customer, Source};
+use crate::domain::channel::ChannelId;
+use crate::domain::widget::{self, ChatLine, ChatSide, WidgetSession};
+use crate::store::{MailReads, MailWrites, Reads, Writes};
+
+/// The actor recorded for what visitors write.
+pub const WIDGET_ACTOR: &str = "widget";
+/// How long a visitor's session lasts.
+const SESSION_HOURS: i64 = 12;
+/// Messages one session may send per minute.
+const MESSAGES_PER_MINUTE: u32 = 20;
+/// Longest transcript kept before a hand-over.
+const TRANSCRIPT_MAX: usize = 200;
+
+/// A started session: the token the page keeps.
+#[derive(Debug, Clone)]
+pub struct WidgetStart {
+    pub token: String,
+    pub expires_at: crate::domain::Timestamp,
+}
+
+/// What the visitor sees after writing.
+#[derive(Debug, Clone)]
+pub struct WidgetAnswer {
+    pub replies: Vec<ChatLine>,
+    /// Set once a person has the conversation.
+    pub case: Option<CaseNumber>,
+}
+
+/// A reply from the team, for the visitor's page.
+#[derive(Debug, Clone)]
+pub struct AgentLine {
+    pub seq: u64,
+    pub text: String,
+    pub at: crate::domain::Timestamp,
+}
+
+impl Service {
+    fn server_key(&self) -> ServiceResult<[u8; 32]> {
+        if let Some(key) = self.server_key.get() {
+            return Ok(*key);
+        }
+        let key = crate::store::blobs::server_key(&self.config.data_dir)?;
+        Ok(*self.server_key.get_or_init(|| key))
+    }
+
+    fn sign_session(&self, body: &str) -> ServiceResult<String> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.server_key()?)
+            .expect("HMAC takes keys of any length");
+        mac.update(body.as_bytes());
+        Ok(hex::encode(mac.finalize().into_bytes()))
+    }
+
+    /// The session a token names, if the signature holds, it is for this
+    /// channel and it has not expired.
+    fn session_of(
+        &self,
+        channel: ChannelId,
+        token: &str,
+    ) -> ServiceResult<(String, WidgetSession)> {
+        let refused =
+            || ServiceError::Unauthorized("the chat session is not valid; reload the page".into());
+        let (body, signature) = token.rsplit_once('.').ok_or_else(refused)?;
+        let expected = self.sign_session(body)?;
+        use subtle::ConstantTimeEq;
+        if !bool::from(expected.as_bytes().ct_eq(signature.as_bytes())) {
+            return Err(refused());
+        }
+        let mut parts = body.split('.');
+        let (Some(id), Some(token_channel), Some(expires)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(refused());
+        };
+        let expires: i64 = expires.parse().map_err(|_| refused())?;
+        if token_channel != channel.to_string() || expires < now().timestamp() {
+            return Err(refused());
+        }
+        let session = self.store.read()?.widget_session(id)?.ok_or_else(refused)?;
+        Ok((id.to_owned(), session))
+    }
+
+    /// Whether pages of `origin` may use the channel's widget.
+    pub fn widget_allows(&self, channel: ChannelId, origin: &str) -> bool {
+        self.channel_integrations(channel)
+            .ok()
+            .and_then(|i| i.widget)
+            .is_some_and(|w| w.allowed_origins.iter().any(|o| o == origin))
+    }
+
+    /// Starts a visitor's chat on a channel with the widget.
+    pub async fn widget_start(
+        &self,
+        channel: ChannelId,
+        name: Option<String>,
+        email: Option<String>,
+    ) -> ServiceResult<WidgetStart> {
+        if self.channel_integrations(channel)?.widget.is_none() {
+            return Err(ServiceError::NotFound(format!(
+                "channel {channel} has no chat widget"
+            )));
+        }
+        let name = crate::domain::validate::optional_label("name", name.as_deref(), 100)?;
+        let email = crate::domain::validate::optional_email("email", email.as_deref())?;
+        let id = hex::encode(rand::random::<[u8; 16]>());
+        let at = now();
+        let expires_at = at + chrono::Duration::hours(SESSION_HOURS);
+        let body = format!("{id}.{channel}.{}", expires_at.timestamp());
+        let token = format!("{body}.{}", self.sign_session(&body)?);
+        let session = WidgetSession {
+            channel,
+            created_at: at,
+            expires_at,
+            name,
+            email,
+            transcript: Vec::new(),
+            case: None,
+        };
+        self.store
+            .write(move |txn| {
+                txn.put_widget_session(&id, &session)?;
+                Ok::<_, ServiceError>(())
+            })
+            .await?;
+        Ok(WidgetStart { token, expires_at })
+    }
+
+    /// A visitor's message: kept, answered by the bot, or — once a person
+    /// has the chat — added to its case.
+    pub async fn widget_message(
+        &self,
+        channel: ChannelId,
+        token: &str,
+        text: &str,
+    ) -> ServiceResult<WidgetAnswer> {
+        let (id, session) = self.session_of(channel, token)?;
+        let text = widget::clean_chat_text(text)
+            .ok_or_else(|| ServiceError::invalid("text", "write something first"))?;
+        if !self.mail_senders.admit(
+            &format!("widget:{id}"),
+            MESSAGES_PER_MINUTE,
+            Duration::from_secs(60),
+        ) {
+            return Err(ServiceError::SenderThrottled {
+                sender: "this chat".into(),
+                retry_after_secs: 60,
+            });
+        }
+        if let Some(case) = session.case {
+            self.widget_to_case(case, &session, &text).await?;
+            return Ok(WidgetAnswer {
+                replies: Vec::new(),
+                case: Some(case),
+            });
+        }
+        let decision = match &self.scripts {
+            Some(host) => {
+                let host = host.clone();
+                let (asked, channel_name, count) = (
+                    text.clone(),
+                    self.channel_name(channel)?,
+                    session.transcript.len(),
+                );
+                tokio::task::spawn_blocking(move || host.widget_reply(&asked, &channel_name, count))
+                    .await
+                    .unwrap_or_default()
+            }
+            None => Default::default(),
+        };
+        let at = now();
+        let mut lines = vec![ChatLine {
+            from: ChatSide::Visitor,
+            text: text.clone(),
+            at,
+        }];
+        if let Some(reply) = decision.reply {
+            lines.push(ChatLine {
+                from: ChatSide::Bot,
+                text: reply,
+                at,
+            });
+        }
+        let replies: Vec<ChatLine> = lines.iter().skip(1).cloned().collect();
+        let escalate = decision.escalate || widget::asks_for_a_person(&text);
+        let stored = lines.clone();
+        self.store
+            .write(move |txn| {
+                let mut session = txn
+                    .widget_session(&id)?
+                    .ok_or_else(|| ServiceError::Unauthorized("the chat session ended".into()))?;
+                if session.transcript.len() + stored.len() > TRANSCRIPT_MAX {
+                    return Err(ServiceError::Conflict(
+                        "this chat is long; ask for a person to go on".into(),
+                    ));
+                }
+                session.transcript.extend(stored.iter().cloned());
+                txn.put_widget_session(&id, &session)?;
+                Ok(())
+            })
+            .await?;
+        let case = if escalate {
+            Some(self.widget_escalate(channel, token, None).await?)
+        } else {
+            None
+        };
+        Ok(WidgetAnswer { replies, case })
+    }
+
+    fn channel_name(&self, channel: ChannelId) -> ServiceResult<String> {
+        Ok(self
+            .store
+            .read()?
+            .channel(channel)?
+            .map(|c| c.name)
+            .unwrap_or_default())
+    }
+
+    /// Hands the chat to a person: a case with the whole transcript.
+    pub async fn widget_escalate(
+        &self,
+        channel: ChannelId,
+        token: &str,
+        email: Option<String>,
+    ) -> ServiceResult<CaseNumber> {
+        let (id, session) = self.session_of(channel, token)?;
+        if let Some(case) = session.case {
+            return Ok(case);
+        }
+        let email = crate::domain::validate::optional_email("email", email.as_deref())?;
+        let first = session
+            .transcript
+            .iter()
+            .find(|l| l.from == ChatSide::Visitor)
+            .map(|l| l.text.clone())
+            .unwrap_or_else(|| "Chat from the website".into());
+        let draft = CaseDraft {
+            subject: first
+                .split_whitespace()
+                .take(12)
+                .collect::<Vec<_>>()
+                .join(" "),
+            source: Some(Source::Widget),
+            customer: Some(Customer {
+                name: session.name.clone(),
+                email: email.clone().or(session.email.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let preview = draft
+            .clone()
+            .into_case(0, channel, WIDGET_ACTOR, Source::Widget, now())?;
+        let intake = self.intake(&preview, channel).await?;
+        self.store
+            .write(move |txn| {
+                let mut session = txn
+                    .widget_session(&id)?
+                    .ok_or_else(|| ServiceError::Unauthorized("the chat session ended".into()))?;
+                if let Some(case) = session.case {
+                    return Ok(case);
+                }
+                let at = now();
+                let number = txn.allocate_case_number()?;
+                let mut case =
+                    draft
+                        .clone()
+                        .into_case(number, channel, WIDGET_ACTOR, Source::Widget, at)?;
+                case.thread = Some(format!("widget:{id}"));
+                let rules = super::automation::apply_intake(txn, &mut case, &intake, at)?;
+                txn.put_case(&case)?;
+                txn.append_event(
+                    &case,
+                    WIDGET_ACTOR,
+                    at,
+                    EventKind::Created {
+                        source: Source::Widget,
+                        subject: case.subject.clone(),
+                    },
+                )?;
+                for kind in rules {
+                    txn.append_event(&case, super::automation::RULES_ACTOR, at, kind)?;
+                }
+                // The transcript, as it happened.
+                for line in &session.transcript {
+                    let (direction, from) = match line.from {
+                        ChatSide::Visitor => (
+                            Direction::Inbound,
+                            session.name.clone().unwrap_or_else(|| "Visitor".into()),
+                        ),
+                        _ => (Direction::Outbound, "Chat bot".to_owned()),
+                    };
+                    txn.append_event(
+                        &case,
+                        WIDGET_ACTOR,
+                        line.at,
+                        EventKind::Message {
+                            direction,
+                            from: Some(from),
+                            body: line.text.clone(),
+                            email: None,
+                            delivery: None,
+                        },
+                    )?;
+                }
+                session.case = Some(number);
+                if session.email.is_none() {
+                    session.email = email.clone();
+                }
+                txn.put_widget_session(&id, &session)?;
+                Ok(number)
+            })
+            .await
+    }
+
+    async fn widget_to_case(
+        &self,
+        case: CaseNumber,
+        session: &WidgetSession,
+        text: &str,
+    ) -> ServiceResult<()> {
+        let message = super::NewMessage {
+            direction: Direction::Inbound,
+            from: Some(session.name.clone().unwrap_or_else(|| "Visitor".into())),
+            body: text.to_owned(),
+        };
+        self.add_message(&Service::operator(), case, message)
+            .await
+            .map(|_| ())
+    }
+
+    /// The team's replies on the chat's case after `after` (an event seq),
+    /// waiting up to `wait` for one to arrive.
+    pub async fn widget_updates(
+        &self,
+        channel: ChannelId,
+        token: &str,
+        after: u64,
+        wait: Duration,
+    ) -> ServiceResult<(Option<CaseNumber>, Vec<AgentLine>)> {
+        let (_, session) = self.session_of(channel, token)?;
+        let Some(case) = session.case else {
+            return Ok((None, Vec::new()));
+        };
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut commits = self.store.commits();
+        loop {
+            let mut lines = Vec::new();
+            self.store.read()?.visit_activity(case, &mut |event| {
+                if event.seq > after
+                    && event.actor != WIDGET_ACTOR
+                    && let EventKind::Message {
+                        direction: Direction::Outbound,
+                        body,
+                        ..
+                    } = event.kind
+                {
+                    lines.push(AgentLine {
+                        seq: event.seq,
+                        text: body,
+                        at: event.at,
+                    });
+                }
+                true
+            })?;
+            if !lines.is_empty() {
+                return Ok((Some(case), lines));
+            }
+            tokio::select! {
+                _ = commits.changed() => {}
+                _ = tokio::time::sleep_until(deadline) => return Ok((Some(case), Vec::new())),
+            }
+        }
+    }
+}

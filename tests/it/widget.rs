@@ -1,0 +1,226 @@
+//! The chat widget's API as a page on another origin uses it: sessions,
+//! the bot's answers from a plugin, the hand-over to a person with the
+//! transcript, the team's replies reaching the visitor, CORS and limits.
+
+use serde_json::{Value, json};
+
+use crate::harness::{Org, Server};
+
+const SHOP: &str = "http://shop.test:8000";
+
+const BOT: &str = r#"
+fn widget_reply(message) {
+    if message.text.contains("hours") { return "We are open 9 to 5."; }
+    if message.text.contains("refund") { return #{ reply: "Let me get someone.", escalate: true }; }
+    ()
+}
+"#;
+
+async fn widget_org() -> Org {
+    let server = Server::start();
+    std::fs::write(server.data.join("plugins").join("50-bot.rhai"), BOT).unwrap();
+    let org = Org::on(server).await;
+    let answer = org
+        .max
+        .patch(
+            &format!("/api/v1/channels/{}", org.support),
+            json!({"settings": {"integrations": {"widget": {"allowed_origins": [SHOP]}}}}),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    // The plugin folder is re-read within a second.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    org
+}
+
+async fn call(
+    org: &Org,
+    path: &str,
+    origin: Option<&str>,
+    body: Value,
+) -> (u16, Value, Option<String>) {
+    let mut request = reqwest::Client::new()
+        .post(org.server.url(&format!("/widget/{}{path}", org.support)))
+        .json(&body);
+    if let Some(origin) = origin {
+        request = request.header("origin", origin);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let allowed = response
+        .headers()
+        .get("access-control-allow-origin")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, response.json().await.unwrap_or_default(), allowed)
+}
+
+#[tokio::test]
+async fn a_visitor_chats_with_the_bot_then_a_person_and_sees_the_reply() {
+    let org = widget_org().await;
+    let (status, _, _) = call(&org, "/sessions", Some("http://evil.test"), json!({})).await;
+    assert_eq!(status, 403, "other origins may not use the chat");
+    let (status, session, allowed) =
+        call(&org, "/sessions", Some(SHOP), json!({"name": "Vera"})).await;
+    assert_eq!(status, 200, "{session}");
+    assert_eq!(allowed.as_deref(), Some(SHOP));
+    let token = session["token"].as_str().unwrap().to_owned();
+
+    let (status, answer, _) = call(
+        &org,
+        "/messages",
+        Some(SHOP),
+        json!({"token": token, "text": "What are your hours?"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["replies"][0]["text"], "We are open 9 to 5.");
+    assert_eq!(answer["case"], Value::Null);
+    assert_eq!(
+        org.amy.get("/api/v1/cases?view=all").await.body["total"],
+        json!(0),
+        "no case for a bot chat"
+    );
+
+    let mut forged = token.clone();
+    forged.replace_range(0..2, "ff");
+    let (status, _, _) = call(
+        &org,
+        "/messages",
+        Some(SHOP),
+        json!({"token": forged, "text": "hi"}),
+    )
+    .await;
+    assert_eq!(status, 401, "a changed token is refused");
+    let (status, _, _) = call(
+        &org,
+        "/messages",
+        Some(SHOP),
+        json!({"token": token, "text": "   "}),
+    )
+    .await;
+    assert_eq!(status, 422);
+
+    let (_, answer, _) = call(
+        &org,
+        "/messages",
+        Some(SHOP),
+        json!({"token": token, "text": "I want a refund"}),
+    )
+    .await;
+    assert_eq!(answer["replies"][0]["text"], "Let me get someone.");
+    let case = answer["case"]
+        .as_u64()
+        .expect("the bot handed the chat over");
+    let details = org.amy.get(&format!("/api/v1/cases/{case}")).await.body;
+    assert_eq!(details["source"], "widget");
+    assert_eq!(details["customer"]["name"], "Vera");
+    let transcript = org
+        .amy
+        .get(&format!("/api/v1/cases/{case}/activity?filter=messages"))
+        .await;
+    let texts: Vec<&str> = transcript
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "What are your hours?",
+            "We are open 9 to 5.",
+            "I want a refund",
+            "Let me get someone."
+        ]
+    );
+
+    // The team answers; the visitor's page gets it.
+    let reply = org
+        .amy
+        .post(
+            &format!("/api/v1/cases/{case}/messages"),
+            json!({"body": "Hi Vera, which order?", "direction": "outbound"}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let updates = reqwest::Client::new()
+        .get(org.server.url(&format!(
+            "/widget/{}/updates?token={token}&after=0",
+            org.support
+        )))
+        .header("origin", SHOP)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        updates["replies"][0]["text"], "Hi Vera, which order?",
+        "{updates}"
+    );
+    // What the visitor writes now goes to the case.
+    call(
+        &org,
+        "/messages",
+        Some(SHOP),
+        json!({"token": token, "text": "Order 7788"}),
+    )
+    .await;
+    let transcript = org
+        .amy
+        .get(&format!("/api/v1/cases/{case}/activity?filter=messages"))
+        .await;
+    assert!(transcript.text.contains("Order 7788"));
+
+    // The browser's preflight is answered for the allowed origin only.
+    let preflight = reqwest::Client::new()
+        .request(
+            reqwest::Method::OPTIONS,
+            org.server.url(&format!("/widget/{}/messages", org.support)),
+        )
+        .header("origin", SHOP)
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], SHOP);
+    let script = reqwest::get(org.server.url("/widget.js")).await.unwrap();
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/javascript")
+    );
+}
+
+#[tokio::test]
+async fn chats_are_limited_and_channels_without_the_widget_refuse() {
+    let org = widget_org().await;
+    let (_, session, _) = call(&org, "/sessions", Some(SHOP), json!({})).await;
+    let token = session["token"].as_str().unwrap().to_owned();
+    let mut last = 0;
+    for i in 0..25 {
+        let (status, _, _) = call(
+            &org,
+            "/messages",
+            Some(SHOP),
+            json!({"token": token, "text": format!("hello {i}")}),
+        )
+        .await;
+        last = status;
+        if status == 429 {
+            break;
+        }
+    }
+    assert_eq!(last, 429, "a flood from one chat is held back");
+    let other = reqwest::Client::new()
+        .post(org.server.url(&format!("/widget/{}/sessions", org.sales)))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+}
