@@ -320,3 +320,93 @@ async fn bulk_close_from_the_inbox_with_confirmation() {
         assert_eq!(case.body["status"], status, "#{number}");
     }
 }
+
+/// Polls until the element's text contains `wanted`.
+async fn wait_for_containing(web: &WebDriver, by: By, wanted: &str) -> WebDriverResult<String> {
+    let mut last = String::new();
+    for _ in 0..150 {
+        if let Ok(element) = web.find(by.clone()).await
+            && let Ok(text) = element.text().await
+        {
+            if text.contains(wanted) {
+                return Ok(text);
+            }
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("expected text containing {wanted:?}, last saw {last:?}");
+}
+
+#[tokio::test]
+async fn a_visitor_on_another_site_chats_escalates_and_sees_the_reply() {
+    let server = Server::start();
+    let org = crate::harness::Org::on(server).await;
+    // The customer's website: another origin, serving a page that embeds
+    // the widget.
+    let site = crate::receiver::Receiver::start().await;
+    let page = format!(
+        "<!doctype html><html><head><title>Shop</title></head><body><h1>Shop</h1>\
+         <script src=\"{}/widget.js?channel={}\"></script></body></html>",
+        org.server.base, org.support
+    );
+    *site.answer.lock().unwrap() = (200, "text/html; charset=utf-8", page.into_bytes());
+    let answer = org
+        .max
+        .patch(
+            &format!("/api/v1/channels/{}", org.support),
+            serde_json::json!({"settings": {"integrations": {"widget": {"allowed_origins": [site.url()]}}}}),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+
+    let (_driver, web) = start_browser().await;
+    let result = widget_scenario(&org, &site, &web).await;
+    let _ = web.quit().await;
+    result.unwrap();
+}
+
+async fn widget_scenario(
+    org: &crate::harness::Org,
+    site: &crate::receiver::Receiver,
+    web: &WebDriver,
+) -> WebDriverResult<()> {
+    web.goto(format!("{}/", site.url())).await?;
+    web.find(By::Id("docket-chat-open")).await?.click().await?;
+    let input = web.find(By::Id("docket-chat-input")).await?;
+    input
+        .send_keys("My parcel never came, I want to talk to a person")
+        .await?;
+    web.find(By::Id("docket-chat-send")).await?.click().await?;
+    let log = wait_for_containing(web, By::Id("docket-chat-log"), "case #").await?;
+    let number: u64 = log
+        .split("case #")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the page names the case");
+    let transcript = org
+        .amy
+        .get(&format!("/api/v1/cases/{number}/activity?filter=messages"))
+        .await;
+    assert!(
+        transcript.text.contains("My parcel never came"),
+        "{}",
+        transcript.text
+    );
+    let reply = org
+        .amy
+        .post(
+            &format!("/api/v1/cases/{number}/messages"),
+            serde_json::json!({"body": "Sorry! Sending a new one today.", "direction": "outbound"}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    wait_for_containing(
+        web,
+        By::Id("docket-chat-log"),
+        "Team: Sorry! Sending a new one today.",
+    )
+    .await?;
+    Ok(())
+}
