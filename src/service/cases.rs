@@ -471,7 +471,9 @@ impl Service {
             )
         };
         let actor = actor.clone();
-        self.store
+        let (actor_for_copy, body_for_copy) = (actor.clone(), body.clone());
+        let event = self
+            .store
             .write(move |txn| {
                 let (mut case, _) = if actor.is_partner() {
                     visible_case(txn, &actor, number)?
@@ -512,6 +514,11 @@ impl Service {
                 }
                 Ok(event)
             })
-            .await
+            .await?;
+        if direction == Direction::Outbound {
+            self.copy_chat_reply_by_email(&actor_for_copy, number, &body_for_copy)
+                .await;
+        }
+        Ok(event)
     }
 }

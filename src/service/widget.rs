@@ -340,6 +340,35 @@ impl Service {
             .map(|_| ())
     }
 
+    /// A reply to a chat also goes by email when the visitor left an
+    /// address (they may have closed the page), from the channel's address.
+    /// Failures are logged: the reply itself is already stored.
+    pub(super) async fn copy_chat_reply_by_email(
+        &self,
+        actor: &crate::domain::user::User,
+        number: CaseNumber,
+        body: &str,
+    ) {
+        let Ok((case, channel)) = self.get_case_with_channel(actor, number) else {
+            return;
+        };
+        let Some(address) = case.customer.as_ref().and_then(|c| c.email.clone()) else {
+            return;
+        };
+        if case.source != Source::Widget || channel.email_address.is_none() {
+            return;
+        }
+        let update = super::NewUpdate {
+            to: vec![address],
+            subject: Some(format!("Re: {}", case.subject)),
+            body: body.to_owned(),
+            ..Default::default()
+        };
+        if let Err(e) = self.send_update(actor, number, update).await {
+            tracing::warn!(case = number, error = %e, "could not send a chat reply by email");
+        }
+    }
+
     /// The team's replies on the chat's case after `after` (an event seq),
     /// waiting up to `wait` for one to arrive.
     pub async fn widget_updates(
@@ -358,11 +387,13 @@ impl Service {
         loop {
             let mut lines = Vec::new();
             self.store.read()?.visit_activity(case, &mut |event| {
+                // Email copies of replies are not shown twice.
                 if event.seq > after
                     && event.actor != WIDGET_ACTOR
                     && let EventKind::Message {
                         direction: Direction::Outbound,
                         body,
+                        email: None,
                         ..
                     } = event.kind
                 {

@@ -224,3 +224,69 @@ async fn chats_are_limited_and_channels_without_the_widget_refuse() {
         .unwrap();
     assert_eq!(other.status(), 404);
 }
+
+#[tokio::test]
+async fn replies_also_go_by_email_when_the_visitor_left_an_address() {
+    let sink = crate::mailservers::SmtpSink::start();
+    let url = sink.url();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data/plugins")).unwrap();
+    let mut server = Server::start_in(
+        &dir.path().join("data"),
+        &[
+            ("DOCKET_ADMIN_PASSWORD", crate::harness::ADMIN_PASSWORD),
+            ("DOCKET_SMTP_URL", url.as_str()),
+        ],
+    );
+    server.keep_dir(dir);
+    let org = Org::on(server).await;
+    org.max
+        .patch(
+            &format!("/api/v1/channels/{}", org.support),
+            json!({"email_address": "support@desk.test",
+                   "settings": {"integrations": {"widget": {"allowed_origins": [SHOP]}}}}),
+        )
+        .await;
+    let (_, session, _) = call(
+        &org,
+        "/sessions",
+        Some(SHOP),
+        json!({"email": "vera@example.com"}),
+    )
+    .await;
+    let token = session["token"].as_str().unwrap().to_owned();
+    call(
+        &org,
+        "/messages",
+        Some(SHOP),
+        json!({"token": token, "text": "Where is my order?"}),
+    )
+    .await;
+    let (_, escalated, _) = call(&org, "/escalate", Some(SHOP), json!({"token": token})).await;
+    let case = escalated["case"].as_u64().unwrap();
+    org.amy
+        .post(
+            &format!("/api/v1/cases/{case}/messages"),
+            json!({"body": "It ships tomorrow.", "direction": "outbound"}),
+        )
+        .await;
+    let received = sink.wait_for(1).await;
+    assert_eq!(received[0].rcpt_tos, vec!["vera@example.com"]);
+    assert!(received[0].data.contains("It ships tomorrow."));
+    let updates = reqwest::Client::new()
+        .get(org.server.url(&format!(
+            "/widget/{}/updates?token={token}&after=0",
+            org.support
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        updates["replies"].as_array().unwrap().len(),
+        1,
+        "the email copy is not shown twice: {updates}"
+    );
+}
