@@ -460,3 +460,147 @@ async fn partners_reply_from_their_case_page_without_the_teams_tools() {
         .await;
     assert!(activity.text.contains("Sent from the page"));
 }
+
+#[tokio::test]
+async fn a_partners_token_reaches_nothing_but_their_own_cases_on_any_operation() {
+    let org = Org::new().await;
+    let theirs = org.pat.create_case(org.support, "Partner's own").await;
+    let other = org.amy.create_case(org.support, "Another customer's").await;
+    org.amy
+        .post(
+            &format!("/api/v1/cases/{other}/notes"),
+            json!({"body": "internal"}),
+        )
+        .await;
+    let upload = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"secret".to_vec()).file_name("secret.txt"),
+    );
+    let file: serde_json::Value = org
+        .amy
+        .http
+        .post(org.server.url(&format!("/api/v1/cases/{other}/files")))
+        .bearer_auth(org.amy.token.clone().unwrap())
+        .multipart(upload)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let file = file["id"].as_u64().unwrap();
+    use reqwest::Method as M;
+    let n = other;
+    let attempts: Vec<(M, String, Option<serde_json::Value>)> = vec![
+        (M::GET, format!("/api/v1/cases/{n}"), None),
+        (
+            M::PATCH,
+            format!("/api/v1/cases/{n}"),
+            Some(json!({"subject": "x"})),
+        ),
+        (M::DELETE, format!("/api/v1/cases/{n}"), None),
+        (M::POST, format!("/api/v1/cases/{n}/close"), None),
+        (M::POST, format!("/api/v1/cases/{n}/reopen"), None),
+        (M::POST, format!("/api/v1/cases/{n}/archive"), None),
+        (M::POST, format!("/api/v1/cases/{n}/unarchive"), None),
+        (M::GET, format!("/api/v1/cases/{n}/activity"), None),
+        (
+            M::POST,
+            format!("/api/v1/cases/{n}/notes"),
+            Some(json!({"body": "x"})),
+        ),
+        (
+            M::POST,
+            format!("/api/v1/cases/{n}/messages"),
+            Some(json!({"body": "x"})),
+        ),
+        (M::GET, format!("/api/v1/cases/{n}/links"), None),
+        (
+            M::POST,
+            format!("/api/v1/cases/{n}/links"),
+            Some(json!({"target": theirs, "kind": "related"})),
+        ),
+        (M::GET, format!("/api/v1/cases/{n}/milestones"), None),
+        (M::POST, format!("/api/v1/cases/{n}/timer/start"), None),
+        (M::GET, format!("/api/v1/cases/{n}/time"), None),
+        (
+            M::POST,
+            format!("/api/v1/cases/{n}/merge"),
+            Some(json!({"sources": [theirs]})),
+        ),
+        (
+            M::POST,
+            format!("/api/v1/cases/{n}/split"),
+            Some(json!({"event": 1})),
+        ),
+        (M::POST, format!("/api/v1/cases/{n}/restore"), None),
+        (
+            M::POST,
+            format!("/api/v1/cases/{n}/replies"),
+            Some(json!({"body": "x"})),
+        ),
+        (
+            M::POST,
+            format!("/api/v1/cases/{n}/updates"),
+            Some(json!({"to": ["a@example.com"], "body": "x"})),
+        ),
+        (M::GET, format!("/api/v1/cases/{n}/files"), None),
+        (M::GET, format!("/api/v1/files/{file}"), None),
+        (
+            M::POST,
+            format!("/api/v1/channels/{}/mail", org.support),
+            None,
+        ),
+        (M::GET, "/api/v1/plugins".to_owned(), None),
+        (
+            M::POST,
+            "/api/v1/categories".to_owned(),
+            Some(json!({"name": "x"})),
+        ),
+        (
+            M::POST,
+            "/api/v1/users".to_owned(),
+            Some(json!({"username": "x", "password": "password-123"})),
+        ),
+    ];
+    for (method, path, body) in attempts {
+        let answer = org.pat.send(method.clone(), &path, body).await;
+        assert!(
+            matches!(answer.status, 400 | 403 | 404 | 405 | 415 | 422),
+            "{method} {path} answered {}: {}",
+            answer.status,
+            answer.text
+        );
+        assert!(
+            !answer.text.contains("internal") && !answer.text.contains("Another customer"),
+            "{method} {path} leaked: {}",
+            answer.text
+        );
+    }
+    let bulk = org
+        .pat
+        .post(
+            "/api/v1/cases/bulk",
+            json!({"numbers": [other], "action": "close"}),
+        )
+        .await;
+    assert!(
+        !bulk.text.contains("\"succeeded\":[")
+            || bulk.body["succeeded"].as_array().is_none_or(Vec::is_empty),
+        "{}",
+        bulk.text
+    );
+    // Lists, search and exports hold their own case only.
+    let listed = org.pat.get("/api/v1/cases?view=all&q=customer").await;
+    assert!(!listed.text.contains("Another customer"), "{}", listed.text);
+    let export = org.pat.get("/api/v1/cases/export.xlsx").await;
+    assert!(
+        export.status == 200 || export.status == 403,
+        "{}",
+        export.status
+    );
+    assert_eq!(
+        org.amy.get(&format!("/api/v1/cases/{other}")).await.body["status"],
+        "open"
+    );
+}
