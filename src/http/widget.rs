@@ -103,9 +103,10 @@ async fn start(
     let channel = channel_id(&channel)?;
     let origin = checked_origin(&state, req, channel)?;
     let body = body.map(|b| b.0).unwrap_or_default();
+    let client = super::api::auth::client_address(req).unwrap_or_default();
     let started = state
         .service
-        .widget_start(channel, body.name, body.email)
+        .widget_start(channel, &client, body.name, body.email)
         .await?;
     let answer = Json(json!({"token": started.token, "expires_at": started.expires_at}));
     Ok(with_cors(answer.into_response(), origin))

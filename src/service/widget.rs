@@ -21,6 +21,8 @@ pub const WIDGET_ACTOR: &str = "widget";
 const SESSION_HOURS: i64 = 12;
 /// Messages one session may send per minute.
 const MESSAGES_PER_MINUTE: u32 = 20;
+/// Chats one address may start per ten minutes on one widget.
+const SESSIONS_PER_ADDRESS: u32 = 30;
 /// Longest transcript kept before a hand-over.
 const TRANSCRIPT_MAX: usize = 200;
 
@@ -104,6 +106,7 @@ impl Service {
     pub async fn widget_start(
         &self,
         channel: ChannelId,
+        client: &str,
         name: Option<String>,
         email: Option<String>,
     ) -> ServiceResult<WidgetStart> {
@@ -111,6 +114,17 @@ impl Service {
             return Err(ServiceError::NotFound(format!(
                 "channel {channel} has no chat widget"
             )));
+        }
+        // One address cannot open chats without end.
+        if !self.mail_senders.admit(
+            &format!("widget-start:{channel}:{client}"),
+            SESSIONS_PER_ADDRESS,
+            Duration::from_secs(600),
+        ) {
+            return Err(ServiceError::SenderThrottled {
+                sender: "this address".into(),
+                retry_after_secs: 600,
+            });
         }
         let name = crate::domain::validate::optional_label("name", name.as_deref(), 100)?;
         let email = crate::domain::validate::optional_email("email", email.as_deref())?;

@@ -216,6 +216,16 @@ async fn chats_are_limited_and_channels_without_the_widget_refuse() {
         }
     }
     assert_eq!(last, 429, "a flood from one chat is held back");
+    // One address cannot open chats without end either.
+    let mut refused = false;
+    for _ in 0..40 {
+        let (status, _, _) = call(&org, "/sessions", Some(SHOP), json!({})).await;
+        if status == 429 {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "session starts from one address are limited");
     let other = reqwest::Client::new()
         .post(org.server.url(&format!("/widget/{}/sessions", org.sales)))
         .json(&json!({}))
