@@ -215,6 +215,11 @@ async fn maintain(service: Service, mut stopping: watch::Receiver<bool>) {
             Ok(n) => tracing::info!(removed = n, "deleted expired sessions and tokens"),
             Err(e) => tracing::warn!(error = %e, "could not delete expired sessions and tokens"),
         }
+        match service.purge_expired_widget_sessions().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "deleted expired chat sessions"),
+            Err(e) => tracing::warn!(error = %e, "could not delete expired chat sessions"),
+        }
         let days = i64::from(service.config().limits.trash_days);
         match service
             .purge_deleted_before(chrono::Utc::now() - chrono::Duration::days(days))

@@ -54,16 +54,22 @@
   function poll() {
     if (polling || !token) { return; }
     polling = true;
+    var wait = 500;
     fetch(base + "/updates?token=" + encodeURIComponent(token) + "&after=" + after)
-      .then(function (r) { return r.json(); })
+      .then(function (r) {
+        // An ended session (or a refusal) stops the polling for good.
+        if (r.status === 401 || r.status === 403 || r.status === 404) { token = null; return {}; }
+        if (!r.ok) { wait = 5000; return {}; }
+        return r.json();
+      })
       .then(function (data) {
         (data.replies || []).forEach(function (line) {
           after = Math.max(after, line.seq);
           say("agent", line.text);
         });
       })
-      .catch(function () {})
-      .then(function () { polling = false; setTimeout(poll, 500); });
+      .catch(function () { wait = 5000; })
+      .then(function () { polling = false; if (token) { setTimeout(poll, wait); } });
   }
   function handed(data) {
     if (data.case) { say("bot", "A person will answer here shortly (case #" + data.case + ")."); poll(); }

@@ -60,6 +60,32 @@ fn checked_origin(
     }
 }
 
+/// The answer, or the problem, with CORS headers for an allowed page, so
+/// that the page can read why it was refused.
+fn answer(
+    result: Result<Json<serde_json::Value>, crate::service::ServiceError>,
+    origin: Option<String>,
+) -> Response {
+    let response = match result {
+        Ok(json) => json.into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    };
+    with_cors(response, origin)
+}
+
+/// The visitor's address: the first `X-Forwarded-For` hop when a proxy
+/// sent one (the README puts Docket behind one), else the peer's.
+fn visitor_address(req: &Request) -> String {
+    req.headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .or_else(|| super::api::auth::client_address(req))
+        .unwrap_or_default()
+}
+
 fn with_cors(mut response: Response, origin: Option<String>) -> Response {
     if let Some(origin) = origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
         let headers = response.headers_mut();
@@ -103,13 +129,13 @@ async fn start(
     let channel = channel_id(&channel)?;
     let origin = checked_origin(&state, req, channel)?;
     let body = body.map(|b| b.0).unwrap_or_default();
-    let client = super::api::auth::client_address(req).unwrap_or_default();
-    let started = state
+    let client = visitor_address(req);
+    let result = state
         .service
         .widget_start(channel, &client, body.name, body.email)
-        .await?;
-    let answer = Json(json!({"token": started.token, "expires_at": started.expires_at}));
-    Ok(with_cors(answer.into_response(), origin))
+        .await
+        .map(|started| Json(json!({"token": started.token, "expires_at": started.expires_at})));
+    Ok(answer(result, origin))
 }
 
 #[derive(Deserialize)]
@@ -128,17 +154,19 @@ async fn message(
 ) -> Result<Response, ApiError> {
     let channel = channel_id(&channel)?;
     let origin = checked_origin(&state, req, channel)?;
-    let answer = state
+    let result = state
         .service
         .widget_message(channel, &body.token, &body.text)
-        .await?;
-    let replies: Vec<_> = answer
-        .replies
-        .iter()
-        .map(|l| json!({"text": l.text, "at": l.at}))
-        .collect();
-    let answer = Json(json!({"replies": replies, "case": answer.case}));
-    Ok(with_cors(answer.into_response(), origin))
+        .await
+        .map(|answer| {
+            let replies: Vec<_> = answer
+                .replies
+                .iter()
+                .map(|l| json!({"text": l.text, "at": l.at}))
+                .collect();
+            Json(json!({"replies": replies, "case": answer.case}))
+        });
+    Ok(answer(result, origin))
 }
 
 #[derive(Deserialize)]
@@ -157,14 +185,12 @@ async fn escalate(
 ) -> Result<Response, ApiError> {
     let channel = channel_id(&channel)?;
     let origin = checked_origin(&state, req, channel)?;
-    let case = state
+    let result = state
         .service
         .widget_escalate(channel, &body.token, body.0.email.clone())
-        .await?;
-    Ok(with_cors(
-        Json(json!({"case": case})).into_response(),
-        origin,
-    ))
+        .await
+        .map(|case| Json(json!({"case": case})));
+    Ok(answer(result, origin))
 }
 
 #[derive(Deserialize)]
@@ -184,16 +210,16 @@ async fn updates(
 ) -> Result<Response, ApiError> {
     let channel = channel_id(&channel)?;
     let origin = checked_origin(&state, req, channel)?;
-    let (case, lines) = state
+    let result = state
         .service
         .widget_updates(channel, &query.token, query.after, Duration::from_secs(25))
-        .await?;
-    let replies: Vec<_> = lines
-        .iter()
-        .map(|l| json!({"seq": l.seq, "text": l.text, "at": l.at}))
-        .collect();
-    Ok(with_cors(
-        Json(json!({"case": case, "replies": replies})).into_response(),
-        origin,
-    ))
+        .await
+        .map(|(case, lines)| {
+            let replies: Vec<_> = lines
+                .iter()
+                .map(|l| json!({"seq": l.seq, "text": l.text, "at": l.at}))
+                .collect();
+            Json(json!({"case": case, "replies": replies}))
+        });
+    Ok(answer(result, origin))
 }

@@ -351,6 +351,13 @@ fn merge_one(
             "other cases are merged into #{source}; undo those merges first"
         )));
     }
+    // A widget visitor's page shows the case's replies: another customer's
+    // conversation must not land there either.
+    if target_case.source == crate::domain::case::Source::Widget {
+        return Err(ServiceError::Forbidden(format!(
+            "#{target} is a website chat, whose visitor sees its replies; merge it the other way round"
+        )));
+    }
     // A partner reads every message of their case: another customer's
     // conversation must not land there.
     if target_case.source == crate::domain::case::Source::Partner

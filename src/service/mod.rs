@@ -125,6 +125,7 @@ pub struct Service {
     mail_status: Arc<updates::MailStatusBoard>,
     /// Signs widget sessions; read from the data directory on first use.
     server_key: Arc<std::sync::OnceLock<[u8; 32]>>,
+    widget_polls: Arc<widget::PollBoard>,
 }
 
 impl Service {
@@ -146,6 +147,7 @@ impl Service {
             mail_senders: Arc::default(),
             mail_status: Arc::default(),
             server_key: Arc::default(),
+            widget_polls: Arc::default(),
         }
     }
 

@@ -23,6 +23,52 @@ const SESSION_HOURS: i64 = 12;
 const MESSAGES_PER_MINUTE: u32 = 20;
 /// Chats one address may start per ten minutes on one widget.
 const SESSIONS_PER_ADDRESS: u32 = 30;
+/// Chats a widget takes per ten minutes in all.
+const SESSIONS_PER_WIDGET: u32 = 3000;
+/// Long polls held open at once, server-wide.
+const POLLS_MAX: usize = 512;
+
+/// The session id of a token (its first part), for bookkeeping only: the
+/// token itself is checked before this is used.
+fn token_id(token: &str) -> String {
+    token.split('.').next().unwrap_or_default().to_owned()
+}
+
+/// Open long polls: one per chat, a bounded number in all.
+#[derive(Debug, Default)]
+pub struct PollBoard {
+    open: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+/// Leaves the board when the poll ends.
+pub struct PollGuard<'a> {
+    board: &'a PollBoard,
+    id: String,
+}
+
+impl PollBoard {
+    fn enter(&self, id: &str) -> ServiceResult<PollGuard<'_>> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if open.contains(id) || open.len() >= POLLS_MAX {
+            return Err(ServiceError::SenderThrottled {
+                sender: "this chat".into(),
+                retry_after_secs: 2,
+            });
+        }
+        open.insert(id.to_owned());
+        Ok(PollGuard {
+            board: self,
+            id: id.to_owned(),
+        })
+    }
+}
+
+impl Drop for PollGuard<'_> {
+    fn drop(&mut self) {
+        let mut open = self.board.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.remove(&self.id);
+    }
+}
 /// Longest transcript kept before a hand-over.
 const TRANSCRIPT_MAX: usize = 200;
 
@@ -51,6 +97,12 @@ pub struct AgentLine {
 
 impl Service {
     fn server_key(&self) -> ServiceResult<[u8; 32]> {
+        if let Some(key) = self.server_key.get() {
+            return Ok(*key);
+        }
+        // One first use at a time, so every caller ends with the key on disk.
+        static FIRST_USE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _guard = FIRST_USE.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(key) = self.server_key.get() {
             return Ok(*key);
         }
@@ -94,6 +146,15 @@ impl Service {
         Ok((id.to_owned(), session))
     }
 
+    /// Forgets chat sessions that have expired (their cases stay).
+    pub async fn purge_expired_widget_sessions(&self) -> ServiceResult<usize> {
+        let at = now();
+        Ok(self
+            .store
+            .write(move |txn| txn.delete_widget_sessions_expired_by(at))
+            .await?)
+    }
+
     /// Whether pages of `origin` may use the channel's widget.
     pub fn widget_allows(&self, channel: ChannelId, origin: &str) -> bool {
         self.channel_integrations(channel)
@@ -115,11 +176,17 @@ impl Service {
                 "channel {channel} has no chat widget"
             )));
         }
-        // One address cannot open chats without end.
+        // One address cannot open chats without end, nor can everyone
+        // together (behind a proxy, many visitors share an address).
+        let window = Duration::from_secs(600);
         if !self.mail_senders.admit(
             &format!("widget-start:{channel}:{client}"),
             SESSIONS_PER_ADDRESS,
-            Duration::from_secs(600),
+            window,
+        ) || !self.mail_senders.admit(
+            &format!("widget-start:{channel}"),
+            SESSIONS_PER_WIDGET,
+            window,
         ) {
             return Err(ServiceError::SenderThrottled {
                 sender: "this address".into(),
@@ -264,7 +331,10 @@ impl Service {
                 .split_whitespace()
                 .take(12)
                 .collect::<Vec<_>>()
-                .join(" "),
+                .join(" ")
+                .chars()
+                .take(crate::domain::case::SUBJECT_MAX)
+                .collect(),
             source: Some(Source::Widget),
             customer: Some(Customer {
                 name: session.name.clone(),
@@ -338,12 +408,26 @@ impl Service {
             .await
     }
 
+    /// The case a chat's case went into, when it was merged.
+    fn chat_case(&self, case: CaseNumber) -> ServiceResult<CaseNumber> {
+        let txn = self.store.read()?;
+        let mut number = case;
+        for _ in 0..10 {
+            match txn.case(number)?.and_then(|c| c.merge) {
+                Some(merge) => number = merge.into,
+                None => break,
+            }
+        }
+        Ok(number)
+    }
+
     async fn widget_to_case(
         &self,
         case: CaseNumber,
         session: &WidgetSession,
         text: &str,
     ) -> ServiceResult<()> {
+        let case = self.chat_case(case)?;
         let message = super::NewMessage {
             direction: Direction::Inbound,
             from: Some(session.name.clone().unwrap_or_else(|| "Visitor".into())),
@@ -374,7 +458,12 @@ impl Service {
         }
         let update = super::NewUpdate {
             to: vec![address],
-            subject: Some(format!("Re: {}", case.subject)),
+            subject: Some(
+                format!("Re: {}", case.subject)
+                    .chars()
+                    .take(crate::domain::case::SUBJECT_MAX)
+                    .collect(),
+            ),
             body: body.to_owned(),
             ..Default::default()
         };
@@ -396,6 +485,8 @@ impl Service {
         let Some(case) = session.case else {
             return Ok((None, Vec::new()));
         };
+        let case = self.chat_case(case)?;
+        let _poll = self.widget_polls.enter(&token_id(token))?;
         let deadline = tokio::time::Instant::now() + wait;
         let mut commits = self.store.commits();
         loop {

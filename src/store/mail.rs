@@ -177,6 +177,9 @@ pub trait MailWrites {
         id: &str,
         session: &crate::domain::widget::WidgetSession,
     ) -> StoreResult<()>;
+    /// Deletes chat sessions that expired before `at`; returns how many.
+    fn delete_widget_sessions_expired_by(&self, at: crate::domain::Timestamp)
+    -> StoreResult<usize>;
     fn delete_recording_job(&self, key: (u64, u64)) -> StoreResult<()>;
     fn remember_seen_mail(&self, key: &[u8; 32], number: CaseNumber, event: u64)
     -> StoreResult<()>;
@@ -227,6 +230,21 @@ impl MailWrites for WriteTransaction {
         self.open_table(WIDGET_SESSIONS)?
             .insert(id, encode(session).as_slice())?;
         Ok(())
+    }
+
+    fn delete_widget_sessions_expired_by(
+        &self,
+        at: crate::domain::Timestamp,
+    ) -> StoreResult<usize> {
+        let mut removed = 0;
+        self.open_table(WIDGET_SESSIONS)?.retain(|_, value| {
+            let expired = serde_json::from_slice::<crate::domain::widget::WidgetSession>(value)
+                .map(|s| s.expires_at < at)
+                .unwrap_or(false);
+            removed += usize::from(expired);
+            !expired
+        })?;
+        Ok(removed)
     }
 
     fn put_recording_job(&self, key: (u64, u64), job: &RecordingJob) -> StoreResult<()> {

@@ -174,6 +174,42 @@ async fn a_visitor_chats_with_the_bot_then_a_person_and_sees_the_reply() {
         .await;
     assert!(transcript.text.contains("Order 7788"));
 
+    // Another customer's case is never merged into the chat's case: the
+    // visitor would see its replies.
+    let other = org.amy.create_case(org.support, "Someone else").await;
+    org.amy
+        .post(
+            &format!("/api/v1/cases/{case}/merge"),
+            json!({"sources": [other]}),
+        )
+        .await
+        .problem(403);
+    // One poll at a time per chat.
+    let poll_url = org.server.url(&format!(
+        "/widget/{}/updates?token={token}&after=999",
+        org.support
+    ));
+    let first = tokio::spawn(
+        reqwest::Client::new()
+            .get(poll_url.clone())
+            .header("origin", SHOP)
+            .send(),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let second = reqwest::Client::new()
+        .get(poll_url)
+        .header("origin", SHOP)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 429);
+    assert_eq!(
+        second.headers()["access-control-allow-origin"],
+        SHOP,
+        "refusals are readable by the page"
+    );
+    first.abort();
+
     // The browser's preflight is answered for the allowed origin only.
     let preflight = reqwest::Client::new()
         .request(
