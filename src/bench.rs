@@ -541,7 +541,7 @@ async fn mail_intake(
     count: usize,
     seed: u64,
 ) -> Result<(f64, Latencies), String> {
-    let marker = |i: usize| format!("mailbench{seed}x{i}");
+    let marker = move |i: usize| format!("mailbench{seed}x{i}");
     let started = Instant::now();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
@@ -555,7 +555,7 @@ async fn mail_intake(
                 if i >= count {
                     return Ok::<_, String>(latencies);
                 }
-                let raw = bench_mail(i, seed, &format!("mailbench{seed}x{i}"));
+                let raw = bench_mail(i, seed, &marker(i));
                 let sent = Instant::now();
                 api.post_raw(
                     &format!("/api/v1/channels/{channel}/mail"),
@@ -571,19 +571,7 @@ async fn mail_intake(
     for task in tasks {
         latencies.extend(task.await.map_err(|e| e.to_string())??);
     }
-    let last = marker(count - 1);
-    loop {
-        let found = api
-            .get(&format!("/api/v1/cases?view=all&facets=false&q={last}"))
-            .await?;
-        if found["total"].as_u64() == Some(1) {
-            break;
-        }
-        if started.elapsed() > Duration::from_secs(120) {
-            return Err(format!("{last} was not findable within 120 s"));
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_findable(api, &marker(count - 1), &started).await?;
     Ok((
         count as f64 / started.elapsed().as_secs_f64(),
         Latencies(latencies),
@@ -650,23 +638,28 @@ async fn social_intake(
     for task in tasks {
         latencies.extend(task.await.map_err(|e| e.to_string())??);
     }
-    let last = format!("socialbench{seed}x{}", count - 1);
-    loop {
-        let found = api
-            .get(&format!("/api/v1/cases?view=all&facets=false&q={last}"))
-            .await?;
-        if found["total"].as_u64() == Some(1) {
-            break;
-        }
-        if started.elapsed() > Duration::from_secs(120) {
-            return Err(format!("{last} was not findable within 120 s"));
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_findable(api, &format!("socialbench{seed}x{}", count - 1), &started).await?;
     Ok((
         count as f64 / started.elapsed().as_secs_f64(),
         Latencies(latencies),
     ))
+}
+
+/// Waits until `word` finds exactly one case, at most two minutes from
+/// `started`.
+async fn wait_until_findable(api: &Api, word: &str, started: &Instant) -> Result<(), String> {
+    loop {
+        let found = api
+            .get(&format!("/api/v1/cases?view=all&facets=false&q={word}"))
+            .await?;
+        if found["total"].as_u64() == Some(1) {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            return Err(format!("{word} was not findable within 120 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// Collects up to `count` open cases and closes them with one bulk

@@ -249,7 +249,7 @@ fn show_outcome(
     outcome: &Result<(), (String, bool)>,
     finished: bool,
 ) -> Result<(), StoreError> {
-    use crate::store::{MailWrites, Reads, Writes};
+    use crate::store::{MailWrites, Reads};
     let Some(mut event) = txn.activity_event(delivery.case, seq)? else {
         return Ok(());
     };
@@ -274,17 +274,7 @@ fn show_outcome(
     {
         *shown = Some(report);
     }
-    txn.put_event(delivery.case, &event)?;
-    if let Some(case) = txn.case(delivery.case)? {
-        txn.enqueue(&crate::store::OutboxEvent::CaseChanged {
-            number: case.number,
-            channel: case.channel,
-            event_seq: seq,
-            event: "delivery".into(),
-            actor: "docket".into(),
-        })?;
-    }
-    Ok(())
+    txn.rewrite_event(delivery.case, &event, "delivery", "docket")
 }
 
 /// Posts one delivery; an error says why and whether retrying is useless

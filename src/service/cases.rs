@@ -64,6 +64,25 @@ pub(super) fn visible_case(
     }
 }
 
+/// The case that now holds `number`'s conversation: merges are followed
+/// (a bounded number of hops); `None` when it is gone or in the trash.
+/// Inbound mail, social messages and chats all land where this points.
+pub(super) fn live_case(
+    txn: &impl Reads,
+    mut number: CaseNumber,
+) -> Result<Option<Case>, crate::store::StoreError> {
+    for _ in 0..10 {
+        let Some(case) = txn.case(number)? else {
+            return Ok(None);
+        };
+        match &case.merge {
+            Some(merge) => number = merge.into,
+            None => return Ok(case.deleted_at.is_none().then_some(case)),
+        }
+    }
+    Ok(None)
+}
+
 /// As [`visible_case`], and the actor may change it.
 pub(super) fn workable_case(
     txn: &impl Reads,
@@ -81,7 +100,7 @@ pub(super) fn workable_case(
 }
 
 /// Applies a status change with the event that describes it best.
-fn apply_status(
+pub(super) fn apply_status(
     case: &mut Case,
     to: Status,
     actor: &str,

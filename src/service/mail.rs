@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use redb::WriteTransaction;
 
-use super::cases::save;
+use super::cases::{apply_status, live_case, save};
 use super::{Service, ServiceError, ServiceResult, automation, now};
 use crate::domain::Timestamp;
 use crate::domain::access;
@@ -23,9 +23,6 @@ use crate::store::{MailReads, MailWrites, Reads, StoreError, Writes};
 
 /// The actor recorded for what arrives by mail.
 pub const MAIL_ACTOR: &str = "mail";
-
-/// How far a merged case's chain is followed.
-const MERGE_HOPS: usize = 10;
 
 /// What became of one inbound message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,21 +65,6 @@ impl SenderLimiter {
         times.push_back(now);
         true
     }
-}
-
-/// A case a reply may land on: it exists, is not in the trash, and — when
-/// it was merged — the case it was merged into.
-fn live_case(txn: &impl Reads, mut number: CaseNumber) -> Result<Option<Case>, StoreError> {
-    for _ in 0..MERGE_HOPS {
-        let Some(case) = txn.case(number)? else {
-            return Ok(None);
-        };
-        match &case.merge {
-            Some(merge) => number = merge.into,
-            None => return Ok(case.deleted_at.is_none().then_some(case)),
-        }
-    }
-    Ok(None)
 }
 
 /// Finds the case an inbound message continues, in the documented order.
@@ -330,16 +312,8 @@ fn append_mail(
 ) -> ServiceResult<MailReceipt> {
     let mut events = Vec::new();
     if mail.noise == Noise::None {
-        let wake = matches!(case.status, Status::Resolved | Status::WaitingForCustomer);
-        if wake && let Some(from) = case.change_status(Status::Open, MAIL_ACTOR, at)? {
-            events.push(if from == Status::Resolved {
-                EventKind::Reopened
-            } else {
-                EventKind::StatusChanged {
-                    from,
-                    to: Status::Open,
-                }
-            });
+        if matches!(case.status, Status::Resolved | Status::WaitingForCustomer) {
+            events.extend(apply_status(&mut case, Status::Open, MAIL_ACTOR, at)?);
         }
         link_customer(&mut case, mail);
     }

@@ -156,15 +156,7 @@ impl Service {
         self.store
             .write(move |txn| {
                 let (mut original, _) = workable_case(txn, &actor, number)?;
-                let event = txn
-                    .activity_event(number, seq)?
-                    .filter(|e| matches!(e.kind, EventKind::Message { .. }))
-                    .ok_or_else(|| {
-                        ServiceError::invalid(
-                            "event",
-                            format!("case #{number} has no message {seq}"),
-                        )
-                    })?;
+                let event = message_event(txn, number, seq)?;
                 let at = now();
                 let who = actor.username.as_str();
                 let new_number = txn.allocate_case_number()?;
@@ -217,6 +209,19 @@ impl Service {
             })
             .await
     }
+}
+
+/// Message `seq` of a case, or why not.
+fn message_event(
+    txn: &WriteTransaction,
+    number: CaseNumber,
+    seq: u64,
+) -> ServiceResult<crate::domain::activity::ActivityEvent> {
+    txn.activity_event(number, seq)?
+        .filter(|e| matches!(e.kind, EventKind::Message { .. }))
+        .ok_or_else(|| {
+            ServiceError::invalid("event", format!("case #{number} has no message {seq}"))
+        })
 }
 
 /// Puts a message on `target` and takes it off `from`, with the files it
@@ -284,15 +289,7 @@ impl Service {
                     }
                     other => other?,
                 };
-                let event = txn
-                    .activity_event(number, seq)?
-                    .filter(|e| matches!(e.kind, EventKind::Message { .. }))
-                    .ok_or_else(|| {
-                        ServiceError::invalid(
-                            "event",
-                            format!("case #{number} has no message {seq}"),
-                        )
-                    })?;
+                let event = message_event(txn, number, seq)?;
                 // A partner reads every message of their case.
                 if target.source == crate::domain::case::Source::Partner
                     && original.created_by != target.created_by

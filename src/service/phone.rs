@@ -147,7 +147,6 @@ impl Service {
                 let call_key = format!("call:{channel}:{}", call.sid);
                 // A later callback of a call already on a case updates it.
                 if let Some(case_number) = txn.case_of_conversation(&call_key)?
-                    && let Some(case) = txn.case(case_number)?
                     && let Some(seq) = call_event_seq(txn, case_number, &call.sid)?
                     && let Some(mut event) = txn.activity_event(case_number, seq)?
                 {
@@ -168,17 +167,10 @@ impl Service {
                     }
                     update.duration_secs = update.duration_secs.or(shown_duration);
                     event.kind = call_kind(&update, recording);
-                    txn.put_event(case_number, &event)?;
+                    txn.rewrite_event(case_number, &event, "call", PHONE_ACTOR)?;
                     if recording.is_none() {
                         queue_recording(txn, channel, &call, case_number, seq)?;
                     }
-                    txn.enqueue(&crate::store::OutboxEvent::CaseChanged {
-                        number: case.number,
-                        channel: case.channel,
-                        event_seq: seq,
-                        event: "call".into(),
-                        actor: PHONE_ACTOR.into(),
-                    })?;
                     txn.remember_seen_mail(&key, case_number, seq)?;
                     return Ok(CallReceipt {
                         case: case_number,
@@ -379,16 +371,7 @@ impl Service {
                 };
                 txn.add_file(&mut file)?;
                 *recording = Some(file.id);
-                txn.put_event(case, &event)?;
-                if let Some(c) = txn.case(case)? {
-                    txn.enqueue(&crate::store::OutboxEvent::CaseChanged {
-                        number: c.number,
-                        channel: c.channel,
-                        event_seq: seq,
-                        event: "call".into(),
-                        actor: PHONE_ACTOR.into(),
-                    })?;
-                }
+                txn.rewrite_event(case, &event, "call", PHONE_ACTOR)?;
                 Ok(())
             })
             .await

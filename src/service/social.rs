@@ -190,20 +190,10 @@ fn live_conversation_case(
 ) -> ServiceResult<Option<Case>> {
     // Keys are per channel: another channel's hook, signed with that
     // channel's own secret, can never reach this channel's cases.
-    let Some(mut number) = txn.case_of_conversation(&conversation_key(channel, conversation))?
-    else {
+    let Some(number) = txn.case_of_conversation(&conversation_key(channel, conversation))? else {
         return Ok(None);
     };
-    for _ in 0..10 {
-        let Some(case) = txn.case(number)? else {
-            return Ok(None);
-        };
-        match &case.merge {
-            Some(merge) => number = merge.into,
-            None => return Ok(case.deleted_at.is_none().then_some(case)),
-        }
-    }
-    Ok(None)
+    Ok(super::cases::live_case(txn, number)?)
 }
 
 /// The key a conversation is remembered under, per channel.
@@ -265,17 +255,13 @@ fn append_social(
     at: Timestamp,
 ) -> ServiceResult<(CaseNumber, u64)> {
     let mut events = Vec::new();
-    if matches!(case.status, Status::Resolved | Status::WaitingForCustomer)
-        && let Some(from) = case.change_status(Status::Open, SOCIAL_ACTOR, at)?
-    {
-        events.push(if from == Status::Resolved {
-            EventKind::Reopened
-        } else {
-            EventKind::StatusChanged {
-                from,
-                to: Status::Open,
-            }
-        });
+    if matches!(case.status, Status::Resolved | Status::WaitingForCustomer) {
+        events.extend(super::cases::apply_status(
+            &mut case,
+            Status::Open,
+            SOCIAL_ACTOR,
+            at,
+        )?);
     }
     case.updated_at = at;
     case.updated_by = SOCIAL_ACTOR.to_owned();

@@ -584,17 +584,7 @@ fn show_delivery(txn: &WriteTransaction, outgoing: &OutgoingMail) -> ServiceResu
     {
         email.delivery = Some(DeliveryReport::of(outgoing));
     }
-    txn.put_event(outgoing.case, &event)?;
-    if let Some(case) = txn.case(outgoing.case)? {
-        txn.enqueue(&crate::store::OutboxEvent::CaseChanged {
-            number: case.number,
-            channel: case.channel,
-            event_seq: event.seq,
-            event: "delivery".into(),
-            actor: MAIL_ACTOR.into(),
-        })?;
-    }
-    Ok(())
+    Ok(txn.rewrite_event(outgoing.case, &event, "delivery", MAIL_ACTOR)?)
 }
 
 /// The `From` of an update and its bare address.

@@ -410,15 +410,8 @@ impl Service {
 
     /// The case a chat's case went into, when it was merged.
     fn chat_case(&self, case: CaseNumber) -> ServiceResult<CaseNumber> {
-        let txn = self.store.read()?;
-        let mut number = case;
-        for _ in 0..10 {
-            match txn.case(number)?.and_then(|c| c.merge) {
-                Some(merge) => number = merge.into,
-                None => break,
-            }
-        }
-        Ok(number)
+        let live = super::cases::live_case(&self.store.read()?, case)?;
+        Ok(live.map_or(case, |c| c.number))
     }
 
     async fn widget_to_case(

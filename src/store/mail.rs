@@ -167,8 +167,15 @@ pub trait MailWrites {
     /// Stores a new file record, giving it its id.
     fn add_file(&self, file: &mut FileRecord) -> StoreResult<()>;
     fn put_file(&self, file: &FileRecord) -> StoreResult<()>;
-    /// Rewrites one event in place (an outgoing message's delivery state).
-    fn put_event(&self, number: CaseNumber, event: &ActivityEvent) -> StoreResult<()>;
+    /// Rewrites one event in place (a delivery state, a call's progress)
+    /// and announces it as `what`, so live views and the index follow.
+    fn rewrite_event(
+        &self,
+        number: CaseNumber,
+        event: &ActivityEvent,
+        what: &str,
+        actor: &str,
+    ) -> StoreResult<()>;
     fn remember_message_id(&self, key: &str, number: CaseNumber) -> StoreResult<()>;
     fn remember_conversation(&self, key: &str, number: CaseNumber) -> StoreResult<()>;
     fn put_recording_job(&self, key: (u64, u64), job: &RecordingJob) -> StoreResult<()>;
@@ -216,9 +223,25 @@ impl MailWrites for WriteTransaction {
         Ok(())
     }
 
-    fn put_event(&self, number: CaseNumber, event: &ActivityEvent) -> StoreResult<()> {
+    fn rewrite_event(
+        &self,
+        number: CaseNumber,
+        event: &ActivityEvent,
+        what: &str,
+        actor: &str,
+    ) -> StoreResult<()> {
+        use super::records::{Reads, Writes};
         self.open_table(ACTIVITY)?
             .insert((number, event.seq), encode(event).as_slice())?;
+        if let Some(case) = self.case(number)? {
+            self.enqueue(&super::OutboxEvent::CaseChanged {
+                number,
+                channel: case.channel,
+                event_seq: event.seq,
+                event: what.to_owned(),
+                actor: actor.to_owned(),
+            })?;
+        }
         Ok(())
     }
 

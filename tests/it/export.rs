@@ -19,7 +19,7 @@ async fn export(client: &Client, query: &str) -> (u16, reqwest::header::HeaderMa
     (status, headers, response.bytes().await.unwrap().to_vec())
 }
 
-fn rows(bytes: Vec<u8>) -> Vec<Vec<String>> {
+pub fn rows(bytes: Vec<u8>) -> Vec<Vec<String>> {
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("a valid xlsx file");
     let range = book.worksheet_range("Cases").expect("a Cases sheet");
     range

@@ -109,17 +109,27 @@ fn addresses(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A multipart form of a case page, read only for a logged-in person
+/// (nobody's upload is read before that) and checked against the
+/// session's CSRF token.
+async fn checked_form(
+    req: &Request,
+    number: &str,
+    form: Multipart,
+) -> Result<(crate::service::Session, CaseNumber, FormParts), WebError> {
+    require_session(req)?;
+    let parts = FormParts::read(form).await?;
+    let session = require_form_session(req, parts.get("csrf"))?;
+    Ok((session, case_number(number)?, parts))
+}
+
 #[handler]
 pub async fn upload(
     req: &Request,
     Path(number): Path<String>,
     form: Multipart,
 ) -> Result<Redirect, WebError> {
-    // Nobody's upload is read before they are known to be logged in.
-    require_session(req)?;
-    let parts = FormParts::read(form).await?;
-    let session = require_form_session(req, parts.get("csrf"))?;
-    let number = case_number(&number)?;
+    let (session, number, parts) = checked_form(req, &number, form).await?;
     let new_file = parts
         .file
         .ok_or_else(|| WebError::BadInput("choose a file to upload".into()))?;
@@ -136,10 +146,7 @@ pub async fn send_update(
     Path(number): Path<String>,
     form: Multipart,
 ) -> Result<Redirect, WebError> {
-    require_session(req)?;
-    let parts = FormParts::read(form).await?;
-    let session = require_form_session(req, parts.get("csrf"))?;
-    let number = case_number(&number)?;
+    let (session, number, parts) = checked_form(req, &number, form).await?;
     let service = &app(req).service;
     let mut attachments = Vec::new();
     for id in parts.all("attach") {
