@@ -699,7 +699,7 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     let data = options.data.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("docket-bench-{}", std::process::id()))
     });
-    let language = tantivy::tokenizer::Language::English;
+    let language = crate::search::Language::English;
     let log = |message: &str| {
         if !options.json {
             eprintln!("bench: {message}");
@@ -722,7 +722,7 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     );
 
     // 1. Generate and import.
-    let has_data = data.join("docket.redb").exists();
+    let has_data = data.join(crate::store::DB_FILE).exists();
     if has_data {
         log(&format!("using the existing archive in {}", data.display()));
     } else {
@@ -750,12 +750,19 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         let import_rate = imported.cases as f64 / imported.seconds;
         report.at_least("import incl. indexing", import_rate, "case/s", 3000.0);
 
-        log("indexing the same archive with bare tantivy");
+        log(&format!(
+            "indexing the same archive with bare {}",
+            crate::search::ENGINE
+        ));
         let bare_dir = data.with_extension("bare-index");
         let bare = crate::archive::import::index_only(&archive, &bare_dir, language)
             .map_err(|e| e.to_string())?;
         let bare_rate = bare.cases as f64 / bare.seconds;
-        report.add("bare tantivy indexing", bare_rate, "case/s");
+        report.add(
+            format!("bare {} indexing", crate::search::ENGINE),
+            bare_rate,
+            "case/s",
+        );
         report.at_least(
             "import rate / bare indexing rate",
             import_rate / bare_rate,
@@ -767,7 +774,7 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     }
     report.add(
         "store size on disk",
-        dir_size(&data.join("docket.redb")) as f64 / 1e6,
+        dir_size(&data.join(crate::store::DB_FILE)) as f64 / 1e6,
         "MB",
     );
     report.add(
@@ -839,7 +846,7 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         if let Some((text, filters)) = bare {
             let direct = bare_latencies(&engine, text, &filters, rounds)?;
             report.add(
-                format!("{name}: bare tantivy p50"),
+                format!("{name}: bare {} p50", crate::search::ENGINE),
                 direct.percentile(50.0),
                 "ms",
             );

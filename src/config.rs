@@ -485,7 +485,7 @@ impl Config {
     }
 }
 
-/// An SMTP URL lettre understands: `smtp` or `smtps` with a host.
+/// An SMTP URL the mail sender understands: `smtp` or `smtps` with a host.
 fn check_smtp_url(url: &str) -> Result<(), ConfigError> {
     let bad = |why: &str| {
         ConfigError::OutOfRange(format!(

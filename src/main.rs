@@ -16,6 +16,7 @@ mod scripting;
 mod search;
 mod service;
 mod store;
+mod workers;
 
 fn main() -> std::process::ExitCode {
     // One TLS provider for every client (IMAP, SMTP, webhooks), chosen

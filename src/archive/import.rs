@@ -454,12 +454,12 @@ fn convert_case(
     Ok((case, activity))
 }
 
-/// Indexes an archive without storing it: bare tantivy indexing of the same
+/// Indexes an archive without storing it: bare engine indexing of the same
 /// text, for `docket bench` to compare the import against.
 pub fn index_only(
     archive: &Path,
     dir: &Path,
-    language: tantivy::tokenizer::Language,
+    language: crate::search::Language,
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
     let _ = std::fs::remove_dir_all(dir);

@@ -132,6 +132,81 @@ pub enum EventKind {
     },
 }
 
+/// The name of what happened to a case, as filters, the outbox and live
+/// updates carry it. One per kind of event, and `delivery` for the
+/// delivery state of an outbound message rewritten in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventName {
+    Created,
+    FieldsChanged,
+    StatusChanged,
+    Assigned,
+    Closed,
+    Reopened,
+    Archived,
+    Unarchived,
+    Note,
+    Message,
+    Call,
+    Escalated,
+    TimeLogged,
+    Linked,
+    Deleted,
+    Merged,
+    MergedInto,
+    Unmerged,
+    SplitOut,
+    Restored,
+    Moved,
+    Unlinked,
+    /// The delivery state of an outbound message, rewritten in place.
+    Delivery,
+    /// An event copied from a case merged into this one: old news.
+    Copied,
+    /// The case was deleted for good, with its whole history.
+    Purged,
+}
+
+impl EventName {
+    /// The name on the wire (`created`, `status_changed`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventName::Created => "created",
+            EventName::FieldsChanged => "fields_changed",
+            EventName::StatusChanged => "status_changed",
+            EventName::Assigned => "assigned",
+            EventName::Closed => "closed",
+            EventName::Reopened => "reopened",
+            EventName::Archived => "archived",
+            EventName::Unarchived => "unarchived",
+            EventName::Note => "note",
+            EventName::Message => "message",
+            EventName::Call => "call",
+            EventName::Escalated => "escalated",
+            EventName::TimeLogged => "time_logged",
+            EventName::Linked => "linked",
+            EventName::Deleted => "deleted",
+            EventName::Merged => "merged",
+            EventName::MergedInto => "merged_into",
+            EventName::Unmerged => "unmerged",
+            EventName::SplitOut => "split_out",
+            EventName::Restored => "restored",
+            EventName::Moved => "moved",
+            EventName::Unlinked => "unlinked",
+            EventName::Delivery => "delivery",
+            EventName::Copied => "copied",
+            EventName::Purged => "purged",
+        }
+    }
+}
+
+impl std::fmt::Display for EventName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl EventKind {
     /// Events partners never see: internal notes and the team's own
     /// bookkeeping (time, escalations, links, merges, moves, the trash).
@@ -155,29 +230,34 @@ impl EventKind {
 
     /// A short machine name, used by filters and live updates.
     pub fn name(&self) -> &'static str {
+        self.event_name().as_str()
+    }
+
+    /// What kind of event this is.
+    pub fn event_name(&self) -> EventName {
         match self {
-            EventKind::Created { .. } => "created",
-            EventKind::FieldsChanged { .. } => "fields_changed",
-            EventKind::StatusChanged { .. } => "status_changed",
-            EventKind::Assigned { .. } => "assigned",
-            EventKind::Closed { .. } => "closed",
-            EventKind::Reopened => "reopened",
-            EventKind::Archived => "archived",
-            EventKind::Unarchived => "unarchived",
-            EventKind::Note { .. } => "note",
-            EventKind::Message { .. } => "message",
-            EventKind::Call { .. } => "call",
-            EventKind::Escalated { .. } => "escalated",
-            EventKind::TimeLogged { .. } => "time_logged",
-            EventKind::Linked { .. } => "linked",
-            EventKind::Deleted => "deleted",
-            EventKind::Merged { .. } => "merged",
-            EventKind::MergedInto { .. } => "merged_into",
-            EventKind::Unmerged { .. } => "unmerged",
-            EventKind::SplitOut { .. } => "split_out",
-            EventKind::Restored => "restored",
-            EventKind::Moved { .. } => "moved",
-            EventKind::Unlinked { .. } => "unlinked",
+            EventKind::Created { .. } => EventName::Created,
+            EventKind::FieldsChanged { .. } => EventName::FieldsChanged,
+            EventKind::StatusChanged { .. } => EventName::StatusChanged,
+            EventKind::Assigned { .. } => EventName::Assigned,
+            EventKind::Closed { .. } => EventName::Closed,
+            EventKind::Reopened => EventName::Reopened,
+            EventKind::Archived => EventName::Archived,
+            EventKind::Unarchived => EventName::Unarchived,
+            EventKind::Note { .. } => EventName::Note,
+            EventKind::Message { .. } => EventName::Message,
+            EventKind::Call { .. } => EventName::Call,
+            EventKind::Escalated { .. } => EventName::Escalated,
+            EventKind::TimeLogged { .. } => EventName::TimeLogged,
+            EventKind::Linked { .. } => EventName::Linked,
+            EventKind::Deleted => EventName::Deleted,
+            EventKind::Merged { .. } => EventName::Merged,
+            EventKind::MergedInto { .. } => EventName::MergedInto,
+            EventKind::Unmerged { .. } => EventName::Unmerged,
+            EventKind::SplitOut { .. } => EventName::SplitOut,
+            EventKind::Restored => EventName::Restored,
+            EventKind::Moved { .. } => EventName::Moved,
+            EventKind::Unlinked { .. } => EventName::Unlinked,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod link;
 pub mod mail;
 pub mod milestone;
 pub mod profile;
+pub mod retry;
 pub mod time;
 pub mod user;
 pub mod validate;

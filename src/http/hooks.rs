@@ -12,9 +12,9 @@ use poem::{Request, Response, Route, get, handler, post};
 use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
-use crate::app::AppState;
 use crate::channels::{meta, phone};
 use crate::domain::channel::ChannelId;
+use crate::http::AppState;
 
 pub fn routes() -> Route {
     Route::new()

@@ -16,7 +16,32 @@ use poem::{
     Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Response, Route, get, handler, web::Data,
 };
 
-use crate::app::AppState;
+use crate::live::LiveFeed;
+use crate::service::Service;
+
+/// What every request handler shares.
+pub struct AppState {
+    pub service: Service,
+    pub live: LiveFeed,
+}
+
+/// Serves every route on `listener` until `shutdown` resolves, then lets
+/// requests in flight finish for up to ten seconds. Tests and benchmarks
+/// may call this with a listener of their own.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let acceptor = poem::listener::TcpAcceptor::from_tokio(listener)?;
+    poem::Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(
+            routes(state),
+            shutdown,
+            Some(std::time::Duration::from_secs(10)),
+        )
+        .await
+}
 
 /// Every route of the server.
 pub fn routes(state: Arc<AppState>) -> impl Endpoint {

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiError;
-use crate::app::AppState;
 use crate::domain::channel::ChannelId;
+use crate::http::AppState;
 
 const SCRIPT: &str = include_str!("../../assets/widget/widget.js");
 

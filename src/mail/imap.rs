@@ -1,11 +1,8 @@
-//! IMAP intake: one task per channel with an IMAP folder. It takes unseen
-//! messages in through the service and marks each seen (or moves it) only
-//! after its case change is committed, so a crash at any point neither loses
-//! a message (it is still unseen) nor duplicates one (intake is idempotent).
-//! It waits with IDLE where the server has it and polls otherwise; failures
-//! back off and show on the channel's page.
+//! The IMAP client side of mail intake: connecting (TLS, STARTTLS or plain),
+//! finding unseen messages, fetching them within the size limit, marking
+//! them done, and waiting with IDLE. The intake tasks that drive it live in
+//! `workers::imap`.
 
-use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,18 +11,11 @@ use async_imap::Session;
 use futures_util::TryStreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
-use crate::domain::channel::{ChannelId, ImapSecurity, ImapSettings};
-use crate::service::{Service, ServiceError};
+use crate::domain::channel::{ImapSecurity, ImapSettings};
 
 /// How long connecting, logging in or one command may take.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
-/// How often the set of channels with IMAP is looked at.
-const SUPERVISE_EVERY: Duration = Duration::from_secs(2);
-/// Longest wait between reconnection attempts.
-const BACKOFF_MAX: Duration = Duration::from_secs(300);
 /// Longest one IDLE lasts before the folder is searched again anyway.
 const IDLE_MAX: Duration = Duration::from_secs(300);
 
@@ -34,15 +24,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> Io for T {}
 type Stream = Box<dyn Io>;
 
 #[derive(Debug, thiserror::Error)]
-enum ImapError {
+pub enum ImapError {
     #[error("{0}")]
     Connection(String),
     #[error("the server said: {0}")]
     Protocol(#[from] async_imap::error::Error),
     #[error("timed out after {0:?}")]
     Timeout(Duration),
-    #[error("the message could not be stored: {0}")]
-    Store(ServiceError),
 }
 
 async fn timed<T, E: Into<ImapError>>(
@@ -60,132 +48,79 @@ impl From<std::io::Error> for ImapError {
     }
 }
 
-/// Keeps one intake task per channel with IMAP settings, restarting a
-/// channel's task when its settings change, until `shutdown`.
-pub async fn run(service: Service, mut shutdown: watch::Receiver<bool>) {
-    let mut tasks: HashMap<ChannelId, (ImapSettings, JoinHandle<()>)> = HashMap::new();
-    loop {
-        let wanted: HashMap<ChannelId, ImapSettings> = match service.imap_channels() {
-            Ok(channels) => channels
-                .into_iter()
-                .filter_map(|c| c.settings.imap.map(|s| (c.id, s)))
-                .collect(),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the channels for mail intake");
-                HashMap::new()
-            }
-        };
-        tasks.retain(|id, (settings, task)| {
-            let keep = wanted.get(id) == Some(settings) && !task.is_finished();
-            if !keep {
-                task.abort();
-                service.report_mail_status(*id, |s| s.state = "stopped".into());
-            }
-            keep
-        });
-        for (id, settings) in wanted {
-            if let std::collections::hash_map::Entry::Vacant(slot) = tasks.entry(id) {
-                let task = tokio::spawn(intake(
-                    service.clone(),
-                    id,
-                    settings.clone(),
-                    shutdown.clone(),
-                ));
-                slot.insert((settings, task));
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(SUPERVISE_EVERY) => {}
-            _ = shutdown.wait_for(|stop| *stop) => break,
-        }
-    }
-    for (_, (_, task)) in tasks {
-        let _ = task.await;
-    }
+/// An open IMAP folder: a logged-in session with the folder selected.
+pub struct Mailbox {
+    session: Session<Stream>,
+    /// The server has IDLE (RFC 2177): wait for news instead of polling.
+    pub can_idle: bool,
+    /// The server has MOVE (RFC 6851).
+    can_move: bool,
 }
 
-/// One channel's intake: sessions, and backoff between failed ones.
-async fn intake(
-    service: Service,
-    channel: ChannelId,
-    settings: ImapSettings,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut failures: u32 = 0;
-    loop {
-        service.report_mail_status(channel, |s| s.state = "connecting".into());
-        let result = session(&service, channel, &settings, &mut shutdown, &mut failures).await;
-        if *shutdown.borrow() {
-            service.report_mail_status(channel, |s| s.state = "stopped".into());
-            return;
-        }
-        failures += 1;
-        let delay = Duration::from_secs(2u64 << failures.min(8)).min(BACKOFF_MAX);
-        let error = match result {
-            Ok(()) => "the server closed the connection".to_owned(),
-            Err(e) => e.to_string(),
-        };
-        tracing::warn!(channel, host = %settings.host, %error, retry_in = ?delay, "IMAP intake failed");
-        service.report_mail_status(channel, |s| {
-            s.state = "failing".into();
-            s.last_error = Some(error);
-            s.last_error_at = Some(chrono::Utc::now());
-            s.retry_at = chrono::Duration::from_std(delay)
-                .ok()
-                .map(|d| chrono::Utc::now() + d);
-        });
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = shutdown.wait_for(|stop| *stop) => return,
-        }
+impl Mailbox {
+    /// Connects, logs in and selects the folder of `settings`.
+    pub async fn open(settings: &ImapSettings) -> Result<Mailbox, ImapError> {
+        let mut session = connect(settings).await?;
+        timed(session.select(&settings.folder)).await?;
+        let capabilities = timed(session.capabilities()).await?;
+        Ok(Mailbox {
+            can_idle: capabilities.has_str("IDLE"),
+            can_move: capabilities.has_str("MOVE"),
+            session,
+        })
     }
-}
 
-async fn session(
-    service: &Service,
-    channel: ChannelId,
-    settings: &ImapSettings,
-    shutdown: &mut watch::Receiver<bool>,
-    failures: &mut u32,
-) -> Result<(), ImapError> {
-    let mut session = connect(settings).await?;
-    timed(session.select(&settings.folder)).await?;
-    let capabilities = timed(session.capabilities()).await?;
-    let can_idle = capabilities.has_str("IDLE");
-    let can_move = capabilities.has_str("MOVE");
-    *failures = 0;
-    let poll = Duration::from_secs(service.config().mail.poll_seconds);
-    loop {
-        service.report_mail_status(channel, |s| {
-            s.state = "polling".into();
-            s.retry_at = None;
-        });
-        take_in_unseen(service, channel, settings, can_move, &mut session).await?;
-        service.report_mail_status(channel, |s| {
-            s.state = if can_idle { "idle" } else { "waiting" }.into();
-            s.last_success_at = Some(chrono::Utc::now());
-        });
-        if *shutdown.borrow() {
-            let _ = timed(session.logout()).await;
-            return Ok(());
-        }
-        if can_idle {
-            let mut idle = session.idle();
-            timed(idle.init()).await?;
-            {
-                let (wait, _interrupt) = idle.wait_with_timeout(poll.min(IDLE_MAX));
-                tokio::select! {
-                    result = wait => { result?; }
-                    _ = shutdown.wait_for(|stop| *stop) => {}
-                }
-            }
-            session = timed(idle.done()).await?;
-        } else {
+    /// The UIDs of the folder's unseen messages, oldest first.
+    pub async fn unseen(&mut self) -> Result<Vec<u32>, ImapError> {
+        let mut uids: Vec<u32> = timed(self.session.uid_search("UNSEEN"))
+            .await?
+            .into_iter()
+            .collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
+    /// The raw message, or for one over `limit` bytes, its header with a
+    /// notice in place of the body so that the case says what happened.
+    pub async fn fetch(&mut self, uid: u32, limit: usize) -> Result<Option<Vec<u8>>, ImapError> {
+        fetch(&mut self.session, uid, limit).await
+    }
+
+    /// Marks a message done: moved to the configured folder, or seen.
+    pub async fn done_with(&mut self, settings: &ImapSettings, uid: u32) -> Result<(), ImapError> {
+        done_with(&mut self.session, settings, self.can_move, uid).await
+    }
+
+    /// Waits with IDLE until the server reports news, `timeout` passes
+    /// (at most five minutes) or `stop` resolves.
+    pub async fn idle(
+        self,
+        timeout: Duration,
+        stop: impl Future<Output = ()>,
+    ) -> Result<Mailbox, ImapError> {
+        let Mailbox {
+            session,
+            can_idle,
+            can_move,
+        } = self;
+        let mut idle = session.idle();
+        timed(idle.init()).await?;
+        {
+            let (wait, _interrupt) = idle.wait_with_timeout(timeout.min(IDLE_MAX));
             tokio::select! {
-                _ = tokio::time::sleep(poll) => {}
-                _ = shutdown.wait_for(|stop| *stop) => {}
+                result = wait => { result?; }
+                _ = stop => {}
             }
         }
+        Ok(Mailbox {
+            session: timed(idle.done()).await?,
+            can_idle,
+            can_move,
+        })
+    }
+
+    pub async fn logout(mut self) {
+        let _ = timed(self.session.logout()).await;
     }
 }
 
@@ -239,66 +174,6 @@ async fn tls(
         .map_err(|e| ImapError::Connection(format!("'{host}' is not a TLS server name: {e}")))?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     timed(connector.connect(name, tcp)).await
-}
-
-/// Takes in every unseen message of the selected folder, oldest first.
-async fn take_in_unseen(
-    service: &Service,
-    channel: ChannelId,
-    settings: &ImapSettings,
-    can_move: bool,
-    session: &mut Session<Stream>,
-) -> Result<(), ImapError> {
-    let mut uids: Vec<u32> = timed(session.uid_search("UNSEEN"))
-        .await?
-        .into_iter()
-        .collect();
-    uids.sort_unstable();
-    let limit = service.config().mail.max_message_bytes;
-    for uid in uids {
-        let Some(raw) = fetch(session, uid, limit).await? else {
-            continue;
-        };
-        match service
-            .take_in_mail(&Service::operator(), channel, raw)
-            .await
-        {
-            Ok(receipt) => {
-                tracing::info!(
-                    channel,
-                    uid,
-                    case = receipt.case,
-                    duplicate = receipt.duplicate,
-                    "took in a message"
-                );
-                service.report_mail_status(channel, |s| s.messages_taken_in += 1);
-                done_with(session, settings, can_move, uid).await?;
-            }
-            // Left unseen: taken in once the sender's window has passed.
-            Err(ServiceError::SenderThrottled { sender, .. }) => {
-                tracing::warn!(channel, uid, %sender, "mail held back: too many messages from one sender");
-                service.report_mail_status(channel, |s| s.messages_refused += 1);
-            }
-            // It will never be readable: set it aside rather than retry forever.
-            Err(
-                e @ (ServiceError::BadRequest(_)
-                | ServiceError::TooLarge(_)
-                | ServiceError::Invalid { .. }
-                | ServiceError::InvalidFields(_)
-                | ServiceError::Conflict(_)),
-            ) => {
-                tracing::warn!(channel, uid, error = %e, "refused a message");
-                service.report_mail_status(channel, |s| {
-                    s.messages_refused += 1;
-                    s.last_error = Some(format!("message {uid} refused: {e}"));
-                    s.last_error_at = Some(chrono::Utc::now());
-                });
-                done_with(session, settings, can_move, uid).await?;
-            }
-            Err(e) => return Err(ImapError::Store(e)),
-        }
-    }
-    Ok(())
 }
 
 /// The raw message, or for one over the size limit, its header with a

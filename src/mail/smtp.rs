@@ -1,19 +1,14 @@
-//! Sends queued outgoing mail over SMTP with lettre, retrying with backoff.
-//! A message leaves the queue only once the server accepted it (or refused
-//! it for good); a crash in between sends it again, never loses it.
+//! Outgoing mail on the wire: builds a queued message with lettre and hands
+//! it to the SMTP server. The queue and its retries are `workers::mail`'s.
 
 use std::time::Duration;
 
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use tokio::sync::watch;
 
 use crate::domain::mail::OutgoingMail;
-use crate::service::Service;
 
-/// Messages sent per round; the rest wait for the next.
-const BATCH: usize = 16;
 /// How long an SMTP conversation may take.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -44,9 +39,9 @@ text_header!(AutoResponseSuppress, "X-Auto-Response-Suppress");
 
 /// Why a message could not be sent; `permanent` ones are not retried.
 #[derive(Debug)]
-struct SendFailure {
-    message: String,
-    permanent: bool,
+pub struct SendFailure {
+    pub message: String,
+    pub permanent: bool,
 }
 
 fn permanent(message: impl Into<String>) -> SendFailure {
@@ -56,70 +51,43 @@ fn permanent(message: impl Into<String>) -> SendFailure {
     }
 }
 
-/// Runs until `shutdown` turns true.
-pub async fn run(service: Service, mut shutdown: watch::Receiver<bool>) {
-    let transport = match service.config().smtp.url.as_deref() {
-        Some(url) => match AsyncSmtpTransport::<Tokio1Executor>::from_url(url) {
-            Ok(builder) => Some(builder.timeout(Some(SMTP_TIMEOUT)).build()),
-            Err(e) => {
-                tracing::error!(error = %e, "the SMTP URL cannot be used; outgoing mail waits");
-                None
-            }
-        },
-        None => None,
-    };
-    let mut commits = service.commits();
-    loop {
-        let due = match service.due_outgoing_mail(BATCH) {
-            Ok(due) => due,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the outgoing mail queue");
-                Vec::new()
-            }
-        };
-        for (id, mail) in due {
-            let outcome = match &transport {
-                Some(transport) => send(&service, transport, &mail).await,
-                None => {
-                    let reason = "no SMTP server is configured (DOCKET_SMTP_URL or [smtp] url)";
-                    if let Err(e) = service.postpone_delivery(id, reason, 60).await {
-                        tracing::error!(error = %e, "cannot postpone outgoing mail");
-                    }
-                    continue;
-                }
-            };
-            let recorded = outcome.map_err(|f| {
-                tracing::warn!(id, case = mail.case, error = %f.message, permanent = f.permanent, "mail not sent");
-                (f.message, f.permanent)
-            });
-            if let Err(e) = service.record_delivery(id, recorded).await {
-                tracing::error!(error = %e, "cannot record a delivery attempt");
-            }
-        }
-        tokio::select! {
-            _ = shutdown.changed() => {}
-            _ = commits.changed() => {}
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-        if *shutdown.borrow() {
-            return;
+/// A connection pool to the configured SMTP server.
+pub struct SmtpSender {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl SmtpSender {
+    /// A sender for `url` (`smtp://host:port`, `smtps://user:pass@host`...).
+    pub fn new(url: &str) -> Result<SmtpSender, String> {
+        let builder =
+            AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| e.to_string())?;
+        Ok(SmtpSender {
+            transport: builder.timeout(Some(SMTP_TIMEOUT)).build(),
+        })
+    }
+
+    /// Sends one message; `attachments` holds the bytes of each of its
+    /// attachments, in order.
+    pub async fn send(
+        &self,
+        mail: &OutgoingMail,
+        attachments: Vec<Vec<u8>>,
+    ) -> Result<(), SendFailure> {
+        let message = build(mail, attachments)?;
+        match self.transport.send(message).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(SendFailure {
+                permanent: e.is_permanent(),
+                message: e.to_string(),
+            }),
         }
     }
 }
 
-async fn send(
-    service: &Service,
-    transport: &AsyncSmtpTransport<Tokio1Executor>,
-    mail: &OutgoingMail,
-) -> Result<(), SendFailure> {
-    let message = build(service, mail)?;
-    match transport.send(message).await {
-        Ok(_) => Ok(()),
-        Err(e) => Err(SendFailure {
-            permanent: e.is_permanent(),
-            message: e.to_string(),
-        }),
-    }
+/// Whether the SMTP side will accept `address` as a recipient: checked when
+/// an update is written, rather than after it was accepted.
+pub fn can_send_to(address: &str) -> bool {
+    address.parse::<lettre::Address>().is_ok()
 }
 
 fn mailbox(text: &str) -> Result<Mailbox, SendFailure> {
@@ -132,7 +100,7 @@ fn angle(id: &str) -> String {
 }
 
 /// The message as it goes on the wire.
-fn build(service: &Service, mail: &OutgoingMail) -> Result<Message, SendFailure> {
+fn build(mail: &OutgoingMail, attachments: Vec<Vec<u8>>) -> Result<Message, SendFailure> {
     let mut builder = Message::builder()
         .from(mailbox(&mail.from)?)
         .subject(mail.subject.clone())
@@ -167,11 +135,7 @@ fn build(service: &Service, mail: &OutgoingMail) -> Result<Message, SendFailure>
         builder.singlepart(text)
     } else {
         let mut parts = MultiPart::mixed().singlepart(text);
-        for attachment in &mail.attachments {
-            let bytes = service.blob(&attachment.sha256).map_err(|e| SendFailure {
-                message: format!("attachment {} unreadable: {e}", attachment.name),
-                permanent: false,
-            })?;
+        for (attachment, bytes) in mail.attachments.iter().zip(attachments) {
             let content_type = ContentType::parse(&attachment.content_type)
                 .unwrap_or(ContentType::parse("application/octet-stream").expect("valid type"));
             parts = parts

@@ -1,99 +1,36 @@
-//! Slack notifications: an outbox consumer turns case events into messages
-//! for the channel's incoming webhook and stores them as deliveries; a
-//! sender posts them, retrying with backoff. A failing webhook never holds
-//! up or loses a case change, and nothing is sent for an auto-resolved case.
+//! Slack notifications and posts to other services: what the notify
+//! consumer of the outbox turns case events into (messages for the
+//! channel's incoming webhook, stored as deliveries), and how a delivery
+//! is posted. `workers` runs both, retrying failed posts with backoff. A
+//! failing webhook never holds up or loses a case change, and nothing is
+//! sent for an auto-resolved case.
 
 mod slack;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
-
 use crate::config::NotifyConfig;
-use crate::domain::activity::{Direction, EventKind};
+use crate::domain::activity::{Direction, EventKind, EventName};
+use crate::domain::retry::RetryPolicy;
 use crate::store::{Delivery, OutboxEvent, Reads, Store, StoreError, Writes};
 
-pub const CONSUMER_NAME: &str = "notify";
-
-/// Outbox entries handled per batch.
-const BATCH: usize = 256;
 /// Deliveries looked at per round.
 const SEND_BATCH: usize = 64;
-/// After this many failed attempts (about seventeen minutes of retrying)
-/// a delivery is dropped with a warning.
-pub const MAX_ATTEMPTS: u32 = 10;
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Seconds to wait before attempt `attempts + 1`: 2, 4, 8 ... capped at
-/// ten minutes.
-pub fn backoff_seconds(attempts: u32) -> i64 {
-    (1_i64 << attempts.min(16)).min(600)
-}
-
-/// Runs the outbox consumer and the sender until shutdown.
-pub async fn run(store: Store, config: Arc<NotifyConfig>, stopping: watch::Receiver<bool>) {
-    let sender = tokio::spawn(send_loop(store.clone(), config.clone(), stopping.clone()));
-    consume_loop(store, config, stopping).await;
-    let _ = sender.await;
-}
-
-async fn consume_loop(
-    store: Store,
-    config: Arc<NotifyConfig>,
-    mut stopping: watch::Receiver<bool>,
-) {
-    let mut commits = store.commits();
-    loop {
-        match drain(&store, &config).await {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "notifications could not read the outbox; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-        tokio::select! {
-            changed = commits.changed() => if changed.is_err() { break },
-            changed = stopping.changed() => if changed.is_err() { break },
-            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
-        }
-        if *stopping.borrow() {
-            break;
+/// The Slack messages a batch of outbox entries calls for.
+pub fn deliveries_for(
+    txn: &impl Reads,
+    entries: &[(u64, OutboxEvent)],
+    config: &NotifyConfig,
+) -> Result<Vec<Delivery>, StoreError> {
+    let mut deliveries = Vec::new();
+    for (_, entry) in entries {
+        if let Some(delivery) = delivery_for(txn, entry, config)? {
+            deliveries.push(delivery);
         }
     }
-}
-
-/// Turns one batch of outbox entries into deliveries and acknowledges it,
-/// in one transaction; true when there may be more.
-async fn drain(store: &Store, config: &Arc<NotifyConfig>) -> Result<bool, StoreError> {
-    let batch = {
-        let txn = store.read()?;
-        let cursor = txn.outbox_cursor(CONSUMER_NAME)?;
-        txn.outbox_after(cursor, BATCH)?
-    };
-    let Some(&(last, _)) = batch.last() else {
-        return Ok(false);
-    };
-    let deliveries = {
-        let txn = store.read()?;
-        let mut deliveries = Vec::new();
-        for (_, entry) in &batch {
-            if let Some(delivery) = delivery_for(&txn, entry, config)? {
-                deliveries.push(delivery);
-            }
-        }
-        deliveries
-    };
-    store
-        .write(move |txn| {
-            for delivery in &deliveries {
-                txn.add_delivery(delivery)?;
-            }
-            txn.ack_outbox(CONSUMER_NAME, last)
-        })
-        .await?;
-    Ok(true)
+    Ok(deliveries)
 }
 
 /// The Slack message an outbox entry calls for, if any.
@@ -110,8 +47,13 @@ fn delivery_for(
         ..
     } = entry;
     if !matches!(
-        event.as_str(),
-        "created" | "message" | "status_changed" | "closed" | "reopened" | "escalated"
+        event,
+        EventName::Created
+            | EventName::Message
+            | EventName::StatusChanged
+            | EventName::Closed
+            | EventName::Reopened
+            | EventName::Escalated
     ) {
         return Ok(None);
     }
@@ -154,37 +96,17 @@ fn delivery_for(
     }))
 }
 
-async fn send_loop(store: Store, config: Arc<NotifyConfig>, mut stopping: watch::Receiver<bool>) {
-    let client = match reqwest::Client::builder()
+/// The HTTP client deliveries are posted with.
+pub fn client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
         .timeout(SEND_TIMEOUT)
         // A redirect could lead past the allow-list.
         .redirect(reqwest::redirect::Policy::none())
         .build()
-    {
-        Ok(client) => client,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot create the HTTP client; notifications are off");
-            return;
-        }
-    };
-    let mut commits = store.commits();
-    loop {
-        if let Err(e) = send_due(&store, &config, &client).await {
-            tracing::warn!(error = %e, "notifications could not be sent; retrying");
-        }
-        tokio::select! {
-            changed = commits.changed() => if changed.is_err() { break },
-            changed = stopping.changed() => if changed.is_err() { break },
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-        if *stopping.borrow() {
-            break;
-        }
-    }
 }
 
 /// Sends every delivery that is due, recording the outcome of each.
-async fn send_due(
+pub async fn send_due(
     store: &Store,
     config: &NotifyConfig,
     client: &reqwest::Client,
@@ -215,14 +137,17 @@ async fn send_due(
             Ok(()) => true,
             Err((reason, permanent)) => {
                 delivery.attempts += 1;
-                let give_up = permanent || delivery.attempts >= MAX_ATTEMPTS;
-                if give_up {
-                    tracing::warn!(case = delivery.case, %reason, "an outbound delivery (Slack or a reply) failed for good and was dropped");
-                } else {
-                    tracing::info!(case = delivery.case, %reason, attempt = delivery.attempts, "an outbound delivery (Slack or a reply) failed; will retry");
-                    delivery.next_at = now + backoff_seconds(delivery.attempts);
+                match RetryPolicy::POST.after_failure(delivery.attempts, permanent) {
+                    None => {
+                        tracing::warn!(case = delivery.case, %reason, "an outbound delivery (Slack or a reply) failed for good and was dropped");
+                        true
+                    }
+                    Some(delay) => {
+                        tracing::info!(case = delivery.case, %reason, attempt = delivery.attempts, "an outbound delivery (Slack or a reply) failed; will retry");
+                        delivery.next_at = now + delay;
+                        false
+                    }
                 }
-                give_up
             }
         };
         store
@@ -243,7 +168,7 @@ async fn send_due(
 
 /// Mirrors a delivery attempt on the outbound message it carries.
 fn show_outcome(
-    txn: &redb::WriteTransaction,
+    txn: &crate::store::WriteTxn,
     delivery: &Delivery,
     seq: u64,
     outcome: &Result<(), (String, bool)>,
@@ -274,7 +199,7 @@ fn show_outcome(
     {
         *shown = Some(report);
     }
-    txn.rewrite_event(delivery.case, &event, "delivery", "docket")
+    txn.rewrite_event(delivery.case, &event, EventName::Delivery, "docket")
 }
 
 /// Posts one delivery; an error says why and whether retrying is useless
@@ -315,17 +240,4 @@ async fn send(
         format!("the receiver answered {status}: {detail}"),
         permanent,
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        assert!(backoff_seconds(1) < backoff_seconds(2));
-        assert!(backoff_seconds(3) < backoff_seconds(5));
-        assert_eq!(backoff_seconds(1), 2);
-        assert_eq!(backoff_seconds(30), 600);
-    }
 }

@@ -1,18 +1,17 @@
-//! The indexer: the outbox consumer that keeps the search index in step
-//! with redb, and rebuilds it from redb when it is missing or behind.
+//! The indexer: what the search consumer of the outbox does to keep the
+//! index in step with the store, and rebuilding it from the store when it
+//! is missing or behind. `workers` runs it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
-
 use super::{Engine, SearchError, SearchIndex, case_document};
-use crate::store::{OutboxEvent, Reads, Store, StoreError, Writes};
-
-pub const CONSUMER_NAME: &str = "search";
+use crate::store::{Consumer, OutboxEvent, Reads, Store, StoreError, Writes};
 
 /// Outbox entries handled per commit.
-const BATCH: usize = 2000;
+pub const BATCH: usize = 2000;
+/// How long a failed rebuild waits before the next try.
+const REBUILD_RETRY: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexerError {
@@ -24,90 +23,96 @@ pub enum IndexerError {
     Join(String),
 }
 
-/// Runs until `shutdown` turns true. `rebuild` asks for a full rebuild first.
-pub async fn run(
+/// Keeps the index in step with the outbox entries it is handed, and
+/// rebuilds it whole when it is missing, behind, or asked to.
+pub struct Indexer {
     search: Arc<SearchIndex>,
-    store: Store,
-    mut rebuild: bool,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut commits = store.commits();
-    loop {
-        if rebuild || search.take_rebuild_request() || is_behind(&search, &store) {
-            match rebuild_from_store(search.clone(), store.clone()).await {
-                Ok(_) => rebuild = false,
+    rebuild: bool,
+    /// After a failed rebuild: not before then.
+    retry_at: Option<Instant>,
+}
+
+impl Indexer {
+    /// `rebuild` asks for a full rebuild first.
+    pub fn new(search: Arc<SearchIndex>, rebuild: bool) -> Indexer {
+        Indexer {
+            search,
+            rebuild,
+            retry_at: None,
+        }
+    }
+
+    /// Rebuilds the index when it must be; false while it cannot take
+    /// entries (a rebuild failed and waits to be tried again).
+    pub async fn catch_up(&mut self, store: &Store) -> bool {
+        if self.retry_at.is_some_and(|at| Instant::now() < at) {
+            return false;
+        }
+        if self.rebuild || self.search.take_rebuild_request() || self.is_behind(store) {
+            match rebuild_from_store(self.search.clone(), store.clone()).await {
+                Ok(_) => {
+                    self.rebuild = false;
+                    self.retry_at = None;
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "rebuilding the search index failed; retrying in 10 seconds");
-                    rebuild = true;
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(10)) => continue,
-                        _ = shutdown.wait_for(|stop| *stop) => return,
-                    }
+                    self.rebuild = true;
+                    self.retry_at = Some(Instant::now() + REBUILD_RETRY);
+                    return false;
                 }
             }
         }
-        match drain(&search, &store).await {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "indexing failed; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-        tokio::select! {
-            changed = commits.changed() => if changed.is_err() { return },
-            _ = shutdown.wait_for(|stop| *stop) => return,
-            // Also the pace at which a requested rebuild is noticed.
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
+        true
+    }
+
+    /// The index misses changes the outbox no longer holds: rebuild.
+    fn is_behind(&self, store: &Store) -> bool {
+        let Some(engine) = self.search.engine() else {
+            return true;
+        };
+        let cursor = store
+            .read()
+            .and_then(|txn| txn.outbox_cursor(Consumer::Search))
+            .unwrap_or(0);
+        engine.indexed_seq() < cursor
+    }
+
+    /// The last outbox entry the index holds (recorded in its own commit,
+    /// so a crash between the commit and the store's cursor replays
+    /// nothing twice); `None` before the first build.
+    pub fn position(&self) -> Option<u64> {
+        self.search.engine().map(|engine| engine.indexed_seq())
+    }
+
+    /// Indexes the cases `entries` name, up to the last entry's sequence.
+    pub async fn index(
+        &self,
+        store: &Store,
+        entries: &[(u64, OutboxEvent)],
+    ) -> Result<(), IndexerError> {
+        let (Some(engine), Some(&(last, _))) = (self.search.engine(), entries.last()) else {
+            return Ok(());
+        };
+        let mut numbers: Vec<u64> = entries.iter().map(|(_, event)| event.case()).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || index_cases(&engine, &store, numbers, last))
+            .await
+            .map_err(|e| IndexerError::Join(e.to_string()))??;
+        self.search.set_indexed(last);
+        Ok(())
     }
 }
 
-/// The index misses changes the outbox no longer holds: rebuild.
-fn is_behind(search: &SearchIndex, store: &Store) -> bool {
-    let Some(engine) = search.engine() else {
-        return true;
-    };
-    let cursor = store
-        .read()
-        .and_then(|txn| txn.outbox_cursor(CONSUMER_NAME))
-        .unwrap_or(0);
-    engine.indexed_seq() < cursor
-}
-
-/// Indexes one batch of outbox entries; true when there may be more.
-async fn drain(search: &Arc<SearchIndex>, store: &Store) -> Result<bool, IndexerError> {
-    let Some(engine) = search.engine() else {
-        return Ok(false);
-    };
-    let batch_store = store.clone();
-    let (last, more) = tokio::task::spawn_blocking(move || index_batch(&engine, &batch_store))
-        .await
-        .map_err(|e| IndexerError::Join(e.to_string()))??;
-    if let Some(last) = last {
-        search.set_indexed(last);
-        store
-            .write(move |txn| txn.ack_outbox(CONSUMER_NAME, last))
-            .await?;
-    }
-    Ok(more)
-}
-
-fn index_batch(engine: &Engine, store: &Store) -> Result<(Option<u64>, bool), IndexerError> {
+/// Replaces the documents of `numbers` and commits the index at `seq`.
+fn index_cases(
+    engine: &Engine,
+    store: &Store,
+    numbers: Vec<u64>,
+    seq: u64,
+) -> Result<(), IndexerError> {
     let txn = store.read()?;
-    let entries = txn.outbox_after(engine.indexed_seq(), BATCH)?;
-    let Some((last, _)) = entries.last() else {
-        return Ok((None, false));
-    };
-    let last = *last;
-    let mut numbers: Vec<u64> = entries
-        .iter()
-        .map(|(_, event)| match event {
-            OutboxEvent::CaseChanged { number, .. } => *number,
-        })
-        .collect();
-    numbers.sort_unstable();
-    numbers.dedup();
     let mut changes = Vec::with_capacity(numbers.len());
     for number in numbers {
         let document = match txn.case(number)? {
@@ -121,11 +126,11 @@ fn index_batch(engine: &Engine, store: &Store) -> Result<(Option<u64>, bool), In
         changes.push((number, document));
     }
     drop(txn);
-    engine.apply(changes, last)?;
-    Ok((Some(last), entries.len() == BATCH))
+    engine.apply(changes, seq)?;
+    Ok(())
 }
 
-/// Builds a complete index from a redb snapshot beside the current one, then
+/// Builds a complete index from a store snapshot beside the current one, then
 /// swaps it in; searches use the old index meanwhile.
 pub async fn rebuild_from_store(
     search: Arc<SearchIndex>,
@@ -142,7 +147,7 @@ pub async fn rebuild_from_store(
     search.set_rebuilding(false);
     let (seq, cases) = built??;
     store
-        .write(move |txn| txn.ack_outbox(CONSUMER_NAME, seq))
+        .write(move |txn| txn.ack_outbox(Consumer::Search, seq))
         .await?;
     tracing::info!(
         cases,

@@ -1,10 +1,10 @@
-//! Full-text search and listing over a tantivy index derived from redb.
+//! Full-text search and listing over a tantivy index derived from the store.
 //!
 //! The index lives in `DATA/index`. It is fed only by the indexer (an
 //! outbox consumer), which records in every tantivy commit the outbox
 //! sequence it reached. A missing, unreadable or old-format index is moved
-//! aside and rebuilt from redb in the background; until the new one is ready
-//! the service answers plain listings from redb.
+//! aside and rebuilt from the store in the background; until the new one is ready
+//! the service answers plain listings from the store.
 
 mod compile;
 mod document;
@@ -22,7 +22,11 @@ use serde::{Deserialize, Serialize};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, EnableScoring, Occur, Query};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::tokenizer::Language;
+/// The engine under the index, named in benchmark reports.
+pub const ENGINE: &str = "tantivy";
+
+/// The stemming languages the index knows.
+pub use tantivy::tokenizer::Language;
 use tantivy::{
     DocAddress, DocSet, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Searcher, TERMINATED,
     TantivyDocument, Term,
@@ -56,7 +60,7 @@ impl From<tantivy::TantivyError> for SearchError {
 }
 
 /// Which cases a user may see at all; the index narrows by it, and every
-/// hit is still checked against redb.
+/// hit is still checked against the store.
 #[derive(Debug, Clone)]
 pub enum Scope {
     Everything,
@@ -795,7 +799,7 @@ impl SearchIndex {
         self.indexed.send_modify(|at| *at = (*at).max(seq));
     }
 
-    /// Asks the indexer to rebuild from redb; searches use the current index
+    /// Asks the indexer to rebuild from the store; searches use the current index
     /// until the new one replaces it.
     pub fn request_rebuild(&self) {
         self.rebuild_requested

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use redb::WriteTransaction;
+use crate::store::WriteTxn;
 
 use super::{Service, ServiceError, ServiceResult, now};
 use crate::domain::Timestamp;
@@ -184,7 +184,7 @@ fn profile_changes(before: &ProfileValues, after: &ProfileValues) -> Vec<FieldCh
 /// Applies what intake decided to a new case inside its transaction and
 /// returns the events the rules caused.
 pub fn apply_intake(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     case: &mut Case,
     intake: &Intake,
     at: Timestamp,
@@ -240,7 +240,7 @@ pub fn apply_intake(
 /// changed). Completed milestones stay as they were, planned or not; one
 /// whose due time moved may escalate again at the new time.
 pub fn replan_milestones(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     case: &mut Case,
     specs: &[MilestoneSpec],
 ) -> ServiceResult<()> {

@@ -329,7 +329,7 @@ fn trashed_case(
 }
 
 fn purge(
-    txn: &redb::WriteTransaction,
+    txn: &crate::store::WriteTxn,
     case: &crate::domain::case::Case,
     actor: &str,
 ) -> ServiceResult<()> {
@@ -345,7 +345,7 @@ fn purge(
         number: case.number,
         channel: case.channel,
         event_seq: 0,
-        event: "purged".into(),
+        event: crate::domain::activity::EventName::Purged,
         actor: actor.to_owned(),
     })?;
     Ok(())

@@ -1,12 +1,12 @@
 //! Case commands: open, edit, assign, change status, close, reopen, archive,
 //! notes and messages, and the plain listing.
 
-use redb::WriteTransaction;
+use crate::store::WriteTxn;
 
 use super::{Service, ServiceError, ServiceResult, automation, now};
 use crate::domain::Timestamp;
 use crate::domain::access;
-use crate::domain::activity::{ActivityEvent, Direction, EventKind, NOTE_MAX};
+use crate::domain::activity::{ActivityEvent, Direction, EventKind, EventName, NOTE_MAX};
 use crate::domain::case::{Case, CaseDraft, CaseEdit, CaseNumber, Source, Status};
 use crate::domain::channel::{Channel, ChannelId};
 use crate::domain::milestone;
@@ -150,7 +150,7 @@ fn apply_assignee(
 /// Stores the case and its new events in the caller's transaction, marking
 /// the milestones the events complete.
 pub(super) fn save(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     case: &mut Case,
     actor: &str,
     at: Timestamp,
@@ -269,6 +269,12 @@ impl Service {
 
     /// The case's history as the actor may see it: internal notes are for
     /// staff, so partners do not get them.
+    /// Whether `actor` is told of a live event of case `number`: only for
+    /// cases they may see, and internal notes only to staff.
+    pub fn can_see_live_event(&self, actor: &User, number: CaseNumber, event: EventName) -> bool {
+        self.can_see_case(actor, number) && !(actor.is_partner() && event == EventName::Note)
+    }
+
     pub fn activity(&self, actor: &User, number: CaseNumber) -> ServiceResult<Vec<ActivityEvent>> {
         let txn = self.store.read()?;
         visible_case(&txn, actor, number)?;

@@ -1,6 +1,6 @@
 //! Links between cases, and closing a case as a duplicate of another.
 
-use redb::WriteTransaction;
+use crate::store::WriteTxn;
 
 use super::cases::{save, visible_case, workable_case};
 use super::{Service, ServiceError, ServiceResult, now};
@@ -13,7 +13,7 @@ use crate::store::Reads;
 
 /// The other case of a link, which the actor must be able to work on too.
 /// A case they cannot see is reported as not found, under `target`.
-fn target_case(txn: &WriteTransaction, actor: &User, target: CaseNumber) -> ServiceResult<Case> {
+fn target_case(txn: &WriteTxn, actor: &User, target: CaseNumber) -> ServiceResult<Case> {
     match workable_case(txn, actor, target) {
         Ok((case, _)) => Ok(case),
         Err(ServiceError::NotFound(_)) => Err(ServiceError::invalid(
@@ -33,7 +33,7 @@ fn linked_event(kind: LinkKind, target: CaseNumber) -> EventKind {
 
 /// Adds the link on both cases, with an event on each, and stores them.
 fn add_link(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     case: &mut Case,
     other: &mut Case,
     kind: LinkKind,

@@ -1,7 +1,7 @@
 //! Finding cases: the inbox's lists, filters, quick filters and full-text
 //! search are one query, answered from the search index and checked against
-//! redb. While the index is first being built, plain lists are answered by
-//! scanning redb.
+//! the store. While the index is first being built, plain lists are answered by
+//! scanning the store.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -193,7 +193,7 @@ pub struct CaseQuery {
 }
 
 impl CaseQuery {
-    /// Whether only what a plain redb scan can answer is asked for (facets
+    /// Whether only what a plain store scan can answer is asked for (facets
     /// and totals are then simply absent).
     fn is_plain_listing(&self) -> bool {
         self.q.as_deref().is_none_or(|q| q.trim().is_empty())
@@ -487,7 +487,7 @@ impl Service {
                 channels.iter().map(|c| (c.id, c)).collect();
             let mut items = Vec::with_capacity(hits.numbers.len());
             for number in hits.numbers {
-                // The index narrows; redb decides. A hit the actor may not
+                // The index narrows; the store decides. A hit the actor may not
                 // see (a membership changed a moment ago) is dropped.
                 let Some(case) = txn.case(number)? else {
                     continue;
@@ -518,7 +518,7 @@ impl Service {
         Ok(page)
     }
 
-    /// The plain listing straight from redb, newest first, for while the
+    /// The plain listing straight from the store, newest first, for while the
     /// search index is first being built.
     fn scan_cases(&self, actor: &User, query: &CaseQuery, limit: usize) -> ServiceResult<CasePage> {
         let below = match &query.cursor {

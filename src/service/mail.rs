@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use redb::WriteTransaction;
+use crate::store::WriteTxn;
 
 use super::cases::{apply_status, live_case, save};
 use super::{Service, ServiceError, ServiceResult, automation, now};
@@ -263,7 +263,7 @@ fn duplicate_receipt(case: CaseNumber, event: u64, noise: Noise) -> MailReceipt 
 
 /// Opens a case for a message that continues none.
 fn open_case_from_mail(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     channel: &Channel,
     mail: &InboundMail,
     stored: &[StoredAttachment],
@@ -303,7 +303,7 @@ fn open_case_from_mail(
 /// Adds a message to the case it continues. People's replies reopen a
 /// resolved case; machines' (bounces, auto-replies) never do.
 fn append_mail(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     mut case: Case,
     mail: &InboundMail,
     stored: &[StoredAttachment],
@@ -347,7 +347,7 @@ fn link_customer(case: &mut Case, mail: &InboundMail) {
 
 /// Records the message's files and its event; returns the event's seq.
 fn append_message(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     case: &mut Case,
     mail: &InboundMail,
     stored: &[StoredAttachment],
@@ -412,7 +412,7 @@ fn sender_label(mail: &InboundMail) -> String {
 /// Remembers what threads later mail onto this case and what makes intake
 /// idempotent.
 fn remember_mail(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     mail: &InboundMail,
     receipt: &MailReceipt,
     at: Timestamp,

@@ -1,7 +1,7 @@
 //! Merging cases into one, undoing a merge, and splitting a message out
 //! into a case of its own.
 
-use redb::WriteTransaction;
+use crate::store::WriteTxn;
 
 use super::cases::{save, workable_case};
 use super::{Service, ServiceError, ServiceResult, now};
@@ -12,7 +12,7 @@ use crate::domain::user::User;
 use crate::store::{MailReads, MailWrites, Reads, Writes};
 
 /// A case given as a merge source, checked like a link target.
-fn source_case(txn: &WriteTransaction, actor: &User, number: CaseNumber) -> ServiceResult<Case> {
+fn source_case(txn: &WriteTxn, actor: &User, number: CaseNumber) -> ServiceResult<Case> {
     match workable_case(txn, actor, number) {
         Ok((case, _)) => Ok(case),
         Err(ServiceError::NotFound(_)) => Err(ServiceError::invalid(
@@ -26,7 +26,7 @@ fn source_case(txn: &WriteTransaction, actor: &User, number: CaseNumber) -> Serv
 /// Copies the source's messages and notes (with their authors and times)
 /// and moves its time entries to the target; returns what it did.
 fn move_content(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     source: &Case,
     target: &Case,
 ) -> ServiceResult<(Vec<u64>, Vec<u64>)> {
@@ -213,7 +213,7 @@ impl Service {
 
 /// Message `seq` of a case, or why not.
 fn message_event(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     number: CaseNumber,
     seq: u64,
 ) -> ServiceResult<crate::domain::activity::ActivityEvent> {
@@ -227,7 +227,7 @@ fn message_event(
 /// Puts a message on `target` and takes it off `from`, with the files it
 /// carried and the Message-ID that threads replies to it.
 fn transfer_message(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     event: crate::domain::activity::ActivityEvent,
     from: CaseNumber,
     target: &Case,
@@ -320,7 +320,7 @@ impl Service {
 }
 
 fn merge_one(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     actor: &User,
     target: CaseNumber,
     source: CaseNumber,

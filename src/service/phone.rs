@@ -6,10 +6,11 @@ use sha2::{Digest, Sha256};
 
 use super::{Service, ServiceError, ServiceResult, automation, now};
 use crate::channels::phone::CallEvent;
-use crate::domain::activity::{Direction, EventKind};
+use crate::domain::activity::{Direction, EventKind, EventName};
 use crate::domain::case::{CaseDraft, CaseNumber, Customer, Source, Status};
 use crate::domain::channel::ChannelId;
 use crate::domain::file::{FileOrigin, FileRecord};
+use crate::domain::retry::RetryPolicy;
 use crate::store::{MailReads, MailWrites, Reads, Writes};
 
 /// The actor recorded for what the phone provider reports.
@@ -80,7 +81,7 @@ fn call_event_seq(txn: &impl Reads, case: CaseNumber, sid: &str) -> ServiceResul
 /// Remembers a recording to fetch, in the transaction that records its
 /// call, so that it is fetched even after a crash.
 fn queue_recording(
-    txn: &redb::WriteTransaction,
+    txn: &crate::store::WriteTxn,
     channel: ChannelId,
     call: &CallEvent,
     case: CaseNumber,
@@ -167,7 +168,7 @@ impl Service {
                     }
                     update.duration_secs = update.duration_secs.or(shown_duration);
                     event.kind = call_kind(&update, recording);
-                    txn.rewrite_event(case_number, &event, "call", PHONE_ACTOR)?;
+                    txn.rewrite_event(case_number, &event, EventName::Call, PHONE_ACTOR)?;
                     if recording.is_none() {
                         queue_recording(txn, channel, &call, case_number, seq)?;
                     }
@@ -267,8 +268,13 @@ impl Service {
                 Err(e) => {
                     job.attempts += 1;
                     tracing::warn!(case, url = %job.url, error = %e, attempt = job.attempts, "could not fetch a call recording");
-                    job.next_at = now().timestamp() + (10_i64 << job.attempts.min(8)).min(3600);
-                    token.is_none() || job.attempts >= 10
+                    match RetryPolicy::RECORDING.after_failure(job.attempts, token.is_none()) {
+                        Some(delay) => {
+                            job.next_at = now().timestamp() + delay;
+                            false
+                        }
+                        None => true,
+                    }
                 }
             };
             self.store
@@ -371,7 +377,7 @@ impl Service {
                 };
                 txn.add_file(&mut file)?;
                 *recording = Some(file.id);
-                txn.rewrite_event(case, &event, "call", PHONE_ACTOR)?;
+                txn.rewrite_event(case, &event, EventName::Call, PHONE_ACTOR)?;
                 Ok(())
             })
             .await

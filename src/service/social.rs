@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use redb::WriteTransaction;
+use crate::store::WriteTxn;
 use sha2::{Digest, Sha256};
 
 use super::cases::save;
@@ -212,7 +212,7 @@ fn message_of(event: &SocialEvent) -> EventKind {
 }
 
 fn open_social_case(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     channel: ChannelId,
     event: &SocialEvent,
     intake: Option<&automation::Intake>,
@@ -249,7 +249,7 @@ fn open_social_case(
 
 /// A later message of the conversation; it reopens a resolved case.
 fn append_social(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     mut case: Case,
     event: &SocialEvent,
     at: Timestamp,

@@ -58,7 +58,7 @@ fn require_tracking(channel: &Channel) -> ServiceResult<()> {
 }
 
 /// Records an entry with its activity event.
-fn record(txn: &redb::WriteTransaction, case: &Case, entry: &mut TimeEntry) -> ServiceResult<()> {
+fn record(txn: &crate::store::WriteTxn, case: &Case, entry: &mut TimeEntry) -> ServiceResult<()> {
     txn.add_time_entry(entry)?;
     txn.append_event(
         case,

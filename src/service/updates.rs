@@ -6,21 +6,22 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::sync::Mutex;
 
+use crate::store::WriteTxn;
 use rand::Rng;
-use redb::WriteTransaction;
 
 use super::cases::save;
 use super::cases::{visible_case, workable_case};
 use super::mail::MAIL_ACTOR;
 use super::{Service, ServiceError, ServiceResult, automation, now};
 use crate::domain::Timestamp;
-use crate::domain::activity::{ActivityEvent, Direction, EventKind, NOTE_MAX};
+use crate::domain::activity::{ActivityEvent, Direction, EventKind, EventName, NOTE_MAX};
 use crate::domain::case::{Case, CaseNumber};
 use crate::domain::channel::{Channel, ChannelId};
 use crate::domain::file::{self, FileId, FileOrigin, FileRecord};
 use crate::domain::mail::{
     self, DeliveryReport, DeliveryState, EmailPart, OutgoingAttachment, OutgoingMail,
 };
+use crate::domain::retry::RetryPolicy;
 use crate::domain::user::User;
 use crate::domain::validate;
 use crate::mail::parse::InboundMail;
@@ -28,8 +29,6 @@ use crate::store::{MailReads, MailWrites, Reads, Writes};
 
 /// At most this many recipients per list.
 const RECIPIENTS_MAX: usize = 50;
-/// Attempts before an outgoing message is given up.
-pub const DELIVERY_ATTEMPTS_MAX: u32 = 10;
 
 /// Whose address an update is sent from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -92,7 +91,7 @@ fn recipients(field: &str, list: &[String]) -> ServiceResult<Vec<String>> {
         let address = validate::email(field, address)?.to_lowercase();
         // What the SMTP side will accept, checked now rather than after
         // the update was accepted.
-        if address.parse::<lettre::Address>().is_err() {
+        if !crate::mail::smtp::can_send_to(&address) {
             return Err(ServiceError::invalid(
                 field,
                 format!("'{address}' is not an address mail can be sent to"),
@@ -170,7 +169,7 @@ fn mailbox(name: &str, address: &str) -> String {
 /// Queues a message and shows it in the case's activity; returns the event.
 #[allow(clippy::too_many_arguments)]
 fn queue_mail(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     case: &mut Case,
     actor: &str,
     mut outgoing: OutgoingMail,
@@ -241,7 +240,7 @@ fn queue_mail(
 /// Confirms a new case to whoever wrote in. Marked as automatic mail so
 /// that other machines do not answer it.
 pub(super) fn queue_acknowledgement(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     channel: &Channel,
     case: &Case,
     inbound: &InboundMail,
@@ -490,12 +489,11 @@ impl Service {
                     }
                     Err((error, permanent)) => {
                         outgoing.last_error = Some(error.chars().take(500).collect());
-                        if *permanent || outgoing.attempts >= DELIVERY_ATTEMPTS_MAX {
-                            DeliveryState::Failed { at }
-                        } else {
-                            DeliveryState::Pending {
-                                next_attempt: at.timestamp() + retry_delay(outgoing.attempts),
-                            }
+                        match RetryPolicy::MAIL.after_failure(outgoing.attempts, *permanent) {
+                            None => DeliveryState::Failed { at },
+                            Some(delay) => DeliveryState::Pending {
+                                next_attempt: at.timestamp() + delay,
+                            },
                         }
                     }
                 };
@@ -568,13 +566,8 @@ impl Service {
     }
 }
 
-/// Seconds before attempt `attempts + 1`: 30 s doubling, at most an hour.
-fn retry_delay(attempts: u32) -> i64 {
-    (30_i64 << attempts.saturating_sub(1).min(7)).min(3600)
-}
-
 /// Mirrors the delivery state on the message's event and tells live views.
-fn show_delivery(txn: &WriteTransaction, outgoing: &OutgoingMail) -> ServiceResult<()> {
+fn show_delivery(txn: &WriteTxn, outgoing: &OutgoingMail) -> ServiceResult<()> {
     let Some(mut event) = txn.activity_event(outgoing.case, outgoing.event)? else {
         return Ok(());
     };
@@ -584,7 +577,7 @@ fn show_delivery(txn: &WriteTransaction, outgoing: &OutgoingMail) -> ServiceResu
     {
         email.delivery = Some(DeliveryReport::of(outgoing));
     }
-    Ok(txn.rewrite_event(outgoing.case, &event, "delivery", MAIL_ACTOR)?)
+    Ok(txn.rewrite_event(outgoing.case, &event, EventName::Delivery, MAIL_ACTOR)?)
 }
 
 /// The `From` of an update and its bare address.

@@ -2,12 +2,12 @@
 //! that thread replies, the keys that make intake idempotent, the
 //! sender-and-subject threads, and outgoing mail waiting for the SMTP server.
 
-use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 
-use super::StoreResult;
 use super::records::{decode, encode, next_in_sequence};
 use super::tables::*;
-use crate::domain::activity::ActivityEvent;
+use super::{ReadTxn, StoreResult, WriteTxn};
+use crate::domain::activity::{ActivityEvent, EventName};
 use crate::domain::case::CaseNumber;
 use crate::domain::file::{FileId, FileRecord};
 use crate::domain::mail::OutgoingMail;
@@ -160,8 +160,8 @@ macro_rules! impl_mail_reads {
     };
 }
 
-impl_mail_reads!(ReadTransaction);
-impl_mail_reads!(WriteTransaction);
+impl_mail_reads!(ReadTxn);
+impl_mail_reads!(WriteTxn);
 
 pub trait MailWrites {
     /// Stores a new file record, giving it its id.
@@ -173,7 +173,7 @@ pub trait MailWrites {
         &self,
         number: CaseNumber,
         event: &ActivityEvent,
-        what: &str,
+        what: EventName,
         actor: &str,
     ) -> StoreResult<()>;
     fn remember_message_id(&self, key: &str, number: CaseNumber) -> StoreResult<()>;
@@ -207,7 +207,7 @@ pub trait MailWrites {
     fn delete_case_files(&self, number: CaseNumber) -> StoreResult<()>;
 }
 
-impl MailWrites for WriteTransaction {
+impl MailWrites for WriteTxn {
     fn add_file(&self, file: &mut FileRecord) -> StoreResult<()> {
         file.id = next_in_sequence(self, KEY_NEXT_FILE)?;
         self.open_table(FILES)?
@@ -227,7 +227,7 @@ impl MailWrites for WriteTransaction {
         &self,
         number: CaseNumber,
         event: &ActivityEvent,
-        what: &str,
+        what: EventName,
         actor: &str,
     ) -> StoreResult<()> {
         use super::records::{Reads, Writes};
@@ -238,7 +238,7 @@ impl MailWrites for WriteTransaction {
                 number,
                 channel: case.channel,
                 event_seq: event.seq,
-                event: what.to_owned(),
+                event: what,
                 actor: actor.to_owned(),
             })?;
         }

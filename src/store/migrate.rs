@@ -74,7 +74,7 @@ fn upgrade_from(version: u32, txn: &WriteTransaction) -> StoreResult<()> {
                 .map(|v| v.value())
                 .unwrap_or(0);
             txn.open_table(OUTBOX_CURSORS)?
-                .insert(crate::notify::CONSUMER_NAME, head)?;
+                .insert(super::Consumer::Notify.name(), head)?;
             seed_categories(txn)
         }
         // 4: time tracking.

@@ -14,11 +14,11 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::{Database, ReadTransaction, WriteTransaction};
+use redb::{Database, Key, ReadOnlyTable, Table, TableDefinition, TableError, Value};
 use tokio::sync::watch;
 
 pub use mail::{MailReads, MailWrites, RecordingJob};
-pub use outbox::{Delivery, OUTBOX_CONSUMERS, OutboxEvent};
+pub use outbox::{Consumer, Delivery, OutboxEvent};
 pub use records::{Reads, TokenKind, TokenRecord, Writes};
 
 /// Failures of the storage layer. Cloneable because one commit failure is
@@ -67,8 +67,36 @@ backend_errors!(
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-const DB_FILE: &str = "docket.redb";
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "docket.redb";
 const LOCK_FILE: &str = "docket.lock";
+
+/// A write transaction, as the service's changes receive it. The store's
+/// engine stays behind this type: callers use the `Writes` and `MailWrites`
+/// methods, never its tables.
+pub struct WriteTxn(redb::WriteTransaction);
+
+/// A consistent snapshot for reading, through the `Reads` and `MailReads`
+/// methods.
+pub struct ReadTxn(redb::ReadTransaction);
+
+impl WriteTxn {
+    fn open_table<'txn, K: Key + 'static, V: Value + 'static>(
+        &'txn self,
+        definition: TableDefinition<K, V>,
+    ) -> Result<Table<'txn, K, V>, TableError> {
+        self.0.open_table(definition)
+    }
+}
+
+impl ReadTxn {
+    fn open_table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        definition: TableDefinition<K, V>,
+    ) -> Result<ReadOnlyTable<K, V>, TableError> {
+        self.0.open_table(definition)
+    }
+}
 
 /// Handle to the open store; cheap to clone.
 #[derive(Clone)]
@@ -115,8 +143,10 @@ impl Store {
     }
 
     /// A consistent snapshot for reading. Never hold one across an `.await`.
-    pub fn read(&self) -> StoreResult<ReadTransaction> {
-        Ok(redb::ReadableDatabase::begin_read(&*self.inner.db)?)
+    pub fn read(&self) -> StoreResult<ReadTxn> {
+        Ok(ReadTxn(redb::ReadableDatabase::begin_read(
+            &*self.inner.db,
+        )?))
     }
 
     /// Runs `change` in a write transaction on the writer thread and returns
@@ -127,7 +157,7 @@ impl Store {
     /// therefore derive everything from the transaction it is given.
     pub async fn write<T, E, F>(&self, change: F) -> Result<T, E>
     where
-        F: Fn(&WriteTransaction) -> Result<T, E> + Send + 'static,
+        F: Fn(&WriteTxn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
@@ -252,7 +282,7 @@ mod tests {
         let entries = store.read().unwrap().outbox_after(0, 10).unwrap();
         assert_eq!(entries.len(), 2);
         let first = entries[0].0;
-        for (i, consumer) in OUTBOX_CONSUMERS.iter().enumerate() {
+        for (i, consumer) in Consumer::ALL.into_iter().enumerate() {
             let before = store.read().unwrap().outbox_after(0, 10).unwrap().len();
             assert_eq!(before, 2, "kept until consumer {i} also acknowledges");
             store
@@ -270,7 +300,7 @@ mod tests {
             store
                 .read()
                 .unwrap()
-                .outbox_cursor(OUTBOX_CONSUMERS[0])
+                .outbox_cursor(Consumer::ALL[0])
                 .unwrap(),
             first
         );

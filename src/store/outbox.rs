@@ -5,16 +5,34 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::activity::EventName;
 use crate::domain::case::CaseNumber;
 use crate::domain::channel::ChannelId;
 
 /// Every consumer of the outbox. An entry stays until all have acknowledged
 /// it; a consumer added here starts from the oldest entry still stored.
-pub const OUTBOX_CONSUMERS: &[&str] = &[
-    crate::live::CONSUMER_NAME,
-    crate::search::indexer::CONSUMER_NAME,
-    crate::notify::CONSUMER_NAME,
-];
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Consumer {
+    /// Live updates for pages and API clients.
+    Live,
+    /// The search index.
+    Search,
+    /// Slack notifications.
+    Notify,
+}
+
+impl Consumer {
+    pub const ALL: [Consumer; 3] = [Consumer::Live, Consumer::Search, Consumer::Notify];
+
+    /// The name its cursor is stored under in `outbox_cursors_v1`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Consumer::Live => "live",
+            Consumer::Search => "search",
+            Consumer::Notify => "notify",
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -24,10 +42,19 @@ pub enum OutboxEvent {
         number: CaseNumber,
         channel: ChannelId,
         event_seq: u64,
-        /// The event's kind name (`created`, `note`, ...).
-        event: String,
+        /// What happened (`created`, `note`, ...).
+        event: EventName,
         actor: String,
     },
+}
+
+impl OutboxEvent {
+    /// The case the entry is about.
+    pub fn case(&self) -> CaseNumber {
+        match self {
+            OutboxEvent::CaseChanged { number, .. } => *number,
+        }
+    }
 }
 
 /// An outbound notification (a Slack message) waiting to be sent. It is

@@ -1,15 +1,15 @@
 //! Typed reads and writes of the stored records. Values are JSON so that
 //! fields can be added with `#[serde(default)]` without a migration.
 
-use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::outbox::{Delivery, OutboxEvent};
+use super::outbox::{Consumer, Delivery, OutboxEvent};
 use super::tables::*;
-use super::{StoreError, StoreResult};
+use super::{ReadTxn, StoreError, StoreResult, WriteTxn};
 use crate::domain::Timestamp;
-use crate::domain::activity::{ActivityEvent, EventKind};
+use crate::domain::activity::{ActivityEvent, EventKind, EventName};
 use crate::domain::case::{Case, CaseNumber};
 use crate::domain::category::Category;
 use crate::domain::channel::{Channel, ChannelId};
@@ -98,7 +98,7 @@ pub trait Reads {
         visit: &mut dyn FnMut(ActivityEvent) -> bool,
     ) -> StoreResult<()>;
     fn token(&self, hash: &[u8]) -> StoreResult<Option<TokenRecord>>;
-    fn outbox_cursor(&self, consumer: &str) -> StoreResult<u64>;
+    fn outbox_cursor(&self, consumer: Consumer) -> StoreResult<u64>;
     /// The sequence of the newest outbox entry ever written.
     fn outbox_head(&self) -> StoreResult<u64>;
     /// When `username` last opened each case they opened (seconds).
@@ -260,9 +260,9 @@ macro_rules! impl_reads {
                 found.map(|v| decode("token", v.value())).transpose()
             }
 
-            fn outbox_cursor(&self, consumer: &str) -> StoreResult<u64> {
+            fn outbox_cursor(&self, consumer: Consumer) -> StoreResult<u64> {
                 let table = self.open_table(OUTBOX_CURSORS)?;
-                let found = table.get(consumer)?;
+                let found = table.get(consumer.name())?;
                 Ok(found.map(|v| v.value()).unwrap_or(0))
             }
 
@@ -318,8 +318,8 @@ macro_rules! impl_reads {
     };
 }
 
-impl_reads!(ReadTransaction);
-impl_reads!(WriteTransaction);
+impl_reads!(ReadTxn);
+impl_reads!(WriteTxn);
 
 /// Writes, always inside the caller's transaction.
 pub trait Writes: Reads {
@@ -378,17 +378,17 @@ pub trait Writes: Reads {
     fn remove_milestone_due(&self, due: u64, number: CaseNumber) -> StoreResult<()>;
     /// Records that `consumer` finished everything up to `seq` and deletes
     /// entries every consumer has finished.
-    fn ack_outbox(&self, consumer: &str, seq: u64) -> StoreResult<()>;
+    fn ack_outbox(&self, consumer: Consumer, seq: u64) -> StoreResult<()>;
 }
 
 /// Appends an event and its outbox entry, announced under `announced_as`.
 fn append(
-    txn: &WriteTransaction,
+    txn: &WriteTxn,
     case: &Case,
     actor: &str,
     at: Timestamp,
     kind: EventKind,
-    announced_as: &str,
+    announced_as: EventName,
 ) -> StoreResult<ActivityEvent> {
     let seq = {
         let table = txn.open_table(ACTIVITY)?;
@@ -412,21 +412,21 @@ fn append(
         number: case.number,
         channel: case.channel,
         event_seq: seq,
-        event: announced_as.to_owned(),
+        event: announced_as,
         actor: actor.to_owned(),
     })?;
     Ok(event)
 }
 
 /// Increments the counter `key` and returns its new value (the first is 1).
-pub(super) fn next_in_sequence(txn: &WriteTransaction, key: &str) -> StoreResult<u64> {
+pub(super) fn next_in_sequence(txn: &WriteTxn, key: &str) -> StoreResult<u64> {
     let mut table = txn.open_table(META)?;
     let next = table.get(key)?.map(|v| v.value()).unwrap_or(0) + 1;
     table.insert(key, next)?;
     Ok(next)
 }
 
-impl Writes for WriteTransaction {
+impl Writes for WriteTxn {
     fn allocate_case_number(&self) -> StoreResult<CaseNumber> {
         next_in_sequence(self, KEY_NEXT_CASE)
     }
@@ -493,7 +493,7 @@ impl Writes for WriteTransaction {
         at: Timestamp,
         kind: EventKind,
     ) -> StoreResult<ActivityEvent> {
-        let name = kind.name();
+        let name = kind.event_name();
         append(self, case, actor, at, kind, name)
     }
 
@@ -504,7 +504,7 @@ impl Writes for WriteTransaction {
         at: Timestamp,
         kind: EventKind,
     ) -> StoreResult<ActivityEvent> {
-        append(self, case, actor, at, kind, "copied")
+        append(self, case, actor, at, kind, EventName::Copied)
     }
 
     fn enqueue(&self, event: &OutboxEvent) -> StoreResult<u64> {
@@ -645,16 +645,19 @@ impl Writes for WriteTransaction {
         Ok(())
     }
 
-    fn ack_outbox(&self, consumer: &str, seq: u64) -> StoreResult<()> {
+    fn ack_outbox(&self, consumer: Consumer, seq: u64) -> StoreResult<()> {
         let finished_by_all = {
             let mut cursors = self.open_table(OUTBOX_CURSORS)?;
-            let current = cursors.get(consumer)?.map(|v| v.value()).unwrap_or(0);
+            let current = cursors
+                .get(consumer.name())?
+                .map(|v| v.value())
+                .unwrap_or(0);
             if seq > current {
-                cursors.insert(consumer, seq)?;
+                cursors.insert(consumer.name(), seq)?;
             }
             let mut lowest = u64::MAX;
-            for name in super::OUTBOX_CONSUMERS {
-                lowest = lowest.min(cursors.get(*name)?.map(|v| v.value()).unwrap_or(0));
+            for each in Consumer::ALL {
+                lowest = lowest.min(cursors.get(each.name())?.map(|v| v.value()).unwrap_or(0));
             }
             lowest
         };

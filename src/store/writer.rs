@@ -5,17 +5,17 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use redb::{Database, WriteTransaction};
+use redb::Database;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::StoreError;
+use super::{StoreError, WriteTxn};
 
 /// Most changes committed together in one transaction.
 const MAX_BATCH: usize = 64;
 
 trait Job: Send {
     /// Applies the change; false when it failed (its error is kept).
-    fn apply(&mut self, txn: &WriteTransaction) -> bool;
+    fn apply(&mut self, txn: &WriteTxn) -> bool;
     /// Reports the outcome: the change's own, or the commit's failure.
     fn finish(self: Box<Self>, commit: Result<(), StoreError>);
 }
@@ -28,11 +28,11 @@ struct TypedJob<F, T, E> {
 
 impl<F, T, E> Job for TypedJob<F, T, E>
 where
-    F: Fn(&WriteTransaction) -> Result<T, E> + Send,
+    F: Fn(&WriteTxn) -> Result<T, E> + Send,
     T: Send,
     E: From<StoreError> + Send,
 {
-    fn apply(&mut self, txn: &WriteTransaction) -> bool {
+    fn apply(&mut self, txn: &WriteTxn) -> bool {
         let outcome =
             catch_unwind(AssertUnwindSafe(|| (self.change)(txn))).unwrap_or_else(|panic| {
                 let message = panic
@@ -66,7 +66,7 @@ pub struct WriterHandle {
 impl WriterHandle {
     pub async fn submit<T, E, F>(&self, change: F) -> Result<T, E>
     where
-        F: Fn(&WriteTransaction) -> Result<T, E> + Send + 'static,
+        F: Fn(&WriteTxn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
@@ -106,7 +106,7 @@ pub fn spawn(db: Arc<Database>, commits: watch::Sender<u64>) -> WriterHandle {
 /// takes others down with it.
 fn run_batch(db: &Database, mut batch: Vec<Box<dyn Job>>, commits: &watch::Sender<u64>) {
     let txn = match db.begin_write() {
-        Ok(txn) => txn,
+        Ok(txn) => WriteTxn(txn),
         Err(e) => {
             let err = StoreError::from(e);
             batch
@@ -117,7 +117,7 @@ fn run_batch(db: &Database, mut batch: Vec<Box<dyn Job>>, commits: &watch::Sende
     };
     let all_applied = batch.iter_mut().all(|job| job.apply(&txn));
     if all_applied {
-        let committed = txn.commit().map_err(StoreError::from);
+        let committed = txn.0.commit().map_err(StoreError::from);
         if committed.is_ok() {
             commits.send_modify(|n| *n += 1);
         }
@@ -125,10 +125,10 @@ fn run_batch(db: &Database, mut batch: Vec<Box<dyn Job>>, commits: &watch::Sende
             .into_iter()
             .for_each(|job| job.finish(committed.clone()));
     } else if batch.len() == 1 {
-        drop(txn.abort());
+        drop(txn.0.abort());
         batch.into_iter().for_each(|job| job.finish(Ok(())));
     } else {
-        drop(txn.abort());
+        drop(txn.0.abort());
         for job in batch {
             run_batch(db, vec![job], commits);
         }

@@ -8,7 +8,7 @@ use poem_openapi::{Object, OpenApi};
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::{ApiTags, TokenAuth, state};
-use crate::app::AppState;
+use crate::http::AppState;
 use crate::live::LiveEvent;
 use crate::service::Credential;
 
@@ -39,14 +39,14 @@ pub fn case_events(state: Arc<AppState>, credential: Credential) -> BoxStream<'s
         .filter_map(|item| async move { item.ok() })
         .map(move |event: LiveEvent| {
             let user = state.service.user_for(&credential)?;
-            let visible = state.service.can_see_case(&user, event.number)
-                // Internal notes are for staff.
-                && !(user.is_partner() && event.event == "note");
-            Some(visible.then_some(CaseEvent {
+            let visible = state
+                .service
+                .can_see_live_event(&user, event.number, event.event);
+            Some(visible.then(|| CaseEvent {
                 number: event.number,
                 channel: event.channel,
                 seq: event.event_seq,
-                event: event.event,
+                event: event.event.as_str().to_owned(),
                 actor: event.actor,
             }))
         })

@@ -23,8 +23,8 @@ use poem::Request;
 use poem_openapi::auth::Bearer;
 use poem_openapi::{OpenApiService, SecurityScheme, Tags};
 
-use crate::app::AppState;
 use crate::domain::user::User;
+use crate::http::AppState;
 
 #[derive(Tags)]
 enum ApiTags {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::views::{ErrorPage, LoginPage};
-use crate::app::AppState;
+use crate::http::AppState;
 use crate::service::{ServiceError, Session};
 
 const SESSION_COOKIE: &str = "docket_session";

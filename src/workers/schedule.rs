@@ -1,0 +1,82 @@
+//! Work done on a clock: escalating overdue milestones every second,
+//! reloading changed plugins every 250 ms, and hourly housekeeping
+//! (expired sessions, tokens and chats; the trash's old cases).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::scripting::ScriptHost;
+use crate::service::Service;
+
+/// How often overdue milestones are looked for.
+const ESCALATE_EVERY: Duration = Duration::from_secs(1);
+/// How often the plugins folder is looked at. Polling a handful of small
+/// files is cheap, works on every filesystem (bind mounts, network
+/// shares) and keeps the one-second promise without watcher limits.
+const RELOAD_EVERY: Duration = Duration::from_millis(250);
+/// How often expired sessions and tokens are deleted.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Runs `tick` now and then every `every` until `stopping` turns true.
+async fn every<F, Fut>(every: Duration, mut stopping: watch::Receiver<bool>, mut tick: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    loop {
+        tick().await;
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
+pub async fn escalate(service: Service, stopping: watch::Receiver<bool>) {
+    every(ESCALATE_EVERY, stopping, || async {
+        match service.escalate_overdue(chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(milestones = n, "escalated overdue milestones"),
+            Err(e) => tracing::warn!(error = %e, "could not escalate overdue milestones"),
+        }
+    })
+    .await;
+}
+
+pub async fn reload_scripts(host: Arc<ScriptHost>, stopping: watch::Receiver<bool>) {
+    every(RELOAD_EVERY, stopping, || {
+        let host = host.clone();
+        async move {
+            let _ = tokio::task::spawn_blocking(move || host.reload()).await;
+        }
+    })
+    .await;
+}
+
+/// Periodic housekeeping until shutdown.
+pub async fn maintain(service: Service, stopping: watch::Receiver<bool>) {
+    every(MAINTENANCE_EVERY, stopping, || async {
+        match service.purge_expired_tokens().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "deleted expired sessions and tokens"),
+            Err(e) => tracing::warn!(error = %e, "could not delete expired sessions and tokens"),
+        }
+        match service.purge_expired_widget_sessions().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "deleted expired chat sessions"),
+            Err(e) => tracing::warn!(error = %e, "could not delete expired chat sessions"),
+        }
+        let days = i64::from(service.config().limits.trash_days);
+        match service
+            .purge_deleted_before(chrono::Utc::now() - chrono::Duration::days(days))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "purged cases from the trash"),
+            Err(e) => tracing::warn!(error = %e, "could not purge the trash"),
+        }
+    })
+    .await;
+}
