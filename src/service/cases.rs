@@ -3,7 +3,8 @@
 
 use crate::store::WriteTxn;
 
-use super::{Service, ServiceError, ServiceResult, automation, now};
+use super::intake::{NewCase, open_case};
+use super::{Service, ServiceError, ServiceResult, now};
 use crate::domain::Timestamp;
 use crate::domain::access;
 use crate::domain::activity::{ActivityEvent, Direction, EventKind, EventName, NOTE_MAX};
@@ -148,7 +149,7 @@ fn apply_assignee(
 }
 
 /// Stores the case and its new events in the caller's transaction, marking
-/// the milestones the events complete.
+/// the milestones the events complete. Without events nothing is stored.
 pub(super) fn save(
     txn: &WriteTxn,
     case: &mut Case,
@@ -156,17 +157,28 @@ pub(super) fn save(
     at: Timestamp,
     events: Vec<EventKind>,
 ) -> ServiceResult<()> {
+    save_events(txn, case, actor, at, events).map(drop)
+}
+
+/// As [`save`], returning the events as appended.
+pub(super) fn save_events(
+    txn: &WriteTxn,
+    case: &mut Case,
+    actor: &str,
+    at: Timestamp,
+    events: Vec<EventKind>,
+) -> ServiceResult<Vec<ActivityEvent>> {
     if events.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     for event in &events {
         milestone::complete(case, event, at);
     }
     txn.put_case(case)?;
-    for kind in events {
-        txn.append_event(case, actor, at, kind)?;
-    }
-    Ok(())
+    events
+        .into_iter()
+        .map(|kind| Ok(txn.append_event(case, actor, at, kind)?))
+        .collect()
 }
 
 impl Service {
@@ -186,45 +198,29 @@ impl Service {
             draft.source.unwrap_or(via)
         };
         // Validate before taking a number, so bad input costs no write.
-        let preview = draft
-            .clone()
-            .into_case(0, channel, &actor.username, source, now())?;
-        let profile = self.checked_profile(
+        let mut new = NewCase::new(draft, source, &actor.username);
+        let preview = new.preview(channel)?;
+        new.profile = self.checked_profile(
             preview.case_type.as_deref(),
             &Default::default(),
-            &draft.profile,
+            &new.draft.profile,
         )?;
-        // Rules decide before the write: scripts never run on the writer.
-        let intake = self.intake(&preview, channel).await?;
+        let channel_not_found =
+            move || ServiceError::invalid("channel", format!("channel {channel} not found"));
+        // Then permission: no script runs for a refused request.
+        let channel = match self.store.read()?.channel(channel)? {
+            Some(c) if access::can_open_case_in(&actor, &c) => c,
+            _ => return Err(channel_not_found()),
+        };
+        let plan = self.plan_case(&channel, new).await?;
         self.store
             .write(move |txn| {
-                let channel = match txn.channel(channel)? {
-                    Some(c) if access::can_open_case_in(&actor, &c) => c,
-                    _ => {
-                        return Err(ServiceError::invalid(
-                            "channel",
-                            format!("channel {channel} not found"),
-                        ));
-                    }
-                };
-                let at = now();
-                let number = txn.allocate_case_number()?;
-                let mut case =
-                    draft
-                        .clone()
-                        .into_case(number, channel.id, &actor.username, source, at)?;
-                case.profile = profile.clone();
-                let created = EventKind::Created {
-                    source: case.source,
-                    subject: case.subject.clone(),
-                };
-                let rules = automation::apply_intake(txn, &mut case, &intake, at)?;
-                txn.put_case(&case)?;
-                txn.append_event(&case, &actor.username, at, created)?;
-                for kind in rules {
-                    txn.append_event(&case, automation::RULES_ACTOR, at, kind)?;
+                // Membership may have changed while the rules ran.
+                match txn.channel(channel.id)? {
+                    Some(c) if access::can_open_case_in(&actor, &c) => {}
+                    _ => return Err(channel_not_found()),
                 }
-                Ok(case)
+                Ok(open_case(txn, &plan, now(), |_| Ok(Vec::new()))?.0)
             })
             .await
     }
@@ -381,7 +377,7 @@ impl Service {
                     .iter()
                     .any(|c| c.field == "priority" || c.field == "type");
                 if replan && let Some(specs) = &plan {
-                    automation::replan_milestones(txn, &mut case, specs)?;
+                    super::milestones::replan_milestones(txn, &mut case, specs)?;
                 }
                 if !changes.is_empty() {
                     events.push(EventKind::FieldsChanged { changes });

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use crate::store::WriteTxn;
 
-use super::cases::{apply_status, live_case, save};
-use super::{Service, ServiceError, ServiceResult, automation, now};
+use super::cases::{apply_status, live_case, save_events};
+use super::intake::{FirstEvent, NewCase, PlannedCase, open_case};
+use super::{Service, ServiceError, ServiceResult, now};
 use crate::domain::Timestamp;
 use crate::domain::access;
 use crate::domain::activity::{Direction, EventKind};
@@ -19,7 +20,7 @@ use crate::domain::file::{FileOrigin, FileRecord};
 use crate::domain::mail::{self, EmailPart, Noise};
 use crate::domain::user::User;
 use crate::mail::parse::{self, InboundMail};
-use crate::store::{MailReads, MailWrites, Reads, StoreError, Writes};
+use crate::store::{MailReads, MailWrites, Reads, StoreError};
 
 /// The actor recorded for what arrives by mail.
 pub const MAIL_ACTOR: &str = "mail";
@@ -186,16 +187,14 @@ impl Service {
             }
         }
         let window_secs = u64::from(self.config.mail.thread_window_hours) * 3600;
-        let threaded = {
-            let txn = self.store.read()?;
-            find_thread(&txn, &channel, &mail, window_secs, now())?.is_some()
-        };
-        let intake = if threaded {
-            None
-        } else {
-            let preview =
-                draft_of(&mail).into_case(0, channel_id, MAIL_ACTOR, Source::Email, now())?;
-            Some(self.intake(&preview, channel_id).await?)
+        let thread = find_thread(&self.store.read()?, &channel, &mail, window_secs, now())?
+            .map(|(case, how)| (case.number, how));
+        // Rules are for new conversations only.
+        let new = NewCase::new(draft_of(&mail), Source::Email, MAIL_ACTOR)
+            .threaded_by(mail.message_id.clone());
+        let plan = match thread {
+            Some(_) => PlannedCase::without_rules(channel.id, new)?,
+            None => self.plan_case(&channel, new).await?,
         };
         let stored = self.store_attachments(&mail).await?;
         self.store
@@ -203,15 +202,20 @@ impl Service {
                 if let Some((number, event)) = txn.seen_mail(&mail.dedup_key)? {
                     return Ok(duplicate_receipt(number, event, mail.noise));
                 }
-                let channel = txn.channel(channel_id)?.ok_or_else(|| {
-                    ServiceError::NotFound(format!("channel {channel_id} not found"))
-                })?;
                 let at = now();
-                let receipt = match find_thread(txn, &channel, &mail, window_secs, at)? {
+                let continued = match thread {
+                    Some((number, how)) => super::cases::live_case(txn, number)?.map(|c| (c, how)),
+                    None => None,
+                };
+                // Another message of the same conversation may have opened
+                // its case since the look before the write.
+                let continued = match continued {
+                    Some(found) => Some(found),
+                    None => find_thread(txn, &channel, &mail, window_secs, at)?,
+                };
+                let receipt = match continued {
                     Some((case, how)) => append_mail(txn, case, &mail, &stored, how, at)?,
-                    None => {
-                        open_case_from_mail(txn, &channel, &mail, &stored, intake.as_ref(), at)?
-                    }
+                    None => open_case_from_mail(txn, &channel, &plan, &mail, &stored, at)?,
                 };
                 remember_mail(txn, &mail, &receipt, at)?;
                 Ok(receipt)
@@ -265,33 +269,28 @@ fn duplicate_receipt(case: CaseNumber, event: u64, noise: Noise) -> MailReceipt 
 fn open_case_from_mail(
     txn: &WriteTxn,
     channel: &Channel,
+    plan: &PlannedCase,
     mail: &InboundMail,
     stored: &[StoredAttachment],
-    intake: Option<&automation::Intake>,
     at: Timestamp,
 ) -> ServiceResult<MailReceipt> {
-    let number = txn.allocate_case_number()?;
-    let mut case = draft_of(mail).into_case(number, channel.id, MAIL_ACTOR, Source::Email, at)?;
-    case.thread = mail.message_id.clone();
-    let created = EventKind::Created {
-        source: Source::Email,
-        subject: case.subject.clone(),
-    };
-    let rules = match intake {
-        Some(intake) => automation::apply_intake(txn, &mut case, intake, at)?,
-        None => Vec::new(),
-    };
-    txn.put_case(&case)?;
-    txn.append_event(&case, MAIL_ACTOR, at, created)?;
-    for kind in rules {
-        txn.append_event(&case, automation::RULES_ACTOR, at, kind)?;
-    }
-    let event = append_message(txn, &mut case, mail, stored, at)?;
+    let mut files = Vec::new();
+    let (case, first) = open_case(txn, plan, at, |case| {
+        let (message, recorded) = message_of(txn, case, mail, stored, at)?;
+        files = recorded;
+        Ok(vec![FirstEvent {
+            at,
+            kind: message,
+            meets_milestones: true,
+        }])
+    })?;
+    let event = first.first().map_or(0, |e| e.seq);
+    file_under(txn, files, event)?;
     if channel.settings.auto_acknowledge && mail.noise == Noise::None && !case.auto_resolved {
         super::updates::queue_acknowledgement(txn, channel, &case, mail, at)?;
     }
     Ok(MailReceipt {
-        case: number,
+        case: case.number,
         created: true,
         duplicate: false,
         event,
@@ -319,8 +318,12 @@ fn append_mail(
     }
     case.updated_at = at;
     case.updated_by = MAIL_ACTOR.to_owned();
-    let event = append_message(txn, &mut case, mail, stored, at)?;
-    save(txn, &mut case, MAIL_ACTOR, at, events)?;
+    let (message, files) = message_of(txn, &case, mail, stored, at)?;
+    // The message first, then what it did to the case (a reopening).
+    events.insert(0, message);
+    let appended = save_events(txn, &mut case, MAIL_ACTOR, at, events)?;
+    let event = appended.first().map_or(0, |e| e.seq);
+    file_under(txn, files, event)?;
     Ok(MailReceipt {
         case: case.number,
         created: false,
@@ -345,14 +348,15 @@ fn link_customer(case: &mut Case, mail: &InboundMail) {
     }
 }
 
-/// Records the message's files and its event; returns the event's seq.
-fn append_message(
+/// Records the message's files on `case` and returns the message's event
+/// with them, to be filed under that event once it is appended.
+fn message_of(
     txn: &WriteTxn,
-    case: &mut Case,
+    case: &Case,
     mail: &InboundMail,
     stored: &[StoredAttachment],
     at: Timestamp,
-) -> ServiceResult<u64> {
+) -> ServiceResult<(EventKind, Vec<FileRecord>)> {
     let mut files = Vec::new();
     for (attachment, blob) in mail.attachments.iter().zip(stored) {
         let mut record = FileRecord {
@@ -390,14 +394,16 @@ fn append_message(
         })),
         delivery: None,
     };
-    crate::domain::milestone::complete(case, &message, at);
-    txn.put_case(case)?;
-    let event = txn.append_event(case, MAIL_ACTOR, at, message)?;
+    Ok((message, files))
+}
+
+/// Files a message's attachments under its event.
+fn file_under(txn: &WriteTxn, files: Vec<FileRecord>, event: u64) -> ServiceResult<()> {
     for mut file in files {
-        file.event = Some(event.seq);
+        file.event = Some(event);
         txn.put_file(&file)?;
     }
-    Ok(event.seq)
+    Ok(())
 }
 
 fn sender_label(mail: &InboundMail) -> String {

@@ -4,6 +4,7 @@
 use crate::store::WriteTxn;
 
 use super::cases::{save, workable_case};
+use super::intake::{NewCase, PlannedCase, open_case};
 use super::{Service, ServiceError, ServiceResult, now};
 use crate::domain::activity::EventKind;
 use crate::domain::case::{Case, CaseNumber, MergeRecord};
@@ -159,42 +160,33 @@ impl Service {
                 let event = message_event(txn, number, seq)?;
                 let at = now();
                 let who = actor.username.as_str();
-                let new_number = txn.allocate_case_number()?;
                 let subject: String = format!("Split from #{number}: {}", original.subject)
                     .chars()
                     .take(crate::domain::case::SUBJECT_MAX)
                     .collect();
-                let mut split = crate::domain::case::CaseDraft {
+                let draft = crate::domain::case::CaseDraft {
                     subject,
                     priority: Some(original.priority),
                     customer: original.customer.clone(),
                     ..Default::default()
-                }
-                .into_case(
-                    new_number,
+                };
+                // A case of the team's making: no intake rules.
+                let plan = PlannedCase::without_rules(
                     original.channel,
-                    who,
-                    original.source,
-                    at,
+                    NewCase::new(draft, original.source, who),
                 )?;
-                split.links.push(CaseLink {
-                    kind: LinkKind::Related,
-                    target: number,
-                });
+                let (split, _) = open_case(txn, &plan, at, |split| {
+                    split.links.push(CaseLink {
+                        kind: LinkKind::Related,
+                        target: number,
+                    });
+                    Ok(Vec::new())
+                })?;
+                let new_number = split.number;
                 original.links.push(CaseLink {
                     kind: LinkKind::Related,
                     target: new_number,
                 });
-                txn.put_case(&split)?;
-                txn.append_event(
-                    &split,
-                    who,
-                    at,
-                    EventKind::Created {
-                        source: split.source,
-                        subject: split.subject.clone(),
-                    },
-                )?;
                 transfer_message(txn, event, number, &split)?;
                 original.updated_at = at;
                 original.updated_by = who.to_owned();

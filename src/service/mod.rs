@@ -4,17 +4,21 @@
 //! transaction.
 
 mod auth;
-mod automation;
 mod bulk;
 mod cases;
+mod categories;
 mod channels;
 mod export;
+mod intake;
 mod links;
 mod listing;
 mod login_guard;
 mod mail;
 mod merge;
+mod milestones;
 mod phone;
+mod plugins;
+mod profiles;
 mod social;
 mod time;
 mod updates;
@@ -29,12 +33,12 @@ use crate::domain::user::{Role, User};
 use crate::store::{Store, StoreError};
 
 pub use auth::{Credential, Session};
-pub use automation::RULES_ACTOR;
 pub use bulk::{BulkAction, BulkTarget};
 pub use cases::{CaseChange, NewMessage};
 pub use channels::{
     ChannelChange, ImapChange, IntegrationsChange, MetaChange, NewChannel, PhoneChange,
 };
+pub use intake::RULES_ACTOR;
 pub use listing::{AssigneeFilter, CasePage, CaseQuery, QuickFilter, View};
 pub use mail::MailReceipt;
 pub use time::{NewTimeEntry, TimeEntryChange};
@@ -117,8 +121,8 @@ pub struct Service {
     search: Option<Arc<crate::search::SearchIndex>>,
     /// Admins' scripts, when this process runs them.
     scripts: Option<Arc<crate::scripting::ScriptHost>>,
-    round_robin: Arc<automation::RoundRobin>,
-    open_counts: Arc<automation::OpenCounts>,
+    round_robin: Arc<intake::RoundRobin>,
+    open_counts: Arc<intake::OpenCounts>,
     blobs: crate::store::blobs::BlobStore,
     mail_senders: Arc<mail::SenderLimiter>,
     /// What each channel's IMAP intake last did, for its admin page.

@@ -4,7 +4,8 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{Service, ServiceError, ServiceResult, automation, now};
+use super::intake::{FirstEvent, NewCase, open_case};
+use super::{Service, ServiceError, ServiceResult, now};
 use crate::channels::phone::CallEvent;
 use crate::domain::activity::{Direction, EventKind, EventName};
 use crate::domain::case::{CaseDraft, CaseNumber, Customer, Source, Status};
@@ -125,10 +126,14 @@ impl Service {
             }),
             ..Default::default()
         };
-        let preview = draft
-            .clone()
-            .into_case(0, channel, PHONE_ACTOR, Source::Phone, now())?;
-        let intake = self.intake(&preview, channel).await?;
+        let plan = {
+            let found = self.store.read()?.channel(channel)?;
+            let found = found
+                .ok_or_else(|| ServiceError::NotFound(format!("channel {channel} not found")))?;
+            let new = NewCase::new(draft, Source::Phone, PHONE_ACTOR)
+                .threaded_by(Some(conversation.clone()));
+            self.plan_case(&found, new).await?
+        };
         self.store
             .write(move |txn| {
                 let key = seen_key(channel, &call);
@@ -138,11 +143,6 @@ impl Service {
                         event,
                         duplicate: true,
                     });
-                }
-                if txn.channel(channel)?.is_none() {
-                    return Err(ServiceError::NotFound(format!(
-                        "channel {channel} not found"
-                    )));
                 }
                 let at = now();
                 let call_key = format!("call:{channel}:{}", call.sid);
@@ -186,40 +186,30 @@ impl Service {
                     .filter(|c| {
                         c.deleted_at.is_none() && c.merge.is_none() && c.status != Status::Resolved
                     });
-                let mut case = match open {
-                    Some(case) => case,
-                    None => {
-                        let number = txn.allocate_case_number()?;
-                        let mut case = draft.clone().into_case(
-                            number,
-                            channel,
-                            PHONE_ACTOR,
-                            Source::Phone,
-                            at,
-                        )?;
-                        case.thread = Some(conversation.clone());
-                        let rules = automation::apply_intake(txn, &mut case, &intake, at)?;
+                let (case, event) = match open {
+                    Some(mut case) => {
+                        case.updated_at = at;
+                        case.updated_by = PHONE_ACTOR.to_owned();
                         txn.put_case(&case)?;
-                        txn.append_event(
-                            &case,
-                            PHONE_ACTOR,
-                            at,
-                            EventKind::Created {
-                                source: Source::Phone,
-                                subject: case.subject.clone(),
-                            },
-                        )?;
-                        for kind in rules {
-                            txn.append_event(&case, automation::RULES_ACTOR, at, kind)?;
-                        }
-                        txn.remember_conversation(&conversation, number)?;
-                        case
+                        let event =
+                            txn.append_event(&case, PHONE_ACTOR, at, call_kind(&call, None))?;
+                        (case, event)
+                    }
+                    None => {
+                        let (case, mut first) = open_case(txn, &plan, at, |_| {
+                            Ok(vec![FirstEvent {
+                                at,
+                                kind: call_kind(&call, None),
+                                meets_milestones: false,
+                            }])
+                        })?;
+                        txn.remember_conversation(&conversation, case.number)?;
+                        let event = first.pop().ok_or_else(|| {
+                            ServiceError::Output("the call was not recorded".into())
+                        })?;
+                        (case, event)
                     }
                 };
-                case.updated_at = at;
-                case.updated_by = PHONE_ACTOR.to_owned();
-                txn.put_case(&case)?;
-                let event = txn.append_event(&case, PHONE_ACTOR, at, call_kind(&call, None))?;
                 queue_recording(txn, channel, &call, case.number, event.seq)?;
                 txn.remember_conversation(&call_key, case.number)?;
                 txn.remember_seen_mail(&key, case.number, event.seq)?;

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use crate::store::WriteTxn;
 use sha2::{Digest, Sha256};
 
-use super::cases::save;
-use super::{Service, ServiceError, ServiceResult, automation, now};
+use super::cases::save_events;
+use super::intake::{FirstEvent, NewCase, PlannedCase, open_case};
+use super::{Service, ServiceError, ServiceResult, now};
 use crate::channels::meta::{SocialEvent, SocialKind};
 use crate::domain::Timestamp;
 use crate::domain::activity::{Direction, EventKind};
@@ -120,7 +121,7 @@ impl Service {
         if events.is_empty() {
             return Ok(0);
         }
-        let intakes = self.social_intakes(channel, &events).await?;
+        let plans = self.social_plans(channel, &events).await?;
         self.store
             .write(move |txn| {
                 let mut stored = 0;
@@ -137,7 +138,7 @@ impl Service {
                                 txn,
                                 channel,
                                 event,
-                                intakes.get(&event.conversation),
+                                plans.get(&event.conversation),
                                 at,
                             )?,
                         };
@@ -149,35 +150,36 @@ impl Service {
             .await
     }
 
-    /// Runs intake rules for each conversation that has no case yet.
-    async fn social_intakes(
+    /// Plans a case, running the intake rules, for each conversation that
+    /// has no case yet.
+    async fn social_plans(
         &self,
         channel: ChannelId,
         events: &[SocialEvent],
-    ) -> ServiceResult<HashMap<String, automation::Intake>> {
+    ) -> ServiceResult<HashMap<String, PlannedCase>> {
         let mut wanted = Vec::new();
-        {
+        let channel = {
             let txn = self.store.read()?;
+            let channel = txn
+                .channel(channel)?
+                .ok_or_else(|| ServiceError::NotFound(format!("channel {channel} not found")))?;
             for event in events {
                 if !wanted
                     .iter()
                     .any(|e: &&SocialEvent| e.conversation == event.conversation)
-                    && live_conversation_case(&txn, channel, &event.conversation)?.is_none()
+                    && live_conversation_case(&txn, channel.id, &event.conversation)?.is_none()
                 {
                     wanted.push(event);
                 }
             }
-        }
-        let mut intakes = HashMap::new();
+            channel
+        };
+        let mut plans = HashMap::new();
         for event in wanted {
-            let preview =
-                draft_of(event).into_case(0, channel, SOCIAL_ACTOR, source_of(event), now())?;
-            intakes.insert(
-                event.conversation.clone(),
-                self.intake(&preview, channel).await?,
-            );
+            let plan = self.plan_case(&channel, new_case(event)).await?;
+            plans.insert(event.conversation.clone(), plan);
         }
-        Ok(intakes)
+        Ok(plans)
     }
 }
 
@@ -211,40 +213,37 @@ fn message_of(event: &SocialEvent) -> EventKind {
     }
 }
 
+/// The case a conversation's first message opens.
+fn new_case(event: &SocialEvent) -> NewCase {
+    NewCase::new(draft_of(event), source_of(event), SOCIAL_ACTOR)
+        .threaded_by(Some(event.conversation.clone()))
+}
+
 fn open_social_case(
     txn: &WriteTxn,
     channel: ChannelId,
     event: &SocialEvent,
-    intake: Option<&automation::Intake>,
+    plan: Option<&PlannedCase>,
     at: Timestamp,
 ) -> ServiceResult<(CaseNumber, u64)> {
-    if txn.channel(channel)?.is_none() {
-        return Err(ServiceError::NotFound(format!(
-            "channel {channel} not found"
-        )));
-    }
-    let number = txn.allocate_case_number()?;
-    let mut case =
-        draft_of(event).into_case(number, channel, SOCIAL_ACTOR, source_of(event), at)?;
-    case.thread = Some(event.conversation.clone());
-    let created = EventKind::Created {
-        source: case.source,
-        subject: case.subject.clone(),
+    // A conversation that had a case when the rules were run, gone since.
+    let unplanned;
+    let plan = match plan {
+        Some(plan) => plan,
+        None => {
+            unplanned = PlannedCase::without_rules(channel, new_case(event))?;
+            &unplanned
+        }
     };
-    let rules = match intake {
-        Some(intake) => automation::apply_intake(txn, &mut case, intake, at)?,
-        None => Vec::new(),
-    };
-    let message = message_of(event);
-    crate::domain::milestone::complete(&mut case, &message, at);
-    txn.put_case(&case)?;
-    txn.append_event(&case, SOCIAL_ACTOR, at, created)?;
-    for kind in rules {
-        txn.append_event(&case, automation::RULES_ACTOR, at, kind)?;
-    }
-    let appended = txn.append_event(&case, SOCIAL_ACTOR, at, message)?;
-    txn.remember_conversation(&conversation_key(channel, &event.conversation), number)?;
-    Ok((number, appended.seq))
+    let (case, first) = open_case(txn, plan, at, |_| {
+        Ok(vec![FirstEvent {
+            at,
+            kind: message_of(event),
+            meets_milestones: true,
+        }])
+    })?;
+    txn.remember_conversation(&conversation_key(channel, &event.conversation), case.number)?;
+    Ok((case.number, first.first().map_or(0, |e| e.seq)))
 }
 
 /// A later message of the conversation; it reopens a resolved case.
@@ -265,12 +264,10 @@ fn append_social(
     }
     case.updated_at = at;
     case.updated_by = SOCIAL_ACTOR.to_owned();
-    let message = message_of(event);
-    crate::domain::milestone::complete(&mut case, &message, at);
-    txn.put_case(&case)?;
-    let appended = txn.append_event(&case, SOCIAL_ACTOR, at, message)?;
-    save(txn, &mut case, SOCIAL_ACTOR, at, events)?;
-    Ok((case.number, appended.seq))
+    // The message first, then what it did to the case (a reopening).
+    events.insert(0, message_of(event));
+    let appended = save_events(txn, &mut case, SOCIAL_ACTOR, at, events)?;
+    Ok((case.number, appended.first().map_or(0, |e| e.seq)))
 }
 
 /// Where a reply to a social case goes, from its conversation key.

@@ -12,7 +12,7 @@ use rand::Rng;
 use super::cases::save;
 use super::cases::{visible_case, workable_case};
 use super::mail::MAIL_ACTOR;
-use super::{Service, ServiceError, ServiceResult, automation, now};
+use super::{Service, ServiceError, ServiceResult, now};
 use crate::domain::Timestamp;
 use crate::domain::activity::{ActivityEvent, Direction, EventKind, EventName, NOTE_MAX};
 use crate::domain::case::{Case, CaseNumber};
@@ -280,7 +280,7 @@ pub(super) fn queue_acknowledgement(
     queue_mail(
         txn,
         &mut case,
-        automation::RULES_ACTOR,
+        super::intake::RULES_ACTOR,
         outgoing,
         from_address,
         Vec::new(),

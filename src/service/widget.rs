@@ -8,12 +8,13 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::intake::{FirstEvent, NewCase, open_case};
 use super::{Service, ServiceError, ServiceResult, now};
 use crate::domain::activity::{Direction, EventKind};
 use crate::domain::case::{CaseDraft, CaseNumber, Customer, Source};
 use crate::domain::channel::ChannelId;
 use crate::domain::widget::{self, ChatLine, ChatSide, WidgetSession};
-use crate::store::{MailReads, MailWrites, Reads, Writes};
+use crate::store::{MailReads, MailWrites, Reads};
 
 /// The actor recorded for what visitors write.
 pub const WIDGET_ACTOR: &str = "widget";
@@ -343,10 +344,14 @@ impl Service {
             }),
             ..Default::default()
         };
-        let preview = draft
-            .clone()
-            .into_case(0, channel, WIDGET_ACTOR, Source::Widget, now())?;
-        let intake = self.intake(&preview, channel).await?;
+        let plan = {
+            let found = self.store.read()?.channel(channel)?;
+            let found = found
+                .ok_or_else(|| ServiceError::NotFound(format!("channel {channel} not found")))?;
+            let new = NewCase::new(draft, Source::Widget, WIDGET_ACTOR)
+                .threaded_by(Some(format!("widget:{id}")));
+            self.plan_case(&found, new).await?
+        };
         self.store
             .write(move |txn| {
                 let mut session = txn
@@ -355,55 +360,14 @@ impl Service {
                 if let Some(case) = session.case {
                     return Ok(case);
                 }
-                let at = now();
-                let number = txn.allocate_case_number()?;
-                let mut case =
-                    draft
-                        .clone()
-                        .into_case(number, channel, WIDGET_ACTOR, Source::Widget, at)?;
-                case.thread = Some(format!("widget:{id}"));
-                let rules = super::automation::apply_intake(txn, &mut case, &intake, at)?;
-                txn.put_case(&case)?;
-                txn.append_event(
-                    &case,
-                    WIDGET_ACTOR,
-                    at,
-                    EventKind::Created {
-                        source: Source::Widget,
-                        subject: case.subject.clone(),
-                    },
-                )?;
-                for kind in rules {
-                    txn.append_event(&case, super::automation::RULES_ACTOR, at, kind)?;
-                }
                 // The transcript, as it happened.
-                for line in &session.transcript {
-                    let (direction, from) = match line.from {
-                        ChatSide::Visitor => (
-                            Direction::Inbound,
-                            session.name.clone().unwrap_or_else(|| "Visitor".into()),
-                        ),
-                        _ => (Direction::Outbound, "Chat bot".to_owned()),
-                    };
-                    txn.append_event(
-                        &case,
-                        WIDGET_ACTOR,
-                        line.at,
-                        EventKind::Message {
-                            direction,
-                            from: Some(from),
-                            body: line.text.clone(),
-                            email: None,
-                            delivery: None,
-                        },
-                    )?;
-                }
-                session.case = Some(number);
+                let (case, _) = open_case(txn, &plan, now(), |_| Ok(transcript_of(&session)))?;
+                session.case = Some(case.number);
                 if session.email.is_none() {
                     session.email = email.clone();
                 }
                 txn.put_widget_session(&id, &session)?;
-                Ok(number)
+                Ok(case.number)
             })
             .await
     }
@@ -512,4 +476,33 @@ impl Service {
             }
         }
     }
+}
+
+/// A chat's transcript as the messages a case opens with, at their own
+/// times. They happened before the case existed: they meet no milestone.
+fn transcript_of(session: &WidgetSession) -> Vec<FirstEvent> {
+    session
+        .transcript
+        .iter()
+        .map(|line| {
+            let (direction, from) = match line.from {
+                ChatSide::Visitor => (
+                    Direction::Inbound,
+                    session.name.clone().unwrap_or_else(|| "Visitor".into()),
+                ),
+                _ => (Direction::Outbound, "Chat bot".to_owned()),
+            };
+            FirstEvent {
+                at: line.at,
+                kind: EventKind::Message {
+                    direction,
+                    from: Some(from),
+                    body: line.text.clone(),
+                    email: None,
+                    delivery: None,
+                },
+                meets_milestones: false,
+            }
+        })
+        .collect()
 }
