@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Service, ServiceError, ServiceResult, now};
+use super::{Service, ServiceError, ServiceResult, ShownChannel, now};
 use crate::domain::access;
 use crate::domain::channel::{
     self, Channel, ChannelId, ChannelSettings, ImapSecurity, ImapSettings, Integrations,
@@ -173,7 +173,11 @@ fn not_found(id: ChannelId) -> ServiceError {
 
 /// Loads a channel the actor may see; others are indistinguishable from
 /// missing ones.
-fn visible_channel(txn: &impl Reads, actor: &User, id: ChannelId) -> ServiceResult<Channel> {
+pub(super) fn visible_channel(
+    txn: &impl Reads,
+    actor: &User,
+    id: ChannelId,
+) -> ServiceResult<Channel> {
     match txn.channel(id)? {
         Some(channel) if access::can_see_channel(actor, &channel) => Ok(channel),
         _ => Err(not_found(id)),
@@ -207,7 +211,11 @@ fn check_unique_name(txn: &impl Reads, name: &str, except: Option<ChannelId>) ->
 
 impl Service {
     /// Admins create channels.
-    pub async fn create_channel(&self, actor: &User, new: NewChannel) -> ServiceResult<Channel> {
+    pub async fn create_channel(
+        &self,
+        actor: &User,
+        new: NewChannel,
+    ) -> ServiceResult<ShownChannel> {
         if !actor.is_admin() {
             return Err(ServiceError::Forbidden(
                 "only administrators can create channels".into(),
@@ -236,10 +244,11 @@ impl Service {
                 Ok(channel)
             })
             .await
+            .map(|c| self.show_channel(actor, c))
     }
 
     /// The channels the actor belongs to (all of them for admins).
-    pub fn list_channels(&self, actor: &User) -> ServiceResult<Vec<Channel>> {
+    pub(super) fn visible_channels(&self, actor: &User) -> ServiceResult<Vec<Channel>> {
         let channels = self.store.read()?.channels()?;
         Ok(channels
             .into_iter()
@@ -247,17 +256,13 @@ impl Service {
             .collect())
     }
 
-    pub fn get_channel(&self, actor: &User, id: ChannelId) -> ServiceResult<Channel> {
-        visible_channel(&self.store.read()?, actor, id)
-    }
-
     pub async fn update_channel(
         &self,
-        actor: &User,
+        viewer: &User,
         id: ChannelId,
         change: ChannelChange,
-    ) -> ServiceResult<Channel> {
-        let actor = actor.clone();
+    ) -> ServiceResult<ShownChannel> {
+        let actor = viewer.clone();
         let name = change
             .name
             .as_deref()
@@ -308,15 +313,18 @@ impl Service {
                 Ok(channel)
             })
             .await
+            .map(|c| self.show_channel(viewer, c))
     }
 
     /// Who may own cases in `channel`, by username: the same rule the
     /// service applies when a case is assigned.
-    pub fn assignable_users(&self, channel: &Channel) -> ServiceResult<Vec<String>> {
-        let users = self.store.read()?.users()?;
+    pub fn assignable_users(&self, channel: ChannelId) -> ServiceResult<Vec<String>> {
+        let txn = self.store.read()?;
+        let channel = txn.channel(channel)?.ok_or_else(|| not_found(channel))?;
+        let users = txn.users()?;
         Ok(users
             .into_iter()
-            .filter(|u| access::can_be_assigned(u, channel))
+            .filter(|u| access::can_be_assigned(u, &channel))
             .map(|u| u.username)
             .collect())
     }
@@ -324,12 +332,12 @@ impl Service {
     /// Adds a member or changes their role.
     pub async fn put_member(
         &self,
-        actor: &User,
+        viewer: &User,
         id: ChannelId,
         username: &str,
         role: MemberRole,
-    ) -> ServiceResult<Channel> {
-        let actor = actor.clone();
+    ) -> ServiceResult<ShownChannel> {
+        let actor = viewer.clone();
         let username = username.to_owned();
         self.store
             .write(move |txn| {
@@ -348,15 +356,16 @@ impl Service {
                 Ok(channel)
             })
             .await
+            .map(|c| self.show_channel(viewer, c))
     }
 
     pub async fn remove_member(
         &self,
-        actor: &User,
+        viewer: &User,
         id: ChannelId,
         username: &str,
-    ) -> ServiceResult<Channel> {
-        let actor = actor.clone();
+    ) -> ServiceResult<ShownChannel> {
+        let actor = viewer.clone();
         let username = username.to_owned();
         self.store
             .write(move |txn| {
@@ -370,5 +379,6 @@ impl Service {
                 Ok(channel)
             })
             .await
+            .map(|c| self.show_channel(viewer, c))
     }
 }

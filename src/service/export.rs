@@ -53,7 +53,7 @@ impl Service {
         let mut export =
             XlsxExport::new(columns, with_messages, &scratch).map_err(export_failed)?;
         let names: HashMap<u64, String> = self
-            .list_channels(actor)?
+            .visible_channels(actor)?
             .into_iter()
             .map(|c| (c.id, c.name))
             .collect();

@@ -446,7 +446,7 @@ impl Service {
     ) -> ServiceResult<CasePage> {
         let head = self.store.read()?.outbox_head()?;
         index.wait_for(head, FRESHNESS_WAIT).await;
-        let filters = self.filters_for(actor, query, &self.list_channels(actor)?)?;
+        let filters = self.filters_for(actor, query, &self.visible_channels(actor)?)?;
         let store = self.store.clone();
         let actor = actor.clone();
         let cursor = query.cursor.clone();

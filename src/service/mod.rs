@@ -23,6 +23,7 @@ mod social;
 mod time;
 mod updates;
 mod users;
+mod visibility;
 mod widget;
 
 use std::sync::Arc;
@@ -44,6 +45,7 @@ pub use mail::MailReceipt;
 pub use time::{NewTimeEntry, TimeEntryChange};
 pub use updates::{FromChoice, MailStatus, NewUpdate, Upload, check_update};
 pub use users::{NewUser, UserChange, random_password, unusable_password_hash};
+pub use visibility::{ShownChannel, ShownImap};
 
 /// Why a command was refused. Mapped once, at the HTTP edge and in the CLI.
 #[derive(Debug, thiserror::Error)]

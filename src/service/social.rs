@@ -371,18 +371,14 @@ impl Service {
     pub fn reply_window_closes(
         &self,
         case: &Case,
-        channel: &crate::domain::channel::Channel,
+        window_hours: Option<u32>,
     ) -> ServiceResult<Option<Timestamp>> {
         let meta_dm = matches!(case.source, Source::Instagram | Source::Facebook)
             && matches!(
                 case.thread.as_deref().and_then(reply_target),
                 Some(ReplyTarget::Message { .. })
             );
-        let Some(hours) = channel
-            .settings
-            .reply_window_hours
-            .or(meta_dm.then_some(24))
-        else {
+        let Some(hours) = window_hours.or(meta_dm.then_some(24)) else {
             return Ok(None);
         };
         let hours = if meta_dm { hours.min(24) } else { hours };

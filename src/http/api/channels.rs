@@ -8,9 +8,7 @@ use serde::Deserialize;
 use super::json_body::JsonBody;
 use super::types::{ChannelView, ImapSecurityWire, MemberRoleWire, tri_state};
 use super::{ApiTags, TokenAuth, state};
-use crate::domain::access;
-use crate::domain::channel::{Channel, ChannelSettings};
-use crate::domain::user::User;
+use crate::domain::channel::ChannelSettings;
 use crate::http::error::ApiError;
 use crate::service::{ChannelChange, NewChannel};
 
@@ -177,16 +175,6 @@ enum MemberRemoved {
     Done,
 }
 
-fn view(req: &Request, user: &User, channel: Channel) -> ChannelView {
-    let manages = access::can_manage_channel(user, &channel);
-    let status = manages
-        .then(|| state(req).service.mail_status(channel.id))
-        .flatten();
-    let mut view = ChannelView::new(channel, manages);
-    view.mail_status = status.map(Into::into);
-    view
-}
-
 #[OpenApi(tag = "ApiTags::Channels")]
 impl ChannelsApi {
     /// The channels the user belongs to (every channel for administrators).
@@ -197,12 +185,7 @@ impl ChannelsApi {
         auth: TokenAuth,
     ) -> Result<Json<Vec<ChannelView>>, ApiError> {
         let channels = state(req).service.list_channels(&auth.0)?;
-        Ok(Json(
-            channels
-                .into_iter()
-                .map(|c| view(req, &auth.0, c))
-                .collect(),
-        ))
+        Ok(Json(channels.into_iter().map(ChannelView::new).collect()))
     }
 
     /// Create a channel (administrators).
@@ -234,7 +217,7 @@ impl ChannelsApi {
             integrations,
         };
         let channel = state(req).service.create_channel(&auth.0, new).await?;
-        Ok(ChannelCreated::Created(Json(view(req, &auth.0, channel))))
+        Ok(ChannelCreated::Created(Json(ChannelView::new(channel))))
     }
 
     /// One channel.
@@ -246,7 +229,7 @@ impl ChannelsApi {
         id: Path<u64>,
     ) -> Result<Json<ChannelView>, ApiError> {
         let channel = state(req).service.get_channel(&auth.0, id.0)?;
-        Ok(Json(view(req, &auth.0, channel)))
+        Ok(Json(ChannelView::new(channel)))
     }
 
     /// Change a channel's name, address or settings (managers and administrators).
@@ -277,7 +260,7 @@ impl ChannelsApi {
             .service
             .update_channel(&auth.0, id.0, change)
             .await?;
-        Ok(Json(view(req, &auth.0, channel)))
+        Ok(Json(ChannelView::new(channel)))
     }
 
     /// Add a member or change their role (managers and administrators).
@@ -294,7 +277,7 @@ impl ChannelsApi {
             .service
             .put_member(&auth.0, id.0, &username.0, body.0.role.into())
             .await?;
-        Ok(Json(view(req, &auth.0, channel)))
+        Ok(Json(ChannelView::new(channel)))
     }
 
     /// Remove a member (managers and administrators).

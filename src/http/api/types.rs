@@ -10,8 +10,9 @@ use serde::Deserialize;
 
 use crate::domain::activity::{ActivityEvent, Direction};
 use crate::domain::case::{self, Case};
-use crate::domain::channel::{self, Channel};
+use crate::domain::channel;
 use crate::domain::user::{self, User};
+use crate::service::ShownChannel;
 
 /// Declares an API enum mirroring a domain enum, with conversions.
 macro_rules! mirror_enum {
@@ -549,25 +550,6 @@ pub struct WidgetView {
     pub allowed_origins: Vec<String>,
 }
 
-impl From<channel::Integrations> for IntegrationsView {
-    fn from(i: channel::Integrations) -> Self {
-        IntegrationsView {
-            meta: i.meta.map(|m| MetaView {
-                app_secret_set: !m.app_secret.is_empty(),
-                verify_token_set: !m.verify_token.is_empty(),
-                page_access_token_set: !m.page_access_token.is_empty(),
-                api_base: m.api_base,
-            }),
-            phone: i.phone.map(|p| PhoneView {
-                auth_token_set: !p.auth_token.is_empty(),
-            }),
-            widget: i.widget.map(|w| WidgetView {
-                allowed_origins: w.allowed_origins,
-            }),
-        }
-    }
-}
-
 /// Where a channel fetches mail from.
 #[derive(Debug, Clone, Object)]
 pub struct ImapView {
@@ -623,28 +605,45 @@ pub struct ChannelView {
 }
 
 impl ChannelView {
-    /// `show_secrets`: whether the viewer manages the channel.
-    pub fn new(c: Channel, show_secrets: bool) -> Self {
+    /// Renders what the service shows the viewer; it computes no rights.
+    pub fn new(c: ShownChannel) -> Self {
+        let managed = c.managed;
         ChannelView {
             id: c.id,
             name: c.name,
             email_address: c.email_address,
             settings: ChannelSettingsView {
-                time_tracking: c.settings.time_tracking,
-                reply_window_hours: c.settings.reply_window_hours,
-                slack_webhook_url: c.settings.slack_webhook_url.filter(|_| show_secrets),
-                personal_from: c.settings.personal_from,
-                auto_acknowledge: c.settings.auto_acknowledge,
-                integrations: show_secrets.then(|| c.settings.integrations.clone().into()),
-                imap: c.settings.imap.filter(|_| show_secrets).map(|i| ImapView {
-                    host: i.host,
-                    port: i.port,
-                    security: i.security.into(),
-                    username: i.username,
-                    password_set: !i.password.is_empty(),
-                    folder: i.folder,
-                    move_to: i.move_to,
+                time_tracking: c.time_tracking,
+                reply_window_hours: c.reply_window_hours,
+                slack_webhook_url: managed.as_ref().and_then(|m| m.slack_webhook_url.clone()),
+                personal_from: c.personal_from,
+                auto_acknowledge: c.auto_acknowledge,
+                integrations: managed.as_ref().map(|m| IntegrationsView {
+                    meta: m.meta.clone().map(|m| MetaView {
+                        app_secret_set: m.app_secret_set,
+                        verify_token_set: m.verify_token_set,
+                        page_access_token_set: m.page_access_token_set,
+                        api_base: m.api_base,
+                    }),
+                    phone: m
+                        .phone_auth_token_set
+                        .map(|auth_token_set| PhoneView { auth_token_set }),
+                    widget: m.widget.clone().map(|w| WidgetView {
+                        allowed_origins: w.allowed_origins,
+                    }),
                 }),
+                imap: managed
+                    .as_ref()
+                    .and_then(|m| m.imap.clone())
+                    .map(|i| ImapView {
+                        host: i.host,
+                        port: i.port,
+                        security: i.security.into(),
+                        username: i.username,
+                        password_set: i.password_set,
+                        folder: i.folder,
+                        move_to: i.move_to,
+                    }),
             },
             members: c
                 .members
@@ -655,7 +654,7 @@ impl ChannelView {
                 })
                 .collect(),
             created_at: c.created_at,
-            mail_status: None,
+            mail_status: managed.and_then(|m| m.mail_status).map(Into::into),
         }
     }
 }

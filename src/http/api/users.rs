@@ -8,7 +8,6 @@ use serde::Deserialize;
 use super::json_body::JsonBody;
 use super::types::{MemberRoleWire, RoleWire, UserView, tri_state};
 use super::{ApiTags, TokenAuth, state};
-use crate::domain::access;
 use crate::http::error::ApiError;
 use crate::service::{NewUser, UserChange};
 
@@ -173,8 +172,8 @@ impl UsersApi {
             .into_iter()
             .map(|c| MyChannel {
                 id: c.id,
-                role: c.role_of(&user.username).map(Into::into),
-                can_manage: access::can_manage_channel(&user, &c),
+                role: c.rights.role.map(Into::into),
+                can_manage: c.rights.can_manage,
                 name: c.name,
             })
             .collect();

@@ -12,7 +12,6 @@ use serde::Deserialize;
 
 use super::session::{WebError, app, require_form_session, require_session, urlencode};
 use super::views::{CaseRow, Nav};
-use crate::domain::access;
 use crate::domain::case::Priority;
 use crate::domain::case::Status;
 use crate::domain::channel::ChannelId;
@@ -368,6 +367,7 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
     let counts = quick_counts(service, user, &query).await;
 
     let channels = service.list_channels(user)?;
+    let rights = service.viewer_rights(user)?;
     let names: HashMap<ChannelId, String> =
         channels.iter().map(|c| (c.id, c.name.clone())).collect();
     let view = query.view.as_str();
@@ -387,9 +387,7 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
     .collect();
     // "Time sensitive" only means something with a channel that has a
     // reply window (social messaging).
-    let windowed = channels
-        .iter()
-        .any(|c| c.settings.reply_window_hours.is_some());
+    let windowed = channels.iter().any(|c| c.reply_window_hours.is_some());
     let quick = std::iter::once("")
         .chain(QuickFilter::ALL.iter().map(|q| q.as_str()))
         .filter(|q| windowed || *q != "time_sensitive")
@@ -515,7 +513,7 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
         empty_hint,
         move_targets: channels
             .iter()
-            .filter(|c| access::can_manage_channel(user, c))
+            .filter(|c| c.rights.can_manage)
             .map(|c| SideLink {
                 label: c.name.clone(),
                 href: c.id.to_string(),
@@ -524,8 +522,7 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
             })
             .collect(),
         export_href: state.with("cursor", "").replacen("/inbox", "/inbox/export.xlsx", 1),
-        can_manage: user.is_admin()
-            || channels.iter().any(|c| access::can_manage_channel(user, c)),
+        can_manage: rights.manages_a_channel,
         notice: state.done.map(|done| match state.failed.unwrap_or(0) {
             0 => format!("Done for {done} case(s)."),
             failed => format!("Done for {done} case(s); {failed} could not be changed (you may lack the rights, or they changed meanwhile)."),

@@ -9,7 +9,6 @@ use serde::Deserialize;
 
 use super::session::{WebError, app, require_session};
 use super::views::*;
-use crate::domain::access;
 use crate::domain::activity::ActivityFilter;
 use crate::domain::case::CaseNumber;
 use crate::domain::channel::ChannelId;
@@ -40,7 +39,7 @@ pub fn new_case_page(
     let channels = app(req).service.list_channels(&session.user)?;
     let channels = channels
         .into_iter()
-        .filter(|c| access::can_open_case_in(&session.user, c))
+        .filter(|c| c.rights.can_open_cases)
         .map(|c| Choice {
             value: c.id.to_string(),
             selected: Some(c.id) == query.channel,
@@ -75,13 +74,13 @@ pub fn case_page(
         .parse()
         .map_err(|_| WebError::BadInput(format!("'{number}' is not a case number")))?;
     let service = &app(req).service;
-    let (case, channel) = service.get_case_with_channel(&session.user, number)?;
+    let (case, channel, rights) = service.case_for_viewer(&session.user, number)?;
     service.note_read(&session.user, number);
     let filter = ActivityFilter::parse(&shown.activity).unwrap_or_default();
     // Newest first unless asked otherwise: the latest is what agents need.
     let newest_first = shown.order != "oldest";
     let reply_window = service
-        .reply_window_closes(&case, &channel)?
+        .reply_window_closes(&case, channel.reply_window_hours)?
         .map(|closes| ReplyWindow::new(closes, chrono::Utc::now()));
     let files = service.case_files(&session.user, number)?;
     let files_by_id: std::collections::HashMap<u64, _> =
@@ -101,7 +100,7 @@ pub fn case_page(
             &format!("Re: {}", case.subject),
             case.number,
         ),
-        personal_from: channel.settings.personal_from && session.user.email.is_some(),
+        personal_from: channel.personal_from && session.user.email.is_some(),
         can_send: channel.email_address.is_some(),
     };
     let files = files.iter().map(FileRow::new).collect();
@@ -120,10 +119,10 @@ pub fn case_page(
             selected: f == filter,
         })
         .collect();
-    let can_work = access::can_work_case(&session.user, &channel);
+    let can_work = rights.can_work;
     let assignees = if can_work {
         service
-            .assignable_users(&channel)?
+            .assignable_users(channel.id)?
             .into_iter()
             .map(|name| Choice {
                 selected: case.assignee.as_deref() == Some(name.as_str()),
@@ -140,9 +139,8 @@ pub fn case_page(
         .iter()
         .map(|field| ProfileInput::new(field, case.profile.get(&field.name)))
         .collect();
-    let time = if channel.settings.time_tracking && can_work {
+    let time = if channel.time_tracking && can_work {
         let sheet = service.time_sheet(&session.user, number)?;
-        let manager = access::can_manage_channel(&session.user, &channel);
         let show =
             |m: u64| crate::domain::activity::format_minutes(m.min(u64::from(u32::MAX)) as u32);
         Some(TimePanel {
@@ -158,7 +156,7 @@ pub fn case_page(
                 .into_iter()
                 .rev()
                 .map(|e| TimeRow {
-                    removable: can_work && (e.username == session.user.username || manager),
+                    removable: rights.can_remove_time_of(&e.username),
                     id: e.id,
                     who: e.username,
                     duration: show(u64::from(e.minutes)),
@@ -230,7 +228,7 @@ pub fn case_page(
         files,
         update,
         reply_window,
-        is_partner: session.user.is_partner(),
+        is_partner: rights.is_partner,
         social: match case.source {
             crate::domain::case::Source::Instagram => Some("Instagram"),
             crate::domain::case::Source::Facebook => Some("Facebook"),
@@ -316,7 +314,8 @@ pub fn channels_page(req: &Request) -> Result<Response, WebError> {
         .map(|c| ChannelRow {
             id: c.id,
             role: c
-                .role_of(&session.user.username)
+                .rights
+                .role
                 .map(|r| r.as_str().to_owned())
                 .unwrap_or_else(|| "—".into()),
             email: c.email_address.clone().unwrap_or_else(|| "—".into()),
@@ -325,7 +324,10 @@ pub fn channels_page(req: &Request) -> Result<Response, WebError> {
         })
         .collect();
     html(ChannelsPage {
-        can_create: session.user.is_admin(),
+        can_create: app(req)
+            .service
+            .viewer_rights(&session.user)?
+            .can_create_channels,
         nav: Nav::new(&session, "channels"),
         rows,
     })
@@ -339,7 +341,7 @@ pub fn channel_page(req: &Request, Path(id): Path<String>) -> Result<Response, W
         .map_err(|_| WebError::BadInput(format!("'{id}' is not a channel id")))?;
     let service = &app(req).service;
     let channel = service.get_channel(&session.user, id)?;
-    let can_manage = access::can_manage_channel(&session.user, &channel);
+    let can_manage = channel.rights.can_manage;
     let mut members = Vec::new();
     for (name, role) in &channel.members {
         members.push(ChannelPage::member_row(
@@ -349,11 +351,11 @@ pub fn channel_page(req: &Request, Path(id): Path<String>) -> Result<Response, W
         ));
     }
     // Managers who are not admins add members by username.
-    let candidates = if session.user.is_admin() {
+    let candidates = if service.viewer_rights(&session.user)?.can_pick_members {
         service
             .list_users(&session.user)?
             .into_iter()
-            .filter(|u| !channel.is_member(&u.username))
+            .filter(|u| !channel.members.contains_key(&u.username))
             .map(|u| Choice {
                 label: format!("{} ({})", u.username, u.role),
                 value: u.username,
@@ -366,27 +368,16 @@ pub fn channel_page(req: &Request, Path(id): Path<String>) -> Result<Response, W
     html(ChannelPage {
         nav: Nav::new(&session, "channels"),
         reply_window: channel
-            .settings
             .reply_window_hours
             .map(|h| h.to_string())
             .unwrap_or_default(),
-        slack_url: if can_manage {
-            channel
-                .settings
-                .slack_webhook_url
-                .clone()
-                .unwrap_or_default()
-        } else {
-            String::new()
-        },
-        imap: can_manage
-            .then(|| channel.settings.imap.clone())
-            .flatten()
-            .map(|mut i| {
-                i.password.clear();
-                i
-            }),
-        mail_status: can_manage.then(|| service.mail_status(id)).flatten(),
+        slack_url: channel
+            .managed
+            .as_ref()
+            .and_then(|m| m.slack_webhook_url.clone())
+            .unwrap_or_default(),
+        imap: channel.managed.as_ref().and_then(|m| m.imap.clone()),
+        mail_status: channel.managed.as_ref().and_then(|m| m.mail_status.clone()),
         channel,
         members,
         candidates,

@@ -6,7 +6,7 @@ use askama::Template;
 use crate::domain::Timestamp;
 use crate::domain::activity::{ActivityEvent, Direction, EventKind};
 use crate::domain::case::{Case, Priority, Status};
-use crate::domain::channel::{Channel, MemberRole};
+use crate::domain::channel::MemberRole;
 use crate::domain::user::User;
 use crate::service::Session;
 
@@ -561,14 +561,14 @@ pub struct MemberRow {
 #[template(path = "channel.html")]
 pub struct ChannelPage {
     pub nav: Nav,
-    pub channel: Channel,
+    pub channel: crate::service::ShownChannel,
     pub members: Vec<MemberRow>,
     pub candidates: Vec<Choice>,
     pub can_manage: bool,
     pub reply_window: String,
     pub slack_url: String,
     /// IMAP intake as set (never the password) and what it last did.
-    pub imap: Option<crate::domain::channel::ImapSettings>,
+    pub imap: Option<crate::service::ShownImap>,
     pub mail_status: Option<crate::service::MailStatus>,
 }
 
