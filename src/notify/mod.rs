@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::config::NotifyConfig;
 use crate::domain::activity::{Direction, EventKind, EventName};
 use crate::domain::retry::RetryPolicy;
-use crate::store::{Delivery, OutboxEvent, Reads, Store, StoreError, Writes};
+use crate::store::{Delivery, OutboxEvent, QueueReads, QueueWrites, Reads, Store, StoreError};
 
 /// Deliveries looked at per round.
 const SEND_BATCH: usize = 64;
@@ -174,7 +174,7 @@ fn show_outcome(
     outcome: &Result<(), (String, bool)>,
     finished: bool,
 ) -> Result<(), StoreError> {
-    use crate::store::{MailWrites, Reads};
+    use crate::store::{Reads, Writes};
     let Some(mut event) = txn.activity_event(delivery.case, seq)? else {
         return Ok(());
     };

@@ -20,7 +20,7 @@ use crate::domain::file::{FileOrigin, FileRecord};
 use crate::domain::mail::{self, EmailPart, Noise};
 use crate::domain::user::User;
 use crate::mail::parse::{self, InboundMail};
-use crate::store::{MailReads, MailWrites, Reads, StoreError};
+use crate::store::{FileWrites, MailReads, MailWrites, Reads, StoreError};
 
 /// The actor recorded for what arrives by mail.
 pub const MAIL_ACTOR: &str = "mail";

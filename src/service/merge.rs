@@ -10,7 +10,7 @@ use crate::domain::activity::EventKind;
 use crate::domain::case::{Case, CaseNumber, MergeRecord};
 use crate::domain::link::{CaseLink, LinkKind};
 use crate::domain::user::User;
-use crate::store::{MailReads, MailWrites, Reads, Writes};
+use crate::store::{FileWrites, MailWrites, QueueReads, QueueWrites, Reads, Writes};
 
 /// A case given as a merge source, checked like a link target.
 fn source_case(txn: &WriteTxn, actor: &User, number: CaseNumber) -> ServiceResult<Case> {

@@ -9,11 +9,13 @@ mod cases;
 mod categories;
 mod channels;
 mod export;
+mod files;
 mod intake;
 mod links;
 mod listing;
 mod login_guard;
 mod mail;
+mod mailboxes;
 mod merge;
 mod milestones;
 mod phone;
@@ -39,11 +41,13 @@ pub use cases::{CaseChange, NewMessage};
 pub use channels::{
     ChannelChange, ImapChange, IntegrationsChange, MetaChange, NewChannel, PhoneChange,
 };
+pub use files::Upload;
 pub use intake::RULES_ACTOR;
 pub use listing::{AssigneeFilter, CasePage, CaseQuery, QuickFilter, View};
 pub use mail::MailReceipt;
+pub use mailboxes::MailStatus;
 pub use time::{NewTimeEntry, TimeEntryChange};
-pub use updates::{FromChoice, MailStatus, NewUpdate, Upload, check_update};
+pub use updates::{FromChoice, NewUpdate, check_update};
 pub use users::{NewUser, UserChange, random_password, unusable_password_hash};
 pub use visibility::{ShownChannel, ShownImap};
 
@@ -128,7 +132,7 @@ pub struct Service {
     blobs: crate::store::blobs::BlobStore,
     mail_senders: Arc<mail::SenderLimiter>,
     /// What each channel's IMAP intake last did, for its admin page.
-    mail_status: Arc<updates::MailStatusBoard>,
+    mail_status: Arc<mailboxes::MailStatusBoard>,
     /// Signs widget sessions; read from the data directory on first use.
     server_key: Arc<std::sync::OnceLock<[u8; 32]>>,
     widget_polls: Arc<widget::PollBoard>,

@@ -12,7 +12,10 @@ use crate::domain::case::{CaseDraft, CaseNumber, Customer, Source, Status};
 use crate::domain::channel::ChannelId;
 use crate::domain::file::{FileOrigin, FileRecord};
 use crate::domain::retry::RetryPolicy;
-use crate::store::{MailReads, MailWrites, Reads, Writes};
+use crate::store::{
+    ConversationReads, ConversationWrites, FileWrites, MailReads, MailWrites, QueueReads,
+    QueueWrites, Reads, Writes,
+};
 
 /// The actor recorded for what the phone provider reports.
 pub const PHONE_ACTOR: &str = "phone";
@@ -98,6 +101,8 @@ fn queue_recording(
                 call_sid: call.sid.clone(),
                 attempts: 0,
                 next_at: 0,
+                case,
+                event: seq,
             },
         )?;
     }

@@ -16,7 +16,9 @@ use crate::domain::Timestamp;
 use crate::domain::activity::{Direction, EventKind};
 use crate::domain::case::{Case, CaseDraft, CaseNumber, Customer, Source, Status};
 use crate::domain::channel::{ChannelId, Integrations};
-use crate::store::{MailReads, MailWrites, Reads, Writes};
+use crate::store::{
+    ConversationReads, ConversationWrites, MailReads, MailWrites, QueueWrites, Reads, Writes,
+};
 
 /// The actor recorded for what arrives through Meta.
 pub const SOCIAL_ACTOR: &str = "meta";
@@ -186,7 +188,7 @@ impl Service {
 /// The case holding a conversation, if it still takes messages (merges
 /// followed; a case in the trash does not).
 fn live_conversation_case(
-    txn: &(impl Reads + MailReads),
+    txn: &(impl Reads + ConversationReads),
     channel: ChannelId,
     conversation: &str,
 ) -> ServiceResult<Option<Case>> {

@@ -1,23 +1,19 @@
-//! Files on cases, updates sent by email, and the delivery state of
-//! outgoing mail. Sending itself happens in `crate::mail::smtp`, from the
+//! Updates sent by email and the delivery state of outgoing mail. Sending
+//! itself happens in `workers::queue` through `crate::mail::smtp`, from the
 //! queue these commands fill in the same transaction as the event.
-
-use std::collections::BTreeMap;
-use std::fs::File;
-use std::sync::Mutex;
 
 use crate::store::WriteTxn;
 use rand::Rng;
 
 use super::cases::save;
-use super::cases::{visible_case, workable_case};
+use super::cases::workable_case;
 use super::mail::MAIL_ACTOR;
 use super::{Service, ServiceError, ServiceResult, now};
 use crate::domain::Timestamp;
 use crate::domain::activity::{ActivityEvent, Direction, EventKind, EventName, NOTE_MAX};
 use crate::domain::case::{Case, CaseNumber};
-use crate::domain::channel::{Channel, ChannelId};
-use crate::domain::file::{self, FileId, FileOrigin, FileRecord};
+use crate::domain::channel::Channel;
+use crate::domain::file::{FileId, FileOrigin, FileRecord};
 use crate::domain::mail::{
     self, DeliveryReport, DeliveryState, EmailPart, OutgoingAttachment, OutgoingMail,
 };
@@ -25,7 +21,7 @@ use crate::domain::retry::RetryPolicy;
 use crate::domain::user::User;
 use crate::domain::validate;
 use crate::mail::parse::InboundMail;
-use crate::store::{MailReads, MailWrites, Reads, Writes};
+use crate::store::{FileReads, FileWrites, MailWrites, QueueReads, QueueWrites, Reads, Writes};
 
 /// At most this many recipients per list.
 const RECIPIENTS_MAX: usize = 50;
@@ -50,33 +46,6 @@ pub struct NewUpdate {
     pub body: String,
     /// Files of the case to attach.
     pub attachments: Vec<FileId>,
-}
-
-/// A file someone uploads.
-#[derive(Debug, Clone)]
-pub struct Upload {
-    pub name: Option<String>,
-    pub content_type: Option<String>,
-    pub bytes: Vec<u8>,
-}
-
-/// What a channel's IMAP intake last did.
-#[derive(Debug, Clone, Default)]
-pub struct MailStatus {
-    /// `connecting`, `idle`, `polling`, `failing` or `stopped`.
-    pub state: String,
-    pub last_error: Option<String>,
-    pub last_error_at: Option<Timestamp>,
-    pub last_success_at: Option<Timestamp>,
-    /// When the next attempt is due after a failure.
-    pub retry_at: Option<Timestamp>,
-    pub messages_taken_in: u64,
-    pub messages_refused: u64,
-}
-
-#[derive(Debug, Default)]
-pub struct MailStatusBoard {
-    channels: Mutex<BTreeMap<ChannelId, MailStatus>>,
 }
 
 fn recipients(field: &str, list: &[String]) -> ServiceResult<Vec<String>> {
@@ -290,91 +259,6 @@ pub(super) fn queue_acknowledgement(
 }
 
 impl Service {
-    /// Every file of a case: incoming and outgoing attachments and uploads,
-    /// with those of the cases merged into it (their messages are here now).
-    pub fn case_files(&self, actor: &User, number: CaseNumber) -> ServiceResult<Vec<FileRecord>> {
-        let txn = self.store.read()?;
-        let (case, _) = visible_case(&txn, actor, number)?;
-        let mut files = txn.case_files(number)?;
-        for link in &case.links {
-            if link.kind == crate::domain::link::LinkKind::MergedFrom {
-                files.extend(txn.case_files(link.target)?);
-            }
-        }
-        Ok(files)
-    }
-
-    /// One file with its content, for whoever may read its case.
-    pub fn open_file(&self, actor: &User, id: FileId) -> ServiceResult<(FileRecord, File)> {
-        let missing = || ServiceError::NotFound(format!("file {id} not found"));
-        let record = {
-            let txn = self.store.read()?;
-            let record = txn.file(id)?.ok_or_else(missing)?;
-            // A merged case's files are read through the case it went into.
-            let merged_into = txn.case(record.case)?.and_then(|c| c.merge).map(|m| m.into);
-            let readable = visible_case(&txn, actor, record.case).is_ok()
-                || merged_into.is_some_and(|into| visible_case(&txn, actor, into).is_ok());
-            if !readable {
-                return Err(missing());
-            }
-            record
-        };
-        let file = self.blobs.open_blob(&record.sha256)?;
-        Ok((record, file))
-    }
-
-    /// Stores an uploaded file on a case.
-    pub async fn upload_file(
-        &self,
-        actor: &User,
-        number: CaseNumber,
-        upload: Upload,
-    ) -> ServiceResult<FileRecord> {
-        let limit = self.config.mail.max_upload_bytes;
-        if upload.bytes.len() > limit {
-            return Err(ServiceError::TooLarge(format!(
-                "the file is {} bytes; files up to {limit} bytes are accepted",
-                upload.bytes.len()
-            )));
-        }
-        workable_case(&self.store.read()?, actor, number)?;
-        let size = upload.bytes.len() as u64;
-        let blobs = self.blobs.clone();
-        let bytes = upload.bytes;
-        let sha256 = tokio::task::spawn_blocking(move || blobs.put(&bytes))
-            .await
-            .map_err(|e| ServiceError::Output(format!("storing the file failed: {e}")))??;
-        let name = file::clean_file_name(upload.name.as_deref());
-        let content_type = match upload.content_type.as_deref() {
-            Some(t) if t != "application/octet-stream" => file::clean_content_type(Some(t)),
-            _ => mime_guess::from_path(&name)
-                .first_raw()
-                .map(|t| file::clean_content_type(Some(t)))
-                .unwrap_or_else(|| "application/octet-stream".into()),
-        };
-        let actor = actor.clone();
-        self.store
-            .write(move |txn| {
-                let (case, _) = workable_case(txn, &actor, number)?;
-                let mut record = FileRecord {
-                    id: 0,
-                    case: case.number,
-                    name: name.clone(),
-                    content_type: content_type.clone(),
-                    size,
-                    sha256: sha256.clone(),
-                    origin: FileOrigin::Upload,
-                    content_id: None,
-                    event: None,
-                    created_at: now(),
-                    created_by: actor.username.clone(),
-                };
-                txn.add_file(&mut record)?;
-                Ok(record)
-            })
-            .await
-    }
-
     /// Sends an update about a case by email, from the channel's address or,
     /// where the channel allows it, the agent's own.
     pub async fn send_update(
@@ -463,11 +347,6 @@ impl Service {
             .due_outgoing_mail(now().timestamp(), limit)?)
     }
 
-    /// A blob's bytes, for attaching to outgoing mail.
-    pub fn blob(&self, sha256: &str) -> ServiceResult<Vec<u8>> {
-        Ok(self.blobs.read(sha256)?)
-    }
-
     /// Records an attempt to deliver outgoing mail `id`: sent, or failed
     /// (retried later unless `permanent` or out of attempts).
     pub async fn record_delivery(
@@ -528,41 +407,6 @@ impl Service {
                 show_delivery(txn, &outgoing)
             })
             .await
-    }
-
-    /// Updates what a channel's IMAP intake shows.
-    pub fn report_mail_status(&self, channel: ChannelId, update: impl FnOnce(&mut MailStatus)) {
-        let mut board = self
-            .mail_status
-            .channels
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        update(board.entry(channel).or_default());
-    }
-
-    pub fn mail_status(&self, channel: ChannelId) -> Option<MailStatus> {
-        let board = self
-            .mail_status
-            .channels
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        board.get(&channel).cloned()
-    }
-
-    /// Changes whenever the store commits; background senders wait on it.
-    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.store.commits()
-    }
-
-    /// Channels with IMAP intake set up, for the pollers.
-    pub fn imap_channels(&self) -> ServiceResult<Vec<Channel>> {
-        Ok(self
-            .store
-            .read()?
-            .channels()?
-            .into_iter()
-            .filter(|c| c.settings.imap.is_some())
-            .collect())
     }
 }
 

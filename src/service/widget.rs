@@ -14,7 +14,7 @@ use crate::domain::activity::{Direction, EventKind};
 use crate::domain::case::{CaseDraft, CaseNumber, Customer, Source};
 use crate::domain::channel::ChannelId;
 use crate::domain::widget::{self, ChatLine, ChatSide, WidgetSession};
-use crate::store::{MailReads, MailWrites, Reads};
+use crate::store::{Reads, WidgetReads, WidgetWrites};
 
 /// The actor recorded for what visitors write.
 pub const WIDGET_ACTOR: &str = "widget";

@@ -6,7 +6,7 @@ use super::tables::*;
 use super::{StoreError, StoreResult};
 
 /// The schema this binary writes.
-pub const CURRENT_SCHEMA: u32 = 7;
+pub const CURRENT_SCHEMA: u32 = 8;
 
 /// Brings the store to [`CURRENT_SCHEMA`] in one transaction.
 pub fn run(db: &Database) -> StoreResult<()> {
@@ -115,6 +115,8 @@ fn upgrade_from(version: u32, txn: &WriteTransaction) -> StoreResult<()> {
             txn.open_table(WIDGET_SESSIONS)?;
             Ok(())
         }
+        // 8: one retry queue for outgoing mail, posts and recordings.
+        7 => super::queue::merge_queues(txn),
         other => Err(StoreError::Corrupt(format!(
             "no migration known from schema {other}"
         ))),

@@ -2,11 +2,15 @@
 //! schema migrations. redb is the truth; everything else is derived from it.
 
 pub mod blobs;
+mod conversations;
+mod files;
 pub mod mail;
 mod migrate;
 pub mod outbox;
+mod queue;
 pub mod records;
 mod tables;
+mod widget;
 mod writer;
 
 use std::fs::{File, OpenOptions};
@@ -17,9 +21,13 @@ use std::sync::Arc;
 use redb::{Database, Key, ReadOnlyTable, Table, TableDefinition, TableError, Value};
 use tokio::sync::watch;
 
-pub use mail::{MailReads, MailWrites, RecordingJob};
-pub use outbox::{Consumer, Delivery, OutboxEvent};
+pub use conversations::{ConversationReads, ConversationWrites};
+pub use files::{FileReads, FileWrites};
+pub use mail::{MailReads, MailWrites};
+pub use outbox::{Consumer, OutboxEvent};
+pub use queue::{Delivery, QueueReads, QueueWrites, RecordingJob};
 pub use records::{Reads, TokenKind, TokenRecord, Writes};
+pub use widget::{WidgetReads, WidgetWrites};
 
 /// Failures of the storage layer. Cloneable because one commit failure is
 /// reported to every request in its batch.

@@ -56,26 +56,3 @@ impl OutboxEvent {
         }
     }
 }
-
-/// An outbound notification (a Slack message) waiting to be sent. It is
-/// written when the outbox entry is consumed, so sending can be retried
-/// without holding up the outbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Delivery {
-    pub url: String,
-    /// The JSON body to POST.
-    pub payload: String,
-    pub case: CaseNumber,
-    pub attempts: u32,
-    /// Seconds since the epoch when the next attempt is due.
-    pub next_at: i64,
-    /// A reply through Meta's Graph API: the channel whose page token is
-    /// sent (read at each attempt, so a changed or removed integration
-    /// takes effect at once and no token is copied here).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub meta_channel: Option<u64>,
-    /// The outbound message this delivers, whose delivery state the
-    /// activity shows; `None` for notifications.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event: Option<u64>,
-}

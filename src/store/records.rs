@@ -5,7 +5,7 @@ use redb::ReadableTable;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::outbox::{Consumer, Delivery, OutboxEvent};
+use super::outbox::{Consumer, OutboxEvent};
 use super::tables::*;
 use super::{ReadTxn, StoreError, StoreResult, WriteTxn};
 use crate::domain::Timestamp;
@@ -85,8 +85,6 @@ pub trait Reads {
     fn activity_event(&self, number: CaseNumber, seq: u64) -> StoreResult<Option<ActivityEvent>>;
     fn categories(&self) -> StoreResult<Vec<Category>>;
     fn category(&self, name: &str) -> StoreResult<Option<Category>>;
-    /// Notifications due by `now` (seconds), with their ids, oldest first.
-    fn due_deliveries(&self, now: i64, limit: usize) -> StoreResult<Vec<(u64, Delivery)>>;
     /// Cases with a milestone due at or before `at` (seconds), as
     /// (due, case number), earliest first.
     fn milestones_due(&self, at: u64, limit: usize) -> StoreResult<Vec<(u64, CaseNumber)>>;
@@ -211,22 +209,6 @@ macro_rules! impl_reads {
                 let table = self.open_table(CATEGORIES)?;
                 let found = table.get(name)?;
                 found.map(|v| decode("category", v.value())).transpose()
-            }
-
-            fn due_deliveries(&self, now: i64, limit: usize) -> StoreResult<Vec<(u64, Delivery)>> {
-                let table = self.open_table(DELIVERIES)?;
-                let mut found = Vec::new();
-                for entry in table.range::<u64>(..)? {
-                    let (id, value) = entry?;
-                    let delivery: Delivery = decode("delivery", value.value())?;
-                    if delivery.next_at <= now {
-                        found.push((id.value(), delivery));
-                        if found.len() == limit {
-                            break;
-                        }
-                    }
-                }
-                Ok(found)
             }
 
             fn milestones_due(&self, at: u64, limit: usize) -> StoreResult<Vec<(u64, CaseNumber)>> {
@@ -371,9 +353,15 @@ pub trait Writes: Reads {
     fn purge_case(&self, number: CaseNumber) -> StoreResult<()>;
     fn put_category(&self, category: &Category) -> StoreResult<()>;
     fn delete_category(&self, name: &str) -> StoreResult<bool>;
-    fn add_delivery(&self, delivery: &Delivery) -> StoreResult<u64>;
-    fn put_delivery(&self, id: u64, delivery: &Delivery) -> StoreResult<()>;
-    fn delete_delivery(&self, id: u64) -> StoreResult<()>;
+    /// Rewrites one event in place (a delivery state, a call's progress)
+    /// and announces it as `what`, so live views and the index follow.
+    fn rewrite_event(
+        &self,
+        number: CaseNumber,
+        event: &ActivityEvent,
+        what: EventName,
+        actor: &str,
+    ) -> StoreResult<()>;
     fn add_milestone_due(&self, due: u64, number: CaseNumber) -> StoreResult<()>;
     fn remove_milestone_due(&self, due: u64, number: CaseNumber) -> StoreResult<()>;
     /// Records that `consumer` finished everything up to `seq` and deletes
@@ -605,7 +593,7 @@ impl Writes for WriteTxn {
             .retain_in((number, 0)..=(number, u64::MAX), |_, _| false)?;
         self.open_table(TIME_ENTRIES)?
             .retain_in((number, 0)..=(number, u64::MAX), |_, _| false)?;
-        super::mail::MailWrites::delete_case_files(self, number)
+        super::files::FileWrites::delete_case_files(self, number)
     }
 
     fn put_category(&self, category: &Category) -> StoreResult<()> {
@@ -618,20 +606,24 @@ impl Writes for WriteTxn {
         Ok(self.open_table(CATEGORIES)?.remove(name)?.is_some())
     }
 
-    fn add_delivery(&self, delivery: &Delivery) -> StoreResult<u64> {
-        let id = next_in_sequence(self, KEY_NEXT_DELIVERY)?;
-        self.put_delivery(id, delivery)?;
-        Ok(id)
-    }
-
-    fn put_delivery(&self, id: u64, delivery: &Delivery) -> StoreResult<()> {
-        self.open_table(DELIVERIES)?
-            .insert(id, encode(delivery).as_slice())?;
-        Ok(())
-    }
-
-    fn delete_delivery(&self, id: u64) -> StoreResult<()> {
-        self.open_table(DELIVERIES)?.remove(id)?;
+    fn rewrite_event(
+        &self,
+        number: CaseNumber,
+        event: &ActivityEvent,
+        what: EventName,
+        actor: &str,
+    ) -> StoreResult<()> {
+        self.open_table(ACTIVITY)?
+            .insert((number, event.seq), encode(event).as_slice())?;
+        if let Some(case) = self.case(number)? {
+            self.enqueue(&OutboxEvent::CaseChanged {
+                number,
+                channel: case.channel,
+                event_seq: event.seq,
+                event: what,
+                actor: actor.to_owned(),
+            })?;
+        }
         Ok(())
     }
 

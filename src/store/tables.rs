@@ -69,11 +69,15 @@ pub const RECORDING_JOBS: TableDefinition<(u64, u64), &[u8]> =
 pub const WIDGET_SESSIONS: TableDefinition<&str, &[u8]> =
     TableDefinition::new("widget_sessions_v1");
 
+/// job id → JSON job of the retry queue (outgoing mail, a post, a call
+/// recording to fetch).
+pub const JOBS: TableDefinition<u64, &[u8]> = TableDefinition::new("jobs_v1");
+
 pub const KEY_SCHEMA_VERSION: &str = "schema_version";
 pub const KEY_NEXT_CASE: &str = "next_case_number";
 pub const KEY_NEXT_CHANNEL: &str = "next_channel_id";
 pub const KEY_NEXT_OUTBOX: &str = "next_outbox_seq";
-pub const KEY_NEXT_DELIVERY: &str = "next_delivery_id";
 pub const KEY_NEXT_TIME_ENTRY: &str = "next_time_entry_id";
 pub const KEY_NEXT_FILE: &str = "next_file_id";
 pub const KEY_NEXT_MAIL_JOB: &str = "next_mail_job_id";
+pub const KEY_NEXT_JOB: &str = "next_job_id";

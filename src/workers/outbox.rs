@@ -12,7 +12,8 @@ use crate::config::NotifyConfig;
 use crate::live::LiveFeed;
 use crate::search::indexer::{self, Indexer};
 use crate::store::{
-    Consumer, OutboxEvent, ReadTxn, Reads, Store, StoreError, StoreResult, WriteTxn, Writes,
+    Consumer, OutboxEvent, QueueWrites, ReadTxn, Reads, Store, StoreError, StoreResult, WriteTxn,
+    Writes,
 };
 
 /// What a consumer asks to be written in the transaction that acknowledges

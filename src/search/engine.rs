@@ -1,0 +1,429 @@
+//! One open index with its single long-lived writer: indexing batches,
+//! searching, counting and faceting.
+
+use super::*;
+
+/// Totals are counted exactly up to this many matches; beyond it a list
+/// says "10,000+" instead of walking every match of a common word.
+pub const EXACT_TOTAL_LIMIT: usize = 10_000;
+
+/// Counts the matches of `query`, stopping once more than `limit` are
+/// found: the count is then `limit` and the second value is true.
+pub(super) fn count_up_to(
+    searcher: &Searcher,
+    query: &dyn Query,
+    limit: usize,
+) -> tantivy::Result<(usize, bool)> {
+    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    let mut count = 0;
+    for reader in searcher.segment_readers() {
+        if reader.alive_bitset().is_none() && count + reader.max_doc() as usize <= limit {
+            // Without deletions, many queries count without visiting docs.
+            count += weight.count(reader)? as usize;
+            continue;
+        }
+        let alive = reader.alive_bitset();
+        let mut scorer = weight.scorer(reader, 1.0)?;
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            if alive.is_none_or(|bits| bits.is_alive(doc)) {
+                count += 1;
+                if count > limit {
+                    return Ok((limit, true));
+                }
+            }
+            doc = scorer.advance();
+        }
+    }
+    Ok((count, false))
+}
+
+/// Runs `collector`, keeping only unread cases when the request asks so.
+fn collect<C>(
+    searcher: &Searcher,
+    query: &dyn Query,
+    collector: C,
+    request: &SearchRequest,
+) -> tantivy::Result<C::Fruit>
+where
+    C: tantivy::collector::Collector + Send + Sync,
+{
+    match &request.filters.unread_since {
+        None => searcher.search(query, &collector),
+        Some(markers) => {
+            let markers = markers.clone();
+            // Unread: never opened, or news (creation, a customer message)
+            // since the user last opened it.
+            let unread = move |key: u64| {
+                let (news, number) = schema::sort_key::split(key);
+                markers.get(&number).is_none_or(|read| *read < news)
+            };
+            let filtered = tantivy::collector::FilterCollector::new(
+                names::UNREAD_KEY.to_owned(),
+                unread,
+                collector,
+            );
+            searcher.search(query, &filtered)
+        }
+    }
+}
+
+/// What the indexer records in each commit.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(super) struct Payload {
+    schema: u32,
+    outbox_seq: u64,
+}
+
+/// One open tantivy index with its single long-lived writer.
+pub struct Engine {
+    index: Index,
+    reader: IndexReader,
+    /// Absent when opened only to read (another process writes).
+    writer: Mutex<Option<IndexWriter<TantivyDocument>>>,
+    fields: Fields,
+}
+
+/// How deep relevance pages go; past it, a narrower query or a sort serves
+/// better than page 400 of "best matches".
+const MAX_RELEVANCE_OFFSET: usize = 10_000;
+
+/// Memory for the live writer's indexing buffer.
+const WRITER_MEMORY: usize = 100 * 1024 * 1024;
+/// Indexing threads and memory for imports and rebuilds.
+const BULK_THREADS: usize = 2;
+const BULK_MEMORY: usize = 300 * 1024 * 1024;
+
+impl Engine {
+    fn create(dir: &Path, language: Language) -> Result<Engine, SearchError> {
+        std::fs::create_dir_all(dir).map_err(|e| SearchError::Index(e.to_string()))?;
+        let (schema, _) = schema::build();
+        let index = Index::create_in_dir(dir, schema)?;
+        Engine::wrap(index, language, true)
+    }
+
+    /// A new index for bulk building: more indexing threads and memory
+    /// than the live writer needs.
+    pub(super) fn create_for_bulk(dir: &Path, language: Language) -> Result<Engine, SearchError> {
+        let mut engine = Engine::create(dir, language)?;
+        // Only one writer may exist per index: give up the small one first.
+        engine.writer = Mutex::new(None);
+        engine.writer = Mutex::new(Some(
+            engine
+                .index
+                .writer_with_num_threads(BULK_THREADS, BULK_MEMORY)?,
+        ));
+        Ok(engine)
+    }
+
+    pub(super) fn open(dir: &Path, language: Language) -> Result<Engine, SearchError> {
+        let index = Index::open_in_dir(dir)?;
+        let (expected, _) = schema::build();
+        if index.schema() != expected {
+            return Err(SearchError::Index(
+                "the index was written with another schema".into(),
+            ));
+        }
+        Engine::wrap(index, language, true)
+    }
+
+    /// Opens an index another process writes, to search it in place.
+    pub fn open_read_only(dir: &Path, language: Language) -> Result<Engine, SearchError> {
+        Engine::wrap(Index::open_in_dir(dir)?, language, false)
+    }
+
+    /// Runs `work` with the writer; an index opened read-only, or retired
+    /// by a swap, has none.
+    pub(super) fn with_writer<T>(
+        &self,
+        work: impl FnOnce(&mut IndexWriter<TantivyDocument>) -> Result<T, SearchError>,
+    ) -> Result<T, SearchError> {
+        let mut slot = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let writer = slot
+            .as_mut()
+            .ok_or_else(|| SearchError::Index("the index is not open for writing".into()))?;
+        work(writer)
+    }
+
+    /// Stops writing: waits for running merges and drops the writer, so
+    /// nothing writes into the folder once it is moved.
+    pub(super) fn retire(&self) -> Result<(), SearchError> {
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(writer) = writer {
+            writer.wait_merging_threads()?;
+        }
+        Ok(())
+    }
+
+    fn wrap(index: Index, language: Language, writable: bool) -> Result<Engine, SearchError> {
+        schema::register_tokenizer(&index, language);
+        let (_, fields) = schema::build();
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let writer = Mutex::new(if writable {
+            Some(index.writer_with_num_threads(1, WRITER_MEMORY)?)
+        } else {
+            None
+        });
+        Ok(Engine {
+            index,
+            reader,
+            writer,
+            fields,
+        })
+    }
+
+    /// The outbox sequence of the last commit, if it is of this schema.
+    pub(super) fn payload(&self) -> Option<Payload> {
+        let meta = self.index.load_metas().ok()?;
+        let payload: Payload = serde_json::from_str(meta.payload.as_deref()?).ok()?;
+        (payload.schema == schema::SCHEMA_VERSION).then_some(payload)
+    }
+
+    pub fn indexed_seq(&self) -> u64 {
+        self.payload().map_or(0, |p| p.outbox_seq)
+    }
+
+    /// Replaces the documents of the given cases (`None`: remove it) and
+    /// commits, recording `outbox_seq`; then makes them visible to searches.
+    pub fn apply(
+        &self,
+        changes: Vec<(CaseNumber, Option<TantivyDocument>)>,
+        outbox_seq: u64,
+    ) -> Result<(), SearchError> {
+        self.with_writer(|writer| {
+            for (number, document) in changes {
+                writer.delete_term(Term::from_field_u64(self.fields.number, number));
+                if let Some(document) = document {
+                    writer.add_document(document)?;
+                }
+            }
+            let mut commit = writer.prepare_commit()?;
+            let payload = Payload {
+                schema: schema::SCHEMA_VERSION,
+                outbox_seq,
+            };
+            commit.set_payload(&serde_json::to_string(&payload).expect("payload serialises"));
+            commit.commit()?;
+            Ok(())
+        })?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    fn build_query(
+        &self,
+        request: &SearchRequest,
+        typos: bool,
+    ) -> Result<Box<dyn Query>, SearchError> {
+        let mut clauses: Vec<compile::Clause> = Vec::new();
+        if let Some(parsed) = request.query.filter(|q| !q.is_empty()) {
+            let mut context = compile::Context {
+                fields: &self.fields,
+                analyzer: self.index.tokenizer_for_field(self.fields.subject)?,
+                me: request.me,
+                channel: request.channel_lookup,
+                staff: request.staff,
+                typos,
+            };
+            clauses.extend(context.query(parsed)?);
+        }
+        clauses.extend(compile::filters(
+            &self.fields,
+            &request.filters,
+            &request.scope,
+        ));
+        if clauses.is_empty() || clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
+            clauses.push((Occur::Must, Box::new(AllQuery)));
+        }
+        Ok(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    /// Runs the request. When the words find nothing, the search is run
+    /// again tolerating typos: deciding that from the user's own results,
+    /// not from the whole index, reveals nothing about cases they cannot
+    /// see, and keeps fuzzy matching off the common path.
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchHits, SearchError> {
+        let exact = self.search_with(request, false)?;
+        let has_words = request.query.is_some_and(|q| {
+            q.groups.iter().flat_map(|g| &g.alternatives).any(|t| {
+                !t.negated && matches!(t.clause, syntax::Clause::Word { prefix: false, .. })
+            })
+        });
+        if exact.total == 0 && has_words {
+            return self.search_with(request, true);
+        }
+        Ok(exact)
+    }
+
+    fn search_with(&self, request: &SearchRequest, typos: bool) -> Result<SearchHits, SearchError> {
+        let searcher = self.reader.searcher();
+        let query = self.build_query(request, typos)?;
+        let (total, total_capped, facets) = if request.facets {
+            let (total, facets) =
+                collect(&searcher, &*query, (Count, facets::FacetCollector), request)?;
+            (total, false, Some(facets))
+        } else if request.filters.unread_since.is_some() {
+            (collect(&searcher, &*query, Count, request)?, false, None)
+        } else {
+            let (total, capped) = count_up_to(&searcher, &*query, EXACT_TOTAL_LIMIT)?;
+            (total, capped, None)
+        };
+        let (numbers, next_cursor) = match request.sort.field_name() {
+            None => self.by_relevance(&searcher, &*query, request)?,
+            Some(field) => self.by_key(&searcher, query, field, request)?,
+        };
+        Ok(SearchHits {
+            numbers,
+            total,
+            total_capped,
+            next_cursor,
+            facets,
+        })
+    }
+
+    /// The case numbers of hits, read from the `number` column rather than
+    /// the document store (which decompresses a whole block per hit).
+    fn numbers_of(
+        searcher: &Searcher,
+        addresses: impl Iterator<Item = DocAddress>,
+    ) -> Result<Vec<CaseNumber>, SearchError> {
+        let mut columns = HashMap::new();
+        let mut numbers = Vec::new();
+        for address in addresses {
+            let column = match columns.entry(address.segment_ord) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => entry.insert(
+                    searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .u64(names::NUMBER)?,
+                ),
+            };
+            let number = column
+                .first(address.doc_id)
+                .ok_or_else(|| SearchError::Index("a document has no case number".into()))?;
+            numbers.push(number);
+        }
+        Ok(numbers)
+    }
+
+    /// Relevance pages by offset (`r:OFFSET`): scores are not stable keys.
+    fn by_relevance(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        request: &SearchRequest,
+    ) -> Result<(Vec<CaseNumber>, Option<String>), SearchError> {
+        let offset = match request.cursor {
+            None => 0,
+            Some(cursor) => cursor
+                .strip_prefix("r:")
+                .and_then(|o| o.parse::<usize>().ok())
+                // The collector reserves room for every skipped hit.
+                .filter(|o| *o <= MAX_RELEVANCE_OFFSET)
+                .ok_or(SearchError::BadCursor)?,
+        };
+        let collector = TopDocs::with_limit(request.limit + 1)
+            .and_offset(offset)
+            .order_by_score();
+        let top = collect(searcher, query, collector, request)?;
+        let more = top.len() > request.limit;
+        let numbers = Self::numbers_of(
+            searcher,
+            top.into_iter().take(request.limit).map(|(_, a)| a),
+        )?;
+        let next = more.then(|| format!("r:{}", offset + request.limit));
+        Ok((numbers, next))
+    }
+
+    /// Sorted listings page by key (`k:KEY`): every key is unique, so a page
+    /// boundary holds while cases change.
+    fn by_key(
+        &self,
+        searcher: &Searcher,
+        query: Box<dyn Query>,
+        field_name: &'static str,
+        request: &SearchRequest,
+    ) -> Result<(Vec<CaseNumber>, Option<String>), SearchError> {
+        let descending = request.sort.descending;
+        let field = self.index.schema().get_field(field_name)?;
+        let query: Box<dyn Query> = match request.cursor {
+            None => query,
+            Some(cursor) => {
+                let key = cursor
+                    .strip_prefix("k:")
+                    .and_then(|k| k.parse::<u64>().ok())
+                    .ok_or(SearchError::BadCursor)?;
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, query),
+                    compile::after_key(field, key, descending),
+                ]))
+            }
+        };
+        let order = if descending { Order::Desc } else { Order::Asc };
+        let collector =
+            TopDocs::with_limit(request.limit + 1).order_by_fast_field::<u64>(field_name, order);
+        let mut top = collect(searcher, &*query, collector, request)?;
+        let more = top.len() > request.limit;
+        top.truncate(request.limit);
+        let last_key = top.last().and_then(|(key, _)| *key);
+        let numbers = Self::numbers_of(searcher, top.into_iter().map(|(_, a)| a))?;
+        let next = if more {
+            last_key.map(|k| format!("k:{k}"))
+        } else {
+            None
+        };
+        Ok((numbers, next))
+    }
+
+    /// Prepares excerpts for a search's hits: the query is compiled and
+    /// the per-field highlighters built once, not once per hit.
+    pub fn highlighter(&self, request: &SearchRequest) -> Option<Highlighter> {
+        let parsed = request.query.filter(|q| !q.is_empty())?;
+        let searcher = self.reader.searcher();
+        let mut context = compile::Context {
+            fields: &self.fields,
+            analyzer: self.index.tokenizer_for_field(self.fields.text).ok()?,
+            me: request.me,
+            channel: request.channel_lookup,
+            staff: request.staff,
+            typos: false,
+        };
+        let query = BooleanQuery::new(context.query(parsed).ok()?);
+        let generator = |field| {
+            SnippetGenerator::create(&searcher, &query, field)
+                .ok()
+                .map(|mut generator| {
+                    generator.set_max_num_chars(200);
+                    generator
+                })
+        };
+        let mut terms: Vec<String> = Vec::new();
+        query.query_terms(&mut |term, _| {
+            if let Some(text) = term.value().as_str()
+                && text.len() >= 2
+            {
+                terms.push(text.to_owned());
+            }
+        });
+        terms.sort();
+        terms.dedup();
+        Some(Highlighter {
+            terms,
+            text: generator(self.fields.text),
+            notes: if request.staff {
+                generator(self.fields.notes)
+            } else {
+                None
+            },
+            subject: generator(self.fields.subject),
+        })
+    }
+}

@@ -1,0 +1,119 @@
+//! Excerpts of where a query matched, cut from a case's texts.
+
+use super::*;
+
+/// An excerpt as pieces of text, each marked as a match or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snippet {
+    pub parts: Vec<(String, bool)>,
+}
+
+impl Snippet {
+    fn from_ranges(fragment: &str, highlighted: &[std::ops::Range<usize>]) -> Snippet {
+        let mut parts = Vec::new();
+        let mut at = 0;
+        let mut ranges: Vec<_> = highlighted.to_vec();
+        ranges.sort_by_key(|r| r.start);
+        for range in ranges {
+            if range.start < at || range.end > fragment.len() {
+                continue;
+            }
+            if range.start > at {
+                parts.push((fragment[at..range.start].to_owned(), false));
+            }
+            parts.push((fragment[range.clone()].to_owned(), true));
+            at = range.end;
+        }
+        if at < fragment.len() {
+            parts.push((fragment[at..].to_owned(), false));
+        }
+        Snippet { parts }
+    }
+
+    /// HTML-escaped text with each match in `<b>`.
+    pub fn to_html(&self) -> String {
+        let mut html = String::new();
+        for (text, matched) in &self.parts {
+            let escaped = text
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+                .replace('\'', "&#39;");
+            if *matched {
+                html.push_str("<b>");
+                html.push_str(&escaped);
+                html.push_str("</b>");
+            } else {
+                html.push_str(&escaped);
+            }
+        }
+        html
+    }
+}
+
+/// Cuts excerpts of where a query matched out of a case's texts.
+pub struct Highlighter {
+    /// The query's indexed terms, to skip cheaply texts that cannot match.
+    pub(super) terms: Vec<String>,
+    /// Messages and the description.
+    pub(super) text: Option<SnippetGenerator>,
+    pub(super) notes: Option<SnippetGenerator>,
+    pub(super) subject: Option<SnippetGenerator>,
+}
+
+impl Highlighter {
+    /// An excerpt of a message or the description, if the query matched it.
+    pub fn in_text(&self, text: &str) -> Option<Snippet> {
+        self.cut(self.text.as_ref(), text)
+    }
+
+    /// An excerpt of an internal note (none for partners).
+    pub fn in_note(&self, text: &str) -> Option<Snippet> {
+        self.cut(self.notes.as_ref(), text)
+    }
+
+    pub fn in_subject(&self, text: &str) -> Option<Snippet> {
+        self.cut(self.subject.as_ref(), text)
+    }
+
+    fn cut(&self, generator: Option<&SnippetGenerator>, text: &str) -> Option<Snippet> {
+        let generator = generator?;
+        let snippet = generator.snippet(self.window(text)?);
+        (!snippet.highlighted().is_empty())
+            .then(|| Snippet::from_ranges(snippet.fragment(), snippet.highlighted()))
+    }
+
+    /// The part of `text` around the first place a query term appears, or
+    /// `None` when none does. Analysing (stemming) a whole long message is
+    /// far dearer than finding the terms' letters in it, and an excerpt
+    /// needs only the neighbourhood of a match. Stems are prefixes of the
+    /// words they come from, so this rarely misses; a word whose accents
+    /// were folded away may be passed over, never wrongly shown.
+    fn window<'t>(&self, text: &'t str) -> Option<&'t str> {
+        const BEFORE: usize = 400;
+        const AFTER: usize = 1200;
+        if self.terms.is_empty() {
+            return Some(&text[..floor_boundary(text, BEFORE + AFTER)]);
+        }
+        // ASCII lowercasing keeps byte offsets equal to the text's.
+        let lower = text.to_ascii_lowercase();
+        let at = self
+            .terms
+            .iter()
+            .filter_map(|term| lower.find(term.as_str()))
+            .min()?;
+        let start = floor_boundary(text, at.saturating_sub(BEFORE));
+        let end = floor_boundary(text, at + AFTER);
+        Some(&text[start..end])
+    }
+}
+
+/// The largest char boundary of `text` at or below `at`.
+fn floor_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
