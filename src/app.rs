@@ -2,6 +2,7 @@
 //! and owns their lifetimes.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -26,8 +27,33 @@ pub enum AppError {
     Serve(String),
 }
 
-/// Runs the server until SIGINT or SIGTERM.
+/// Runs the server on the configured address until SIGINT or SIGTERM.
 pub async fn serve(config: Config, admin_password: Option<String>) -> Result<(), AppError> {
+    let bind_error = |e: std::io::Error| AppError::Bind {
+        addr: config.bind.to_string(),
+        reason: e.to_string(),
+    };
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(bind_error)?;
+    serve_on(listener, config, admin_password, shutdown_signal()).await
+}
+
+/// Runs the server on `listener` until `shutdown` resolves: opens the data
+/// directory, starts the workers, serves, and on shutdown lets requests
+/// in flight finish, stops the workers and closes the store. Tests and
+/// benchmarks may call this with a listener of their own to run the real
+/// server in-process.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    admin_password: Option<String>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), AppError> {
+    let local = listener.local_addr().map_err(|e| AppError::Bind {
+        addr: config.bind.to_string(),
+        reason: e.to_string(),
+    })?;
     let config = Arc::new(config);
     let store = tokio::task::spawn_blocking({
         let dir = config.data_dir.clone();
@@ -62,30 +88,31 @@ pub async fn serve(config: Config, admin_password: Option<String>) -> Result<(),
     );
 
     let state = Arc::new(AppState { service, live });
-    let bind_error = |e: std::io::Error| AppError::Bind {
-        addr: config.bind.to_string(),
-        reason: e.to_string(),
-    };
-    let listener = tokio::net::TcpListener::bind(config.bind)
-        .await
-        .map_err(bind_error)?;
-    let local = listener.local_addr().map_err(bind_error)?;
+    let released = Arc::downgrade(&state);
     println!("docket listening on http://{local}");
     println!("Data directory: {}", config.data_dir.display());
     tracing::info!(%local, data_dir = %config.data_dir.display(), "server started");
 
-    let stop_on_signal = {
+    let stop_on_shutdown = {
         let stop = stop.clone();
         async move {
-            shutdown_signal().await;
+            shutdown.await;
             let _ = stop.send(true);
         }
     };
-    let result = http::serve(listener, state, stop_on_signal)
+    let result = http::serve(listener, state, stop_on_shutdown)
         .await
         .map_err(|e| AppError::Serve(e.to_string()));
 
     workers.stop().await;
+    // Connections the HTTP server has stopped may let go of the state a
+    // moment later; the store closes when they have, so wait (briefly).
+    for _ in 0..200 {
+        if released.strong_count() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     tracing::info!("server stopped");
     result
 }

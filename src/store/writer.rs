@@ -60,7 +60,24 @@ where
 }
 
 pub struct WriterHandle {
-    jobs: mpsc::UnboundedSender<Box<dyn Job>>,
+    /// `None` once closing.
+    jobs: Option<mpsc::UnboundedSender<Box<dyn Job>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for WriterHandle {
+    /// Lets the writer finish what it was given and waits for it, so the
+    /// database is closed when the store is: a new `Store::open` of the
+    /// same directory in this process then succeeds.
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(thread) = self.thread.take()
+            // A change holding the last handle ends on the writer itself.
+            && thread.thread().id() != std::thread::current().id()
+        {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl WriterHandle {
@@ -76,14 +93,15 @@ impl WriterHandle {
             outcome: None,
             reply,
         });
-        self.jobs.send(job).map_err(|_| StoreError::Closed)?;
+        let jobs = self.jobs.as_ref().ok_or(StoreError::Closed)?;
+        jobs.send(job).map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 }
 
 pub fn spawn(db: Arc<Database>, commits: watch::Sender<u64>) -> WriterHandle {
     let (jobs, mut queue) = mpsc::unbounded_channel::<Box<dyn Job>>();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("docket-store-writer".into())
         .spawn(move || {
             while let Some(first) = queue.blocking_recv() {
@@ -98,7 +116,10 @@ pub fn spawn(db: Arc<Database>, commits: watch::Sender<u64>) -> WriterHandle {
             }
         })
         .expect("the store writer thread could not be started");
-    WriterHandle { jobs }
+    WriterHandle {
+        jobs: Some(jobs),
+        thread: Some(thread),
+    }
 }
 
 /// Commits the batch in one transaction. If any change fails, nothing of the

@@ -12,6 +12,7 @@ mod cli;
 mod durability;
 mod export;
 mod harness;
+mod in_process;
 mod links;
 mod mail;
 mod mailservers;
