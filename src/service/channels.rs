@@ -10,7 +10,7 @@ use crate::domain::channel::{
 };
 use crate::domain::user::User;
 use crate::domain::validate;
-use crate::store::{Reads, Writes};
+use crate::store::{Reads, WriteTxn, Writes};
 
 #[derive(Debug, Clone, Default)]
 pub struct NewChannel {
@@ -337,26 +337,21 @@ impl Service {
         username: &str,
         role: MemberRole,
     ) -> ServiceResult<ShownChannel> {
-        let actor = viewer.clone();
         let username = username.to_owned();
-        self.store
-            .write(move |txn| {
-                let mut channel = managed_channel(txn, &actor, id)?;
-                let member = txn.user(&username)?.ok_or_else(|| {
-                    ServiceError::NotFound(format!("there is no user '{username}'"))
-                })?;
-                if member.is_partner() && role == MemberRole::Manager {
-                    return Err(ServiceError::invalid(
-                        "role",
-                        "partners are plain members and cannot manage a channel",
-                    ));
-                }
-                channel.members.insert(member.username.clone(), role);
-                txn.put_channel(&channel)?;
-                Ok(channel)
-            })
-            .await
-            .map(|c| self.show_channel(viewer, c))
+        self.change_members(viewer, id, move |txn, channel| {
+            let member = txn
+                .user(&username)?
+                .ok_or_else(|| ServiceError::NotFound(format!("there is no user '{username}'")))?;
+            if member.is_partner() && role == MemberRole::Manager {
+                return Err(ServiceError::invalid(
+                    "role",
+                    "partners are plain members and cannot manage a channel",
+                ));
+            }
+            channel.members.insert(member.username.clone(), role);
+            Ok(())
+        })
+        .await
     }
 
     pub async fn remove_member(
@@ -365,16 +360,30 @@ impl Service {
         id: ChannelId,
         username: &str,
     ) -> ServiceResult<ShownChannel> {
-        let actor = viewer.clone();
         let username = username.to_owned();
+        self.change_members(viewer, id, move |_, channel| {
+            if channel.members.remove(&username).is_none() {
+                return Err(ServiceError::NotFound(format!(
+                    "'{username}' is not a member of channel {id}"
+                )));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Applies `change` to the members of a channel `viewer` manages.
+    async fn change_members(
+        &self,
+        viewer: &User,
+        id: ChannelId,
+        change: impl Fn(&WriteTxn, &mut Channel) -> ServiceResult<()> + Send + 'static,
+    ) -> ServiceResult<ShownChannel> {
+        let actor = viewer.clone();
         self.store
             .write(move |txn| {
                 let mut channel = managed_channel(txn, &actor, id)?;
-                if channel.members.remove(&username).is_none() {
-                    return Err(ServiceError::NotFound(format!(
-                        "'{username}' is not a member of channel {id}"
-                    )));
-                }
+                change(txn, &mut channel)?;
                 txn.put_channel(&channel)?;
                 Ok(channel)
             })

@@ -298,6 +298,20 @@ impl Service {
         })
     }
 
+    /// As [`Service::plan_case`] for intakes that prove who they are by a
+    /// signature or a session rather than a user: the channel is loaded
+    /// here, and a missing one is reported as such.
+    pub(super) async fn plan_case_in(
+        &self,
+        channel: ChannelId,
+        new: NewCase,
+    ) -> ServiceResult<PlannedCase> {
+        let found = self.store.read()?.channel(channel)?;
+        let found =
+            found.ok_or_else(|| ServiceError::NotFound(format!("channel {channel} not found")))?;
+        self.plan_case(&found, new).await
+    }
+
     /// Runs the intake hooks for a case about to be opened in `channel`
     /// and turns a routing strategy into an agent. Scripts run off the
     /// async workers; without scripts nothing is decided.

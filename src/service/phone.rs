@@ -131,14 +131,9 @@ impl Service {
             }),
             ..Default::default()
         };
-        let plan = {
-            let found = self.store.read()?.channel(channel)?;
-            let found = found
-                .ok_or_else(|| ServiceError::NotFound(format!("channel {channel} not found")))?;
-            let new = NewCase::new(draft, Source::Phone, PHONE_ACTOR)
-                .threaded_by(Some(conversation.clone()));
-            self.plan_case(&found, new).await?
-        };
+        let new =
+            NewCase::new(draft, Source::Phone, PHONE_ACTOR).threaded_by(Some(conversation.clone()));
+        let plan = self.plan_case_in(channel, new).await?;
         self.store
             .write(move |txn| {
                 let key = seen_key(channel, &call);

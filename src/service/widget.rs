@@ -344,14 +344,9 @@ impl Service {
             }),
             ..Default::default()
         };
-        let plan = {
-            let found = self.store.read()?.channel(channel)?;
-            let found = found
-                .ok_or_else(|| ServiceError::NotFound(format!("channel {channel} not found")))?;
-            let new = NewCase::new(draft, Source::Widget, WIDGET_ACTOR)
-                .threaded_by(Some(format!("widget:{id}")));
-            self.plan_case(&found, new).await?
-        };
+        let new = NewCase::new(draft, Source::Widget, WIDGET_ACTOR)
+            .threaded_by(Some(format!("widget:{id}")));
+        let plan = self.plan_case_in(channel, new).await?;
         self.store
             .write(move |txn| {
                 let mut session = txn
