@@ -1,4 +1,5 @@
 // Small progressive enhancements. Every page works without this script.
+document.documentElement.classList.add("js");
 
 // Show times in the reader's own time zone.
 function localizeTimes(root) {
@@ -11,6 +12,47 @@ function localizeTimes(root) {
   }
 }
 localizeTimes(document);
+window.docketLocalize = localizeTimes;
+
+// The case page's workspace has its own module.
+if (document.querySelector(".workspace")) import("/static/case.js");
+
+// `?` lists the shortcuts of the page.
+const SHORTCUTS = {
+  all: [["/", "Search"], ["i", "Inbox"], ["?", "Show these shortcuts"]],
+  inbox: [["j / k", "Next / previous case"], ["Enter", "Open the case"]],
+  case: [["r", "Reply"], ["n", "Internal note"], ["a", "Assign to me"], ["s", "Status"], ["e", "Close the case"]],
+};
+
+function showShortcuts() {
+  let dialog = document.getElementById("shortcuts");
+  if (!dialog) {
+    dialog = document.createElement("dialog");
+    dialog.id = "shortcuts";
+    dialog.setAttribute("aria-labelledby", "shortcuts-h");
+    const title = document.createElement("h2");
+    title.id = "shortcuts-h";
+    title.textContent = "Keyboard shortcuts";
+    const list = document.createElement("dl");
+    const page = document.querySelector(".workspace") ? "case" : document.getElementById("inbox") ? "inbox" : null;
+    for (const [key, what] of [...(page ? SHORTCUTS[page] : []), ...SHORTCUTS.all]) {
+      const dt = document.createElement("dt");
+      const kbd = document.createElement("kbd");
+      kbd.textContent = key;
+      dt.append(kbd);
+      const dd = document.createElement("dd");
+      dd.textContent = what;
+      list.append(dt, dd);
+    }
+    const close = document.createElement("button");
+    close.type = "button";
+    close.textContent = "Close";
+    close.addEventListener("click", () => dialog.close());
+    dialog.append(title, list, close);
+    document.body.append(dialog);
+  }
+  dialog.showModal();
+}
 
 for (const el of document.querySelectorAll("[data-back]")) {
   el.addEventListener("click", (event) => {
@@ -26,6 +68,11 @@ document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   const target = event.target;
   if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+  if (event.key === "?") {
+    event.preventDefault();
+    showShortcuts();
+    return;
+  }
   const key = CSS.escape(event.key);
   const field = document.querySelector(`[data-key-focus="${key}"]`);
   if (field) {
@@ -182,22 +229,15 @@ document.addEventListener("submit", (event) => {
   form.querySelector("button[type=submit]").disabled = true;
 });
 
-// Live updates.
-const caseEl = document.querySelector("[data-case]");
-if ((caseEl || inbox) && "EventSource" in window) {
+// Live updates (the case page follows its own case in case.js).
+if (inbox && "EventSource" in window) {
   const events = new EventSource("/events");
   let last = 0;
-  events.addEventListener("case", (message) => {
-    const change = JSON.parse(message.data);
-    if (caseEl && String(change.number) === caseEl.dataset.case) {
-      const hint = document.querySelector("[data-live-hint]");
-      if (hint) hint.hidden = false;
-    } else if (inbox) {
-      // At most one refresh a second, however busy the help desk is.
-      const now = Date.now();
-      const wait = Math.max(0, 1000 - (now - last));
-      last = now + wait;
-      refreshSoon(null, wait);
-    }
+  events.addEventListener("case", () => {
+    // At most one refresh a second, however busy the help desk is.
+    const now = Date.now();
+    const wait = Math.max(0, 1000 - (now - last));
+    last = now + wait;
+    refreshSoon(null, wait);
   });
 }

@@ -21,8 +21,9 @@ impl RetryPolicy {
     /// Posts to Slack and replies through Meta's Graph API: 2 s doubling
     /// to ten minutes, ten attempts (about seventeen minutes in all).
     pub const POST: RetryPolicy = RetryPolicy::limited(2, 600, 10);
-    /// Call recordings: 20 s doubling to an hour, ten attempts.
-    pub const RECORDING: RetryPolicy = RetryPolicy::limited(20, 3600, 10);
+    /// Call recordings: 20 s doubling to about three quarters of an hour,
+    /// ten attempts.
+    pub const RECORDING: RetryPolicy = RetryPolicy::limited(20, 2560, 10);
     /// Reconnecting a channel's IMAP intake: 4 s doubling to five
     /// minutes, for as long as the channel has IMAP settings.
     pub const IMAP: RetryPolicy = RetryPolicy {
@@ -73,6 +74,13 @@ mod tests {
         assert_eq!(mail.delay_secs(40), 3600);
         assert_eq!(RetryPolicy::POST.delay_secs(1), 2);
         assert_eq!(RetryPolicy::POST.delay_secs(30), 600);
+        let recording: Vec<i64> = (1..=10)
+            .map(|n| RetryPolicy::RECORDING.delay_secs(n))
+            .collect();
+        assert_eq!(
+            recording,
+            [20, 40, 80, 160, 320, 640, 1280, 2560, 2560, 2560]
+        );
         assert_eq!(RetryPolicy::IMAP.delay_secs(1), 4);
         assert_eq!(RetryPolicy::IMAP.delay_secs(9), 300);
     }

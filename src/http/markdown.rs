@@ -1,9 +1,10 @@
 //! Markdown for internal notes: rendered to HTML, then sanitised, so a
 //! note can format text and link but never run script or load anything.
+//! HTML written in a note is shown as typed: agents paste logs and code.
 
 use std::collections::HashSet;
 
-use pulldown_cmark::{Options, Parser, html};
+use pulldown_cmark::{Event, Options, Parser, html};
 
 /// Safe HTML for a note written in Markdown.
 pub fn note_html(markdown: &str) -> String {
@@ -12,7 +13,12 @@ pub fn note_html(markdown: &str) -> String {
     options.insert(Options::ENABLE_STRIKETHROUGH);
     options.insert(Options::ENABLE_TASKLISTS);
     let mut rendered = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut rendered, Parser::new_ext(markdown, options));
+    // Markup in the text is text: `<title>Error 500</title>` stays readable.
+    let events = Parser::new_ext(markdown, options).map(|event| match event {
+        Event::Html(markup) | Event::InlineHtml(markup) => Event::Text(markup),
+        other => other,
+    });
+    html::push_html(&mut rendered, events);
     ammonia::Builder::default()
         // No remote content: images could track who read the note.
         .rm_tags(["img"])
@@ -43,14 +49,36 @@ mod tests {
             "<a href=\"#\" onclick=\"alert(1)\">x</a>",
         ] {
             let html = note_html(attack);
+            // What is left of an attack is text, never a tag or a link.
             assert!(
-                !html.contains("script")
-                    && !html.contains("onerror")
-                    && !html.contains("onclick")
-                    && !html.contains("javascript")
-                    && !html.contains("<img"),
+                !html.contains("<script")
+                    && !html.contains("<img")
+                    && !html.contains("href=\"javascript")
+                    && !html.contains("<a href=\"#\""),
                 "{attack} → {html}"
             );
         }
+    }
+
+    #[test]
+    fn markup_in_a_note_is_shown_as_typed() {
+        let html = note_html("The page said <title>Error 500</title> and <b>x</b>.");
+        assert!(
+            html.contains("&lt;title&gt;Error 500&lt;/title&gt;"),
+            "{html}"
+        );
+        assert!(html.contains("&lt;b&gt;x&lt;/b&gt;"), "{html}");
+        let block = note_html("<div>\n<script>alert(1)</script>\n</div>");
+        assert!(
+            !block.contains("<script") && block.contains("&lt;script&gt;"),
+            "{block}"
+        );
+    }
+
+    #[test]
+    fn fenced_code_keeps_its_layout() {
+        let html = note_html("```\nfn main() {\n    <T>::go();\n}\n```");
+        assert!(html.contains("<pre><code>"), "{html}");
+        assert!(html.contains("    &lt;T&gt;::go();\n"), "{html}");
     }
 }

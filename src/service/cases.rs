@@ -263,14 +263,14 @@ impl Service {
             .is_some_and(|txn| visible_case(&txn, actor, number).is_ok())
     }
 
-    /// The case's history as the actor may see it: internal notes are for
-    /// staff, so partners do not get them.
     /// Whether `actor` is told of a live event of case `number`: only for
     /// cases they may see, and internal notes only to staff.
     pub fn can_see_live_event(&self, actor: &User, number: CaseNumber, event: EventName) -> bool {
         self.can_see_case(actor, number) && !(actor.is_partner() && event == EventName::Note)
     }
 
+    /// The case's history as the actor may see it: internal notes are for
+    /// staff, so partners do not get them.
     pub fn activity(&self, actor: &User, number: CaseNumber) -> ServiceResult<Vec<ActivityEvent>> {
         let txn = self.store.read()?;
         visible_case(&txn, actor, number)?;

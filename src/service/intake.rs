@@ -154,6 +154,16 @@ pub(super) struct PlannedCase {
 }
 
 impl PlannedCase {
+    /// The same decisions for another new case of the same intake (the
+    /// event actually written, when rules ran on a sibling event).
+    pub fn with_case(&self, new: NewCase) -> PlannedCase {
+        PlannedCase {
+            channel: self.channel,
+            new,
+            intake: self.intake.clone(),
+        }
+    }
+
     /// A new case no rules are run for.
     pub fn without_rules(channel: ChannelId, new: NewCase) -> ServiceResult<PlannedCase> {
         new.preview(channel)?;

@@ -202,9 +202,15 @@ impl Service {
                 if let Some((number, event)) = txn.seen_mail(&mail.dedup_key)? {
                     return Ok(duplicate_receipt(number, event, mail.noise));
                 }
+                // Settings may have changed while the rules ran.
+                let channel = txn.channel(channel_id)?.ok_or_else(|| {
+                    ServiceError::NotFound(format!("channel {channel_id} not found"))
+                })?;
                 let at = now();
                 let continued = match thread {
-                    Some((number, how)) => super::cases::live_case(txn, number)?.map(|c| (c, how)),
+                    Some((number, how)) => live_case(txn, number)?
+                        .filter(|c| how == "references" || c.channel == channel.id)
+                        .map(|c| (c, how)),
                     None => None,
                 };
                 // Another message of the same conversation may have opened

@@ -196,7 +196,10 @@ impl Service {
                         (case, event)
                     }
                     None => {
-                        let (case, mut first) = open_case(txn, &plan, at, |_| {
+                        let (case, mut first) = open_case(txn, &plan, at, |case| {
+                            // The call is the case's last change, not a rule.
+                            case.updated_at = at;
+                            case.updated_by = PHONE_ACTOR.to_owned();
                             Ok(vec![FirstEvent {
                                 at,
                                 kind: call_kind(&call, None),

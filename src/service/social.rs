@@ -228,16 +228,13 @@ fn open_social_case(
     plan: Option<&PlannedCase>,
     at: Timestamp,
 ) -> ServiceResult<(CaseNumber, u64)> {
-    // A conversation that had a case when the rules were run, gone since.
-    let unplanned;
+    // The case is this event's; the rules ran on its conversation's first
+    // event (none ran for a conversation that had a case then, gone since).
     let plan = match plan {
-        Some(plan) => plan,
-        None => {
-            unplanned = PlannedCase::without_rules(channel, new_case(event))?;
-            &unplanned
-        }
+        Some(plan) => plan.with_case(new_case(event)),
+        None => PlannedCase::without_rules(channel, new_case(event))?,
     };
-    let (case, first) = open_case(txn, plan, at, |_| {
+    let (case, first) = open_case(txn, &plan, at, |_| {
         Ok(vec![FirstEvent {
             at,
             kind: message_of(event),

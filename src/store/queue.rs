@@ -202,15 +202,10 @@ impl WriteTxn {
 
     /// The id of the queued recording of call event `key`, if any.
     fn recording_job_id(&self, key: (u64, u64)) -> StoreResult<Option<u64>> {
-        for entry in self.open_table(JOBS)?.iter()? {
-            let (id, value) = entry?;
-            if let Job::Recording(job) = decode("queued job", value.value())?
-                && (job.case, job.event) == key
-            {
-                return Ok(Some(id.value()));
-            }
-        }
-        Ok(None)
+        Ok(self
+            .open_table(RECORDING_JOB_IDS)?
+            .get(key)?
+            .map(|v| v.value()))
     }
 }
 
@@ -244,38 +239,57 @@ impl QueueWrites for WriteTxn {
         (job.case, job.event) = key;
         match self.recording_job_id(key)? {
             Some(id) => self.put_job(id, &Job::Recording(job)),
-            None => self.add_job(&Job::Recording(job)).map(drop),
+            None => {
+                let id = self.add_job(&Job::Recording(job))?;
+                self.open_table(RECORDING_JOB_IDS)?.insert(key, id)?;
+                Ok(())
+            }
         }
     }
 
     fn delete_recording_job(&self, key: (u64, u64)) -> StoreResult<()> {
-        match self.recording_job_id(key)? {
-            Some(id) => self.delete_job(id),
-            None => Ok(()),
-        }
+        let Some(id) = self
+            .open_table(RECORDING_JOB_IDS)?
+            .remove(key)?
+            .map(|v| v.value())
+        else {
+            return Ok(());
+        };
+        self.delete_job(id)
     }
 }
 
 /// Moves the three queues of schema 7 (mail jobs, deliveries, recording
-/// jobs) into the one queue, keeping mail jobs' ids (events name them).
+/// jobs) into the one queue, keeping mail jobs' ids (events name them). A
+/// row that cannot be read is left out with a warning rather than keeping
+/// the whole store from opening.
 pub(super) fn merge_queues(txn: &redb::WriteTransaction) -> StoreResult<()> {
+    fn readable<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Option<T> {
+        decode(what, bytes)
+            .inspect_err(
+                |e| tracing::warn!(error = %e, "an unreadable {what} was left out of the queue"),
+            )
+            .ok()
+    }
     let mut jobs: Vec<(Option<u64>, Job)> = Vec::new();
     for entry in txn.open_table(MAIL_JOBS)?.iter()? {
         let (id, value) = entry?;
-        jobs.push((
-            Some(id.value()),
-            Job::Mail(Box::new(decode("outgoing mail", value.value())?)),
-        ));
+        if let Some(mail) = readable("outgoing mail", value.value()) {
+            jobs.push((Some(id.value()), Job::Mail(Box::new(mail))));
+        }
     }
     for entry in txn.open_table(DELIVERIES)?.iter()? {
         let (_, value) = entry?;
-        jobs.push((None, Job::Post(decode("delivery", value.value())?)));
+        if let Some(delivery) = readable("delivery", value.value()) {
+            jobs.push((None, Job::Post(delivery)));
+        }
     }
     for entry in txn.open_table(RECORDING_JOBS)?.iter()? {
         let (key, value) = entry?;
-        let mut job: RecordingJob = decode("recording job", value.value())?;
-        (job.case, job.event) = key.value();
-        jobs.push((None, Job::Recording(job)));
+        if let Some(mut job) = readable::<RecordingJob>("recording job", value.value()) {
+            (job.case, job.event) = key.value();
+            jobs.push((None, Job::Recording(job)));
+        }
     }
     let mut next = {
         let meta = txn.open_table(META)?;
@@ -285,12 +299,16 @@ pub(super) fn merge_queues(txn: &redb::WriteTransaction) -> StoreResult<()> {
     };
     {
         let mut table = txn.open_table(JOBS)?;
+        let mut recordings = txn.open_table(RECORDING_JOB_IDS)?;
         for (id, job) in &jobs {
             let id = id.unwrap_or_else(|| {
                 next += 1;
                 next
             });
             table.insert(id, encode(job).as_slice())?;
+            if let Job::Recording(recording) = job {
+                recordings.insert((recording.case, recording.event), id)?;
+            }
         }
     }
     txn.open_table(META)?.insert(KEY_NEXT_JOB, next)?;
@@ -366,10 +384,13 @@ mod tests {
                     .unwrap()
                     .insert(9, encode(&mail(1)).as_slice())
                     .unwrap();
-                txn.open_table(DELIVERIES)
-                    .unwrap()
+                let mut deliveries = txn.open_table(DELIVERIES).unwrap();
+                deliveries
                     .insert(1, encode(&delivery(2)).as_slice())
                     .unwrap();
+                // One unreadable row keeps nothing else from moving over.
+                deliveries.insert(2, b"not json".as_slice()).unwrap();
+                drop(deliveries);
                 txn.open_table(RECORDING_JOBS)
                     .unwrap()
                     .insert((3, 4), encode(&recording()).as_slice())

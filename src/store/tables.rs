@@ -72,6 +72,10 @@ pub const WIDGET_SESSIONS: TableDefinition<&str, &[u8]> =
 /// job id → JSON job of the retry queue (outgoing mail, a post, a call
 /// recording to fetch).
 pub const JOBS: TableDefinition<u64, &[u8]> = TableDefinition::new("jobs_v1");
+/// (case number, call event seq) → the job id of its recording, so a
+/// call's recording is found without reading the queue.
+pub const RECORDING_JOB_IDS: TableDefinition<(u64, u64), u64> =
+    TableDefinition::new("recording_job_ids_v1");
 
 pub const KEY_SCHEMA_VERSION: &str = "schema_version";
 pub const KEY_NEXT_CASE: &str = "next_case_number";

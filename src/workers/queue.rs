@@ -68,16 +68,21 @@ pub async fn send_mail(service: Service, stopping: watch::Receiver<bool>) {
 
 async fn send_due_mail(service: Service, sender: Arc<Option<SmtpSender>>) -> ServiceResult<()> {
     for (id, mail) in service.due_outgoing_mail(MAIL_BATCH)? {
+        // One message's record failing must not hold up the others.
         let Some(sender) = sender.as_ref() else {
             let reason = "no SMTP server is configured (DOCKET_SMTP_URL or [smtp] url)";
-            service.postpone_delivery(id, reason, 60).await?;
+            if let Err(e) = service.postpone_delivery(id, reason, 60).await {
+                tracing::error!(id, error = %e, "cannot postpone outgoing mail");
+            }
             continue;
         };
         let outcome = send_one(&service, sender, &mail).await.map_err(|f| {
             tracing::warn!(id, case = mail.case, error = %f.message, permanent = f.permanent, "mail not sent");
             (f.message, f.permanent)
         });
-        service.record_delivery(id, outcome).await?;
+        if let Err(e) = service.record_delivery(id, outcome).await {
+            tracing::error!(id, error = %e, "cannot record a delivery attempt");
+        }
     }
     Ok(())
 }

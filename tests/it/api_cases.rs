@@ -448,7 +448,12 @@ async fn activity_is_filtered_and_ordered_and_notes_are_safe_markdown() {
     assert_eq!(kinds(&notes), ["note"]);
     let html = notes.body[0]["body_html"].as_str().unwrap();
     assert!(html.contains("<strong>Call</strong>"), "{html}");
-    assert!(!html.contains("script"), "{html}");
+    // Markup in a note is shown as typed, never run.
+    assert!(!html.contains("<script"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
     // The note keeps exactly what was written.
     assert!(notes.body[0]["body"].as_str().unwrap().contains("<script>"));
     let messages = org

@@ -11,7 +11,7 @@ use crate::harness::{ADMIN_PASSWORD, Server};
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -28,7 +28,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn start_browser() -> (Driver, WebDriver) {
+pub(crate) async fn start_browser() -> (Driver, WebDriver) {
     assert!(
         std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists(),
         "the browser test needs Debian's chromium and chromium-driver; scripts/test installs them"
@@ -91,7 +91,10 @@ async fn log_in_create_a_case_see_it_in_the_inbox_and_close_it() {
 }
 
 /// Polls until the page's path satisfies `wanted` (navigation finished).
-async fn wait_for_path(web: &WebDriver, wanted: impl Fn(&str) -> bool) -> WebDriverResult<String> {
+pub(crate) async fn wait_for_path(
+    web: &WebDriver,
+    wanted: impl Fn(&str) -> bool,
+) -> WebDriverResult<String> {
     for _ in 0..100 {
         let url = web.current_url().await?;
         if wanted(url.path()) {
@@ -107,7 +110,7 @@ async fn wait_for_path(web: &WebDriver, wanted: impl Fn(&str) -> bool) -> WebDri
 
 /// Polls until the element's text is `expected`, riding out page loads
 /// (an element found on the old page goes stale when the new one arrives).
-async fn wait_for_text(web: &WebDriver, by: By, expected: &str) -> WebDriverResult<()> {
+pub(crate) async fn wait_for_text(web: &WebDriver, by: By, expected: &str) -> WebDriverResult<()> {
     let mut last = String::new();
     for _ in 0..100 {
         if let Ok(element) = web.find(by.clone()).await
@@ -124,7 +127,7 @@ async fn wait_for_text(web: &WebDriver, by: By, expected: &str) -> WebDriverResu
 }
 
 /// Fills in and sends the login form on the page that is showing.
-async fn log_in(web: &WebDriver) -> WebDriverResult<()> {
+pub(crate) async fn log_in(web: &WebDriver) -> WebDriverResult<()> {
     wait_for_path(web, |p| p == "/login").await?;
     web.find(By::Id("username"))
         .await?

@@ -25,3 +25,4 @@ mod social;
 mod time;
 mod web;
 mod widget;
+mod workspace;

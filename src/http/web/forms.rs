@@ -17,19 +17,19 @@ use crate::domain::user::Role;
 use crate::service::{CaseChange, ChannelChange, NewChannel, NewMessage, NewUser, UserChange};
 
 /// Blank form fields mean "none".
-fn filled(value: &str) -> Option<String> {
+pub(super) fn filled(value: &str) -> Option<String> {
     let trimmed = value.trim();
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
 }
 
-fn checked(value: &Option<String>) -> bool {
+pub(super) fn checked(value: &Option<String>) -> bool {
     value
         .as_deref()
         .is_some_and(|v| !v.is_empty() && v != "false" && v != "off")
 }
 
 /// A `datetime-local` value (taken as UTC) or RFC 3339; blank is none.
-fn parse_deadline(value: &str) -> Result<Option<Timestamp>, WebError> {
+pub(super) fn parse_deadline(value: &str) -> Result<Option<Timestamp>, WebError> {
     let value = value.trim();
     if value.is_empty() {
         return Ok(None);
@@ -48,7 +48,7 @@ fn parse_deadline(value: &str) -> Result<Option<Timestamp>, WebError> {
         })
 }
 
-fn parse_number(text: &str) -> Result<CaseNumber, WebError> {
+pub(super) fn parse_number(text: &str) -> Result<CaseNumber, WebError> {
     text.trim()
         .trim_start_matches('#')
         .parse()

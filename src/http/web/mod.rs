@@ -7,6 +7,7 @@ mod files;
 mod forms;
 mod inbox;
 mod pages;
+mod properties;
 mod session;
 mod views;
 
@@ -29,6 +30,11 @@ pub fn routes() -> Route {
         .at("/cases/:number", get(pages::case_page))
         .at("/cases/:number/edit", post(forms::edit_case))
         .at("/cases/:number/profile", post(forms::edit_profile))
+        .at("/cases/:number/properties", post(properties::save))
+        .at(
+            "/cases/:number/profile-fields",
+            get(properties::profile_fields),
+        )
         .at("/cases/:number/timer", post(forms::timer))
         .at("/cases/:number/links", post(forms::add_link))
         .at(

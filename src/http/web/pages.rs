@@ -60,7 +60,15 @@ pub struct ActivityQuery {
     activity: String,
     #[serde(default)]
     order: String,
+    /// Show every event of a long thread, none folded.
+    #[serde(default)]
+    full: String,
 }
+
+/// Events shown at once on a long thread; older ones fold away.
+const THREAD_SHOWN: usize = 12;
+/// A milestone due within this many minutes shows as due soon.
+const DUE_SOON_MINUTES: i64 = 60;
 
 #[handler]
 pub fn case_page(
@@ -77,19 +85,36 @@ pub fn case_page(
     let (case, channel, rights) = service.case_for_viewer(&session.user, number)?;
     service.note_read(&session.user, number);
     let filter = ActivityFilter::parse(&shown.activity).unwrap_or_default();
-    // Newest first unless asked otherwise: the latest is what agents need.
-    let newest_first = shown.order != "oldest";
+    // Oldest first unless asked otherwise: the conversation reads down to
+    // the composer, and a long thread folds its older part away.
+    let newest_first = shown.order == "newest";
     let reply_window = service
         .reply_window_closes(&case, channel.reply_window_hours)?
         .map(|closes| ReplyWindow::new(closes, chrono::Utc::now()));
     let files = service.case_files(&session.user, number)?;
     let files_by_id: std::collections::HashMap<u64, _> =
         files.iter().map(|f| (f.id, f.clone())).collect();
-    let activity = service
+    let mut activity: Vec<ActivityRow> = service
         .activity_view(&session.user, number, filter, newest_first)?
         .into_iter()
         .map(|event| ActivityRow::new(event, &files_by_id))
         .collect();
+    // A long thread shows its newest events; the older ones fold away.
+    let folded = if shown.full.is_empty() {
+        activity.len().saturating_sub(THREAD_SHOWN)
+    } else {
+        0
+    };
+    let older = if newest_first {
+        THREAD_SHOWN..activity.len()
+    } else {
+        0..folded
+    };
+    if folded > 0 {
+        for row in &mut activity[older] {
+            row.folded = true;
+        }
+    }
     let update = UpdateForm {
         to: case
             .customer
@@ -194,13 +219,49 @@ pub fn case_page(
         .milestones(&session.user, number)?
         .into_iter()
         .map(|m| MilestoneRow {
+            soon: m.state == crate::domain::milestone::MilestoneState::Current
+                && m.milestone.due_at - chrono::Utc::now()
+                    < chrono::Duration::minutes(DUE_SOON_MINUTES),
             name: m.milestone.name,
             state: m.state.as_str(),
             due: When::new(m.milestone.due_at),
             completed: When::maybe(m.milestone.completed_at),
         })
         .collect();
+    let (categories, case_types) = if can_work {
+        let categories = service
+            .list_categories(&session.user)?
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        let types = service
+            .declared_profiles(&session.user)?
+            .into_keys()
+            .collect();
+        (categories, types)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     html(CasePage {
+        can_manage: rights.can_manage,
+        estimate_input: case
+            .estimate_minutes
+            .map(|m| {
+                if m % 60 == 0 {
+                    format!("{}h", m / 60)
+                } else {
+                    format!("{m}m")
+                }
+            })
+            .unwrap_or_default(),
+        categories,
+        case_types,
+        folded,
+        show_all_href: format!(
+            "?activity={}&order={}&full=1#activity",
+            filter.as_str(),
+            if newest_first { "newest" } else { "oldest" }
+        ),
         nav: Nav::new(&session, "inbox"),
         channel_name: channel.name.clone(),
         status_label: case.status.label(),

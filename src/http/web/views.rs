@@ -174,6 +174,29 @@ pub struct ActivityRow {
     pub delivery: Option<(String, String)>,
     /// Calls: the recording's file id.
     pub recording: Option<u64>,
+    /// Where it sits in the conversation: `inbound`, `outbound`, `note` or
+    /// `system` (shown compact).
+    pub side: &'static str,
+    /// The avatar's letters: who wrote it.
+    pub initials: String,
+    /// Folded away with the older part of a long thread.
+    pub folded: bool,
+}
+
+/// Up to two letters for an avatar: "Jane Doe <jane@x>" → "JD".
+pub fn initials_of(name: &str) -> String {
+    let name = name.split('<').next().unwrap_or(name).trim();
+    let name = if name.is_empty() { "?" } else { name };
+    let words: Vec<&str> = name
+        .split(|c: char| c.is_whitespace() || c == '.' || c == '@' || c == '_')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let letters: String = match words.as_slice() {
+        [] => name.chars().take(1).collect(),
+        [one] => one.chars().take(2).collect(),
+        [first, .., last] => first.chars().take(1).chain(last.chars().take(1)).collect(),
+    };
+    letters.to_uppercase()
 }
 
 /// How an email message shows on the case page.
@@ -262,6 +285,26 @@ impl ActivityRow {
     ) -> ActivityRow {
         let summary = event.kind.describe();
         let kind = event.kind.name();
+        let (side, author) = match &event.kind {
+            EventKind::Message {
+                direction: Direction::Inbound,
+                from,
+                ..
+            } => (
+                "inbound",
+                from.clone().unwrap_or_else(|| event.actor.clone()),
+            ),
+            EventKind::Message { from, .. } => (
+                "outbound",
+                from.clone().unwrap_or_else(|| event.actor.clone()),
+            ),
+            EventKind::Call {
+                direction: Direction::Inbound,
+                ..
+            } => ("inbound", event.actor.clone()),
+            EventKind::Note { .. } => ("note", event.actor.clone()),
+            _ => ("system", event.actor.clone()),
+        };
         let body_html = match &event.kind {
             EventKind::Note { body } => Some(crate::http::markdown::note_html(body)),
             _ => None,
@@ -314,6 +357,9 @@ impl ActivityRow {
             email: email_row,
             delivery: social_delivery,
             recording,
+            side,
+            initials: initials_of(&author),
+            folded: false,
         }
     }
 }
@@ -401,6 +447,38 @@ pub struct CasePage {
     /// For time-sensitive channels: when the reply window closes, and
     /// how long is left ("3 h 12 min") or that it has closed.
     pub reply_window: Option<ReplyWindow>,
+    /// The viewer manages the case's channel (sets the estimate).
+    pub can_manage: bool,
+    /// The estimate as the field shows it ("4h", or empty).
+    pub estimate_input: String,
+    /// Category names and case types to pick from.
+    pub categories: Vec<String>,
+    pub case_types: Vec<String>,
+    /// Older events folded away, and the link that shows them all.
+    pub folded: usize,
+    pub show_all_href: String,
+}
+
+/// The profile inputs of a case type, for the properties panel to swap in
+/// when a type is chosen.
+#[derive(Template)]
+#[template(path = "profile_fields.html")]
+pub struct ProfileFieldsFragment {
+    pub profile: Vec<ProfileInput>,
+    pub can_work: bool,
+}
+
+pub fn render_profile_inputs(
+    profile: Vec<ProfileInput>,
+) -> Result<poem::Response, super::session::WebError> {
+    let fragment = ProfileFieldsFragment {
+        profile,
+        can_work: true,
+    };
+    let html = fragment
+        .render()
+        .map_err(|e| super::session::WebError::Internal(e.to_string()))?;
+    Ok(poem::IntoResponse::into_response(poem::web::Html(html)))
 }
 
 pub struct ReplyWindow {
@@ -527,6 +605,8 @@ pub struct MilestoneRow {
     pub state: &'static str,
     pub due: When,
     pub completed: Option<When>,
+    /// Not yet due, but due within the hour.
+    pub soon: bool,
 }
 
 impl CasePage {

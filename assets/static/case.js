@@ -1,0 +1,343 @@
+// The case page as a workspace: properties save as they change, the
+// composer switches between a reply and an internal note, the subject is
+// edited in place, long threads unfold, and the conversation follows live
+// changes. Without this script every form still posts and redirects.
+
+const workspace = document.querySelector(".workspace");
+const number = workspace.dataset.case;
+const me = workspace.dataset.me;
+const announcer = document.querySelector("p.live");
+
+// Says something briefly, for the eye and for screen readers.
+let announceTimer = null;
+export function announce(text) {
+  if (!announcer) return;
+  announcer.textContent = text;
+  announcer.hidden = false;
+  clearTimeout(announceTimer);
+  announceTimer = setTimeout(() => {
+    announcer.hidden = true;
+  }, 2500);
+}
+
+// Posts fields to the properties endpoint; resolves to the JSON answer and
+// whether it was a success.
+async function saveFields(entries) {
+  const form = document.getElementById("properties") || document.getElementById("subject-form");
+  const body = new URLSearchParams();
+  body.set("csrf", form.elements.csrf.value);
+  for (const [name, value] of entries) body.append(name, value);
+  let response;
+  try {
+    response = await fetch(`/cases/${number}/properties`, {
+      method: "POST",
+      headers: { "x-docket-fetch": "1", "content-type": "application/x-www-form-urlencoded" },
+      body,
+    });
+  } catch {
+    return { ok: false, answer: { message: "The server cannot be reached; nothing was saved. Try again.", errors: [] } };
+  }
+  let answer;
+  try {
+    answer = await response.json();
+  } catch {
+    answer = { message: `The server answered ${response.status}; nothing was saved.`, errors: [] };
+  }
+  return { ok: response.ok, answer };
+}
+
+function fieldBox(name) {
+  return document.querySelector(`[data-field="${CSS.escape(name)}"]`);
+}
+
+function clearErrors(root) {
+  for (const box of root.querySelectorAll(".field.invalid")) box.classList.remove("invalid");
+  for (const p of root.querySelectorAll(".field-error")) {
+    p.hidden = true;
+    p.textContent = "";
+  }
+}
+
+function showErrors(answer, fallbackField) {
+  const state = document.getElementById("save-state");
+  let placed = false;
+  for (const error of answer.errors || []) {
+    const box = fieldBox(error.field);
+    if (!box) continue;
+    box.classList.add("invalid");
+    const p = box.querySelector(".field-error");
+    if (p) {
+      p.textContent = error.message;
+      p.hidden = false;
+    }
+    placed = true;
+  }
+  if (!placed && fallbackField) {
+    const box = fieldBox(fallbackField);
+    const p = box && box.querySelector(".field-error");
+    if (p) {
+      box.classList.add("invalid");
+      p.textContent = answer.message;
+      p.hidden = false;
+    }
+  }
+  if (state) {
+    state.className = "save-state failed";
+    state.textContent = answer.message;
+  }
+  announce(answer.message);
+}
+
+function showSaved(answer) {
+  const state = document.getElementById("save-state");
+  if (state) {
+    state.className = "save-state saved";
+    state.textContent = answer.message;
+  }
+  announce(answer.message);
+}
+
+// Refreshes the parts of the page a change shows in, from the page itself.
+let refreshing = null;
+export async function refreshCase() {
+  if (refreshing) return refreshing;
+  refreshing = (async () => {
+    const response = await fetch(location.href, { headers: { accept: "text/html" } });
+    if (!response.ok) return;
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    for (const selector of [".thread", ".ws-badges", "#milestones", ".details", "#time", "#files", "#links", ".ws-actions"]) {
+      const fresh = page.querySelector(selector);
+      const current = document.querySelector(selector);
+      if (fresh && current) current.replaceWith(fresh);
+    }
+    if (window.docketLocalize) window.docketLocalize(document);
+  })().finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+// Properties save as they change.
+const properties = document.getElementById("properties");
+// A type waiting for its required profile fields before it is saved.
+let pendingType = null;
+
+function profileEntries() {
+  return [...properties.querySelectorAll('[name^="profile."]')].map((el) => [el.name, el.value]);
+}
+
+function missingRequired() {
+  return [...properties.querySelectorAll('#profile-fields [required]')].filter((el) => el.value.trim() === "");
+}
+
+async function chooseType(input) {
+  const source = input.dataset.profileSource;
+  const response = await fetch(`${source}?type=${encodeURIComponent(input.value.trim())}`, {
+    headers: { accept: "text/html" },
+  });
+  if (!response.ok) return;
+  document.getElementById("profile-fields").innerHTML = await response.text();
+  const missing = missingRequired();
+  if (missing.length === 0) {
+    pendingType = null;
+    return save([["case_type", input.value], ...profileEntries()], "case_type");
+  }
+  // Nothing is saved until the type's required fields have values.
+  pendingType = input.value;
+  for (const el of missing) {
+    const box = el.closest(".field");
+    box.classList.add("invalid");
+    const p = box.querySelector(".field-error");
+    p.textContent = "Required for this type: fill it in and the type is saved with it.";
+    p.hidden = false;
+  }
+  const state = document.getElementById("save-state");
+  state.className = "save-state pending";
+  state.textContent = `The type ${input.value} needs ${missing.length} more field(s) before it is saved.`;
+  missing[0].focus();
+}
+
+async function save(entries, field) {
+  clearErrors(properties);
+  const state = document.getElementById("save-state");
+  state.className = "save-state";
+  state.textContent = "Saving…";
+  const { ok, answer } = await saveFields(entries);
+  if (!ok) {
+    showErrors(answer, field);
+    return false;
+  }
+  showSaved(answer);
+  await refreshCase();
+  return true;
+}
+
+if (properties) {
+  properties.querySelector("#save-properties").hidden = true;
+  properties.addEventListener("submit", (event) => event.preventDefault());
+  properties.addEventListener("change", (event) => {
+    const el = event.target;
+    if (!el.name || el.name === "csrf") return;
+    if (el.name === "case_type") {
+      chooseType(el);
+      return;
+    }
+    if (el.name.startsWith("profile.")) {
+      if (pendingType !== null) {
+        if (missingRequired().length > 0) {
+          const box = el.closest(".field");
+          if (el.value.trim() !== "") {
+            box.classList.remove("invalid");
+            box.querySelector(".field-error").hidden = true;
+          }
+          return;
+        }
+        const type = pendingType;
+        pendingType = null;
+        save([["case_type", type], ...profileEntries()], "case_type");
+        return;
+      }
+      save([[el.name, el.value]], el.name);
+      return;
+    }
+    const value = el.type === "checkbox" ? (el.checked ? "on" : "off") : el.value;
+    save([[el.name, value]], el.name);
+  });
+}
+
+// The subject is edited in place.
+const subjectForm = document.getElementById("subject-form");
+const subjectButton = document.getElementById("edit-subject");
+if (subjectForm && subjectButton) {
+  const shown = document.getElementById("case-subject");
+  const input = document.getElementById("subject-input");
+  subjectButton.hidden = false;
+  const close = () => {
+    subjectForm.hidden = true;
+    subjectButton.hidden = false;
+    shown.parentElement.hidden = false;
+  };
+  subjectButton.addEventListener("click", () => {
+    input.value = shown.textContent;
+    shown.parentElement.hidden = true;
+    subjectForm.hidden = false;
+    input.focus();
+    input.select();
+  });
+  document.getElementById("subject-cancel").addEventListener("click", close);
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") close();
+  });
+  subjectForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(subjectForm);
+    const { ok, answer } = await saveFields([["subject", input.value]]);
+    if (!ok) {
+      const p = document.getElementById("subject-error");
+      p.textContent = answer.message;
+      p.hidden = false;
+      announce(answer.message);
+      return;
+    }
+    shown.textContent = input.value.trim();
+    document.title = `#${number} ${shown.textContent} · Docket`;
+    close();
+    announce(answer.message);
+    refreshCase();
+  });
+}
+
+// The composer: one of a reply or an internal note at a time.
+const tabs = document.querySelector(".composer-tabs");
+function showTab(which, focus) {
+  if (!tabs) return;
+  for (const tab of tabs.querySelectorAll("[role=tab]")) {
+    const selected = tab.id === `tab-${which}`;
+    tab.setAttribute("aria-selected", String(selected));
+    document.getElementById(tab.getAttribute("aria-controls")).hidden = !selected;
+  }
+  if (focus) {
+    const panel = document.getElementById(`panel-${which}`);
+    const box = panel.querySelector("textarea");
+    if (box) box.focus();
+  }
+}
+if (tabs) {
+  tabs.hidden = false;
+  showTab("reply", false);
+  tabs.addEventListener("click", (event) => {
+    const tab = event.target.closest("[role=tab]");
+    if (tab) showTab(tab.id.replace("tab-", ""), true);
+  });
+}
+
+// Long threads unfold in place.
+for (const link of document.querySelectorAll("[data-unfold]")) {
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    for (const item of document.querySelectorAll("[data-folded]")) item.hidden = false;
+    link.closest(".fold").remove();
+  });
+}
+
+// What cannot simply be undone asks first.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
+});
+
+// Keyboard: r reply, n note, a assign to me, s status, e close, ? help.
+const shortcuts = [
+  ["r", "Reply to the customer"],
+  ["n", "Write an internal note"],
+  ["a", "Assign the case to me"],
+  ["s", "Change the status"],
+  ["e", "Close the case"],
+  ["/", "Search the inbox"],
+  ["?", "Show these shortcuts"],
+];
+document.addEventListener(
+  "keydown",
+  (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest && event.target.closest("input, textarea, select, [contenteditable]")) return;
+    const key = event.key;
+    if (key === "r" && tabs) {
+      showTab("reply", true);
+    } else if (key === "n" && tabs) {
+      showTab("note", true);
+    } else if (key === "a") {
+      const assignee = document.getElementById("assignee");
+      if (!assignee || !me || ![...assignee.options].some((o) => o.value === me)) return;
+      assignee.value = me;
+      assignee.dispatchEvent(new Event("change", { bubbles: true }));
+    } else if (key === "e") {
+      const close = document.getElementById("close");
+      if (close) close.click();
+    } else if (key === "/") {
+      location.href = "/inbox#q";
+    } else {
+      return;
+    }
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  },
+  true,
+);
+
+export { shortcuts };
+
+// Live changes by others show up in place.
+if ("EventSource" in window) {
+  const events = new EventSource("/events");
+  let timer = null;
+  events.addEventListener("case", (message) => {
+    const change = JSON.parse(message.data);
+    if (String(change.number) !== number) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      refreshCase();
+      if (change.actor !== me) announce(`Updated by ${change.actor}`);
+    }, 300);
+  });
+}

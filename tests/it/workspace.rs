@@ -1,0 +1,442 @@
+//! The case page as a workspace: properties that save as they change
+//! (over HTTP and in headless Chromium), field errors in words, the
+//! profile of a type shown before it is saved, and the layout promises at
+//! desk and phone sizes.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use thirtyfour::prelude::*;
+
+use crate::browser::{log_in, start_browser, wait_for_text};
+use crate::harness::{Org, PASSWORD, Server};
+use crate::web::{Browser, field};
+
+/// Posts to the properties endpoint as the page's script does.
+async fn save(browser: &Browser, number: u64, form: &[(&str, &str)]) -> (u16, Value) {
+    let response = browser
+        .http
+        .post(format!("{}/cases/{number}/properties", browser.base))
+        .header("x-docket-fetch", "1")
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn properties_save_one_at_a_time_and_refusals_name_the_field_in_words() {
+    // The default plugins: the complaint type's profile needs an order number.
+    let org = Org::on(Server::start_fresh(&[])).await;
+    let number = org.amy.create_case(org.support, "Invoice twice").await;
+    let browser = Browser::new(&org.server);
+    browser.login("amy", PASSWORD).await;
+    let csrf = browser.csrf().await;
+
+    let (status, answer) = save(
+        &browser,
+        number,
+        &[("csrf", &csrf), ("status", "in_progress")],
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["message"], "Status saved.");
+    let (status, answer) = save(
+        &browser,
+        number,
+        &[("csrf", &csrf), ("priority", "high"), ("assignee", "amy")],
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["message"], "Priority, Assignee saved.");
+    let case = org.amy.get(&format!("/api/v1/cases/{number}")).await.body;
+    assert_eq!(case["status"], "in_progress");
+    assert_eq!(case["priority"], "high");
+    assert_eq!(case["assignee"], "amy");
+    // Only what was posted changed.
+    assert_eq!(case["subject"], "Invoice twice");
+    let activity = org
+        .amy
+        .get(&format!("/api/v1/cases/{number}/activity"))
+        .await
+        .body;
+    let kinds: Vec<&str> = activity
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"status_changed") && kinds.contains(&"assigned"),
+        "{kinds:?}"
+    );
+
+    // A bad value: its field, its label, a sentence; nothing saved.
+    let (status, answer) = save(
+        &browser,
+        number,
+        &[("csrf", &csrf), ("priority", "whenever")],
+    )
+    .await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["errors"][0]["field"], "priority");
+    assert_eq!(answer["errors"][0]["label"], "Priority");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Priority: "),
+        "{answer}"
+    );
+    let (status, answer) = save(&browser, number, &[("csrf", &csrf), ("assignee", "bob")]).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["errors"][0]["label"], "Assignee");
+    assert!(
+        !answer["message"].as_str().unwrap().contains("assignee:"),
+        "{answer}"
+    );
+
+    // A type whose profile requires a field: refused until it is given,
+    // with the field's own label.
+    let (status, answer) = save(
+        &browser,
+        number,
+        &[("csrf", &csrf), ("case_type", "complaint")],
+    )
+    .await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["errors"][0]["field"], "profile.order_number");
+    assert_eq!(answer["errors"][0]["label"], "Order number");
+    assert_eq!(
+        org.amy.get(&format!("/api/v1/cases/{number}")).await.body["type"],
+        Value::Null
+    );
+    let (status, answer) = save(
+        &browser,
+        number,
+        &[
+            ("csrf", &csrf),
+            ("case_type", "complaint"),
+            ("profile.order_number", "A-1001"),
+            ("profile.amount", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let case = org.amy.get(&format!("/api/v1/cases/{number}")).await.body;
+    assert_eq!(case["type"], "complaint");
+    assert_eq!(case["profile"]["order_number"], "A-1001");
+
+    // The panel's fields of a type, before anything is saved.
+    let (status, fragment, _) = browser
+        .get(&format!("/cases/{number}/profile-fields?type=complaint"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        fragment.contains("Order number") && fragment.contains("name=\"profile.order_number\"")
+    );
+    assert!(fragment.contains(" required"), "{fragment}");
+
+    // Unknown fields, a missing CSRF token, and someone who may not see it.
+    let (status, answer) = save(&browser, number, &[("csrf", &csrf), ("owner", "x")]).await;
+    assert_eq!(status, 400, "{answer}");
+    let (status, answer) = save(&browser, number, &[("status", "open")]).await;
+    assert_eq!(status, 403, "{answer}");
+    assert!(
+        answer["message"].as_str().unwrap().contains("reload"),
+        "{answer}"
+    );
+    let outsider = Browser::new(&org.server);
+    outsider.login("bob", PASSWORD).await;
+    let bob_csrf = outsider.csrf().await;
+    let (status, _) = save(
+        &outsider,
+        number,
+        &[("csrf", &bob_csrf), ("status", "open")],
+    )
+    .await;
+    assert_eq!(status, 404, "a case bob may not see is missing to him");
+    assert_eq!(
+        org.amy.get(&format!("/api/v1/cases/{number}")).await.body["status"],
+        "in_progress"
+    );
+
+    // Without script the same form posts and comes back to the case.
+    let (status, _, location) = browser
+        .post(
+            &format!("/cases/{number}/properties"),
+            &[("csrf", &csrf), ("status", "waiting_for_customer")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("/cases/{number}").as_str())
+    );
+    let (status, page, _) = browser
+        .post(
+            &format!("/cases/{number}/properties"),
+            &[("csrf", &csrf), ("priority", "whenever")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains("priority"),
+        "the error page says what was wrong"
+    );
+}
+
+#[tokio::test]
+async fn partners_get_no_properties_panel_and_cannot_save_one() {
+    let org = Org::new().await;
+    let number = org.pat.create_case(org.support, "Partner asks").await;
+    let browser = Browser::new(&org.server);
+    browser.login("pat", PASSWORD).await;
+    let (_, page, _) = browser.get(&format!("/cases/{number}")).await;
+    assert!(
+        !page.contains("id=\"properties\""),
+        "no properties panel for partners"
+    );
+    let csrf = field(&page, "csrf");
+    let (status, _) = save(&browser, number, &[("csrf", &csrf), ("status", "resolved")]).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        org.pat.get(&format!("/api/v1/cases/{number}")).await.body["status"],
+        "open"
+    );
+}
+
+/// Where an element's top edge is on the page, in CSS pixels.
+async fn top_of(web: &WebDriver, css: &str) -> f64 {
+    let value = web
+        .execute(
+            "const el = document.querySelector(arguments[0]); return el ? el.getBoundingClientRect().top + window.scrollY : -1;",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap();
+    value.json().as_f64().unwrap()
+}
+
+async fn scrolls_sideways(web: &WebDriver) -> bool {
+    web.execute(
+        "return document.documentElement.scrollWidth > window.innerWidth;",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .json()
+    .as_bool()
+    .unwrap()
+}
+
+/// Saves a screenshot when `DOCKET_SCREENSHOTS` names a folder
+/// (`scripts/screenshots` does, for the README).
+async fn screenshot(web: &WebDriver, name: &str) {
+    if let Ok(dir) = std::env::var("DOCKET_SCREENSHOTS") {
+        std::fs::create_dir_all(&dir).unwrap();
+        web.screenshot(&std::path::Path::new(&dir).join(format!("{name}.png")))
+            .await
+            .unwrap();
+    }
+}
+
+async fn wait_for_containing(web: &WebDriver, css: &str, wanted: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(el) = web.find(By::Css(css)).await
+            && let Ok(text) = el.text().await
+        {
+            if text.contains(wanted) {
+                return text;
+            }
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never said {wanted:?}; last {last:?}");
+}
+
+async fn choose(web: &WebDriver, select: &str, value: &str) {
+    web.execute(
+        "const el = document.getElementById(arguments[0]); el.value = arguments[1]; el.dispatchEvent(new Event('change', {bubbles: true}));",
+        vec![json!(select), json!(value)],
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn the_case_page_is_a_workspace_at_desk_and_phone_sizes() {
+    let server = Server::start_fresh(&[]);
+    let admin = server.admin().await;
+    let channel = admin.create_channel("Support").await;
+    let number = admin
+        .create_case(channel, "The printer prints only blank pages")
+        .await;
+    let path = format!("/api/v1/cases/{number}");
+    for (direction, from, body) in [
+        (
+            "inbound",
+            "Jane Doe",
+            "Since Monday every page comes out blank. I replaced the toner already.",
+        ),
+        (
+            "outbound",
+            "",
+            "Thanks Jane. Could you print the test page from the printer's menu and tell me what it shows?",
+        ),
+        ("inbound", "Jane Doe", "The test page is blank too."),
+    ] {
+        let mut message = json!({"direction": direction, "body": body});
+        if !from.is_empty() {
+            message["from"] = json!(from);
+        }
+        assert_eq!(
+            admin
+                .post(&format!("{path}/messages"), message)
+                .await
+                .status,
+            201
+        );
+    }
+    admin
+        .post(
+            &format!("{path}/notes"),
+            json!({"body": "Probably the fuser. Log said <title>Error 500</title>."}),
+        )
+        .await;
+
+    let (_driver, web) = start_browser().await;
+    let outcome = async {
+        web.set_window_rect(0, 0, 1440, 900).await?;
+        web.goto(server.url("/inbox")).await?;
+        log_in(&web).await?;
+        web.goto(server.url(&format!("/cases/{number}"))).await?;
+        wait_for_text(&web, By::Id("case-status"), "Open").await?;
+        let first = top_of(&web, ".thread .side-inbound, .thread .side-outbound").await;
+        assert!(
+            (0.0..450.0).contains(&first),
+            "the first message starts at {first}px"
+        );
+        assert!(!scrolls_sideways(&web).await);
+        // Markup in a note is shown as typed.
+        let note = web
+            .find(By::Css(".side-note .markdown"))
+            .await?
+            .text()
+            .await?;
+        assert!(note.contains("<title>Error 500</title>"), "{note}");
+        screenshot(&web, "case-1440").await;
+
+        // Each property saves without a page load and says so.
+        web.execute("window.__samePage = true;", vec![]).await?;
+        choose(&web, "status", "in_progress").await;
+        wait_for_containing(&web, "#save-state", "Status saved.").await;
+        wait_for_text(&web, By::Id("case-status"), "In progress").await?;
+        choose(&web, "assignee", "admin").await;
+        wait_for_containing(&web, "#save-state", "Assignee saved.").await;
+        choose(&web, "priority", "high").await;
+        wait_for_containing(&web, "#save-state", "Priority saved.").await;
+        let same = web
+            .execute("return window.__samePage === true;", vec![])
+            .await?;
+        assert_eq!(same.json(), &json!(true), "no full page load");
+        let case = admin.get(&path).await.body;
+        assert_eq!(
+            (
+                case["status"].as_str(),
+                case["assignee"].as_str(),
+                case["priority"].as_str()
+            ),
+            (Some("in_progress"), Some("admin"), Some("high"))
+        );
+        let activity = admin.get(&format!("{path}/activity")).await.body;
+        let kinds: Vec<String> = activity
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect();
+        for kind in ["status_changed", "assigned", "fields_changed"] {
+            assert!(
+                kinds.iter().any(|k| k == kind),
+                "{kind} recorded: {kinds:?}"
+            );
+        }
+
+        // Choosing a type shows its fields at once; a required one is
+        // marked and nothing is saved until it has a value.
+        let kind = web.find(By::Id("case-type")).await?;
+        kind.send_keys("complaint").await?;
+        kind.send_keys(Key::Tab).await?;
+        wait_for_containing(&web, "#profile-fields", "Order number").await;
+        wait_for_containing(&web, "#save-state", "needs 1 more field").await;
+        let marked = web
+            .find(By::Css("[data-field='profile.order_number'] .field-error"))
+            .await?
+            .text()
+            .await?;
+        assert!(marked.contains("Required"), "{marked}");
+        assert_eq!(
+            admin.get(&path).await.body["type"],
+            Value::Null,
+            "not saved yet"
+        );
+        let order = web.find(By::Id("profile-order_number")).await?;
+        order.send_keys("A-1001").await?;
+        order.send_keys(Key::Tab).await?;
+        wait_for_containing(&web, "#save-state", "saved").await;
+        let case = admin.get(&path).await.body;
+        assert_eq!(case["type"], "complaint");
+        assert_eq!(case["profile"]["order_number"], "A-1001");
+        assert_eq!(
+            web.find(By::Id("case-type"))
+                .await?
+                .value()
+                .await?
+                .as_deref(),
+            Some("complaint"),
+            "what was typed stays"
+        );
+
+        // A refused value is shown beside its field, in words.
+        let estimate = web.find(By::Id("estimate")).await?;
+        estimate.send_keys("soon").await?;
+        estimate.send_keys(Key::Tab).await?;
+        let error =
+            wait_for_containing(&web, "[data-field='estimate'] .field-error", "duration").await;
+        assert!(!error.contains("estimate:"), "{error}");
+        assert_eq!(
+            web.find(By::Id("estimate"))
+                .await?
+                .value()
+                .await?
+                .as_deref(),
+            Some("soon"),
+            "nothing typed is lost"
+        );
+
+        // On a phone: nothing wider than the screen, the conversation first.
+        web.set_window_rect(0, 0, 390, 844).await?;
+        web.goto(server.url(&format!("/cases/{number}"))).await?;
+        wait_for_text(&web, By::Id("case-status"), "In progress").await?;
+        assert!(
+            !scrolls_sideways(&web).await,
+            "the case page scrolls sideways on a phone"
+        );
+        let thread = top_of(&web, ".thread").await;
+        let properties = top_of(&web, "#properties").await;
+        assert!(
+            thread < properties,
+            "conversation ({thread}) before properties ({properties})"
+        );
+        screenshot(&web, "case-390").await;
+        Ok::<_, WebDriverError>(())
+    }
+    .await;
+    let _ = web.quit().await;
+    outcome.unwrap();
+}
