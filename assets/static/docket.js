@@ -3,7 +3,7 @@ document.documentElement.classList.add("js");
 
 // Show times in the reader's own time zone.
 function localizeTimes(root) {
-  for (const el of root.querySelectorAll("time[datetime]")) {
+  for (const el of root.querySelectorAll("time[datetime]:not([data-keep])")) {
     const at = new Date(el.getAttribute("datetime"));
     if (!Number.isNaN(at.getTime())) {
       el.title = el.textContent;
@@ -114,10 +114,21 @@ async function refreshInbox(url) {
   if (!inbox) return;
   const ticket = ++latestRefresh;
   const response = await fetch(url, { headers: { accept: "text/html" } });
-  if (!response.ok || ticket !== latestRefresh) return;
+  if (ticket !== latestRefresh) return;
   const text = await response.text();
   if (ticket !== latestRefresh) return;
   const page = new DOMParser().parseFromString(text, "text/html");
+  const error = document.getElementById("query-error");
+  const freshError = page.getElementById("query-error");
+  if (response.status === 400 && freshError && !freshError.hidden) {
+    // Keep the last good results, marked as stale, and say what is wrong.
+    error.textContent = freshError.textContent;
+    error.hidden = false;
+    document.getElementById("q").setAttribute("aria-invalid", "true");
+    document.getElementById("results").classList.add("stale");
+    return;
+  }
+  if (!response.ok) return;
   const fresh = page.getElementById("inbox");
   if (!fresh) return;
   // Keep what the agent is doing in the search box.
@@ -151,6 +162,7 @@ async function refreshInbox(url) {
     }
   }
   updateSelectedCount();
+  showBulkPickers();
   localizeTimes(inbox);
   const newBox = document.getElementById("q");
   if (newBox && typing) {
@@ -196,11 +208,48 @@ document.addEventListener("submit", (event) => {
 // Bulk actions: tick all on the page, count the ticks, confirm what cannot
 // be undone, and show that a large selection is being worked on.
 function updateSelectedCount() {
+  const ticked = document.querySelectorAll('input[name="numbers"]:checked').length;
   const count = document.querySelector("[data-selected-count]");
-  if (count) {
-    count.textContent = document.querySelectorAll('input[name="numbers"]:checked').length;
-  }
+  if (count) count.textContent = ticked;
+  // The bulk bar shows only while cases are ticked.
+  const bulk = document.getElementById("bulk-form");
+  if (bulk) bulk.hidden = ticked === 0 && !bulk.elements.scope[1].checked;
 }
+
+// The bulk bar offers the picker of the chosen action only.
+function showBulkPickers() {
+  const action = document.querySelector("[data-bulk-action]");
+  if (!action) return;
+  for (const picker of document.querySelectorAll("[data-for-action]")) {
+    picker.hidden = picker.dataset.forAction !== action.value;
+  }
+  const confirm = document.querySelector(".bulk .confirm");
+  if (confirm) confirm.hidden = !["close", "delete", "move"].includes(action.value);
+}
+updateSelectedCount();
+showBulkPickers();
+document.addEventListener("change", (event) => {
+  if (event.target.matches("[data-bulk-action]")) showBulkPickers();
+});
+
+// j and k move through the inbox's cases, Enter opens the one marked.
+let marked = -1;
+function markRow(step) {
+  const rows = [...document.querySelectorAll("table.cases tbody tr")];
+  if (rows.length === 0) return;
+  marked = Math.max(0, Math.min(rows.length - 1, marked + step));
+  rows.forEach((row, i) => row.classList.toggle("marked", i === marked));
+  const link = rows[marked].querySelector("a.subject");
+  if (link) link.focus();
+}
+document.addEventListener("keydown", (event) => {
+  if (!inbox || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.target.closest && event.target.closest("input, textarea, select")) return;
+  if (event.key === "j") markRow(1);
+  else if (event.key === "k") markRow(-1);
+  else return;
+  event.preventDefault();
+});
 
 document.addEventListener("change", (event) => {
   const el = event.target;

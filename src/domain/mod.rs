@@ -13,6 +13,7 @@ pub mod mail;
 pub mod milestone;
 pub mod profile;
 pub mod retry;
+pub mod saved_reply;
 pub mod time;
 pub mod user;
 pub mod validate;

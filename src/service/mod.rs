@@ -10,6 +10,7 @@ mod categories;
 mod channels;
 mod export;
 mod files;
+mod glance;
 mod intake;
 mod links;
 mod listing;
@@ -21,6 +22,7 @@ mod milestones;
 mod phone;
 mod plugins;
 mod profiles;
+mod saved_replies;
 mod social;
 mod time;
 mod updates;
@@ -42,10 +44,12 @@ pub use channels::{
     ChannelChange, ImapChange, IntegrationsChange, MetaChange, NewChannel, PhoneChange,
 };
 pub use files::Upload;
+pub use glance::Glance;
 pub use intake::RULES_ACTOR;
 pub use listing::{AssigneeFilter, CasePage, CaseQuery, QuickFilter, View};
 pub use mail::MailReceipt;
 pub use mailboxes::MailStatus;
+pub use saved_replies::FilledReply;
 pub use time::{NewTimeEntry, TimeEntryChange};
 pub use updates::{FromChoice, NewUpdate, check_update};
 pub use users::{NewUser, UserChange, random_password, unusable_password_hash};

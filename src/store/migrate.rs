@@ -6,7 +6,7 @@ use super::tables::*;
 use super::{StoreError, StoreResult};
 
 /// The schema this binary writes.
-pub const CURRENT_SCHEMA: u32 = 8;
+pub const CURRENT_SCHEMA: u32 = 9;
 
 /// Brings the store to [`CURRENT_SCHEMA`] in one transaction.
 pub fn run(db: &Database) -> StoreResult<()> {
@@ -117,6 +117,11 @@ fn upgrade_from(version: u32, txn: &WriteTransaction) -> StoreResult<()> {
         }
         // 8: one retry queue for outgoing mail, posts and recordings.
         7 => super::queue::merge_queues(txn),
+        // 9: saved replies.
+        8 => {
+            txn.open_table(SAVED_REPLIES)?;
+            Ok(())
+        }
         other => Err(StoreError::Corrupt(format!(
             "no migration known from schema {other}"
         ))),

@@ -9,6 +9,7 @@ mod migrate;
 pub mod outbox;
 mod queue;
 pub mod records;
+mod saved_replies;
 mod tables;
 mod widget;
 mod writer;
@@ -27,6 +28,7 @@ pub use mail::{MailReads, MailWrites};
 pub use outbox::{Consumer, OutboxEvent};
 pub use queue::{Delivery, QueueReads, QueueWrites, RecordingJob};
 pub use records::{Reads, TokenKind, TokenRecord, Writes};
+pub use saved_replies::{SavedReplyReads, SavedReplyWrites};
 pub use widget::{WidgetReads, WidgetWrites};
 
 /// Failures of the storage layer. Cloneable because one commit failure is

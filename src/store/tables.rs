@@ -77,6 +77,9 @@ pub const JOBS: TableDefinition<u64, &[u8]> = TableDefinition::new("jobs_v1");
 pub const RECORDING_JOB_IDS: TableDefinition<(u64, u64), u64> =
     TableDefinition::new("recording_job_ids_v1");
 
+/// saved reply id → JSON saved reply.
+pub const SAVED_REPLIES: TableDefinition<u64, &[u8]> = TableDefinition::new("saved_replies_v1");
+
 pub const KEY_SCHEMA_VERSION: &str = "schema_version";
 pub const KEY_NEXT_CASE: &str = "next_case_number";
 pub const KEY_NEXT_CHANNEL: &str = "next_channel_id";
@@ -85,3 +88,4 @@ pub const KEY_NEXT_TIME_ENTRY: &str = "next_time_entry_id";
 pub const KEY_NEXT_FILE: &str = "next_file_id";
 pub const KEY_NEXT_MAIL_JOB: &str = "next_mail_job_id";
 pub const KEY_NEXT_JOB: &str = "next_job_id";
+pub const KEY_NEXT_SAVED_REPLY: &str = "next_saved_reply_id";

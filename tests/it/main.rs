@@ -13,6 +13,7 @@ mod durability;
 mod export;
 mod harness;
 mod in_process;
+mod inbox_page;
 mod links;
 mod mail;
 mod mailservers;

@@ -16,7 +16,10 @@ use crate::domain::case::Priority;
 use crate::domain::case::Status;
 use crate::domain::channel::ChannelId;
 use crate::domain::user::User;
-use crate::service::{BulkAction, BulkTarget, CasePage, CaseQuery, QuickFilter, Service, View};
+use crate::search::SearchError;
+use crate::service::{
+    BulkAction, BulkTarget, CasePage, CaseQuery, QuickFilter, Service, ServiceError, View,
+};
 
 /// The inbox's state as it appears in the URL.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -37,12 +40,21 @@ pub struct InboxState {
     sort: String,
     #[serde(default)]
     cursor: String,
-    /// After a bulk action: how many cases it changed, and failed on.
+    /// The position of this page's first case (1-based), for "51–100 of 293".
+    #[serde(default)]
+    from: Option<usize>,
+    /// After a bulk action: how many cases it changed, and failed on, and
+    /// why each failed ("7: reason" a line).
     #[serde(default)]
     done: Option<usize>,
     #[serde(default)]
     failed: Option<usize>,
+    #[serde(default)]
+    why: String,
 }
+
+/// Failures a bulk notice names; more are counted.
+const WHY_SHOWN: usize = 10;
 
 impl InboxState {
     /// The URL of this state with one parameter changed (empty removes it);
@@ -50,6 +62,7 @@ impl InboxState {
     fn with(&self, key: &str, value: &str) -> String {
         let mut next = self.clone();
         next.cursor.clear();
+        next.from = None;
         match key {
             "q" => next.q = value.into(),
             "view" => next.view = value.into(),
@@ -75,11 +88,14 @@ impl InboxState {
             ("sort", &self.sort),
             ("cursor", &self.cursor),
         ];
-        let query: Vec<String> = pairs
+        let mut query: Vec<String> = pairs
             .iter()
             .filter(|(_, v)| !v.trim().is_empty())
             .map(|(k, v)| format!("{k}={}", urlencode(v.trim())))
             .collect();
+        if let Some(from) = self.from.filter(|_| !self.cursor.is_empty()) {
+            query.push(format!("from={from}"));
+        }
         if query.is_empty() {
             "/inbox".into()
         } else {
@@ -155,8 +171,20 @@ pub struct InboxPage {
     pub can_manage: bool,
     /// This list as an .xlsx download.
     pub export_href: String,
-    /// The outcome of a bulk action just applied.
+    /// The outcome of a bulk action just applied, and each case it could
+    /// not change with why (and how many more there were).
     pub notice: Option<String>,
+    pub failures: Vec<(String, String)>,
+    pub more_failures: usize,
+    /// "51–100": where this page is in the list.
+    pub range: Option<String>,
+    /// Pickers for bulk actions.
+    pub agents: Vec<String>,
+    pub category_names: Vec<String>,
+    /// The trash, for those who manage a channel.
+    pub trash_href: Option<String>,
+    /// Why the query could not be read, shown beside the box.
+    pub query_error: Option<String>,
 }
 
 /// Applies a bulk action from the inbox to the ticked cases or to every
@@ -232,18 +260,25 @@ pub async fn bulk(
         ));
     }
     let outcome = app(req).service.bulk(&session.user, target, action).await?;
-    let back = InboxState {
-        done: Some(outcome.succeeded.len()),
-        failed: Some(outcome.failed.len()),
-        ..state
-    };
-    let mut href = back.href();
+    let why: Vec<String> = outcome
+        .failed
+        .iter()
+        .take(WHY_SHOWN)
+        .map(|(number, error)| {
+            let reason: String = error.to_string().chars().take(160).collect();
+            format!("{number}: {reason}")
+        })
+        .collect();
+    let mut href = state.href();
     href.push_str(if href.contains('?') { "&" } else { "?" });
     href.push_str(&format!(
         "done={}&failed={}",
         outcome.succeeded.len(),
         outcome.failed.len()
     ));
+    if !why.is_empty() {
+        href.push_str(&format!("&why={}", urlencode(&why.join("\n"))));
+    }
     Ok(Redirect::see_other(href).into_response())
 }
 
@@ -346,7 +381,23 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
     let service = &app(req).service;
     let user = &session.user;
     let query = state.query()?;
-    let page = service.list_cases(user, &query).await?;
+    // A query that does not parse is shown beside the box; the page script
+    // keeps the last good results, marked as stale.
+    let mut query_error = None;
+    let page = match service.list_cases(user, &query).await {
+        Ok(page) => page,
+        Err(ServiceError::Search(SearchError::Syntax(e))) => {
+            query_error = Some(e.to_string());
+            CasePage {
+                items: Vec::new(),
+                next_cursor: None,
+                total: None,
+                total_capped: false,
+                facets: None,
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
 
     // The sidebar counts each dimension without its own filter, so every
     // choice shows what picking it would give.
@@ -453,7 +504,9 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
             selected: state.sort.trim() == *value,
         })
         .collect();
-    let rows = page
+    let cases: Vec<&crate::domain::case::Case> = page.items.iter().map(|i| &i.case).collect();
+    let mut glances = service.glance(user, &cases)?;
+    let rows: Vec<CaseRow> = page
         .items
         .iter()
         .map(|item| {
@@ -461,13 +514,39 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
                 .get(&item.case.channel)
                 .map(String::as_str)
                 .unwrap_or("?");
-            CaseRow::new(&item.case, channel, item.snippet.as_ref())
+            let row = CaseRow::new(&item.case, channel, item.snippet.as_ref());
+            match glances.remove(&item.case.number) {
+                Some(glance) => row.with_glance(glance),
+                None => row,
+            }
         })
         .collect();
-    let next_href = page
-        .next_cursor
-        .as_deref()
-        .map(|cursor| state.with("cursor", cursor));
+    let first = state.from.unwrap_or(1).max(1);
+    let range = (!rows.is_empty()).then(|| format!("{first}–{}", first + rows.len() - 1));
+    let next_href = page.next_cursor.as_deref().map(|cursor| {
+        let mut next = state.clone();
+        next.cursor = cursor.to_owned();
+        next.from = Some(first + rows.len());
+        next.done = None;
+        next.failed = None;
+        next.why.clear();
+        next.href()
+    });
+    let mut agents = std::collections::BTreeSet::new();
+    if !user.is_partner() {
+        for channel in &channels {
+            agents.extend(service.assignable_users(channel.id)?);
+        }
+    }
+    let category_names = if user.is_partner() {
+        Vec::new()
+    } else {
+        service
+            .list_categories(user)?
+            .into_iter()
+            .map(|c| c.name)
+            .collect()
+    };
     let filtered = [
         &state.q,
         &state.status,
@@ -521,15 +600,42 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
                 current: false,
             })
             .collect(),
-        export_href: state.with("cursor", "").replacen("/inbox", "/inbox/export.xlsx", 1),
+        export_href: state
+            .with("cursor", "")
+            .replacen("/inbox", "/inbox/export.xlsx", 1),
         can_manage: rights.manages_a_channel,
         notice: state.done.map(|done| match state.failed.unwrap_or(0) {
             0 => format!("Done for {done} case(s)."),
-            failed => format!("Done for {done} case(s); {failed} could not be changed (you may lack the rights, or they changed meanwhile)."),
+            failed => format!("Done for {done} case(s); {failed} could not be changed:"),
         }),
+        failures: state
+            .why
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| match line.split_once(':') {
+                Some((number, reason)) => (number.trim().to_owned(), reason.trim().to_owned()),
+                None => (String::new(), line.trim().to_owned()),
+            })
+            .collect(),
+        more_failures: state
+            .failed
+            .unwrap_or(0)
+            .saturating_sub(state.why.lines().filter(|l| !l.trim().is_empty()).count()),
+        range,
+        agents: agents.into_iter().collect(),
+        category_names,
+        trash_href: rights
+            .manages_a_channel
+            .then(|| "/inbox?view=deleted".to_owned()),
+        query_error: query_error.clone(),
         state,
     };
+    let status = if query_error.is_some() {
+        poem::http::StatusCode::BAD_REQUEST
+    } else {
+        poem::http::StatusCode::OK
+    };
     page.render()
-        .map(|body| Html(body).into_response())
+        .map(|body| (status, Html(body)).into_response())
         .map_err(|e| WebError::Internal(format!("the page could not be rendered: {e}")))
 }

@@ -103,6 +103,25 @@ pub struct CaseRow {
     pub updated: When,
     /// Where a search matched: text pieces, matches marked.
     pub snippet: Vec<(String, bool)>,
+    pub requester: String,
+    /// The start of the latest message.
+    pub preview: String,
+    /// News the viewer has not seen yet.
+    pub unread: bool,
+    /// How long the customer has waited for an answer ("3 h"), and since.
+    pub waiting: Option<(String, When)>,
+    /// The next milestone: its state (`overdue`, `soon`, `current`) and name.
+    pub milestone: Option<(&'static str, String)>,
+}
+
+/// "5 min", "3 h", "2 d": how long ago, roughly.
+pub fn age(since: Timestamp, now: Timestamp) -> String {
+    let minutes = (now - since).num_minutes().max(0);
+    match minutes {
+        0..=59 => format!("{minutes} min"),
+        60..=2879 => format!("{} h", minutes / 60),
+        _ => format!("{} d", minutes / 1440),
+    }
 }
 
 impl CaseRow {
@@ -123,7 +142,38 @@ impl CaseRow {
             channel: channel_name.to_owned(),
             updated: When::new(case.updated_at),
             snippet: snippet.map(|s| s.parts.clone()).unwrap_or_default(),
+            requester: String::new(),
+            preview: String::new(),
+            unread: false,
+            waiting: None,
+            milestone: None,
         }
+    }
+
+    /// The next milestone as a badge says it.
+    pub fn milestone_text(&self) -> Option<String> {
+        self.milestone.as_ref().map(|(state, name)| match *state {
+            "overdue" => format!("{name} overdue"),
+            "soon" => format!("{name} due soon"),
+            _ => name.clone(),
+        })
+    }
+
+    pub fn milestone_state(&self) -> &'static str {
+        self.milestone.as_ref().map_or("", |(state, _)| state)
+    }
+
+    /// Adds what a glance at the case shows.
+    pub fn with_glance(mut self, glance: crate::service::Glance) -> CaseRow {
+        let now = chrono::Utc::now();
+        self.requester = glance.requester;
+        self.preview = glance.preview;
+        self.unread = glance.unread;
+        self.waiting = glance
+            .waiting_since
+            .map(|since| (age(since, now), When::new(since)));
+        self.milestone = glance.milestone;
+        self
     }
 }
 
