@@ -46,7 +46,7 @@ impl Service {
                     .any(|c| c.id == r.channel && access::can_work_case(actor, c))
             })
             .collect();
-        replies.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        replies.sort_by_key(|r| r.name.to_lowercase());
         Ok(replies)
     }
 
