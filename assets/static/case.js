@@ -341,3 +341,107 @@ if ("EventSource" in window) {
     }, 300);
   });
 }
+
+// Saved replies: `/` or `#` and a few letters of a name in the composer
+// offers the channel's replies, filled in for this case.
+let savedReplies = null;
+async function loadSavedReplies() {
+  if (savedReplies) return savedReplies;
+  const response = await fetch(`/cases/${number}/saved-replies`, { headers: { accept: "application/json" } });
+  savedReplies = response.ok ? await response.json() : [];
+  return savedReplies;
+}
+
+const picker = document.createElement("ul");
+picker.className = "reply-picker";
+picker.id = "reply-picker";
+picker.setAttribute("role", "listbox");
+picker.setAttribute("aria-label", "Saved replies");
+picker.hidden = true;
+let pickerFor = null;
+let pickerMatch = null;
+let pickerChoice = 0;
+
+function trigger(box) {
+  const before = box.value.slice(0, box.selectionStart);
+  const match = /(^|\s)([/#])([\p{L}\p{N}_-]*)$/u.exec(before);
+  return match ? { start: before.length - match[2].length - match[3].length, query: match[3].toLowerCase() } : null;
+}
+
+function closePicker() {
+  picker.hidden = true;
+  pickerFor = null;
+  pickerMatch = null;
+}
+
+function renderPicker(items) {
+  picker.replaceChildren(
+    ...items.map((reply, i) => {
+      const li = document.createElement("li");
+      li.setAttribute("role", "option");
+      li.id = `saved-reply-${reply.id}`;
+      li.setAttribute("aria-selected", String(i === pickerChoice));
+      const name = document.createElement("strong");
+      name.textContent = reply.name;
+      const text = document.createElement("span");
+      text.textContent = reply.text.slice(0, 90);
+      li.append(name, " ", text);
+      li.addEventListener("mousedown", (event) => {
+        event.preventDefault();
+        insertReply(reply);
+      });
+      return li;
+    }),
+  );
+}
+
+function insertReply(reply) {
+  const box = pickerFor;
+  const { start } = pickerMatch;
+  const end = box.selectionStart;
+  box.value = box.value.slice(0, start) + reply.text + box.value.slice(end);
+  const caret = start + reply.text.length;
+  box.setSelectionRange(caret, caret);
+  box.dispatchEvent(new Event("input", { bubbles: true }));
+  closePicker();
+  box.focus();
+  announce(`Inserted the saved reply ${reply.name}.`);
+}
+
+async function updatePicker(box) {
+  const found = trigger(box);
+  if (!found) return closePicker();
+  const replies = await loadSavedReplies();
+  const items = replies.filter((r) => r.name.toLowerCase().includes(found.query)).slice(0, 8);
+  if (items.length === 0) return closePicker();
+  pickerFor = box;
+  pickerMatch = { ...found, items };
+  pickerChoice = Math.min(pickerChoice, items.length - 1);
+  box.after(picker);
+  renderPicker(items);
+  picker.hidden = false;
+}
+
+for (const box of document.querySelectorAll(".composer textarea")) {
+  box.setAttribute("aria-autocomplete", "list");
+  box.addEventListener("input", () => {
+    pickerChoice = 0;
+    updatePicker(box);
+  });
+  box.addEventListener("blur", () => setTimeout(closePicker, 150));
+  box.addEventListener("keydown", (event) => {
+    if (picker.hidden || pickerFor !== box) return;
+    const items = pickerMatch.items;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      pickerChoice = (pickerChoice + (event.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
+      renderPicker(items);
+    } else if (event.key === "Enter" || event.key === "Tab") {
+      insertReply(items[pickerChoice]);
+    } else if (event.key === "Escape") {
+      closePicker();
+    } else {
+      return;
+    }
+    event.preventDefault();
+  });
+}

@@ -21,6 +21,7 @@ mod merge;
 mod permissions;
 mod phone;
 mod receiver;
+mod saved_replies;
 mod search;
 mod social;
 mod time;

@@ -13,6 +13,7 @@ pub mod files;
 mod filters;
 mod json_body;
 mod mail;
+mod saved_replies;
 mod time;
 mod types;
 mod users;
@@ -72,7 +73,8 @@ pub type Apis = (
     bulk::BulkApi,
     export::ExportApi,
     mail::MailApi,
-    files::FilesApi,
+    // Tuples have `Default` up to twelve: the newest APIs nest.
+    (files::FilesApi, saved_replies::SavedRepliesApi),
 );
 
 pub fn service() -> OpenApiService<Apis, ()> {

@@ -8,6 +8,7 @@ mod forms;
 mod inbox;
 mod pages;
 mod properties;
+mod saved_replies;
 mod session;
 mod views;
 
@@ -31,6 +32,10 @@ pub fn routes() -> Route {
         .at("/cases/:number/edit", post(forms::edit_case))
         .at("/cases/:number/profile", post(forms::edit_profile))
         .at("/cases/:number/properties", post(properties::save))
+        .at("/cases/:number/saved-replies", get(saved_replies::for_case))
+        .at("/channels/:id/saved-replies", post(saved_replies::create))
+        .at("/saved-replies/:id", post(saved_replies::update))
+        .at("/saved-replies/:id/delete", post(saved_replies::delete))
         .at(
             "/cases/:number/profile-fields",
             get(properties::profile_fields),

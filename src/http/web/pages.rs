@@ -439,6 +439,12 @@ pub fn channel_page(req: &Request, Path(id): Path<String>) -> Result<Response, W
             .unwrap_or_default(),
         imap: channel.managed.as_ref().and_then(|m| m.imap.clone()),
         mail_status: channel.managed.as_ref().and_then(|m| m.mail_status.clone()),
+        saved_replies: if session.user.is_partner() {
+            Vec::new()
+        } else {
+            service.list_saved_replies(&session.user, Some(id))?
+        },
+        placeholders: crate::domain::saved_reply::PLACEHOLDERS,
         channel,
         members,
         candidates,

@@ -699,6 +699,10 @@ pub struct ChannelPage {
     pub slack_url: String,
     /// IMAP intake as set (never the password) and what it last did.
     pub imap: Option<crate::service::ShownImap>,
+    /// The channel's saved replies (managers keep them here).
+    pub saved_replies: Vec<crate::domain::saved_reply::SavedReply>,
+    /// Placeholders a saved reply may use, with what they stand for.
+    pub placeholders: &'static [(&'static str, &'static str)],
     pub mail_status: Option<crate::service::MailStatus>,
 }
 
