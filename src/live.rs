@@ -21,9 +21,17 @@ pub struct LiveEvent {
     pub actor: String,
 }
 
+/// Who has a case open now; not stored, only passed on.
+#[derive(Debug, Clone)]
+pub struct PresenceEvent {
+    pub number: CaseNumber,
+    pub viewers: Vec<crate::service::Viewer>,
+}
+
 #[derive(Clone)]
 pub struct LiveFeed {
     sender: broadcast::Sender<LiveEvent>,
+    presence: broadcast::Sender<PresenceEvent>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -33,12 +41,22 @@ impl LiveFeed {
     pub fn new(shutdown: watch::Receiver<bool>) -> LiveFeed {
         LiveFeed {
             sender: broadcast::channel(BUFFER).0,
+            presence: broadcast::channel(BUFFER).0,
             shutdown,
         }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.sender.subscribe()
+    }
+
+    pub fn subscribe_presence(&self) -> broadcast::Receiver<PresenceEvent> {
+        self.presence.subscribe()
+    }
+
+    /// Tells open pages who has case `number` open.
+    pub fn publish_presence(&self, number: CaseNumber, viewers: Vec<crate::service::Viewer>) {
+        let _ = self.presence.send(PresenceEvent { number, viewers });
     }
 
     /// Resolves when the server begins shutting down.

@@ -327,10 +327,71 @@ document.addEventListener(
 
 export { shortcuts };
 
+// Who else has the case open, and who is typing: heartbeats while the
+// page is open, a note when typing starts and stops, goodbye on leaving.
+const presenceEl = document.getElementById("presence");
+const csrfInput = document.querySelector('input[name="csrf"]');
+let typing = false;
+let typingTimer = null;
+
+function showPresence(viewers) {
+  if (!presenceEl) return;
+  const others = viewers.filter((v) => v.username !== me);
+  presenceEl.hidden = others.length === 0;
+  presenceEl.replaceChildren();
+  if (others.length === 0) return;
+  presenceEl.append("Also here: ");
+  others.forEach((viewer, i) => {
+    const who = document.createElement("span");
+    who.className = viewer.typing ? "viewer typing" : "viewer";
+    who.dataset.username = viewer.username;
+    who.textContent = viewer.typing ? `${viewer.name} (typing a reply…)` : viewer.name;
+    if (i > 0) presenceEl.append(", ");
+    presenceEl.append(who);
+  });
+}
+
+async function beat(state) {
+  if (!presenceEl || !csrfInput) return;
+  const body = new URLSearchParams({ csrf: csrfInput.value, state });
+  try {
+    const response = await fetch(`/cases/${number}/presence`, { method: "POST", body });
+    if (response.ok) showPresence(await response.json());
+  } catch {
+    // The next heartbeat tries again.
+  }
+}
+
+if (presenceEl) {
+  beat("viewing");
+  setInterval(() => beat(typing ? "typing" : "viewing"), 15000);
+  for (const box of document.querySelectorAll(".composer textarea")) {
+    box.addEventListener("input", () => {
+      if (!typing) {
+        typing = true;
+        beat("typing");
+      }
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(() => {
+        typing = false;
+        beat("viewing");
+      }, 5000);
+    });
+  }
+  window.addEventListener("pagehide", () => {
+    const body = new URLSearchParams({ csrf: csrfInput.value, state: "left" });
+    navigator.sendBeacon(`/cases/${number}/presence`, body);
+  });
+}
+
 // Live changes by others show up in place.
 if ("EventSource" in window) {
   const events = new EventSource("/events");
   let timer = null;
+  events.addEventListener("presence", (message) => {
+    const change = JSON.parse(message.data);
+    if (String(change.number) === number) showPresence(change.viewers);
+  });
   events.addEventListener("case", (message) => {
     const change = JSON.parse(message.data);
     if (String(change.number) !== number) return;

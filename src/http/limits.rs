@@ -45,7 +45,19 @@ pub struct BodyLimitEndpoint<E> {
     max_large: usize,
 }
 
-fn too_large(max: usize) -> poem::Error {
+fn too_large(max: usize, path: &str) -> poem::Error {
+    // A page's form gets a page a person reads; the API its problem JSON.
+    if is_page(path) {
+        let message = format!(
+            "What you sent is larger than this desk takes ({}). Go back: the text is still in the form. \
+             Shorten it, or attach long logs as a file.",
+            human_size(max)
+        );
+        return poem::Error::from_response(super::web::error_page(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            message,
+        ));
+    }
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         format!("the request body is larger than the limit of {max} bytes"),
@@ -53,11 +65,27 @@ fn too_large(max: usize) -> poem::Error {
     .into()
 }
 
+/// Paths of the web UI's forms, as against the API, webhooks and widget.
+fn is_page(path: &str) -> bool {
+    !["/api/", "/hooks/", "/widget"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+}
+
+fn human_size(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.0} MB", bytes as f64 / (1024.0 * 1024.0))
+    } else {
+        format!("{} KB", bytes.div_ceil(1024))
+    }
+}
+
 impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
-        let max = if takes_large_bodies(req.uri().path()) {
+        let path = req.uri().path().to_owned();
+        let max = if takes_large_bodies(&path) {
             self.max_large
         } else {
             self.max
@@ -68,7 +96,7 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         match declared {
-            Some(length) if length > max as u64 => return Err(too_large(max)),
+            Some(length) if length > max as u64 => return Err(too_large(max, &path)),
             Some(_) => {}
             // Chunked HTTP/1.1 and HTTP/2 bodies declare no length: read at
             // most one byte past the limit to tell whether they are over.
@@ -86,7 +114,7 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
                         )
                     })?;
                 if buffer.len() > max {
-                    return Err(too_large(max));
+                    return Err(too_large(max, &path));
                 }
                 req.set_body(Body::from(buffer));
             }

@@ -21,6 +21,7 @@ mod merge;
 mod milestones;
 mod phone;
 mod plugins;
+mod presence;
 mod profiles;
 mod saved_replies;
 mod social;
@@ -49,6 +50,7 @@ pub use intake::RULES_ACTOR;
 pub use listing::{AssigneeFilter, CasePage, CaseQuery, QuickFilter, View};
 pub use mail::MailReceipt;
 pub use mailboxes::MailStatus;
+pub use presence::{Presence, Viewer};
 pub use saved_replies::FilledReply;
 pub use time::{NewTimeEntry, TimeEntryChange};
 pub use updates::{FromChoice, NewUpdate, check_update};
@@ -140,6 +142,8 @@ pub struct Service {
     /// Signs widget sessions; read from the data directory on first use.
     server_key: Arc<std::sync::OnceLock<[u8; 32]>>,
     widget_polls: Arc<widget::PollBoard>,
+    /// Who has which case open right now.
+    presence: Arc<presence::PresenceBoard>,
 }
 
 impl Service {
@@ -160,6 +164,7 @@ impl Service {
             blobs,
             mail_senders: Arc::default(),
             mail_status: Arc::default(),
+            presence: Arc::default(),
             server_key: Arc::default(),
             widget_polls: Arc::default(),
         }

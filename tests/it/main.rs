@@ -2,6 +2,7 @@
 //! port with a temporary data directory and talks to it over HTTP (and, for
 //! the browser test, through headless Chromium).
 
+mod accessibility;
 mod api_cases;
 mod api_channels_users;
 mod automation;
@@ -20,6 +21,7 @@ mod mailservers;
 mod merge;
 mod permissions;
 mod phone;
+mod presence;
 mod receiver;
 mod saved_replies;
 mod search;

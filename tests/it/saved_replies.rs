@@ -167,10 +167,24 @@ async fn a_saved_reply_is_inserted_in_the_composer_and_the_customer_gets_it_fill
             .await?;
         let body = web.find(By::Id("update-body")).await?;
         body.send_keys("/tha").await?;
-        let option = web
-            .find(By::Css("#reply-picker li[aria-selected='true']"))
-            .await?;
-        assert!(option.text().await?.contains("thanks"));
+        let mut offered = String::new();
+        for _ in 0..50 {
+            offered = web
+                .execute(
+                    "const p = document.querySelector('#reply-picker:not([hidden]) li[aria-selected=true]'); return p ? p.textContent : '';",
+                    vec![],
+                )
+                .await?
+                .json()
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if !offered.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(offered.contains("thanks"), "the picker offers the reply: {offered:?}");
         body.send_keys(Key::Enter).await?;
         let text = body.value().await?.unwrap_or_default();
         assert_eq!(text, format!("Hi Jane, your case #{number} is fixed."));
@@ -178,7 +192,18 @@ async fn a_saved_reply_is_inserted_in_the_composer_and_the_customer_gets_it_fill
             .await?
             .click()
             .await?;
-        wait_for_path(&web, |p| p == format!("/cases/{number}")).await?;
+        // The page comes back with the update in the conversation.
+        let mut sent = false;
+        for _ in 0..100 {
+            if let Ok(el) = web.find(By::Css(".thread .side-outbound")).await
+                && el.text().await?.contains("is fixed")
+            {
+                sent = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(sent, "the update shows in the conversation");
         Ok::<_, WebDriverError>(())
     }
     .await;

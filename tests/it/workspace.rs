@@ -273,9 +273,22 @@ async fn the_case_page_is_a_workspace_at_desk_and_phone_sizes() {
     let server = Server::start_fresh(&[]);
     let admin = server.admin().await;
     let channel = admin.create_channel("Support").await;
-    let number = admin
-        .create_case(channel, "The printer prints only blank pages")
+    admin
+        .patch(
+            &format!("/api/v1/channels/{channel}"),
+            json!({"email_address": "help@desk.example"}),
+        )
         .await;
+    let number = admin
+        .post(
+            "/api/v1/cases",
+            json!({"channel": channel, "subject": "The printer prints only blank pages",
+                   "customer": {"name": "Jane Doe", "email": "jane@example.com"}}),
+        )
+        .await
+        .body["number"]
+        .as_u64()
+        .unwrap();
     let path = format!("/api/v1/cases/{number}");
     for (direction, from, body) in [
         (
@@ -439,4 +452,28 @@ async fn the_case_page_is_a_workspace_at_desk_and_phone_sizes() {
     .await;
     let _ = web.quit().await;
     outcome.unwrap();
+}
+
+#[tokio::test]
+async fn a_form_over_the_size_limit_gets_a_page_a_person_reads() {
+    let org = Org::new().await;
+    let number = org.amy.create_case(org.support, "Long log").await;
+    let browser = Browser::new(&org.server);
+    browser.login("amy", PASSWORD).await;
+    let csrf = browser.csrf().await;
+    let huge = "x".repeat(1_200_000);
+    let (status, page, _) = browser
+        .post(
+            &format!("/cases/{number}/notes"),
+            &[("csrf", &csrf), ("body", &huge)],
+        )
+        .await;
+    assert_eq!(status, 413);
+    assert!(page.contains("<!doctype html>"), "a page, not problem JSON");
+    assert!(
+        page.contains("larger than this desk takes (1 MB)")
+            && page.contains("attach long logs as a file"),
+        "{page}"
+    );
+    // The API keeps its problem documents (tests/it/bad_input.rs).
 }

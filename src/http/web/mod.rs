@@ -14,6 +14,22 @@ mod views;
 
 use poem::{Route, get, post};
 
+/// A page that says what went wrong, for requests refused before any
+/// handler ran (a body over the limit).
+pub(crate) fn error_page(status: poem::http::StatusCode, message: String) -> poem::Response {
+    use askama::Template;
+    use poem::IntoResponse;
+    let page = views::ErrorPage {
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        message,
+    };
+    (
+        status,
+        poem::web::Html(page.render().unwrap_or_else(|_| "error".into())),
+    )
+        .into_response()
+}
+
 pub fn routes() -> Route {
     Route::new()
         .at("/", get(pages::home))
@@ -33,6 +49,7 @@ pub fn routes() -> Route {
         .at("/cases/:number/profile", post(forms::edit_profile))
         .at("/cases/:number/properties", post(properties::save))
         .at("/cases/:number/saved-replies", get(saved_replies::for_case))
+        .at("/cases/:number/presence", post(properties::presence))
         .at("/channels/:id/saved-replies", post(saved_replies::create))
         .at("/saved-replies/:id", post(saved_replies::update))
         .at("/saved-replies/:id/delete", post(saved_replies::delete))

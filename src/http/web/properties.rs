@@ -251,3 +251,42 @@ pub fn profile_fields(
         .collect();
     super::views::render_profile_inputs(inputs)
 }
+
+#[derive(Deserialize)]
+pub struct PresenceForm {
+    csrf: String,
+    state: String,
+}
+
+#[derive(Serialize)]
+struct ViewerJson {
+    username: String,
+    name: String,
+    typing: bool,
+}
+
+/// A page's heartbeat: its agent views the case, is typing, or has left.
+/// Everyone with the case open hears who is there.
+#[handler]
+pub fn presence(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<PresenceForm>,
+) -> Result<Json<Vec<ViewerJson>>, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let number = parse_number(&number)?;
+    let state = crate::service::Presence::parse(&form.state)?;
+    let app = app(req);
+    let viewers = app.service.note_presence(&session.user, number, state)?;
+    app.live.publish_presence(number, viewers.clone());
+    Ok(Json(
+        viewers
+            .into_iter()
+            .map(|v| ViewerJson {
+                username: v.username,
+                name: v.name,
+                typing: v.typing,
+            })
+            .collect(),
+    ))
+}
