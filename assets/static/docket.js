@@ -14,6 +14,16 @@ function localizeTimes(root) {
 localizeTimes(document);
 window.docketLocalize = localizeTimes;
 
+// The new case form shows a type's profile fields the moment it is chosen.
+const newCaseType = document.querySelector("#new-case-form [data-profile-source]");
+if (newCaseType) {
+  newCaseType.addEventListener("change", async () => {
+    const url = `${newCaseType.dataset.profileSource}?type=${encodeURIComponent(newCaseType.value.trim())}`;
+    const response = await fetch(url, { headers: { accept: "text/html" } });
+    if (response.ok) document.getElementById("profile-fields").innerHTML = await response.text();
+  });
+}
+
 // The case page's workspace has its own module.
 if (document.querySelector(".workspace")) import("/static/case.js");
 

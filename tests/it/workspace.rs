@@ -477,3 +477,80 @@ async fn a_form_over_the_size_limit_gets_a_page_a_person_reads() {
     );
     // The API keeps its problem documents (tests/it/bad_input.rs).
 }
+
+#[tokio::test]
+async fn a_refused_new_case_comes_back_with_everything_typed_and_the_problem_beside_its_field() {
+    let org = Org::on(Server::start_fresh(&[])).await;
+    let browser = Browser::new(&org.server);
+    browser.login("amy", PASSWORD).await;
+    let csrf = browser.csrf().await;
+    let support = org.support.to_string();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("channel", support.as_str()),
+        ("subject", "Refund for the kettle"),
+        ("description", "It leaks <badly>."),
+        ("case_type", "complaint"),
+        ("customer_name", "Jane"),
+        ("customer_email", "jane@example.com"),
+    ];
+    let (status, page, _) = browser.post("/cases", &form).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains("The case was not created. Order number is required."),
+        "{page}"
+    );
+    assert!(
+        page.contains("value=\"Refund for the kettle\""),
+        "the subject typed stays"
+    );
+    assert!(
+        page.contains("It leaks &#60;badly&#62;.") || page.contains("It leaks &lt;badly&gt;."),
+        "the description typed stays"
+    );
+    assert!(page.contains("value=\"jane@example.com\""));
+    assert!(
+        page.contains("name=\"profile.order_number\""),
+        "the type's fields are there"
+    );
+    assert!(
+        page.contains("id=\"profile-order_number-error\">Order number is required</p>"),
+        "the problem is beside its field: {page}"
+    );
+    assert!(!page.contains("profile.order_number:"), "no internal keys");
+    assert_eq!(
+        org.amy.get("/api/v1/cases?view=all").await.body["items"],
+        json!([]),
+        "nothing was created"
+    );
+
+    // A bad address is named by its label beside its field.
+    let mut bad = form.to_vec();
+    bad.retain(|(k, _)| *k != "case_type");
+    bad.retain(|(k, _)| *k != "customer_email");
+    bad.push(("customer_email", "not-an-address"));
+    let (status, page, _) = browser.post("/cases", &bad).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("Customer email:"), "{page}");
+    assert!(page.contains("id=\"customer_email-error\""), "{page}");
+
+    // Given the order number, the case is created.
+    let mut good = form.to_vec();
+    good.push(("profile.order_number", "K-1"));
+    let (status, _, location) = browser.post("/cases", &good).await;
+    assert_eq!(status, 303);
+    let number: u64 = location
+        .unwrap()
+        .trim_start_matches("/cases/")
+        .parse()
+        .unwrap();
+    let case = org.amy.get(&format!("/api/v1/cases/{number}")).await.body;
+    assert_eq!(case["profile"]["order_number"], "K-1");
+
+    // The form asks for a type's fields before anything is saved.
+    let (status, fragment, _) = browser
+        .get("/cases/new/profile-fields?type=complaint")
+        .await;
+    assert_eq!(status, 200);
+    assert!(fragment.contains("Order number"));
+}

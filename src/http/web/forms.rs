@@ -9,9 +9,7 @@ use serde::Deserialize;
 use super::session::{CsrfForm, WebError, app, require_form_session, urlencode};
 use crate::domain::Timestamp;
 use crate::domain::activity::Direction;
-use crate::domain::case::{
-    CaseDraft, CaseEdit, CaseNumber, Customer, Device, Priority, Source, Status,
-};
+use crate::domain::case::{CaseEdit, CaseNumber, Priority, Status};
 use crate::domain::channel::{ChannelId, ChannelSettings, MemberRole};
 use crate::domain::user::Role;
 use crate::service::{CaseChange, ChannelChange, NewChannel, NewMessage, NewUser, UserChange};
@@ -77,73 +75,6 @@ async fn apply_change(
 
 fn to_case(number: CaseNumber) -> Redirect {
     Redirect::see_other(format!("/cases/{number}"))
-}
-
-#[derive(Deserialize)]
-pub struct CreateCaseForm {
-    csrf: String,
-    channel: String,
-    subject: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    priority: String,
-    #[serde(default)]
-    deadline: String,
-    #[serde(default)]
-    category: String,
-    #[serde(default)]
-    case_type: String,
-    important: Option<String>,
-    #[serde(default)]
-    customer_name: String,
-    #[serde(default)]
-    customer_email: String,
-    #[serde(default)]
-    customer_phone: String,
-    #[serde(default)]
-    device_identifier: String,
-    #[serde(default)]
-    device_model: String,
-}
-
-#[handler]
-pub async fn create_case(
-    req: &Request,
-    Form(form): Form<CreateCaseForm>,
-) -> Result<Redirect, WebError> {
-    let session = require_form_session(req, &form.csrf)?;
-    let priority = filled(&form.priority)
-        .map(|p| Priority::parse("priority", &p))
-        .transpose()?;
-    let draft = CaseDraft {
-        subject: form.subject,
-        description: form.description,
-        priority,
-        deadline: parse_deadline(&form.deadline)?,
-        category: filled(&form.category),
-        case_type: filled(&form.case_type),
-        important: checked(&form.important),
-        source: None,
-        customer: Some(Customer {
-            name: filled(&form.customer_name),
-            email: filled(&form.customer_email),
-            phone: filled(&form.customer_phone),
-            handles: Default::default(),
-        }),
-        device: Some(Device {
-            identifier: filled(&form.device_identifier),
-            model: filled(&form.device_model),
-        }),
-        thread: None,
-        profile: Default::default(),
-    };
-    let channel = parse_channel(&form.channel)?;
-    let case = app(req)
-        .service
-        .create_case(&session.user, channel, draft, Source::Manual)
-        .await?;
-    Ok(to_case(case.number))
 }
 
 #[derive(Deserialize)]

@@ -6,6 +6,7 @@ mod assets;
 mod files;
 mod forms;
 mod inbox;
+mod new_case;
 mod pages;
 mod properties;
 mod saved_replies;
@@ -42,8 +43,9 @@ pub fn routes() -> Route {
         .at("/inbox/bulk", post(inbox::bulk))
         .at("/inbox/export.xlsx", get(inbox::export))
         .at("/events", get(pages::events))
-        .at("/cases/new", get(pages::new_case_page))
-        .at("/cases", post(forms::create_case))
+        .at("/cases/new", get(new_case::new_case_page))
+        .at("/cases/new/profile-fields", get(new_case::profile_fields))
+        .at("/cases", post(new_case::create_case))
         .at("/cases/:number", get(pages::case_page))
         .at("/cases/:number/edit", post(forms::edit_case))
         .at("/cases/:number/profile", post(forms::edit_profile))

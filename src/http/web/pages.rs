@@ -25,34 +25,6 @@ pub fn home() -> Redirect {
     Redirect::see_other("/inbox")
 }
 
-#[derive(Deserialize)]
-pub struct NewCaseQuery {
-    channel: Option<ChannelId>,
-}
-
-#[handler]
-pub fn new_case_page(
-    req: &Request,
-    Query(query): Query<NewCaseQuery>,
-) -> Result<Response, WebError> {
-    let session = require_session(req)?;
-    let channels = app(req).service.list_channels(&session.user)?;
-    let channels = channels
-        .into_iter()
-        .filter(|c| c.rights.can_open_cases)
-        .map(|c| Choice {
-            value: c.id.to_string(),
-            selected: Some(c.id) == query.channel,
-            label: c.name,
-        })
-        .collect();
-    html(NewCasePage {
-        nav: Nav::new(&session, "new"),
-        channels,
-        priorities: priority_choices(crate::domain::case::Priority::Normal),
-    })
-}
-
 /// The case page's activity controls, from its URL.
 #[derive(Deserialize, Default)]
 pub struct ActivityQuery {

@@ -38,7 +38,7 @@ struct Saved {
 }
 
 /// The label people know a case field by.
-fn label_of(field: &str, profile: &[ProfileField]) -> String {
+pub(super) fn label_of(field: &str, profile: &[ProfileField]) -> String {
     if let Some(name) = field.strip_prefix("profile.") {
         return profile
             .iter()

@@ -192,14 +192,6 @@ pub struct ErrorPage {
     pub message: String,
 }
 
-#[derive(Template)]
-#[template(path = "case_new.html")]
-pub struct NewCasePage {
-    pub nav: Nav,
-    pub channels: Vec<Choice>,
-    pub priorities: Vec<Choice>,
-}
-
 /// A label and value in the case's details panel.
 pub struct Detail {
     pub label: &'static str,
@@ -563,6 +555,8 @@ pub struct ProfileInput {
     pub value: String,
     /// For `choice` and `boolean` fields.
     pub choices: Vec<Choice>,
+    /// Why the value was refused, shown beside the field.
+    pub error: Option<String>,
 }
 
 impl ProfileInput {
@@ -587,6 +581,7 @@ impl ProfileInput {
             _ => Vec::new(),
         };
         ProfileInput {
+            error: None,
             name: field.name.clone(),
             label: field.label.clone(),
             kind: field.kind.as_str(),
