@@ -31,14 +31,15 @@ fn linked_event(kind: LinkKind, target: CaseNumber) -> EventKind {
     }
 }
 
-/// Adds the link on both cases, with an event on each, and stores them.
+/// Adds the link on both cases, with an event on each (after `extra` and
+/// `other_extra`, events of the same change), and stores them.
 fn add_link(
     txn: &WriteTxn,
     case: &mut Case,
     other: &mut Case,
     kind: LinkKind,
     actor: &str,
-    mut extra_events: Vec<EventKind>,
+    (mut extra_events, mut other_events): (Vec<EventKind>, Vec<EventKind>),
 ) -> ServiceResult<()> {
     let at = now();
     case.links.push(CaseLink {
@@ -55,13 +56,8 @@ fn add_link(
     }
     extra_events.push(linked_event(kind, other.number));
     save(txn, case, actor, at, extra_events)?;
-    save(
-        txn,
-        other,
-        actor,
-        at,
-        vec![linked_event(kind.mirrored(), case.number)],
-    )?;
+    other_events.push(linked_event(kind.mirrored(), case.number));
+    save(txn, other, actor, at, other_events)?;
     Ok(())
 }
 
@@ -98,7 +94,7 @@ impl Service {
                     &mut other,
                     kind,
                     &actor.username,
-                    Vec::new(),
+                    (Vec::new(), Vec::new()),
                 )?;
                 Ok(case)
             })
@@ -171,20 +167,41 @@ impl Service {
                         "a case cannot be a duplicate of itself",
                     ));
                 }
-                if let Some(existing) = case.link_to(original) {
-                    return Err(ServiceError::Conflict(format!(
-                        "case #{number} is already linked to #{original} ({}); remove that link first",
-                        existing.kind.as_str()
-                    )));
+                let mut events = Vec::new();
+                let mut other_events = Vec::new();
+                match case.link_to(original).map(|l| l.kind) {
+                    None => {}
+                    // A related case turns out to be the same one: the
+                    // link becomes the duplicate link.
+                    Some(LinkKind::Related) => {
+                        case.links.retain(|l| l.target != original);
+                        other.links.retain(|l| l.target != number);
+                        let related = LinkKind::Related.as_str().to_owned();
+                        events.push(EventKind::Unlinked {
+                            link: related.clone(),
+                            target: original,
+                        });
+                        other_events.push(EventKind::Unlinked {
+                            link: related,
+                            target: number,
+                        });
+                    }
+                    Some(kind) => {
+                        return Err(ServiceError::Conflict(format!(
+                            "case #{number} is already linked to #{original} ({}); remove that link first",
+                            kind.as_str()
+                        )));
+                    }
                 }
                 let from = case.close(&actor.username, now())?;
+                events.push(EventKind::Closed { from });
                 add_link(
                     txn,
                     &mut case,
                     &mut other,
                     LinkKind::DuplicateOf,
                     &actor.username,
-                    vec![EventKind::Closed { from }],
+                    (events, other_events),
                 )?;
                 Ok(case)
             })

@@ -197,3 +197,56 @@ async fn close_as_duplicate_links_and_records_on_both() {
         200
     );
 }
+
+#[tokio::test]
+async fn a_related_case_can_then_be_closed_as_its_duplicate() {
+    let org = Org::new().await;
+    let amy = &org.amy;
+    let original = amy.create_case(org.support, "Printer broken").await;
+    let copy = amy.create_case(org.support, "Printer still broken").await;
+    let linked = amy
+        .post(
+            &format!("/api/v1/cases/{copy}/links"),
+            json!({"kind": "related", "target": original}),
+        )
+        .await;
+    assert_eq!(linked.status, 200, "{}", linked.text);
+    let closed = amy
+        .post(
+            &format!("/api/v1/cases/{copy}/close"),
+            json!({"duplicate_of": original}),
+        )
+        .await;
+    assert_eq!(closed.status, 200, "{}", closed.text);
+    assert_eq!(closed.body["status"], "resolved");
+    let links = amy.get(&format!("/api/v1/cases/{copy}/links")).await.body;
+    assert_eq!(links.as_array().unwrap().len(), 1, "{links}");
+    assert_eq!(links[0]["kind"], "duplicate_of");
+    let back = amy
+        .get(&format!("/api/v1/cases/{original}/links"))
+        .await
+        .body;
+    assert_eq!(back.as_array().unwrap().len(), 1, "{back}");
+    assert_eq!(back[0]["kind"], "duplicate");
+
+    // A parent is not a duplicate: that link has to go first.
+    let child = amy
+        .create_case(org.support, "Part of the printer fleet")
+        .await;
+    amy.post(
+        &format!("/api/v1/cases/{child}/links"),
+        json!({"kind": "parent", "target": original}),
+    )
+    .await;
+    let refused = amy
+        .post(
+            &format!("/api/v1/cases/{child}/close"),
+            json!({"duplicate_of": original}),
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    assert_eq!(
+        amy.get(&format!("/api/v1/cases/{child}")).await.body["status"],
+        "open"
+    );
+}
