@@ -280,12 +280,6 @@ for (const link of document.querySelectorAll("[data-unfold]")) {
   });
 }
 
-// What cannot simply be undone asks first.
-document.addEventListener("submit", (event) => {
-  const form = event.target;
-  if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
-});
-
 // Keyboard: r reply, n note, a assign to me, s status, e close, ? help.
 const shortcuts = [
   ["r", "Reply to the customer"],

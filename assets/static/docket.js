@@ -24,6 +24,12 @@ if (newCaseType) {
   });
 }
 
+// What cannot simply be undone asks first.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
+});
+
 // The case page's workspace has its own module.
 if (document.querySelector(".workspace")) import("/static/case.js");
 

@@ -169,6 +169,7 @@ impl Importer {
             role: Role::parse("role", &record.role).map_err(line_error(line))?,
             password_hash: self.password_hash.clone(),
             created_at: chrono::Utc::now(),
+            deactivated_at: None,
             username,
         };
         let added = self

@@ -43,7 +43,7 @@ pub fn can_manage_channel(user: &User, channel: &Channel) -> bool {
 
 /// Whether `candidate` may own cases in `channel`: staff who can work it.
 pub fn can_be_assigned(candidate: &User, channel: &Channel) -> bool {
-    can_work_case(candidate, channel)
+    candidate.is_active() && can_work_case(candidate, channel)
 }
 
 #[cfg(test)]
@@ -62,6 +62,7 @@ mod tests {
             role,
             password_hash: String::new(),
             created_at: Utc::now(),
+            deactivated_at: None,
         }
     }
 

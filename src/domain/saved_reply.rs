@@ -140,6 +140,7 @@ mod tests {
             role: crate::domain::user::Role::User,
             password_hash: String::new(),
             created_at: chrono::Utc::now(),
+            deactivated_at: None,
         };
         let text = fill(
             "Hi {{customer.name}}, about #{{ case.number }} ({{case.subject}}): {{agent.name}}, {{channel.name}}",

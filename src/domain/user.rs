@@ -26,9 +26,17 @@ pub struct User {
     /// PHC string of an argon2id hash.
     pub password_hash: String,
     pub created_at: Timestamp,
+    /// Set while the account is deactivated: no login, no working token;
+    /// its cases and history stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deactivated_at: Option<Timestamp>,
 }
 
 impl User {
+    pub fn is_active(&self) -> bool {
+        self.deactivated_at.is_none()
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }

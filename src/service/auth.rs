@@ -64,6 +64,9 @@ impl Service {
         )
         .await;
         match user {
+            Some(user) if valid && !user.is_active() => Err(ServiceError::Forbidden(
+                "this account is deactivated; an administrator can reactivate it".into(),
+            )),
             Some(user) if valid => {
                 self.login_guard.succeeded(&username, address);
                 Ok(user)
@@ -151,7 +154,12 @@ impl Service {
         if record.kind != kind || record.expires_at.is_some_and(|at| at <= now()) {
             return Ok(None);
         }
-        Ok(txn.user(&record.username)?.map(|user| (user, record)))
+        // A deactivated account's tokens stop working at once (they are
+        // also deleted when it is deactivated).
+        Ok(txn
+            .user(&record.username)?
+            .filter(User::is_active)
+            .map(|user| (user, record)))
     }
 
     /// The user a credential currently belongs to; `None` once it was

@@ -97,7 +97,7 @@ pub fn channel_agents(txn: &impl Reads, channel: &Channel) -> ServiceResult<Vec<
     let mut agents: Vec<String> = txn
         .users()?
         .into_iter()
-        .filter(|u| channel.is_member(&u.username) && !u.is_partner())
+        .filter(|u| channel.is_member(&u.username) && !u.is_partner() && u.is_active())
         .map(|u| u.username)
         .collect();
     agents.sort();

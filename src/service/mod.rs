@@ -190,6 +190,7 @@ impl Service {
             role: Role::Admin,
             password_hash: String::new(),
             created_at: chrono::Utc::now(),
+            deactivated_at: None,
         }
     }
 

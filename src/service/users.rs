@@ -59,6 +59,9 @@ pub struct UserChange {
     pub email: Option<Option<String>>,
     pub role: Option<Role>,
     pub password: Option<String>,
+    /// `Some(false)` deactivates the account (no login, its tokens stop
+    /// working, its cases stay); `Some(true)` reactivates it.
+    pub active: Option<bool>,
 }
 
 /// The hash of a random password nobody is told: accounts that must be
@@ -75,6 +78,29 @@ pub fn random_password() -> String {
     (0..20)
         .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
         .collect()
+}
+
+/// An account may be deactivated unless it is one's own or the last
+/// active administrator's.
+fn check_deactivation(txn: &impl Reads, user: &User, actor: &str) -> ServiceResult<()> {
+    if user.username == actor {
+        return Err(ServiceError::Conflict(
+            "you cannot deactivate your own account".into(),
+        ));
+    }
+    if user.is_admin() {
+        let others = txn
+            .users()?
+            .iter()
+            .filter(|u| u.is_admin() && u.is_active() && u.username != user.username)
+            .count();
+        if others == 0 {
+            return Err(ServiceError::Conflict(
+                "at least one active administrator must remain".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_role_change(txn: &impl Reads, user: &User, role: Role) -> ServiceResult<()> {
@@ -132,6 +158,7 @@ impl Service {
             role: new.role,
             password_hash,
             created_at: now(),
+            deactivated_at: None,
         };
         self.store
             .write(move |txn| {
@@ -214,12 +241,23 @@ impl Service {
             None => None,
         };
         let role = change.role;
+        let active = change.active;
         let username = username.to_owned();
+        let actor_name = actor.username.clone();
         self.store
             .write(move |txn| {
                 let mut user = txn.user(&username)?.ok_or_else(|| {
                     ServiceError::NotFound(format!("there is no user '{username}'"))
                 })?;
+                match active {
+                    Some(false) if user.is_active() => {
+                        check_deactivation(txn, &user, &actor_name)?;
+                        user.deactivated_at = Some(now());
+                        txn.delete_tokens_of(&user.username, None)?;
+                    }
+                    Some(true) => user.deactivated_at = None,
+                    _ => {}
+                }
                 if let Some(role) = role {
                     check_role_change(txn, &user, role)?;
                     user.role = role;

@@ -10,6 +10,7 @@ mod bad_input;
 mod browser;
 mod bulk;
 mod cli;
+mod deactivation;
 mod durability;
 mod export;
 mod harness;

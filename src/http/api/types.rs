@@ -486,11 +486,18 @@ pub struct UserView {
     pub email: Option<String>,
     pub role: RoleWire,
     pub created_at: DateTime<Utc>,
+    /// False while the account is deactivated: it cannot log in and its
+    /// tokens do not work; its cases stay.
+    pub active: bool,
+    /// When it was deactivated.
+    pub deactivated_at: Option<DateTime<Utc>>,
 }
 
 impl From<User> for UserView {
     fn from(u: User) -> Self {
         UserView {
+            active: u.is_active(),
+            deactivated_at: u.deactivated_at,
             username: u.username,
             display_name: u.display_name,
             email: u.email,

@@ -40,6 +40,10 @@ struct UserPatchBody {
     role: Option<RoleWire>,
     /// A new password (at least 8 characters).
     password: Option<String>,
+    /// `false` deactivates the account (no login; its sessions and tokens
+    /// end; its cases stay), `true` reactivates it. Not one's own, nor the
+    /// last active administrator.
+    active: Option<bool>,
 }
 
 #[derive(Debug, Object, Deserialize)]
@@ -132,6 +136,7 @@ impl UsersApi {
             email: tri_state(body.email, |e| e),
             role: body.role.map(Into::into),
             password: body.password,
+            active: body.active,
         };
         let user = state(req)
             .service

@@ -766,6 +766,49 @@ pub struct UserEditForm {
     password: String,
 }
 
+/// Deactivates (`/deactivate`) or reactivates (`/reactivate`) an account.
+pub async fn set_active(
+    req: &Request,
+    username: &str,
+    csrf: &str,
+    active: bool,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, csrf)?;
+    let change = UserChange {
+        display_name: None,
+        email: None,
+        role: None,
+        password: None,
+        active: Some(active),
+    };
+    let user = app(req)
+        .service
+        .update_user(&session.user, username, change)
+        .await?;
+    Ok(Redirect::see_other(format!(
+        "/users#user-{}",
+        urlencode(&user.username)
+    )))
+}
+
+#[handler]
+pub async fn deactivate_user(
+    req: &Request,
+    Path(username): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect, WebError> {
+    set_active(req, &username, &form.csrf, false).await
+}
+
+#[handler]
+pub async fn reactivate_user(
+    req: &Request,
+    Path(username): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect, WebError> {
+    set_active(req, &username, &form.csrf, true).await
+}
+
 #[handler]
 pub async fn update_user(
     req: &Request,
@@ -779,6 +822,7 @@ pub async fn update_user(
         role: Some(Role::parse("role", &form.role)?),
         // Passwords are taken exactly as typed, spaces included.
         password: (!form.password.is_empty()).then_some(form.password),
+        active: None,
     };
     let user = app(req)
         .service

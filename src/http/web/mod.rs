@@ -107,6 +107,8 @@ pub fn routes() -> Route {
             post(admin::delete_category),
         )
         .at("/users/:username", post(forms::update_user))
+        .at("/users/:username/deactivate", post(forms::deactivate_user))
+        .at("/users/:username/reactivate", post(forms::reactivate_user))
         .at(
             "/account",
             get(pages::account_page).post(forms::change_password),

@@ -431,6 +431,7 @@ pub fn users_page(req: &Request) -> Result<Response, WebError> {
     let rows = users
         .into_iter()
         .map(|u| UserRow {
+            active: u.is_active(),
             created: When::new(u.created_at),
             role: u.role.as_str(),
             roles: crate::domain::user::Role::ALL

@@ -718,6 +718,7 @@ pub struct UserRow {
     pub role: &'static str,
     pub roles: Vec<Choice>,
     pub created: When,
+    pub active: bool,
 }
 
 #[derive(Template)]
