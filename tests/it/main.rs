@@ -9,6 +9,7 @@ mod automation;
 mod bad_input;
 mod browser;
 mod bulk;
+mod channel_page;
 mod cli;
 mod deactivation;
 mod durability;

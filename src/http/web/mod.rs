@@ -6,6 +6,7 @@ mod assets;
 mod files;
 mod forms;
 mod inbox;
+mod integrations;
 mod new_case;
 mod pages;
 mod properties;
@@ -53,6 +54,7 @@ pub fn routes() -> Route {
         .at("/cases/:number/saved-replies", get(saved_replies::for_case))
         .at("/cases/:number/presence", post(properties::presence))
         .at("/channels/:id/saved-replies", post(saved_replies::create))
+        .at("/channels/:id/integrations", post(integrations::save))
         .at("/saved-replies/:id", post(saved_replies::update))
         .at("/saved-replies/:id/delete", post(saved_replies::delete))
         .at(

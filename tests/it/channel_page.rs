@@ -1,0 +1,93 @@
+//! The channel page: what its managers keep there.
+
+use crate::harness::{Org, PASSWORD};
+use crate::web::{Browser, field};
+
+#[tokio::test]
+async fn managers_connect_meta_phone_and_the_widget_on_the_channel_page() {
+    let org = Org::new().await;
+    let max = Browser::new(&org.server);
+    max.login("max", PASSWORD).await;
+    let path = format!("/channels/{}", org.support);
+    let (_, page, _) = max.get(&path).await;
+    assert!(page.contains("id=\"integrations-form\""));
+    let csrf = field(&page, "csrf");
+    let save = format!("/channels/{}/integrations", org.support);
+    let (status, _, _) = max
+        .post(
+            &save,
+            &[
+                ("csrf", &csrf),
+                ("meta_app_secret", "app-secret-1"),
+                ("meta_verify_token", "verify-1"),
+                ("meta_page_access_token", "page-token-1"),
+                ("meta_api_base", ""),
+                ("phone_auth_token", "twilio-token-1"),
+                (
+                    "widget_origins",
+                    "https://www.example.com\nhttps://shop.example.com",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let channel = org
+        .max
+        .get(&format!("/api/v1/channels/{}", org.support))
+        .await
+        .body;
+    let integrations = &channel["settings"]["integrations"];
+    assert_eq!(integrations["meta"]["app_secret_set"], true);
+    assert_eq!(integrations["phone"]["auth_token_set"], true);
+    assert_eq!(
+        integrations["widget"]["allowed_origins"],
+        serde_json::json!(["https://www.example.com", "https://shop.example.com"])
+    );
+    // The page never shows a secret.
+    let (_, page, _) = max.get(&path).await;
+    for secret in ["app-secret-1", "verify-1", "page-token-1", "twilio-token-1"] {
+        assert!(!page.contains(secret), "{secret} shown");
+    }
+    assert!(page.contains("app secret set"));
+    // Blank secrets keep what is stored; removing disconnects.
+    let (status, _, _) = max
+        .post(
+            &save,
+            &[
+                ("csrf", &csrf),
+                ("widget_origins", "https://www.example.com"),
+                ("phone_remove", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let channel = org
+        .max
+        .get(&format!("/api/v1/channels/{}", org.support))
+        .await
+        .body;
+    let integrations = &channel["settings"]["integrations"];
+    assert_eq!(integrations["meta"]["page_access_token_set"], true, "kept");
+    assert!(integrations["phone"].is_null(), "phone disconnected");
+    assert_eq!(
+        integrations["widget"]["allowed_origins"],
+        serde_json::json!(["https://www.example.com"])
+    );
+    // A bad origin is refused with a readable page; agents cannot change any of it.
+    let (status, page, _) = max
+        .post(
+            &save,
+            &[("csrf", &csrf), ("widget_origins", "not an origin")],
+        )
+        .await;
+    assert_eq!(status, 422, "{page}");
+    let amy = Browser::new(&org.server);
+    amy.login("amy", PASSWORD).await;
+    let (_, page, _) = amy.get(&path).await;
+    assert!(!page.contains("id=\"integrations-form\""));
+    let amy_csrf = field(&page, "csrf");
+    let (status, _, _) = amy
+        .post(&save, &[("csrf", &amy_csrf), ("phone_auth_token", "x")])
+        .await;
+    assert_eq!(status, 403);
+}
