@@ -500,3 +500,27 @@ for (const box of document.querySelectorAll(".composer textarea")) {
     event.preventDefault();
   });
 }
+
+// A file dropped on the reply attaches it.
+const updateForm = document.getElementById("send-update");
+const updateFile = document.getElementById("update-file");
+if (updateForm && updateFile) {
+  updateForm.addEventListener("dragover", (event) => {
+    if ([...event.dataTransfer.types].includes("Files")) {
+      event.preventDefault();
+      updateForm.classList.add("dropping");
+    }
+  });
+  updateForm.addEventListener("dragleave", () => updateForm.classList.remove("dropping"));
+  updateForm.addEventListener("drop", (event) => {
+    updateForm.classList.remove("dropping");
+    const file = event.dataTransfer.files[0];
+    if (!file) return;
+    event.preventDefault();
+    const files = new DataTransfer();
+    files.items.add(file);
+    updateFile.files = files.files;
+    updateFile.closest("details").open = true;
+    announce(`Attached ${file.name}.`);
+  });
+}

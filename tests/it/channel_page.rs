@@ -91,3 +91,29 @@ async fn managers_connect_meta_phone_and_the_widget_on_the_channel_page() {
         .await;
     assert_eq!(status, 403);
 }
+
+#[tokio::test]
+async fn refused_channel_settings_name_the_field_as_people_know_it() {
+    let org = Org::new().await;
+    let max = Browser::new(&org.server);
+    max.login("max", PASSWORD).await;
+    let (_, page, _) = max.get(&format!("/channels/{}", org.support)).await;
+    let csrf = field(&page, "csrf");
+    let (status, page, _) = max
+        .post(
+            &format!("/channels/{}", org.support),
+            &[
+                ("csrf", &csrf),
+                ("name", "Support"),
+                ("reply_window_hours", ""),
+                ("slack_webhook_url", "http://evil.example/hook"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Slack webhook URL:"), "{page}");
+    assert!(
+        !page.contains("Slack_webhook_url") && !page.contains("slack_webhook_url:"),
+        "{page}"
+    );
+}

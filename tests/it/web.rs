@@ -556,7 +556,9 @@ async fn automation_page_and_case_profile_and_milestones() {
         )
         .await;
     assert_eq!(status, 422);
-    assert!(page.contains("profile.amount"), "{page}");
+    // The refused field is named as the form shows it, not by its key.
+    assert!(page.contains("Amount in dispute:"), "{page}");
+    assert!(!page.contains("profile.amount"), "{page}");
     let (status, _, _) = amy
         .post(
             &path,

@@ -167,7 +167,20 @@ pub async fn edit_profile(
         profile: Some(values),
         ..Default::default()
     };
-    apply_change(req, &session, number, change).await
+    apply_change(req, &session, number, change)
+        .await
+        .map_err(|e| match e {
+            // Named by the labels the profile form shows.
+            WebError::Service(crate::service::ServiceError::InvalidFields(problems)) => {
+                WebError::Fields(
+                    problems
+                        .into_iter()
+                        .map(|p| (super::properties::label_of(&p.field, &fields), p.message))
+                        .collect(),
+                )
+            }
+            other => other,
+        })
 }
 
 #[derive(Deserialize)]

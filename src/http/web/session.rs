@@ -31,6 +31,9 @@ pub enum WebError {
     /// A fault on the server's side (logged); the person sees a plain apology.
     #[error("something went wrong on the server; the server log has details")]
     Internal(String),
+    /// Values refused, each named by the label its form shows.
+    #[error("{}", .0.iter().map(|(label, message)| if message.starts_with(label.as_str()) { format!("{message}.") } else { format!("{label}: {message}.") }).collect::<Vec<_>>().join(" "))]
+    Fields(Vec<(String, String)>),
 }
 
 impl From<crate::domain::RuleError> for WebError {
@@ -45,6 +48,7 @@ impl WebError {
             WebError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             WebError::Csrf => StatusCode::FORBIDDEN,
             WebError::BadInput(_) => StatusCode::BAD_REQUEST,
+            WebError::Fields(_) => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             WebError::Service(e) => crate::http::error::status_of(e),
         }
@@ -71,6 +75,22 @@ impl poem::error::ResponseError for WebError {
                 tracing::error!(%detail, "page failure");
                 capitalise(&self.to_string())
             }
+            // A field is named as people know it, not by its key.
+            WebError::Service(ServiceError::Invalid { field, message }) => {
+                format!("{}: {message}", super::properties::label_of(field, &[]))
+            }
+            WebError::Service(ServiceError::InvalidFields(problems)) => problems
+                .iter()
+                .map(|p| {
+                    let label = super::properties::label_of(&p.field, &[]);
+                    if p.message.starts_with(&label) {
+                        format!("{}.", p.message)
+                    } else {
+                        format!("{label}: {}.", p.message)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
             other => capitalise(&other.to_string()),
         };
         let page = ErrorPage {
