@@ -432,6 +432,20 @@ async fn the_case_page_is_a_workspace_at_desk_and_phone_sizes() {
             "nothing typed is lost"
         );
 
+        // A file dropped on the reply attaches it.
+        let attached = web
+            .execute(
+                "const form = document.getElementById('send-update');
+                 const data = new DataTransfer();
+                 data.items.add(new File(['printer log'], 'printer.log', { type: 'text/plain' }));
+                 form.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+                 const input = document.getElementById('update-file');
+                 return input.files.length ? input.files[0].name : '';",
+                vec![],
+            )
+            .await?;
+        assert_eq!(attached.json(), &json!("printer.log"));
+
         // On a phone: nothing wider than the screen, the conversation first.
         web.set_window_rect(0, 0, 390, 844).await?;
         web.goto(server.url(&format!("/cases/{number}"))).await?;
