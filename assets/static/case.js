@@ -524,3 +524,25 @@ if (updateForm && updateFile) {
     announce(`Attached ${file.name}.`);
   });
 }
+
+// A note's Markdown, previewed as it will show.
+const previewButton = document.getElementById("preview-note");
+if (previewButton) {
+  const box = document.getElementById("note-body");
+  const shown = document.getElementById("note-preview");
+  previewButton.hidden = false;
+  previewButton.addEventListener("click", async () => {
+    if (!shown.hidden) {
+      shown.hidden = true;
+      previewButton.textContent = "Preview";
+      return;
+    }
+    const body = new URLSearchParams({ csrf: csrfInput.value, body: box.value });
+    const response = await fetch(`/cases/${number}/preview`, { method: "POST", body });
+    if (!response.ok) return;
+    // The server sanitised it: no script, no images, safe links.
+    shown.innerHTML = (await response.text()) || "<p>Nothing to preview yet.</p>";
+    shown.hidden = false;
+    previewButton.textContent = "Edit";
+  });
+}

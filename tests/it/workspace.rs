@@ -432,6 +432,19 @@ async fn the_case_page_is_a_workspace_at_desk_and_phone_sizes() {
             "nothing typed is lost"
         );
 
+        // A note's Markdown is previewed as it will show.
+        web.find(By::Id("tab-note")).await?.click().await?;
+        web.find(By::Id("note-body"))
+            .await?
+            .send_keys("Try **the fuser** first <b>")
+            .await?;
+        web.find(By::Id("preview-note")).await?.click().await?;
+        let preview = wait_for_containing(&web, "#note-preview", "the fuser").await;
+        assert!(preview.contains("<b>"), "markup shows as typed: {preview}");
+        let bold = web.find(By::Css("#note-preview strong")).await?.text().await?;
+        assert_eq!(bold, "the fuser");
+        web.find(By::Id("tab-reply")).await?.click().await?;
+
         // A file dropped on the reply attaches it.
         let attached = web
             .execute(
@@ -567,4 +580,39 @@ async fn a_refused_new_case_comes_back_with_everything_typed_and_the_problem_bes
         .await;
     assert_eq!(status, 200);
     assert!(fragment.contains("Order number"));
+}
+
+#[tokio::test]
+async fn a_note_preview_is_sanitised_and_only_for_those_who_see_the_case() {
+    let org = Org::new().await;
+    let number = org.amy.create_case(org.support, "Preview").await;
+    let amy = Browser::new(&org.server);
+    amy.login("amy", PASSWORD).await;
+    let csrf = amy.csrf().await;
+    let path = format!("/cases/{number}/preview");
+    let (status, html, _) = amy
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                (
+                    "body",
+                    "**x** <script>alert(1)</script> [a](javascript:alert(1))",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<strong>x</strong>"), "{html}");
+    assert!(
+        !html.contains("<script") && !html.contains("href=\"javascript"),
+        "{html}"
+    );
+    let bob = Browser::new(&org.server);
+    bob.login("bob", PASSWORD).await;
+    let bob_csrf = bob.csrf().await;
+    let (status, _, _) = bob.post(&path, &[("csrf", &bob_csrf), ("body", "x")]).await;
+    assert_eq!(status, 404);
+    let (status, _, _) = amy.post(&path, &[("body", "x")]).await;
+    assert_eq!(status, 400, "no CSRF field, no preview");
 }

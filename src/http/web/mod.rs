@@ -53,6 +53,7 @@ pub fn routes() -> Route {
         .at("/cases/:number/properties", post(properties::save))
         .at("/cases/:number/saved-replies", get(saved_replies::for_case))
         .at("/cases/:number/presence", post(properties::presence))
+        .at("/cases/:number/preview", post(properties::preview))
         .at("/channels/:id/saved-replies", post(saved_replies::create))
         .at("/channels/:id/integrations", post(integrations::save))
         .at("/saved-replies/:id", post(saved_replies::update))

@@ -219,18 +219,14 @@ pub async fn save(
             Json(Saved { saved, message }).into_response()
         }
         (Ok((number, _)), false) => Redirect::see_other(format!("/cases/{number}")).into_response(),
-        (Err(WebError::LoginRequired { next }), true) => {
-            let _ = next;
-            (
-                StatusCode::UNAUTHORIZED,
-                Json(Refusal {
-                    message: "Your session has ended; log in again in another tab, then save."
-                        .into(),
-                    errors: Vec::new(),
-                }),
-            )
-                .into_response()
-        }
+        (Err(WebError::LoginRequired { .. }), true) => (
+            StatusCode::UNAUTHORIZED,
+            Json(Refusal {
+                message: "Your session has ended; log in again in another tab, then save.".into(),
+                errors: Vec::new(),
+            }),
+        )
+            .into_response(),
         (Err(error), true) => {
             let (status, body) = refusal(&error, &profile);
             (status, Json(body)).into_response()
@@ -302,4 +298,27 @@ pub fn presence(
             })
             .collect(),
     ))
+}
+
+#[derive(Deserialize)]
+pub struct PreviewForm {
+    csrf: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// A note's Markdown as it will show, for the composer's preview.
+#[handler]
+pub fn preview(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<PreviewForm>,
+) -> Result<poem::web::Html<String>, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let number = parse_number(&number)?;
+    // Only someone who may read the case previews notes on it.
+    app(req).service.get_case(&session.user, number)?;
+    Ok(poem::web::Html(crate::http::markdown::note_html(
+        &form.body,
+    )))
 }
