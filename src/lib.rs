@@ -13,6 +13,7 @@ pub mod export;
 pub mod http;
 pub mod live;
 pub mod mail;
+pub mod markdown;
 pub mod notify;
 pub mod scripting;
 pub mod search;

@@ -498,6 +498,9 @@ pub struct OutgoingMail {
     /// Sent by Docket on its own (acknowledgements): marked
     /// `Auto-Submitted: auto-generated`.
     pub automatic: bool,
+    /// The body as HTML, sent beside the plain text as an alternative.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
     pub state: DeliveryState,
     pub attempts: u32,
     pub last_error: Option<String>,

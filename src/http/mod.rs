@@ -5,7 +5,7 @@ pub mod api;
 mod error;
 mod hooks;
 mod limits;
-pub mod markdown;
+
 mod web;
 mod widget;
 

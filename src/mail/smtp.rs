@@ -131,17 +131,27 @@ fn build(mail: &OutgoingMail, attachments: Vec<Vec<u8>>) -> Result<Message, Send
             .header(AutoResponseSuppress("All".into()));
     }
     let text = SinglePart::plain(mail.body.clone());
-    let result = if mail.attachments.is_empty() {
-        builder.singlepart(text)
-    } else {
-        let mut parts = MultiPart::mixed().singlepart(text);
-        for (attachment, bytes) in mail.attachments.iter().zip(attachments) {
-            let content_type = ContentType::parse(&attachment.content_type)
-                .unwrap_or(ContentType::parse("application/octet-stream").expect("valid type"));
-            parts = parts
-                .singlepart(Attachment::new(attachment.name.clone()).body(bytes, content_type));
+    // With HTML: both, as alternatives; clients that show HTML show it.
+    let body = mail
+        .html
+        .as_ref()
+        .map(|html| MultiPart::alternative_plain_html(mail.body.clone(), html.clone()));
+    let result = match (body, mail.attachments.is_empty()) {
+        (None, true) => builder.singlepart(text),
+        (Some(alternative), true) => builder.multipart(alternative),
+        (body, false) => {
+            let mut parts = match body {
+                Some(alternative) => MultiPart::mixed().multipart(alternative),
+                None => MultiPart::mixed().singlepart(text),
+            };
+            for (attachment, bytes) in mail.attachments.iter().zip(attachments) {
+                let content_type = ContentType::parse(&attachment.content_type)
+                    .unwrap_or(ContentType::parse("application/octet-stream").expect("valid type"));
+                parts = parts
+                    .singlepart(Attachment::new(attachment.name.clone()).body(bytes, content_type));
+            }
+            builder.multipart(parts)
         }
-        builder.multipart(parts)
     };
     result.map_err(|e| permanent(format!("the message cannot be built: {e}")))
 }

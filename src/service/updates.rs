@@ -240,6 +240,7 @@ pub(super) fn queue_acknowledgement(
         references: inbound.message_id.iter().cloned().collect(),
         attachments: Vec::new(),
         automatic: true,
+        html: None,
         state: DeliveryState::Pending {
             next_attempt: at.timestamp(),
         },
@@ -318,6 +319,8 @@ impl Service {
                     references,
                     attachments: Vec::new(),
                     automatic: false,
+                    // The text as typed, and as HTML beside it.
+                    html: Some(crate::markdown::email_html(&body)),
                     state: DeliveryState::Pending {
                         next_attempt: at.timestamp(),
                     },

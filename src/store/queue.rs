@@ -339,6 +339,7 @@ mod tests {
             references: Vec::new(),
             attachments: Vec::new(),
             automatic: false,
+            html: None,
             state: DeliveryState::Pending { next_attempt: 0 },
             attempts: 0,
             last_error: None,

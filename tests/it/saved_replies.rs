@@ -218,6 +218,13 @@ async fn a_saved_reply_is_inserted_in_the_composer_and_the_customer_gets_it_fill
         "{}",
         received[0].data
     );
+    // The text as typed, and the same as HTML beside it.
+    let data = &received[0].data;
+    assert!(data.contains("multipart/alternative"), "{data}");
+    assert!(
+        data.contains("text/plain") && data.contains("text/html"),
+        "{data}"
+    );
     let activity: Value = org
         .amy
         .get(&format!("/api/v1/cases/{number}/activity"))

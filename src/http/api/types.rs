@@ -257,7 +257,7 @@ impl From<ActivityEvent> for ActivityView {
         let kind = e.kind.name().to_owned();
         let body_html = match &e.kind {
             crate::domain::activity::EventKind::Note { body } => {
-                Some(crate::http::markdown::note_html(body))
+                Some(crate::markdown::note_html(body))
             }
             _ => None,
         };

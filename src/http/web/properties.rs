@@ -318,7 +318,5 @@ pub fn preview(
     let number = parse_number(&number)?;
     // Only someone who may read the case previews notes on it.
     app(req).service.get_case(&session.user, number)?;
-    Ok(poem::web::Html(crate::http::markdown::note_html(
-        &form.body,
-    )))
+    Ok(poem::web::Html(crate::markdown::note_html(&form.body)))
 }

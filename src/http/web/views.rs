@@ -348,7 +348,7 @@ impl ActivityRow {
             _ => ("system", event.actor.clone()),
         };
         let body_html = match &event.kind {
-            EventKind::Note { body } => Some(crate::http::markdown::note_html(body)),
+            EventKind::Note { body } => Some(crate::markdown::note_html(body)),
             _ => None,
         };
         let mut email_row = None;

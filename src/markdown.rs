@@ -1,6 +1,7 @@
-//! Markdown for internal notes: rendered to HTML, then sanitised, so a
-//! note can format text and link but never run script or load anything.
-//! HTML written in a note is shown as typed: agents paste logs and code.
+//! Markdown, rendered to HTML and then sanitised, so text can be formatted
+//! and link but never run script or load anything: internal notes on the
+//! case page, and the HTML part of updates sent by email. HTML written in
+//! the text is shown as typed: agents paste logs and code.
 
 use std::collections::HashSet;
 
@@ -8,6 +9,16 @@ use pulldown_cmark::{Event, Options, Parser, html};
 
 /// Safe HTML for a note written in Markdown.
 pub fn note_html(markdown: &str) -> String {
+    render(markdown, false)
+}
+
+/// The HTML part of an update written in Markdown (its text part is the
+/// text as typed): line breaks stay, as the customer saw them typed.
+pub fn email_html(markdown: &str) -> String {
+    render(markdown, true)
+}
+
+fn render(markdown: &str, keep_line_breaks: bool) -> String {
     let mut options = Options::empty();
     options.insert(Options::ENABLE_TABLES);
     options.insert(Options::ENABLE_STRIKETHROUGH);
@@ -16,6 +27,7 @@ pub fn note_html(markdown: &str) -> String {
     // Markup in the text is text: `<title>Error 500</title>` stays readable.
     let events = Parser::new_ext(markdown, options).map(|event| match event {
         Event::Html(markup) | Event::InlineHtml(markup) => Event::Text(markup),
+        Event::SoftBreak if keep_line_breaks => Event::HardBreak,
         other => other,
     });
     html::push_html(&mut rendered, events);
@@ -73,6 +85,14 @@ mod tests {
             !block.contains("<script") && block.contains("&lt;script&gt;"),
             "{block}"
         );
+    }
+
+    #[test]
+    fn an_update_keeps_its_line_breaks() {
+        let html = email_html("Hello **Jane**,\nline two\n\n<b>kept</b>");
+        assert!(html.contains("Hello <strong>Jane</strong>,<br>"), "{html}");
+        assert!(html.contains("line two"), "{html}");
+        assert!(html.contains("&lt;b&gt;kept&lt;/b&gt;"), "{html}");
     }
 
     #[test]
