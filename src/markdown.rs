@@ -15,7 +15,21 @@ pub fn note_html(markdown: &str) -> String {
 /// The HTML part of an update written in Markdown (its text part is the
 /// text as typed): line breaks stay, as the customer saw them typed.
 pub fn email_html(markdown: &str) -> String {
-    render(markdown, true)
+    // "Thanks,\n--\nAmy" is a signature, not a heading: a line of only
+    // dashes or equals signs stays text.
+    let text: Vec<String> = markdown
+        .lines()
+        .map(|line| {
+            let bare = line.trim();
+            if bare.len() >= 2 && (bare.chars().all(|c| c == '-') || bare.chars().all(|c| c == '='))
+            {
+                format!("\\{line}")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    render(&text.join("\n"), true)
 }
 
 fn render(markdown: &str, keep_line_breaks: bool) -> String {
@@ -84,6 +98,16 @@ mod tests {
         assert!(
             !block.contains("<script") && block.contains("&lt;script&gt;"),
             "{block}"
+        );
+    }
+
+    #[test]
+    fn a_signature_is_not_a_heading() {
+        let html = email_html("Thanks,\n--\nAmy");
+        assert!(!html.contains("<h2>"), "{html}");
+        assert!(
+            html.contains("Thanks,<br>") && html.contains("Amy"),
+            "{html}"
         );
     }
 

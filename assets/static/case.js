@@ -135,7 +135,11 @@ async function chooseType(input) {
   const response = await fetch(`${source}?type=${encodeURIComponent(input.value.trim())}`, {
     headers: { accept: "text/html" },
   });
-  if (!response.ok) return;
+  // A login page (the session ended) is no list of fields.
+  if (!response.ok || response.redirected) {
+    announce("The type's fields could not be loaded; your session may have ended. Reload the page.");
+    return;
+  }
   document.getElementById("profile-fields").innerHTML = await response.text();
   const missing = missingRequired();
   if (missing.length === 0) {
@@ -402,9 +406,14 @@ if ("EventSource" in window) {
 let savedReplies = null;
 async function loadSavedReplies() {
   if (savedReplies) return savedReplies;
-  const response = await fetch(`/cases/${number}/saved-replies`, { headers: { accept: "application/json" } });
-  savedReplies = response.ok ? await response.json() : [];
-  return savedReplies;
+  try {
+    const response = await fetch(`/cases/${number}/saved-replies`, { headers: { accept: "application/json" } });
+    savedReplies = response.ok && !response.redirected ? await response.json() : null;
+  } catch {
+    savedReplies = null;
+  }
+  // Asked again next time when it failed (the session may be back).
+  return savedReplies || [];
 }
 
 const picker = document.createElement("ul");
@@ -539,7 +548,10 @@ if (previewButton) {
     }
     const body = new URLSearchParams({ csrf: csrfInput.value, body: box.value });
     const response = await fetch(`/cases/${number}/preview`, { method: "POST", body });
-    if (!response.ok) return;
+    if (!response.ok || response.redirected) {
+      announce("The preview could not be made; your session may have ended. Reload the page.");
+      return;
+    }
     // The server sanitised it: no script, no images, safe links.
     shown.innerHTML = (await response.text()) || "<p>Nothing to preview yet.</p>";
     shown.hidden = false;

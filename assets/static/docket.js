@@ -20,7 +20,10 @@ if (newCaseType) {
   newCaseType.addEventListener("change", async () => {
     const url = `${newCaseType.dataset.profileSource}?type=${encodeURIComponent(newCaseType.value.trim())}`;
     const response = await fetch(url, { headers: { accept: "text/html" } });
-    if (response.ok) document.getElementById("profile-fields").innerHTML = await response.text();
+    // A login page (the session ended) is no list of fields.
+    if (response.ok && !response.redirected) {
+      document.getElementById("profile-fields").innerHTML = await response.text();
+    }
   });
 }
 

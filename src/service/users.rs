@@ -105,8 +105,12 @@ fn check_deactivation(txn: &impl Reads, user: &User, actor: &str) -> ServiceResu
 
 fn check_role_change(txn: &impl Reads, user: &User, role: Role) -> ServiceResult<()> {
     if user.role == Role::Admin && role != Role::Admin {
-        let admins = txn.users()?.iter().filter(|u| u.is_admin()).count();
-        if admins <= 1 {
+        let admins = txn
+            .users()?
+            .iter()
+            .filter(|u| u.is_admin() && u.is_active())
+            .count();
+        if admins <= 1 && user.is_active() {
             return Err(ServiceError::Conflict(
                 "at least one administrator must remain; make someone else an administrator first"
                     .into(),

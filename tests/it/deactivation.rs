@@ -85,3 +85,38 @@ async fn a_deactivated_account_is_locked_out_and_its_cases_stay() {
     assert_eq!(status, 303);
     assert_eq!(amy.get("/api/v1/me").await.status, 401);
 }
+
+#[tokio::test]
+async fn the_last_active_administrator_stays_and_a_deactivated_assignee_stays_shown() {
+    let org = Org::new().await;
+    org.admin.create_user("boss", "admin").await;
+    let off = org
+        .admin
+        .patch("/api/v1/users/boss", json!({"active": false}))
+        .await;
+    assert_eq!(off.status, 200);
+    // Boss is an administrator, but a deactivated one: admin is the last.
+    let demoted = org
+        .admin
+        .patch("/api/v1/users/admin", json!({"role": "user"}))
+        .await;
+    assert_eq!(demoted.status, 409, "{}", demoted.text);
+
+    let number = org.amy.create_case(org.support, "Amy's own").await;
+    org.amy
+        .patch(
+            &format!("/api/v1/cases/{number}"),
+            json!({"assignee": "amy"}),
+        )
+        .await;
+    org.admin
+        .patch("/api/v1/users/amy", json!({"active": false}))
+        .await;
+    let max = Browser::new(&org.server);
+    max.login("max", PASSWORD).await;
+    let (_, page, _) = max.get(&format!("/cases/{number}")).await;
+    assert!(
+        page.contains("<option value=\"amy\" selected>amy (cannot take new cases)</option>"),
+        "the case still shows who holds it: {page}"
+    );
+}

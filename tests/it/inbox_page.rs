@@ -57,7 +57,10 @@ async fn rows_show_requester_preview_and_unread_and_bulk_failures_are_named() {
         page.contains("class=\"unread\""),
         "news amy has not seen is unread"
     );
-    assert!(page.contains("waiting"), "the customer wrote last");
+    assert!(
+        page.contains("title=\"The customer wrote last\">waiting <time"),
+        "the customer wrote last"
+    );
     assert!(!page.contains("id=\"trash-link\""), "agents have no trash");
     // Opening the case reads it.
     amy.get(&format!("/cases/{number}")).await;

@@ -112,4 +112,8 @@ async fn presence_is_for_the_team_of_the_case_only() {
     assert_eq!(status, 422);
     let (status, _, _) = amy.post(&path, &[("state", "viewing")]).await;
     assert_eq!(status, 400, "a form without its CSRF field is refused");
+    let (status, _, _) = amy
+        .post(&path, &[("csrf", "not-the-token"), ("state", "viewing")])
+        .await;
+    assert_eq!(status, 403, "a wrong CSRF token is refused");
 }

@@ -615,4 +615,8 @@ async fn a_note_preview_is_sanitised_and_only_for_those_who_see_the_case() {
     assert_eq!(status, 404);
     let (status, _, _) = amy.post(&path, &[("body", "x")]).await;
     assert_eq!(status, 400, "no CSRF field, no preview");
+    let (status, _, _) = amy
+        .post(&path, &[("csrf", "not-the-token"), ("body", "x")])
+        .await;
+    assert_eq!(status, 403, "a wrong CSRF token, no preview");
 }

@@ -522,11 +522,12 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
         })
         .collect();
     let first = state.from.unwrap_or(1).max(1);
-    let range = (!rows.is_empty()).then(|| format!("{first}–{}", first + rows.len() - 1));
+    let range =
+        (!rows.is_empty()).then(|| format!("{first}–{}", first.saturating_add(rows.len() - 1)));
     let next_href = page.next_cursor.as_deref().map(|cursor| {
         let mut next = state.clone();
         next.cursor = cursor.to_owned();
-        next.from = Some(first + rows.len());
+        next.from = Some(first.saturating_add(rows.len()));
         next.done = None;
         next.failed = None;
         next.why.clear();
@@ -612,9 +613,13 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
             .why
             .lines()
             .filter(|l| !l.trim().is_empty())
+            .take(WHY_SHOWN)
             .map(|line| match line.split_once(':') {
-                Some((number, reason)) => (number.trim().to_owned(), reason.trim().to_owned()),
-                None => (String::new(), line.trim().to_owned()),
+                Some((number, reason)) if number.trim().parse::<u64>().is_ok() => (
+                    number.trim().to_owned(),
+                    reason.trim().chars().take(200).collect(),
+                ),
+                _ => (String::new(), line.trim().chars().take(200).collect()),
             })
             .collect(),
         more_failures: state

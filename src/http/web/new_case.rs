@@ -288,7 +288,9 @@ pub fn profile_fields(
     req: &Request,
     Query(query): Query<FieldsQuery>,
 ) -> Result<Response, WebError> {
-    require_session(req)?;
+    let session = require_session(req)?;
+    // The same rule as the list of case profiles: staff only.
+    app(req).service.declared_profiles(&session.user)?;
     let fields = app(req)
         .service
         .profile_fields(filled(&query.case_type).as_deref());

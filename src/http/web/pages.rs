@@ -118,7 +118,7 @@ pub fn case_page(
         .collect();
     let can_work = rights.can_work;
     let assignees = if can_work {
-        service
+        let mut choices: Vec<Choice> = service
             .assignable_users(channel.id)?
             .into_iter()
             .map(|name| Choice {
@@ -126,7 +126,22 @@ pub fn case_page(
                 label: name.clone(),
                 value: name,
             })
-            .collect()
+            .collect();
+        // Whoever holds the case stays shown (and kept on save), even when
+        // they could not be given it now (deactivated, left the channel).
+        if let Some(current) = &case.assignee
+            && !choices.iter().any(|c| &c.value == current)
+        {
+            choices.insert(
+                0,
+                Choice {
+                    value: current.clone(),
+                    label: format!("{current} (cannot take new cases)"),
+                    selected: true,
+                },
+            );
+        }
+        choices
     } else {
         Vec::new()
     };

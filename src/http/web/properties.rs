@@ -58,8 +58,14 @@ pub(super) fn label_of(field: &str, profile: &[ProfileField]) -> String {
         "imap.move_to" => "Folder to move taken-in mail to".into(),
         "display_name" => "Display name".into(),
         "duplicate_of" => "Duplicate of".into(),
-        "api_base" | "meta.api_base" => "Graph API address".into(),
-        "allowed_origins" | "widget.allowed_origins" => "Sites that may embed the widget".into(),
+        "api_base" | "meta.api_base" | "integrations.meta.api_base" => "Graph API address".into(),
+        "allowed_origins" | "widget.allowed_origins" | "integrations.widget.allowed_origins" => {
+            "Sites that may embed the widget".into()
+        }
+        "integrations.meta.app_secret" => "App secret".into(),
+        "integrations.meta.verify_token" => "Verify token".into(),
+        "integrations.meta.page_access_token" => "Page access token".into(),
+        "integrations.phone.auth_token" => "Auth token".into(),
         "assignee" => "Assignee".into(),
         "estimate" | "estimate_minutes" => "Estimate".into(),
         "customer.email" => "Customer email".into(),
@@ -148,6 +154,11 @@ fn change_from(
                         "'{other}' is not a case property"
                     )));
                 };
+                // A form posted without script after the type changed
+                // still carries the old type's fields: they are not asked.
+                if !profile.iter().any(|f| f.name == name) {
+                    continue;
+                }
                 values.insert(name.to_owned(), profile_value(profile, name, value));
             }
         }
