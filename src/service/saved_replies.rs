@@ -96,11 +96,7 @@ impl Service {
         self.store
             .write(move |txn| {
                 let mut reply = txn.saved_reply(id)?.ok_or_else(|| not_found(id))?;
-                managed(txn, &actor, reply.channel).map_err(|e| match e {
-                    // Someone who cannot see the channel cannot see the reply.
-                    ServiceError::NotFound(_) => not_found(id),
-                    other => other,
-                })?;
+                managed(txn, &actor, reply.channel).map_err(|e| hidden_as_missing(e, id))?;
                 let (name, body) = saved_reply::checked(
                     name.as_deref().unwrap_or(&reply.name),
                     body.as_deref().unwrap_or(&reply.body),
@@ -120,10 +116,7 @@ impl Service {
         self.store
             .write(move |txn| {
                 let reply = txn.saved_reply(id)?.ok_or_else(|| not_found(id))?;
-                managed(txn, &actor, reply.channel).map_err(|e| match e {
-                    ServiceError::NotFound(_) => not_found(id),
-                    other => other,
-                })?;
+                managed(txn, &actor, reply.channel).map_err(|e| hidden_as_missing(e, id))?;
                 txn.delete_saved_reply(id)?;
                 Ok(())
             })
@@ -152,6 +145,15 @@ impl Service {
                 name: r.name,
             })
             .collect())
+    }
+}
+
+/// Someone who cannot see a reply's channel cannot see the reply: it is
+/// missing to them, like a reply that does not exist.
+fn hidden_as_missing(error: ServiceError, id: u64) -> ServiceError {
+    match error {
+        ServiceError::NotFound(_) | ServiceError::Invalid { .. } => not_found(id),
+        other => other,
     }
 }
 

@@ -106,8 +106,11 @@ async fn managers_keep_saved_replies_and_agents_use_them_filled_in() {
         404
     );
 
-    // Only managers change or delete them.
+    // Only managers change or delete them; to someone outside the channel
+    // the reply does not exist.
     let path = format!("/api/v1/saved-replies/{id}");
+    assert_eq!(org.bob.patch(&path, json!({"name": "x"})).await.status, 404);
+    assert_eq!(org.bob.delete(&path).await.status, 404);
     assert_eq!(
         org.amy.patch(&path, json!({"name": "mine"})).await.status,
         403
