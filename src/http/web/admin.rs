@@ -37,7 +37,7 @@ pub struct CategoryRow {
 }
 
 #[derive(Template)]
-#[template(path = "admin_plugins.html")]
+#[template(path = "automation/plugins.html")]
 pub struct PluginsPage {
     pub nav: Nav,
     pub dir: String,
@@ -114,7 +114,7 @@ pub struct LoomingRow {
 }
 
 #[derive(Template)]
-#[template(path = "milestones.html")]
+#[template(path = "automation/milestones.html")]
 pub struct MilestonesPage {
     pub nav: Nav,
     pub within: u32,

@@ -149,7 +149,7 @@ pub struct SortChoice {
 }
 
 #[derive(Template)]
-#[template(path = "inbox.html")]
+#[template(path = "inbox/inbox.html")]
 pub struct InboxPage {
     pub nav: Nav,
     pub state: InboxState,

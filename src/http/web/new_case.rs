@@ -19,7 +19,7 @@ use crate::domain::profile::{FieldKind, ProfileValues};
 use crate::service::ServiceError;
 
 #[derive(Template)]
-#[template(path = "case_new.html")]
+#[template(path = "case/new.html")]
 pub struct NewCasePage {
     pub nav: Nav,
     pub channels: Vec<Choice>,

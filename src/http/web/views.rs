@@ -453,7 +453,7 @@ pub struct UpdateForm {
 }
 
 #[derive(Template)]
-#[template(path = "case.html")]
+#[template(path = "case/case.html")]
 pub struct CasePage {
     pub nav: Nav,
     pub case: Case,
@@ -504,7 +504,7 @@ pub struct CasePage {
 /// The profile inputs of a case type, for the properties panel to swap in
 /// when a type is chosen.
 #[derive(Template)]
-#[template(path = "profile_fields.html")]
+#[template(path = "case/profile_fields.html")]
 pub struct ProfileFieldsFragment {
     pub profile: Vec<ProfileInput>,
     pub can_work: bool,
@@ -669,7 +669,7 @@ pub struct ChannelRow {
 }
 
 #[derive(Template)]
-#[template(path = "channels.html")]
+#[template(path = "channels/channels.html")]
 pub struct ChannelsPage {
     pub nav: Nav,
     pub rows: Vec<ChannelRow>,
@@ -683,7 +683,7 @@ pub struct MemberRow {
 }
 
 #[derive(Template)]
-#[template(path = "channel.html")]
+#[template(path = "channels/channel.html")]
 pub struct ChannelPage {
     pub nav: Nav,
     pub channel: crate::service::ShownChannel,
@@ -722,7 +722,7 @@ pub struct UserRow {
 }
 
 #[derive(Template)]
-#[template(path = "account.html")]
+#[template(path = "users/account.html")]
 pub struct AccountPage {
     pub nav: Nav,
     pub username: String,
@@ -733,7 +733,7 @@ pub struct AccountPage {
 }
 
 #[derive(Template)]
-#[template(path = "users.html")]
+#[template(path = "users/users.html")]
 pub struct UsersPage {
     pub nav: Nav,
     pub rows: Vec<UserRow>,
