@@ -234,6 +234,14 @@ async fn the_inbox_fits_a_phone_and_reports_stale_results_while_typing() {
         if let Ok(dir) = std::env::var("DOCKET_SCREENSHOTS") {
             web.screenshot(&std::path::Path::new(&dir).join("inbox-390.png")).await?;
         }
+        // The other pages this work changed fit a phone too.
+        for page in ["/cases/new", "/channels/1", "/users", "/cases/1"] {
+            web.goto(server.url(page)).await?;
+            let wide = web
+                .execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![])
+                .await?;
+            assert_eq!(wide.json(), &json!(false), "{page} scrolls sideways on a phone");
+        }
         Ok::<_, WebDriverError>(())
     }
     .await;
