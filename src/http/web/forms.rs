@@ -150,18 +150,10 @@ pub async fn edit_profile(
         let Some(name) = key.strip_prefix("profile.") else {
             continue;
         };
-        let kind = fields.iter().find(|f| f.name == name).map(|f| f.kind);
-        let text = text.trim();
-        let value = match kind {
-            _ if text.is_empty() => serde_json::Value::Null,
-            Some(crate::domain::profile::FieldKind::Boolean) => match text {
-                "true" => serde_json::Value::Bool(true),
-                "false" => serde_json::Value::Bool(false),
-                other => serde_json::Value::String(other.to_owned()),
-            },
-            _ => serde_json::Value::String(text.to_owned()),
-        };
-        values.insert(name.to_owned(), value);
+        values.insert(
+            name.to_owned(),
+            super::properties::profile_value(&fields, name, text),
+        );
     }
     let change = CaseChange {
         profile: Some(values),

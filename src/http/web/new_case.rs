@@ -11,11 +11,11 @@ use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
 use super::forms::{checked, filled, parse_deadline};
-use super::properties::label_of;
+use super::properties::{FieldsQuery, label_of, profile_value};
 use super::session::{WebError, app, require_form_session, require_session};
 use super::views::{Choice, Nav, ProfileInput, priority_choices, render_profile_inputs};
 use crate::domain::case::{CaseDraft, Customer, Device, Priority, Source};
-use crate::domain::profile::{FieldKind, ProfileValues};
+use crate::domain::profile::ProfileValues;
 use crate::service::ServiceError;
 
 #[derive(Template)]
@@ -140,7 +140,10 @@ pub fn new_case_page(
 }
 
 /// The draft the form describes.
-fn draft_of(values: &BTreeMap<String, String>) -> Result<CaseDraft, WebError> {
+fn draft_of(
+    values: &BTreeMap<String, String>,
+    fields: &[crate::domain::profile::ProfileField],
+) -> Result<CaseDraft, WebError> {
     let get = |name: &str| values.get(name).map_or("", String::as_str);
     let priority = filled(get("priority"))
         .map(|p| Priority::parse("priority", &p))
@@ -150,10 +153,7 @@ fn draft_of(values: &BTreeMap<String, String>) -> Result<CaseDraft, WebError> {
         if let Some(name) = key.strip_prefix("profile.")
             && !text.trim().is_empty()
         {
-            profile.insert(
-                name.to_owned(),
-                serde_json::Value::String(text.trim().to_owned()),
-            );
+            profile.insert(name.to_owned(), profile_value(fields, name, text));
         }
     }
     Ok(CaseDraft {
@@ -180,21 +180,6 @@ fn draft_of(values: &BTreeMap<String, String>) -> Result<CaseDraft, WebError> {
     })
 }
 
-/// Types the profile values the form sent by their fields' kinds.
-fn typed_profile(req: &Request, draft: &mut CaseDraft) {
-    let fields = app(req).service.profile_fields(draft.case_type.as_deref());
-    for (name, value) in draft.profile.iter_mut() {
-        let kind = fields.iter().find(|f| &f.name == name).map(|f| f.kind);
-        if let (Some(FieldKind::Boolean), serde_json::Value::String(text)) = (kind, &*value) {
-            *value = match text.as_str() {
-                "true" => serde_json::Value::Bool(true),
-                "false" => serde_json::Value::Bool(false),
-                _ => value.clone(),
-            };
-        }
-    }
-}
-
 /// The form's field a refusal is about (the service names the customer's
 /// fields `customer.email`, the form `customer_email`).
 fn form_field(field: &str) -> String {
@@ -218,8 +203,10 @@ pub async fn create_case(
     let csrf = values.remove("csrf").unwrap_or_default();
     let session = require_form_session(req, &csrf)?;
     let outcome = async {
-        let mut draft = draft_of(&values)?;
-        typed_profile(req, &mut draft);
+        let fields = app(req)
+            .service
+            .profile_fields(values.get("case_type").and_then(|t| filled(t)).as_deref());
+        let draft = draft_of(&values, &fields)?;
         let channel = values
             .get("channel")
             .and_then(|c| c.trim().parse().ok())
@@ -274,12 +261,6 @@ pub async fn create_case(
     let status = poem::error::ResponseError::status(&error);
     let page = page(req, &session, values, errors, Some(summary.join(" ")))?;
     render(page, status)
-}
-
-#[derive(Deserialize)]
-pub struct FieldsQuery {
-    #[serde(default, rename = "type")]
-    case_type: String,
 }
 
 /// A type's profile inputs for the new case form, before anything exists.

@@ -174,7 +174,7 @@ fn change_from(
 }
 
 /// A profile value typed by its field's kind; blank clears it.
-fn profile_value(profile: &[ProfileField], name: &str, text: &str) -> serde_json::Value {
+pub(super) fn profile_value(profile: &[ProfileField], name: &str, text: &str) -> serde_json::Value {
     let text = text.trim();
     let kind = profile.iter().find(|f| f.name == name).map(|f| f.kind);
     match kind {
@@ -249,7 +249,7 @@ pub async fn save(
 #[derive(Deserialize)]
 pub struct FieldsQuery {
     #[serde(default, rename = "type")]
-    case_type: String,
+    pub(super) case_type: String,
 }
 
 /// The profile inputs of a case type, as the panel shows them: the page
