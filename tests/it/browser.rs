@@ -325,7 +325,11 @@ async fn bulk_close_from_the_inbox_with_confirmation() {
 }
 
 /// Polls until the element's text contains `wanted`.
-async fn wait_for_containing(web: &WebDriver, by: By, wanted: &str) -> WebDriverResult<String> {
+pub(crate) async fn wait_for_containing(
+    web: &WebDriver,
+    by: By,
+    wanted: &str,
+) -> WebDriverResult<String> {
     let mut last = String::new();
     for _ in 0..150 {
         if let Ok(element) = web.find(by.clone()).await

@@ -23,19 +23,9 @@ async fn log_in_as(web: &WebDriver, org: &Org, username: &str) -> WebDriverResul
 }
 
 async fn presence_says(web: &WebDriver, wanted: &str) -> String {
-    let mut last = String::new();
-    for _ in 0..100 {
-        if let Ok(el) = web.find(By::Id("presence")).await
-            && let Ok(text) = el.text().await
-        {
-            if text.contains(wanted) {
-                return text;
-            }
-            last = text;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("presence never said {wanted:?}; last {last:?}");
+    crate::browser::wait_for_containing(web, By::Id("presence"), wanted)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]

@@ -3,8 +3,6 @@
 //! profile of a type shown before it is saved, and the layout promises at
 //! desk and phone sizes.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use thirtyfour::prelude::*;
 
@@ -243,20 +241,11 @@ async fn screenshot(web: &WebDriver, name: &str) {
     }
 }
 
+/// Polls until the element `css` names says `wanted`.
 async fn wait_for_containing(web: &WebDriver, css: &str, wanted: &str) -> String {
-    let mut last = String::new();
-    for _ in 0..100 {
-        if let Ok(el) = web.find(By::Css(css)).await
-            && let Ok(text) = el.text().await
-        {
-            if text.contains(wanted) {
-                return text;
-            }
-            last = text;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{css} never said {wanted:?}; last {last:?}");
+    crate::browser::wait_for_containing(web, By::Css(css), wanted)
+        .await
+        .unwrap()
 }
 
 async fn choose(web: &WebDriver, select: &str, value: &str) {
