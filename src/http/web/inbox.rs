@@ -3,17 +3,16 @@
 //! view can be bookmarked or shared; the page script refreshes the list in
 //! place as the agent types or as cases change.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use poem::web::{Form, Html, Query, Redirect};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 use super::session::{WebError, app, require_form_session, require_session, urlencode};
-use super::views::{CaseRow, Nav};
-use crate::domain::case::Priority;
-use crate::domain::case::Status;
+use super::shared::{Nav, When};
+use crate::domain::Timestamp;
+use crate::domain::case::{Case, Priority, Status};
 use crate::domain::channel::ChannelId;
 use crate::domain::user::User;
 use crate::search::SearchError;
@@ -643,4 +642,91 @@ pub async fn inbox(req: &Request, Query(state): Query<InboxState>) -> Result<Res
     page.render()
         .map(|body| (status, Html(body)).into_response())
         .map_err(|e| WebError::Internal(format!("the page could not be rendered: {e}")))
+}
+
+pub struct CaseRow {
+    pub number: u64,
+    pub subject: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub priority: &'static str,
+    pub priority_label: &'static str,
+    pub important: bool,
+    pub assignee: String,
+    pub channel: String,
+    pub updated: When,
+    /// Where a search matched: text pieces, matches marked.
+    pub snippet: Vec<(String, bool)>,
+    pub requester: String,
+    /// The start of the latest message.
+    pub preview: String,
+    /// News the viewer has not seen yet.
+    pub unread: bool,
+    /// How long the customer has waited for an answer ("3 h"), and since.
+    pub waiting: Option<(String, When)>,
+    /// The next milestone: its state (`overdue`, `soon`, `current`) and name.
+    pub milestone: Option<(&'static str, String)>,
+}
+
+/// "5 min", "3 h", "2 d": how long ago, roughly.
+pub fn age(since: Timestamp, now: Timestamp) -> String {
+    let minutes = (now - since).num_minutes().max(0);
+    match minutes {
+        0..=59 => format!("{minutes} min"),
+        60..=2879 => format!("{} h", minutes / 60),
+        _ => format!("{} d", minutes / 1440),
+    }
+}
+
+impl CaseRow {
+    pub fn new(
+        case: &Case,
+        channel_name: &str,
+        snippet: Option<&crate::search::Snippet>,
+    ) -> CaseRow {
+        CaseRow {
+            number: case.number,
+            subject: case.subject.clone(),
+            status: case.status.as_str(),
+            status_label: case.status.label(),
+            priority: case.priority.as_str(),
+            priority_label: case.priority.label(),
+            important: case.important,
+            assignee: case.assignee.clone().unwrap_or_else(|| "—".into()),
+            channel: channel_name.to_owned(),
+            updated: When::new(case.updated_at),
+            snippet: snippet.map(|s| s.parts.clone()).unwrap_or_default(),
+            requester: String::new(),
+            preview: String::new(),
+            unread: false,
+            waiting: None,
+            milestone: None,
+        }
+    }
+
+    /// The next milestone as a badge says it.
+    pub fn milestone_text(&self) -> Option<String> {
+        self.milestone.as_ref().map(|(state, name)| match *state {
+            "overdue" => format!("{name} overdue"),
+            "soon" => format!("{name} due soon"),
+            _ => name.clone(),
+        })
+    }
+
+    pub fn milestone_state(&self) -> &'static str {
+        self.milestone.as_ref().map_or("", |(state, _)| state)
+    }
+
+    /// Adds what a glance at the case shows.
+    pub fn with_glance(mut self, glance: crate::service::Glance) -> CaseRow {
+        let now = chrono::Utc::now();
+        self.requester = glance.requester;
+        self.preview = glance.preview;
+        self.unread = glance.unread;
+        self.waiting = glance
+            .waiting_since
+            .map(|since| (age(since, now), When::new(since)));
+        self.milestone = glance.milestone;
+        self
+    }
 }

@@ -5,8 +5,8 @@ use poem::web::{Form, Json, Path, Redirect};
 use poem::{Request, handler};
 use serde::{Deserialize, Serialize};
 
-use super::forms::parse_number;
 use super::session::{WebError, app, require_form_session, require_session};
+use super::shared::parse_number;
 
 #[derive(Serialize)]
 pub struct FilledReplyJson {

@@ -1,16 +1,15 @@
 //! Browser sessions: the cookie, CSRF checks, logging in and out, and how
 //! failures are shown to a person.
 
-use std::sync::Arc;
-
 use askama::Template;
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::web::{Form, Html, Query, Redirect};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
-use super::views::{ErrorPage, LoginPage};
+use super::shared::ErrorPage;
 use crate::http::AppState;
 use crate::service::{ServiceError, Session};
 
@@ -77,12 +76,15 @@ impl poem::error::ResponseError for WebError {
             }
             // A field is named as people know it, not by its key.
             WebError::Service(ServiceError::Invalid { field, message }) => {
-                format!("{}: {message}", super::properties::label_of(field, &[]))
+                format!(
+                    "{}: {message}",
+                    super::case::properties::label_of(field, &[])
+                )
             }
             WebError::Service(ServiceError::InvalidFields(problems)) => problems
                 .iter()
                 .map(|p| {
-                    let label = super::properties::label_of(&p.field, &[]);
+                    let label = super::case::properties::label_of(&p.field, &[]);
                     if p.message.starts_with(&label) {
                         format!("{}.", p.message)
                     } else {
@@ -326,4 +328,12 @@ pub async fn logout(req: &Request, Form(form): Form<CsrfForm>) -> Result<Respons
     let mut response = Redirect::see_other("/login").into_response();
     set_cookie(&mut response, req, SESSION_COOKIE, "", 0);
     Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub next: String,
+    pub error: Option<String>,
+    pub csrf: String,
 }

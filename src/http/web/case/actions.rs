@@ -1,63 +1,16 @@
-//! Form posts: each checks the session's CSRF token, calls one service
-//! command and redirects back (POST, redirect, GET).
+//! Form posts on a case: each checks the session's CSRF token, calls one
+//! service command and redirects back (POST, redirect, GET).
 
-use chrono::{NaiveDateTime, TimeZone, Utc};
+use chrono::Utc;
 use poem::web::{Form, Path, Redirect};
 use poem::{Request, handler};
 use serde::Deserialize;
 
-use super::session::{CsrfForm, WebError, app, require_form_session, urlencode};
-use crate::domain::Timestamp;
 use crate::domain::activity::Direction;
 use crate::domain::case::{CaseEdit, CaseNumber, Priority, Status};
-use crate::domain::channel::{ChannelId, ChannelSettings, MemberRole};
-use crate::domain::user::Role;
-use crate::service::{CaseChange, ChannelChange, NewChannel, NewMessage, NewUser, UserChange};
-
-/// Blank form fields mean "none".
-pub(super) fn filled(value: &str) -> Option<String> {
-    let trimmed = value.trim();
-    (!trimmed.is_empty()).then(|| trimmed.to_owned())
-}
-
-pub(super) fn checked(value: &Option<String>) -> bool {
-    value
-        .as_deref()
-        .is_some_and(|v| !v.is_empty() && v != "false" && v != "off")
-}
-
-/// A `datetime-local` value (taken as UTC) or RFC 3339; blank is none.
-pub(super) fn parse_deadline(value: &str) -> Result<Option<Timestamp>, WebError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Ok(None);
-    }
-    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(value) {
-        return Ok(Some(at.with_timezone(&Utc)));
-    }
-    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(value, format).ok())
-        .map(|naive| Some(Utc.from_utc_datetime(&naive)))
-        .ok_or_else(|| {
-            WebError::BadInput(format!(
-                "'{value}' is not a date and time like 2026-12-31T17:00"
-            ))
-        })
-}
-
-pub(super) fn parse_number(text: &str) -> Result<CaseNumber, WebError> {
-    text.trim()
-        .trim_start_matches('#')
-        .parse()
-        .map_err(|_| WebError::BadInput(format!("'{text}' is not a case number")))
-}
-
-fn parse_channel(text: &str) -> Result<ChannelId, WebError> {
-    text.trim()
-        .parse()
-        .map_err(|_| WebError::BadInput("choose a channel".into()))
-}
+use crate::http::web::session::{CsrfForm, WebError, app, require_form_session};
+use crate::http::web::shared::{checked, filled, parse_deadline, parse_number, to_case};
+use crate::service::{CaseChange, NewMessage};
 
 /// Applies a case change from a form and returns to the case.
 async fn apply_change(
@@ -71,10 +24,6 @@ async fn apply_change(
         .update_case(&session.user, number, change)
         .await?;
     Ok(to_case(number))
-}
-
-fn to_case(number: CaseNumber) -> Redirect {
-    Redirect::see_other(format!("/cases/{number}"))
 }
 
 #[derive(Deserialize)]
@@ -474,8 +423,11 @@ macro_rules! lifecycle_form {
 }
 
 lifecycle_form!(close_case, close_case);
+
 lifecycle_form!(reopen_case, reopen_case);
+
 lifecycle_form!(archive_case, archive_case);
+
 lifecycle_form!(unarchive_case, unarchive_case);
 
 #[derive(Deserialize)]
@@ -535,74 +487,6 @@ pub async fn add_message(
 }
 
 #[derive(Deserialize)]
-pub struct ChannelForm {
-    csrf: String,
-    name: String,
-    #[serde(default)]
-    email_address: String,
-    time_tracking: Option<String>,
-    #[serde(default)]
-    reply_window_hours: String,
-    #[serde(default)]
-    slack_webhook_url: String,
-}
-
-fn reply_window(text: &str) -> Result<Option<u32>, WebError> {
-    filled(text)
-        .map(|t| {
-            t.parse()
-                .map_err(|_| WebError::BadInput(format!("'{t}' is not a number of hours")))
-        })
-        .transpose()
-}
-
-#[handler]
-pub async fn create_channel(
-    req: &Request,
-    Form(form): Form<ChannelForm>,
-) -> Result<Redirect, WebError> {
-    let session = require_form_session(req, &form.csrf)?;
-    let settings = ChannelSettings {
-        time_tracking: checked(&form.time_tracking),
-        reply_window_hours: reply_window(&form.reply_window_hours)?,
-        slack_webhook_url: filled(&form.slack_webhook_url),
-        ..Default::default()
-    };
-    let new = NewChannel {
-        name: form.name,
-        email_address: filled(&form.email_address),
-        settings,
-        imap: None,
-        integrations: Default::default(),
-    };
-    let channel = app(req).service.create_channel(&session.user, new).await?;
-    Ok(Redirect::see_other(format!("/channels/{}", channel.id)))
-}
-
-#[handler]
-pub async fn update_channel(
-    req: &Request,
-    Path(id): Path<String>,
-    Form(form): Form<ChannelForm>,
-) -> Result<Redirect, WebError> {
-    let session = require_form_session(req, &form.csrf)?;
-    let id = parse_channel(&id)?;
-    let change = ChannelChange {
-        name: Some(form.name),
-        email_address: Some(filled(&form.email_address)),
-        time_tracking: Some(checked(&form.time_tracking)),
-        reply_window_hours: Some(reply_window(&form.reply_window_hours)?),
-        slack_webhook_url: Some(filled(&form.slack_webhook_url)),
-        ..Default::default()
-    };
-    app(req)
-        .service
-        .update_channel(&session.user, id, change)
-        .await?;
-    Ok(Redirect::see_other(format!("/channels/{id}")))
-}
-
-#[derive(Deserialize)]
 pub struct ReplyForm {
     csrf: String,
     body: String,
@@ -622,250 +506,4 @@ pub async fn reply(
         .reply_on_social(&session.user, number, &form.body)
         .await?;
     Ok(Redirect::see_other(format!("/cases/{number}#activity")))
-}
-
-#[derive(Deserialize)]
-pub struct ChannelEmailForm {
-    csrf: String,
-    personal_from: Option<String>,
-    auto_acknowledge: Option<String>,
-    #[serde(default)]
-    imap_host: String,
-    #[serde(default)]
-    imap_port: String,
-    #[serde(default)]
-    imap_security: String,
-    #[serde(default)]
-    imap_username: String,
-    #[serde(default)]
-    imap_password: String,
-    #[serde(default)]
-    imap_folder: String,
-    #[serde(default)]
-    imap_move_to: String,
-}
-
-/// The channel's email settings: IMAP intake (an empty host turns it off)
-/// and who updates are sent from.
-#[handler]
-pub async fn update_channel_email(
-    req: &Request,
-    Path(id): Path<String>,
-    Form(form): Form<ChannelEmailForm>,
-) -> Result<Redirect, WebError> {
-    let session = require_form_session(req, &form.csrf)?;
-    let id = parse_channel(&id)?;
-    let imap = match filled(&form.imap_host) {
-        None => None,
-        Some(host) => {
-            let security =
-                crate::domain::channel::ImapSecurity::parse("imap.security", &form.imap_security)?;
-            let port = match filled(&form.imap_port) {
-                Some(p) => p
-                    .parse()
-                    .map_err(|_| WebError::BadInput(format!("'{p}' is not a port number")))?,
-                None if security == crate::domain::channel::ImapSecurity::Tls => 993,
-                None => 143,
-            };
-            Some(crate::service::ImapChange {
-                host,
-                port,
-                security,
-                username: form.imap_username.trim().to_owned(),
-                password: filled(&form.imap_password),
-                folder: filled(&form.imap_folder).unwrap_or_else(|| "INBOX".into()),
-                move_to: filled(&form.imap_move_to),
-            })
-        }
-    };
-    let change = ChannelChange {
-        personal_from: Some(checked(&form.personal_from)),
-        auto_acknowledge: Some(checked(&form.auto_acknowledge)),
-        imap: Some(imap),
-        ..Default::default()
-    };
-    app(req)
-        .service
-        .update_channel(&session.user, id, change)
-        .await?;
-    Ok(Redirect::see_other(format!("/channels/{id}#email")))
-}
-
-#[derive(Deserialize)]
-pub struct MemberForm {
-    csrf: String,
-    username: String,
-    role: String,
-}
-
-#[handler]
-pub async fn put_member(
-    req: &Request,
-    Path(id): Path<String>,
-    Form(form): Form<MemberForm>,
-) -> Result<Redirect, WebError> {
-    let session = require_form_session(req, &form.csrf)?;
-    let id = parse_channel(&id)?;
-    let role = MemberRole::parse("role", &form.role)?;
-    app(req)
-        .service
-        .put_member(&session.user, id, form.username.trim(), role)
-        .await?;
-    Ok(Redirect::see_other(format!("/channels/{id}")))
-}
-
-#[handler]
-pub async fn remove_member(
-    req: &Request,
-    Path((id, username)): Path<(String, String)>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Redirect, WebError> {
-    let session = require_form_session(req, &form.csrf)?;
-    let id = parse_channel(&id)?;
-    app(req)
-        .service
-        .remove_member(&session.user, id, &username)
-        .await?;
-    Ok(Redirect::see_other(format!("/channels/{id}#members")))
-}
-
-#[derive(Deserialize)]
-pub struct UserForm {
-    csrf: String,
-    username: String,
-    password: String,
-    #[serde(default)]
-    display_name: String,
-    #[serde(default)]
-    email: String,
-    role: String,
-}
-
-#[handler]
-pub async fn create_user(req: &Request, Form(form): Form<UserForm>) -> Result<Redirect, WebError> {
-    let session = require_form_session(req, &form.csrf)?;
-    let role = Role::parse("role", &form.role)?;
-    let new = NewUser {
-        username: form.username,
-        password: form.password,
-        display_name: filled(&form.display_name),
-        email: filled(&form.email),
-        role,
-    };
-    let user = app(req).service.create_user(&session.user, new).await?;
-    Ok(Redirect::see_other(format!(
-        "/users#user-{}",
-        urlencode(&user.username)
-    )))
-}
-
-#[derive(Deserialize)]
-pub struct UserEditForm {
-    csrf: String,
-    #[serde(default)]
-    display_name: String,
-    #[serde(default)]
-    email: String,
-    role: String,
-    #[serde(default)]
-    password: String,
-}
-
-/// Deactivates (`/deactivate`) or reactivates (`/reactivate`) an account.
-pub async fn set_active(
-    req: &Request,
-    username: &str,
-    csrf: &str,
-    active: bool,
-) -> Result<Redirect, WebError> {
-    let session = require_form_session(req, csrf)?;
-    let change = UserChange {
-        display_name: None,
-        email: None,
-        role: None,
-        password: None,
-        active: Some(active),
-    };
-    let user = app(req)
-        .service
-        .update_user(&session.user, username, change)
-        .await?;
-    Ok(Redirect::see_other(format!(
-        "/users#user-{}",
-        urlencode(&user.username)
-    )))
-}
-
-#[handler]
-pub async fn deactivate_user(
-    req: &Request,
-    Path(username): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Redirect, WebError> {
-    set_active(req, &username, &form.csrf, false).await
-}
-
-#[handler]
-pub async fn reactivate_user(
-    req: &Request,
-    Path(username): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Redirect, WebError> {
-    set_active(req, &username, &form.csrf, true).await
-}
-
-#[handler]
-pub async fn update_user(
-    req: &Request,
-    Path(username): Path<String>,
-    Form(form): Form<UserEditForm>,
-) -> Result<Redirect, WebError> {
-    let session = require_form_session(req, &form.csrf)?;
-    let change = UserChange {
-        display_name: filled(&form.display_name),
-        email: Some(filled(&form.email)),
-        role: Some(Role::parse("role", &form.role)?),
-        // Passwords are taken exactly as typed, spaces included.
-        password: (!form.password.is_empty()).then_some(form.password),
-        active: None,
-    };
-    let user = app(req)
-        .service
-        .update_user(&session.user, &username, change)
-        .await?;
-    Ok(Redirect::see_other(format!(
-        "/users#user-{}",
-        urlencode(&user.username)
-    )))
-}
-
-#[derive(Deserialize)]
-pub struct PasswordForm {
-    csrf: String,
-    current_password: String,
-    new_password: String,
-    confirm_password: String,
-}
-
-#[handler]
-pub async fn change_password(
-    req: &Request,
-    Form(form): Form<PasswordForm>,
-) -> Result<Redirect, WebError> {
-    let session = require_form_session(req, &form.csrf)?;
-    if form.new_password != form.confirm_password {
-        return Err(WebError::BadInput(
-            "the new password and its confirmation differ".into(),
-        ));
-    }
-    app(req)
-        .service
-        .change_own_password(
-            &session.user,
-            &form.current_password,
-            form.new_password,
-            super::session::session_token(req),
-        )
-        .await?;
-    Ok(Redirect::see_other("/account?changed=1"))
 }

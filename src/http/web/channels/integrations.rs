@@ -6,8 +6,8 @@ use poem::web::{Form, Path, Redirect};
 use poem::{Request, handler};
 use serde::Deserialize;
 
-use super::forms::filled;
-use super::session::{WebError, app, require_form_session};
+use crate::http::web::session::{WebError, app, require_form_session};
+use crate::http::web::shared::filled;
 use crate::service::{ChannelChange, IntegrationsChange, MetaChange, PhoneChange};
 
 #[derive(Deserialize)]

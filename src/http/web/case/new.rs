@@ -10,12 +10,13 @@ use poem::web::{Form, Html, Query, Redirect};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
-use super::forms::{checked, filled, parse_deadline};
 use super::properties::{FieldsQuery, label_of, profile_value};
-use super::session::{WebError, app, require_form_session, require_session};
-use super::views::{Choice, Nav, ProfileInput, priority_choices, render_profile_inputs};
+use super::view::{ProfileInput, render_profile_inputs};
 use crate::domain::case::{CaseDraft, Customer, Device, Priority, Source};
 use crate::domain::profile::ProfileValues;
+use crate::http::web::session::{WebError, app, require_form_session, require_session};
+use crate::http::web::shared::{Choice, Nav, priority_choices};
+use crate::http::web::shared::{checked, filled, parse_deadline};
 use crate::service::ServiceError;
 
 #[derive(Template)]

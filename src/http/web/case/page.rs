@@ -1,29 +1,16 @@
-//! Pages (GET): each loads through the service layer and renders a template.
+//! The case page (GET): loads the case through the service layer and
+//! renders the workspace.
 
-use askama::Template;
-use futures_util::StreamExt;
-use poem::web::sse::{Event, SSE};
-use poem::web::{Html, Path, Query, Redirect};
-use poem::{IntoResponse, Request, Response, handler};
+use super::view::*;
+use poem::web::{Path, Query};
+use poem::{Request, Response, handler};
 use serde::Deserialize;
 
-use super::session::{WebError, app, require_session};
-use super::views::*;
 use crate::domain::activity::ActivityFilter;
 use crate::domain::case::CaseNumber;
-use crate::domain::channel::ChannelId;
 use crate::domain::link::LinkKind;
-
-fn html(page: impl Template) -> Result<Response, WebError> {
-    page.render()
-        .map(|body| Html(body).into_response())
-        .map_err(|e| WebError::Internal(format!("the page could not be rendered: {e}")))
-}
-
-#[handler]
-pub fn home() -> Redirect {
-    Redirect::see_other("/inbox")
-}
+use crate::http::web::session::{WebError, app, require_session};
+use crate::http::web::shared::{Choice, Nav, When, html, priority_choices, status_choices};
 
 /// The case page's activity controls, from its URL.
 #[derive(Deserialize, Default)]
@@ -39,6 +26,7 @@ pub struct ActivityQuery {
 
 /// Events shown at once on a long thread; older ones fold away.
 const THREAD_SHOWN: usize = 12;
+
 /// A milestone due within this many minutes shows as due soon.
 const DUE_SOON_MINUTES: i64 = 60;
 
@@ -351,196 +339,4 @@ fn case_details(case: &crate::domain::case::Case, channel: &str) -> Vec<Detail> 
         details.push(by("Closed", case.closed_by.as_ref(), case.closed_at));
     }
     details
-}
-
-#[handler]
-pub fn channels_page(req: &Request) -> Result<Response, WebError> {
-    let session = require_session(req)?;
-    let channels = app(req).service.list_channels(&session.user)?;
-    let rows = channels
-        .into_iter()
-        .map(|c| ChannelRow {
-            id: c.id,
-            role: c
-                .rights
-                .role
-                .map(|r| r.as_str().to_owned())
-                .unwrap_or_else(|| "—".into()),
-            email: c.email_address.clone().unwrap_or_else(|| "—".into()),
-            members: c.members.len(),
-            name: c.name,
-        })
-        .collect();
-    html(ChannelsPage {
-        can_create: app(req)
-            .service
-            .viewer_rights(&session.user)?
-            .can_create_channels,
-        nav: Nav::new(&session, "channels"),
-        rows,
-    })
-}
-
-#[handler]
-pub fn channel_page(req: &Request, Path(id): Path<String>) -> Result<Response, WebError> {
-    let session = require_session(req)?;
-    let id: ChannelId = id
-        .parse()
-        .map_err(|_| WebError::BadInput(format!("'{id}' is not a channel id")))?;
-    let service = &app(req).service;
-    let channel = service.get_channel(&session.user, id)?;
-    let can_manage = channel.rights.can_manage;
-    let mut members = Vec::new();
-    for (name, role) in &channel.members {
-        members.push(ChannelPage::member_row(
-            name,
-            *role,
-            service.find_user(name)?.as_ref(),
-        ));
-    }
-    // Managers who are not admins add members by username.
-    let candidates = if service.viewer_rights(&session.user)?.can_pick_members {
-        service
-            .list_users(&session.user)?
-            .into_iter()
-            .filter(|u| !channel.members.contains_key(&u.username))
-            .map(|u| Choice {
-                label: format!("{} ({})", u.username, u.role),
-                value: u.username,
-                selected: false,
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    html(ChannelPage {
-        nav: Nav::new(&session, "channels"),
-        reply_window: channel
-            .reply_window_hours
-            .map(|h| h.to_string())
-            .unwrap_or_default(),
-        slack_url: channel
-            .managed
-            .as_ref()
-            .and_then(|m| m.slack_webhook_url.clone())
-            .unwrap_or_default(),
-        imap: channel.managed.as_ref().and_then(|m| m.imap.clone()),
-        mail_status: channel.managed.as_ref().and_then(|m| m.mail_status.clone()),
-        saved_replies: if session.user.is_partner() {
-            Vec::new()
-        } else {
-            service.list_saved_replies(&session.user, Some(id))?
-        },
-        placeholders: crate::domain::saved_reply::PLACEHOLDERS,
-        channel,
-        members,
-        candidates,
-        can_manage,
-    })
-}
-
-#[handler]
-pub fn users_page(req: &Request) -> Result<Response, WebError> {
-    let session = require_session(req)?;
-    let users = app(req).service.list_users(&session.user)?;
-    let rows = users
-        .into_iter()
-        .map(|u| UserRow {
-            active: u.is_active(),
-            created: When::new(u.created_at),
-            role: u.role.as_str(),
-            roles: crate::domain::user::Role::ALL
-                .iter()
-                .map(|r| Choice {
-                    value: r.as_str().into(),
-                    label: r.as_str().into(),
-                    selected: *r == u.role,
-                })
-                .collect(),
-            email: u.email.unwrap_or_default(),
-            display_name: u.display_name,
-            username: u.username,
-        })
-        .collect();
-    html(UsersPage {
-        nav: Nav::new(&session, "users"),
-        rows,
-    })
-}
-
-#[derive(Deserialize)]
-pub struct AccountQuery {
-    changed: Option<String>,
-}
-
-#[handler]
-pub fn account_page(
-    req: &Request,
-    Query(query): Query<AccountQuery>,
-) -> Result<Response, WebError> {
-    let session = require_session(req)?;
-    let user = &session.user;
-    html(AccountPage {
-        username: user.username.clone(),
-        display_name: user.display_name.clone(),
-        email: user.email.clone().unwrap_or_else(|| "—".into()),
-        role: user.role.as_str(),
-        changed: query.changed.is_some(),
-        nav: Nav::new(&session, "account"),
-    })
-}
-
-/// Who has a case open, for the team members who may see the case.
-fn presence_events(
-    state: std::sync::Arc<crate::http::AppState>,
-    credential: crate::service::Credential,
-) -> futures_util::stream::BoxStream<'static, Event> {
-    let shutting_down = state.live.shutting_down();
-    tokio_stream::wrappers::BroadcastStream::new(state.live.subscribe_presence())
-        .take_until(shutting_down)
-        .filter_map(move |item| {
-            let state = state.clone();
-            let credential = credential.clone();
-            async move {
-                let event = item.ok()?;
-                let user = state.service.user_for(&credential)?;
-                if !state.service.can_see_presence(&user, event.number) {
-                    return None;
-                }
-                let viewers: Vec<serde_json::Value> = event
-                    .viewers
-                    .iter()
-                    .map(|v| serde_json::json!({"username": v.username, "name": v.name, "typing": v.typing}))
-                    .collect();
-                Some(
-                    Event::message(
-                        serde_json::json!({"number": event.number, "viewers": viewers}).to_string(),
-                    )
-                    .event_type("presence"),
-                )
-            }
-        })
-        .boxed()
-}
-
-/// Live updates for open pages: one event per change to a visible case,
-/// and who has a case open.
-#[handler]
-pub fn events(req: &Request) -> Result<Response, WebError> {
-    require_session(req)?;
-    let token = super::session::session_token(req)
-        .unwrap_or_default()
-        .to_owned();
-    let credential = crate::service::Credential::Session(token);
-    let cases = crate::http::api::case_events(app(req).clone(), credential.clone()).map(|event| {
-        Event::message(
-            serde_json::json!({"number": event.number, "event": event.event, "actor": event.actor})
-                .to_string(),
-        )
-        .event_type("case")
-    });
-    let stream = futures_util::stream::select(cases, presence_events(app(req).clone(), credential));
-    Ok(SSE::new(stream)
-        .keep_alive(std::time::Duration::from_secs(15))
-        .into_response())
 }

@@ -1,196 +1,13 @@
-//! Template structs and the display values pages show. Askama escapes every
-//! value, so subjects, names and notes can never inject markup.
+//! What the case page shows, as template structs and display values.
+//! Askama escapes every value, so subjects, names and notes can never
+//! inject markup.
 
 use askama::Template;
 
 use crate::domain::Timestamp;
 use crate::domain::activity::{ActivityEvent, Direction, EventKind};
-use crate::domain::case::{Case, Priority, Status};
-use crate::domain::channel::MemberRole;
-use crate::domain::user::User;
-use crate::service::Session;
-
-/// The header every logged-in page shows.
-pub struct Nav {
-    pub username: String,
-    pub display_name: String,
-    pub is_admin: bool,
-    pub csrf: String,
-    /// Which section is current: `inbox`, `new`, `channels`, `users`.
-    pub section: &'static str,
-}
-
-impl Nav {
-    pub fn new(session: &Session, section: &'static str) -> Nav {
-        Nav {
-            username: session.user.username.clone(),
-            display_name: session.user.display_name.clone(),
-            is_admin: session.user.is_admin(),
-            csrf: session.csrf.clone(),
-            section,
-        }
-    }
-
-    /// `aria-current` for the nav link of `section`.
-    pub fn current(&self, section: &str) -> &'static str {
-        if self.section == section {
-            "page"
-        } else {
-            "false"
-        }
-    }
-}
-
-/// A timestamp as shown: readable text plus the machine value, which the
-/// page script turns into the reader's local time.
-pub struct When {
-    pub iso: String,
-    pub text: String,
-}
-
-impl When {
-    pub fn new(at: Timestamp) -> When {
-        When {
-            iso: at.to_rfc3339(),
-            text: at.format("%Y-%m-%d %H:%M UTC").to_string(),
-        }
-    }
-
-    pub fn maybe(at: Option<Timestamp>) -> Option<When> {
-        at.map(When::new)
-    }
-}
-
-/// A `<select>` option.
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
-
-pub fn status_choices(current: Option<Status>) -> Vec<Choice> {
-    Status::ALL
-        .iter()
-        .map(|s| Choice {
-            value: s.as_str().into(),
-            label: s.label().into(),
-            selected: Some(*s) == current,
-        })
-        .collect()
-}
-
-pub fn priority_choices(current: Priority) -> Vec<Choice> {
-    Priority::ALL
-        .iter()
-        .map(|p| Choice {
-            value: p.as_str().into(),
-            label: p.label().into(),
-            selected: *p == current,
-        })
-        .collect()
-}
-
-pub struct CaseRow {
-    pub number: u64,
-    pub subject: String,
-    pub status: &'static str,
-    pub status_label: &'static str,
-    pub priority: &'static str,
-    pub priority_label: &'static str,
-    pub important: bool,
-    pub assignee: String,
-    pub channel: String,
-    pub updated: When,
-    /// Where a search matched: text pieces, matches marked.
-    pub snippet: Vec<(String, bool)>,
-    pub requester: String,
-    /// The start of the latest message.
-    pub preview: String,
-    /// News the viewer has not seen yet.
-    pub unread: bool,
-    /// How long the customer has waited for an answer ("3 h"), and since.
-    pub waiting: Option<(String, When)>,
-    /// The next milestone: its state (`overdue`, `soon`, `current`) and name.
-    pub milestone: Option<(&'static str, String)>,
-}
-
-/// "5 min", "3 h", "2 d": how long ago, roughly.
-pub fn age(since: Timestamp, now: Timestamp) -> String {
-    let minutes = (now - since).num_minutes().max(0);
-    match minutes {
-        0..=59 => format!("{minutes} min"),
-        60..=2879 => format!("{} h", minutes / 60),
-        _ => format!("{} d", minutes / 1440),
-    }
-}
-
-impl CaseRow {
-    pub fn new(
-        case: &Case,
-        channel_name: &str,
-        snippet: Option<&crate::search::Snippet>,
-    ) -> CaseRow {
-        CaseRow {
-            number: case.number,
-            subject: case.subject.clone(),
-            status: case.status.as_str(),
-            status_label: case.status.label(),
-            priority: case.priority.as_str(),
-            priority_label: case.priority.label(),
-            important: case.important,
-            assignee: case.assignee.clone().unwrap_or_else(|| "—".into()),
-            channel: channel_name.to_owned(),
-            updated: When::new(case.updated_at),
-            snippet: snippet.map(|s| s.parts.clone()).unwrap_or_default(),
-            requester: String::new(),
-            preview: String::new(),
-            unread: false,
-            waiting: None,
-            milestone: None,
-        }
-    }
-
-    /// The next milestone as a badge says it.
-    pub fn milestone_text(&self) -> Option<String> {
-        self.milestone.as_ref().map(|(state, name)| match *state {
-            "overdue" => format!("{name} overdue"),
-            "soon" => format!("{name} due soon"),
-            _ => name.clone(),
-        })
-    }
-
-    pub fn milestone_state(&self) -> &'static str {
-        self.milestone.as_ref().map_or("", |(state, _)| state)
-    }
-
-    /// Adds what a glance at the case shows.
-    pub fn with_glance(mut self, glance: crate::service::Glance) -> CaseRow {
-        let now = chrono::Utc::now();
-        self.requester = glance.requester;
-        self.preview = glance.preview;
-        self.unread = glance.unread;
-        self.waiting = glance
-            .waiting_since
-            .map(|since| (age(since, now), When::new(since)));
-        self.milestone = glance.milestone;
-        self
-    }
-}
-
-#[derive(Template)]
-#[template(path = "login.html")]
-pub struct LoginPage {
-    pub next: String,
-    pub error: Option<String>,
-    pub csrf: String,
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-pub struct ErrorPage {
-    pub title: String,
-    pub message: String,
-}
+use crate::domain::case::Case;
+use crate::http::web::shared::{Choice, Nav, When};
 
 /// A label and value in the case's details panel.
 pub struct Detail {
@@ -512,14 +329,14 @@ pub struct ProfileFieldsFragment {
 
 pub fn render_profile_inputs(
     profile: Vec<ProfileInput>,
-) -> Result<poem::Response, super::session::WebError> {
+) -> Result<poem::Response, crate::http::web::session::WebError> {
     let fragment = ProfileFieldsFragment {
         profile,
         can_work: true,
     };
     let html = fragment
         .render()
-        .map_err(|e| super::session::WebError::Internal(e.to_string()))?;
+        .map_err(|e| crate::http::web::session::WebError::Internal(e.to_string()))?;
     Ok(poem::IntoResponse::into_response(poem::web::Html(html)))
 }
 
@@ -658,83 +475,4 @@ impl CasePage {
     pub fn resolved(&self) -> bool {
         self.case.status.is_resolved()
     }
-}
-
-pub struct ChannelRow {
-    pub id: u64,
-    pub name: String,
-    pub email: String,
-    pub members: usize,
-    pub role: String,
-}
-
-#[derive(Template)]
-#[template(path = "channels/channels.html")]
-pub struct ChannelsPage {
-    pub nav: Nav,
-    pub rows: Vec<ChannelRow>,
-    pub can_create: bool,
-}
-
-pub struct MemberRow {
-    pub username: String,
-    pub role: &'static str,
-    pub is_partner: bool,
-}
-
-#[derive(Template)]
-#[template(path = "channels/channel.html")]
-pub struct ChannelPage {
-    pub nav: Nav,
-    pub channel: crate::service::ShownChannel,
-    pub members: Vec<MemberRow>,
-    pub candidates: Vec<Choice>,
-    pub can_manage: bool,
-    pub reply_window: String,
-    pub slack_url: String,
-    /// IMAP intake as set (never the password) and what it last did.
-    pub imap: Option<crate::service::ShownImap>,
-    /// The channel's saved replies (managers keep them here).
-    pub saved_replies: Vec<crate::domain::saved_reply::SavedReply>,
-    /// Placeholders a saved reply may use, with what they stand for.
-    pub placeholders: &'static [(&'static str, &'static str)],
-    pub mail_status: Option<crate::service::MailStatus>,
-}
-
-impl ChannelPage {
-    pub fn member_row(username: &str, role: MemberRole, user: Option<&User>) -> MemberRow {
-        MemberRow {
-            username: username.to_owned(),
-            role: role.as_str(),
-            is_partner: user.is_some_and(User::is_partner),
-        }
-    }
-}
-
-pub struct UserRow {
-    pub username: String,
-    pub display_name: String,
-    pub email: String,
-    pub role: &'static str,
-    pub roles: Vec<Choice>,
-    pub created: When,
-    pub active: bool,
-}
-
-#[derive(Template)]
-#[template(path = "users/account.html")]
-pub struct AccountPage {
-    pub nav: Nav,
-    pub username: String,
-    pub display_name: String,
-    pub email: String,
-    pub role: &'static str,
-    pub changed: bool,
-}
-
-#[derive(Template)]
-#[template(path = "users/users.html")]
-pub struct UsersPage {
-    pub nav: Nav,
-    pub rows: Vec<UserRow>,
 }

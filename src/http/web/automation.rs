@@ -7,7 +7,7 @@ use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
 use super::session::{CsrfForm, WebError, app, require_form_session, require_session, urlencode};
-use super::views::{Nav, When};
+use super::shared::{Nav, When};
 
 pub struct PluginRow {
     pub file: String,

@@ -8,11 +8,11 @@ use poem::web::{Form, Json, Path, Query, Redirect};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::{Deserialize, Serialize};
 
-use super::forms::{checked, filled, parse_deadline, parse_number};
-use super::session::{WebError, app, require_form_session, require_session};
-use super::views::ProfileInput;
+use super::view::ProfileInput;
 use crate::domain::case::{CaseEdit, Priority, Status};
 use crate::domain::profile::{FieldKind, ProfileField, ProfileValues};
+use crate::http::web::session::{WebError, app, require_form_session, require_session};
+use crate::http::web::shared::{checked, filled, parse_deadline, parse_number};
 use crate::service::{CaseChange, ServiceError};
 
 /// A refused field, for the page to show beside it.
@@ -38,7 +38,7 @@ struct Saved {
 }
 
 /// The label people know a case field by.
-pub(super) fn label_of(field: &str, profile: &[ProfileField]) -> String {
+pub(in crate::http::web) fn label_of(field: &str, profile: &[ProfileField]) -> String {
     if let Some(name) = field.strip_prefix("profile.") {
         return profile
             .iter()
@@ -269,7 +269,7 @@ pub fn profile_fields(
         .iter()
         .map(|field| ProfileInput::new(field, case.profile.get(&field.name)))
         .collect();
-    super::views::render_profile_inputs(inputs)
+    crate::http::web::case::view::render_profile_inputs(inputs)
 }
 
 #[derive(Deserialize)]

@@ -4,10 +4,10 @@
 use poem::web::{Multipart, Path, Redirect};
 use poem::{Body, Request, Response, handler};
 
-use super::session::{WebError, app, require_form_session, require_session};
 use crate::domain::case::CaseNumber;
 use crate::domain::file;
 use crate::http::api::files::content_disposition;
+use crate::http::web::session::{WebError, app, require_form_session, require_session};
 use crate::service::{FromChoice, NewUpdate, Upload, check_update};
 
 fn case_number(text: &str) -> Result<CaseNumber, WebError> {
