@@ -523,14 +523,16 @@ if (updateForm && updateFile) {
   updateForm.addEventListener("dragleave", () => updateForm.classList.remove("dropping"));
   updateForm.addEventListener("drop", (event) => {
     updateForm.classList.remove("dropping");
-    const file = event.dataTransfer.files[0];
-    if (!file) return;
+    const dropped = [...event.dataTransfer.files];
+    if (dropped.length === 0) return;
     event.preventDefault();
+    // Dropped files join those already chosen.
     const files = new DataTransfer();
-    files.items.add(file);
+    for (const file of [...updateFile.files, ...dropped]) files.items.add(file);
     updateFile.files = files.files;
     updateFile.closest("details").open = true;
-    announce(`Attached ${file.name}.`);
+    const names = dropped.map((f) => f.name).join(", ");
+    announce(`Attached ${names}. ${files.files.length} new ${files.files.length === 1 ? "file" : "files"} in all.`);
   });
 }
 
@@ -558,3 +560,73 @@ if (previewButton) {
     previewButton.textContent = "Edit";
   });
 }
+
+// Merge, split, move and close-as-duplicate show what they would do in a
+// dialog before anything happens; a refused case number is marked beside
+// its box, which keeps what was typed. Without script the same address
+// shows the preview as a page.
+function previewDialog() {
+  let dialog = document.getElementById("confirm-dialog");
+  if (!dialog) {
+    dialog = document.createElement("dialog");
+    dialog.id = "confirm-dialog";
+    dialog.setAttribute("aria-labelledby", "confirm-title");
+    dialog.addEventListener("click", (event) => {
+      if (event.target.closest("[data-dismiss]")) {
+        event.preventDefault();
+        dialog.close();
+      }
+    });
+    document.body.append(dialog);
+  }
+  return dialog;
+}
+
+function showRefusal(form, text) {
+  const slot = form.querySelector(".field-error");
+  const input = form.querySelector("input:not([type=hidden])");
+  if (input) {
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
+  }
+  if (slot) {
+    slot.textContent = text;
+    slot.hidden = false;
+  } else {
+    announce(text);
+  }
+}
+
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (!form.matches("form[data-preview]")) return;
+  event.preventDefault();
+  const query = new URLSearchParams(new FormData(form));
+  query.set("part", "1");
+  let response;
+  try {
+    response = await fetch(`${form.action}?${query}`, { headers: { "x-docket-fetch": "1" } });
+  } catch {
+    showRefusal(form, "The server cannot be reached; nothing was changed. Try again.");
+    return;
+  }
+  if (response.redirected) {
+    showRefusal(form, "Your session has ended; reload the page and log in.");
+    return;
+  }
+  const html = await response.text();
+  const part = new DOMParser().parseFromString(html, "text/html");
+  if (!response.ok) {
+    const error = part.getElementById("confirm-error");
+    showRefusal(form, error ? error.textContent : `The server answered ${response.status}; nothing was changed.`);
+    return;
+  }
+  for (const slot of form.querySelectorAll(".field-error")) slot.hidden = true;
+  for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+  const dialog = previewDialog();
+  // The server rendered the part with every value escaped.
+  dialog.replaceChildren(...part.body.childNodes);
+  form.closest("details.menu")?.removeAttribute("open");
+  dialog.showModal();
+  dialog.querySelector("#confirm-action")?.focus();
+});

@@ -13,7 +13,7 @@ use crate::store::Reads;
 
 /// The other case of a link, which the actor must be able to work on too.
 /// A case they cannot see is reported as not found, under `target`.
-fn target_case(txn: &WriteTxn, actor: &User, target: CaseNumber) -> ServiceResult<Case> {
+fn target_case(txn: &impl Reads, actor: &User, target: CaseNumber) -> ServiceResult<Case> {
     match workable_case(txn, actor, target) {
         Ok((case, _)) => Ok(case),
         Err(ServiceError::NotFound(_)) => Err(ServiceError::invalid(
@@ -22,6 +22,44 @@ fn target_case(txn: &WriteTxn, actor: &User, target: CaseNumber) -> ServiceResul
         )),
         Err(other) => Err(other),
     }
+}
+
+/// The case to close and the case it duplicates, or why it may not be
+/// closed so. Closing it and its preview both ask this.
+pub(super) fn duplicable(
+    txn: &impl Reads,
+    actor: &User,
+    number: CaseNumber,
+    original: CaseNumber,
+) -> ServiceResult<(Case, Case)> {
+    let (case, _) = workable_case(txn, actor, number)?;
+    let other = match target_case(txn, actor, original) {
+        Err(ServiceError::Invalid { message, .. }) => {
+            return Err(ServiceError::invalid("duplicate_of", message));
+        }
+        other => other?,
+    };
+    if original == number {
+        return Err(ServiceError::invalid(
+            "duplicate_of",
+            "a case cannot be a duplicate of itself",
+        ));
+    }
+    match case.link_to(original).map(|l| l.kind) {
+        None | Some(LinkKind::Related) => {}
+        Some(kind) => {
+            return Err(ServiceError::Conflict(format!(
+                "case #{number} is already linked to #{original} ({}); remove that link first",
+                kind.as_str()
+            )));
+        }
+    }
+    if case.status.is_resolved() {
+        return Err(ServiceError::Conflict(
+            "the case is already resolved".into(),
+        ));
+    }
+    Ok((case, other))
 }
 
 fn linked_event(kind: LinkKind, target: CaseNumber) -> EventKind {
@@ -154,44 +192,23 @@ impl Service {
         let actor = actor.clone();
         self.store
             .write(move |txn| {
-                let (mut case, _) = workable_case(txn, &actor, number)?;
-                let mut other = match target_case(txn, &actor, original) {
-                    Err(ServiceError::Invalid { message, .. }) => {
-                        return Err(ServiceError::invalid("duplicate_of", message));
-                    }
-                    other => other?,
-                };
-                if original == number {
-                    return Err(ServiceError::invalid(
-                        "duplicate_of",
-                        "a case cannot be a duplicate of itself",
-                    ));
-                }
+                let (mut case, mut other) = duplicable(txn, &actor, number, original)?;
                 let mut events = Vec::new();
                 let mut other_events = Vec::new();
-                match case.link_to(original).map(|l| l.kind) {
-                    None => {}
-                    // A related case turns out to be the same one: the
-                    // link becomes the duplicate link.
-                    Some(LinkKind::Related) => {
-                        case.links.retain(|l| l.target != original);
-                        other.links.retain(|l| l.target != number);
-                        let related = LinkKind::Related.as_str().to_owned();
-                        events.push(EventKind::Unlinked {
-                            link: related.clone(),
-                            target: original,
-                        });
-                        other_events.push(EventKind::Unlinked {
-                            link: related,
-                            target: number,
-                        });
-                    }
-                    Some(kind) => {
-                        return Err(ServiceError::Conflict(format!(
-                            "case #{number} is already linked to #{original} ({}); remove that link first",
-                            kind.as_str()
-                        )));
-                    }
+                // A related case turns out to be the same one: the link
+                // becomes the duplicate link.
+                if case.link_to(original).is_some() {
+                    case.links.retain(|l| l.target != original);
+                    other.links.retain(|l| l.target != number);
+                    let related = LinkKind::Related.as_str().to_owned();
+                    events.push(EventKind::Unlinked {
+                        link: related.clone(),
+                        target: original,
+                    });
+                    other_events.push(EventKind::Unlinked {
+                        link: related,
+                        target: number,
+                    });
                 }
                 let from = case.close(&actor.username, now())?;
                 events.push(EventKind::Closed { from });

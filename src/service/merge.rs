@@ -6,6 +6,7 @@ use crate::store::WriteTxn;
 use super::cases::{save, workable_case};
 use super::intake::{NewCase, PlannedCase, open_case};
 use super::{Service, ServiceError, ServiceResult, now};
+use crate::domain::activity::ActivityEvent;
 use crate::domain::activity::EventKind;
 use crate::domain::case::{Case, CaseNumber, MergeRecord};
 use crate::domain::link::{CaseLink, LinkKind};
@@ -13,7 +14,11 @@ use crate::domain::user::User;
 use crate::store::{FileWrites, MailWrites, QueueReads, QueueWrites, Reads, Writes};
 
 /// A case given as a merge source, checked like a link target.
-fn source_case(txn: &WriteTxn, actor: &User, number: CaseNumber) -> ServiceResult<Case> {
+pub(super) fn source_case(
+    txn: &impl Reads,
+    actor: &User,
+    number: CaseNumber,
+) -> ServiceResult<Case> {
     match workable_case(txn, actor, number) {
         Ok((case, _)) => Ok(case),
         Err(ServiceError::NotFound(_)) => Err(ServiceError::invalid(
@@ -61,18 +66,7 @@ impl Service {
         target: CaseNumber,
         sources: Vec<CaseNumber>,
     ) -> ServiceResult<Case> {
-        if sources.is_empty() {
-            return Err(ServiceError::invalid(
-                "sources",
-                "name at least one case to merge",
-            ));
-        }
-        if sources.contains(&target) {
-            return Err(ServiceError::invalid(
-                "sources",
-                "a case cannot be merged into itself",
-            ));
-        }
+        check_merge_sources(target, &sources)?;
         let mut merged = None;
         for source in sources {
             let actor = actor.clone();
@@ -160,12 +154,8 @@ impl Service {
                 let event = message_event(txn, number, seq)?;
                 let at = now();
                 let who = actor.username.as_str();
-                let subject: String = format!("Split from #{number}: {}", original.subject)
-                    .chars()
-                    .take(crate::domain::case::SUBJECT_MAX)
-                    .collect();
                 let draft = crate::domain::case::CaseDraft {
-                    subject,
+                    subject: split_subject(&original),
                     priority: Some(original.priority),
                     customer: original.customer.clone(),
                     ..Default::default()
@@ -203,12 +193,20 @@ impl Service {
     }
 }
 
+/// The subject of a case split out of `original`.
+pub(super) fn split_subject(original: &Case) -> String {
+    format!("Split from #{}: {}", original.number, original.subject)
+        .chars()
+        .take(crate::domain::case::SUBJECT_MAX)
+        .collect()
+}
+
 /// Message `seq` of a case, or why not.
-fn message_event(
-    txn: &WriteTxn,
+pub(super) fn message_event(
+    txn: &impl Reads,
     number: CaseNumber,
     seq: u64,
-) -> ServiceResult<crate::domain::activity::ActivityEvent> {
+) -> ServiceResult<ActivityEvent> {
     txn.activity_event(number, seq)?
         .filter(|e| matches!(e.kind, EventKind::Message { .. }))
         .ok_or_else(|| {
@@ -220,7 +218,7 @@ fn message_event(
 /// carried and the Message-ID that threads replies to it.
 fn transfer_message(
     txn: &WriteTxn,
-    event: crate::domain::activity::ActivityEvent,
+    event: ActivityEvent,
     from: CaseNumber,
     target: &Case,
 ) -> ServiceResult<u64> {
@@ -255,6 +253,40 @@ fn transfer_message(
     Ok(moved.seq)
 }
 
+/// The case a message is on, the case it would move to and the message,
+/// or why it may not move. The move itself and its preview both ask this.
+pub(super) fn movable(
+    txn: &impl Reads,
+    actor: &User,
+    number: CaseNumber,
+    seq: u64,
+    to: CaseNumber,
+) -> ServiceResult<(Case, Case, ActivityEvent)> {
+    if to == number {
+        return Err(ServiceError::invalid(
+            "to",
+            "the message is already on that case",
+        ));
+    }
+    let (original, _) = workable_case(txn, actor, number)?;
+    let (target, _) = match workable_case(txn, actor, to) {
+        Err(ServiceError::NotFound(_)) => {
+            return Err(ServiceError::invalid("to", format!("case #{to} not found")));
+        }
+        other => other?,
+    };
+    let event = message_event(txn, number, seq)?;
+    // A partner reads every message of their case.
+    if target.source == crate::domain::case::Source::Partner
+        && original.created_by != target.created_by
+    {
+        return Err(ServiceError::Forbidden(format!(
+            "#{to} was opened by a partner, who would see this conversation's message"
+        )));
+    }
+    Ok((original, target, event))
+}
+
 impl Service {
     /// Moves one message to another existing case (it landed on the wrong
     /// one): its files and later replies follow it.
@@ -265,31 +297,10 @@ impl Service {
         seq: u64,
         to: CaseNumber,
     ) -> ServiceResult<Case> {
-        if to == number {
-            return Err(ServiceError::invalid(
-                "to",
-                "the message is already on that case",
-            ));
-        }
         let actor = actor.clone();
         self.store
             .write(move |txn| {
-                let (mut original, _) = workable_case(txn, &actor, number)?;
-                let (mut target, _) = match workable_case(txn, &actor, to) {
-                    Err(ServiceError::NotFound(_)) => {
-                        return Err(ServiceError::invalid("to", format!("case #{to} not found")));
-                    }
-                    other => other?,
-                };
-                let event = message_event(txn, number, seq)?;
-                // A partner reads every message of their case.
-                if target.source == crate::domain::case::Source::Partner
-                    && original.created_by != target.created_by
-                {
-                    return Err(ServiceError::Forbidden(format!(
-                        "#{to} was opened by a partner, who would see this conversation's message"
-                    )));
-                }
+                let (mut original, mut target, event) = movable(txn, &actor, number, seq, to)?;
                 let at = now();
                 let who = actor.username.as_str();
                 transfer_message(txn, event, number, &target)?;
@@ -311,14 +322,33 @@ impl Service {
     }
 }
 
-fn merge_one(
-    txn: &WriteTxn,
+/// The sources named for a merge, before any case is read.
+pub(super) fn check_merge_sources(target: CaseNumber, sources: &[CaseNumber]) -> ServiceResult<()> {
+    if sources.is_empty() {
+        return Err(ServiceError::invalid(
+            "sources",
+            "name at least one case to merge",
+        ));
+    }
+    if sources.contains(&target) {
+        return Err(ServiceError::invalid(
+            "sources",
+            "a case cannot be merged into itself",
+        ));
+    }
+    Ok(())
+}
+
+/// The target and source of one merge, or why they may not be merged.
+/// The merge itself and its preview both ask this.
+pub(super) fn mergeable(
+    txn: &impl Reads,
     actor: &User,
     target: CaseNumber,
     source: CaseNumber,
-) -> ServiceResult<Case> {
-    let (mut target_case, _) = workable_case(txn, actor, target)?;
-    let mut source_case = source_case(txn, actor, source)?;
+) -> ServiceResult<(Case, Case)> {
+    let (target_case, _) = workable_case(txn, actor, target)?;
+    let source_case = source_case(txn, actor, source)?;
     if let Some(record) = &source_case.merge {
         return Err(ServiceError::Conflict(format!(
             "case #{source} is already merged into #{}",
@@ -356,6 +386,16 @@ fn merge_one(
             "#{target} was opened by a partner, who would see the merged conversation; merge it the other way round"
         )));
     }
+    Ok((target_case, source_case))
+}
+
+fn merge_one(
+    txn: &WriteTxn,
+    actor: &User,
+    target: CaseNumber,
+    source: CaseNumber,
+) -> ServiceResult<Case> {
+    let (mut target_case, mut source_case) = mergeable(txn, actor, target, source)?;
     let (copied, moved) = move_content(txn, &source_case, &target_case)?;
     let at = now();
     let who = actor.username.as_str();

@@ -267,3 +267,216 @@ async fn bulk_merge_and_split() {
         .await;
     assert_eq!(not_a_message.status, 422);
 }
+
+#[tokio::test]
+async fn previews_say_what_merge_split_and_duplicate_would_do_and_change_nothing() {
+    let org = Org::new().await;
+    org.admin
+        .patch(
+            &format!("/api/v1/channels/{}", org.support),
+            json!({"settings": {"time_tracking": true}}),
+        )
+        .await;
+    let amy = &org.amy;
+    let target = amy.create_case(org.support, "Printer broken").await;
+    let source = amy.create_case(org.support, "Printer still broken").await;
+    amy.patch(
+        &format!("/api/v1/cases/{source}"),
+        json!({"customer": {"name": "Jane Doe", "email": "jane@example.com"}}),
+    )
+    .await;
+    let message = amy
+        .post(
+            &format!("/api/v1/cases/{source}/messages"),
+            json!({"body": "It jams\n\non every   second page", "direction": "inbound", "from": "jane@example.com"}),
+        )
+        .await;
+    assert_eq!(message.status, 201, "{}", message.text);
+    amy.post(
+        &format!("/api/v1/cases/{source}/notes"),
+        json!({"body": "Same as the other one"}),
+    )
+    .await;
+    amy.post(
+        &format!("/api/v1/cases/{source}/time"),
+        json!({"duration": "30m"}),
+    )
+    .await;
+    let activity_before = kinds_and_bodies(amy, source).await;
+
+    let merge = amy
+        .post(
+            &format!("/api/v1/cases/{target}/merge/preview"),
+            json!({"sources": [source]}),
+        )
+        .await;
+    assert_eq!(merge.status, 200, "{}", merge.text);
+    assert_eq!(merge.body["target"]["number"], target);
+    assert_eq!(merge.body["target"]["messages"], 0);
+    let shown = &merge.body["sources"][0];
+    assert_eq!(shown["number"], source);
+    assert_eq!(shown["subject"], "Printer still broken");
+    assert_eq!(shown["status"], "open");
+    assert_eq!(shown["customer"], "Jane Doe");
+    assert_eq!(shown["channel"], "Support");
+    assert_eq!(
+        (&shown["messages"], &shown["notes"], &shown["time_minutes"]),
+        (&json!(1), &json!(1), &json!(30))
+    );
+    // Nothing happened.
+    assert_eq!(kinds_and_bodies(amy, source).await, activity_before);
+    assert_eq!(
+        amy.get(&format!("/api/v1/cases/{source}")).await.body["status"],
+        "open"
+    );
+
+    // A preview refuses what the action would refuse, the same way.
+    for (body, status, field) in [
+        (json!({"sources": [target]}), 422, "sources"),
+        (json!({"sources": []}), 422, "sources"),
+        (json!({"sources": [99999]}), 422, "sources"),
+    ] {
+        let refused = amy
+            .post(&format!("/api/v1/cases/{target}/merge/preview"), body)
+            .await;
+        assert_eq!(refused.status, status, "{}", refused.text);
+        assert!(refused.text.contains(field), "{}", refused.text);
+    }
+    let unknown_field = amy
+        .post(
+            &format!("/api/v1/cases/{target}/merge/preview"),
+            json!({"sources": [source], "dry": true}),
+        )
+        .await;
+    assert_eq!(unknown_field.status, 400, "{}", unknown_field.text);
+
+    let seq = amy
+        .get(&format!("/api/v1/cases/{source}/activity?filter=messages"))
+        .await
+        .body[0]["seq"]
+        .as_u64()
+        .unwrap();
+    let split = amy
+        .post(
+            &format!("/api/v1/cases/{source}/split/preview"),
+            json!({"event": seq}),
+        )
+        .await;
+    assert_eq!(split.status, 200, "{}", split.text);
+    assert_eq!(
+        split.body["message"]["excerpt"],
+        "It jams on every second page"
+    );
+    assert_eq!(split.body["message"]["from"], "jane@example.com");
+    assert_eq!(
+        split.body["new_subject"],
+        format!("Split from #{source}: Printer still broken")
+    );
+    assert!(split.body.get("to").is_none_or(|v| v.is_null()));
+    let moved = amy
+        .post(
+            &format!("/api/v1/cases/{source}/split/preview"),
+            json!({"event": seq, "to": target}),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    assert_eq!(moved.body["to"]["number"], target);
+    assert!(moved.body.get("new_subject").is_none_or(|v| v.is_null()));
+    let not_a_message = amy
+        .post(
+            &format!("/api/v1/cases/{source}/split/preview"),
+            json!({"event": 1}),
+        )
+        .await;
+    assert_eq!(not_a_message.status, 422, "{}", not_a_message.text);
+    assert_eq!(kinds_and_bodies(amy, source).await, activity_before);
+
+    let duplicate = amy
+        .post(
+            &format!("/api/v1/cases/{source}/duplicate/preview"),
+            json!({"duplicate_of": target}),
+        )
+        .await;
+    assert_eq!(duplicate.status, 200, "{}", duplicate.text);
+    assert_eq!(duplicate.body["case"]["number"], source);
+    assert_eq!(duplicate.body["original"]["number"], target);
+    assert_eq!(duplicate.body["replaces_related_link"], false);
+    amy.post(
+        &format!("/api/v1/cases/{source}/links"),
+        json!({"kind": "related", "target": target}),
+    )
+    .await;
+    let related = amy
+        .post(
+            &format!("/api/v1/cases/{source}/duplicate/preview"),
+            json!({"duplicate_of": target}),
+        )
+        .await;
+    assert_eq!(
+        related.body["replaces_related_link"], true,
+        "{}",
+        related.text
+    );
+    amy.post(&format!("/api/v1/cases/{target}/close"), json!({}))
+        .await;
+    let already = amy
+        .post(
+            &format!("/api/v1/cases/{target}/duplicate/preview"),
+            json!({"duplicate_of": source}),
+        )
+        .await;
+    assert_eq!(already.status, 409, "{}", already.text);
+}
+
+#[tokio::test]
+async fn previews_tell_outsiders_no_more_than_the_actions_do() {
+    let org = Org::new().await;
+    let support_case = org.amy.create_case(org.support, "Support only").await;
+    let sales_case = org.bob.create_case(org.sales, "Sales only").await;
+    // Bob is not in Support: the case does not exist for him.
+    let hidden = org
+        .bob
+        .post(
+            &format!("/api/v1/cases/{support_case}/merge/preview"),
+            json!({"sources": [sales_case]}),
+        )
+        .await;
+    assert_eq!(hidden.status, 404, "{}", hidden.text);
+    // A case he cannot see, named as a source, is "not found" too, and
+    // its subject is not in the answer.
+    let source_hidden = org
+        .bob
+        .post(
+            &format!("/api/v1/cases/{sales_case}/merge/preview"),
+            json!({"sources": [support_case]}),
+        )
+        .await;
+    assert_eq!(source_hidden.status, 422, "{}", source_hidden.text);
+    assert!(!source_hidden.text.contains("Support only"));
+    let original_hidden = org
+        .bob
+        .post(
+            &format!("/api/v1/cases/{sales_case}/duplicate/preview"),
+            json!({"duplicate_of": support_case}),
+        )
+        .await;
+    assert_eq!(original_hidden.status, 422, "{}", original_hidden.text);
+    assert!(!original_hidden.text.contains("Support only"));
+    // A partner reads cases but changes none.
+    let pat_case = org.pat.create_case(org.support, "From a partner").await;
+    let partner = org
+        .pat
+        .post(
+            &format!("/api/v1/cases/{pat_case}/merge/preview"),
+            json!({"sources": [support_case]}),
+        )
+        .await;
+    assert_eq!(partner.status, 403, "{}", partner.text);
+    let anonymous = crate::harness::Client::anonymous(&org.server)
+        .post(
+            &format!("/api/v1/cases/{support_case}/merge/preview"),
+            json!({"sources": [sales_case]}),
+        )
+        .await;
+    assert_eq!(anonymous.status, 401);
+}

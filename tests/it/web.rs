@@ -845,3 +845,109 @@ async fn links_merge_and_split_from_the_case_page() {
         "resolved"
     );
 }
+
+#[tokio::test]
+async fn merge_split_and_duplicate_show_what_they_would_do_before_doing_it() {
+    let org = Org::new().await;
+    let target = org.amy.create_case(org.support, "Main case").await;
+    let other = org.amy.create_case(org.support, "Other <b>case</b>").await;
+    org.amy
+        .post(
+            &format!("/api/v1/cases/{other}/messages"),
+            json!({"body": "Extra detail", "direction": "inbound", "from": "jane@example.com"}),
+        )
+        .await;
+    let amy = Browser::new(&org.server);
+    amy.login("amy", PASSWORD).await;
+
+    let (status, page, _) = amy
+        .get(&format!("/cases/{target}/merge?sources=%23{other}"))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains(&format!("Merge #{other} into #{target}?")),
+        "{page}"
+    );
+    // The source's subject is shown, escaped, with what it holds.
+    assert!(page.contains("Other &#60;b&#62;case&#60;/b&#62;"), "{page}");
+    assert!(page.contains("1 message · 0 notes"), "{page}");
+    assert!(
+        page.contains(&format!(
+            "<form method=\"post\" action=\"/cases/{target}/merge\">"
+        )),
+        "{page}"
+    );
+    // Only looking changed nothing.
+    assert_eq!(
+        org.amy.get(&format!("/api/v1/cases/{other}")).await.body["status"],
+        "open"
+    );
+
+    // A refused number comes back beside its box, as typed.
+    let (status, page, _) = amy
+        .get(&format!("/cases/{target}/merge?sources=99999"))
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("Case #99999 not found."), "{page}");
+    assert!(
+        page.contains("name=\"sources\" value=\"99999\" aria-invalid=\"true\""),
+        "{page}"
+    );
+    assert!(!page.contains("id=\"confirm-action\""), "{page}");
+    let (status, page, _) = amy
+        .get(&format!("/cases/{other}/duplicate?duplicate_of=abc&part=1"))
+        .await;
+    assert_eq!(status, 400, "{page}");
+    assert!(
+        !page.contains("<html"),
+        "the dialog's part is not a page: {page}"
+    );
+    assert!(page.contains("id=\"confirm-error\""), "{page}");
+    assert!(page.contains("value=\"abc\""), "{page}");
+
+    let messages = org
+        .amy
+        .get(&format!("/api/v1/cases/{other}/activity?filter=messages"))
+        .await;
+    let seq = messages.body[0]["seq"].as_u64().unwrap();
+    let (status, page, _) = amy.get(&format!("/cases/{other}/split?event={seq}")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("Split this message into a new case?"),
+        "{page}"
+    );
+    assert!(page.contains("From jane@example.com"), "{page}");
+    assert!(page.contains("Extra detail"), "{page}");
+    let (status, page, _) = amy
+        .get(&format!("/cases/{other}/split?event={seq}&to={target}"))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains(&format!("Move this message to #{target}?")),
+        "{page}"
+    );
+    let (status, page, _) = amy
+        .get(&format!("/cases/{other}/duplicate?duplicate_of={target}"))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains(&format!("Close #{other} as a duplicate of #{target}?")),
+        "{page}"
+    );
+    // Bob is not in Support: no preview tells him the case exists.
+    let bob = Browser::new(&org.server);
+    bob.login("bob", PASSWORD).await;
+    let (status, page, _) = bob
+        .get(&format!("/cases/{other}/duplicate?duplicate_of={target}"))
+        .await;
+    assert_eq!(status, 404, "{page}");
+    assert!(
+        !page.contains("Main case") && !page.contains("Other"),
+        "{page}"
+    );
+    // Logged out, it asks for a login.
+    let (status, _, _) = Browser::new(&org.server)
+        .get(&format!("/cases/{other}/merge?sources={target}"))
+        .await;
+    assert_eq!(status, 303);
+}

@@ -438,15 +438,22 @@ async fn the_case_page_is_a_workspace_at_desk_and_phone_sizes() {
         let attached = web
             .execute(
                 "const form = document.getElementById('send-update');
-                 const data = new DataTransfer();
-                 data.items.add(new File(['printer log'], 'printer.log', { type: 'text/plain' }));
-                 form.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
-                 const input = document.getElementById('update-file');
-                 return input.files.length ? input.files[0].name : '';",
+                 const drop = (...names) => {
+                   const data = new DataTransfer();
+                   for (const name of names) data.items.add(new File(['printer log'], name, { type: 'text/plain' }));
+                   form.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+                 };
+                 drop('printer.log', 'photo.jpg');
+                 drop('settings.txt');
+                 return [...document.getElementById('update-file').files].map((f) => f.name);",
                 vec![],
             )
             .await?;
-        assert_eq!(attached.json(), &json!("printer.log"));
+        // Several files at once, and a later drop adds to them.
+        assert_eq!(
+            attached.json(),
+            &json!(["printer.log", "photo.jpg", "settings.txt"])
+        );
 
         // On a phone: nothing wider than the screen, the conversation first.
         web.set_window_rect(0, 0, 390, 844).await?;
@@ -608,4 +615,100 @@ async fn a_note_preview_is_sanitised_and_only_for_those_who_see_the_case() {
         .post(&path, &[("csrf", "not-the-token"), ("body", "x")])
         .await;
     assert_eq!(status, 403, "a wrong CSRF token, no preview");
+}
+
+#[tokio::test]
+async fn merging_from_the_case_page_shows_a_preview_and_a_bad_number_stays_in_its_box() {
+    let server = Server::start_fresh(&[]);
+    let admin = server.admin().await;
+    let channel = admin.create_channel("Support").await;
+    let target = admin.create_case(channel, "Printer broken").await;
+    let source = admin.create_case(channel, "Printer still broken").await;
+    admin
+        .post(
+            &format!("/api/v1/cases/{source}/messages"),
+            json!({"direction": "inbound", "body": "It jams on page two"}),
+        )
+        .await;
+    let (_driver, web) = start_browser().await;
+    let outcome = async {
+        web.set_window_rect(0, 0, 1440, 900).await?;
+        web.goto(server.url("/inbox")).await?;
+        log_in(&web).await?;
+        web.goto(server.url(&format!("/cases/{target}"))).await?;
+        wait_for_text(&web, By::Id("case-status"), "Open").await?;
+        web.find(By::Css("#case-menu summary"))
+            .await?
+            .click()
+            .await?;
+        let sources = web.find(By::Id("merge-sources")).await?;
+        sources.send_keys("99999").await?;
+        web.find(By::Id("merge")).await?.click().await?;
+        wait_for_containing(&web, "#merge-sources-error", "Case #99999 not found").await;
+        assert_eq!(sources.value().await?.as_deref(), Some("99999"));
+        assert_eq!(sources.attr("aria-invalid").await?.as_deref(), Some("true"));
+        sources.clear().await?;
+        sources.send_keys(source.to_string()).await?;
+        web.find(By::Id("merge")).await?.click().await?;
+        let dialog = wait_for_containing(&web, "#confirm-dialog", "Printer still broken").await;
+        assert!(
+            dialog.contains(&format!("Merge #{source} into #{target}?")),
+            "{dialog}"
+        );
+        assert!(dialog.contains("1 message"), "{dialog}");
+        assert!(
+            !web.find(By::Id("merge-sources-error"))
+                .await?
+                .is_displayed()
+                .await?,
+            "the old refusal is gone"
+        );
+        screenshot(&web, "merge-preview-1440").await;
+        // Cancel closes the dialog and changes nothing.
+        web.find(By::Css("#confirm-dialog [data-dismiss]"))
+            .await?
+            .click()
+            .await?;
+        assert!(
+            !web.find(By::Id("confirm-dialog"))
+                .await?
+                .is_displayed()
+                .await?
+        );
+        assert_eq!(
+            admin.get(&format!("/api/v1/cases/{source}")).await.body["status"],
+            "open"
+        );
+        // On a phone the dialog fits the screen.
+        web.set_window_rect(0, 0, 390, 844).await?;
+        // The menu closed when its dialog opened.
+        web.find(By::Css("#case-menu summary"))
+            .await?
+            .click()
+            .await?;
+        web.find(By::Id("merge")).await?.click().await?;
+        wait_for_containing(&web, "#confirm-dialog", "Printer still broken").await;
+        assert!(
+            !scrolls_sideways(&web).await,
+            "the preview scrolls sideways on a phone"
+        );
+        let right = web
+            .execute(
+                "return document.getElementById('confirm-dialog').getBoundingClientRect().right;",
+                vec![],
+            )
+            .await?;
+        assert!(right.json().as_f64().unwrap() <= 390.0, "{right:?}");
+        screenshot(&web, "merge-preview-390").await;
+        web.find(By::Id("confirm-action")).await?.click().await?;
+        wait_for_containing(&web, ".thread", "It jams on page two").await;
+        Ok::<_, WebDriverError>(())
+    }
+    .await;
+    let _ = web.quit().await;
+    outcome.unwrap();
+    assert_eq!(
+        admin.get(&format!("/api/v1/cases/{source}")).await.body["status"],
+        "resolved"
+    );
 }

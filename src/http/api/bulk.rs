@@ -47,9 +47,9 @@ struct BulkBody {
 #[derive(Debug, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
-struct MergeBody {
+pub(super) struct MergeBody {
     /// The cases to merge into this one.
-    sources: Vec<u64>,
+    pub(super) sources: Vec<u64>,
 }
 
 #[derive(Debug, Object, Deserialize)]
@@ -63,12 +63,12 @@ struct UnmergeBody {
 #[derive(Debug, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
-struct SplitBody {
+pub(super) struct SplitBody {
     /// The message's `seq` in the case's activity.
-    event: u64,
+    pub(super) event: u64,
     /// Move it to this existing case instead of a new one (a message that
     /// landed on the wrong case). Its files and later replies follow it.
-    to: Option<u64>,
+    pub(super) to: Option<u64>,
 }
 
 #[derive(ApiResponse)]

@@ -13,6 +13,7 @@ pub mod files;
 mod filters;
 mod json_body;
 mod mail;
+mod previews;
 mod saved_replies;
 mod time;
 mod types;
@@ -74,7 +75,11 @@ pub type Apis = (
     export::ExportApi,
     mail::MailApi,
     // Tuples have `Default` up to twelve: the newest APIs nest.
-    (files::FilesApi, saved_replies::SavedRepliesApi),
+    (
+        files::FilesApi,
+        saved_replies::SavedRepliesApi,
+        previews::PreviewsApi,
+    ),
 );
 
 pub fn service() -> OpenApiService<Apis, ()> {

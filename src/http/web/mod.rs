@@ -12,7 +12,7 @@ mod session;
 mod shared;
 mod users;
 
-use case::{actions, files, new as new_case, page, properties};
+use case::{actions, confirm, files, new as new_case, page, properties};
 
 use poem::{Route, get, post};
 
@@ -71,10 +71,19 @@ pub fn routes() -> Route {
             "/cases/:number/links/:target/delete",
             post(actions::remove_link),
         )
-        .at("/cases/:number/duplicate", post(actions::close_duplicate))
-        .at("/cases/:number/merge", post(actions::merge))
+        .at(
+            "/cases/:number/duplicate",
+            get(confirm::duplicate).post(actions::close_duplicate),
+        )
+        .at(
+            "/cases/:number/merge",
+            get(confirm::merge).post(actions::merge),
+        )
         .at("/cases/:number/unmerge", post(actions::unmerge))
-        .at("/cases/:number/split", post(actions::split))
+        .at(
+            "/cases/:number/split",
+            get(confirm::split).post(actions::split),
+        )
         .at("/cases/:number/time", post(actions::log_time))
         .at("/cases/:number/time/:id/delete", post(actions::delete_time))
         .at("/cases/:number/assign", post(actions::assign_case))

@@ -179,12 +179,7 @@ pub async fn merge(
 ) -> Result<Redirect, WebError> {
     let session = require_form_session(req, &form.csrf)?;
     let number = parse_number(&number)?;
-    let sources = form
-        .sources
-        .split([',', ' '])
-        .filter(|s| !s.trim().is_empty())
-        .map(parse_number)
-        .collect::<Result<Vec<_>, _>>()?;
+    let sources = super::confirm::parse_sources(&form.sources)?;
     app(req)
         .service
         .merge_cases(&session.user, number, sources)

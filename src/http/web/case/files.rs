@@ -50,7 +50,8 @@ pub fn download(req: &Request, Path(id): Path<String>) -> Result<Response, WebEr
 #[derive(Default)]
 struct FormParts {
     fields: Vec<(String, String)>,
-    file: Option<Upload>,
+    /// Every file chosen or dropped, in order.
+    files: Vec<Upload>,
 }
 
 impl FormParts {
@@ -69,7 +70,7 @@ impl FormParts {
                     .await
                     .map_err(|e| WebError::BadInput(format!("the file could not be read: {e}")))?;
                 if !bytes.is_empty() || file_name.as_deref().is_some_and(|n| !n.is_empty()) {
-                    parts.file = Some(Upload {
+                    parts.files.push(Upload {
                         name: file_name,
                         content_type,
                         bytes,
@@ -130,13 +131,15 @@ pub async fn upload(
     form: Multipart,
 ) -> Result<Redirect, WebError> {
     let (session, number, parts) = checked_form(req, &number, form).await?;
-    let new_file = parts
-        .file
-        .ok_or_else(|| WebError::BadInput("choose a file to upload".into()))?;
-    app(req)
-        .service
-        .upload_file(&session.user, number, new_file)
-        .await?;
+    if parts.files.is_empty() {
+        return Err(WebError::BadInput("choose a file to upload".into()));
+    }
+    for new_file in parts.files {
+        app(req)
+            .service
+            .upload_file(&session.user, number, new_file)
+            .await?;
+    }
     Ok(Redirect::see_other(format!("/cases/{number}#files")))
 }
 
@@ -171,7 +174,7 @@ pub async fn send_update(
     };
     // A refused update leaves no uploaded file behind.
     check_update(&update)?;
-    if let Some(new_file) = parts.file.clone() {
+    for new_file in parts.files {
         let record = service.upload_file(&session.user, number, new_file).await?;
         update.attachments.push(record.id);
     }

@@ -3,6 +3,7 @@
 //! that opens a new one.
 
 pub(super) mod actions;
+pub(super) mod confirm;
 pub(super) mod files;
 pub(super) mod new;
 pub(super) mod page;
