@@ -951,3 +951,53 @@ async fn merge_split_and_duplicate_show_what_they_would_do_before_doing_it() {
         .await;
     assert_eq!(status, 303);
 }
+
+#[tokio::test]
+async fn the_case_page_takes_several_files_at_once() {
+    let org = Org::new().await;
+    let number = org.amy.create_case(org.support, "Files").await;
+    let amy = Browser::new(&org.server);
+    amy.login("amy", PASSWORD).await;
+    let csrf = amy.csrf().await;
+    let part = |name: &str, body: &str| {
+        reqwest::multipart::Part::bytes(body.as_bytes().to_vec())
+            .file_name(name.to_owned())
+            .mime_str("text/plain")
+            .unwrap()
+    };
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part("file", part("first.txt", "one"))
+        .part("file", part("second.txt", "two"));
+    let (status, _, location) = crate::web::answer(
+        amy.http
+            .post(format!("{}/cases/{number}/files", org.server.base))
+            .multipart(form),
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("/cases/{number}#files").as_str())
+    );
+    let files = org.amy.get(&format!("/api/v1/cases/{number}/files")).await;
+    let mut names: Vec<&str> = files
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["first.txt", "second.txt"]);
+    // None chosen is refused in words, not with an empty upload.
+    let form = reqwest::multipart::Form::new().text("csrf", csrf);
+    let (status, page, _) = crate::web::answer(
+        amy.http
+            .post(format!("{}/cases/{number}/files", org.server.base))
+            .multipart(form),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("Choose a file to upload"), "{page}");
+}
