@@ -299,6 +299,8 @@ document.addEventListener(
   (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.target.closest && event.target.closest("input, textarea, select, [contenteditable]")) return;
+    // Nothing acts on the page behind an open dialog.
+    if (document.querySelector("dialog[open]")) return;
     const key = event.key;
     if (key === "r" && tabs) {
       showTab("reply", true);
@@ -571,6 +573,8 @@ function previewDialog() {
     dialog = document.createElement("dialog");
     dialog.id = "confirm-dialog";
     dialog.setAttribute("aria-labelledby", "confirm-title");
+    // Focus goes back where the person was when the dialog closes.
+    dialog.addEventListener("close", () => dialog.returnFocus?.focus());
     dialog.addEventListener("click", (event) => {
       if (event.target.closest("[data-dismiss]")) {
         event.preventDefault();
@@ -626,7 +630,9 @@ document.addEventListener("submit", async (event) => {
   const dialog = previewDialog();
   // The server rendered the part with every value escaped.
   dialog.replaceChildren(...part.body.childNodes);
-  form.closest("details.menu")?.removeAttribute("open");
+  const menu = form.closest("details");
+  dialog.returnFocus = menu ? menu.querySelector("summary") : form.querySelector("button");
+  menu?.removeAttribute("open");
   dialog.showModal();
   dialog.querySelector("#confirm-action")?.focus();
 });

@@ -53,19 +53,31 @@ impl Service {
     }
 
     /// Stores an uploaded file on a case.
+    /// Refuses a set of files to upload if any is over the limit, before
+    /// any is stored.
+    pub fn check_uploads(&self, uploads: &[Upload]) -> ServiceResult<()> {
+        let limit = self.config.mail.max_upload_bytes;
+        match uploads.iter().find(|u| u.bytes.len() > limit) {
+            Some(upload) => Err(ServiceError::TooLarge(format!(
+                "the file {}is {} bytes; files up to {limit} bytes are accepted",
+                upload
+                    .name
+                    .as_deref()
+                    .map(|n| format!("{n} "))
+                    .unwrap_or_default(),
+                upload.bytes.len()
+            ))),
+            None => Ok(()),
+        }
+    }
+
     pub async fn upload_file(
         &self,
         actor: &User,
         number: CaseNumber,
         upload: Upload,
     ) -> ServiceResult<FileRecord> {
-        let limit = self.config.mail.max_upload_bytes;
-        if upload.bytes.len() > limit {
-            return Err(ServiceError::TooLarge(format!(
-                "the file is {} bytes; files up to {limit} bytes are accepted",
-                upload.bytes.len()
-            )));
-        }
+        self.check_uploads(std::slice::from_ref(&upload))?;
         workable_case(&self.store.read()?, actor, number)?;
         let size = upload.bytes.len() as u64;
         let blobs = self.blobs.clone();

@@ -336,6 +336,17 @@ pub(super) fn check_merge_sources(target: CaseNumber, sources: &[CaseNumber]) ->
             "a case cannot be merged into itself",
         ));
     }
+    // The second merge of the same case would fail after the first ran.
+    if let Some(twice) = sources
+        .iter()
+        .enumerate()
+        .find_map(|(i, n)| sources[..i].contains(n).then_some(n))
+    {
+        return Err(ServiceError::invalid(
+            "sources",
+            format!("case #{twice} is named twice"),
+        ));
+    }
     Ok(())
 }
 

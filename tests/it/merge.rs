@@ -330,18 +330,32 @@ async fn previews_say_what_merge_split_and_duplicate_would_do_and_change_nothing
         "open"
     );
 
-    // A preview refuses what the action would refuse, the same way.
+    // A preview refuses what the action would refuse, the same way, and
+    // the refused action changed nothing.
     for (body, status, field) in [
         (json!({"sources": [target]}), 422, "sources"),
         (json!({"sources": []}), 422, "sources"),
         (json!({"sources": [99999]}), 422, "sources"),
+        (json!({"sources": [source, source]}), 422, "sources"),
     ] {
-        let refused = amy
-            .post(&format!("/api/v1/cases/{target}/merge/preview"), body)
+        let previewed = amy
+            .post(
+                &format!("/api/v1/cases/{target}/merge/preview"),
+                body.clone(),
+            )
             .await;
-        assert_eq!(refused.status, status, "{}", refused.text);
-        assert!(refused.text.contains(field), "{}", refused.text);
+        assert_eq!(previewed.status, status, "{}", previewed.text);
+        assert!(previewed.text.contains(field), "{}", previewed.text);
+        let done = amy
+            .post(&format!("/api/v1/cases/{target}/merge"), body)
+            .await;
+        assert_eq!(done.status, previewed.status, "{}", done.text);
+        assert_eq!(done.body["detail"], previewed.body["detail"]);
     }
+    assert_eq!(
+        amy.get(&format!("/api/v1/cases/{source}")).await.body["status"],
+        "open"
+    );
     let unknown_field = amy
         .post(
             &format!("/api/v1/cases/{target}/merge/preview"),

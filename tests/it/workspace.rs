@@ -664,6 +664,14 @@ async fn merging_from_the_case_page_shows_a_preview_and_a_bad_number_stays_in_it
             "the old refusal is gone"
         );
         screenshot(&web, "merge-preview-1440").await;
+        // Shortcuts do not act on the page behind the dialog: `e` would
+        // close the case.
+        web.active_element().await?.send_keys("e").await?;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(
+            admin.get(&format!("/api/v1/cases/{target}")).await.body["status"],
+            "open"
+        );
         // Cancel closes the dialog and changes nothing.
         web.find(By::Css("#confirm-dialog [data-dismiss]"))
             .await?

@@ -170,6 +170,8 @@ fn show(
     match outcome {
         Ok(view) => render(&session, part, StatusCode::OK, view),
         Err(error @ (WebError::LoginRequired { .. } | WebError::Internal(_))) => Err(error),
+        // A fault of the server gets the server's apology (and is logged).
+        Err(error) if poem::error::ResponseError::status(&error).is_server_error() => Err(error),
         Err(error) => {
             let status = poem::error::ResponseError::status(&error);
             // The field is beside the message: no need to name it.

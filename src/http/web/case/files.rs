@@ -134,6 +134,7 @@ pub async fn upload(
     if parts.files.is_empty() {
         return Err(WebError::BadInput("choose a file to upload".into()));
     }
+    app(req).service.check_uploads(&parts.files)?;
     for new_file in parts.files {
         app(req)
             .service
@@ -174,6 +175,7 @@ pub async fn send_update(
     };
     // A refused update leaves no uploaded file behind.
     check_update(&update)?;
+    service.check_uploads(&parts.files)?;
     for new_file in parts.files {
         let record = service.upload_file(&session.user, number, new_file).await?;
         update.attachments.push(record.id);
