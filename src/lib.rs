@@ -2,6 +2,7 @@
 //! whole server; `main.rs` only calls [`main`]. Tests and benchmarks may
 //! start the real server in-process with [`app::serve_on`].
 
+pub mod ai;
 pub mod app;
 pub mod archive;
 pub mod bench;

@@ -104,6 +104,20 @@ pub struct Generator {
     end: Timestamp,
     next_number: u64,
     channel_weight_total: u32,
+    /// What the case being written is about (an index into `TOPICS`):
+    /// its words mix into the customer's text.
+    topic: Option<usize>,
+}
+
+/// One word in this many of a customer's text is a word of the case's
+/// topic; the rest is ordinary support language.
+const TOPIC_ONE_IN: u32 = 14;
+/// The spam topic's index in `CATEGORIES` and `TOPICS`.
+fn spam_topic() -> usize {
+    CATEGORIES
+        .iter()
+        .position(|c| *c == "spam")
+        .expect("spam is a category")
 }
 
 fn agent(i: usize) -> String {
@@ -132,6 +146,7 @@ impl Generator {
                 .expect("a valid date"),
             next_number: 1,
             channel_weight_total: CHANNELS.iter().map(|c| c.weight).sum(),
+            topic: None,
         }
     }
 
@@ -202,7 +217,12 @@ impl Generator {
                 0 => out.push_str(&format!("ORD-{:07}", self.rng.random_range(0..10_000_000))),
                 1 => out.push_str(&format!("E-{:04}", self.rng.random_range(0..10_000))),
                 2 => out.push_str(&format!("0x{:08X}", self.rng.random::<u32>())),
-                _ => out.push_str(self.word()),
+                _ => match self.topic {
+                    Some(topic) if self.rng.random_ratio(1, TOPIC_ONE_IN) => {
+                        out.push_str(self.pick(TOPICS[topic]))
+                    }
+                    _ => out.push_str(self.word()),
+                },
             }
         }
         if let Some(first) = out[start..].chars().next() {
@@ -291,12 +311,24 @@ impl Generator {
         let agents = channel_agents(c);
         let three_years = 3 * 365 * 24 * 3600;
         let created_at = self.end - Duration::seconds(self.rng.random_range(0..three_years));
-        let (name, email) = self.person();
+        let (name, mut email) = self.person();
+        let topic = {
+            let rank =
+                (self.rng.random_range(0.0f64..1.0).powi(2) * CATEGORIES.len() as f64) as usize;
+            rank.min(CATEGORIES.len() - 1)
+        };
+        let spam = topic == spam_topic();
+        if spam {
+            let domain = self.pick(SPAM_DOMAINS);
+            email = format!("{}@{domain}", email.split('@').next().unwrap_or("offers"));
+        }
 
         let subject_words = self.rng.random_range(3..=12);
         let mut subject: Vec<&str> = (0..subject_words).map(|_| self.word()).collect();
-        if let Some(first) = subject.first_mut() {
-            *first = self.pick(&[
+        let opening = if spam {
+            self.pick(&["Congratulations", "Exclusive", "Re:", "Important", "Hello"])
+        } else {
+            self.pick(&[
                 "Problem",
                 "Question",
                 "Issue",
@@ -304,18 +336,32 @@ impl Generator {
                 "Request",
                 "Complaint",
                 "Urgent",
-            ]);
+            ])
+        };
+        if let Some(first) = subject.first_mut() {
+            *first = opening;
         }
+        // One to three words of the topic, anywhere after the opening.
+        for _ in 0..self.rng.random_range(1..=3) {
+            let at = self.rng.random_range(0..subject.len());
+            if at > 0 {
+                subject[at] = self.pick(TOPICS[topic]);
+            }
+        }
+        self.topic = Some(topic);
         let description_bytes = self.rng.random_range(60..400);
         let description = self.body(description_bytes);
 
         let mut messages = Vec::new();
         let mut at = created_at;
         let mut previous: Option<String> = None;
-        for i in 0..self.message_count() {
+        // Spam says its piece once.
+        let count = if spam { 1 } else { self.message_count() };
+        for i in 0..count {
             at += Duration::seconds(self.rng.random_range(60..48 * 3600));
             let inbound = i % 2 == 0;
             let size = self.body_size();
+            self.topic = inbound.then_some(topic);
             let mut body = self.body(size);
             if let Some(prev) = previous.as_ref().filter(|_| self.rng.random_ratio(2, 5)) {
                 let quoted: String = prev.chars().take(300).collect();
@@ -344,6 +390,7 @@ impl Generator {
             });
         }
 
+        self.topic = None;
         let age_days = (self.end - created_at).num_days();
         let status = if age_days > 30 || self.rng.random_ratio(1, 4) {
             if self.rng.random_ratio(92, 100) {
@@ -387,16 +434,16 @@ impl Generator {
             description,
             status: status.into(),
             archived: resolved && age_days > 365 && self.rng.random_ratio(3, 5),
-            priority: self
-                .pick(&[
-                    "low", "normal", "normal", "normal", "high", "normal", "low", "urgent",
-                ])
-                .into(),
-            category: self.rng.random_ratio(85, 100).then(|| {
-                let rank =
-                    (self.rng.random_range(0.0f64..1.0).powi(2) * CATEGORIES.len() as f64) as usize;
-                CATEGORIES[rank.min(CATEGORIES.len() - 1)].to_owned()
-            }),
+            priority: if opening == "Urgent" {
+                self.pick(&["urgent", "high", "high", "normal"])
+            } else {
+                self.pick(&["low", "normal", "normal", "normal", "high", "normal", "low"])
+            }
+            .into(),
+            category: self
+                .rng
+                .random_ratio(85, 100)
+                .then(|| CATEGORIES[topic].to_owned()),
             case_type: self.rng.random_ratio(7, 10).then(|| {
                 self.pick(&["question", "incident", "request", "complaint"])
                     .to_owned()

@@ -42,6 +42,7 @@ pub use facets::Facets;
 pub use highlight::*;
 pub use index::*;
 pub use request::*;
+pub use schema::Analyzer;
 use schema::{Fields, names};
 pub use syntax::{ParsedQuery, SyntaxError};
 

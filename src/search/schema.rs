@@ -141,15 +141,42 @@ pub fn language(name: &str) -> Option<Language> {
     })
 }
 
-/// Registers the text analyser every text field uses.
-pub fn register_tokenizer(index: &Index, language: Language) {
-    let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
+/// The text analyser every text field uses: words, lower case, folded to
+/// ASCII, stemmed.
+fn text_analyzer(language: Language) -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
         .filter(Stemmer::new(language))
-        .build();
-    index.tokenizers().register(TOKENIZER, analyzer);
+        .build()
+}
+
+/// Registers the text analyser every text field uses.
+pub fn register_tokenizer(index: &Index, language: Language) {
+    index
+        .tokenizers()
+        .register(TOKENIZER, text_analyzer(language));
+}
+
+/// The index's analyser for other rooms that need the same terms as
+/// search (the AI agent learns from them).
+#[derive(Clone)]
+pub struct Analyzer(TextAnalyzer);
+
+impl Analyzer {
+    pub fn new(language: Language) -> Analyzer {
+        Analyzer(text_analyzer(language))
+    }
+
+    /// Calls `each` with every term of `text`, in order.
+    pub fn terms(&mut self, text: &str, mut each: impl FnMut(&str)) {
+        use tantivy::tokenizer::TokenStream;
+        let mut stream = self.0.token_stream(text);
+        while stream.advance() {
+            each(&stream.token().text);
+        }
+    }
 }
 
 /// An index date for a time, clamped to what tantivy's nanosecond dates
