@@ -129,6 +129,32 @@ impl Default for ScriptingConfig {
     }
 }
 
+/// The AI agent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AiConfig {
+    /// Predict at intake and learn in the background.
+    pub enabled: bool,
+    /// The category spam goes to (its AI threshold is the spam threshold).
+    pub spam_category: String,
+    /// Learn again once people have made this many category or priority
+    /// decisions since the last training...
+    pub retrain_after_labels: u64,
+    /// ...or, with any new decision, once this many hours have passed.
+    pub retrain_hours: u64,
+}
+
+impl Default for AiConfig {
+    fn default() -> Self {
+        AiConfig {
+            enabled: true,
+            spam_category: "spam".into(),
+            retrain_after_labels: 50,
+            retrain_hours: 24,
+        }
+    }
+}
+
 /// Time tracking.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -234,6 +260,7 @@ pub struct FileConfig {
     pub time: TimeConfig,
     pub mail: MailConfig,
     pub smtp: SmtpConfig,
+    pub ai: AiConfig,
 }
 
 /// The resolved configuration the server runs with.
@@ -249,6 +276,7 @@ pub struct Config {
     pub time: TimeConfig,
     pub mail: MailConfig,
     pub smtp: SmtpConfig,
+    pub ai: AiConfig,
 }
 
 impl FileConfig {
@@ -307,6 +335,7 @@ impl FileConfig {
             auth: self.auth,
             search: self.search,
             scripting: self.scripting,
+            ai: self.ai,
             notify,
             time: self.time,
             mail: self.mail,

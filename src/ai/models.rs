@@ -9,6 +9,7 @@ use super::classifier::{Classifier, Example};
 use super::evaluate::Confusion;
 use super::features::{Counts, Document, Featurizer, Vocabulary};
 use crate::domain::Timestamp;
+pub use crate::domain::ai::Prediction;
 use crate::search::Analyzer;
 
 /// Cases whose number is a multiple of this are held out: never learned
@@ -50,15 +51,6 @@ impl ModelReport {
     pub fn accuracy(&self) -> Option<f32> {
         self.held_out.accuracy()
     }
-}
-
-/// What the agent says about a new case.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Prediction {
-    pub category: Option<(String, f32)>,
-    /// The probability that the case is spam.
-    pub spam: Option<f32>,
-    pub priority: Option<(String, f32)>,
 }
 
 /// The trained agent.

@@ -127,7 +127,7 @@ pub(super) fn intake_hook_latencies(seed: u64, count: usize) -> Result<Latencies
             agents: agents.clone(),
         };
         let started = Instant::now();
-        std::hint::black_box(host.intake(&view));
+        std::hint::black_box(host.intake(&view, None));
         samples.push(started.elapsed());
     }
     let failures = host.recent_failures();

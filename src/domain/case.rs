@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::activity::FieldChange;
+use super::ai::{AiVerdict, Decider};
 use super::channel::ChannelId;
 use super::milestone::Milestone;
 use super::profile::ProfileValues;
@@ -272,6 +273,16 @@ pub struct Case {
     /// Service targets set at intake by the milestone policy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub milestones: Vec<Milestone>,
+    /// Who chose the category. None for cases from before this was kept
+    /// and for imported ones, whose categories count as people's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_by: Option<Decider>,
+    /// Who chose the priority, as for the category.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_by: Option<Decider>,
+    /// What the AI agent said at intake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai: Option<AiVerdict>,
 }
 
 /// What merging a case into another did.
@@ -316,7 +327,11 @@ impl CaseDraft {
         default_source: Source,
         now: Timestamp,
     ) -> Result<Case, RuleError> {
+        let category = validate::optional_label("category", self.category.as_deref(), LABEL_MAX)?;
         Ok(Case {
+            category_by: category.is_some().then_some(Decider::Person),
+            priority_by: self.priority.is_some().then_some(Decider::Person),
+            ai: None,
             number,
             channel,
             subject: validate::required_text("subject", &self.subject, SUBJECT_MAX)?
@@ -330,7 +345,7 @@ impl CaseDraft {
             archived: false,
             priority: self.priority.unwrap_or(Priority::Normal),
             deadline: self.deadline.map(whole_seconds),
-            category: validate::optional_label("category", self.category.as_deref(), LABEL_MAX)?,
+            category,
             case_type: validate::optional_label("type", self.case_type.as_deref(), LABEL_MAX)?,
             important: self.important,
             source: self.source.unwrap_or(default_source),
@@ -431,6 +446,7 @@ impl Case {
                 Some(priority.to_string()),
             );
             self.priority = priority;
+            self.priority_by = Some(Decider::Person);
         }
         if let Some(deadline) = edit.deadline {
             let deadline = deadline.map(whole_seconds);
@@ -445,6 +461,7 @@ impl Case {
             let category = validate::optional_label("category", category.as_deref(), LABEL_MAX)?;
             record("category", self.category.clone(), category.clone());
             self.category = category;
+            self.category_by = Some(Decider::Person);
         }
         if let Some(important) = edit.important {
             record(

@@ -8,11 +8,16 @@ use super::{RuleError, Timestamp, validate};
 
 pub const NAME_MAX: usize = 100;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Category {
     pub name: String,
     #[serde(default)]
     pub auto_resolve: bool,
+    /// The AI agent applies this category itself when it is at least this
+    /// sure (0–1); below, or when unset, it only suggests it. On the spam
+    /// category: the spam probability above which a case is spam.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_threshold: Option<f32>,
     pub created_at: Timestamp,
 }
 
@@ -23,6 +28,18 @@ pub fn valid_name(name: &str) -> Result<String, RuleError> {
         return Err(RuleError::invalid("name", "must be one line without '/'"));
     }
     Ok(name)
+}
+
+/// An AI threshold: a confidence strictly between 0 and 1.
+pub fn valid_threshold(value: f32) -> Result<f32, RuleError> {
+    if value.is_finite() && value > 0.0 && value < 1.0 {
+        Ok(value)
+    } else {
+        Err(RuleError::invalid(
+            "ai_threshold",
+            "must be a confidence between 0 and 1, such as 0.9",
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod activity;
+pub mod ai;
 pub mod case;
 pub mod category;
 pub mod channel;

@@ -95,6 +95,24 @@ impl CaseView {
     }
 }
 
+/// The AI agent's verdict as hooks see it (`ticket.ai`): `category`,
+/// `confidence`, `spam`, `priority` and `applied` (the category it set
+/// itself, or `()`).
+pub fn ai_to_dynamic(verdict: Option<&crate::domain::ai::AiVerdict>) -> Dynamic {
+    let Some(v) = verdict else {
+        return Dynamic::UNIT;
+    };
+    let text = |value: &Option<String>| value.clone().map_or(Dynamic::UNIT, Dynamic::from);
+    let number = |value: Option<f32>| value.map_or(Dynamic::UNIT, |n| Dynamic::from(f64::from(n)));
+    let mut map = Map::new();
+    map.insert("category".into(), text(&v.category));
+    map.insert("confidence".into(), number(v.confidence));
+    map.insert("spam".into(), number(v.spam));
+    map.insert("priority".into(), text(&v.priority));
+    map.insert("applied".into(), text(&v.applied));
+    Dynamic::from_map(map)
+}
+
 fn json_to_dynamic(value: &serde_json::Value) -> Dynamic {
     use serde_json::Value;
     match value {

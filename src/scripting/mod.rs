@@ -437,18 +437,32 @@ impl ScriptHost {
     /// Runs the intake hooks for a new case: categorize, route,
     /// auto_resolve and milestones. `route` and `auto_resolve` see the
     /// category just decided.
-    pub fn intake(&self, view: &CaseView) -> IntakeDecisions {
+    ///
+    /// `ai` is what the AI agent said: hooks see it as `ticket.ai`, and a
+    /// category `categorize` returns overrules the one the agent applied.
+    /// When no hook categorizes, the later hooks see the agent's category.
+    pub fn intake(
+        &self,
+        view: &CaseView,
+        ai: Option<&crate::domain::ai::AiVerdict>,
+    ) -> IntakeDecisions {
         let plugins = self.current();
         let mut decisions = IntakeDecisions::default();
         let mut case = view.to_dynamic();
+        if let Some(map) = case.write_lock::<rhai::Map>().as_deref_mut() {
+            map.insert("ai".into(), convert::ai_to_dynamic(ai));
+        }
         if view.category.is_none() {
             decisions.category =
                 self.first_decision(&plugins, "categorize", &case, convert::category, |_| Ok(()));
-            if let (Some(category), Some(map)) = (
-                &decisions.category,
-                case.write_lock::<rhai::Map>().as_deref_mut(),
-            ) {
-                map.insert("category".into(), Dynamic::from(category.clone()));
+            let category = decisions
+                .category
+                .clone()
+                .or_else(|| ai.and_then(|v| v.applied.clone()));
+            if let (Some(category), Some(map)) =
+                (category, case.write_lock::<rhai::Map>().as_deref_mut())
+            {
+                map.insert("category".into(), Dynamic::from(category));
             }
         }
         decisions.route =
@@ -656,14 +670,17 @@ mod tests {
     #[test]
     fn a_route_to_someone_outside_the_channel_is_refused() {
         let (host, _dir) = host_with("fn route(t) { \"zed\" }", ScriptingConfig::default());
-        assert_eq!(host.intake(&view()).route, None);
+        assert_eq!(host.intake(&view(), None).route, None);
         assert!(
             messages(&host).contains("'zed', who is not an agent"),
             "{}",
             messages(&host)
         );
         let (host, _dir) = host_with("fn route(t) { \"amy\" }", ScriptingConfig::default());
-        assert_eq!(host.intake(&view()).route, Some(Route::User("amy".into())));
+        assert_eq!(
+            host.intake(&view(), None).route,
+            Some(Route::User("amy".into()))
+        );
     }
 
     #[test]
@@ -675,7 +692,7 @@ mod tests {
         };
         let (host, _dir) = host_with("fn categorize(t) { let n = 0; loop { n += 1; } }", limits);
         let started = Instant::now();
-        assert_eq!(host.intake(&view()).category, None);
+        assert_eq!(host.intake(&view(), None).category, None);
         assert!(started.elapsed() < Duration::from_secs(1));
         assert!(
             messages(&host).contains("budget of 5 ms"),
@@ -701,7 +718,7 @@ mod tests {
     fn unusable_answers_are_failures_and_decide_nothing() {
         let script = "fn categorize(t) { 42 } fn auto_resolve(t) { \"yes\" } fn milestones(t) { [#{ name: \"x\", due_in: \"soon\", completes_on: \"resolved\" }] }";
         let (host, _dir) = host_with(script, ScriptingConfig::default());
-        let decided = host.intake(&view());
+        let decided = host.intake(&view(), None);
         assert_eq!(decided, IntakeDecisions::default());
         let all = messages(&host);
         assert!(
@@ -719,7 +736,7 @@ mod tests {
         let host = ScriptHost::new(&plugins, &ScriptingConfig::default());
         host.reload();
         assert!(host.status().iter().all(|p| p.error.is_none()));
-        let decided = host.intake(&view());
+        let decided = host.intake(&view(), None);
         assert_eq!(decided.category.as_deref(), Some("billing"));
         assert_eq!(decided.route, Some(Route::LeastOpenCases));
         assert_eq!(decided.milestones.len(), 2);

@@ -42,6 +42,8 @@ pub enum BulkAction {
     SetCategory(Option<String>),
     SetPriority(Priority),
     SetImportant(bool),
+    /// The category the AI agent suggested, as the person's decision.
+    AcceptAiSuggestion,
 }
 
 /// What happened to each case.
@@ -145,6 +147,9 @@ impl Service {
                 .map(drop),
             BulkAction::Delete => self.delete_case(actor, number).await,
             BulkAction::Restore => self.restore_case(actor, number).await,
+            BulkAction::AcceptAiSuggestion => {
+                self.accept_ai_suggestion(actor, number).await.map(drop)
+            }
             BulkAction::SetCategory(category) => {
                 let change = edit(CaseEdit {
                     category: Some(category),

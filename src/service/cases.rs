@@ -13,7 +13,7 @@ use crate::domain::channel::{Channel, ChannelId};
 use crate::domain::milestone;
 use crate::domain::user::User;
 use crate::domain::validate;
-use crate::store::{Reads, Writes};
+use crate::store::{AiWrites, Reads, Writes};
 
 /// Everything a PATCH may change at once.
 #[derive(Debug, Clone, Default)]
@@ -345,6 +345,10 @@ impl Service {
                 let mut events = Vec::new();
                 let type_before = case.case_type.clone();
                 let mut changes = case.apply_edit(change.edit.clone(), who, at)?;
+                // A person deciding a category or priority teaches the AI agent.
+                if change.edit.category.is_some() || change.edit.priority.is_some() {
+                    txn.count_ai_label()?;
+                }
                 if change.profile.is_some() || case.case_type != type_before {
                     let fields = service.profile_fields(case.case_type.as_deref());
                     let values = change.profile.clone().unwrap_or_default();

@@ -42,9 +42,11 @@ impl Service {
         actor: &User,
         name: &str,
         auto_resolve: bool,
+        ai_threshold: Option<f32>,
     ) -> ServiceResult<Category> {
         Self::require_admin(actor, "manage categories")?;
         let name = category::valid_name(name)?;
+        let ai_threshold = ai_threshold.map(category::valid_threshold).transpose()?;
         self.store
             .write(move |txn| {
                 if category_named(txn, &name)?.is_some() {
@@ -55,6 +57,7 @@ impl Service {
                 let category = Category {
                     name: name.clone(),
                     auto_resolve,
+                    ai_threshold,
                     created_at: now(),
                 };
                 txn.put_category(&category)?;
@@ -63,18 +66,23 @@ impl Service {
             .await
     }
 
-    /// Renames a category or changes its flag. Cases keep the label they
-    /// have; a rename applies to cases categorised from then on.
+    /// Renames a category or changes its flag or AI threshold (`Some(None)`
+    /// clears it). Cases keep the label they have; a rename applies to
+    /// cases categorised from then on.
     pub async fn update_category(
         &self,
         actor: &User,
         name: &str,
         new_name: Option<&str>,
         auto_resolve: Option<bool>,
+        ai_threshold: Option<Option<f32>>,
     ) -> ServiceResult<Category> {
         Self::require_admin(actor, "manage categories")?;
         let name = name.to_owned();
         let new_name = new_name.map(category::valid_name).transpose()?;
+        let ai_threshold = ai_threshold
+            .map(|t| t.map(category::valid_threshold).transpose())
+            .transpose()?;
         self.store
             .write(move |txn| {
                 let mut category = category_named(txn, &name)?.ok_or_else(|| {
@@ -95,6 +103,9 @@ impl Service {
                 }
                 if let Some(flag) = auto_resolve {
                     category.auto_resolve = flag;
+                }
+                if let Some(threshold) = ai_threshold {
+                    category.ai_threshold = threshold;
                 }
                 txn.put_category(&category)?;
                 Ok(category)

@@ -27,6 +27,10 @@ pub const RULES_ACTOR: &str = "docket";
 #[derive(Debug, Clone, Default)]
 pub struct Intake {
     pub category: Option<String>,
+    /// Who chose `category`: the rules or the AI agent.
+    pub category_by: Option<crate::domain::ai::Decider>,
+    /// What the AI agent said, kept on the case.
+    pub ai: Option<crate::domain::ai::AiVerdict>,
     pub assignee: Option<String>,
     pub auto_resolve: bool,
     pub milestones: Vec<MilestoneSpec>,
@@ -220,8 +224,8 @@ pub(super) fn open_case(
     }
     txn.put_case(&case)?;
     txn.append_event(&case, &new.opened_by, at, created)?;
-    for kind in rules {
-        txn.append_event(&case, RULES_ACTOR, at, kind)?;
+    for (actor, kind) in rules {
+        txn.append_event(&case, actor, at, kind)?;
     }
     let mut appended = Vec::with_capacity(first.len());
     for event in first {
@@ -231,14 +235,15 @@ pub(super) fn open_case(
 }
 
 /// Applies what intake decided to a new case inside its transaction and
-/// returns the events the rules caused.
+/// returns the events the rules (or the AI agent) caused, with whose.
 fn apply_intake(
     txn: &WriteTxn,
     case: &mut Case,
     intake: &Intake,
     at: Timestamp,
-) -> ServiceResult<Vec<EventKind>> {
+) -> ServiceResult<Vec<(&'static str, EventKind)>> {
     let mut events = Vec::new();
+    case.ai = intake.ai.clone();
     if case.category.is_none()
         && let Some(category) = &intake.category
     {
@@ -246,13 +251,21 @@ fn apply_intake(
             .map(|c| c.name)
             .unwrap_or_else(|| category.clone());
         case.category = Some(name.clone());
-        events.push(EventKind::FieldsChanged {
-            changes: vec![FieldChange {
-                field: "category".into(),
-                before: None,
-                after: Some(name),
-            }],
-        });
+        case.category_by = intake.category_by;
+        let by = match intake.category_by {
+            Some(crate::domain::ai::Decider::Ai) => super::ai::AI_ACTOR,
+            _ => RULES_ACTOR,
+        };
+        events.push((
+            by,
+            EventKind::FieldsChanged {
+                changes: vec![FieldChange {
+                    field: "category".into(),
+                    before: None,
+                    after: Some(name),
+                }],
+            },
+        ));
     }
     let flagged = match &case.category {
         Some(name) => category_named(txn, name)?.is_some_and(|c| c.auto_resolve),
@@ -261,17 +274,20 @@ fn apply_intake(
     if intake.auto_resolve || flagged {
         let from = case.close(RULES_ACTOR, at)?;
         case.auto_resolved = true;
-        events.push(EventKind::Closed { from });
+        events.push((RULES_ACTOR, EventKind::Closed { from }));
         return Ok(events);
     }
     if case.assignee.is_none()
         && let Some(assignee) = &intake.assignee
         && let Some(from) = case.assign(Some(assignee.clone()), RULES_ACTOR, at)?
     {
-        events.push(EventKind::Assigned {
-            from,
-            to: Some(assignee.clone()),
-        });
+        events.push((
+            RULES_ACTOR,
+            EventKind::Assigned {
+                from,
+                to: Some(assignee.clone()),
+            },
+        ));
     }
     case.milestones = intake
         .milestones
@@ -326,14 +342,43 @@ impl Service {
     /// and turns a routing strategy into an agent. Scripts run off the
     /// async workers; without scripts nothing is decided.
     async fn intake(&self, preview: &Case, channel: &Channel) -> ServiceResult<Intake> {
-        let Some(host) = self.scripts.clone() else {
+        let agent = self.ai_agent();
+        let host = self.scripts.clone();
+        if host.is_none() && agent.is_none() {
             return Ok(Intake::default());
+        }
+        let (agents, categories) = {
+            let txn = self.store.read()?;
+            (channel_agents(&txn, channel)?, txn.categories()?)
         };
-        let agents = channel_agents(&self.store.read()?, channel)?;
         let view = CaseView::new(preview, channel, agents.clone(), None);
-        let decisions = tokio::task::spawn_blocking(move || host.intake(&view))
-            .await
-            .map_err(|e| ServiceError::BadRequest(format!("the rules were interrupted: {e}")))?;
+        let doc = super::ai::document_of(preview, &channel.name, None);
+        let spam_category = self.config.ai.spam_category.clone();
+        // The agent decides first, so that the rules can see and overrule it.
+        let (mut ai, decisions) = tokio::task::spawn_blocking(move || {
+            let verdict = agent
+                .and_then(|a| a.predict(&doc))
+                .map(|p| super::ai::verdict(&p, &spam_category, &categories));
+            let decisions = host
+                .map(|h| h.intake(&view, verdict.as_ref()))
+                .unwrap_or_default();
+            (verdict, decisions)
+        })
+        .await
+        .map_err(|e| ServiceError::BadRequest(format!("the rules were interrupted: {e}")))?;
+        let (category, category_by) = match decisions.category {
+            Some(category) => {
+                // The rules decided: the agent's choice stays a suggestion.
+                if let Some(verdict) = ai.as_mut() {
+                    verdict.applied = None;
+                }
+                (Some(category), Some(crate::domain::ai::Decider::Rules))
+            }
+            None => match ai.as_ref().and_then(|v| v.applied.clone()) {
+                Some(category) => (Some(category), Some(crate::domain::ai::Decider::Ai)),
+                None => (None, None),
+            },
+        };
         let assignee = match decisions.route {
             None => None,
             Some(Route::User(name)) => Some(name),
@@ -341,7 +386,9 @@ impl Service {
             Some(Route::LeastOpenCases) => self.least_open_agent(channel, &agents).await,
         };
         Ok(Intake {
-            category: decisions.category,
+            category,
+            category_by,
+            ai,
             assignee,
             auto_resolve: decisions.auto_resolve,
             milestones: decisions.milestones,

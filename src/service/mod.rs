@@ -3,6 +3,7 @@
 //! applies the change, appends activity and enqueues outbox work in one
 //! transaction.
 
+mod ai;
 mod auth;
 mod bulk;
 mod cases;
@@ -39,6 +40,7 @@ use crate::domain::RuleError;
 use crate::domain::user::{Role, User};
 use crate::store::{Store, StoreError};
 
+pub use ai::{AI_ACTOR, AiStatus, TrainingOutcome};
 pub use auth::{Credential, Session};
 pub use bulk::{BulkAction, BulkTarget};
 pub use cases::{CaseChange, NewMessage};
@@ -146,6 +148,10 @@ pub struct Service {
     widget_polls: Arc<widget::PollBoard>,
     /// Who has which case open right now.
     presence: Arc<presence::PresenceBoard>,
+    /// The AI agent's current models.
+    ai: Arc<ai::Agent>,
+    /// Whether this process has tried to train the agent yet.
+    ai_tried: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Service {
@@ -155,7 +161,11 @@ impl Service {
             std::time::Duration::from_secs(config.auth.login_window_seconds),
         ));
         let blobs = crate::store::blobs::BlobStore::new(&config.data_dir);
-        Service {
+        let language = crate::search::language(&config.search.language)
+            .unwrap_or(crate::search::Language::English);
+        let service = Service {
+            ai: Arc::new(ai::Agent::new(crate::search::Analyzer::new(language))),
+            ai_tried: Arc::default(),
             store,
             config,
             login_guard,
@@ -169,7 +179,9 @@ impl Service {
             presence: Arc::default(),
             server_key: Arc::default(),
             widget_polls: Arc::default(),
-        }
+        };
+        service.load_ai();
+        service
     }
 
     /// Answers lists and searches from `index`.

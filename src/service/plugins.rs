@@ -76,7 +76,7 @@ impl Service {
             );
             // Ask categorize afresh: the stored category is what to compare.
             view.category = None;
-            let decided = host.intake(&view);
+            let decided = host.intake(&view, case.ai.as_ref());
             rows.push(ReplayRow {
                 number: case.number,
                 subject: case.subject.clone(),

@@ -6,7 +6,7 @@ use super::tables::*;
 use super::{StoreError, StoreResult};
 
 /// The schema this binary writes.
-pub const CURRENT_SCHEMA: u32 = 9;
+pub const CURRENT_SCHEMA: u32 = 10;
 
 /// Brings the store to [`CURRENT_SCHEMA`] in one transaction.
 pub fn run(db: &Database) -> StoreResult<()> {
@@ -122,6 +122,11 @@ fn upgrade_from(version: u32, txn: &WriteTransaction) -> StoreResult<()> {
             txn.open_table(SAVED_REPLIES)?;
             Ok(())
         }
+        // 10: what the AI agent learned.
+        9 => {
+            txn.open_table(AI_MODELS)?;
+            Ok(())
+        }
         other => Err(StoreError::Corrupt(format!(
             "no migration known from schema {other}"
         ))),
@@ -135,6 +140,9 @@ fn seed_categories(txn: &WriteTransaction) -> StoreResult<()> {
         let category = crate::domain::category::Category {
             name: name.to_owned(),
             auto_resolve,
+            // The AI agent files a case as spam on its own only when it is
+            // this sure; other categories it suggests until an admin says.
+            ai_threshold: auto_resolve.then_some(0.95),
             created_at: chrono::Utc::now(),
         };
         let value =

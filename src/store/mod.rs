@@ -1,6 +1,7 @@
 //! The store: redb tables, their encodings, the single writer, the outbox and
 //! schema migrations. redb is the truth; everything else is derived from it.
 
+mod ai;
 pub mod blobs;
 mod conversations;
 mod files;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use redb::{Database, Key, ReadOnlyTable, Table, TableDefinition, TableError, Value};
 use tokio::sync::watch;
 
+pub use ai::{AiReads, AiWrites};
 pub use conversations::{ConversationReads, ConversationWrites};
 pub use files::{FileReads, FileWrites};
 pub use mail::{MailReads, MailWrites};

@@ -80,7 +80,14 @@ pub const RECORDING_JOB_IDS: TableDefinition<(u64, u64), u64> =
 /// saved reply id → JSON saved reply.
 pub const SAVED_REPLIES: TableDefinition<u64, &[u8]> = TableDefinition::new("saved_replies_v1");
 
+/// "current" → what the AI agent learned, as its room encodes it.
+pub const AI_MODELS: TableDefinition<&str, &[u8]> = TableDefinition::new("ai_models_v1");
+
 pub const KEY_SCHEMA_VERSION: &str = "schema_version";
+/// How many times people have decided a category or priority (labels the
+/// AI agent learns from), and how many there had been at its last training.
+pub const KEY_AI_LABELS: &str = "ai_labels";
+pub const KEY_AI_LABELS_TRAINED: &str = "ai_labels_trained";
 pub const KEY_NEXT_CASE: &str = "next_case_number";
 pub const KEY_NEXT_CHANNEL: &str = "next_channel_id";
 pub const KEY_NEXT_OUTBOX: &str = "next_outbox_seq";

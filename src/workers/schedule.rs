@@ -80,3 +80,26 @@ pub async fn maintain(service: Service, stopping: watch::Receiver<bool>) {
     })
     .await;
 }
+
+/// How often the AI agent looks whether it should learn again.
+const LEARN_CHECK_EVERY: Duration = Duration::from_secs(300);
+
+/// Retrains the AI agent when enough new decisions have been made (the
+/// service decides; a worse model is never swapped in).
+pub async fn learn(service: Service, stopping: watch::Receiver<bool>) {
+    every(LEARN_CHECK_EVERY, stopping, || async {
+        match service.retrain_ai_if_due().await {
+            Ok(None) => {}
+            Ok(Some(outcome)) => tracing::info!(
+                swapped = outcome.swapped,
+                cases = outcome.labelled_cases,
+                seconds = outcome.seconds,
+                category = ?outcome.new_scores.category,
+                spam = ?outcome.new_scores.spam,
+                "the AI agent learned from the team's decisions"
+            ),
+            Err(e) => tracing::warn!(error = %e, "the AI agent could not learn"),
+        }
+    })
+    .await;
+}

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use poem::Request;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
@@ -22,6 +23,10 @@ struct CategoryView {
     name: String,
     /// A new case in this category is closed at once and notifies nobody.
     auto_resolve: bool,
+    /// The AI agent applies this category itself when at least this sure
+    /// (0–1); absent: it only suggests it. On the spam category, the spam
+    /// probability above which a case is filed as spam.
+    ai_threshold: Option<f32>,
     created_at: DateTime<Utc>,
 }
 
@@ -30,6 +35,7 @@ impl From<Category> for CategoryView {
         CategoryView {
             name: c.name,
             auto_resolve: c.auto_resolve,
+            ai_threshold: c.ai_threshold,
             created_at: c.created_at,
         }
     }
@@ -41,6 +47,8 @@ impl From<Category> for CategoryView {
 struct NewCategoryBody {
     name: String,
     auto_resolve: Option<bool>,
+    /// See the category's `ai_threshold`.
+    ai_threshold: Option<f32>,
 }
 
 #[derive(Debug, Object, Deserialize)]
@@ -50,6 +58,9 @@ struct CategoryPatchBody {
     /// A new name.
     name: Option<String>,
     auto_resolve: Option<bool>,
+    /// A confidence between 0 and 1, or `null` to only suggest.
+    #[serde(default)]
+    ai_threshold: MaybeUndefined<f32>,
 }
 
 #[derive(ApiResponse)]
@@ -230,12 +241,18 @@ impl AutomationApi {
         let b = body.0;
         let category = state(req)
             .service
-            .create_category(&auth.0, &b.name, b.auto_resolve.unwrap_or(false))
+            .create_category(
+                &auth.0,
+                &b.name,
+                b.auto_resolve.unwrap_or(false),
+                b.ai_threshold,
+            )
             .await?;
         Ok(CategoryCreated::Created(Json(category.into())))
     }
 
-    /// Rename a category or change its auto-resolve flag (administrators).
+    /// Rename a category or change its auto-resolve flag or AI threshold
+    /// (administrators).
     #[oai(path = "/categories/:name", method = "patch")]
     async fn update_category(
         &self,
@@ -247,7 +264,17 @@ impl AutomationApi {
         let b = body.0;
         let category = state(req)
             .service
-            .update_category(&auth.0, &name.0, b.name.as_deref(), b.auto_resolve)
+            .update_category(
+                &auth.0,
+                &name.0,
+                b.name.as_deref(),
+                b.auto_resolve,
+                match b.ai_threshold {
+                    MaybeUndefined::Undefined => None,
+                    MaybeUndefined::Null => Some(None),
+                    MaybeUndefined::Value(t) => Some(Some(t)),
+                },
+            )
             .await?;
         Ok(Json(category.into()))
     }

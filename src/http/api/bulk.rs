@@ -26,7 +26,8 @@ struct BulkBody {
     /// Act on every case this filter lists for you (at most 100,000).
     query: Option<CaseFilters>,
     /// `assign`, `move`, `merge`, `close`, `delete`, `restore`,
-    /// `set_category`, `set_priority` or `set_important`.
+    /// `set_category`, `set_priority`, `set_important` or `accept_ai` (the
+    /// category the AI agent suggested).
     action: String,
     /// For `assign`: a username, or `null` to unassign.
     #[serde(default)]
@@ -129,11 +130,12 @@ fn action_of(b: &BulkBody) -> Result<BulkAction, ApiError> {
         },
         "set_priority" => BulkAction::SetPriority(required(b.priority, "priority", action)?.into()),
         "set_important" => BulkAction::SetImportant(required(b.important, "important", action)?),
+        "accept_ai" => BulkAction::AcceptAiSuggestion,
         other => {
             return Err(ServiceError::invalid(
                 "action",
                 format!(
-                    "'{other}' is not an action; use assign, move, merge, close, delete, restore, set_category, set_priority or set_important"
+                    "'{other}' is not an action; use assign, move, merge, close, delete, restore, set_category, set_priority, set_important or accept_ai"
                 ),
             )
             .into());

@@ -2,6 +2,7 @@
 //! document is generated from these types.
 
 mod admin;
+mod ai;
 pub mod auth;
 mod automation;
 mod bulk;
@@ -79,6 +80,7 @@ pub type Apis = (
         files::FilesApi,
         saved_replies::SavedRepliesApi,
         previews::PreviewsApi,
+        ai::AiApi,
     ),
 );
 

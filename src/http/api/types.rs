@@ -129,6 +129,36 @@ impl From<case::Device> for DeviceWire {
     }
 }
 
+/// What the AI agent said about a case when it arrived.
+#[derive(Debug, Clone, Object)]
+pub struct AiVerdictWire {
+    /// The category it thinks most likely.
+    pub category: Option<String>,
+    /// How sure it is of that category (0–1).
+    pub confidence: Option<f32>,
+    /// The probability that the case is spam (0–1).
+    pub spam: Option<f32>,
+    /// The priority it suggests; never applied on its own.
+    pub priority: Option<String>,
+    /// The category it set itself (over that category's threshold).
+    pub applied: Option<String>,
+    /// The category it suggests but did not set: one click to accept.
+    pub suggestion: Option<String>,
+}
+
+impl From<crate::domain::ai::AiVerdict> for AiVerdictWire {
+    fn from(v: crate::domain::ai::AiVerdict) -> Self {
+        AiVerdictWire {
+            suggestion: v.suggestion().map(str::to_owned),
+            category: v.category,
+            confidence: v.confidence,
+            spam: v.spam,
+            priority: v.priority,
+            applied: v.applied,
+        }
+    }
+}
+
 /// A case.
 #[derive(Debug, Clone, Object)]
 pub struct CaseView {
@@ -164,6 +194,11 @@ pub struct CaseView {
     pub auto_resolved: bool,
     /// Estimated work in minutes.
     pub estimate_minutes: Option<u32>,
+    /// Who chose the category: `person`, `rules` or `ai`; absent for
+    /// cases from before this was kept, and imported ones.
+    pub category_by: Option<String>,
+    /// What the AI agent said when the case arrived.
+    pub ai: Option<AiVerdictWire>,
 
     /// Values of the profile fields of the case's type.
     pub profile: std::collections::BTreeMap<String, serde_json::Value>,
@@ -198,6 +233,8 @@ impl From<Case> for CaseView {
             closed_by: c.closed_by,
             auto_resolved: c.auto_resolved,
             estimate_minutes: c.estimate_minutes,
+            category_by: c.category_by.map(|d| d.as_str().to_owned()),
+            ai: c.ai.map(Into::into),
 
             profile: c.profile,
         }

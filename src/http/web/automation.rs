@@ -166,6 +166,24 @@ pub struct CategoryForm {
     #[serde(default)]
     name: String,
     auto_resolve: Option<String>,
+    /// A percentage, blank to only suggest; absent when the form has no
+    /// such field.
+    ai_threshold: Option<String>,
+}
+
+/// The form's AI threshold: a percentage (`90` or `90%`), blank to clear.
+fn threshold_of(text: &str) -> Result<Option<f32>, WebError> {
+    let text = text.trim().trim_end_matches('%').trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let percent: f32 = text.parse().map_err(|_| {
+        WebError::Fields(vec![(
+            "AI threshold".into(),
+            format!("'{text}' is not a percentage such as 90"),
+        )])
+    })?;
+    Ok(Some(percent / 100.0))
 }
 
 #[handler]
@@ -177,7 +195,12 @@ pub async fn create_category(
     let auto_resolve = form.auto_resolve.as_deref() == Some("on");
     app(req)
         .service
-        .create_category(&session.user, &form.name, auto_resolve)
+        .create_category(
+            &session.user,
+            &form.name,
+            auto_resolve,
+            threshold_of(form.ai_threshold.as_deref().unwrap_or_default())?,
+        )
         .await?;
     Ok(Redirect::see_other("/admin/plugins"))
 }
@@ -192,7 +215,13 @@ pub async fn update_category(
     let auto_resolve = form.auto_resolve.as_deref().map(|v| v == "on");
     app(req)
         .service
-        .update_category(&session.user, &name, None, auto_resolve)
+        .update_category(
+            &session.user,
+            &name,
+            None,
+            auto_resolve,
+            form.ai_threshold.as_deref().map(threshold_of).transpose()?,
+        )
         .await?;
     Ok(Redirect::see_other("/admin/plugins"))
 }

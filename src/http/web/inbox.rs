@@ -239,6 +239,7 @@ pub async fn bulk(
             BulkAction::SetCategory(Some(field("category_value")).filter(|c| !c.is_empty()))
         }
         "set_important" => BulkAction::SetImportant(field("important") == "yes"),
+        "accept_ai" => BulkAction::AcceptAiSuggestion,
         "close" => BulkAction::Close,
         "restore" => BulkAction::Restore,
         "delete" => BulkAction::Delete,
