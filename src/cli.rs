@@ -42,6 +42,9 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// The AI agent: how well it does on your cases.
+    #[command(subcommand)]
+    Ai(AiCommand),
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -178,6 +181,25 @@ struct PasswordInput {
 }
 
 #[derive(Subcommand)]
+enum AiCommand {
+    /// Cross-validate the AI agent on the stored cases people decided
+    /// (the server must be stopped): each fold, by case number, is
+    /// predicted by models trained on the others. Prints the confusion
+    /// matrices, and how the plugins' `categorize` does on the same cases.
+    Evaluate {
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(2..=20))]
+        folds: u64,
+        /// The plugins to compare with (default: the data directory's
+        /// plugins/); `none` to skip the comparison.
+        #[arg(long)]
+        plugins: Option<PathBuf>,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum TokenCommand {
     /// Create an API token for a user and print it once.
     Create {
@@ -277,6 +299,19 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::User(command) => user_command(offline_service(file, cli.data)?, command).await,
         Command::Token(command) => token_command(offline_service(file, cli.data)?, command).await,
+        Command::Ai(AiCommand::Evaluate {
+            folds,
+            plugins,
+            json,
+        }) => {
+            let config = file
+                .clone()
+                .resolve(cli.data.clone(), None)
+                .map_err(|e| e.to_string())?;
+            let dir = plugins.unwrap_or_else(|| config.data_dir.join("plugins"));
+            let service = offline_service(file, cli.data)?;
+            ai_evaluate(&service, &config, folds, &dir, json)
+        }
         Command::Channel(command) => {
             channel_command(offline_service(file, cli.data)?, command).await
         }
@@ -341,6 +376,83 @@ fn offline_service(file: FileConfig, data: Option<PathBuf>) -> Result<Service, S
     let config = file.resolve(data, None).map_err(|e| e.to_string())?;
     let store = Store::open(&config.data_dir).map_err(|e| e.to_string())?;
     Ok(Service::new(store, Arc::new(Config { ..config })))
+}
+
+/// `docket ai evaluate`.
+fn ai_evaluate(
+    service: &Service,
+    config: &Config,
+    folds: u64,
+    plugins: &std::path::Path,
+    json: bool,
+) -> Result<(), String> {
+    let host = if plugins.as_os_str() == "none" || !plugins.is_dir() {
+        None
+    } else {
+        let host = crate::scripting::ScriptHost::new(plugins, &config.scripting);
+        host.reload();
+        Some(host)
+    };
+    let evaluation = service
+        .evaluate_ai(folds, host.as_ref())
+        .map_err(|e| e.to_string())?;
+    if json {
+        let models: serde_json::Map<String, serde_json::Value> = evaluation
+            .confusions
+            .iter()
+            .map(|(name, m)| {
+                (
+                    (*name).to_owned(),
+                    serde_json::json!({
+                        "accuracy": m.accuracy(),
+                        "labels": m.scores(),
+                        "confusion": m.counts,
+                    }),
+                )
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "cases": evaluation.cases,
+                "folds": evaluation.folds,
+                "seconds": evaluation.seconds,
+                "models": models,
+                "rules": evaluation.rules,
+            })
+        );
+        return Ok(());
+    }
+    println!(
+        "{} labelled cases, {}-fold cross-validation in {:.1} s\n",
+        evaluation.cases, evaluation.folds, evaluation.seconds
+    );
+    for (name, matrix) in &evaluation.confusions {
+        let percent = |v: Option<f32>| v.map_or("—".into(), |v| format!("{:.1}%", v * 100.0));
+        println!("{name}: accuracy {}", percent(matrix.accuracy()));
+        print!("{}", matrix.render());
+        for s in matrix.scores() {
+            println!(
+                "  {:<14} precision {:>6}  recall {:>6}  ({} cases)",
+                s.label,
+                percent(s.precision),
+                percent(s.recall),
+                s.held_out
+            );
+        }
+        println!();
+    }
+    if let Some(rules) = &evaluation.rules {
+        let percent = |v: Option<f32>| v.map_or("—".into(), |v| format!("{:.1}%", v * 100.0));
+        println!(
+            "plugins ({}): category accuracy {}, spam recall {}, not-spam filed as spam {}",
+            plugins.display(),
+            percent(rules.category_accuracy),
+            percent(rules.spam_recall),
+            percent(rules.ham_marked_spam)
+        );
+    }
+    Ok(())
 }
 
 /// `docket check-plugins`: compile, then optionally replay.

@@ -56,10 +56,15 @@ pub struct AiVerdict {
 }
 
 impl AiVerdict {
-    /// The category it suggests but did not set.
-    pub fn suggestion(&self) -> Option<&str> {
+    /// The category it suggests but did not set, unless the case already
+    /// has it (`current`).
+    pub fn suggestion(&self, current: Option<&str>) -> Option<&str> {
         match (&self.category, &self.applied) {
-            (Some(category), None) => Some(category),
+            (Some(category), None)
+                if !current.is_some_and(|c| c.eq_ignore_ascii_case(category)) =>
+            {
+                Some(category)
+            }
             _ => None,
         }
     }
@@ -136,10 +141,15 @@ mod tests {
     fn applies_over_the_threshold_and_suggests_under_it() {
         let sure = decide(&prediction("billing", 0.9, 0.01), "spam", THRESHOLDS);
         assert_eq!(sure.applied.as_deref(), Some("billing"));
-        assert_eq!(sure.suggestion(), None);
+        assert_eq!(sure.suggestion(None), None);
         let unsure = decide(&prediction("billing", 0.7, 0.01), "spam", THRESHOLDS);
         assert_eq!(unsure.applied, None);
-        assert_eq!(unsure.suggestion(), Some("billing"));
+        assert_eq!(unsure.suggestion(None), Some("billing"));
+        assert_eq!(
+            unsure.suggestion(Some("Billing")),
+            None,
+            "it has it already"
+        );
         assert_eq!(unsure.priority.as_deref(), Some("high"));
     }
 
@@ -147,7 +157,7 @@ mod tests {
     fn a_category_without_a_threshold_is_only_ever_suggested() {
         let verdict = decide(&prediction("login", 0.999, 0.0), "spam", THRESHOLDS);
         assert_eq!(verdict.applied, None);
-        assert_eq!(verdict.suggestion(), Some("login"));
+        assert_eq!(verdict.suggestion(None), Some("login"));
         let unknown = decide(&prediction("warranty", 0.999, 0.0), "spam", THRESHOLDS);
         assert_eq!(unknown.applied, None);
     }
@@ -160,6 +170,6 @@ mod tests {
         assert_eq!(below.applied.as_deref(), Some("billing"));
         let nothing = decide(&Prediction::default(), "spam", THRESHOLDS);
         assert_eq!(nothing.applied, None);
-        assert_eq!(nothing.suggestion(), None);
+        assert_eq!(nothing.suggestion(None), None);
     }
 }

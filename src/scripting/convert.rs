@@ -11,7 +11,7 @@ use crate::domain::milestone::{Completion, Due, MilestoneSpec};
 use crate::domain::profile::{FieldKind, ProfileField, ProfileValues};
 
 /// The case as hooks receive it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CaseView {
     pub number: u64,
     pub subject: String,

@@ -55,12 +55,14 @@ impl Agent {
     }
 }
 
-/// What the agent reads of a case.
+/// What the agent reads of a case: its description and the customer's
+/// first message (for mail they are the same text, read once).
 pub(super) fn document_of(case: &Case, channel: &str, first_message: Option<&str>) -> Document {
-    let body = if case.description.trim().is_empty() {
-        first_message.unwrap_or_default().to_owned()
-    } else {
-        case.description.clone()
+    let description = case.description.trim();
+    let body = match first_message.map(str::trim) {
+        None => description.to_owned(),
+        Some(first) if first == description || description.is_empty() => first.to_owned(),
+        Some(first) => format!("{description}\n\n{first}"),
     };
     Document {
         subject: case.subject.clone(),
@@ -188,16 +190,12 @@ impl Service {
             if category.is_none() && spam.is_none() && priority.is_none() {
                 return true;
             }
-            let first = if case.description.trim().is_empty() {
-                match first_customer_message(&txn, case.number) {
-                    Ok(text) => text,
-                    Err(e) => {
-                        failure = Some(e);
-                        return false;
-                    }
+            let first = match first_customer_message(&txn, case.number) {
+                Ok(text) => text,
+                Err(e) => {
+                    failure = Some(e);
+                    return false;
                 }
-            } else {
-                None
             };
             let channel = channels.get(&case.channel).cloned().unwrap_or_default();
             cases.push(LabeledCase {
@@ -354,7 +352,7 @@ impl Service {
         let suggestion = case
             .ai
             .as_ref()
-            .and_then(|v| v.suggestion())
+            .and_then(|v| v.suggestion(case.category.as_deref()))
             .map(str::to_owned)
             .ok_or_else(|| {
                 ServiceError::Conflict(format!("the AI agent suggests nothing for case #{number}"))
@@ -387,4 +385,110 @@ fn first_customer_message(txn: &impl Reads, number: CaseNumber) -> ServiceResult
         true
     })?;
     Ok(found)
+}
+
+/// How the rules (the plugins' `categorize`) do on the same labelled
+/// cases, for comparison.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RulesScore {
+    /// Of the cases with a category label, the share the rules gave it.
+    pub category_accuracy: Option<f32>,
+    /// Of the spam, the share the rules filed as spam.
+    pub spam_recall: Option<f32>,
+    /// Of the cases that are not spam, the share the rules filed as spam.
+    pub ham_marked_spam: Option<f32>,
+}
+
+/// A cross-validation of the agent on the stored cases.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub cases: usize,
+    pub folds: u64,
+    /// Summed over the folds, by classifier (`category`, `spam`).
+    pub confusions: Vec<(&'static str, crate::ai::Confusion)>,
+    pub rules: Option<RulesScore>,
+    pub seconds: f64,
+}
+
+fn share(hits: u32, of: u32) -> Option<f32> {
+    (of > 0).then(|| hits as f32 / of as f32)
+}
+
+impl Service {
+    /// `docket ai evaluate`: a `folds`-fold cross-validation on every
+    /// labelled case, and, given a plugin host, how its rules do on them.
+    pub fn evaluate_ai(
+        &self,
+        folds: u64,
+        host: Option<&crate::scripting::ScriptHost>,
+    ) -> ServiceResult<Evaluation> {
+        let started = std::time::Instant::now();
+        let cases = self.ai_labelled_cases()?;
+        let confusions = crate::ai::cross_validate(&cases, &self.ai.analyzer, folds)
+            .map_err(|e| ServiceError::Output(e.to_string()))?;
+        let rules = host.map(|host| self.rules_score(host, &cases));
+        Ok(Evaluation {
+            cases: cases.len(),
+            folds,
+            confusions,
+            rules,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    fn rules_score(
+        &self,
+        host: &crate::scripting::ScriptHost,
+        cases: &[LabeledCase],
+    ) -> RulesScore {
+        let spam_category = &self.config.ai.spam_category;
+        let (mut right, mut labelled) = (0, 0);
+        let (mut spam_caught, mut spam) = (0, 0);
+        let (mut ham_flagged, mut ham) = (0, 0);
+        for case in cases {
+            let view = crate::scripting::CaseView {
+                number: case.number,
+                subject: case.doc.subject.clone(),
+                description: case.doc.body.clone(),
+                body: case.doc.body.clone(),
+                channel: case.doc.channel.clone(),
+                source: case.doc.source.clone(),
+                customer_email: case
+                    .doc
+                    .sender_domain
+                    .as_ref()
+                    .map(|d| format!("customer@{d}")),
+                ..Default::default()
+            };
+            let decided = host.intake(&view, None).category;
+            let said_spam = decided
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case(spam_category));
+            if let Some(label) = &case.category {
+                labelled += 1;
+                if decided
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(label))
+                {
+                    right += 1;
+                }
+            }
+            match case.spam {
+                Some(true) => {
+                    spam += 1;
+                    spam_caught += u32::from(said_spam);
+                }
+                Some(false) => {
+                    ham += 1;
+                    ham_flagged += u32::from(said_spam);
+                }
+                None => {}
+            }
+        }
+        RulesScore {
+            category_accuracy: share(right, labelled),
+            spam_recall: share(spam_caught, spam),
+            ham_marked_spam: share(ham_flagged, ham),
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! the browser test, through headless Chromium).
 
 mod accessibility;
+mod ai;
 mod api_cases;
 mod api_channels_users;
 mod automation;

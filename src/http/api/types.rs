@@ -146,10 +146,11 @@ pub struct AiVerdictWire {
     pub suggestion: Option<String>,
 }
 
-impl From<crate::domain::ai::AiVerdict> for AiVerdictWire {
-    fn from(v: crate::domain::ai::AiVerdict) -> Self {
+impl AiVerdictWire {
+    /// The verdict on a case whose category is now `current`.
+    fn new(v: crate::domain::ai::AiVerdict, current: Option<&str>) -> Self {
         AiVerdictWire {
-            suggestion: v.suggestion().map(str::to_owned),
+            suggestion: v.suggestion(current).map(str::to_owned),
             category: v.category,
             confidence: v.confidence,
             spam: v.spam,
@@ -206,6 +207,9 @@ pub struct CaseView {
 
 impl From<Case> for CaseView {
     fn from(c: Case) -> Self {
+        let ai =
+            c.ai.clone()
+                .map(|v| AiVerdictWire::new(v, c.category.as_deref()));
         CaseView {
             number: c.number,
             channel: c.channel,
@@ -234,7 +238,7 @@ impl From<Case> for CaseView {
             auto_resolved: c.auto_resolved,
             estimate_minutes: c.estimate_minutes,
             category_by: c.category_by.map(|d| d.as_str().to_owned()),
-            ai: c.ai.map(Into::into),
+            ai,
 
             profile: c.profile,
         }
