@@ -111,7 +111,7 @@ pub struct Generator {
 
 /// One word in this many of a customer's text is a word of the case's
 /// topic; the rest is ordinary support language.
-const TOPIC_ONE_IN: u32 = 14;
+const TOPIC_ONE_IN: u32 = 22;
 /// The spam topic's index in `CATEGORIES` and `TOPICS`.
 fn spam_topic() -> usize {
     CATEGORIES
@@ -341,8 +341,8 @@ impl Generator {
         if let Some(first) = subject.first_mut() {
             *first = opening;
         }
-        // One to three words of the topic, anywhere after the opening.
-        for _ in 0..self.rng.random_range(1..=3) {
+        // One or two words of the topic, anywhere after the opening.
+        for _ in 0..self.rng.random_range(1..=2) {
             let at = self.rng.random_range(0..subject.len());
             if at > 0 {
                 subject[at] = self.pick(TOPICS[topic]);

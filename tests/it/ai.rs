@@ -310,3 +310,133 @@ async fn a_fresh_install_says_it_has_nothing_to_learn_from() {
     let shown = admin.get(&format!("/api/v1/cases/{case}")).await;
     assert!(shown.body["ai"].is_null(), "{}", shown.text);
 }
+
+#[tokio::test]
+async fn the_case_page_shows_the_suggestion_and_the_automation_page_the_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = imported(dir.path(), 1_000, 3);
+    let server = Server::start_in(&data, &[("DOCKET_ADMIN_PASSWORD", ADMIN_PASSWORD)]);
+    let admin = server.admin().await;
+    let web = crate::web::Browser::new(&server);
+    web.login("admin", ADMIN_PASSWORD).await;
+    let csrf = web.csrf().await;
+    let (status, _, location) = web.post("/admin/ai/train", &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303);
+    let location = location.unwrap();
+    assert!(location.starts_with("/admin/plugins?ai="), "{location}");
+    let (_, page, _) = web.get(&location).await;
+    assert!(page.contains("id=\"ai-summary\""), "{page}");
+    assert!(page.contains("id=\"ai-labels\""), "{page}");
+    assert!(page.contains("<td>billing</td>"), "{page}");
+
+    // A threshold typed as a percentage; nonsense is refused by its label.
+    let (status, _, _) = web
+        .post(
+            "/admin/categories/billing",
+            &[("csrf", &csrf), ("ai_threshold", "60")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let categories = admin.get("/api/v1/categories").await.body;
+    let billing = categories
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "billing")
+        .unwrap();
+    assert!((billing["ai_threshold"].as_f64().unwrap() - 0.6).abs() < 1e-6);
+    let (status, page, _) = web
+        .post(
+            "/admin/categories/billing",
+            &[("csrf", &csrf), ("ai_threshold", "lots")],
+        )
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("AI threshold"), "{page}");
+
+    let support = channel_id(&admin, "Support").await;
+    let locked = open_case(
+        &admin,
+        support,
+        "Locked out of my login",
+        "The password reset link expired and the two-factor code is refused.",
+    )
+    .await;
+    let number = locked["number"].as_u64().unwrap();
+    let (_, page, _) = web.get(&format!("/cases/{number}")).await;
+    assert!(page.contains("id=\"ai-suggestion\""), "{page}");
+    assert!(page.contains("suggests <strong>login</strong>"), "{page}");
+    let (status, _, _) = web
+        .post(&format!("/cases/{number}/ai/accept"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(status, 303);
+    let (_, page, _) = web.get(&format!("/cases/{number}")).await;
+    assert!(!page.contains("id=\"ai-suggestion\""), "{page}");
+    assert_eq!(
+        admin.get(&format!("/api/v1/cases/{number}")).await.body["category"],
+        "login"
+    );
+    // Without the form's token nothing happens.
+    let (status, _, _) = web
+        .post(&format!("/cases/{number}/ai/accept"), &[("csrf", "forged")])
+        .await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn in_the_browser_a_suggestion_is_one_click_and_the_figures_fit_a_phone() {
+    use thirtyfour::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let data = imported(dir.path(), 1_000, 4);
+    let server = Server::start_in(&data, &[("DOCKET_ADMIN_PASSWORD", ADMIN_PASSWORD)]);
+    let admin = server.admin().await;
+    assert_eq!(admin.post("/api/v1/ai/train", json!({})).await.status, 200);
+    let support = channel_id(&admin, "Support").await;
+    let locked = open_case(
+        &admin,
+        support,
+        "Locked out of my login",
+        "The password reset link expired and the two-factor code is refused.",
+    )
+    .await;
+    let number = locked["number"].as_u64().unwrap();
+    let (_driver, web) = crate::browser::start_browser().await;
+    let outcome = async {
+        web.set_window_rect(0, 0, 1440, 900).await?;
+        web.goto(server.url("/inbox")).await?;
+        crate::browser::log_in(&web).await?;
+        web.goto(server.url(&format!("/cases/{number}"))).await?;
+        let suggestion = web.find(By::Id("ai-suggestion")).await?;
+        assert!(suggestion.text().await?.contains("login"));
+        crate::workspace::screenshot(&web, "ai-suggestion-1440").await;
+        web.find(By::Id("accept-ai-button")).await?.click().await?;
+        crate::browser::wait_for_path(&web, |p| p == format!("/cases/{number}")).await?;
+        let category = web.find(By::Id("category")).await?;
+        for _ in 0..50 {
+            if category.value().await?.as_deref() == Some("login") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(category.value().await?.as_deref(), Some("login"));
+        assert!(web.find(By::Id("ai-suggestion")).await.is_err());
+        for (width, height) in [(1440, 900), (390, 844)] {
+            web.set_window_rect(0, 0, width, height).await?;
+            web.goto(server.url("/admin/plugins")).await?;
+            web.find(By::Id("ai-h")).await?.scroll_into_view().await?;
+            assert!(
+                !crate::workspace::scrolls_sideways(&web).await,
+                "the automation page scrolls sideways at {width}"
+            );
+            crate::workspace::screenshot(&web, &format!("ai-figures-{width}")).await;
+        }
+        Ok::<_, WebDriverError>(())
+    }
+    .await;
+    let _ = web.quit().await;
+    outcome.unwrap();
+    assert_eq!(
+        admin.get(&format!("/api/v1/cases/{number}")).await.body["category_by"],
+        "person"
+    );
+}

@@ -218,7 +218,7 @@ async fn top_of(web: &WebDriver, css: &str) -> f64 {
     value.json().as_f64().unwrap()
 }
 
-async fn scrolls_sideways(web: &WebDriver) -> bool {
+pub(crate) async fn scrolls_sideways(web: &WebDriver) -> bool {
     web.execute(
         "return document.documentElement.scrollWidth > window.innerWidth;",
         vec![],
@@ -232,7 +232,7 @@ async fn scrolls_sideways(web: &WebDriver) -> bool {
 
 /// Saves a screenshot when `DOCKET_SCREENSHOTS` names a folder
 /// (`scripts/screenshots` does, for the README).
-async fn screenshot(web: &WebDriver, name: &str) {
+pub(crate) async fn screenshot(web: &WebDriver, name: &str) {
     if let Ok(dir) = std::env::var("DOCKET_SCREENSHOTS") {
         std::fs::create_dir_all(&dir).unwrap();
         web.screenshot(&std::path::Path::new(&dir).join(format!("{name}.png")))

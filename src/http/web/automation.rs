@@ -34,6 +34,105 @@ pub struct CategoryRow {
     /// The name as a URL path segment.
     pub path: String,
     pub auto_resolve: bool,
+    /// The AI threshold as a percentage for the form ("90"), or empty.
+    pub ai_threshold: String,
+}
+
+/// One label the AI agent knows, with its held-out figures.
+pub struct AiLabelRow {
+    pub label: String,
+    pub examples: u32,
+    pub precision: String,
+    pub recall: String,
+    pub applied_last_week: u32,
+}
+
+/// The AI agent's part of the page.
+pub struct AiPanel {
+    pub note: Option<String>,
+    pub trained_at: Option<When>,
+    pub category_accuracy: String,
+    pub held_out: u32,
+    pub spam_recall: String,
+    pub ham_marked_spam: String,
+    pub new_labels: u64,
+    pub labels: Vec<AiLabelRow>,
+    /// After "Learn now": what happened.
+    pub outcome: Option<String>,
+}
+
+fn percent(p: Option<f32>) -> String {
+    p.map_or_else(|| "—".into(), |p| format!("{:.1} %", p * 100.0))
+}
+
+fn ai_panel(status: crate::service::AiStatus, outcome: Option<String>) -> AiPanel {
+    let models = status.models.as_deref();
+    let category = models.and_then(|m| m.category_report());
+    let spam = models
+        .and_then(|m| m.spam_report())
+        .map(|r| r.held_out.scores());
+    let spam_score = |label: &str| {
+        spam.as_ref()
+            .and_then(|s| s.iter().find(|l| l.label == label).and_then(|l| l.recall))
+    };
+    let applied = |name: &str| {
+        status
+            .applied_last_week
+            .iter()
+            .find(|(c, _)| c.eq_ignore_ascii_case(name))
+            .map_or(0, |(_, n)| *n)
+    };
+    AiPanel {
+        note: match (status.enabled, models) {
+            (false, _) => Some("The AI agent is switched off ([ai] enabled = false in docket.toml).".into()),
+            (true, None) => Some("The AI agent has not learned yet: it learns from cases whose category people chose, and predicts nothing until then.".into()),
+            _ => None,
+        },
+        trained_at: models.map(|m| When::new(m.trained_at)),
+        category_accuracy: percent(category.and_then(|r| r.accuracy())),
+        held_out: category.map_or(0, |r| r.held_out.total()),
+        spam_recall: percent(spam_score("spam")),
+        ham_marked_spam: percent(spam_score("ham").map(|r| 1.0 - r)),
+        new_labels: status.new_labels,
+        labels: category
+            .map(|r| {
+                r.held_out
+                    .scores()
+                    .into_iter()
+                    .map(|s| AiLabelRow {
+                        examples: r
+                            .examples
+                            .iter()
+                            .find(|(l, _)| *l == s.label)
+                            .map_or(0, |(_, n)| *n),
+                        precision: percent(s.precision),
+                        recall: percent(s.recall),
+                        applied_last_week: applied(&s.label),
+                        label: s.label,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        outcome,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PluginsQuery {
+    /// What "Learn now" did: `swapped` or `kept`.
+    ai: Option<String>,
+}
+
+/// "Learn now" on the automation page.
+#[handler]
+pub async fn train_ai(req: &Request, Form(form): Form<CsrfForm>) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let outcome = app(req).service.train_ai(Some(&session.user)).await?;
+    Ok(Redirect::see_other(if outcome.swapped {
+        "/admin/plugins?ai=swapped#ai-h"
+    } else {
+        "/admin/plugins?ai=kept#ai-h"
+    }))
 }
 
 #[derive(Template)]
@@ -45,15 +144,25 @@ pub struct PluginsPage {
     pub hooks: Vec<HookRow>,
     pub failures: Vec<FailureRow>,
     pub categories: Vec<CategoryRow>,
+    pub ai: AiPanel,
 }
 
 #[handler]
-pub fn plugins_page(req: &Request) -> Result<Response, WebError> {
+pub fn plugins_page(
+    req: &Request,
+    poem::web::Query(query): poem::web::Query<PluginsQuery>,
+) -> Result<Response, WebError> {
     let session = require_session(req)?;
     let service = &app(req).service;
     let report = service.plugin_report(&session.user)?;
     let categories = service.list_categories(&session.user)?;
+    let outcome = match query.ai.as_deref() {
+        Some("swapped") => Some("The AI agent learned again; the new models are in use.".into()),
+        Some("kept") => Some("The AI agent learned again, but the new models scored worse on the held-out cases, so the current ones stay.".into()),
+        _ => None,
+    };
     let page = PluginsPage {
+        ai: ai_panel(service.ai_status(&session.user)?, outcome),
         nav: Nav::new(&session, "automation"),
         dir: report.dir,
         plugins: report
@@ -93,6 +202,10 @@ pub fn plugins_page(req: &Request) -> Result<Response, WebError> {
             .into_iter()
             .map(|c| CategoryRow {
                 path: urlencode(&c.name),
+                ai_threshold: c
+                    .ai_threshold
+                    .map(|t| format!("{}", (t * 100.0).round()))
+                    .unwrap_or_default(),
                 name: c.name,
                 auto_resolve: c.auto_resolve,
             })

@@ -66,6 +66,8 @@ pub fn routes() -> Route {
             get(properties::profile_fields),
         )
         .at("/cases/:number/timer", post(actions::timer))
+        .at("/cases/:number/ai/accept", post(actions::accept_ai))
+        .at("/admin/ai/train", post(automation::train_ai))
         .at("/cases/:number/links", post(actions::add_link))
         .at(
             "/cases/:number/links/:target/delete",

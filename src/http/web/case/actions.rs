@@ -26,6 +26,22 @@ async fn apply_change(
     Ok(to_case(number))
 }
 
+/// Accepts the category the AI agent suggested, as the person's decision.
+#[handler]
+pub async fn accept_ai(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let number = parse_number(&number)?;
+    app(req)
+        .service
+        .accept_ai_suggestion(&session.user, number)
+        .await?;
+    Ok(to_case(number))
+}
+
 #[derive(Deserialize)]
 pub struct EditCaseForm {
     csrf: String,

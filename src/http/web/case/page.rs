@@ -265,6 +265,11 @@ pub fn case_page(
         update,
         reply_window,
         is_partner: rights.is_partner,
+        ai: if rights.is_partner {
+            None
+        } else {
+            AiShown::new(&case)
+        },
         social: match case.source {
             crate::domain::case::Source::Instagram => Some("Instagram"),
             crate::domain::case::Source::Facebook => Some("Facebook"),

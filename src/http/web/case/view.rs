@@ -316,6 +316,56 @@ pub struct CasePage {
     /// Older events folded away, and the link that shows them all.
     pub folded: usize,
     pub show_all_href: String,
+    /// What the AI agent said, for staff.
+    pub ai: Option<AiShown>,
+}
+
+/// The AI agent's verdict as the properties panel shows it.
+pub struct AiShown {
+    /// It set the category itself: how sure it was.
+    pub applied: Option<String>,
+    /// The category it suggests, and how sure it is ("78 %").
+    pub suggestion: Option<(String, String)>,
+    /// The priority it suggests, when the case has another.
+    pub priority: Option<String>,
+}
+
+/// A confidence as people read it; a model is never quite certain.
+fn percent(p: Option<f32>) -> String {
+    match p {
+        None => String::new(),
+        Some(p) if p >= 0.995 => "over 99 %".into(),
+        Some(p) => format!("{:.0} %", p * 100.0),
+    }
+}
+
+impl AiShown {
+    pub fn new(case: &Case) -> Option<AiShown> {
+        let verdict = case.ai.as_ref()?;
+        let category_by_ai = case.category_by == Some(crate::domain::ai::Decider::Ai);
+        let shown = AiShown {
+            applied: category_by_ai.then(|| {
+                // Applied but not its likeliest category: it was spam.
+                if verdict.applied != verdict.category {
+                    format!(
+                        "Filed by the AI agent (spam, {} sure)",
+                        percent(verdict.spam)
+                    )
+                } else {
+                    format!("Set by the AI agent, {} sure", percent(verdict.confidence))
+                }
+            }),
+            suggestion: verdict
+                .suggestion(case.category.as_deref())
+                .map(|c| (c.to_owned(), percent(verdict.confidence))),
+            priority: verdict
+                .priority
+                .clone()
+                .filter(|p| p != case.priority.as_str()),
+        };
+        (shown.applied.is_some() || shown.suggestion.is_some() || shown.priority.is_some())
+            .then_some(shown)
+    }
 }
 
 /// The profile inputs of a case type, for the properties panel to swap in
