@@ -124,6 +124,11 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         "MB",
     );
 
+    // 1b. The AI agent, learning from the archive's categories (offline,
+    // before the server takes the data directory).
+    log("training the AI agent on the archive");
+    ai_figures(&data, &mut report)?;
+
     // 2. Start the server on the archive.
     log("starting the server");
     let (server, startup) = ServerProcess::start(&data)?;

@@ -402,3 +402,85 @@ pub(super) async fn bulk_close(api: &Api, count: usize) -> Result<(usize, f64), 
     let closed = answer["succeeded"].as_array().map_or(0, Vec::len);
     Ok((closed, seconds))
 }
+
+/// The AI agent on the archive's categories: reading the labelled cases,
+/// their terms, the fit, held-out figures and the cost of one prediction.
+pub(super) fn ai_figures(data: &Path, report: &mut Report) -> Result<(), String> {
+    use crate::ai::{Featurizer, Models, is_held_out, terms_of};
+    let config = crate::config::FileConfig::default()
+        .resolve(Some(data.to_owned()), None)
+        .map_err(|e| e.to_string())?;
+    let store = Store::open(data).map_err(|e| e.to_string())?;
+    let service = crate::service::Service::new(store, Arc::new(config));
+    let started = Instant::now();
+    let cases = service.ai_labelled_cases().map_err(|e| e.to_string())?;
+    let read = started.elapsed();
+    let analyzer = crate::search::Analyzer::new(crate::search::Language::English);
+    let started = Instant::now();
+    let terms = terms_of(&cases, &analyzer);
+    let tokenize = started.elapsed();
+    let started = Instant::now();
+    let models =
+        Models::train_on_terms(&cases, &terms, chrono::Utc::now()).map_err(|e| e.to_string())?;
+    let fit = started.elapsed();
+    let n = cases.len().max(1) as f64;
+    report.add("AI: labelled cases learned from", n, "cases");
+    report.add("AI: reading them from the store", read.as_secs_f64(), "s");
+    report.add(
+        "AI: their terms (the search analyser)",
+        tokenize.as_secs_f64(),
+        "s",
+    );
+    report.add(
+        "AI: vocabulary and naive Bayes fit (bare linfa)",
+        fit.as_secs_f64(),
+        "s",
+    );
+    report.at_most(
+        "AI: training, scaled to 100,000 labelled cases",
+        (read + tokenize + fit).as_secs_f64() * 100_000.0 / n,
+        "s",
+        60.0,
+    );
+    if let Some(category) = models.category_report() {
+        report.at_least(
+            "AI: held-out category accuracy",
+            f64::from(category.accuracy().unwrap_or(0.0)) * 100.0,
+            "%",
+            90.0,
+        );
+    }
+    if let Some(spam) = models.spam_report() {
+        let scores = spam.held_out.scores();
+        let recall = |label: &str| {
+            scores
+                .iter()
+                .find(|s| s.label == label)
+                .and_then(|s| s.recall)
+                .map_or(0.0, f64::from)
+        };
+        report.at_least("AI: held-out spam recall", recall("spam") * 100.0, "%", 95.0);
+        report.at_most(
+            "AI: held-out cases not spam taken for spam",
+            (1.0 - recall("ham")) * 100.0,
+            "%",
+            1.0,
+        );
+    }
+    let mut featurizer = Featurizer::new(analyzer);
+    let mut samples = Vec::new();
+    for case in cases.iter().filter(|c| is_held_out(c.number)).take(2_000) {
+        let started = Instant::now();
+        std::hint::black_box(models.predict(&mut featurizer, &case.doc));
+        samples.push(started.elapsed());
+    }
+    let predictions = Latencies(samples);
+    report.add("AI: prediction per intake: p50", predictions.percentile(50.0), "ms");
+    report.at_most(
+        "AI: prediction per intake: p99",
+        predictions.percentile(99.0),
+        "ms",
+        1.0,
+    );
+    Ok(())
+}
