@@ -63,9 +63,16 @@ pub async fn serve_on(
     .map_err(|e| AppError::Serve(e.to_string()))??;
     let (search, rebuild) = open_search(&config).await?;
     let scripts = open_scripts(&config).await?;
+    let model = crate::llm::LanguageModel::from_config(&config.llm, &config.notify.webhook_allow)
+        .map_err(|e| {
+        AppError::Serve(format!(
+            "{e}; allow its host:port with DOCKET_WEBHOOK_ALLOW or change [llm] url"
+        ))
+    })?;
     let service = Service::new(store.clone(), config.clone())
         .with_search(search.clone())
-        .with_scripts(scripts.clone());
+        .with_scripts(scripts.clone())
+        .with_llm(model.map(Arc::new));
     if let Some(password) = service.ensure_first_admin(admin_password).await? {
         println!("Created the first administrator.");
         println!("  username: admin");

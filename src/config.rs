@@ -155,6 +155,33 @@ impl Default for AiConfig {
     }
 }
 
+/// A language model the organisation chooses: any OpenAI-compatible chat
+/// endpoint (a local Ollama or llama.cpp server, or a provider).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmConfig {
+    /// The API base, e.g. `http://127.0.0.1:11434/v1`; none: no model.
+    pub url: Option<String>,
+    pub model: String,
+    /// Sent as `Authorization: Bearer`; `DOCKET_LLM_API_KEY` replaces it.
+    pub api_key: Option<String>,
+    pub timeout_seconds: u64,
+    /// The longest answer asked for, in tokens.
+    pub max_tokens: u32,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        LlmConfig {
+            url: None,
+            model: "llama3.1".into(),
+            api_key: None,
+            timeout_seconds: 60,
+            max_tokens: 400,
+        }
+    }
+}
+
 /// Time tracking.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -261,6 +288,7 @@ pub struct FileConfig {
     pub mail: MailConfig,
     pub smtp: SmtpConfig,
     pub ai: AiConfig,
+    pub llm: LlmConfig,
 }
 
 /// The resolved configuration the server runs with.
@@ -277,6 +305,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub smtp: SmtpConfig,
     pub ai: AiConfig,
+    pub llm: LlmConfig,
 }
 
 impl FileConfig {
@@ -336,6 +365,14 @@ impl FileConfig {
             search: self.search,
             scripting: self.scripting,
             ai: self.ai,
+            llm: LlmConfig {
+                api_key: std::env::var("DOCKET_LLM_API_KEY")
+                    .ok()
+                    .filter(|k| !k.trim().is_empty())
+                    .or(self.llm.api_key),
+                url: self.llm.url.filter(|u| !u.trim().is_empty()),
+                ..self.llm
+            },
             notify,
             time: self.time,
             mail: self.mail,

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod export;
 pub mod http;
 pub mod live;
+pub mod llm;
 pub mod mail;
 pub mod markdown;
 pub mod notify;

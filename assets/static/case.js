@@ -636,3 +636,66 @@ document.addEventListener("submit", async (event) => {
   dialog.showModal();
   dialog.querySelector("#confirm-action")?.focus();
 });
+
+// The language model's help, when one is configured: a summary above the
+// thread and a draft in the composer. Its text is only ever shown or put
+// in the box for the agent to edit; nothing is sent without them.
+async function askModel(kind) {
+  const body = new URLSearchParams({ csrf: csrfInput.value });
+  try {
+    const response = await fetch(`/cases/${number}/assist/${kind}`, {
+      method: "POST",
+      headers: { "x-docket-fetch": "1" },
+      body,
+    });
+    const answer = await response.json();
+    return response.ok ? { ok: true, ...answer } : { ok: false, error: answer.error || `The server answered ${response.status}.` };
+  } catch {
+    return { ok: false, error: "The server cannot be reached. Try again." };
+  }
+}
+
+const summarize = document.getElementById("summarize");
+if (summarize) {
+  const panel = document.getElementById("summary-panel");
+  const shown = document.getElementById("summary-text");
+  summarize.hidden = false;
+  summarize.addEventListener("click", async () => {
+    panel.hidden = false;
+    panel.classList.remove("failed");
+    document.getElementById("summary-model").textContent = summarize.dataset.model;
+    shown.textContent = "Asking the language model…";
+    summarize.disabled = true;
+    const answer = await askModel("summary");
+    summarize.disabled = false;
+    if (answer.ok) {
+      shown.textContent = answer.text;
+    } else {
+      panel.classList.add("failed");
+      shown.textContent = `No summary: ${answer.error}`;
+    }
+  });
+}
+
+const draftButton = document.getElementById("draft-reply");
+if (draftButton) {
+  const box = document.getElementById("update-body");
+  const note = document.getElementById("draft-note");
+  draftButton.hidden = false;
+  draftButton.addEventListener("click", async () => {
+    draftButton.disabled = true;
+    note.hidden = false;
+    note.textContent = "Asking the language model…";
+    const answer = await askModel("draft");
+    draftButton.disabled = false;
+    if (!answer.ok) {
+      note.textContent = `No draft: ${answer.error}`;
+      return;
+    }
+    // What the agent typed stays; the draft goes after it.
+    box.value = box.value.trim() ? `${box.value.trimEnd()}\n\n${answer.text}` : answer.text;
+    box.dataset.drafted = answer.model;
+    note.textContent = `Drafted by ${answer.model}: read and edit it before you send it.`;
+    box.focus();
+  });
+}

@@ -17,6 +17,9 @@ pub use models::{
     is_held_out, terms_of,
 };
 
+/// The library under the classifiers, named in benchmark reports.
+pub const ENGINE: &str = "linfa-bayes";
+
 #[derive(Debug, thiserror::Error)]
 pub enum AiError {
     #[error("there are not enough labelled cases to learn from yet")]

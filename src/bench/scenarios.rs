@@ -432,7 +432,10 @@ pub(super) fn ai_figures(data: &Path, report: &mut Report) -> Result<(), String>
         "s",
     );
     report.add(
-        "AI: vocabulary and naive Bayes fit (bare linfa)",
+        format!(
+            "AI: vocabulary and naive Bayes fit (bare {})",
+            crate::ai::ENGINE
+        ),
         fit.as_secs_f64(),
         "s",
     );
@@ -459,7 +462,12 @@ pub(super) fn ai_figures(data: &Path, report: &mut Report) -> Result<(), String>
                 .and_then(|s| s.recall)
                 .map_or(0.0, f64::from)
         };
-        report.at_least("AI: held-out spam recall", recall("spam") * 100.0, "%", 95.0);
+        report.at_least(
+            "AI: held-out spam recall",
+            recall("spam") * 100.0,
+            "%",
+            95.0,
+        );
         report.at_most(
             "AI: held-out cases not spam taken for spam",
             (1.0 - recall("ham")) * 100.0,
@@ -475,7 +483,11 @@ pub(super) fn ai_figures(data: &Path, report: &mut Report) -> Result<(), String>
         samples.push(started.elapsed());
     }
     let predictions = Latencies(samples);
-    report.add("AI: prediction per intake: p50", predictions.percentile(50.0), "ms");
+    report.add(
+        "AI: prediction per intake: p50",
+        predictions.percentile(50.0),
+        "ms",
+    );
     report.at_most(
         "AI: prediction per intake: p99",
         predictions.percentile(99.0),

@@ -114,6 +114,10 @@ pub fn status_of(err: &ServiceError) -> StatusCode {
             SearchError::Index(_) => StatusCode::INTERNAL_SERVER_ERROR,
         },
         ServiceError::Output(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        ServiceError::Model(
+            crate::llm::LlmError::NotConfigured | crate::llm::LlmError::NotAllowed(_),
+        ) => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::Model(_) => StatusCode::BAD_GATEWAY,
         ServiceError::Store(crate::store::StoreError::Closed) => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -668,6 +668,43 @@ mod tests {
     }
 
     #[test]
+    fn hooks_see_the_ai_verdict_and_may_overrule_it() {
+        let verdict = crate::domain::ai::AiVerdict {
+            category: Some("login".into()),
+            confidence: Some(0.97),
+            spam: Some(0.02),
+            priority: Some("high".into()),
+            applied: Some("login".into()),
+        };
+        // Later hooks see the agent's category when no plugin decides.
+        let (host, _dir) = host_with(
+            "fn route(t) { if t.category == \"login\" && t.ai.confidence > 0.9 { \"amy\" } }",
+            ScriptingConfig::default(),
+        );
+        let decided = host.intake(&view(), Some(&verdict));
+        assert_eq!(decided.category, None, "the rules decided no category");
+        assert_eq!(decided.route, Some(Route::User("amy".into())));
+        // A plugin's category overrules the agent's.
+        let (host, _dir) = host_with(
+            "fn categorize(t) { if t.ai.priority == \"high\" && t.ai.spam < 0.5 { \"account\" } }",
+            ScriptingConfig::default(),
+        );
+        assert_eq!(
+            host.intake(&view(), Some(&verdict)).category.as_deref(),
+            Some("account")
+        );
+        // Before the agent has learned, `ai` is ().
+        let (host, _dir) = host_with(
+            "fn categorize(t) { if t.ai == () { \"none yet\" } }",
+            ScriptingConfig::default(),
+        );
+        assert_eq!(
+            host.intake(&view(), None).category.as_deref(),
+            Some("none yet")
+        );
+    }
+
+    #[test]
     fn a_route_to_someone_outside_the_channel_is_refused() {
         let (host, _dir) = host_with("fn route(t) { \"zed\" }", ScriptingConfig::default());
         assert_eq!(host.intake(&view(), None).route, None);

@@ -4,6 +4,7 @@
 //! transaction.
 
 mod ai;
+mod assist;
 mod auth;
 mod bulk;
 mod cases;
@@ -41,6 +42,7 @@ use crate::domain::user::{Role, User};
 use crate::store::{Store, StoreError};
 
 pub use ai::{AI_ACTOR, AiStatus, TrainingOutcome};
+pub use assist::ModelText;
 pub use auth::{Credential, Session};
 pub use bulk::{BulkAction, BulkTarget};
 pub use cases::{CaseChange, NewMessage};
@@ -95,6 +97,9 @@ pub enum ServiceError {
     Output(String),
     #[error(transparent)]
     Search(#[from] crate::search::SearchError),
+    /// The language model is not configured, or failed.
+    #[error(transparent)]
+    Model(#[from] crate::llm::LlmError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -150,6 +155,8 @@ pub struct Service {
     presence: Arc<presence::PresenceBoard>,
     /// The AI agent's current models.
     ai: Arc<ai::Agent>,
+    /// The language model, when the organisation configured one.
+    llm: Option<Arc<crate::llm::LanguageModel>>,
     /// Whether this process has tried to train the agent yet.
     ai_tried: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -166,6 +173,7 @@ impl Service {
         let service = Service {
             ai: Arc::new(ai::Agent::new(crate::search::Analyzer::new(language))),
             ai_tried: Arc::default(),
+            llm: None,
             store,
             config,
             login_guard,

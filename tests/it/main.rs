@@ -6,6 +6,7 @@ mod accessibility;
 mod ai;
 mod api_cases;
 mod api_channels_users;
+mod assist;
 mod automation;
 mod bad_input;
 mod browser;

@@ -168,6 +168,59 @@ impl From<TrainingOutcome> for TrainingView {
     }
 }
 
+/// Text a language model wrote; nothing was stored or sent.
+#[derive(Debug, Object)]
+struct ModelTextView {
+    text: String,
+    /// The model that wrote it (`[llm] model`).
+    model: String,
+    generated_at: DateTime<Utc>,
+}
+
+impl From<crate::service::ModelText> for ModelTextView {
+    fn from(t: crate::service::ModelText) -> Self {
+        ModelTextView {
+            text: t.text,
+            model: t.model,
+            generated_at: t.at,
+        }
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Cases")]
+impl AssistApi {
+    /// A summary of the case by the configured language model, for staff
+    /// (internal notes are part of what it reads). 503 when no model is
+    /// configured, 502 when it fails.
+    #[oai(path = "/cases/:number/summary", method = "post")]
+    async fn summary(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        number: Path<u64>,
+    ) -> Result<Json<ModelTextView>, ApiError> {
+        let text = state(req).service.summarize_case(&auth.0, number.0).await?;
+        Ok(Json(text.into()))
+    }
+
+    /// A draft of the next reply by the configured language model, for
+    /// someone who may answer the case (it reads no internal notes). It is
+    /// not sent: send it, edited, as an update or reply.
+    #[oai(path = "/cases/:number/draft", method = "post")]
+    async fn draft(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        number: Path<u64>,
+    ) -> Result<Json<ModelTextView>, ApiError> {
+        let text = state(req).service.draft_reply(&auth.0, number.0).await?;
+        Ok(Json(text.into()))
+    }
+}
+
+#[derive(Default)]
+pub struct AssistApi;
+
 #[OpenApi(tag = "ApiTags::Automation")]
 impl AiApi {
     /// What the AI agent learned and how well it does on held-out cases

@@ -81,6 +81,7 @@ pub type Apis = (
         saved_replies::SavedRepliesApi,
         previews::PreviewsApi,
         ai::AiApi,
+        ai::AssistApi,
     ),
 );
 

@@ -67,6 +67,8 @@ pub fn routes() -> Route {
         )
         .at("/cases/:number/timer", post(actions::timer))
         .at("/cases/:number/ai/accept", post(actions::accept_ai))
+        .at("/cases/:number/assist/summary", post(actions::summary))
+        .at("/cases/:number/assist/draft", post(actions::draft))
         .at("/admin/ai/train", post(automation::train_ai))
         .at("/cases/:number/links", post(actions::add_link))
         .at(

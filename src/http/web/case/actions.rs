@@ -26,6 +26,70 @@ async fn apply_change(
     Ok(to_case(number))
 }
 
+/// What the language model wrote, or why it could not, as JSON for the
+/// case page's script.
+async fn model_answer(
+    req: &Request,
+    number: &str,
+    csrf: &str,
+    wants_draft: bool,
+) -> poem::Response {
+    use poem::IntoResponse;
+    let outcome = async {
+        let session = require_form_session(req, csrf)?;
+        let number = parse_number(number)?;
+        let service = &app(req).service;
+        Ok::<_, WebError>(if wants_draft {
+            service.draft_reply(&session.user, number).await?
+        } else {
+            service.summarize_case(&session.user, number).await?
+        })
+    }
+    .await;
+    match outcome {
+        Ok(text) => poem::web::Json(serde_json::json!({
+            "text": text.text,
+            "model": text.model,
+        }))
+        .into_response(),
+        Err(error) => {
+            let status = poem::error::ResponseError::status(&error);
+            let message = match &error {
+                WebError::Service(crate::service::ServiceError::Model(e)) => e.to_string(),
+                WebError::Internal(_) => {
+                    "something went wrong on the server; the server log has details".into()
+                }
+                other => other.to_string(),
+            };
+            (
+                status,
+                poem::web::Json(serde_json::json!({ "error": message })),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A summary of the case by the language model (`POST`, for the script).
+#[handler]
+pub async fn summary(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> poem::Response {
+    model_answer(req, &number, &form.csrf, false).await
+}
+
+/// A draft reply by the language model (`POST`, for the script).
+#[handler]
+pub async fn draft(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> poem::Response {
+    model_answer(req, &number, &form.csrf, true).await
+}
+
 /// Accepts the category the AI agent suggested, as the person's decision.
 #[handler]
 pub async fn accept_ai(

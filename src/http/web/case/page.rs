@@ -265,6 +265,11 @@ pub fn case_page(
         update,
         reply_window,
         is_partner: rights.is_partner,
+        llm: if rights.is_partner {
+            None
+        } else {
+            app(req).service.llm_model().map(str::to_owned)
+        },
         ai: if rights.is_partner {
             None
         } else {

@@ -318,6 +318,8 @@ pub struct CasePage {
     pub show_all_href: String,
     /// What the AI agent said, for staff.
     pub ai: Option<AiShown>,
+    /// The language model's name, when one is configured (staff only).
+    pub llm: Option<String>,
 }
 
 /// The AI agent's verdict as the properties panel shows it.

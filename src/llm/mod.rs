@@ -1,0 +1,138 @@
+//! A language model the organisation chooses, spoken to over the OpenAI
+//! chat completions API (`POST {url}/chat/completions`), which Ollama,
+//! llama.cpp's server, vLLM and the hosted providers all answer. It only
+//! ever writes text for a person to read or edit; nothing it writes is
+//! sent anywhere without an agent.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::config::LlmConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    #[error("no language model is configured ([llm] url in docket.toml)")]
+    NotConfigured,
+    #[error("the language model's address is not allowed: {0}")]
+    NotAllowed(String),
+    #[error("the language model could not be reached: {0}")]
+    Unreachable(String),
+    #[error("the language model answered {status}: {detail}")]
+    Refused { status: u16, detail: String },
+    #[error("the language model's answer could not be read: {0}")]
+    Unreadable(String),
+}
+
+/// The configured model.
+pub struct LanguageModel {
+    client: reqwest::Client,
+    endpoint: String,
+    model: String,
+    api_key: Option<String>,
+    max_tokens: u32,
+}
+
+#[derive(Deserialize)]
+struct Completion {
+    choices: Vec<Choice>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    message: Message,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    content: Option<String>,
+}
+
+/// The provider's error body, when it sends the usual one.
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    message: String,
+}
+
+impl LanguageModel {
+    /// The model `config` names, if any; its address must pass the
+    /// outbound allow-list (`allowed`), like every address the server calls.
+    pub fn from_config(
+        config: &LlmConfig,
+        allowed: &[String],
+    ) -> Result<Option<LanguageModel>, LlmError> {
+        let Some(url) = config.url.as_deref() else {
+            return Ok(None);
+        };
+        let base = crate::domain::validate::outbound_url("llm.url", url, allowed)
+            .map_err(|e| LlmError::NotAllowed(e.to_string()))?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(config.timeout_seconds.max(1)))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| LlmError::Unreachable(e.to_string()))?;
+        Ok(Some(LanguageModel {
+            client,
+            endpoint: format!("{}/chat/completions", base.trim_end_matches('/')),
+            model: config.model.clone(),
+            api_key: config.api_key.clone(),
+            max_tokens: config.max_tokens,
+        }))
+    }
+
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// One completion: `instructions` as the system message, `text` as the
+    /// user's.
+    pub async fn complete(&self, instructions: &str, text: &str) -> Result<String, LlmError> {
+        let body = json!({
+            "model": self.model,
+            "messages": [
+                {"role": "system", "content": instructions},
+                {"role": "user", "content": text},
+            ],
+            "max_tokens": self.max_tokens,
+            "temperature": 0.2,
+            "stream": false,
+        });
+        let mut request = self.client.post(&self.endpoint).json(&body);
+        if let Some(key) = &self.api_key {
+            request = request.bearer_auth(key);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| LlmError::Unreachable(e.to_string()))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| LlmError::Unreachable(e.to_string()))?;
+        if !status.is_success() {
+            let detail = serde_json::from_slice::<ErrorBody>(&bytes)
+                .map(|e| e.error.message)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned());
+            return Err(LlmError::Refused {
+                status: status.as_u16(),
+                detail: detail.chars().take(300).collect(),
+            });
+        }
+        let completion: Completion =
+            serde_json::from_slice(&bytes).map_err(|e| LlmError::Unreadable(e.to_string()))?;
+        completion
+            .choices
+            .into_iter()
+            .find_map(|c| c.message.content)
+            .map(|text| text.trim().to_owned())
+            .filter(|text| !text.is_empty())
+            .ok_or_else(|| LlmError::Unreadable("it contained no text".into()))
+    }
+}
