@@ -10,7 +10,7 @@ use crate::search::Analyzer;
 
 /// Characters of the first message read; the opening says what a case is
 /// about, and long bodies are mostly quotes and signatures.
-const BODY_CHARS: usize = 2_000;
+pub const BODY_CHARS: usize = 2_000;
 /// A term must occur in this many training cases to be a feature.
 const MIN_CASES: u32 = 2;
 /// The most features a vocabulary keeps (the most widespread terms).
@@ -58,6 +58,69 @@ impl Featurizer {
     }
 }
 
+/// Many documents' terms, each term stored once: a document is a list of
+/// term numbers. Holding a large archive's terms as strings would take
+/// gigabytes.
+#[derive(Debug, Default)]
+pub struct Corpus {
+    names: Vec<String>,
+    numbers: HashMap<String, u32>,
+    docs: Vec<Vec<u32>>,
+}
+
+impl Corpus {
+    /// Adds a document; returns its index.
+    pub fn push(&mut self, terms: impl IntoIterator<Item = String>) -> usize {
+        let doc = terms
+            .into_iter()
+            .map(|term| match self.numbers.get(&term) {
+                Some(&n) => n,
+                None => {
+                    let n = self.names.len() as u32;
+                    self.names.push(term.clone());
+                    self.numbers.insert(term, n);
+                    n
+                }
+            })
+            .collect();
+        self.docs.push(doc);
+        self.docs.len() - 1
+    }
+
+    /// Appends another corpus's documents, in order.
+    pub fn extend(&mut self, other: Corpus) {
+        let Corpus { names, docs, .. } = other;
+        let renumber: Vec<u32> = names
+            .into_iter()
+            .map(|name| match self.numbers.get(&name) {
+                Some(&n) => n,
+                None => {
+                    let n = self.names.len() as u32;
+                    self.names.push(name.clone());
+                    self.numbers.insert(name, n);
+                    n
+                }
+            })
+            .collect();
+        self.docs.extend(
+            docs.into_iter()
+                .map(|doc| doc.into_iter().map(|t| renumber[t as usize]).collect()),
+        );
+    }
+
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    pub fn doc(&self, index: usize) -> &[u32] {
+        &self.docs[index]
+    }
+}
+
 /// Feature numbers of the terms a model knows.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Vocabulary {
@@ -68,21 +131,25 @@ pub struct Vocabulary {
 pub type Counts = Vec<(u32, f32)>;
 
 impl Vocabulary {
-    /// The terms found in at least [`MIN_CASES`] of the documents, the most
-    /// widespread first, at most [`MAX_FEATURES`].
-    pub fn build<'a>(docs: impl Iterator<Item = &'a [String]>) -> Vocabulary {
-        let mut cases: HashMap<&str, u32> = HashMap::new();
-        for terms in docs {
-            let mut seen: Vec<&str> = terms.iter().map(String::as_str).collect();
+    /// The terms found in at least [`MIN_CASES`] of the documents `docs`
+    /// of `corpus`, the most widespread first, at most [`MAX_FEATURES`].
+    pub fn build(corpus: &Corpus, docs: impl Iterator<Item = usize>) -> Vocabulary {
+        let mut cases = vec![0u32; corpus.names.len()];
+        let mut seen = Vec::new();
+        for doc in docs {
+            seen.clear();
+            seen.extend_from_slice(corpus.doc(doc));
             seen.sort_unstable();
             seen.dedup();
-            for term in seen {
-                *cases.entry(term).or_default() += 1;
+            for &term in &seen {
+                cases[term as usize] += 1;
             }
         }
         let mut kept: Vec<(&str, u32)> = cases
-            .into_iter()
-            .filter(|(_, count)| *count >= MIN_CASES)
+            .iter()
+            .enumerate()
+            .filter(|(_, count)| **count >= MIN_CASES)
+            .map(|(term, count)| (corpus.names[term].as_str(), *count))
             .collect();
         // Ties by term, so the same cases always give the same features.
         kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
@@ -96,6 +163,20 @@ impl Vocabulary {
         }
     }
 
+    /// Each of `corpus`'s term numbers as this vocabulary's feature.
+    pub fn mapping(&self, corpus: &Corpus) -> Vec<Option<u32>> {
+        corpus
+            .names
+            .iter()
+            .map(|name| self.index.get(name).copied())
+            .collect()
+    }
+
+    /// A corpus document's counts under `mapping` (from [`Self::mapping`]).
+    pub fn counts_of(doc: &[u32], mapping: &[Option<u32>]) -> Counts {
+        Self::sublinear(doc.iter().filter_map(|t| mapping[*t as usize]))
+    }
+
     pub fn len(&self) -> usize {
         self.index.len()
     }
@@ -104,11 +185,13 @@ impl Vocabulary {
     /// a word said ten times is stronger evidence than one said once, but
     /// not ten times stronger.
     pub fn counts(&self, terms: &[String]) -> Counts {
+        Self::sublinear(terms.iter().filter_map(|t| self.index.get(t).copied()))
+    }
+
+    fn sublinear(features: impl Iterator<Item = u32>) -> Counts {
         let mut raw: HashMap<u32, u32> = HashMap::new();
-        for term in terms {
-            if let Some(&i) = self.index.get(term) {
-                *raw.entry(i).or_default() += 1;
-            }
+        for i in features {
+            *raw.entry(i).or_default() += 1;
         }
         let mut counts: Counts = raw
             .into_iter()
@@ -160,9 +243,24 @@ mod tests {
         .iter()
         .map(|d| d.iter().map(|t| t.to_string()).collect())
         .collect();
-        let vocabulary = Vocabulary::build(docs.iter().map(Vec::as_slice));
+        let mut corpus = Corpus::default();
+        for doc in &docs {
+            corpus.push(doc.iter().cloned());
+        }
+        let vocabulary = Vocabulary::build(&corpus, 0..corpus.len());
         assert_eq!(vocabulary.len(), 2, "'once' is in one case only");
         let counts = vocabulary.counts(&docs[0]);
+        assert_eq!(
+            Vocabulary::counts_of(corpus.doc(0), &vocabulary.mapping(&corpus)),
+            counts,
+            "a corpus document counts as its terms do"
+        );
+        // Corpora merge with their terms renumbered.
+        let mut other = Corpus::default();
+        other.push(["late".to_string(), "new".to_string()]);
+        corpus.extend(other);
+        assert_eq!(corpus.len(), 4);
+        assert_eq!(corpus.doc(3)[0], corpus.doc(0)[2], "'late' is one term");
         assert_eq!(counts.len(), 2);
         let mut values: Vec<f32> = counts.iter().map(|(_, n)| *n).collect();
         values.sort_by(f32::total_cmp);

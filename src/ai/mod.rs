@@ -11,7 +11,7 @@ mod features;
 mod models;
 
 pub use evaluate::{Confusion, LabelScore};
-pub use features::{Document, Featurizer};
+pub use features::{BODY_CHARS, Corpus, Document, Featurizer};
 pub use models::{
     HELD_OUT_EVERY, LabeledCase, ModelReport, Models, Prediction, Scores, cross_validate,
     is_held_out, terms_of,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::AiError;
 use super::classifier::{Classifier, Example};
 use super::evaluate::Confusion;
-use super::features::{Counts, Document, Featurizer, Vocabulary};
+use super::features::{Corpus, Counts, Document, Featurizer, Vocabulary};
 use crate::domain::Timestamp;
 pub use crate::domain::ai::Prediction;
 use crate::search::Analyzer;
@@ -84,8 +84,9 @@ impl Scores {
     }
 }
 
-/// Every case's terms, read on as many threads as there are cores.
-pub fn terms_of(cases: &[LabeledCase], analyzer: &Analyzer) -> Vec<Vec<String>> {
+/// Every case's terms, in case order, read on as many threads as there
+/// are cores.
+pub fn terms_of(cases: &[LabeledCase], analyzer: &Analyzer) -> Corpus {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = cases.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
@@ -94,16 +95,19 @@ pub fn terms_of(cases: &[LabeledCase], analyzer: &Analyzer) -> Vec<Vec<String>> 
             .map(|part| {
                 let mut featurizer = Featurizer::new(analyzer.clone());
                 scope.spawn(move || {
-                    part.iter()
-                        .map(|c| featurizer.terms(&c.doc))
-                        .collect::<Vec<_>>()
+                    let mut corpus = Corpus::default();
+                    for case in part {
+                        corpus.push(featurizer.terms(&case.doc));
+                    }
+                    corpus
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("a feature thread panicked"))
-            .collect()
+        let mut all = Corpus::default();
+        for worker in workers {
+            all.extend(worker.join().expect("a feature thread panicked"));
+        }
+        all
     })
 }
 
@@ -182,17 +186,17 @@ impl Models {
     /// As [`Models::train`], with every case's terms already read.
     pub fn train_on_terms(
         cases: &[LabeledCase],
-        terms: &[Vec<String>],
+        terms: &Corpus,
         now: Timestamp,
     ) -> Result<Models, AiError> {
         let vocabulary = Vocabulary::build(
-            cases
-                .iter()
-                .zip(terms)
-                .filter(|(c, _)| !is_held_out(c.number))
-                .map(|(_, t)| t.as_slice()),
+            terms,
+            (0..cases.len()).filter(|&i| !is_held_out(cases[i].number)),
         );
-        let counts: Vec<Counts> = terms.iter().map(|t| vocabulary.counts(t)).collect();
+        let mapping = vocabulary.mapping(terms);
+        let counts: Vec<Counts> = (0..cases.len())
+            .map(|i| Vocabulary::counts_of(terms.doc(i), &mapping))
+            .collect();
         let features = vocabulary.len();
         let models = Models {
             trained_at: now,
@@ -243,12 +247,13 @@ impl Models {
 
     /// Held-out accuracy on `cases` (whose terms are `terms`): how a
     /// retrained agent is compared with the one it would replace.
-    pub fn scores_on(&self, cases: &[LabeledCase], terms: &[Vec<String>]) -> Scores {
+    pub fn scores_on(&self, cases: &[LabeledCase], terms: &Corpus) -> Scores {
+        let mapping = self.vocabulary.mapping(terms);
         let accuracy = |model: &Option<(Classifier, ModelReport)>,
                         label_of: &dyn Fn(&LabeledCase) -> Option<String>| {
             let (classifier, _) = model.as_ref()?;
             let (mut right, mut total) = (0u32, 0u32);
-            for (case, terms) in cases.iter().zip(terms) {
+            for (i, case) in cases.iter().enumerate() {
                 if !is_held_out(case.number) {
                     continue;
                 }
@@ -256,7 +261,8 @@ impl Models {
                     continue;
                 };
                 total += 1;
-                let (predicted, _) = classifier.predict(&self.vocabulary.counts(terms));
+                let counts = Vocabulary::counts_of(terms.doc(i), &mapping);
+                let (predicted, _) = classifier.predict(&counts);
                 if classifier.labels()[predicted] == label {
                     right += 1;
                 }
@@ -287,8 +293,11 @@ pub fn cross_validate(
         let train_idx: Vec<usize> = (0..cases.len())
             .filter(|&i| !in_fold(cases[i].number))
             .collect();
-        let vocabulary = Vocabulary::build(train_idx.iter().map(|&i| terms[i].as_slice()));
-        let counts: Vec<Counts> = terms.iter().map(|t| vocabulary.counts(t)).collect();
+        let vocabulary = Vocabulary::build(&terms, train_idx.iter().copied());
+        let mapping = vocabulary.mapping(&terms);
+        let counts: Vec<Counts> = (0..cases.len())
+            .map(|i| Vocabulary::counts_of(terms.doc(i), &mapping))
+            .collect();
         for (name, label_of) in [
             (
                 "category",

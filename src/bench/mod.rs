@@ -127,7 +127,7 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     // 1b. The AI agent, learning from the archive's categories (offline,
     // before the server takes the data directory).
     log("training the AI agent on the archive");
-    ai_figures(&data, &mut report)?;
+    ai_figures(&data, &mut report).await?;
 
     // 2. Start the server on the archive.
     log("starting the server");

@@ -15,6 +15,11 @@ use crate::domain::user::User;
 use crate::search::Analyzer;
 use crate::store::{AiReads, AiWrites, Reads};
 
+/// The most cases one training learns from, the newest first: recent
+/// decisions say most about how the team works now, and memory stays
+/// bounded on a very large archive.
+const MAX_TRAINING_CASES: usize = 200_000;
+
 /// The actor the AI agent's own decisions are recorded under. It has a
 /// space, so no username can ever be the same.
 pub const AI_ACTOR: &str = "AI agent";
@@ -64,6 +69,9 @@ pub(super) fn document_of(case: &Case, channel: &str, first_message: Option<&str
         Some(first) if first == description || description.is_empty() => first.to_owned(),
         Some(first) => format!("{description}\n\n{first}"),
     };
+    // The classifiers read no further; a large archive's bodies would
+    // otherwise all be held in memory while it learns.
+    let body: String = body.chars().take(crate::ai::BODY_CHARS).collect();
     Document {
         subject: case.subject.clone(),
         body,
@@ -205,7 +213,7 @@ impl Service {
                 spam,
                 priority,
             });
-            true
+            cases.len() < MAX_TRAINING_CASES
         })?;
         if let Some(e) = failure {
             return Err(e);
