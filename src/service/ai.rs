@@ -233,9 +233,13 @@ impl Service {
         let _one_at_a_time = self.ai.training.lock().await;
         let started = std::time::Instant::now();
         let (labels, _) = self.store.read()?.ai_label_counts()?;
-        let cases = self.ai_labelled_cases()?;
+        // Reading a large archive takes seconds: off the async workers.
+        let service = self.clone();
+        let cases = tokio::task::spawn_blocking(move || service.ai_labelled_cases())
+            .await
+            .map_err(|e| ServiceError::Output(format!("training was interrupted: {e}")))??;
         let agent = self.ai.clone();
-        let (models, new_scores, old_scores) = tokio::task::spawn_blocking(move || {
+        let trained = tokio::task::spawn_blocking(move || {
             let terms = crate::ai::terms_of(&cases, &agent.analyzer);
             let models = Models::train_on_terms(&cases, &terms, now())?;
             let new_scores = models.scores_on(&cases, &terms);
@@ -243,13 +247,20 @@ impl Service {
             Ok::<_, crate::ai::AiError>((models, new_scores, old_scores, cases.len()))
         })
         .await
-        .map_err(|e| ServiceError::Output(format!("training was interrupted: {e}")))?
-        .map_err(|e| match e {
-            crate::ai::AiError::NotEnoughExamples => ServiceError::Conflict(e.to_string()),
-            other => ServiceError::Output(other.to_string()),
-        })
-        .map(|(m, n, o, count)| ((m, count), n, o))?;
-        let (models, labelled_cases) = models;
+        .map_err(|e| ServiceError::Output(format!("training was interrupted: {e}")))?;
+        let trained = match trained {
+            Err(crate::ai::AiError::NotEnoughExamples) => {
+                // Not again until people have decided more.
+                self.store
+                    .write(move |txn| Ok::<_, ServiceError>(txn.note_ai_labels_seen(labels)?))
+                    .await?;
+                return Err(ServiceError::Conflict(
+                    crate::ai::AiError::NotEnoughExamples.to_string(),
+                ));
+            }
+            other => other.map_err(|e| ServiceError::Output(e.to_string()))?,
+        };
+        let (models, new_scores, old_scores, labelled_cases) = trained;
         let swapped = old_scores.is_none_or(|old| new_scores.at_least(&old));
         if swapped {
             let bytes = encode(&models);
@@ -261,12 +272,7 @@ impl Service {
             // Not better: keep the current models, but do not retry the
             // same decisions until more arrive.
             self.store
-                .write(move |txn| {
-                    if let Some(bytes) = txn.ai_models()? {
-                        txn.put_ai_models(&bytes, labels)?;
-                    }
-                    Ok::<_, ServiceError>(())
-                })
+                .write(move |txn| Ok::<_, ServiceError>(txn.note_ai_labels_seen(labels)?))
                 .await?;
             tracing::info!(
                 ?new_scores,

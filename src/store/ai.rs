@@ -43,6 +43,8 @@ pub trait AiWrites {
     fn put_ai_models(&self, bytes: &[u8], labels_seen: u64) -> StoreResult<()>;
     /// Counts one more decision by a person.
     fn count_ai_label(&self) -> StoreResult<()>;
+    /// Notes that a training saw `labels` decisions, whatever came of it.
+    fn note_ai_labels_seen(&self, labels: u64) -> StoreResult<()>;
 }
 
 impl AiWrites for WriteTxn {
@@ -50,6 +52,12 @@ impl AiWrites for WriteTxn {
         self.open_table(AI_MODELS)?.insert(CURRENT, bytes)?;
         self.open_table(META)?
             .insert(KEY_AI_LABELS_TRAINED, labels_seen)?;
+        Ok(())
+    }
+
+    fn note_ai_labels_seen(&self, labels: u64) -> StoreResult<()> {
+        self.open_table(META)?
+            .insert(KEY_AI_LABELS_TRAINED, labels)?;
         Ok(())
     }
 
