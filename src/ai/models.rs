@@ -151,13 +151,25 @@ fn train_one(
     }
     let mut classifier = Classifier::train(labels.clone(), features, &train)?;
     classifier.calibrate(&held_out);
-    let mut confusion = Confusion::new(labels.clone());
-    for (counts, label) in &held_out {
-        confusion.record(*label, classifier.predict(counts).0);
+    // Held-out cases of a label too rare to learn still count, as misses,
+    // so these figures agree with how models are compared.
+    let mut shown = labels.clone();
+    for (i, label) in &labelled {
+        if is_held_out(cases[*i].number) && !shown.contains(label) {
+            shown.push(label.clone());
+        }
     }
-    let examples = labels
+    let mut confusion = Confusion::new(shown.clone());
+    for (i, label) in &labelled {
+        if is_held_out(cases[*i].number)
+            && let Some(actual) = shown.iter().position(|l| l == label)
+        {
+            confusion.record(actual, classifier.predict(&counts[*i]).0);
+        }
+    }
+    let examples = shown
         .iter()
-        .map(|l| (l.clone(), tally[l.as_str()]))
+        .map(|l| (l.clone(), tally.get(l.as_str()).copied().unwrap_or(0)))
         .collect();
     Ok(Some((
         classifier,
@@ -167,6 +179,9 @@ fn train_one(
         },
     )))
 }
+
+/// How a classifier reads a case's label.
+type LabelOf = dyn Fn(&LabeledCase) -> Option<String>;
 
 fn spam_label(case: &LabeledCase) -> Option<String> {
     case.spam.map(|s| if s { SPAM } else { HAM }.to_owned())
@@ -286,8 +301,21 @@ pub fn cross_validate(
 ) -> Result<Vec<(&'static str, Confusion)>, AiError> {
     let folds = folds.max(2);
     let terms = terms_of(cases, analyzer);
-    let mut totals: Vec<(&'static str, Option<Confusion>)> =
-        vec![("category", None), ("spam", None)];
+    let category_of = |c: &LabeledCase| c.category.clone();
+    let classifiers: [(&'static str, &LabelOf); 2] =
+        [("category", &category_of), ("spam", &spam_label)];
+    // One label set over every fold: a label some fold could not learn is
+    // still in the matrix, and every case of it a miss there.
+    let mut totals: Vec<(&'static str, Confusion)> = classifiers
+        .iter()
+        .map(|(name, label_of)| {
+            let mut labels: Vec<String> = cases.iter().filter_map(label_of).collect();
+            labels.sort();
+            labels.dedup();
+            (*name, Confusion::new(labels))
+        })
+        .collect();
+    let mut trained_any = [false; 2];
     for fold in 0..folds {
         let in_fold = |n: u64| n % folds == fold;
         let train_idx: Vec<usize> = (0..cases.len())
@@ -298,13 +326,7 @@ pub fn cross_validate(
         let counts: Vec<Counts> = (0..cases.len())
             .map(|i| Vocabulary::counts_of(terms.doc(i), &mapping))
             .collect();
-        for (name, label_of) in [
-            (
-                "category",
-                &(|c: &LabeledCase| c.category.clone()) as &dyn Fn(&LabeledCase) -> Option<String>,
-            ),
-            ("spam", &spam_label),
-        ] {
+        for (which, (_, label_of)) in classifiers.iter().enumerate() {
             let mut tally: std::collections::BTreeMap<String, u32> = Default::default();
             for &i in &train_idx {
                 if let Some(l) = label_of(&cases[i]) {
@@ -327,8 +349,8 @@ pub fn cross_validate(
                 })
                 .collect();
             let classifier = Classifier::train(labels.clone(), vocabulary.len(), &train)?;
-            let slot = totals.iter_mut().find(|(n, _)| *n == name).expect("named");
-            let confusion = slot.1.get_or_insert_with(|| Confusion::new(labels.clone()));
+            trained_any[which] = true;
+            let confusion = &mut totals[which].1;
             for (i, case) in cases.iter().enumerate() {
                 if !in_fold(case.number) {
                     continue;
@@ -336,15 +358,10 @@ pub fn cross_validate(
                 let Some(label) = label_of(case) else {
                     continue;
                 };
-                // A label this fold's training lacked is still a miss.
-                let (Some(actual), (predicted, _)) = (
-                    confusion.labels.iter().position(|l| *l == label),
-                    classifier.predict(&counts[i]),
-                ) else {
-                    continue;
-                };
-                let predicted_label = &classifier.labels()[predicted];
-                if let Some(p) = confusion.labels.iter().position(|l| l == predicted_label) {
+                let position = |name: &str| confusion.labels.iter().position(|l| l == name);
+                let predicted = &classifier.labels()[classifier.predict(&counts[i]).0];
+                // Both are in the one label set, which holds every label.
+                if let (Some(actual), Some(p)) = (position(&label), position(predicted)) {
                     confusion.record(actual, p);
                 }
             }
@@ -352,7 +369,8 @@ pub fn cross_validate(
     }
     Ok(totals
         .into_iter()
-        .filter_map(|(name, c)| c.map(|c| (name, c)))
+        .zip(trained_any)
+        .filter_map(|((name, c), trained)| trained.then_some((name, c)))
         .collect())
 }
 

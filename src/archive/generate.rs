@@ -355,9 +355,7 @@ impl Generator {
         let mut messages = Vec::new();
         let mut at = created_at;
         let mut previous: Option<String> = None;
-        // Spam says its piece once.
-        let count = if spam { 1 } else { self.message_count() };
-        for i in 0..count {
+        for i in 0..self.message_count() {
             at += Duration::seconds(self.rng.random_range(60..48 * 3600));
             let inbound = i % 2 == 0;
             let size = self.body_size();

@@ -78,9 +78,9 @@ pub struct Threshold<'a> {
 }
 
 /// What the agent does with a prediction for a case that has no
-/// category yet: spam over the spam category's threshold goes to the spam
+/// category yet: spam at or over the spam category's threshold goes to the spam
 /// category; otherwise the most likely category is applied when its
-/// confidence is over its own threshold, and suggested when not.
+/// confidence is at or over its own threshold, and suggested when not.
 pub fn decide(prediction: &Prediction, spam_category: &str, thresholds: &[Threshold]) -> AiVerdict {
     let threshold = |name: &str| {
         thresholds
@@ -96,14 +96,14 @@ pub fn decide(prediction: &Prediction, spam_category: &str, thresholds: &[Thresh
         applied: None,
     };
     if let (Some(spam), Some(above)) = (prediction.spam, threshold(spam_category))
-        && spam > above
+        && spam >= above
     {
         verdict.applied = Some(spam_category.to_owned());
         return verdict;
     }
     if let Some((category, confidence)) = &prediction.category
         && let Some(above) = threshold(category)
-        && *confidence > above
+        && *confidence >= above
     {
         verdict.applied = Some(category.clone());
     }

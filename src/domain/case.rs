@@ -445,8 +445,12 @@ impl Case {
                 Some(self.priority.to_string()),
                 Some(priority.to_string()),
             );
+            // Only a change is a decision: a form that posts every field
+            // back unchanged decides nothing.
+            if priority != self.priority {
+                self.priority_by = Some(Decider::Person);
+            }
             self.priority = priority;
-            self.priority_by = Some(Decider::Person);
         }
         if let Some(deadline) = edit.deadline {
             let deadline = deadline.map(whole_seconds);
@@ -460,8 +464,10 @@ impl Case {
         if let Some(category) = edit.category {
             let category = validate::optional_label("category", category.as_deref(), LABEL_MAX)?;
             record("category", self.category.clone(), category.clone());
+            if category != self.category {
+                self.category_by = Some(Decider::Person);
+            }
             self.category = category;
-            self.category_by = Some(Decider::Person);
         }
         if let Some(important) = edit.important {
             record(

@@ -25,6 +25,27 @@ pub enum LlmError {
     Unreadable(String),
 }
 
+/// The most of an answer read: a reply of a few hundred tokens is a few
+/// kilobytes; anything far larger is not an answer.
+const ANSWER_BYTES: usize = 1 << 20;
+
+async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, LlmError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| LlmError::Unreachable(e.to_string()))?
+    {
+        if bytes.len() + chunk.len() > ANSWER_BYTES {
+            return Err(LlmError::Unreadable(format!(
+                "it was larger than {ANSWER_BYTES} bytes"
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 /// The configured model.
 pub struct LanguageModel {
     client: reqwest::Client,
@@ -112,10 +133,7 @@ impl LanguageModel {
             .await
             .map_err(|e| LlmError::Unreachable(e.to_string()))?;
         let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| LlmError::Unreachable(e.to_string()))?;
+        let bytes = read_bounded(response).await?;
         if !status.is_success() {
             let detail = serde_json::from_slice::<ErrorBody>(&bytes)
                 .map(|e| e.error.message)

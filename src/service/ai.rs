@@ -30,6 +30,8 @@ pub struct Agent {
     analyzer: Analyzer,
     /// One training at a time.
     training: tokio::sync::Mutex<()>,
+    /// When this process last tried to learn.
+    attempted: std::sync::Mutex<Option<Timestamp>>,
 }
 
 impl Agent {
@@ -38,7 +40,16 @@ impl Agent {
             models: RwLock::new(None),
             analyzer,
             training: tokio::sync::Mutex::new(()),
+            attempted: std::sync::Mutex::new(None),
         }
+    }
+
+    fn last_attempt(&self) -> Option<Timestamp> {
+        *self.attempted.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn note_attempt(&self) {
+        *self.attempted.lock().unwrap_or_else(|e| e.into_inner()) = Some(now());
     }
 
     pub fn current(&self) -> Option<Arc<Models>> {
@@ -231,6 +242,7 @@ impl Service {
             Self::require_admin(actor, "train the AI agent")?;
         }
         let _one_at_a_time = self.ai.training.lock().await;
+        self.ai.note_attempt();
         let started = std::time::Instant::now();
         let (labels, _) = self.store.read()?.ai_label_counts()?;
         // Reading a large archive takes seconds: off the async workers.
@@ -298,13 +310,19 @@ impl Service {
         }
         let (labels, trained) = self.store.read()?.ai_label_counts()?;
         let new = labels.saturating_sub(trained);
-        let stale = self.ai.current().is_none_or(|m| {
-            now() - m.trained_at > chrono::Duration::hours(self.config.ai.retrain_hours as i64)
+        // The last try counts, swapped in or not, so a model that keeps
+        // losing is not retrained on every new decision.
+        let last = self
+            .ai
+            .last_attempt()
+            .or_else(|| self.ai.current().map(|m| m.trained_at));
+        let stale = last.is_none_or(|at| {
+            now() - at > chrono::Duration::hours(self.config.ai.retrain_hours as i64)
         });
         let due = new >= self.config.ai.retrain_after_labels
             || (new > 0 && stale)
-            // A fresh install learns from an imported archive at once.
-            || (self.ai.current().is_none() && trained == 0 && labels == 0 && !self.has_tried_ai());
+            // A fresh install learns from an imported archive once, at start.
+            || (last.is_none() && trained == 0 && labels == 0);
         if !due {
             return Ok(None);
         }
@@ -313,13 +331,6 @@ impl Service {
             Err(ServiceError::Conflict(_)) => Ok(None),
             Err(e) => Err(e),
         }
-    }
-
-    /// Whether a training was already attempted in this process (so a
-    /// fresh install without labels does not try every few minutes).
-    fn has_tried_ai(&self) -> bool {
-        self.ai_tried
-            .swap(true, std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The agent's figures, for staff.

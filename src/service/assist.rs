@@ -16,6 +16,19 @@ use crate::store::Reads;
 /// The most conversation sent to the model, in characters: the first
 /// message and as many of the latest as fit.
 const TRANSCRIPT_CHARS: usize = 12_000;
+/// The most of any one message or the description sent.
+const PART_CHARS: usize = 3_000;
+
+/// `text` cut to `PART_CHARS`, saying so.
+fn clipped(text: &str) -> String {
+    let text = text.trim();
+    if text.chars().count() <= PART_CHARS {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(PART_CHARS).collect();
+    cut.push_str(" [...]");
+    cut
+}
 
 const SUMMARY_INSTRUCTIONS: &str = "You help support agents. Summarise the support case below for a colleague who is about to take it over: what the customer wants, what has been tried or promised, and what is still open. Use at most five short bullet points. Do not invent facts.";
 
@@ -49,13 +62,13 @@ fn transcript(case: &Case, events: &[ActivityEvent], notes: bool) -> String {
                     ),
                     Direction::Outbound => format!("Agent {}", event.actor),
                 };
-                parts.push(format!("{who}, {when}:\n{}", body.trim()));
+                parts.push(format!("{who}, {when}:\n{}", clipped(body)));
             }
             EventKind::Note { body, .. } if notes => {
                 parts.push(format!(
                     "Internal note by {}, {when}:\n{}",
                     event.actor,
-                    body.trim()
+                    clipped(body)
                 ));
             }
             _ => {}
@@ -69,7 +82,7 @@ fn transcript(case: &Case, events: &[ActivityEvent], notes: bool) -> String {
         if case.description.trim().is_empty() {
             String::new()
         } else {
-            format!("Description:\n{}\n", case.description.trim())
+            format!("Description:\n{}\n", clipped(&case.description))
         }
     );
     // The first message, then the latest that fit.

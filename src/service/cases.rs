@@ -191,6 +191,7 @@ impl Service {
         draft: CaseDraft,
         via: Source,
     ) -> ServiceResult<Case> {
+        let actor_view = actor.clone();
         let actor = actor.clone();
         let source = if actor.is_partner() {
             Source::Partner
@@ -223,10 +224,12 @@ impl Service {
                 Ok(open_case(txn, &plan, now(), |_| Ok(Vec::new()))?.0)
             })
             .await
+            .map(|case| super::visibility::shown_case(&actor_view, case))
     }
 
     pub fn get_case(&self, actor: &User, number: CaseNumber) -> ServiceResult<Case> {
-        Ok(visible_case(&self.store.read()?, actor, number)?.0)
+        let case = visible_case(&self.store.read()?, actor, number)?.0;
+        Ok(super::visibility::shown_case(actor, case))
     }
 
     /// Remembers that the actor opened the case, for the "unread" filter.
@@ -345,8 +348,11 @@ impl Service {
                 let mut events = Vec::new();
                 let type_before = case.case_type.clone();
                 let mut changes = case.apply_edit(change.edit.clone(), who, at)?;
-                // A person deciding a category or priority teaches the AI agent.
-                if change.edit.category.is_some() || change.edit.priority.is_some() {
+                // A person changing a category or priority teaches the AI agent.
+                if changes
+                    .iter()
+                    .any(|c| c.field == "category" || c.field == "priority")
+                {
                     txn.count_ai_label()?;
                 }
                 if change.profile.is_some() || case.case_type != type_before {

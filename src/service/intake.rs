@@ -210,6 +210,10 @@ pub(super) fn open_case(
         case.thread = new.thread.clone();
     }
     case.profile = new.profile.clone();
+    // A priority nobody chose is the default, not a decision to learn from.
+    if case.priority_by.is_none() {
+        case.priority_by = Some(crate::domain::ai::Decider::Rules);
+    }
     let created = EventKind::Created {
         source: case.source,
         subject: case.subject.clone(),
@@ -244,6 +248,12 @@ fn apply_intake(
 ) -> ServiceResult<Vec<(&'static str, EventKind)>> {
     let mut events = Vec::new();
     case.ai = intake.ai.clone();
+    if case.category.is_some()
+        && let Some(verdict) = case.ai.as_mut()
+    {
+        // The case came with its category: the agent applied nothing.
+        verdict.applied = None;
+    }
     if case.category.is_none()
         && let Some(category) = &intake.category
     {
@@ -272,9 +282,14 @@ fn apply_intake(
         None => false,
     };
     if intake.auto_resolve || flagged {
-        let from = case.close(RULES_ACTOR, at)?;
+        // Closed by whoever chose the category that closes it.
+        let by = match (intake.auto_resolve, case.category_by) {
+            (false, Some(crate::domain::ai::Decider::Ai)) => super::ai::AI_ACTOR,
+            _ => RULES_ACTOR,
+        };
+        let from = case.close(by, at)?;
         case.auto_resolved = true;
-        events.push((RULES_ACTOR, EventKind::Closed { from }));
+        events.push((by, EventKind::Closed { from }));
         return Ok(events);
     }
     if case.assignee.is_none()

@@ -157,8 +157,6 @@ pub struct Service {
     ai: Arc<ai::Agent>,
     /// The language model, when the organisation configured one.
     llm: Option<Arc<crate::llm::LanguageModel>>,
-    /// Whether this process has tried to train the agent yet.
-    ai_tried: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Service {
@@ -172,7 +170,6 @@ impl Service {
             .unwrap_or(crate::search::Language::English);
         let service = Service {
             ai: Arc::new(ai::Agent::new(crate::search::Analyzer::new(language))),
-            ai_tried: Arc::default(),
             llm: None,
             store,
             config,

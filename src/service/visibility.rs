@@ -107,6 +107,17 @@ pub struct ViewerRights {
     pub can_pick_members: bool,
 }
 
+/// A case as `actor` may see it: partners do not see what the AI agent
+/// said about it, nor who chose its category or priority.
+pub(super) fn shown_case(actor: &User, mut case: Case) -> Case {
+    if actor.is_partner() {
+        case.ai = None;
+        case.category_by = None;
+        case.priority_by = None;
+    }
+    case
+}
+
 fn shown_channel(actor: &User, channel: Channel, mail_status: Option<MailStatus>) -> ShownChannel {
     let rights = ChannelRights {
         can_manage: access::can_manage_channel(actor, &channel),
