@@ -136,8 +136,9 @@ fn labels_of(case: &Case, spam_category: &str) -> (Option<String>, Option<bool>,
     (category, spam, priority)
 }
 
-fn encode(models: &Models) -> Vec<u8> {
-    serde_json::to_vec(models).expect("models serialise to JSON")
+fn encode(models: &Models) -> ServiceResult<Vec<u8>> {
+    serde_json::to_vec(models)
+        .map_err(|e| ServiceError::Output(format!("the learned models could not be stored: {e}")))
 }
 
 fn decode(bytes: &[u8]) -> Result<Models, serde_json::Error> {
@@ -275,7 +276,7 @@ impl Service {
         let (models, new_scores, old_scores, labelled_cases) = trained;
         let swapped = old_scores.is_none_or(|old| new_scores.at_least(&old));
         if swapped {
-            let bytes = encode(&models);
+            let bytes = encode(&models)?;
             self.store
                 .write(move |txn| Ok::<_, ServiceError>(txn.put_ai_models(&bytes, labels)?))
                 .await?;
