@@ -378,6 +378,11 @@ fn offline_service(file: FileConfig, data: Option<PathBuf>) -> Result<Service, S
     Ok(Service::new(store, Arc::new(Config { ..config })))
 }
 
+/// A share as a percentage, or a dash when there is none.
+fn percent(v: Option<f32>) -> String {
+    v.map_or("—".into(), |v| format!("{:.1}%", v * 100.0))
+}
+
 /// `docket ai evaluate`.
 fn ai_evaluate(
     service: &Service,
@@ -428,7 +433,6 @@ fn ai_evaluate(
         evaluation.cases, evaluation.folds, evaluation.seconds
     );
     for (name, matrix) in &evaluation.confusions {
-        let percent = |v: Option<f32>| v.map_or("—".into(), |v| format!("{:.1}%", v * 100.0));
         println!("{name}: accuracy {}", percent(matrix.accuracy()));
         print!("{}", matrix.render());
         for s in matrix.scores() {
@@ -443,7 +447,6 @@ fn ai_evaluate(
         println!();
     }
     if let Some(rules) = &evaluation.rules {
-        let percent = |v: Option<f32>| v.map_or("—".into(), |v| format!("{:.1}%", v * 100.0));
         println!(
             "plugins ({}): category accuracy {}, spam recall {}, not-spam filed as spam {}",
             plugins.display(),

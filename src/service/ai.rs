@@ -395,7 +395,10 @@ impl Service {
 }
 
 /// The first message a customer sent on a case.
-fn first_customer_message(txn: &impl Reads, number: CaseNumber) -> ServiceResult<Option<String>> {
+pub(super) fn first_customer_message(
+    txn: &impl Reads,
+    number: CaseNumber,
+) -> ServiceResult<Option<String>> {
     use crate::domain::activity::{Direction, EventKind};
     let mut found = None;
     txn.visit_activity(number, &mut |event| {

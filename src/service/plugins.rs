@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use super::intake::channel_agents;
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::Timestamp;
-use crate::domain::activity::EventKind;
 use crate::domain::case::CaseNumber;
 use crate::domain::channel::{Channel, ChannelId};
 use crate::domain::milestone::Milestone;
@@ -55,19 +54,7 @@ impl Service {
             let Some(channel) = channels.get(&case.channel) else {
                 continue;
             };
-            let mut first_message = None;
-            txn.visit_activity(case.number, &mut |event| {
-                if let EventKind::Message {
-                    direction: crate::domain::activity::Direction::Inbound,
-                    body,
-                    ..
-                } = event.kind
-                {
-                    first_message = Some(body);
-                    return false;
-                }
-                true
-            })?;
+            let first_message = super::ai::first_customer_message(&txn, case.number)?;
             let mut view = CaseView::new(
                 &case,
                 channel,

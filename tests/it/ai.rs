@@ -444,6 +444,16 @@ async fn in_the_browser_a_suggestion_is_one_click_and_the_figures_fit_a_phone() 
         let suggestion = web.find(By::Id("ai-suggestion")).await?;
         assert!(suggestion.text().await?.contains("login"));
         crate::workspace::screenshot(&web, "ai-suggestion-1440").await;
+        // On a phone the conversation comes first and the suggestion fits.
+        web.set_window_rect(0, 0, 390, 844).await?;
+        web.refresh().await?;
+        web.find(By::Id("ai-suggestion"))
+            .await?
+            .scroll_into_view()
+            .await?;
+        assert!(!crate::workspace::scrolls_sideways(&web).await);
+        crate::workspace::screenshot(&web, "ai-suggestion-390").await;
+        web.set_window_rect(0, 0, 1440, 900).await?;
         web.find(By::Id("accept-ai-button")).await?.click().await?;
         crate::browser::wait_for_path(&web, |p| p == format!("/cases/{number}")).await?;
         let category = web.find(By::Id("category")).await?;

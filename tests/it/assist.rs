@@ -305,6 +305,16 @@ async fn in_the_browser_the_summary_and_the_draft_say_where_they_came_from() {
             "Thanks for writing.\n\nHello Jane, please print a test page."
         );
         crate::workspace::screenshot(&web, "assist-1440").await;
+        web.set_window_rect(0, 0, 390, 844).await?;
+        web.find(By::Id("summary-panel"))
+            .await?
+            .scroll_into_view()
+            .await?;
+        assert!(
+            !crate::workspace::scrolls_sideways(&web).await,
+            "the summary scrolls sideways on a phone"
+        );
+        crate::workspace::screenshot(&web, "assist-390").await;
         Ok::<_, WebDriverError>(())
     }
     .await;

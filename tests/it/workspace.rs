@@ -710,6 +710,27 @@ async fn merging_from_the_case_page_shows_a_preview_and_a_bad_number_stays_in_it
         screenshot(&web, "merge-preview-390").await;
         web.find(By::Id("confirm-action")).await?.click().await?;
         wait_for_containing(&web, ".thread", "It jams on page two").await;
+        // Without script the preview is a page: a refused number comes back
+        // in its box, beside the reason, at both sizes.
+        for (width, height) in [(1440, 900), (390, 844)] {
+            web.set_window_rect(0, 0, width, height).await?;
+            web.goto(server.url(&format!("/cases/{target}/merge?sources=99999")))
+                .await?;
+            let field = web.find(By::Id("confirm-field")).await?;
+            assert_eq!(field.value().await?.as_deref(), Some("99999"));
+            assert!(
+                web.find(By::Id("confirm-error"))
+                    .await?
+                    .text()
+                    .await?
+                    .contains("not found")
+            );
+            assert!(
+                !scrolls_sideways(&web).await,
+                "the preview page scrolls sideways at {width}"
+            );
+            screenshot(&web, &format!("confirm-page-{width}")).await;
+        }
         Ok::<_, WebDriverError>(())
     }
     .await;
