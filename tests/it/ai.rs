@@ -454,15 +454,12 @@ async fn in_the_browser_a_suggestion_is_one_click_and_the_figures_fit_a_phone() 
         assert!(!crate::workspace::scrolls_sideways(&web).await);
         crate::workspace::screenshot(&web, "ai-suggestion-390").await;
         web.set_window_rect(0, 0, 1440, 900).await?;
-        web.find(By::Id("accept-ai-button")).await?.click().await?;
+        let accept = web.find(By::Id("accept-ai-button")).await?;
+        accept.click().await?;
+        // The page reloads on the same path: wait for the old one to go.
+        accept.wait_until().stale().await?;
         crate::browser::wait_for_path(&web, |p| p == format!("/cases/{number}")).await?;
         let category = web.find(By::Id("category")).await?;
-        for _ in 0..50 {
-            if category.value().await?.as_deref() == Some("login") {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
         assert_eq!(category.value().await?.as_deref(), Some("login"));
         assert!(web.find(By::Id("ai-suggestion")).await.is_err());
         for (width, height) in [(1440, 900), (390, 844)] {
