@@ -7,7 +7,7 @@
   if (!script) { return; }
   var source = new URL(script.src);
   var base = source.origin + "/widget/" + encodeURIComponent(source.searchParams.get("channel") || "");
-  var token = null, after = 0, polling = false;
+  var token = null, after = 0, polling = false, handedOver = false;
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -42,8 +42,11 @@
   form.appendChild(input); form.appendChild(send);
   panel.appendChild(log); panel.appendChild(form); panel.appendChild(human);
 
+  // Who wrote a line, as the visitor reads it: answers of the language
+  // model say that they are an AI's.
+  var labels = { visitor: "You: ", agent: "Team: ", ai: "AI assistant: ", bot: "Bot: " };
   function say(who, text) {
-    var item = el("li", { "class": "docket-" + who }, (who === "visitor" ? "You: " : who === "agent" ? "Team: " : "Bot: ") + text);
+    var item = el("li", { "class": "docket-" + who }, (labels[who] || labels.bot) + text);
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
   }
@@ -65,14 +68,22 @@
       .then(function (data) {
         (data.replies || []).forEach(function (line) {
           after = Math.max(after, line.seq);
+          handedOver = true;
           say("agent", line.text);
         });
       })
       .catch(function () { wait = 5000; })
       .then(function () { polling = false; if (token) { setTimeout(poll, wait); } });
   }
+  // A chat the AI answers has its case from the first line; a person may
+  // still step in, so the page listens for the team from then on.
   function handed(data) {
-    if (data.case) { say("bot", "A person will answer here shortly (case #" + data.case + ")."); poll(); }
+    if (!data.case) { return; }
+    if (data.handed_over !== false && !handedOver) {
+      handedOver = true;
+      say("bot", "A person will answer here shortly (case #" + data.case + ").");
+    }
+    poll();
   }
 
   button.addEventListener("click", function () {
@@ -88,7 +99,7 @@
     start()
       .then(function () { return post("/messages", { token: token, text: text }); })
       .then(function (data) {
-        (data.replies || []).forEach(function (line) { say("bot", line.text); });
+        (data.replies || []).forEach(function (line) { say(line.from === "ai" ? "ai" : "bot", line.text); });
         handed(data);
       })
       .catch(function (e) { say("bot", e.message); });

@@ -124,6 +124,16 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         recording: Option<u64>,
     },
+    /// The AI agent stopped answering a chat and the team has it.
+    HandedOver {
+        /// Why: the visitor asked for a person, the model could not help,
+        /// a person took over.
+        reason: String,
+        /// The status the case went to (`open`, for the team to pick it
+        /// up), when it changed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<Status>,
+    },
     /// Time was logged on the case.
     TimeLogged {
         minutes: u32,
@@ -151,6 +161,7 @@ pub enum EventName {
     Call,
     Escalated,
     TimeLogged,
+    HandedOver,
     Linked,
     Deleted,
     Merged,
@@ -185,6 +196,7 @@ impl EventName {
             EventName::Call => "call",
             EventName::Escalated => "escalated",
             EventName::TimeLogged => "time_logged",
+            EventName::HandedOver => "handed_over",
             EventName::Linked => "linked",
             EventName::Deleted => "deleted",
             EventName::Merged => "merged",
@@ -249,6 +261,7 @@ impl EventKind {
             EventKind::Call { .. } => EventName::Call,
             EventKind::Escalated { .. } => EventName::Escalated,
             EventKind::TimeLogged { .. } => EventName::TimeLogged,
+            EventKind::HandedOver { .. } => EventName::HandedOver,
             EventKind::Linked { .. } => EventName::Linked,
             EventKind::Deleted => EventName::Deleted,
             EventKind::Merged { .. } => EventName::Merged,
@@ -347,6 +360,9 @@ impl EventKind {
             }
             EventKind::Escalated { milestone } => {
                 format!("escalated the case: the milestone “{milestone}” is overdue")
+            }
+            EventKind::HandedOver { reason, .. } => {
+                format!("handed the chat from the AI agent to the team: {reason}")
             }
         }
     }

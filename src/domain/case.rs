@@ -283,6 +283,10 @@ pub struct Case {
     /// What the AI agent said at intake.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ai: Option<AiVerdict>,
+    /// The AI agent is answering (a widget chat): the case is in progress
+    /// by the AI until it hands over or a person takes over.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held_by_ai: bool,
 }
 
 /// What merging a case into another did.
@@ -332,6 +336,7 @@ impl CaseDraft {
             category_by: category.is_some().then_some(Decider::Person),
             priority_by: self.priority.is_some().then_some(Decider::Person),
             ai: None,
+            held_by_ai: false,
             number,
             channel,
             subject: validate::required_text("subject", &self.subject, SUBJECT_MAX)?
@@ -394,6 +399,15 @@ pub struct CaseEdit {
 impl Case {
     pub fn is_unresolved(&self) -> bool {
         !self.status.is_resolved()
+    }
+
+    /// The status as people read it, saying when the AI agent holds it.
+    pub fn status_label(&self) -> &'static str {
+        if self.held_by_ai {
+            "In progress · AI"
+        } else {
+            self.status.label()
+        }
     }
 
     fn touch(&mut self, actor: &str, now: Timestamp) {
@@ -516,6 +530,8 @@ impl Case {
         }
         from.check_transition(to)?;
         self.status = to;
+        // Whoever changes the status has the case now, not the AI agent.
+        self.held_by_ai = false;
         if to.is_resolved() {
             self.closed_at = Some(now);
             self.closed_by = Some(actor.to_owned());

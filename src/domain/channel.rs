@@ -82,7 +82,18 @@ pub struct PhoneIntegration {
 pub struct WidgetIntegration {
     /// Origins (`https://www.example.com`) whose pages may embed it.
     pub allowed_origins: Vec<String>,
+    /// The language model answers visitors first: each chat is a case the
+    /// AI agent holds (in progress) until it hands over to the team.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub model_answers: bool,
+    /// What the model should know when it answers (opening hours,
+    /// policies, where to find things), in the admin's words.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub model_instructions: String,
 }
+
+/// The most an admin may tell the widget's model.
+pub const MODEL_INSTRUCTIONS_MAX: usize = 4000;
 
 fn secret(field: &str, value: &str) -> Result<String, RuleError> {
     let value = value.trim();
@@ -136,6 +147,12 @@ impl Integrations {
                 }
                 Some(WidgetIntegration {
                     allowed_origins: origins,
+                    model_answers: widget.model_answers,
+                    model_instructions: validate::bounded_text(
+                        "integrations.widget.model_instructions",
+                        widget.model_instructions.trim(),
+                        MODEL_INSTRUCTIONS_MAX,
+                    )?,
                 })
             }
         };

@@ -49,6 +49,18 @@ pub fn clean_chat_text(text: &str) -> Option<String> {
     (!cleaned.is_empty()).then_some(cleaned)
 }
 
+/// What the widget's language model answers, on its own, when it cannot
+/// help; its instructions tell it so.
+pub const HANDOVER_MARKER: &str = "HANDOVER";
+
+/// Whether the model's answer hands the chat to the team: the marker as a
+/// word of its own, anywhere (models often add a polite sentence to it).
+pub fn model_hands_over(answer: &str) -> bool {
+    answer
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .any(|word| word == HANDOVER_MARKER)
+}
+
 /// Whether a visitor asks for a person in so many words.
 pub fn asks_for_a_person(text: &str) -> bool {
     let text = text.to_lowercase();
@@ -62,4 +74,29 @@ pub fn asks_for_a_person(text: &str) -> bool {
     ]
     .iter()
     .any(|w| text.contains(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_marker_hands_over_only_as_a_word_of_its_own() {
+        assert!(model_hands_over("HANDOVER"));
+        assert!(model_hands_over("I am not sure. [HANDOVER]"));
+        assert!(model_hands_over("HANDOVER."));
+        assert!(!model_hands_over("The handover of your order is tomorrow."));
+        assert!(!model_hands_over("HANDOVERS happen daily"));
+        assert!(!model_hands_over("Your parcel left the depot."));
+    }
+
+    #[test]
+    fn chat_text_is_trimmed_bounded_and_never_empty() {
+        assert_eq!(clean_chat_text("  hi\u{7}  "), Some("hi".into()));
+        assert_eq!(clean_chat_text(" \n "), None);
+        assert_eq!(
+            clean_chat_text(&"x".repeat(CHAT_TEXT_MAX + 10)).map(|t| t.len()),
+            Some(CHAT_TEXT_MAX)
+        );
+    }
 }

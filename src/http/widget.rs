@@ -159,12 +159,18 @@ async fn message(
         .widget_message(channel, &body.token, &body.text)
         .await
         .map(|answer| {
+            // `from` says who wrote a reply: a plugin's bot or the model.
+            let from = if answer.from_model { "ai" } else { "bot" };
             let replies: Vec<_> = answer
                 .replies
                 .iter()
-                .map(|l| json!({"text": l.text, "at": l.at}))
+                .map(|l| json!({"text": l.text, "at": l.at, "from": from}))
                 .collect();
-            Json(json!({"replies": replies, "case": answer.case}))
+            Json(json!({
+                "replies": replies,
+                "case": answer.case,
+                "handed_over": answer.handed_over,
+            }))
         });
     Ok(answer(result, origin))
 }

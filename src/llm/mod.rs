@@ -1,8 +1,8 @@
 //! A language model the organisation chooses, spoken to over the OpenAI
 //! chat completions API (`POST {url}/chat/completions`), which Ollama,
-//! llama.cpp's server, vLLM and the hosted providers all answer. It only
-//! ever writes text for a person to read or edit; nothing it writes is
-//! sent anywhere without an agent.
+//! llama.cpp's server, vLLM and the hosted providers all answer. It writes
+//! text for a person to read or edit, and answers chat widget visitors
+//! only where an admin turned that on for the widget.
 
 use std::time::Duration;
 
@@ -44,6 +44,15 @@ async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, LlmErr
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
+}
+
+/// One turn of a conversation the model continues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Turn {
+    /// What the other side wrote (a visitor, an agent's request).
+    User(String),
+    /// What the model (or the team, in its place) answered.
+    Assistant(String),
 }
 
 /// The configured model.
@@ -114,12 +123,21 @@ impl LanguageModel {
     /// One completion: `instructions` as the system message, `text` as the
     /// user's.
     pub async fn complete(&self, instructions: &str, text: &str) -> Result<String, LlmError> {
+        self.chat(instructions, &[Turn::User(text.to_owned())])
+            .await
+    }
+
+    /// The next turn of a conversation: `instructions` as the system
+    /// message, then `turns` in order.
+    pub async fn chat(&self, instructions: &str, turns: &[Turn]) -> Result<String, LlmError> {
+        let mut messages = vec![json!({"role": "system", "content": instructions})];
+        messages.extend(turns.iter().map(|turn| match turn {
+            Turn::User(text) => json!({"role": "user", "content": text}),
+            Turn::Assistant(text) => json!({"role": "assistant", "content": text}),
+        }));
         let body = json!({
             "model": self.model,
-            "messages": [
-                {"role": "system", "content": instructions},
-                {"role": "user", "content": text},
-            ],
+            "messages": messages,
             "max_tokens": self.max_tokens,
             "temperature": 0.2,
             "stream": false,

@@ -54,6 +54,7 @@ fn delivery_for(
             | EventName::Closed
             | EventName::Reopened
             | EventName::Escalated
+            | EventName::HandedOver
     ) {
         return Ok(None);
     }
@@ -66,7 +67,9 @@ fn delivery_for(
     let Some(case) = txn.case(*number)? else {
         return Ok(None);
     };
-    if case.auto_resolved || case.deleted_at.is_some() {
+    // While the AI agent answers a chat, the team is not disturbed; the
+    // hand-over is the news.
+    if case.auto_resolved || case.deleted_at.is_some() || case.held_by_ai {
         return Ok(None);
     }
     let Some(event) = txn.activity_event(*number, *event_seq)? else {

@@ -538,7 +538,14 @@ impl Service {
                     delivery: None,
                 };
                 milestone::complete(&mut case, &message, at);
+                let released = match direction {
+                    Direction::Outbound => super::chat_bot::release_for_reply(&mut case, &actor),
+                    Direction::Inbound => None,
+                };
                 txn.put_case(&case)?;
+                if let Some(kind) = released {
+                    txn.append_event(&case, who, at, kind)?;
+                }
                 let event = txn.append_event(&case, who, at, message)?;
                 if let Some(kind) = status_event {
                     txn.append_event(&case, who, at, kind)?;

@@ -74,7 +74,15 @@ pub struct ChannelChange {
 pub struct IntegrationsChange {
     pub meta: Option<Option<MetaChange>>,
     pub phone: Option<Option<PhoneChange>>,
-    pub widget: Option<Option<Vec<String>>>,
+    pub widget: Option<Option<WidgetChange>>,
+}
+
+/// The chat widget's settings; `None` keeps the stored value.
+#[derive(Debug, Clone, Default)]
+pub struct WidgetChange {
+    pub allowed_origins: Vec<String>,
+    pub model_answers: Option<bool>,
+    pub model_instructions: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -102,7 +110,9 @@ fn kept_secret(
 
 impl IntegrationsChange {
     /// The integrations after this change; validated with the channel.
-    fn apply(self, current: &Integrations) -> ServiceResult<Integrations> {
+    /// `has_model`: whether a language model is configured, which the
+    /// widget's model answers need.
+    fn apply(self, current: &Integrations, has_model: bool) -> ServiceResult<Integrations> {
         let mut next = current.clone();
         match self.meta {
             None => {}
@@ -159,8 +169,25 @@ impl IntegrationsChange {
         match self.widget {
             None => {}
             Some(None) => next.widget = None,
-            Some(Some(allowed_origins)) => {
-                next.widget = Some(WidgetIntegration { allowed_origins });
+            Some(Some(change)) => {
+                let old = current.widget.as_ref();
+                let model_answers = change
+                    .model_answers
+                    .unwrap_or_else(|| old.is_some_and(|w| w.model_answers));
+                if change.model_answers == Some(true) && !has_model {
+                    return Err(ServiceError::invalid(
+                        "integrations.widget.model_answers",
+                        "needs a language model: set [llm] url in docket.toml first",
+                    ));
+                }
+                next.widget = Some(WidgetIntegration {
+                    allowed_origins: change.allowed_origins,
+                    model_answers,
+                    model_instructions: change
+                        .model_instructions
+                        .or_else(|| old.map(|w| w.model_instructions.clone()))
+                        .unwrap_or_default(),
+                });
             }
         }
         Ok(next)
@@ -226,7 +253,9 @@ impl Service {
             validate::optional_email("email_address", new.email_address.as_deref())?;
         let mut settings = new.settings;
         settings.imap = new.imap.map(|i| i.into_settings(None)).transpose()?;
-        settings.integrations = new.integrations.apply(&Integrations::default())?;
+        settings.integrations = new
+            .integrations
+            .apply(&Integrations::default(), self.llm.is_some())?;
         let settings = settings.validated(&self.config.notify.webhook_allow)?;
         let created_at = now();
         self.store
@@ -273,6 +302,7 @@ impl Service {
             .map(|e| validate::optional_email("email_address", e.as_deref()))
             .transpose()?;
         let webhook_hosts = self.config.notify.webhook_allow.clone();
+        let has_model = self.llm.is_some();
         self.store
             .write(move |txn| {
                 let mut channel = managed_channel(txn, &actor, id)?;
@@ -306,8 +336,10 @@ impl Service {
                         settings.imap = Some(imap.clone().into_settings(settings.imap.as_ref())?)
                     }
                 }
-                settings.integrations =
-                    change.integrations.clone().apply(&settings.integrations)?;
+                settings.integrations = change
+                    .integrations
+                    .clone()
+                    .apply(&settings.integrations, has_model)?;
                 channel.settings = settings.validated(&webhook_hosts)?;
                 txn.put_channel(&channel)?;
                 Ok(channel)

@@ -10,6 +10,7 @@ mod bulk;
 mod cases;
 mod categories;
 mod channels;
+mod chat_bot;
 mod export;
 mod files;
 mod glance;
@@ -48,6 +49,7 @@ pub use bulk::{BulkAction, BulkTarget};
 pub use cases::{CaseChange, NewMessage};
 pub use channels::{
     ChannelChange, ImapChange, IntegrationsChange, MetaChange, NewChannel, PhoneChange,
+    WidgetChange,
 };
 pub use files::Upload;
 pub use glance::Glance;

@@ -114,6 +114,7 @@ pub(super) fn shown_case(actor: &User, mut case: Case) -> Case {
         case.ai = None;
         case.category_by = None;
         case.priority_by = None;
+        case.held_by_ai = false;
     }
     case
 }

@@ -84,8 +84,24 @@ pub struct WidgetStart {
 #[derive(Debug, Clone)]
 pub struct WidgetAnswer {
     pub replies: Vec<ChatLine>,
-    /// Set once a person has the conversation.
+    /// The chat's case, once there is one: from the first line when the
+    /// language model answers, else from the hand-over.
     pub case: Option<CaseNumber>,
+    /// A person has the conversation now.
+    pub handed_over: bool,
+    /// The replies came from the language model (not a plugin).
+    pub from_model: bool,
+}
+
+impl WidgetAnswer {
+    pub(super) fn handed_over(case: CaseNumber) -> WidgetAnswer {
+        WidgetAnswer {
+            replies: Vec::new(),
+            case: Some(case),
+            handed_over: true,
+            from_model: false,
+        }
+    }
 }
 
 /// A reply from the team, for the visitor's page.
@@ -241,11 +257,20 @@ impl Service {
             });
         }
         if let Some(case) = session.case {
+            let case = self.chat_case(case)?;
             self.widget_to_case(case, &session, &text).await?;
-            return Ok(WidgetAnswer {
-                replies: Vec::new(),
-                case: Some(case),
-            });
+            return match self.chat_bot(channel)? {
+                Some(bot) => self.bot_turn(case, &text, &bot).await,
+                None => {
+                    // The model was turned off mid-chat: the team has it.
+                    self.hand_over(case, "the widget's model answers were turned off")
+                        .await
+                }
+            };
+        }
+        if let Some(bot) = self.chat_bot(channel)? {
+            let case = self.open_held_chat(channel, &id, &text).await?;
+            return self.bot_turn(case, &text, &bot).await;
         }
         let decision = match &self.scripts {
             Some(host) => {
@@ -297,10 +322,15 @@ impl Service {
         } else {
             None
         };
-        Ok(WidgetAnswer { replies, case })
+        Ok(WidgetAnswer {
+            replies,
+            case,
+            handed_over: case.is_some(),
+            from_model: false,
+        })
     }
 
-    fn channel_name(&self, channel: ChannelId) -> ServiceResult<String> {
+    pub(super) fn channel_name(&self, channel: ChannelId) -> ServiceResult<String> {
         Ok(self
             .store
             .read()?
@@ -318,35 +348,16 @@ impl Service {
     ) -> ServiceResult<CaseNumber> {
         let (id, session) = self.session_of(channel, token)?;
         if let Some(case) = session.case {
+            let case = self.chat_case(case)?;
+            // Held by the AI: the visitor pressed *Talk to a person*.
+            self.hand_over(case, "the visitor asked for a person")
+                .await?;
             return Ok(case);
         }
         let email = crate::domain::validate::optional_email("email", email.as_deref())?;
-        let first = session
-            .transcript
-            .iter()
-            .find(|l| l.from == ChatSide::Visitor)
-            .map(|l| l.text.clone())
-            .unwrap_or_else(|| "Chat from the website".into());
-        let draft = CaseDraft {
-            subject: first
-                .split_whitespace()
-                .take(12)
-                .collect::<Vec<_>>()
-                .join(" ")
-                .chars()
-                .take(crate::domain::case::SUBJECT_MAX)
-                .collect(),
-            source: Some(Source::Widget),
-            customer: Some(Customer {
-                name: session.name.clone(),
-                email: email.clone().or(session.email.clone()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let new = NewCase::new(draft, Source::Widget, WIDGET_ACTOR)
-            .threaded_by(Some(format!("widget:{id}")));
-        let plan = self.plan_case_in(channel, new).await?;
+        let plan = self
+            .plan_case_in(channel, chat_draft(&id, &session, email.clone()))
+            .await?;
         self.store
             .write(move |txn| {
                 let mut session = txn
@@ -445,8 +456,10 @@ impl Service {
             let mut lines = Vec::new();
             self.store.read()?.visit_activity(case, &mut |event| {
                 // Email copies of replies are not shown twice.
+                // Nor the AI's answers: the visitor had them at once.
                 if event.seq > after
                     && event.actor != WIDGET_ACTOR
+                    && event.actor != super::ai::AI_ACTOR
                     && let EventKind::Message {
                         direction: Direction::Outbound,
                         body,
@@ -473,9 +486,38 @@ impl Service {
     }
 }
 
+/// The case a chat opens: its first line as the subject, the visitor as
+/// the customer, threaded by the chat.
+pub(super) fn chat_draft(id: &str, session: &WidgetSession, email: Option<String>) -> NewCase {
+    let first = session
+        .transcript
+        .iter()
+        .find(|l| l.from == ChatSide::Visitor)
+        .map(|l| l.text.clone())
+        .unwrap_or_else(|| "Chat from the website".into());
+    let draft = CaseDraft {
+        subject: first
+            .split_whitespace()
+            .take(12)
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(crate::domain::case::SUBJECT_MAX)
+            .collect(),
+        source: Some(Source::Widget),
+        customer: Some(Customer {
+            name: session.name.clone(),
+            email: email.or(session.email.clone()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    NewCase::new(draft, Source::Widget, WIDGET_ACTOR).threaded_by(Some(format!("widget:{id}")))
+}
+
 /// A chat's transcript as the messages a case opens with, at their own
 /// times. They happened before the case existed: they meet no milestone.
-fn transcript_of(session: &WidgetSession) -> Vec<FirstEvent> {
+pub(super) fn transcript_of(session: &WidgetSession) -> Vec<FirstEvent> {
     session
         .transcript
         .iter()

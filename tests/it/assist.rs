@@ -8,7 +8,7 @@ use crate::harness::{ADMIN_PASSWORD, Client, PASSWORD, Server};
 use crate::receiver::{Receiver, Request};
 
 /// What the chat completions API answers.
-fn completion(text: &str) -> Vec<u8> {
+pub(crate) fn completion(text: &str) -> Vec<u8> {
     json!({
         "id": "chatcmpl-1",
         "object": "chat.completion",
@@ -56,7 +56,7 @@ fn checked(request: &Request) -> (String, String) {
     )
 }
 
-fn with_model(dir: &std::path::Path, model: &Receiver) -> Server {
+pub(crate) fn with_model(dir: &std::path::Path, model: &Receiver) -> Server {
     let config = dir.join("docket.toml");
     std::fs::write(
         &config,

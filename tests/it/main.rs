@@ -12,6 +12,7 @@ mod bad_input;
 mod browser;
 mod bulk;
 mod channel_page;
+mod chat_bot;
 mod cli;
 mod deactivation;
 mod durability;

@@ -256,4 +256,21 @@ impl AiApi {
             .await?;
         Ok(Json(case.into()))
     }
+
+    /// Take a chat from the AI agent, which stops answering the visitor;
+    /// the case becomes yours when nobody has it yet (staff who work the
+    /// case). 409 when the AI agent is not answering it.
+    #[oai(path = "/cases/:number/take-over", method = "post")]
+    async fn take_over(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        number: Path<u64>,
+    ) -> Result<Json<CaseView>, ApiError> {
+        let case = state(req)
+            .service
+            .take_over_from_ai(&auth.0, number.0)
+            .await?;
+        Ok(Json(case.into()))
+    }
 }

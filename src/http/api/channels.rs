@@ -81,6 +81,13 @@ struct PhoneBody {
 struct WidgetBody {
     /// Origins of the pages that may embed the widget.
     allowed_origins: Vec<String>,
+    /// The language model answers visitors first (needs `[llm]`); each
+    /// chat is then a case in progress by the AI agent until it hands
+    /// over. Left out: unchanged.
+    model_answers: Option<bool>,
+    /// What the model should know when answering (opening hours,
+    /// policies), at most 4,000 characters. Left out: unchanged.
+    model_instructions: Option<String>,
 }
 
 impl From<IntegrationsBody> for crate::service::IntegrationsChange {
@@ -95,7 +102,11 @@ impl From<IntegrationsBody> for crate::service::IntegrationsChange {
             phone: tri_state(b.phone, |p| crate::service::PhoneChange {
                 auth_token: p.auth_token,
             }),
-            widget: tri_state(b.widget, |w| w.allowed_origins),
+            widget: tri_state(b.widget, |w| crate::service::WidgetChange {
+                allowed_origins: w.allowed_origins,
+                model_answers: w.model_answers,
+                model_instructions: w.model_instructions,
+            }),
         }
     }
 }

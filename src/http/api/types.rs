@@ -200,6 +200,9 @@ pub struct CaseView {
     pub category_by: Option<String>,
     /// What the AI agent said when the case arrived.
     pub ai: Option<AiVerdictWire>,
+    /// The AI agent is answering the case's chat (status `in_progress`)
+    /// until it hands over to the team.
+    pub held_by_ai: bool,
 
     /// Values of the profile fields of the case's type.
     pub profile: std::collections::BTreeMap<String, serde_json::Value>,
@@ -239,6 +242,7 @@ impl From<Case> for CaseView {
             estimate_minutes: c.estimate_minutes,
             category_by: c.category_by.map(|d| d.as_str().to_owned()),
             ai,
+            held_by_ai: c.held_by_ai,
 
             profile: c.profile,
         }
@@ -262,11 +266,14 @@ pub struct ActivityView {
     /// Who made the change.
     pub actor: String,
     /// `created`, `fields_changed`, `status_changed`, `assigned`, `closed`,
-    /// `reopened`, `archived`, `unarchived`, `note` or `message`.
+    /// `reopened`, `archived`, `unarchived`, `note`, `message`, `call`,
+    /// `escalated`, `time_logged`, `handed_over`, `linked`, `unlinked`,
+    /// `merged`, `merged_into`, `unmerged`, `split_out`, `moved`,
+    /// `deleted` or `restored`.
     pub kind: String,
     /// One readable line describing the event.
     pub summary: String,
-    /// Notes and messages: the text.
+    /// Notes and messages: the text; a hand-over: why.
     pub body: Option<String>,
     /// Messages: which way it travelled.
     pub direction: Option<DirectionWire>,
@@ -353,6 +360,21 @@ impl From<ActivityEvent> for ActivityView {
                 None,
                 None,
                 vec![change("milestone", None, Some(milestone))],
+            ),
+            K::HandedOver { reason, status } => (
+                Some(reason),
+                None,
+                None,
+                status
+                    .map(|to| {
+                        let from = crate::domain::case::Status::InProgress;
+                        vec![change(
+                            "status",
+                            Some(from.to_string()),
+                            Some(to.to_string()),
+                        )]
+                    })
+                    .unwrap_or_default(),
             ),
             K::Message {
                 direction,
@@ -596,6 +618,10 @@ pub struct PhoneView {
 #[derive(Debug, Clone, Object)]
 pub struct WidgetView {
     pub allowed_origins: Vec<String>,
+    /// The language model answers visitors first.
+    pub model_answers: bool,
+    /// What the model is told about the organisation.
+    pub model_instructions: String,
 }
 
 /// Where a channel fetches mail from.
@@ -678,6 +704,8 @@ impl ChannelView {
                         .map(|auth_token_set| PhoneView { auth_token_set }),
                     widget: m.widget.clone().map(|w| WidgetView {
                         allowed_origins: w.allowed_origins,
+                        model_answers: w.model_answers,
+                        model_instructions: w.model_instructions,
                     }),
                 }),
                 imap: managed

@@ -689,7 +689,7 @@ impl CaseRow {
             number: case.number,
             subject: case.subject.clone(),
             status: case.status.as_str(),
-            status_label: case.status.label(),
+            status_label: case.status_label(),
             priority: case.priority.as_str(),
             priority_label: case.priority.label(),
             important: case.important,

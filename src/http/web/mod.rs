@@ -67,6 +67,7 @@ pub fn routes() -> Route {
         )
         .at("/cases/:number/timer", post(actions::timer))
         .at("/cases/:number/ai/accept", post(actions::accept_ai))
+        .at("/cases/:number/take-over", post(actions::take_over))
         .at("/cases/:number/assist/summary", post(actions::summary))
         .at("/cases/:number/assist/draft", post(actions::draft))
         .at("/admin/ai/train", post(automation::train_ai))

@@ -106,6 +106,22 @@ pub async fn accept_ai(
     Ok(to_case(number))
 }
 
+/// Takes the chat from the AI agent.
+#[handler]
+pub async fn take_over(
+    req: &Request,
+    Path(number): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    let number = parse_number(&number)?;
+    app(req)
+        .service
+        .take_over_from_ai(&session.user, number)
+        .await?;
+    Ok(to_case(number))
+}
+
 #[derive(Deserialize)]
 pub struct EditCaseForm {
     csrf: String,

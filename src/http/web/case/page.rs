@@ -239,7 +239,7 @@ pub fn case_page(
         ),
         nav: Nav::new(&session, "inbox"),
         channel_name: channel.name.clone(),
-        status_label: case.status.label(),
+        status_label: case.status_label(),
         priority_label: case.priority.label(),
         details,
         can_work,

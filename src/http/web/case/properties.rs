@@ -66,6 +66,8 @@ pub(in crate::http::web) fn label_of(field: &str, profile: &[ProfileField]) -> S
         "integrations.meta.verify_token" => "Verify token".into(),
         "integrations.meta.page_access_token" => "Page access token".into(),
         "integrations.phone.auth_token" => "Auth token".into(),
+        "integrations.widget.model_answers" => "The language model answers visitors".into(),
+        "integrations.widget.model_instructions" => "What the model should know".into(),
         "assignee" => "Assignee".into(),
         "estimate" | "estimate_minutes" => "Estimate".into(),
         "customer.email" => "Customer email".into(),

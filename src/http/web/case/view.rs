@@ -40,6 +40,8 @@ pub struct ActivityRow {
     pub initials: String,
     /// Folded away with the older part of a long thread.
     pub folded: bool,
+    /// Written by the AI agent (a chat answer, a hand-over).
+    pub by_ai: bool,
 }
 
 /// Up to two letters for an avatar: "Jane Doe <jane@x>" → "JD".
@@ -144,6 +146,7 @@ impl ActivityRow {
     ) -> ActivityRow {
         let summary = event.kind.describe();
         let kind = event.kind.name();
+        let by_ai = event.actor == crate::service::AI_ACTOR;
         let (side, author) = match &event.kind {
             EventKind::Message {
                 direction: Direction::Inbound,
@@ -197,6 +200,7 @@ impl ActivityRow {
                 let heading = match (direction, from) {
                     (Direction::Inbound, Some(from)) => format!("Message from {from}"),
                     (Direction::Inbound, None) => "Message from the customer".to_owned(),
+                    (Direction::Outbound, _) if by_ai => "Answered by the AI agent".to_owned(),
                     (Direction::Outbound, Some(from)) => format!("Message sent by {from}"),
                     (Direction::Outbound, None) => "Message to the customer".to_owned(),
                 };
@@ -217,8 +221,13 @@ impl ActivityRow {
             delivery: social_delivery,
             recording,
             side,
-            initials: initials_of(&author),
+            initials: if by_ai {
+                "AI".to_owned()
+            } else {
+                initials_of(&author)
+            },
             folded: false,
+            by_ai,
         }
     }
 }

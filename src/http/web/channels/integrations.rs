@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::http::web::session::{WebError, app, require_form_session};
 use crate::http::web::shared::filled;
-use crate::service::{ChannelChange, IntegrationsChange, MetaChange, PhoneChange};
+use crate::service::{ChannelChange, IntegrationsChange, MetaChange, PhoneChange, WidgetChange};
 
 #[derive(Deserialize)]
 pub struct IntegrationsForm {
@@ -27,6 +27,9 @@ pub struct IntegrationsForm {
     phone_remove: Option<String>,
     #[serde(default)]
     widget_origins: String,
+    widget_model_answers: Option<String>,
+    #[serde(default)]
+    widget_model_instructions: String,
 }
 
 #[handler]
@@ -81,7 +84,13 @@ pub async fn save(
     let widget = if origins.is_empty() {
         has_widget.then_some(None)
     } else {
-        Some(Some(origins))
+        // The model's settings are on the form only where there is one.
+        let has_model = service.llm_model().is_some();
+        Some(Some(WidgetChange {
+            allowed_origins: origins,
+            model_answers: has_model.then_some(form.widget_model_answers.is_some()),
+            model_instructions: has_model.then(|| form.widget_model_instructions.clone()),
+        }))
     };
     let change = ChannelChange {
         integrations: IntegrationsChange {

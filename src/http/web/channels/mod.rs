@@ -93,6 +93,7 @@ pub fn channel_page(req: &Request, Path(id): Path<String>) -> Result<Response, W
             service.list_saved_replies(&session.user, Some(id))?
         },
         placeholders: crate::domain::saved_reply::PLACEHOLDERS,
+        llm_model: service.llm_model().map(str::to_owned),
         channel,
         members,
         candidates,
@@ -139,6 +140,8 @@ pub struct ChannelPage {
     /// Placeholders a saved reply may use, with what they stand for.
     pub placeholders: &'static [(&'static str, &'static str)],
     pub mail_status: Option<crate::service::MailStatus>,
+    /// The configured language model, which may answer the widget.
+    pub llm_model: Option<String>,
 }
 
 impl ChannelPage {
