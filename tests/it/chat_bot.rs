@@ -326,3 +326,114 @@ async fn without_a_model_the_widget_cannot_be_set_to_use_one() {
     let shown = admin.get(&format!("/api/v1/channels/{channel}")).await.body;
     assert_eq!(shown["settings"]["integrations"]["widget"], Value::Null);
 }
+
+#[tokio::test]
+async fn in_the_browser_the_ai_answers_the_visitor_and_an_agent_takes_over() {
+    use thirtyfour::prelude::*;
+    let model = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = with_model(dir.path(), &model);
+    let admin = server.admin().await;
+    let channel = admin.create_channel("Support").await;
+    // The customer's website, on another origin, embeds the widget.
+    let site = Receiver::start().await;
+    let page = format!(
+        "<!doctype html><html><head><title>Shop</title></head><body><h1>Shop</h1>\
+         <script src=\"{}/widget.js?channel={channel}\"></script></body></html>",
+        server.base
+    );
+    *site.answer.lock().unwrap() = (200, "text/html; charset=utf-8", page.into_bytes());
+    model_says(&model, "Orders ship within two days of payment.");
+
+    let (_driver, web) = crate::browser::start_browser().await;
+    let outcome = async {
+        web.set_window_rect(0, 0, 1440, 900).await?;
+        // The admin turns the model on where people know it: the channel page.
+        web.goto(server.url("/inbox")).await?;
+        crate::browser::log_in(&web).await?;
+        web.goto(server.url(&format!("/channels/{channel}")))
+            .await?;
+        web.find(By::Id("widget-origins"))
+            .await?
+            .send_keys(site.url())
+            .await?;
+        web.find(By::Id("widget-model-answers"))
+            .await?
+            .click()
+            .await?;
+        web.find(By::Id("widget-model-instructions"))
+            .await?
+            .send_keys("We ship within two days.")
+            .await?;
+        web.find(By::Id("save-integrations")).await?.click().await?;
+        crate::browser::wait_for_path(&web, |p| p == format!("/channels/{channel}")).await?;
+        let widget = admin.get(&format!("/api/v1/channels/{channel}")).await.body["settings"]
+            ["integrations"]["widget"]
+            .clone();
+        assert_eq!(widget["model_answers"], true, "{widget}");
+        assert_eq!(widget["model_instructions"], "We ship within two days.");
+
+        // A visitor asks; the answer says it is the AI's.
+        web.goto(format!("{}/", site.url())).await?;
+        web.find(By::Id("docket-chat-open")).await?.click().await?;
+        web.find(By::Id("docket-chat-input"))
+            .await?
+            .send_keys("When will my order ship?")
+            .await?;
+        web.find(By::Id("docket-chat-send")).await?.click().await?;
+        crate::browser::wait_for_containing(
+            &web,
+            By::Id("docket-chat-log"),
+            "AI assistant: Orders ship within two days of payment.",
+        )
+        .await?;
+        let log = web.find(By::Id("docket-chat-log")).await?.text().await?;
+        assert!(!log.contains("A person will answer"), "{log}");
+        crate::workspace::screenshot(&web, "chat-ai-widget").await;
+
+        // The inbox shows the chat in progress by the AI.
+        web.goto(server.url("/inbox?view=all")).await?;
+        let row = crate::browser::wait_for_containing(
+            &web,
+            By::Css("table.cases tbody"),
+            "In progress · AI",
+        )
+        .await?;
+        assert!(row.contains("When will my order ship?"), "{row}");
+        let number = admin.get("/api/v1/cases?view=all").await.body["items"][0]["number"]
+            .as_u64()
+            .unwrap();
+        web.goto(server.url(&format!("/cases/{number}"))).await?;
+        assert_eq!(
+            web.find(By::Id("case-status")).await?.text().await?,
+            "In progress · AI"
+        );
+        let thread = web.find(By::Css("ol.thread")).await?.text().await?;
+        assert!(thread.contains("Answered by the AI agent"), "{thread}");
+        crate::workspace::screenshot(&web, "chat-ai-case-1440").await;
+        web.set_window_rect(0, 0, 390, 844).await?;
+        web.refresh().await?;
+        assert!(!crate::workspace::scrolls_sideways(&web).await);
+        crate::workspace::screenshot(&web, "chat-ai-case-390").await;
+        web.set_window_rect(0, 0, 1440, 900).await?;
+
+        // Taking over: the AI stops, the case is the agent's.
+        let take = web.find(By::Id("take-over")).await?;
+        take.click().await?;
+        take.wait_until().stale().await?;
+        assert_eq!(
+            web.find(By::Id("case-status")).await?.text().await?,
+            "In progress"
+        );
+        assert!(web.find(By::Id("take-over")).await.is_err());
+        let thread = web.find(By::Css("ol.thread")).await?.text().await?;
+        assert!(thread.contains("took over"), "{thread}");
+        Ok::<_, WebDriverError>(())
+    }
+    .await;
+    let _ = web.quit().await;
+    outcome.unwrap();
+    let case = admin.get("/api/v1/cases?view=all").await.body["items"][0].clone();
+    assert_eq!(case["held_by_ai"], false);
+    assert_eq!(case["assignee"], "admin");
+}
