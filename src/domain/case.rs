@@ -287,6 +287,10 @@ pub struct Case {
     /// by the AI until it hands over or a person takes over.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub held_by_ai: bool,
+    /// When the AI agent's hold ended: what happened in the chat before
+    /// then is not news for the team.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_released_at: Option<Timestamp>,
 }
 
 /// What merging a case into another did.
@@ -337,6 +341,7 @@ impl CaseDraft {
             priority_by: self.priority.is_some().then_some(Decider::Person),
             ai: None,
             held_by_ai: false,
+            ai_released_at: None,
             number,
             channel,
             subject: validate::required_text("subject", &self.subject, SUBJECT_MAX)?
@@ -399,6 +404,16 @@ pub struct CaseEdit {
 impl Case {
     pub fn is_unresolved(&self) -> bool {
         !self.status.is_resolved()
+    }
+
+    /// Ends the AI agent's hold, if it had one; whether it did.
+    pub fn release_from_ai(&mut self, at: Timestamp) -> bool {
+        if !self.held_by_ai {
+            return false;
+        }
+        self.held_by_ai = false;
+        self.ai_released_at = Some(at);
+        true
     }
 
     /// The status as people read it, saying when the AI agent holds it.
@@ -531,7 +546,7 @@ impl Case {
         from.check_transition(to)?;
         self.status = to;
         // Whoever changes the status has the case now, not the AI agent.
-        self.held_by_ai = false;
+        self.release_from_ai(now);
         if to.is_resolved() {
             self.closed_at = Some(now);
             self.closed_by = Some(actor.to_owned());

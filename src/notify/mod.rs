@@ -67,14 +67,26 @@ fn delivery_for(
     let Some(case) = txn.case(*number)? else {
         return Ok(None);
     };
-    // While the AI agent answers a chat, the team is not disturbed; the
-    // hand-over is the news.
     if case.auto_resolved || case.deleted_at.is_some() || case.held_by_ai {
         return Ok(None);
     }
     let Some(event) = txn.activity_event(*number, *event_seq)? else {
         return Ok(None);
     };
+    // While the AI agent answered a chat, the team was not disturbed; the
+    // AI's hand-over to the team is the news.
+    if let Some(released) = case.ai_released_at {
+        let handed_to_team = matches!(
+            event.kind,
+            EventKind::HandedOver {
+                status: Some(_),
+                ..
+            }
+        );
+        if event.at <= released && !handed_to_team {
+            return Ok(None);
+        }
+    }
     // Only what the customer says is news; the team's own replies are not,
     // nor out-of-office replies and bounces.
     match &event.kind {

@@ -297,6 +297,13 @@ impl Service {
                     return Ok(());
                 };
                 let mut events = vec![EventKind::Moved { from: previous, to }];
+                // The other team's chat is theirs, not the old widget's bot's.
+                if case.release_from_ai(at) {
+                    events.push(EventKind::HandedOver {
+                        reason: "the case moved to another channel".into(),
+                        status: None,
+                    });
+                }
                 if let Some(assignee) = case.assignee.clone() {
                     let keeps = txn
                         .user(&assignee)?

@@ -539,7 +539,9 @@ impl Service {
                 };
                 milestone::complete(&mut case, &message, at);
                 let released = match direction {
-                    Direction::Outbound => super::chat_bot::release_for_reply(&mut case, &actor),
+                    Direction::Outbound => {
+                        super::chat_bot::release_for_reply(&mut case, &actor, at)
+                    }
                     Direction::Inbound => None,
                 };
                 txn.put_case(&case)?;

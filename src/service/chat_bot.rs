@@ -7,6 +7,7 @@
 //! fails, or when a person replies or takes over; the case is then the
 //! team's like any other.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::ai::AI_ACTOR;
@@ -20,7 +21,7 @@ use crate::domain::channel::ChannelId;
 use crate::domain::user::User;
 use crate::domain::widget::{self, ChatLine, ChatSide, HANDOVER_MARKER};
 use crate::llm::{LanguageModel, Turn};
-use crate::store::{Reads, WidgetReads, WidgetWrites, Writes};
+use crate::store::{Reads, WidgetReads, WidgetWrites, WriteTxn, Writes};
 
 /// The most conversation the model reads, in characters (the latest
 /// lines; a chat rarely comes near it).
@@ -29,6 +30,43 @@ const CHAT_CHARS: usize = 12_000;
 /// Why the AI stops answering, as the activity records it.
 const VISITOR_ASKED: &str = "the visitor asked for a person";
 const MODEL_UNSURE: &str = "the AI agent could not answer";
+const CHAT_TOO_LONG: &str = "the chat went on too long for the AI agent";
+
+/// The most answers the AI gives in one chat before a person takes it: a
+/// chat that long needs one, and it bounds what a visitor can make the
+/// model do.
+const ANSWERS_MAX: usize = 20;
+/// Model calls for the widget at once, server-wide; more wait their turn.
+const MODEL_CALLS_MAX: usize = 8;
+
+/// One turn at a time per chat (a second line waits for the answer to
+/// the first, so answers never cross), and a bounded number of model calls
+/// in all.
+pub struct ChatTurns {
+    chats: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    model_calls: tokio::sync::Semaphore,
+}
+
+impl Default for ChatTurns {
+    fn default() -> Self {
+        ChatTurns {
+            chats: std::sync::Mutex::default(),
+            model_calls: tokio::sync::Semaphore::new(MODEL_CALLS_MAX),
+        }
+    }
+}
+
+impl ChatTurns {
+    async fn turn(&self, chat: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut chats = self.chats.lock().unwrap_or_else(|e| e.into_inner());
+            // Chats nobody is taking a turn in are forgotten.
+            chats.retain(|_, lock| Arc::strong_count(lock) > 1);
+            chats.entry(chat.to_owned()).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
+}
 
 /// The model and what it is told, for one widget.
 pub(super) struct ChatBot {
@@ -104,8 +142,36 @@ impl Service {
         }))
     }
 
+    /// A visitor's line where the model answers the widget: onto the
+    /// chat's case (the first line opens it), then the model's turn. One
+    /// line of a chat at a time.
+    pub(super) async fn model_line(
+        &self,
+        channel: ChannelId,
+        id: &str,
+        text: &str,
+        bot: &ChatBot,
+    ) -> ServiceResult<WidgetAnswer> {
+        let _turn = self.chat_turns.turn(id).await;
+        // Read again under the turn: the line before may have opened it.
+        let session = self
+            .store
+            .read()?
+            .widget_session(id)?
+            .ok_or_else(|| ServiceError::Unauthorized("the chat session ended".into()))?;
+        let case = match session.case {
+            Some(case) => {
+                let case = self.chat_case(case)?;
+                self.widget_to_case(case, &session, text).await?;
+                case
+            }
+            None => self.open_held_chat(channel, id, text).await?,
+        };
+        self.bot_turn(case, text, bot).await
+    }
+
     /// The visitor's first line opens the chat's case, held by the AI.
-    pub(super) async fn open_held_chat(
+    async fn open_held_chat(
         &self,
         channel: ChannelId,
         id: &str,
@@ -132,19 +198,30 @@ impl Service {
                     .widget_session(&id)?
                     .ok_or_else(|| ServiceError::Unauthorized("the chat session ended".into()))?;
                 if session.case.is_some() {
-                    // Two first lines at once: the other one opened it.
+                    // A hand-over from another request got there first.
                     return Err(ServiceError::Conflict(
-                        "your previous message is still being answered; send this one again".into(),
+                        "the chat changed meanwhile; send your message again".into(),
                     ));
                 }
                 session.transcript.extend(line.clone());
-                let (case, _) = open_case(txn, &plan, now(), |case| {
+                let at = now();
+                let (case, _) = open_case(txn, &plan, at, |case| {
+                    let mut first = Vec::new();
                     // Spam the rules closed is nobody's to answer.
                     if case.status == Status::Open {
-                        case.status = Status::InProgress;
+                        case.change_status(Status::InProgress, AI_ACTOR, at)?;
                         case.held_by_ai = true;
+                        first.push(super::intake::FirstEvent {
+                            at,
+                            kind: EventKind::StatusChanged {
+                                from: Status::Open,
+                                to: Status::InProgress,
+                            },
+                            meets_milestones: false,
+                        });
                     }
-                    Ok(transcript_of(&session))
+                    first.extend(transcript_of(&session));
+                    Ok(first)
                 })?;
                 session.case = Some(case.number);
                 txn.put_widget_session(&id, &session)?;
@@ -155,7 +232,7 @@ impl Service {
 
     /// The visitor's line is on the case: the model answers it, or the AI
     /// hands the chat over.
-    pub(super) async fn bot_turn(
+    async fn bot_turn(
         &self,
         case: CaseNumber,
         text: &str,
@@ -167,8 +244,17 @@ impl Service {
         if widget::asks_for_a_person(text) {
             return self.hand_over(case, VISITOR_ASKED).await;
         }
-        let turns = turns_of(&self.store.read()?.activity(case)?);
-        match bot.model.chat(&bot.instructions, &turns).await {
+        let events = self.store.read()?.activity(case)?;
+        let answers = events.iter().filter(|e| e.actor == AI_ACTOR).count();
+        if answers >= ANSWERS_MAX {
+            return self.hand_over(case, CHAT_TOO_LONG).await;
+        }
+        let turns = turns_of(&events);
+        let answer = {
+            let _call = self.chat_turns.model_calls.acquire().await;
+            bot.model.chat(&bot.instructions, &turns).await
+        };
+        match answer {
             Ok(answer) if widget::model_hands_over(&answer) => {
                 self.hand_over(case, MODEL_UNSURE).await
             }
@@ -234,6 +320,11 @@ impl Service {
         number: CaseNumber,
         reason: &str,
     ) -> ServiceResult<WidgetAnswer> {
+        // Most lines of a handed-over chat come here: only a held case is
+        // written to.
+        if !live_case(&self.store.read()?, number)?.is_some_and(|c| c.held_by_ai) {
+            return Ok(WidgetAnswer::handed_over(number));
+        }
         let reason = reason.to_owned();
         self.store
             .write(move |txn| {
@@ -274,7 +365,7 @@ impl Service {
                     ));
                 }
                 let (at, who) = (now(), actor.username.as_str());
-                case.held_by_ai = false;
+                case.release_from_ai(at);
                 let assigned = if case.assignee.is_none()
                     && crate::domain::access::can_be_assigned(&actor, &channel)
                 {
@@ -306,13 +397,33 @@ impl Service {
     }
 }
 
+/// A held chat whose visitor left without asking for anyone: the AI
+/// agent answered what they wanted, so it closes the case.
+pub(super) fn close_left_chat(
+    txn: &WriteTxn,
+    number: CaseNumber,
+    at: crate::domain::Timestamp,
+) -> ServiceResult<()> {
+    let Some(mut case) = live_case(txn, number)?.filter(|c| c.held_by_ai) else {
+        return Ok(());
+    };
+    let from = case.close(AI_ACTOR, at)?;
+    txn.put_case(&case)?;
+    txn.append_event(&case, AI_ACTOR, at, EventKind::Closed { from })?;
+    Ok(())
+}
+
 /// A person's reply on a case the AI holds ends the hold, inside the
 /// reply's own write; the event that says so, if it did.
-pub(super) fn release_for_reply(case: &mut Case, actor: &User) -> Option<EventKind> {
+pub(super) fn release_for_reply(
+    case: &mut Case,
+    actor: &User,
+    at: crate::domain::Timestamp,
+) -> Option<EventKind> {
     if !case.held_by_ai || actor.is_partner() || actor.username == Service::operator().username {
         return None;
     }
-    case.held_by_ai = false;
+    case.release_from_ai(at);
     Some(EventKind::HandedOver {
         reason: format!("{} replied", actor.display_name),
         status: None,

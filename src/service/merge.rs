@@ -276,6 +276,13 @@ pub(super) fn movable(
         other => other?,
     };
     let event = message_event(txn, number, seq)?;
+    // A chat's visitor (and the model answering them) would read it.
+    if target.source == crate::domain::case::Source::Widget {
+        return Err(ServiceError::invalid(
+            "to",
+            format!("#{to} is a chat: its visitor would see this message"),
+        ));
+    }
     // A partner reads every message of their case.
     if target.source == crate::domain::case::Source::Partner
         && original.created_by != target.created_by

@@ -153,6 +153,8 @@ pub struct Service {
     /// Signs widget sessions; read from the data directory on first use.
     server_key: Arc<std::sync::OnceLock<[u8; 32]>>,
     widget_polls: Arc<widget::PollBoard>,
+    /// One model turn at a time per chat, a bounded number in all.
+    chat_turns: Arc<chat_bot::ChatTurns>,
     /// Who has which case open right now.
     presence: Arc<presence::PresenceBoard>,
     /// The AI agent's current models.
@@ -186,6 +188,7 @@ impl Service {
             presence: Arc::default(),
             server_key: Arc::default(),
             widget_polls: Arc::default(),
+            chat_turns: Arc::default(),
         };
         service.load_ai();
         service

@@ -327,7 +327,7 @@ impl Service {
                     attempts: 0,
                     last_error: None,
                 };
-                if let Some(kind) = super::chat_bot::release_for_reply(&mut case, &actor) {
+                if let Some(kind) = super::chat_bot::release_for_reply(&mut case, &actor, at) {
                     txn.append_event(&case, &actor.username, at, kind)?;
                 }
                 let event = queue_mail(

@@ -163,13 +163,20 @@ impl Service {
         Ok((id.to_owned(), session))
     }
 
-    /// Forgets chat sessions that have expired (their cases stay).
+    /// Forgets chat sessions that have expired (their cases stay). A chat
+    /// the AI agent still held ended well: the visitor left without asking
+    /// for anyone, so the AI closes it.
     pub async fn purge_expired_widget_sessions(&self) -> ServiceResult<usize> {
         let at = now();
-        Ok(self
-            .store
-            .write(move |txn| txn.delete_widget_sessions_expired_by(at))
-            .await?)
+        self.store
+            .write(move |txn| {
+                let cases = txn.delete_widget_sessions_expired_by(at)?;
+                for number in cases.iter().flatten() {
+                    super::chat_bot::close_left_chat(txn, *number, at)?;
+                }
+                Ok(cases.len())
+            })
+            .await
     }
 
     /// Whether pages of `origin` may use the channel's widget.
@@ -256,21 +263,16 @@ impl Service {
                 retry_after_secs: 60,
             });
         }
+        if let Some(bot) = self.chat_bot(channel)? {
+            return self.model_line(channel, &id, &text, &bot).await;
+        }
         if let Some(case) = session.case {
             let case = self.chat_case(case)?;
             self.widget_to_case(case, &session, &text).await?;
-            return match self.chat_bot(channel)? {
-                Some(bot) => self.bot_turn(case, &text, &bot).await,
-                None => {
-                    // The model was turned off mid-chat: the team has it.
-                    self.hand_over(case, "the widget's model answers were turned off")
-                        .await
-                }
-            };
-        }
-        if let Some(bot) = self.chat_bot(channel)? {
-            let case = self.open_held_chat(channel, &id, &text).await?;
-            return self.bot_turn(case, &text, &bot).await;
+            // The model was turned off mid-chat: the team has it now.
+            return self
+                .hand_over(case, "the widget's model answers were turned off")
+                .await;
         }
         let decision = match &self.scripts {
             Some(host) => {
@@ -379,12 +381,12 @@ impl Service {
     }
 
     /// The case a chat's case went into, when it was merged.
-    fn chat_case(&self, case: CaseNumber) -> ServiceResult<CaseNumber> {
+    pub(super) fn chat_case(&self, case: CaseNumber) -> ServiceResult<CaseNumber> {
         let live = super::cases::live_case(&self.store.read()?, case)?;
         Ok(live.map_or(case, |c| c.number))
     }
 
-    async fn widget_to_case(
+    pub(super) async fn widget_to_case(
         &self,
         case: CaseNumber,
         session: &WidgetSession,

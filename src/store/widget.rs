@@ -33,7 +33,8 @@ impl_widget_reads!(WriteTxn);
 pub trait WidgetWrites {
     fn put_widget_session(&self, id: &str, session: &WidgetSession) -> StoreResult<()>;
     /// Deletes chat sessions that expired before `at`; returns how many.
-    fn delete_widget_sessions_expired_by(&self, at: Timestamp) -> StoreResult<usize>;
+    /// Deletes the sessions expired by `at`; the cases their chats had.
+    fn delete_widget_sessions_expired_by(&self, at: Timestamp) -> StoreResult<Vec<Option<u64>>>;
 }
 
 impl WidgetWrites for WriteTxn {
@@ -43,14 +44,16 @@ impl WidgetWrites for WriteTxn {
         Ok(())
     }
 
-    fn delete_widget_sessions_expired_by(&self, at: Timestamp) -> StoreResult<usize> {
-        let mut removed = 0;
+    fn delete_widget_sessions_expired_by(&self, at: Timestamp) -> StoreResult<Vec<Option<u64>>> {
+        let mut removed = Vec::new();
         self.open_table(WIDGET_SESSIONS)?.retain(|_, value| {
-            let expired = serde_json::from_slice::<WidgetSession>(value)
-                .map(|s| s.expires_at < at)
-                .unwrap_or(false);
-            removed += usize::from(expired);
-            !expired
+            match serde_json::from_slice::<WidgetSession>(value) {
+                Ok(session) if session.expires_at < at => {
+                    removed.push(session.case);
+                    false
+                }
+                _ => true,
+            }
         })?;
         Ok(removed)
     }

@@ -261,6 +261,77 @@ async fn people_take_over_and_a_failing_model_or_a_visitor_hands_over() {
         (json!("open"), json!(false))
     );
 
+    // *Talk to a person* on a chat the AI holds hands it over too.
+    let token = chat(&server, channel).await;
+    model_says(&model, "Happy to help.");
+    let pressed = say(&server, channel, &token, "Hello").await["case"]
+        .as_u64()
+        .unwrap();
+    let (status, escalated) = call(&server, channel, "/escalate", json!({"token": token})).await;
+    assert_eq!((status, escalated["case"].as_u64()), (200, Some(pressed)));
+    let case = admin.get(&format!("/api/v1/cases/{pressed}")).await.body;
+    assert_eq!(case["status"], "open", "{case}");
+    let statuses: Vec<Value> = activity(&admin, pressed)
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "status_changed")
+        .map(|e| e["changes"][0]["after"].clone())
+        .collect();
+    assert_eq!(
+        statuses,
+        [json!("in_progress")],
+        "the chat opened in progress"
+    );
+
+    // Turning the model off mid-chat gives the chat to the team.
+    model_says(&model, "Sure.");
+    let token = chat(&server, channel).await;
+    let left = say(&server, channel, &token, "Quick question").await["case"]
+        .as_u64()
+        .unwrap();
+    let off = admin
+        .patch(
+            &format!("/api/v1/channels/{channel}"),
+            json!({"settings": {"integrations": {"widget": {
+                "allowed_origins": [SHOP], "model_answers": false
+            }}}}),
+        )
+        .await;
+    assert_eq!(off.status, 200, "{}", off.text);
+    let asked = model.received().len();
+    let answer = say(&server, channel, &token, "Are you there?").await;
+    assert_eq!(answer["handed_over"], true, "{answer}");
+    assert_eq!(model.received().len(), asked);
+    let case = admin.get(&format!("/api/v1/cases/{left}")).await.body;
+    assert_eq!(
+        (case["status"].clone(), case["held_by_ai"].clone()),
+        (json!("open"), json!(false))
+    );
+    let on = admin
+        .patch(
+            &format!("/api/v1/channels/{channel}"),
+            json!({"settings": {"integrations": {"widget": {
+                "allowed_origins": [SHOP], "model_answers": true
+            }}}}),
+        )
+        .await;
+    assert_eq!(on.status, 200, "{}", on.text);
+    // No other customer's message can be moved into a chat.
+    let other = admin.create_case(channel, "Someone else's question").await;
+    let message = admin
+        .post(
+            &format!("/api/v1/cases/{other}/messages"),
+            json!({"direction": "inbound", "body": "My account number is 4471."}),
+        )
+        .await;
+    let moved = admin
+        .post(
+            &format!("/api/v1/cases/{other}/split"),
+            json!({"event": message.body["seq"], "to": left}),
+        )
+        .await;
+    assert_eq!(moved.status, 422, "{}", moved.text);
+
     // A model that fails hands the chat over; the visitor's line is kept.
     *model.answer.lock().unwrap() = (
         500,
