@@ -100,7 +100,7 @@ enum Command {
     /// Deliver one raw message from standard input to a channel of the
     /// running server: the command for an MTA's pipe transport. Exits 0
     /// when stored, 75 (temporary failure) when the MTA should retry, and
-    /// 65, 67, 77 or 78 when it should bounce the message.
+    /// 65, 67 or 78 when it should bounce the message (a refused token is 75).
     Mailgate {
         /// The channel's name (or id).
         #[arg(long, value_name = "NAME")]

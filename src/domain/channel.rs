@@ -20,7 +20,7 @@ wire_enum!(
     }
 );
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelSettings {
     /// Whether agents can record time against this channel's cases.
     pub time_tracking: bool,
@@ -42,6 +42,33 @@ pub struct ChannelSettings {
     /// Connections to Meta, the phone provider and the chat widget.
     #[serde(default)]
     pub integrations: Integrations,
+    /// Believe the spam verdict in mail headers (`X-Spam-Flag: YES`, ...):
+    /// right where the mail comes through your own filtering MTA.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub trust_spam_headers: bool,
+}
+
+impl Default for ChannelSettings {
+    fn default() -> Self {
+        ChannelSettings {
+            time_tracking: false,
+            reply_window_hours: None,
+            slack_webhook_url: None,
+            imap: None,
+            personal_from: false,
+            auto_acknowledge: false,
+            integrations: Integrations::default(),
+            trust_spam_headers: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 /// A channel's connections to other services. Secrets are write-only.

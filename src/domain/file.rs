@@ -19,6 +19,9 @@ pub enum FileOrigin {
     Outgoing,
     /// Uploaded to the case directly.
     Upload,
+    /// The whole message as it arrived (`.eml`), for staff: nothing is
+    /// lost to the parser, and it can be read again after an upgrade.
+    Original,
 }
 
 impl FileOrigin {
@@ -27,6 +30,7 @@ impl FileOrigin {
             FileOrigin::Incoming => "incoming",
             FileOrigin::Outgoing => "outgoing",
             FileOrigin::Upload => "upload",
+            FileOrigin::Original => "original",
         }
     }
 }

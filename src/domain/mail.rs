@@ -66,8 +66,9 @@ pub fn classify(headers: &NoiseHeaders<'_>) -> Noise {
         let token = v.split(';').next().unwrap_or_default().trim().to_owned();
         !token.is_empty() && token != "no"
     });
-    let bulk =
-        lower(headers.precedence).is_some_and(|p| matches!(p.as_str(), "bulk" | "junk" | "list"));
+    // `Precedence: list` is a person writing through a mailing list (a
+    // support address that is a group): theirs is a person's mail.
+    let bulk = lower(headers.precedence).is_some_and(|p| matches!(p.as_str(), "bulk" | "junk"));
     let suppress = headers
         .auto_response_suppress
         .is_some_and(|v| !v.trim().is_empty() && !v.trim().eq_ignore_ascii_case("none"));
@@ -82,6 +83,31 @@ pub fn classify(headers: &NoiseHeaders<'_>) -> Noise {
         return Noise::AutoReply;
     }
     Noise::None
+}
+
+/// Whether the sender's mail system judged the message spam: SpamAssassin's
+/// `X-Spam-Flag: YES` and `X-Spam-Status: Yes, score=...`, rspamd's
+/// `X-Spam: Yes`.
+pub fn upstream_spam(flag: Option<&str>, status: Option<&str>, rspamd: Option<&str>) -> bool {
+    let yes = |v: Option<&str>| {
+        v.map(|v| v.trim().split([',', ' ', ';']).next().unwrap_or_default())
+            .is_some_and(|first| {
+                first.eq_ignore_ascii_case("yes") || first.eq_ignore_ascii_case("true")
+            })
+    };
+    yes(flag) || yes(status) || yes(rspamd)
+}
+
+/// Whether a message's `Date` is one its threading may go by: not in the
+/// future (a clock may be a little ahead) and not before `not_before`.
+pub fn plausible_date(
+    date: Option<super::Timestamp>,
+    now: super::Timestamp,
+    not_before: Option<super::Timestamp>,
+) -> Option<super::Timestamp> {
+    let date = date?;
+    let ahead = chrono::Duration::minutes(15);
+    (date <= now + ahead && not_before.is_none_or(|start| date >= start)).then_some(date.min(now))
 }
 
 /// A Message-ID as a lookup key: without angle brackets, case kept in the

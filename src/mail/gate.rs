@@ -13,8 +13,6 @@ pub mod exit {
     pub const NOUSER: u8 = 67;
     /// Temporary: the server is down, busy or throttling the sender.
     pub const TEMPFAIL: u8 = 75;
-    /// The token is missing, wrong or not allowed to deliver here.
-    pub const NOPERM: u8 = 77;
     /// The command line or environment is wrong.
     pub const CONFIG: u8 = 78;
 }
@@ -84,7 +82,16 @@ pub async fn deliver(url: &str, token: &str, channel: &str, raw: Vec<u8>) -> Out
     }
     let detail = body["detail"].as_str().unwrap_or("no detail").to_owned();
     let code = match status.as_u16() {
-        401 | 403 => exit::NOPERM,
+        // A refused token (expired, revoked) is the desk's problem, not the
+        // customer's: the MTA keeps the mail and retries.
+        401 | 403 => {
+            return outcome(
+                exit::TEMPFAIL,
+                format!(
+                    "the server refused the token ({status}): {detail}; the mail server will retry, so set a valid DOCKET_TOKEN"
+                ),
+            );
+        }
         404 => exit::NOUSER,
         400 | 413 | 415 | 422 => exit::DATAERR,
         _ => exit::TEMPFAIL,
@@ -108,7 +115,12 @@ async fn channel_id(
         .map_err(|e| outcome(exit::TEMPFAIL, format!("cannot reach {base}: {e}")))?;
     match response.status().as_u16() {
         200 => {}
-        401 | 403 => return Err(outcome(exit::NOPERM, "the token was refused")),
+        401 | 403 => {
+            return Err(outcome(
+                exit::TEMPFAIL,
+                "the server refused the token (expired or revoked?); the mail server will retry, so set a valid DOCKET_TOKEN",
+            ));
+        }
         status => {
             return Err(outcome(
                 exit::TEMPFAIL,

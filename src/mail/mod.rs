@@ -3,4 +3,5 @@
 pub mod gate;
 pub mod imap;
 pub mod parse;
+mod repair;
 pub mod smtp;

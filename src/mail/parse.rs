@@ -2,7 +2,10 @@
 //! every charset and transfer encoding, nested multiparts, attachments and
 //! inline images. HTML is sanitised with `ammonia`; search gets plain text.
 
-use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::decoders::base64::base64_decode;
+use mail_parser::decoders::charsets::map::charset_decoder;
+use mail_parser::decoders::quoted_printable::quoted_printable_decode;
+use mail_parser::{Address, Encoding, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
 use crate::domain::case::{DESCRIPTION_MAX, SUBJECT_MAX};
@@ -56,6 +59,13 @@ pub struct InboundMail {
     pub html: Option<String>,
     pub attachments: Vec<Attachment>,
     pub noise: Noise,
+    /// Sent through a mailing list (`List-Id`, `Precedence: list`): a
+    /// person's mail, but nobody to send an automatic reply to.
+    pub via_list: bool,
+    /// The sender's mail system marked it spam (`X-Spam-Flag` and kin).
+    pub upstream_spam: bool,
+    /// Its `Date` header, when it has a valid one.
+    pub date: Option<crate::domain::Timestamp>,
     /// Message-ID and content: the same message delivered twice has the same key.
     pub dedup_key: [u8; 32],
 }
@@ -71,11 +81,14 @@ impl InboundMail {
     }
 }
 
-/// Parses one raw message. Never panics on any input.
+/// Parses one raw message, repaired first where it is broken in the ways
+/// mail clients forgive (see `repair`). Never panics on any input.
 pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
+    let repaired = super::repair::repaired(raw);
+    let raw = repaired.as_ref();
     let message = MessageParser::default()
         .parse(raw)
         .ok_or(ParseError::NotAMessage)?;
@@ -90,16 +103,18 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
         .map(|s| single_line(s, SUBJECT_MAX))
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| NO_SUBJECT.to_owned());
-    let text = message
-        .body_text(0)
-        .map(|t| clean_text(&t, DESCRIPTION_MAX))
-        .unwrap_or_default();
+    let text = match message.text_body.first().and_then(|i| message.part(*i)) {
+        Some(part) if matches!(part.body, PartType::Text(_)) => part_text(part, raw),
+        _ => message.body_text(0).map(|t| t.into_owned()),
+    }
+    .map(|t| clean_text(&t, DESCRIPTION_MAX))
+    .unwrap_or_default();
     let html = message
         .html_bodies()
         .next()
         .filter(|part| part.is_text_html())
-        .and_then(|part| part.text_contents())
-        .map(sanitize_html)
+        .and_then(|part| part_text(part, raw))
+        .map(|h| sanitize_html(&h))
         .filter(|h| !h.trim().is_empty());
     let mut parents = parents(&message);
     if noise == Noise::Bounce {
@@ -109,7 +124,21 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
             }
         }
     }
+    let header = |name: &'static str| message.header_raw(name).map(str::trim);
+    let via_list = header("List-Id").is_some()
+        || header("Precedence").is_some_and(|p| p.eq_ignore_ascii_case("list"));
+    let upstream_spam = mail::upstream_spam(
+        header("X-Spam-Flag"),
+        header("X-Spam-Status"),
+        header("X-Spam"),
+    );
+    let date = message
+        .date()
+        .and_then(|d| chrono::DateTime::from_timestamp(d.to_timestamp(), 0));
     Ok(InboundMail {
+        via_list,
+        upstream_spam,
+        date,
         dedup_key: dedup_key(&message, message_id.as_deref(), raw),
         parents,
         message_id,
@@ -124,6 +153,30 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
         attachments: attachments(&message),
         noise,
     })
+}
+
+/// A text part's text. Where it declares no charset the parser knows and
+/// its bytes are not UTF-8, they are read as windows-1252, as mail clients
+/// do, rather than as replacement characters.
+fn part_text(part: &mail_parser::MessagePart<'_>, raw: &[u8]) -> Option<String> {
+    let text = match &part.body {
+        PartType::Text(text) | PartType::Html(text) => text,
+        _ => return None,
+    };
+    let declared = part
+        .content_type()
+        .and_then(|ct| ct.attribute("charset"))
+        .and_then(|c| charset_decoder(c.as_bytes()));
+    if !text.contains('\u{FFFD}') || declared.is_some() {
+        return Some(text.to_string());
+    }
+    let body = raw.get(part.offset_body as usize..part.offset_end as usize)?;
+    let bytes = match part.encoding {
+        Encoding::QuotedPrintable => quoted_printable_decode(body),
+        Encoding::Base64 => base64_decode(body),
+        Encoding::None => Some(body.to_vec()),
+    };
+    Some(bytes.map_or_else(|| text.to_string(), |b| super::repair::undeclared_text(&b)))
 }
 
 fn classify(message: &Message<'_>, from_address: Option<&str>) -> Noise {
@@ -424,5 +477,67 @@ mod tests {
         let c = parse(b"Message-ID: <m@x>\r\nSubject: s\r\n\r\nother body").unwrap();
         assert_eq!(a.dedup_key, b.dedup_key);
         assert_ne!(a.dedup_key, c.dedup_key);
+    }
+}
+
+/// The shapes of real mail the parser must read as mail clients do.
+#[cfg(test)]
+mod real_mail {
+    use super::*;
+
+    #[test]
+    fn every_charset_of_east_asian_mail_is_read() {
+        let cases: [(&[u8], &str); 5] = [
+            (b"Subject: =?ISO-2022-JP?B?GyRCRnxLXDhsGyhC?=\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n\r\n\x1b$BF|K\\8l\x1b(B\r\n", "日本語"),
+            (b"Subject: =?gb2312?B?xOO6ww==?=\r\nContent-Type: text/plain; charset=gb2312\r\n\r\n\xc4\xe3\xba\xc3\r\n", "你好"),
+            (b"Subject: =?big5?B?p0Gmbg==?=\r\nContent-Type: text/plain; charset=big5\r\n\r\n\xa7A\xa6n\r\n", "你好"),
+            (b"Subject: =?ks_c_5601-1987?B?vsiz5w==?=\r\nContent-Type: text/plain; charset=ks_c_5601-1987\r\n\r\n\xbe\xc8\xb3\xe7\r\n", "안녕"),
+            (b"Subject: =?euc-kr?B?vsiz5w==?=\r\nContent-Type: text/plain; charset=euc-kr\r\n\r\n\xbe\xc8\xb3\xe7\r\n", "안녕"),
+        ];
+        for (raw, expected) in cases {
+            let mut message = b"From: a@b.example\r\n".to_vec();
+            message.extend_from_slice(raw);
+            let mail = parse(&message).unwrap();
+            assert_eq!(mail.subject, expected);
+            assert_eq!(mail.text, expected);
+        }
+    }
+
+    #[test]
+    fn undeclared_eight_bit_text_reads_as_windows_1252() {
+        let mail = parse(
+            b"From: Ren\xe9 <a@b.example>\r\nSubject: Caf\xe9\r\n\r\nCaf\xe9 cr\xe8me \x80 5\r\n",
+        )
+        .unwrap();
+        assert_eq!(mail.subject, "Café");
+        assert_eq!(mail.from_name.as_deref(), Some("René"));
+        assert_eq!(mail.text, "Café crème € 5");
+        let qp = parse(b"From: a@b.example\r\nSubject: x\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nCaf=E9\r\n").unwrap();
+        assert_eq!(qp.text, "Café");
+        let utf8 = parse("From: a@b.example\r\nSubject: x\r\n\r\nCafé\r\n".as_bytes()).unwrap();
+        assert_eq!(utf8.text, "Café");
+        let named = parse(b"From: a@b.example\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee file\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"r\xe9sum\xe9.pdf\"\r\n\r\n%PDF\r\n--b--\r\n").unwrap();
+        assert_eq!(named.attachments[0].name, "résumé.pdf");
+    }
+
+    #[test]
+    fn broken_mime_keeps_its_body() {
+        let unclosed = parse(b"From: a@b.example\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n--XX\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\nSGVsbG8gdGhlcmU=\r\n").unwrap();
+        assert_eq!(unclosed.text, "Hello there");
+        assert!(unclosed.attachments.is_empty());
+        let no_semicolon =
+            parse(b"From: a@b.example\r\nSubject: x\r\nContent-Type: TEXT/PLAIN charset=US-ASCII\r\n\r\nHello plain\r\n").unwrap();
+        assert_eq!(no_semicolon.text, "Hello plain");
+        assert!(no_semicolon.attachments.is_empty());
+        let no_subtype =
+            parse(b"From: a@b.example\r\nSubject: x\r\nContent-Type: text\r\n\r\nHello text\r\n")
+                .unwrap();
+        assert_eq!(no_subtype.text, "Hello text");
+        assert!(no_subtype.attachments.is_empty());
+        let no_blank_line =
+            parse(b"From: a@b.example\r\nSubject: x\r\nHello, this is the body\r\nsecond line\r\n")
+                .unwrap();
+        assert_eq!(no_blank_line.subject, "x");
+        assert_eq!(no_blank_line.text, "Hello, this is the body\nsecond line");
     }
 }

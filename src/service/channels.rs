@@ -64,6 +64,7 @@ pub struct ChannelChange {
     pub slack_webhook_url: Option<Option<String>>,
     pub personal_from: Option<bool>,
     pub auto_acknowledge: Option<bool>,
+    pub trust_spam_headers: Option<bool>,
     pub imap: Option<Option<ImapChange>>,
     pub integrations: IntegrationsChange,
 }
@@ -328,6 +329,9 @@ impl Service {
                 }
                 if let Some(on) = change.auto_acknowledge {
                     settings.auto_acknowledge = on;
+                }
+                if let Some(on) = change.trust_spam_headers {
+                    settings.trust_spam_headers = on;
                 }
                 match &change.imap {
                     None => {}

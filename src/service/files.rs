@@ -30,6 +30,10 @@ impl Service {
                 files.extend(txn.case_files(link.target)?);
             }
         }
+        // Original messages carry every header: they are for staff.
+        if actor.is_partner() {
+            files.retain(|f| f.origin != FileOrigin::Original);
+        }
         Ok(files)
     }
 
@@ -43,7 +47,7 @@ impl Service {
             let merged_into = txn.case(record.case)?.and_then(|c| c.merge).map(|m| m.into);
             let readable = visible_case(&txn, actor, record.case).is_ok()
                 || merged_into.is_some_and(|into| visible_case(&txn, actor, into).is_ok());
-            if !readable {
+            if !readable || (actor.is_partner() && record.origin == FileOrigin::Original) {
                 return Err(missing());
             }
             record

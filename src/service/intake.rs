@@ -168,6 +168,17 @@ impl PlannedCase {
         }
     }
 
+    /// The same case judged spam before the rules (the sender's mail
+    /// system said so): it goes to `category`, closed, unannounced.
+    pub fn judged_spam(mut self, category: String) -> PlannedCase {
+        let intake = self.intake.get_or_insert_with(Intake::default);
+        intake.category = Some(category);
+        intake.category_by = Some(crate::domain::ai::Decider::Rules);
+        intake.auto_resolve = true;
+        intake.assignee = None;
+        self
+    }
+
     /// A new case no rules are run for.
     pub fn without_rules(channel: ChannelId, new: NewCase) -> ServiceResult<PlannedCase> {
         new.preview(channel)?;

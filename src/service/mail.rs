@@ -83,6 +83,13 @@ fn find_thread(
             return Ok(Some((case, "references")));
         }
     }
+    // A reply that came first cited this message: it joins the reply.
+    if let Some(id) = &mail.message_id
+        && let Some(number) = txn.case_citing(id)?
+        && let Some(case) = live_case(txn, number)?
+    {
+        return Ok(Some((case, "references")));
+    }
     // Weaker evidence than a Message-ID: only within the same channel.
     let same_channel = |case: Option<Case>| case.filter(|c| c.channel == channel.id);
     if let Some(number) = mail::case_token(&mail.subject)
@@ -105,12 +112,27 @@ fn find_thread(
         && mail.subject != parse::NO_SUBJECT
         && let Some(sender) = &mail.from_address
         && let Some((number, last)) = txn.subject_thread(sender, &subject)?
-        && (at.timestamp() as u64).saturating_sub(last) <= window_secs
         && let Some(case) = same_channel(live_case(txn, number)?)
+        && written_at(mail, at, Some(case.created_at))
+            .timestamp()
+            .abs_diff(last as i64)
+            <= window_secs
     {
         return Ok(Some((case, "sender_subject")));
     }
     Ok(None)
+}
+
+/// When the message was written, for joining by sender and subject: its
+/// `Date` when plausible (not in the future, not before `case_opened`),
+/// else when it arrived. A mailbox taken in at once keeps weeks apart.
+fn written_at(mail: &InboundMail, at: Timestamp, case_opened: Option<Timestamp>) -> Timestamp {
+    mail::plausible_date(
+        mail.date,
+        at,
+        case_opened.map(|c| c - chrono::Duration::days(1)),
+    )
+    .unwrap_or(at)
 }
 
 /// The case a new message would open, before it has a number.
@@ -166,10 +188,11 @@ impl Service {
                 raw.len()
             )));
         }
-        let mail = tokio::task::spawn_blocking(move || parse::parse(&raw))
+        let (mail, raw) = tokio::task::spawn_blocking(move || (parse::parse(&raw), raw))
             .await
-            .map_err(|e| ServiceError::BadRequest(format!("the message could not be read: {e}")))?
-            .map_err(|e| ServiceError::BadRequest(format!("not a mail message: {e}")))?;
+            .map_err(|e| ServiceError::BadRequest(format!("the message could not be read: {e}")))?;
+        let mail =
+            mail.map_err(|e| ServiceError::BadRequest(format!("not a mail message: {e}")))?;
         if let Some(receipt) = self.already_taken_in(&mail)? {
             return Ok(receipt);
         }
@@ -192,11 +215,16 @@ impl Service {
         // Rules are for new conversations only.
         let new = NewCase::new(draft_of(&mail), Source::Email, MAIL_ACTOR)
             .threaded_by(mail.message_id.clone());
+        let spam = mail.upstream_spam && channel.settings.trust_spam_headers;
         let plan = match thread {
             Some(_) => PlannedCase::without_rules(channel.id, new)?,
+            None if spam => {
+                let category = self.config.ai.spam_category.clone();
+                self.plan_case(&channel, new).await?.judged_spam(category)
+            }
             None => self.plan_case(&channel, new).await?,
         };
-        let stored = self.store_attachments(&mail).await?;
+        let stored = self.store_attachments(&mail, &raw).await?;
         self.store
             .write(move |txn| {
                 if let Some((number, event)) = txn.seen_mail(&mail.dedup_key)? {
@@ -220,7 +248,7 @@ impl Service {
                     None => find_thread(txn, &channel, &mail, window_secs, at)?,
                 };
                 let receipt = match continued {
-                    Some((case, how)) => append_mail(txn, case, &mail, &stored, how, at)?,
+                    Some((case, how)) => append_mail(txn, case, &mail, &stored, how, spam, at)?,
                     None => open_case_from_mail(txn, &channel, &plan, &mail, &stored, at)?,
                 };
                 remember_mail(txn, &mail, &receipt, at)?;
@@ -236,13 +264,16 @@ impl Service {
             .map(|(number, event)| duplicate_receipt(number, event, mail.noise)))
     }
 
-    /// Writes the attachments' blobs before the records that name them.
-    async fn store_attachments(&self, mail: &InboundMail) -> ServiceResult<Vec<StoredAttachment>> {
-        if mail.attachments.is_empty() {
-            return Ok(Vec::new());
-        }
+    /// Writes the blobs of the attachments, then of the whole message as
+    /// it arrived (the last one), before the records that name them.
+    async fn store_attachments(
+        &self,
+        mail: &InboundMail,
+        raw: &[u8],
+    ) -> ServiceResult<Vec<StoredAttachment>> {
         let blobs = self.blobs.clone();
-        let contents: Vec<Vec<u8>> = mail.attachments.iter().map(|a| a.bytes.clone()).collect();
+        let mut contents: Vec<Vec<u8>> = mail.attachments.iter().map(|a| a.bytes.clone()).collect();
+        contents.push(raw.to_vec());
         tokio::task::spawn_blocking(move || {
             contents
                 .iter()
@@ -292,7 +323,11 @@ fn open_case_from_mail(
     })?;
     let event = first.first().map_or(0, |e| e.seq);
     file_under(txn, files, event)?;
-    if channel.settings.auto_acknowledge && mail.noise == Noise::None && !case.auto_resolved {
+    if channel.settings.auto_acknowledge
+        && mail.noise == Noise::None
+        && !mail.via_list
+        && !case.auto_resolved
+    {
         super::updates::queue_acknowledgement(txn, channel, &case, mail, at)?;
     }
     Ok(MailReceipt {
@@ -307,16 +342,20 @@ fn open_case_from_mail(
 
 /// Adds a message to the case it continues. People's replies reopen a
 /// resolved case; machines' (bounces, auto-replies) never do.
+#[allow(clippy::too_many_arguments)]
 fn append_mail(
     txn: &WriteTxn,
     mut case: Case,
     mail: &InboundMail,
     stored: &[StoredAttachment],
     how: &'static str,
+    spam: bool,
     at: Timestamp,
 ) -> ServiceResult<MailReceipt> {
     let mut events = Vec::new();
-    if mail.noise == Noise::None {
+    // A spammer's next message stays with the closed spam, unannounced.
+    let stays_closed = spam || (case.auto_resolved && case.status.is_resolved());
+    if mail.noise == Noise::None && !stays_closed {
         if matches!(case.status, Status::Resolved | Status::WaitingForCustomer) {
             events.extend(apply_status(&mut case, Status::Open, MAIL_ACTOR, at)?);
         }
@@ -381,6 +420,24 @@ fn message_of(
         txn.add_file(&mut record)?;
         files.push(record);
     }
+    let attachments: Vec<u64> = files.iter().map(|f| f.id).collect();
+    if let Some(original) = stored.get(mail.attachments.len()) {
+        let mut record = FileRecord {
+            id: 0,
+            case: case.number,
+            name: "message.eml".to_owned(),
+            content_type: "message/rfc822".to_owned(),
+            size: original.size,
+            sha256: original.sha256.clone(),
+            origin: FileOrigin::Original,
+            content_id: None,
+            event: None,
+            created_at: at,
+            created_by: MAIL_ACTOR.to_owned(),
+        };
+        txn.add_file(&mut record)?;
+        files.push(record);
+    }
     let message = EventKind::Message {
         direction: Direction::Inbound,
         from: Some(sender_label(mail)),
@@ -393,7 +450,7 @@ fn message_of(
             cc: mail.cc.clone(),
             bcc: Vec::new(),
             html: mail.html.clone(),
-            attachments: files.iter().map(|f| f.id).collect(),
+            attachments,
             noise: mail.noise,
             outgoing: None,
             delivery: None,
@@ -437,13 +494,20 @@ fn remember_mail(
     {
         txn.remember_message_id(id, receipt.case)?;
     }
+    // Parents not seen yet join this case when they come.
+    for parent in &mail.parents {
+        if txn.case_of_message_id(parent)?.is_none() {
+            txn.remember_cited(parent, receipt.case)?;
+        }
+    }
     let subject = mail::normalized_subject(&mail.subject);
     if let Some(sender) = &mail.from_address
         && !subject.is_empty()
         && mail.subject != parse::NO_SUBJECT
         && !mail.noise.is_machine()
     {
-        txn.remember_subject_thread(sender, &subject, receipt.case, at.timestamp() as u64)?;
+        let written = written_at(mail, at, None);
+        txn.remember_subject_thread(sender, &subject, receipt.case, written.timestamp() as u64)?;
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use crate::domain::activity::EventKind;
 use crate::domain::case::{Case, CaseNumber, MergeRecord};
 use crate::domain::link::{CaseLink, LinkKind};
 use crate::domain::user::User;
-use crate::store::{FileWrites, MailWrites, QueueReads, QueueWrites, Reads, Writes};
+use crate::store::{FileReads, FileWrites, MailWrites, QueueReads, QueueWrites, Reads, Writes};
 
 /// A case given as a merge source, checked like a link target.
 pub(super) fn source_case(
@@ -228,6 +228,14 @@ fn transfer_message(
     {
         for id in &email.attachments {
             txn.move_file(*id, target.number)?;
+        }
+        // The message as it arrived goes with it.
+        for file in txn.case_files(from)? {
+            if file.event == Some(event.seq)
+                && file.origin == crate::domain::file::FileOrigin::Original
+            {
+                txn.move_file(file.id, target.number)?;
+            }
         }
         if let Some(key) = crate::domain::mail::message_id_key(&email.message_id) {
             txn.remember_message_id(&key, target.number)?;

@@ -25,6 +25,7 @@ pub struct ShownChannel {
     pub reply_window_hours: Option<u32>,
     pub personal_from: bool,
     pub auto_acknowledge: bool,
+    pub trust_spam_headers: bool,
     /// What only the channel's managers and administrators see.
     pub managed: Option<ManagedSettings>,
     pub rights: ChannelRights,
@@ -160,6 +161,7 @@ fn shown_channel(actor: &User, channel: Channel, mail_status: Option<MailStatus>
         reply_window_hours: settings.reply_window_hours,
         personal_from: settings.personal_from,
         auto_acknowledge: settings.auto_acknowledge,
+        trust_spam_headers: settings.trust_spam_headers,
         managed,
         rights,
     }

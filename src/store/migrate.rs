@@ -6,7 +6,7 @@ use super::tables::*;
 use super::{StoreError, StoreResult};
 
 /// The schema this binary writes.
-pub const CURRENT_SCHEMA: u32 = 10;
+pub const CURRENT_SCHEMA: u32 = 11;
 
 /// Brings the store to [`CURRENT_SCHEMA`] in one transaction.
 pub fn run(db: &Database) -> StoreResult<()> {
@@ -125,6 +125,13 @@ fn upgrade_from(version: u32, txn: &WriteTransaction) -> StoreResult<()> {
         // 10: what the AI agent learned.
         9 => {
             txn.open_table(AI_MODELS)?;
+            Ok(())
+        }
+        // 11: Message-IDs cited before they were seen, so threading does
+        // not depend on arrival order (from now on: older mail kept no
+        // references).
+        10 => {
+            txn.open_table(CITED_MESSAGE_IDS)?;
             Ok(())
         }
         other => Err(StoreError::Corrupt(format!(

@@ -47,6 +47,11 @@ pub const FILES: TableDefinition<u64, &[u8]> = TableDefinition::new("files_v1");
 pub const CASE_FILES: TableDefinition<(u64, u64), ()> = TableDefinition::new("case_files_v1");
 /// Message-ID (key form) → case number: every message seen or sent.
 pub const MESSAGE_IDS: TableDefinition<&str, u64> = TableDefinition::new("message_ids_v1");
+/// Message-IDs that stored messages cited (In-Reply-To, References) but
+/// that were not seen yet → the citing case: a parent arriving after its
+/// reply joins it.
+pub const CITED_MESSAGE_IDS: TableDefinition<&str, u64> =
+    TableDefinition::new("cited_message_ids_v1");
 /// SHA-256 of Message-ID and content → (case number, event seq): mail
 /// already taken in.
 pub const MAIL_SEEN: TableDefinition<&[u8], (u64, u64)> = TableDefinition::new("mail_seen_v1");

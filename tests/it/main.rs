@@ -27,6 +27,7 @@ mod merge;
 mod permissions;
 mod phone;
 mod presence;
+mod real_mail;
 mod receiver;
 mod saved_replies;
 mod search;

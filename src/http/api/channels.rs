@@ -30,6 +30,10 @@ struct SettingsBody {
     personal_from: Option<bool>,
     /// Confirm new cases from email to their sender.
     auto_acknowledge: Option<bool>,
+    /// Believe the spam verdict in mail headers (`X-Spam-Flag: YES`,
+    /// `X-Spam-Status: Yes`, `X-Spam: Yes`): mail so marked goes to the
+    /// spam category. Default: on (right behind your own filtering MTA).
+    trust_spam_headers: Option<bool>,
     /// IMAP intake; `null` turns it off.
     #[serde(default)]
     imap: MaybeUndefined<ImapBody>,
@@ -217,6 +221,7 @@ impl ChannelsApi {
             settings.slack_webhook_url = s.slack_webhook_url.take();
             settings.personal_from = s.personal_from.unwrap_or(false);
             settings.auto_acknowledge = s.auto_acknowledge.unwrap_or(false);
+            settings.trust_spam_headers = s.trust_spam_headers.unwrap_or(true);
             imap = s.imap.take().map(Into::into);
             integrations = s.integrations.map(Into::into).unwrap_or_default();
         }
@@ -264,6 +269,7 @@ impl ChannelsApi {
             change.slack_webhook_url = tri_state(s.slack_webhook_url, |u| u);
             change.personal_from = s.personal_from;
             change.auto_acknowledge = s.auto_acknowledge;
+            change.trust_spam_headers = s.trust_spam_headers;
             change.imap = tri_state(s.imap, Into::into);
             change.integrations = s.integrations.map(Into::into).unwrap_or_default();
         }

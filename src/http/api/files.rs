@@ -26,7 +26,8 @@ pub struct FileView {
     pub content_type: String,
     pub size: u64,
     /// `incoming` (arrived with a message), `outgoing` (sent with an
-    /// update) or `upload`.
+    /// update), `upload`, or `original` (a whole message as it arrived,
+    /// `.eml`; staff only).
     pub origin: String,
     /// The `Content-ID` of an inline image.
     pub content_id: Option<String>,

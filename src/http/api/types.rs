@@ -588,6 +588,8 @@ pub struct ChannelSettingsView {
     pub personal_from: bool,
     /// New cases from email are confirmed to their sender.
     pub auto_acknowledge: bool,
+    /// Mail marked spam by the sender's side's filter goes to spam.
+    pub trust_spam_headers: bool,
     /// IMAP intake (managers and administrators only; never the password).
     pub imap: Option<ImapView>,
     /// Meta, phone and widget connections (managers and administrators
@@ -692,6 +694,7 @@ impl ChannelView {
                 slack_webhook_url: managed.as_ref().and_then(|m| m.slack_webhook_url.clone()),
                 personal_from: c.personal_from,
                 auto_acknowledge: c.auto_acknowledge,
+                trust_spam_headers: c.trust_spam_headers,
                 integrations: managed.as_ref().map(|m| IntegrationsView {
                     meta: m.meta.clone().map(|m| MetaView {
                         app_secret_set: m.app_secret_set,

@@ -253,6 +253,7 @@ impl FileRow {
                 FileOrigin::Incoming => "received",
                 FileOrigin::Outgoing => "sent",
                 FileOrigin::Upload => "uploaded",
+                FileOrigin::Original => "original message",
             },
             at: When::new(file.created_at),
             is_audio: file.content_type.starts_with("audio/"),

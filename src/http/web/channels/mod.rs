@@ -227,6 +227,7 @@ pub struct ChannelEmailForm {
     csrf: String,
     personal_from: Option<String>,
     auto_acknowledge: Option<String>,
+    trust_spam_headers: Option<String>,
     #[serde(default)]
     imap_host: String,
     #[serde(default)]
@@ -279,6 +280,7 @@ pub async fn update_channel_email(
     let change = ChannelChange {
         personal_from: Some(checked(&form.personal_from)),
         auto_acknowledge: Some(checked(&form.auto_acknowledge)),
+        trust_spam_headers: Some(checked(&form.trust_spam_headers)),
         imap: Some(imap),
         ..Default::default()
     };
