@@ -128,6 +128,28 @@ enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// Take a whole existing mailbox into a channel with its history:
+    /// oldest first, each message dated by its own Date header, threaded as
+    /// usual, with no flood limit, no acknowledgements and no Slack
+    /// messages. Taking a message in twice changes nothing, so an import
+    /// that was stopped is simply run again. The server must be stopped;
+    /// it indexes the new cases when it starts.
+    ImportMail {
+        /// The channel's name (or id).
+        #[arg(long, value_name = "NAME")]
+        channel: String,
+        /// An mbox file.
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "maildir",
+            conflicts_with = "maildir"
+        )]
+        mbox: Option<PathBuf>,
+        /// A Maildir folder (holding cur/ and new/).
+        #[arg(long, value_name = "DIR")]
+        maildir: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -363,6 +385,14 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Import { file: archive } => {
             let config = file.resolve(cli.data, None).map_err(|e| e.to_string())?;
             import_archive(config, &archive).await
+        }
+        Command::ImportMail {
+            channel,
+            mbox,
+            maildir,
+        } => {
+            let service = offline_service(file, cli.data)?;
+            import_mail(service, &channel, mbox, maildir).await
         }
         Command::Mailgate { .. } => {
             Err("mailgate runs on its own; see docket mailgate --help".into())
@@ -720,6 +750,72 @@ async fn reindex_offline(file: FileConfig, data: Option<PathBuf>) -> Result<(), 
 }
 
 /// Loads an archive into a stopped server's data directory.
+/// `docket import-mail`: every message of the mailbox, oldest first, with
+/// progress on stderr and a summary at the end.
+async fn import_mail(
+    service: Service,
+    channel: &str,
+    mbox: Option<PathBuf>,
+    maildir: Option<PathBuf>,
+) -> Result<(), String> {
+    let wanted = channel.trim();
+    let channel = {
+        let channels = service
+            .list_channels(&Service::operator())
+            .map_err(|e| e.to_string())?;
+        channels
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(wanted))
+            .or_else(|| channels.iter().find(|c| c.id.to_string() == wanted))
+            .map(|c| c.id)
+            .ok_or_else(|| format!("no channel named {wanted}"))?
+    };
+    let started = std::time::Instant::now();
+    let messages = tokio::task::spawn_blocking(move || match (mbox, maildir) {
+        (Some(path), _) => crate::mail::mailbox::mbox(&path),
+        (None, Some(path)) => crate::mail::mailbox::maildir(&path),
+        (None, None) => Ok(Vec::new()),
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    let total = messages.len();
+    let (mut opened, mut threaded, mut duplicates) = (0usize, 0usize, 0usize);
+    let mut set_aside: Vec<(usize, String)> = Vec::new();
+    for (position, message) in messages.into_iter().enumerate() {
+        match service.take_in_migrated_mail(channel, message.raw).await {
+            Ok(receipt) if receipt.duplicate => duplicates += 1,
+            Ok(receipt) if receipt.created => opened += 1,
+            Ok(_) => threaded += 1,
+            Err(e) => set_aside.push((position + 1, e.to_string())),
+        }
+        let done = position + 1;
+        if done % 250 == 0 || done == total {
+            eprint!("\rtaken in {done} of {total} messages");
+        }
+    }
+    if total > 0 {
+        eprintln!();
+    }
+    service
+        .forget_migrated_news()
+        .await
+        .map_err(|e| e.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{total} messages in {seconds:.1} s ({:.0}/s): {opened} opened a case, {threaded} joined one, {duplicates} were already here, {} set aside.",
+        total as f64 / seconds.max(0.001),
+        set_aside.len()
+    );
+    for (position, reason) in set_aside.iter().take(20) {
+        println!("  message {position}: {reason}");
+    }
+    if set_aside.len() > 20 {
+        println!("  ... and {} more", set_aside.len() - 20);
+    }
+    Ok(())
+}
+
 async fn import_archive(config: Config, archive: &std::path::Path) -> Result<(), String> {
     let store = Store::open(&config.data_dir).map_err(|e| e.to_string())?;
     let language = crate::search::language(&config.search.language)

@@ -2,6 +2,7 @@
 
 pub mod gate;
 pub mod imap;
+pub mod mailbox;
 pub mod parse;
 mod repair;
 pub mod smtp;

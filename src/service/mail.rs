@@ -20,7 +20,7 @@ use crate::domain::file::{FileOrigin, FileRecord};
 use crate::domain::mail::{self, EmailPart, Noise};
 use crate::domain::user::User;
 use crate::mail::parse::{self, InboundMail};
-use crate::store::{FileWrites, MailReads, MailWrites, Reads, StoreError};
+use crate::store::{FileWrites, MailReads, MailWrites, Reads, StoreError, Writes};
 
 /// The actor recorded for what arrives by mail.
 pub const MAIL_ACTOR: &str = "mail";
@@ -150,6 +150,14 @@ fn draft_of(mail: &InboundMail) -> CaseDraft {
     }
 }
 
+/// How a message arrives: live (now, flood limits, acknowledgements), or
+/// from a mailbox being migrated (its own date, nothing sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Arrival {
+    Live,
+    Migrated,
+}
+
 /// Blobs already written for a message's attachments, by position.
 struct StoredAttachment {
     sha256: String,
@@ -164,6 +172,39 @@ impl Service {
         actor: &User,
         channel_id: ChannelId,
         raw: Vec<u8>,
+    ) -> ServiceResult<MailReceipt> {
+        self.take_in(actor, channel_id, raw, Arrival::Live).await
+    }
+
+    /// Takes in one message of a mailbox being migrated (`docket
+    /// import-mail`): dated by its own `Date`, with no flood limit and no
+    /// acknowledgement. Taking the same message in again changes nothing.
+    pub async fn take_in_migrated_mail(
+        &self,
+        channel_id: ChannelId,
+        raw: Vec<u8>,
+    ) -> ServiceResult<MailReceipt> {
+        self.take_in(&Service::operator(), channel_id, raw, Arrival::Migrated)
+            .await
+    }
+
+    /// After a migration: the history it wrote is no news for Slack.
+    pub async fn forget_migrated_news(&self) -> ServiceResult<()> {
+        self.store
+            .write(|txn| {
+                let head = txn.outbox_head()?;
+                txn.ack_outbox(crate::store::Consumer::Notify, head)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn take_in(
+        &self,
+        actor: &User,
+        channel_id: ChannelId,
+        raw: Vec<u8>,
+        arrival: Arrival,
     ) -> ServiceResult<MailReceipt> {
         let channel = {
             let txn = self.store.read()?;
@@ -196,7 +237,9 @@ impl Service {
         if let Some(receipt) = self.already_taken_in(&mail)? {
             return Ok(receipt);
         }
-        if let Some(sender) = &mail.from_address {
+        if arrival == Arrival::Live
+            && let Some(sender) = &mail.from_address
+        {
             let config = &self.config.mail;
             let window = Duration::from_secs(config.sender_window_seconds);
             if !self
@@ -210,7 +253,12 @@ impl Service {
             }
         }
         let window_secs = u64::from(self.config.mail.thread_window_hours) * 3600;
-        let thread = find_thread(&self.store.read()?, &channel, &mail, window_secs, now())?
+        let arrived = match arrival {
+            Arrival::Live => now(),
+            // A mailbox's history keeps its dates.
+            Arrival::Migrated => mail::plausible_date(mail.date, now(), None).unwrap_or_else(now),
+        };
+        let thread = find_thread(&self.store.read()?, &channel, &mail, window_secs, arrived)?
             .map(|(case, how)| (case.number, how));
         // Rules are for new conversations only.
         let new = NewCase::new(draft_of(&mail), Source::Email, MAIL_ACTOR)
@@ -234,7 +282,10 @@ impl Service {
                 let channel = txn.channel(channel_id)?.ok_or_else(|| {
                     ServiceError::NotFound(format!("channel {channel_id} not found"))
                 })?;
-                let at = now();
+                let at = match arrival {
+                    Arrival::Live => now(),
+                    Arrival::Migrated => arrived,
+                };
                 let continued = match thread {
                     Some((number, how)) => live_case(txn, number)?
                         .filter(|c| how == "references" || c.channel == channel.id)
@@ -249,7 +300,10 @@ impl Service {
                 };
                 let receipt = match continued {
                     Some((case, how)) => append_mail(txn, case, &mail, &stored, how, spam, at)?,
-                    None => open_case_from_mail(txn, &channel, &plan, &mail, &stored, at)?,
+                    None => {
+                        let acknowledge = arrival == Arrival::Live;
+                        open_case_from_mail(txn, &channel, &plan, &mail, &stored, acknowledge, at)?
+                    }
                 };
                 remember_mail(txn, &mail, &receipt, at)?;
                 Ok(receipt)
@@ -309,6 +363,7 @@ fn open_case_from_mail(
     plan: &PlannedCase,
     mail: &InboundMail,
     stored: &[StoredAttachment],
+    acknowledge: bool,
     at: Timestamp,
 ) -> ServiceResult<MailReceipt> {
     let mut files = Vec::new();
@@ -323,7 +378,8 @@ fn open_case_from_mail(
     })?;
     let event = first.first().map_or(0, |e| e.seq);
     file_under(txn, files, event)?;
-    if channel.settings.auto_acknowledge
+    if acknowledge
+        && channel.settings.auto_acknowledge
         && mail.noise == Noise::None
         && !mail.via_list
         && !case.auto_resolved

@@ -316,3 +316,155 @@ async fn order_lists_and_spam_do_not_decide_the_wrong_case() {
     .await;
     assert_ne!(old["case"], new["case"], "{new}");
 }
+
+/// An mbox of `threads` conversations of `replies + 1` messages each,
+/// written a day apart per thread and stored out of order.
+fn mailbox(threads: usize, replies: usize) -> String {
+    let start = chrono::DateTime::parse_from_rfc3339("2025-01-01T09:00:00Z").unwrap();
+    let mut messages = Vec::new();
+    for t in 0..threads {
+        for r in 0..=replies {
+            let at =
+                start + chrono::Duration::hours((t * 3) as i64) + chrono::Duration::days(r as i64);
+            let id = format!("t{t}m{r}@shop.example");
+            let parent = if r > 0 {
+                format!("In-Reply-To: <t{t}m{}@shop.example>\n", r - 1)
+            } else {
+                String::new()
+            };
+            let re = if r > 0 { "Re: " } else { "" };
+            messages.push(format!(
+                "From customer{t}@example.com {}\nFrom: Customer {t} <customer{t}@example.com>\nTo: support@desk.test\nMessage-ID: <{id}>\n{parent}Date: {}\nSubject: {re}Order {t} arrived damaged\n\nMessage {r} about order {t}.\n>From the warehouse, nothing.\n",
+                at.format("%a %b %e %H:%M:%S %Y"),
+                at.to_rfc2822()
+            ));
+        }
+    }
+    // A mailbox is seldom in order: replies before their parents.
+    messages.reverse();
+    messages.join("\n")
+}
+
+#[tokio::test]
+async fn a_mailbox_is_taken_in_once_with_its_history_across_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ok, _, err) = crate::harness::run_cli(&data, &["channel", "add", "Support"], None);
+    assert!(ok, "{err}");
+    let (threads, replies) = (1000, 4);
+    let path = dir.path().join("support.mbox");
+    std::fs::write(&path, mailbox(threads, replies)).unwrap();
+    let import = || {
+        std::process::Command::new(crate::harness::docket_bin())
+            .args(["import-mail", "--channel", "Support", "--mbox"])
+            .arg(&path)
+            .arg("--data")
+            .arg(&data)
+            .env("DOCKET_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Killed in the middle of it, then run again to the end.
+    let mut first = import();
+    {
+        // Killed once its progress shows the first messages taken in.
+        use std::io::Read;
+        let mut stderr = first.stderr.take().unwrap();
+        let mut seen = Vec::new();
+        let mut chunk = [0u8; 256];
+        while !String::from_utf8_lossy(&seen).contains("taken in") {
+            let n = stderr.read(&mut chunk).unwrap();
+            assert!(n > 0, "the import ended before showing progress");
+            seen.extend_from_slice(&chunk[..n]);
+        }
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let second = import().wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&second.stdout);
+    assert!(
+        second.status.success(),
+        "{out} {}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let total = threads * (replies + 1);
+    assert!(out.starts_with(&format!("{total} messages")), "{out}");
+    assert!(out.contains("0 set aside"), "{out}");
+    assert!(
+        !out.contains(" 0 were already here"),
+        "the kill came too late to test resuming: {out}"
+    );
+    // Once more: everything is already here.
+    let third = import().wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&third.stdout);
+    assert!(out.contains(&format!("{total} were already here")), "{out}");
+
+    let server = Server::start_in(
+        &data,
+        &[("DOCKET_ADMIN_PASSWORD", crate::harness::ADMIN_PASSWORD)],
+    );
+    let admin = server.admin().await;
+    // The server indexes what the import wrote as it starts.
+    let mut cases = Value::Null;
+    for _ in 0..200 {
+        cases = admin.get("/api/v1/cases?view=all").await.body;
+        if cases["total"] == json!(threads) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        cases["total"],
+        json!(threads),
+        "every thread is one case: {cases}"
+    );
+    for t in [0, 499, 999] {
+        let mut found = Value::Null;
+        for _ in 0..100 {
+            found = admin
+                .get(&format!(
+                    "/api/v1/cases?view=all&q=%22order%20{t}%20arrived%22"
+                ))
+                .await
+                .body;
+            if found["total"] == json!(1) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(found["total"], json!(1), "thread {t}: {found}");
+        let number = found["items"][0]["number"].as_u64().unwrap();
+        let case = admin.get(&format!("/api/v1/cases/{number}")).await.body;
+        let written = chrono::DateTime::parse_from_rfc3339("2025-01-01T09:00:00Z").unwrap()
+            + chrono::Duration::hours(t * 3);
+        let created =
+            chrono::DateTime::parse_from_rfc3339(case["created_at"].as_str().unwrap()).unwrap();
+        assert_eq!(created, written, "the case is dated by its first mail");
+        let messages = admin
+            .get(&format!("/api/v1/cases/{number}/activity?filter=messages"))
+            .await
+            .body;
+        let bodies: Vec<&str> = messages
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["body"].as_str().unwrap())
+            .collect();
+        assert_eq!(bodies.len(), replies + 1, "{bodies:?}");
+        assert!(
+            bodies[0].starts_with(&format!("Message 0 about order {t}.")),
+            "{bodies:?}"
+        );
+        assert!(bodies[0].contains("\nFrom the warehouse"), "{bodies:?}");
+        // Nothing was acknowledged.
+        assert!(
+            messages
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|m| m["direction"] == "inbound")
+        );
+    }
+}
