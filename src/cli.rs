@@ -134,21 +134,25 @@ enum Command {
     /// messages. Taking a message in twice changes nothing, so an import
     /// that was stopped is simply run again. The server must be stopped;
     /// it indexes the new cases when it starts.
+    #[command(group(clap::ArgGroup::new("mailbox").required(true).multiple(false)))]
     ImportMail {
         /// The channel's name (or id).
         #[arg(long, value_name = "NAME")]
         channel: String,
         /// An mbox file.
-        #[arg(
-            long,
-            value_name = "FILE",
-            required_unless_present = "maildir",
-            conflicts_with = "maildir"
-        )]
+        #[arg(long, value_name = "FILE", group = "mailbox")]
         mbox: Option<PathBuf>,
         /// A Maildir folder (holding cur/ and new/).
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", group = "mailbox")]
         maildir: Option<PathBuf>,
+        /// An IMAP account: imaps://USER@HOST[:PORT] (TLS), imap://... (STARTTLS)
+        /// or imap+plain://... (this machine only); the password from
+        /// DOCKET_IMAP_PASSWORD. Messages are read, never marked seen.
+        #[arg(long, value_name = "URL", group = "mailbox")]
+        imap: Option<String>,
+        /// The IMAP folder to read (INBOX when left out).
+        #[arg(long, value_name = "FOLDER", requires = "imap")]
+        folder: Option<String>,
     },
 }
 
@@ -390,9 +394,24 @@ async fn run(cli: Cli) -> Result<(), String> {
             channel,
             mbox,
             maildir,
+            imap,
+            folder,
         } => {
+            let source = match (mbox, maildir, imap) {
+                (Some(path), _, _) => MailSource::Mbox(path),
+                (_, Some(path), _) => MailSource::Maildir(path),
+                (_, _, Some(url)) => {
+                    let password = std::env::var("DOCKET_IMAP_PASSWORD").ok();
+                    let folder = folder.unwrap_or_else(|| "INBOX".into());
+                    let settings =
+                        crate::domain::channel::ImapSettings::from_url(&url, &folder, password)
+                            .map_err(|e| e.to_string())?;
+                    MailSource::Imap(Box::new(settings))
+                }
+                _ => return Err("name a mailbox: --mbox FILE, --maildir DIR or --imap URL".into()),
+            };
             let service = offline_service(file, cli.data)?;
-            import_mail(service, &channel, mbox, maildir).await
+            import_mail(service, &channel, source).await
         }
         Command::Mailgate { .. } => {
             Err("mailgate runs on its own; see docket mailgate --help".into())
@@ -752,12 +771,14 @@ async fn reindex_offline(file: FileConfig, data: Option<PathBuf>) -> Result<(), 
 /// Loads an archive into a stopped server's data directory.
 /// `docket import-mail`: every message of the mailbox, oldest first, with
 /// progress on stderr and a summary at the end.
-async fn import_mail(
-    service: Service,
-    channel: &str,
-    mbox: Option<PathBuf>,
-    maildir: Option<PathBuf>,
-) -> Result<(), String> {
+/// Where `docket import-mail` reads from.
+enum MailSource {
+    Mbox(PathBuf),
+    Maildir(PathBuf),
+    Imap(Box<crate::domain::channel::ImapSettings>),
+}
+
+async fn import_mail(service: Service, channel: &str, source: MailSource) -> Result<(), String> {
     let wanted = channel.trim();
     let channel = {
         let channels = service
@@ -771,12 +792,16 @@ async fn import_mail(
             .ok_or_else(|| format!("no channel named {wanted}"))?
     };
     let started = std::time::Instant::now();
-    let messages = tokio::task::spawn_blocking(move || match (mbox, maildir) {
-        (Some(path), _) => crate::mail::mailbox::mbox(&path),
-        (None, Some(path)) => crate::mail::mailbox::maildir(&path),
-        (None, None) => Ok(Vec::new()),
-    })
-    .await
+    let limit = service.config().mail.max_message_bytes;
+    let messages = match source {
+        MailSource::Mbox(path) => {
+            tokio::task::spawn_blocking(move || crate::mail::mailbox::mbox(&path)).await
+        }
+        MailSource::Maildir(path) => {
+            tokio::task::spawn_blocking(move || crate::mail::mailbox::maildir(&path)).await
+        }
+        MailSource::Imap(settings) => Ok(crate::mail::mailbox::imap(&settings, limit).await),
+    }
     .map_err(|e| e.to_string())?
     .map_err(|e| e.to_string())?;
     let total = messages.len();

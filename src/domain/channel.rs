@@ -217,6 +217,41 @@ pub struct ImapSettings {
 }
 
 impl ImapSettings {
+    /// A folder to migrate from, named as `imaps://user@host[:port]`
+    /// (TLS), `imap://user@host[:port]` (STARTTLS) or
+    /// `imap+plain://user@host[:port]` (no encryption, this machine only);
+    /// the password in the URL or given apart.
+    pub fn from_url(url: &str, folder: &str, password: Option<String>) -> Result<Self, RuleError> {
+        let bad = |why: &str| RuleError::invalid("imap", why.to_owned());
+        let parsed = url::Url::parse(url.trim()).map_err(|e| bad(&format!("not a URL: {e}")))?;
+        let (security, default_port) = match parsed.scheme() {
+            "imaps" => (ImapSecurity::Tls, 993),
+            "imap" => (ImapSecurity::Starttls, 143),
+            "imap+plain" => (ImapSecurity::Plain, 143),
+            other => {
+                return Err(bad(&format!("'{other}' is not imaps, imap or imap+plain")));
+            }
+        };
+        let username = url::form_urlencoded::parse(parsed.username().as_bytes())
+            .map(|(k, v)| format!("{k}{v}"))
+            .collect::<String>();
+        let in_url = parsed.password().map(|p| {
+            url::form_urlencoded::parse(p.as_bytes())
+                .map(|(k, v)| format!("{k}{v}"))
+                .collect::<String>()
+        });
+        ImapSettings {
+            host: parsed.host_str().unwrap_or_default().to_owned(),
+            port: parsed.port().unwrap_or(default_port),
+            security,
+            username,
+            password: in_url.or(password).unwrap_or_default(),
+            folder: folder.to_owned(),
+            move_to: None,
+        }
+        .validated()
+    }
+
     pub fn validated(self) -> Result<Self, RuleError> {
         let host = validate::required_text("imap.host", &self.host, 253)?;
         if host.contains(|c: char| c.is_whitespace() || c == '/') {

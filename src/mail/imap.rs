@@ -70,6 +70,16 @@ impl Mailbox {
         })
     }
 
+    /// The UIDs of every message in the folder, oldest first.
+    pub async fn all(&mut self) -> Result<Vec<u32>, ImapError> {
+        let mut uids: Vec<u32> = timed(self.session.uid_search("ALL"))
+            .await?
+            .into_iter()
+            .collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
     /// The UIDs of the folder's unseen messages, oldest first.
     pub async fn unseen(&mut self) -> Result<Vec<u32>, ImapError> {
         let mut uids: Vec<u32> = timed(self.session.uid_search("UNSEEN"))

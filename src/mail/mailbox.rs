@@ -17,6 +17,8 @@ pub struct MailboxMessage {
 pub enum MailboxError {
     #[error("cannot read {path}: {error}")]
     Unreadable { path: String, error: std::io::Error },
+    #[error("the IMAP folder could not be read: {0}")]
+    Imap(#[from] super::imap::ImapError),
 }
 
 fn unreadable(path: &Path) -> impl Fn(std::io::Error) -> MailboxError + '_ {
@@ -57,6 +59,27 @@ pub fn maildir(path: &Path) -> Result<Vec<MailboxMessage>, MailboxError> {
             raw,
         });
     }
+    Ok(sorted(messages))
+}
+
+/// Every message of an IMAP folder, oldest first, read without marking
+/// any seen: a migration leaves the old mailbox as it was. A message over
+/// `limit` bytes comes as its header with a notice, as live intake does.
+pub async fn imap(
+    settings: &crate::domain::channel::ImapSettings,
+    limit: usize,
+) -> Result<Vec<MailboxMessage>, MailboxError> {
+    let mut folder = super::imap::Mailbox::open(settings).await?;
+    let mut messages = Vec::new();
+    for uid in folder.all().await? {
+        if let Some(raw) = folder.fetch(uid, limit).await? {
+            messages.push(MailboxMessage {
+                written: written(&raw).unwrap_or(0),
+                raw,
+            });
+        }
+    }
+    folder.logout().await;
     Ok(sorted(messages))
 }
 

@@ -468,3 +468,62 @@ async fn a_mailbox_is_taken_in_once_with_its_history_across_a_kill() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_imap_folder_is_migrated_without_marking_anything_seen() {
+    use crate::mailservers::{Dovecot, IMAP_PASSWORD, IMAP_USER};
+    let dovecot = Dovecot::start();
+    // Stored newest first, as folders often are after a move.
+    for raw in [
+        "From: ann@example.com\r\nMessage-ID: <a2@x>\r\nIn-Reply-To: <a1@x>\r\nDate: Tue, 03 Mar 2026 09:00:00 +0000\r\nSubject: Re: Refund\r\n\r\nAny news?\r\n",
+        "From: bob@example.com\r\nMessage-ID: <b1@x>\r\nDate: Mon, 02 Mar 2026 12:00:00 +0000\r\nSubject: Invoice copy\r\n\r\nPlease resend it.\r\n",
+        "From: ann@example.com\r\nMessage-ID: <a1@x>\r\nDate: Mon, 02 Mar 2026 09:00:00 +0000\r\nSubject: Refund\r\n\r\nI want a refund.\r\n",
+    ] {
+        dovecot.deliver("Archive", raw.as_bytes()).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ok, _, err) = crate::harness::run_cli(&data, &["channel", "add", "Support"], None);
+    assert!(ok, "{err}");
+    let run = |url: String, password: &str| {
+        std::process::Command::new(crate::harness::docket_bin())
+            .args([
+                "import-mail",
+                "--channel",
+                "Support",
+                "--imap",
+                &url,
+                "--folder",
+                "Archive",
+                "--data",
+            ])
+            .arg(&data)
+            .env("DOCKET_IMAP_PASSWORD", password)
+            .env("DOCKET_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let url = format!("imap+plain://{IMAP_USER}@127.0.0.1:{}", dovecot.port);
+    let refused = run(url.clone(), "wrong");
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("IMAP"), "{err}");
+    let bad = run("ftp://host".into(), IMAP_PASSWORD);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("imaps, imap or imap+plain"));
+
+    let done = run(url, IMAP_PASSWORD);
+    let out = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success(),
+        "{out} {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(out.contains("3 messages"), "{out}");
+    assert!(out.contains("2 opened a case, 1 joined one"), "{out}");
+    assert_eq!(
+        dovecot.counts("Archive").await,
+        (3, 3),
+        "nothing was marked seen"
+    );
+}
