@@ -815,7 +815,7 @@ async fn import_mail(service: Service, channel: &str, source: MailSource) -> Res
             Err(e) => set_aside.push((position + 1, e.to_string())),
         }
         let done = position + 1;
-        if done % 250 == 0 || done == total {
+        if done.is_multiple_of(250) || done == total {
             eprint!("\rtaken in {done} of {total} messages");
         }
     }

@@ -239,6 +239,10 @@ pub struct MailConfig {
     pub max_message_bytes: usize,
     /// Largest file upload, in bytes.
     pub max_upload_bytes: usize,
+    /// Largest mbox a running server takes to migrate (`POST
+    /// /api/v1/channels/{id}/mailbox-imports`); larger ones go through
+    /// `docket import-mail`.
+    pub max_mailbox_bytes: usize,
     /// A message from the same sender with the same subject (reply prefixes
     /// stripped) joins that sender's case within this many hours.
     pub thread_window_hours: u32,
@@ -255,6 +259,7 @@ impl Default for MailConfig {
         MailConfig {
             max_message_bytes: 25 * 1024 * 1024,
             max_upload_bytes: 25 * 1024 * 1024,
+            max_mailbox_bytes: 256 * 1024 * 1024,
             thread_window_hours: 168,
             sender_max_messages: 30,
             sender_window_seconds: 600,
@@ -459,6 +464,12 @@ impl Config {
             mail.max_upload_bytes as u64,
             1024,
             1 << 30,
+        )?;
+        in_range(
+            "mail.max_mailbox_bytes",
+            mail.max_mailbox_bytes as u64,
+            1024,
+            4 << 30,
         )?;
         in_range(
             "mail.thread_window_hours",

@@ -12,12 +12,23 @@ pub struct BodyLimit {
     max: usize,
     /// For raw mail and file uploads.
     max_large: usize,
+    /// For whole mailboxes to migrate.
+    max_mailbox: usize,
 }
 
 impl BodyLimit {
-    pub fn new(max: usize, max_large: usize) -> Self {
-        BodyLimit { max, max_large }
+    pub fn new(max: usize, max_large: usize, max_mailbox: usize) -> Self {
+        BodyLimit {
+            max,
+            max_large,
+            max_mailbox,
+        }
     }
+}
+
+/// The route that takes a whole mailbox.
+fn takes_mailboxes(path: &str) -> bool {
+    path.trim_end_matches('/').ends_with("/mailbox-imports")
 }
 
 /// Routes that take whole messages or files: the mail pipe, uploads and
@@ -35,6 +46,7 @@ impl<E: Endpoint> Middleware<E> for BodyLimit {
             inner: ep,
             max: self.max,
             max_large: self.max_large,
+            max_mailbox: self.max_mailbox,
         }
     }
 }
@@ -43,6 +55,7 @@ pub struct BodyLimitEndpoint<E> {
     inner: E,
     max: usize,
     max_large: usize,
+    max_mailbox: usize,
 }
 
 fn too_large(max: usize, path: &str) -> poem::Error {
@@ -85,7 +98,9 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
         let path = req.uri().path().to_owned();
-        let max = if takes_large_bodies(&path) {
+        let max = if takes_mailboxes(&path) {
+            self.max_mailbox
+        } else if takes_large_bodies(&path) {
             self.max_large
         } else {
             self.max

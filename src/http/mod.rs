@@ -71,7 +71,11 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
         .nest("/", web::routes())
-        .with(limits::BodyLimit::new(max_body, max_large.max(max_body)))
+        .with(limits::BodyLimit::new(
+            max_body,
+            max_large.max(max_body),
+            config.mail.max_mailbox_bytes.max(max_body),
+        ))
         .with(limits::SecurityHeaders)
         .data(state)
 }

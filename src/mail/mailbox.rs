@@ -32,8 +32,16 @@ fn unreadable(path: &Path) -> impl Fn(std::io::Error) -> MailboxError + '_ {
 /// unquoted), oldest first.
 pub fn mbox(path: &Path) -> Result<Vec<MailboxMessage>, MailboxError> {
     let file = std::fs::File::open(path).map_err(unreadable(path))?;
+    mbox_from(file, path)
+}
+
+/// The messages of an mbox read from `reader` (named `path` in errors).
+pub fn mbox_from(
+    reader: impl std::io::Read,
+    path: &Path,
+) -> Result<Vec<MailboxMessage>, MailboxError> {
     let mut messages = Vec::new();
-    for message in mail_parser::mailbox::mbox::MessageIterator::new(BufReader::new(file)) {
+    for message in mail_parser::mailbox::mbox::MessageIterator::new(BufReader::new(reader)) {
         let message = message.map_err(unreadable(path))?;
         let fallback = message.internal_date() as i64;
         let raw = message.unwrap_contents();

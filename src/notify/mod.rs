@@ -73,6 +73,11 @@ fn delivery_for(
     let Some(event) = txn.activity_event(*number, *event_seq)? else {
         return Ok(None);
     };
+    // History written now (a migrated mailbox keeps its mail's dates) is
+    // not news.
+    if chrono::Utc::now() - event.at > chrono::Duration::days(1) {
+        return Ok(None);
+    }
     // While the AI agent answered a chat, the team was not disturbed; the
     // AI's hand-over to the team is the news.
     if let Some(released) = case.ai_released_at {

@@ -212,7 +212,11 @@ pub(super) fn visible_channel(
     }
 }
 
-fn managed_channel(txn: &impl Reads, actor: &User, id: ChannelId) -> ServiceResult<Channel> {
+pub(super) fn managed_channel(
+    txn: &impl Reads,
+    actor: &User,
+    id: ChannelId,
+) -> ServiceResult<Channel> {
     let channel = visible_channel(txn, actor, id)?;
     if access::can_manage_channel(actor, &channel) {
         Ok(channel)

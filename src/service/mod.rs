@@ -21,6 +21,7 @@ mod login_guard;
 mod mail;
 mod mailboxes;
 mod merge;
+mod migration;
 mod milestones;
 mod phone;
 mod plugins;

@@ -28,7 +28,7 @@ pub use conversations::{ConversationReads, ConversationWrites};
 pub use files::{FileReads, FileWrites};
 pub use mail::{MailReads, MailWrites};
 pub use outbox::{Consumer, OutboxEvent};
-pub use queue::{Delivery, QueueReads, QueueWrites, RecordingJob};
+pub use queue::{Delivery, MailboxImport, QueueReads, QueueWrites, RecordingJob};
 pub use records::{Reads, TokenKind, TokenRecord, Writes};
 pub use saved_replies::{SavedReplyReads, SavedReplyWrites};
 pub use widget::{WidgetReads, WidgetWrites};

@@ -52,6 +52,35 @@ pub struct RecordingJob {
     pub event: u64,
 }
 
+/// A mailbox being migrated into a channel by a running server: its mbox
+/// waits as a blob, and the job keeps how far it got. Taking a message in
+/// twice changes nothing, so after a crash the job simply runs again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxImport {
+    pub channel: u64,
+    /// The mbox file, in the blob store.
+    pub sha256: String,
+    pub requested_by: String,
+    pub requested_at: crate::domain::Timestamp,
+    /// Seconds since the epoch; the job is due while it is not finished.
+    pub next_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<crate::domain::Timestamp>,
+    pub total: usize,
+    pub done: usize,
+    pub opened: usize,
+    pub joined: usize,
+    pub duplicates: usize,
+    /// The first of the messages set aside, with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set_aside: Vec<String>,
+    #[serde(default)]
+    pub set_aside_count: usize,
+    /// Why the mailbox could not be read at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 /// One job of the queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -59,6 +88,7 @@ pub enum Job {
     Mail(Box<OutgoingMail>),
     Post(Delivery),
     Recording(RecordingJob),
+    MailboxImport(Box<MailboxImport>),
 }
 
 impl Job {
@@ -71,6 +101,7 @@ impl Job {
             },
             Job::Post(delivery) => Some(delivery.next_at),
             Job::Recording(job) => Some(job.next_at),
+            Job::MailboxImport(job) => job.finished_at.is_none().then_some(job.next_at),
         }
     }
 }
@@ -88,6 +119,10 @@ pub trait QueueReads {
         now: i64,
         limit: usize,
     ) -> StoreResult<Vec<((u64, u64), RecordingJob)>>;
+    /// Mailbox imports not finished, due by `now`, oldest first.
+    fn due_mailbox_imports(&self, now: i64) -> StoreResult<Vec<(u64, MailboxImport)>>;
+    /// Every mailbox import of `channel`, newest first.
+    fn mailbox_imports(&self, channel: u64) -> StoreResult<Vec<(u64, MailboxImport)>>;
 }
 
 macro_rules! impl_queue_reads {
@@ -162,6 +197,26 @@ macro_rules! impl_queue_reads {
                     .map(|(_, job)| ((job.case, job.event), job))
                     .collect())
             }
+
+            fn due_mailbox_imports(&self, now: i64) -> StoreResult<Vec<(u64, MailboxImport)>> {
+                self.due_jobs(now, 4, |job| match job {
+                    Job::MailboxImport(import) => Some(*import),
+                    _ => None,
+                })
+            }
+
+            fn mailbox_imports(&self, channel: u64) -> StoreResult<Vec<(u64, MailboxImport)>> {
+                let mut found = Vec::new();
+                for entry in self.open_table(JOBS)?.iter()?.rev() {
+                    let (id, value) = entry?;
+                    if let Job::MailboxImport(import) = decode::<Job>("queued job", value.value())?
+                        && import.channel == channel
+                    {
+                        found.push((id.value(), *import));
+                    }
+                }
+                Ok(found)
+            }
         }
     };
 }
@@ -181,6 +236,9 @@ pub trait QueueWrites {
     /// Queues (or replaces) the recording of call event `key` = (case, seq).
     fn put_recording_job(&self, key: (u64, u64), job: &RecordingJob) -> StoreResult<()>;
     fn delete_recording_job(&self, key: (u64, u64)) -> StoreResult<()>;
+    /// Queues a mailbox import, giving it its id.
+    fn add_mailbox_import(&self, job: &MailboxImport) -> StoreResult<u64>;
+    fn put_mailbox_import(&self, id: u64, job: &MailboxImport) -> StoreResult<()>;
 }
 
 impl WriteTxn {
@@ -210,6 +268,14 @@ impl WriteTxn {
 }
 
 impl QueueWrites for WriteTxn {
+    fn add_mailbox_import(&self, job: &MailboxImport) -> StoreResult<u64> {
+        self.add_job(&Job::MailboxImport(Box::new(job.clone())))
+    }
+
+    fn put_mailbox_import(&self, id: u64, job: &MailboxImport) -> StoreResult<()> {
+        self.put_job(id, &Job::MailboxImport(Box::new(job.clone())))
+    }
+
     fn add_outgoing_mail(&self, mail: &OutgoingMail) -> StoreResult<u64> {
         self.add_job(&Job::Mail(Box::new(mail.clone())))
     }

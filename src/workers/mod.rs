@@ -70,6 +70,7 @@ impl Workers {
             tokio::spawn(queue::post(store, notify, stopping.clone())),
             tokio::spawn(queue::send_mail(service.clone(), stopping.clone())),
             tokio::spawn(queue::fetch_recordings(service.clone(), stopping.clone())),
+            tokio::spawn(queue::import_mailboxes(service.clone(), stopping.clone())),
             tokio::spawn(imap::run(service.clone(), stopping.clone())),
             tokio::spawn(schedule::escalate(service.clone(), stopping.clone())),
             tokio::spawn(schedule::learn(service.clone(), stopping.clone())),

@@ -119,6 +119,21 @@ pub async fn post(store: Store, config: Arc<NotifyConfig>, stopping: watch::Rece
     .await;
 }
 
+/// Takes in mailboxes being migrated until shutdown; one stopped midway
+/// goes on at the next start.
+pub async fn import_mailboxes(service: Service, stopping: watch::Receiver<bool>) {
+    let watching = stopping.clone();
+    repeat("mailbox imports", service.commits(), stopping, || {
+        let (service, watching) = (service.clone(), watching.clone());
+        async move {
+            service
+                .run_due_mailbox_imports(&|| *watching.borrow())
+                .await
+        }
+    })
+    .await;
+}
+
 /// Fetches due call recordings until shutdown.
 pub async fn fetch_recordings(service: Service, stopping: watch::Receiver<bool>) {
     repeat("call recordings", service.commits(), stopping, || {

@@ -527,3 +527,102 @@ async fn an_imap_folder_is_migrated_without_marking_anything_seen() {
         "nothing was marked seen"
     );
 }
+
+async fn imports(admin: &Client, channel: u64) -> Value {
+    admin
+        .get(&format!("/api/v1/channels/{channel}/mailbox-imports"))
+        .await
+        .body
+}
+
+async fn finished_import(admin: &Client, channel: u64) -> Value {
+    for _ in 0..600 {
+        let listed = imports(admin, channel).await;
+        if listed[0]["state"] == "finished" || listed[0]["state"] == "failed" {
+            return listed[0].clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the import did not finish: {}",
+        imports(admin, channel).await
+    );
+}
+
+#[tokio::test]
+async fn a_running_server_migrates_an_uploaded_mailbox_even_across_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let password = crate::harness::ADMIN_PASSWORD;
+    let mut server = Server::start_in(&data, &[("DOCKET_ADMIN_PASSWORD", password)]);
+    let admin = server.admin().await;
+    let channel = admin.create_channel("Support").await;
+    let upload = |admin: &Client, body: Vec<u8>| {
+        let admin = admin.clone();
+        async move {
+            admin
+                .raw(
+                    reqwest::Method::POST,
+                    &format!("/api/v1/channels/{channel}/mailbox-imports"),
+                    "application/mbox",
+                    body,
+                )
+                .await
+        }
+    };
+    let refused = upload(&admin, b"Subject: no mbox\n\nhi\n".to_vec()).await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    admin.create_user("amy", "user").await;
+    admin.add_member(channel, "amy", "agent").await;
+    let amy = Client::login(&server, "amy", crate::harness::PASSWORD).await;
+    let forbidden = upload(&amy, mailbox(5, 1).into_bytes()).await;
+    assert_eq!(forbidden.status, 403, "{}", forbidden.text);
+
+    // Killed while it works, it finishes after the restart.
+    let (threads, replies) = (400, 2);
+    let queued = upload(&admin, mailbox(threads, replies).into_bytes()).await;
+    assert_eq!(queued.status, 202, "{}", queued.text);
+    for _ in 0..200 {
+        if imports(&admin, channel).await[0]["done"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    server.kill_hard();
+    let server = Server::start_in(&data, &[("DOCKET_ADMIN_PASSWORD", password)]);
+    let admin = server.admin().await;
+    let done = finished_import(&admin, channel).await;
+    let total = threads * (replies + 1);
+    assert_eq!(done["total"], json!(total), "{done}");
+    assert_eq!(done["set_aside_count"], json!(0), "{done}");
+    assert!(
+        done["duplicates"].as_u64().unwrap() > 0,
+        "the rerun after the kill found what was taken in before: {done}"
+    );
+    assert_eq!(
+        done["opened"].as_u64().unwrap()
+            + done["joined"].as_u64().unwrap()
+            + done["duplicates"].as_u64().unwrap(),
+        total as u64
+    );
+    let mut cases = Value::Null;
+    for _ in 0..100 {
+        cases = admin.get("/api/v1/cases?view=all").await.body;
+        if cases["total"] == json!(threads) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(cases["total"], json!(threads), "each thread is one case");
+
+    // The same mailbox again: everything is already here.
+    let again = upload(&admin, mailbox(threads, replies).into_bytes()).await;
+    assert_eq!(again.status, 202);
+    let done = finished_import(&admin, channel).await;
+    assert_eq!(done["duplicates"], json!(total), "{done}");
+    assert_eq!(imports(&admin, channel).await.as_array().unwrap().len(), 2);
+}

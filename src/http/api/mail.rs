@@ -45,6 +45,93 @@ impl ParsePayload for RawMessage {
     }
 }
 
+/// A whole mailbox in mbox format: each message after a `From ` line.
+pub struct RawMailbox(Vec<u8>);
+
+impl Payload for RawMailbox {
+    const CONTENT_TYPE: &'static str = "application/mbox";
+
+    fn check_content_type(_content_type: &str) -> bool {
+        true
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            format: Some("binary"),
+            ..MetaSchema::new("string")
+        }))
+    }
+}
+
+impl ParsePayload for RawMailbox {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        use poem::FromRequest;
+        Ok(RawMailbox(<Vec<u8>>::from_request(request, body).await?))
+    }
+}
+
+/// A mailbox being migrated into a channel, and how far it got.
+#[derive(Debug, Object)]
+struct MailboxImportView {
+    id: u64,
+    channel: u64,
+    requested_by: String,
+    requested_at: chrono::DateTime<chrono::Utc>,
+    finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// `queued`, `running`, `finished` or `failed` (the mailbox could not
+    /// be read; see `error`).
+    state: String,
+    /// Messages in the mailbox (0 until it is read).
+    total: u64,
+    /// Messages worked through so far.
+    done: u64,
+    /// Of those: opened a case, joined one, were already here.
+    opened: u64,
+    joined: u64,
+    duplicates: u64,
+    /// Messages that could not be taken in, and the first of them with why.
+    set_aside_count: u64,
+    set_aside: Vec<String>,
+    error: Option<String>,
+}
+
+impl MailboxImportView {
+    fn new(id: u64, job: crate::store::MailboxImport) -> Self {
+        let state = match (&job.finished_at, &job.error) {
+            (Some(_), Some(_)) => "failed",
+            (Some(_), None) => "finished",
+            (None, _) if job.total == 0 => "queued",
+            (None, _) => "running",
+        };
+        MailboxImportView {
+            id,
+            channel: job.channel,
+            requested_by: job.requested_by,
+            requested_at: job.requested_at,
+            finished_at: job.finished_at,
+            state: state.to_owned(),
+            total: job.total as u64,
+            done: job.done as u64,
+            opened: job.opened as u64,
+            joined: job.joined as u64,
+            duplicates: job.duplicates as u64,
+            set_aside_count: job.set_aside_count as u64,
+            set_aside: job.set_aside,
+            error: job.error,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+enum ImportQueued {
+    /// The mailbox is stored and will be taken in, oldest first; follow
+    /// it with `GET` on the same path.
+    #[oai(status = 202)]
+    Accepted(Json<MailboxImportView>),
+}
+
 /// Where a delivered message landed.
 #[derive(Debug, Object)]
 struct MailReceiptView {
@@ -146,6 +233,46 @@ impl MailApi {
     /// a channel manager's or an administrator's token. 413 over the size
     /// limit, 400 for what is not a message, 429 (with `Retry-After`) when
     /// one sender sends too much.
+    /// Migrate a whole mailbox (`application/mbox`) into a channel, with
+    /// its history: in the background, oldest first, each message dated by
+    /// its own mail, with no flood limit, acknowledgements or Slack
+    /// messages; a message already here is skipped, so a mailbox may be
+    /// sent again. For a channel's managers and administrators; 413 over
+    /// `[mail] max_mailbox_bytes` (use `docket import-mail` for larger).
+    #[oai(path = "/channels/:id/mailbox-imports", method = "post")]
+    async fn import_mailbox(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        id: Path<u64>,
+        mailbox: RawMailbox,
+    ) -> Result<ImportQueued, ApiError> {
+        let (job_id, job) = state(req)
+            .service
+            .request_mailbox_import(&auth.0, id.0, mailbox.0)
+            .await?;
+        Ok(ImportQueued::Accepted(Json(MailboxImportView::new(
+            job_id, job,
+        ))))
+    }
+
+    /// The channel's mailbox migrations, newest first, with their progress
+    /// (managers and administrators).
+    #[oai(path = "/channels/:id/mailbox-imports", method = "get")]
+    async fn mailbox_imports(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        id: Path<u64>,
+    ) -> Result<Json<Vec<MailboxImportView>>, ApiError> {
+        let jobs = state(req).service.mailbox_imports(&auth.0, id.0)?;
+        Ok(Json(
+            jobs.into_iter()
+                .map(|(id, job)| MailboxImportView::new(id, job))
+                .collect(),
+        ))
+    }
+
     #[oai(path = "/channels/:id/mail", method = "post")]
     async fn deliver(
         &self,
@@ -219,3 +346,4 @@ impl MailApi {
 }
 
 poem_openapi::impl_apirequest_for_payload!(RawMessage,);
+poem_openapi::impl_apirequest_for_payload!(RawMailbox,);
