@@ -87,6 +87,7 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
+    let original = raw;
     let repaired = super::repair::repaired(raw);
     let raw = repaired.as_ref();
     let message = MessageParser::default()
@@ -139,7 +140,12 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
         via_list,
         upstream_spam,
         date,
-        dedup_key: dedup_key(&message, message_id.as_deref(), raw),
+        dedup_key: dedup_key(
+            &message,
+            message_id.as_deref(),
+            original,
+            matches!(repaired, std::borrow::Cow::Owned(_)),
+        ),
         parents,
         message_id,
         from_name,
@@ -163,14 +169,21 @@ fn part_text(part: &mail_parser::MessagePart<'_>, raw: &[u8]) -> Option<String> 
         PartType::Text(text) | PartType::Html(text) => text,
         _ => return None,
     };
+    // A charset the parser decodes, UTF-8 included (which it reads without
+    // a decoder): one stray byte there stays one replacement character.
     let declared = part
         .content_type()
         .and_then(|ct| ct.attribute("charset"))
-        .and_then(|c| charset_decoder(c.as_bytes()));
-    if !text.contains('\u{FFFD}') || declared.is_some() {
+        .is_some_and(|c| {
+            let label = c.trim().to_ascii_lowercase();
+            label == "utf-8" || label == "utf8" || charset_decoder(c.as_bytes()).is_some()
+        });
+    if !text.contains('\u{FFFD}') || declared {
         return Some(text.to_string());
     }
-    let body = raw.get(part.offset_body as usize..part.offset_end as usize)?;
+    let Some(body) = raw.get(part.offset_body as usize..part.offset_end as usize) else {
+        return Some(text.to_string());
+    };
     let bytes = match part.encoding {
         Encoding::QuotedPrintable => quoted_printable_decode(body),
         Encoding::Base64 => base64_decode(body),
@@ -201,23 +214,66 @@ fn classify(message: &Message<'_>, from_address: Option<&str>) -> Noise {
     })
 }
 
-fn dedup_key(message: &Message<'_>, message_id: Option<&str>, raw: &[u8]) -> [u8; 32] {
+/// The key that makes intake idempotent, from the message as it arrived
+/// (never the repaired copy: a better repair must not make old mail new),
+/// with line ends as CRLF and trailing blank lines dropped, so that the same
+/// message from a pipe (LF), IMAP (CRLF) or an mbox is one message.
+fn dedup_key(
+    message: &Message<'_>,
+    message_id: Option<&str>,
+    original: &[u8],
+    was_repaired: bool,
+) -> [u8; 32] {
     let mut hasher = Sha256::new();
     match message_id {
         Some(id) => {
             // Relays add trace headers; the body and the id stay the same.
-            let body_start = (message.root_part().offset_body as usize).min(raw.len());
+            // The parser's offsets are into the repaired copy.
+            let body_start = if was_repaired {
+                header_end(original)
+            } else {
+                message.root_part().offset_body as usize
+            }
+            .min(original.len());
             hasher.update(b"id:");
             hasher.update(id.as_bytes());
             hasher.update(b"\n");
-            hasher.update(Sha256::digest(&raw[body_start..]));
+            hasher.update(Sha256::digest(canonical(&original[body_start..])));
         }
         None => {
             hasher.update(b"raw:");
-            hasher.update(raw);
+            hasher.update(canonical(original));
         }
     }
     hasher.finalize().into()
+}
+
+/// Where the header section of `raw` ends (after its blank line), or 0.
+fn header_end(raw: &[u8]) -> usize {
+    let crlf = memchr::memmem::find(raw, b"\r\n\r\n").map(|i| i + 4);
+    let lf = memchr::memmem::find(raw, b"\n\n").map(|i| i + 2);
+    match (crlf, lf) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b).unwrap_or(0),
+    }
+}
+
+/// `bytes` with CRLF line ends and no trailing blank lines.
+fn canonical(bytes: &[u8]) -> Vec<u8> {
+    let end = bytes
+        .iter()
+        .rposition(|b| !matches!(b, b'\r' | b'\n'))
+        .map_or(0, |i| i + 1);
+    let mut out = Vec::with_capacity(end + end / 32);
+    let mut previous = 0u8;
+    for &b in &bytes[..end] {
+        if b == b'\n' && previous != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        previous = b;
+    }
+    out
 }
 
 fn parents(message: &Message<'_>) -> Vec<String> {
@@ -477,6 +533,23 @@ mod tests {
         let c = parse(b"Message-ID: <m@x>\r\nSubject: s\r\n\r\nother body").unwrap();
         assert_eq!(a.dedup_key, b.dedup_key);
         assert_ne!(a.dedup_key, c.dedup_key);
+        // The same message through a pipe (LF) or out of an mbox (with
+        // the blank line before the next "From ").
+        let lf = parse(b"Received: by a\nMessage-ID: <m@x>\nSubject: s\n\nbody\n\n").unwrap();
+        assert_eq!(a.dedup_key, lf.dedup_key);
+        let no_id = |raw: &[u8]| parse(raw).unwrap().dedup_key;
+        assert_eq!(
+            no_id(b"Subject: s\r\n\r\nbody\r\n"),
+            no_id(b"Subject: s\n\nbody\n")
+        );
+        // A repaired message keeps the key of what arrived.
+        let broken = b"From: a@b.example\r\nMessage-ID: <r@x>\r\nContent-Type: text\r\n\r\nhi\r\n";
+        assert_eq!(
+            no_id(broken),
+            no_id(b"From: a@b.example\r\nMessage-ID: <r@x>\r\nContent-Type: text\r\n\r\nhi")
+        );
+        let utf8 = parse(b"From: a@b.example\r\nSubject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nCaf\xc3\xa9 \xff\r\n").unwrap();
+        assert!(utf8.text.starts_with("Café "), "{}", utf8.text);
     }
 }
 

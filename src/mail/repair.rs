@@ -8,6 +8,11 @@
 use std::borrow::Cow;
 
 use mail_parser::decoders::charsets::map::charset_decoder;
+use memchr::memmem;
+
+/// The most multipart boundaries a message is searched for: real mail
+/// nests a handful; more is an attack on the repair's time.
+const BOUNDARIES_MAX: usize = 50;
 
 /// The message with its known kinds of damage repaired.
 pub fn repaired(raw: &[u8]) -> Cow<'_, [u8]> {
@@ -52,12 +57,24 @@ fn trimmed(line: &[u8]) -> &[u8] {
     &line[..end]
 }
 
-/// `Name: value`: a field name of printable characters, then a colon.
+/// `Name: value`: a field name of printable characters, then a colon
+/// (obsolete syntax allows blanks before it: `Subject : x`).
 fn is_header_line(line: &[u8]) -> bool {
     match line.iter().position(|b| *b == b':') {
-        Some(colon) if colon > 0 => line[..colon].iter().all(|b| b.is_ascii_graphic()),
+        Some(colon) if colon > 0 => {
+            let name = trimmed_end_blanks(&line[..colon]);
+            !name.is_empty() && name.iter().all(|b| b.is_ascii_graphic())
+        }
         _ => false,
     }
+}
+
+fn trimmed_end_blanks(bytes: &[u8]) -> &[u8] {
+    let end = bytes
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(0, |i| i + 1);
+    &bytes[..end]
 }
 
 fn is_blank(line: &[u8]) -> bool {
@@ -77,6 +94,15 @@ fn with_header_separator(raw: &[u8]) -> Option<Vec<u8>> {
         if !(is_header_line(line) || folded) {
             // The first line is not a header: this is no message at all.
             if index == 0 {
+                return None;
+            }
+            // A fold that lost its indent, with headers after it, is left
+            // to the parser.
+            let header_follows = lines(&raw[offset..])
+                .skip(1)
+                .take_while(|l| !is_blank(l))
+                .any(is_header_line);
+            if header_follows {
                 return None;
             }
             let mut fixed = Vec::with_capacity(raw.len() + 2);
@@ -119,11 +145,15 @@ fn fixed_content_type(value: &str) -> Option<String> {
 
 fn with_content_types_fixed(raw: &[u8]) -> Option<Vec<u8>> {
     const NAME: &[u8] = b"content-type:";
+    let delimiters = delimiters(raw);
+    let mut sections = HeaderSections::new(&delimiters);
     let mut fixed = Vec::with_capacity(raw.len());
     let mut changed = false;
     for line in lines(raw) {
-        let is_content_type =
-            line.len() > NAME.len() && line[..NAME.len()].eq_ignore_ascii_case(NAME);
+        // Only header sections: a body may quote such a line.
+        let is_content_type = sections.in_headers(line)
+            && line.len() > NAME.len()
+            && line[..NAME.len()].eq_ignore_ascii_case(NAME);
         let value = is_content_type
             .then(|| std::str::from_utf8(trimmed(&line[NAME.len()..])).ok())
             .flatten();
@@ -140,14 +170,24 @@ fn with_content_types_fixed(raw: &[u8]) -> Option<Vec<u8>> {
     changed.then_some(fixed)
 }
 
-/// The boundaries the message declares, outermost first.
+/// The boundaries the message's `Content-Type` headers declare (at most
+/// [`BOUNDARIES_MAX`]), outermost first. Only those lines are read: a
+/// `boundary=` in body text declares nothing.
 fn boundaries(raw: &[u8]) -> Vec<Vec<u8>> {
-    let mut found = Vec::new();
-    let lower = raw.to_ascii_lowercase();
-    let mut from = 0;
-    while let Some(at) = find(&lower[from..], b"boundary=") {
-        let start = from + at + b"boundary=".len();
-        let rest = &raw[start..];
+    let mut found: Vec<Vec<u8>> = Vec::new();
+    let mut in_content_type = false;
+    for line in lines(raw) {
+        let starts = line.len() > 13 && line[..13].eq_ignore_ascii_case(b"content-type:");
+        let folded = matches!(line.first(), Some(b' ' | b'\t'));
+        in_content_type = starts || (in_content_type && folded);
+        if !in_content_type {
+            continue;
+        }
+        let lower = line.to_ascii_lowercase();
+        let Some(at) = memmem::find(&lower, b"boundary=") else {
+            continue;
+        };
+        let rest = &line[at + b"boundary=".len()..];
         let value: Vec<u8> = if rest.first() == Some(&b'"') {
             rest[1..]
                 .iter()
@@ -162,14 +202,57 @@ fn boundaries(raw: &[u8]) -> Vec<Vec<u8>> {
         };
         if !value.is_empty() && value.len() <= 200 && !found.contains(&value) {
             found.push(value);
+            if found.len() >= BOUNDARIES_MAX {
+                break;
+            }
         }
-        from = start;
     }
     found
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memmem::find(haystack, needle)
+}
+
+/// `--BOUNDARY` for each declared boundary.
+fn delimiters(raw: &[u8]) -> Vec<Vec<u8>> {
+    boundaries(raw)
+        .into_iter()
+        .map(|b| [b"--".as_slice(), &b].concat())
+        .collect()
+}
+
+/// Tells, line by line, whether a line is in a header section: the
+/// message's own, or a part's after its delimiter line.
+struct HeaderSections<'a> {
+    delimiters: &'a [Vec<u8>],
+    in_headers: bool,
+}
+
+impl<'a> HeaderSections<'a> {
+    fn new(delimiters: &'a [Vec<u8>]) -> Self {
+        HeaderSections {
+            delimiters,
+            in_headers: true,
+        }
+    }
+
+    /// Whether `line`, the next one, is a header line (a delimiter line
+    /// and the blank line ending a section are not).
+    fn in_headers(&mut self, line: &[u8]) -> bool {
+        if self.in_headers && is_blank(line) {
+            self.in_headers = false;
+            return false;
+        }
+        if !self.in_headers
+            && line.starts_with(b"--")
+            && self.delimiters.iter().any(|d| trimmed(line).starts_with(d))
+        {
+            self.in_headers = true;
+            return false;
+        }
+        self.in_headers
+    }
 }
 
 /// Closes, innermost first, every multipart whose closing delimiter never
@@ -207,23 +290,12 @@ fn with_header_bytes_decoded(raw: &[u8]) -> Option<Vec<u8>> {
     if std::str::from_utf8(raw).is_ok() {
         return None;
     }
-    let delimiters: Vec<Vec<u8>> = boundaries(raw)
-        .into_iter()
-        .map(|b| [b"--".as_slice(), &b].concat())
-        .collect();
+    let delimiters = delimiters(raw);
+    let mut sections = HeaderSections::new(&delimiters);
     let mut fixed = Vec::with_capacity(raw.len() + 64);
-    let mut in_headers = true;
     let mut changed = false;
     for line in lines(raw) {
-        if in_headers && is_blank(line) {
-            in_headers = false;
-        } else if !in_headers && delimiters.iter().any(|d| trimmed(line).starts_with(d)) {
-            // A part's header section follows its delimiter.
-            fixed.extend_from_slice(line);
-            in_headers = true;
-            continue;
-        }
-        if in_headers && std::str::from_utf8(line).is_err() {
+        if sections.in_headers(line) && std::str::from_utf8(line).is_err() {
             changed = true;
             fixed.extend_from_slice(undeclared_text(line).as_bytes());
         } else {
@@ -292,5 +364,35 @@ mod tests {
         assert!(fixed.ends_with(b"Body stays \xe9\r\n"));
         assert_eq!(undeclared_text(b"cr\xe8me"), "crème");
         assert_eq!(undeclared_text("crème".as_bytes()), "crème");
+    }
+}
+
+#[cfg(test)]
+mod hostile {
+    use super::*;
+
+    #[test]
+    fn boundary_text_in_a_body_costs_nothing_and_declares_nothing() {
+        let mut raw = b"From: a@b.example\r\nSubject: x\r\n\r\n".to_vec();
+        for i in 0..200_000 {
+            raw.extend_from_slice(format!("boundary=a{i}\r\n").as_bytes());
+        }
+        let started = std::time::Instant::now();
+        assert!(matches!(repaired(&raw), Cow::Borrowed(_)));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    #[test]
+    fn valid_headers_are_not_cut_and_bodies_not_rewritten() {
+        // Obsolete but valid: blanks before the colon.
+        let raw = b"From: a@b.example\r\nSubject : x\r\nMessage-ID: <m@x>\r\n\r\nbody\r\n";
+        assert!(matches!(repaired(raw), Cow::Borrowed(_)));
+        // A fold that lost its indent, with headers after it.
+        let raw =
+            b"From: a@b.example\r\nSubject: a long\r\nsubject\r\nMessage-ID: <m@x>\r\n\r\nbody\r\n";
+        assert!(matches!(repaired(raw), Cow::Borrowed(_)));
+        // A body quoting a broken header line stays as written.
+        let raw = b"From: a@b.example\r\nSubject: x\r\n\r\nContent-Type: text\r\n";
+        assert!(matches!(repaired(raw), Cow::Borrowed(_)));
     }
 }

@@ -237,6 +237,14 @@ impl Service {
         if let Some(receipt) = self.already_taken_in(&mail)? {
             return Ok(receipt);
         }
+        // A mailbox being migrated may hold mail this desk already has
+        // (taken in live, or sent from here): its Message-ID says so.
+        if arrival == Arrival::Migrated
+            && let Some(id) = &mail.message_id
+            && let Some(case) = self.store.read()?.case_of_message_id(id)?
+        {
+            return Ok(duplicate_receipt(case, 0, mail.noise));
+        }
         if arrival == Arrival::Live
             && let Some(sender) = &mail.from_address
         {
@@ -409,8 +417,12 @@ fn append_mail(
     at: Timestamp,
 ) -> ServiceResult<MailReceipt> {
     let mut events = Vec::new();
-    // A spammer's next message stays with the closed spam, unannounced.
-    let stays_closed = spam || (case.auto_resolved && case.status.is_resolved());
+    // A spammer's next message stays with the closed spam, unannounced:
+    // mail judged spam itself, or from the same sender as the case that
+    // was closed at intake.
+    let same_sender = mail.from_address.is_some()
+        && case.customer.as_ref().and_then(|c| c.email.as_deref()) == mail.from_address.as_deref();
+    let stays_closed = spam || (case.auto_resolved && case.status.is_resolved() && same_sender);
     if mail.noise == Noise::None && !stays_closed {
         if matches!(case.status, Status::Resolved | Status::WaitingForCustomer) {
             events.extend(apply_status(&mut case, Status::Open, MAIL_ACTOR, at)?);
@@ -562,8 +574,14 @@ fn remember_mail(
         && mail.subject != parse::NO_SUBJECT
         && !mail.noise.is_machine()
     {
-        let written = written_at(mail, at, None);
-        txn.remember_subject_thread(sender, &subject, receipt.case, written.timestamp() as u64)?;
+        // Time only moves forward: a sender's wrong clock or a late
+        // message must not pull the thread into the past.
+        let written = written_at(mail, at, None).timestamp().max(0) as u64;
+        let last = txn
+            .subject_thread(sender, &subject)?
+            .filter(|(case, _)| *case == receipt.case)
+            .map_or(0, |(_, last)| last);
+        txn.remember_subject_thread(sender, &subject, receipt.case, written.max(last))?;
     }
     Ok(())
 }
