@@ -109,12 +109,18 @@ async fn every_charset_and_broken_shape_reads_as_mail_clients_show_it() {
             "The keyboard lost a key",
         ),
     ];
+    let page = crate::web::Browser::new(&org.server);
+    page.login("admin", crate::harness::ADMIN_PASSWORD).await;
     for (raw, subject, body) in &corpus {
         let answer = deliver(&org.admin, org.support, raw).await;
         let case = answer["case"].as_u64().unwrap();
         let (read_subject, read_body) = read_back(&org.amy, case).await;
         assert_eq!(&read_subject, subject);
         assert_eq!(&read_body, body);
+        // The case page shows the same text.
+        let (status, html, _) = page.get(&format!("/cases/{case}")).await;
+        assert_eq!(status, 200);
+        assert!(html.contains(body), "case #{case} does not show {body}");
         // Nothing became a stray file: only the message as it arrived.
         let files = org
             .amy
