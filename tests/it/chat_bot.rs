@@ -436,7 +436,23 @@ async fn in_the_browser_the_ai_answers_the_visitor_and_an_agent_takes_over() {
             .await?
             .send_keys("We ship within two days.")
             .await?;
-        web.find(By::Id("save-integrations")).await?.click().await?;
+        web.find(By::Id("widget-model-answers"))
+            .await?
+            .scroll_into_view()
+            .await?;
+        crate::workspace::screenshot(&web, "channel-model-1440").await;
+        web.set_window_rect(0, 0, 390, 844).await?;
+        web.find(By::Id("widget-model-answers"))
+            .await?
+            .scroll_into_view()
+            .await?;
+        assert!(!crate::workspace::scrolls_sideways(&web).await);
+        crate::workspace::screenshot(&web, "channel-model-390").await;
+        web.set_window_rect(0, 0, 1440, 900).await?;
+        let save = web.find(By::Id("save-integrations")).await?;
+        save.click().await?;
+        // The page comes back on the same path: wait for the old one to go.
+        save.wait_until().stale().await?;
         crate::browser::wait_for_path(&web, |p| p == format!("/channels/{channel}")).await?;
         let widget = admin.get(&format!("/api/v1/channels/{channel}")).await.body["settings"]
             ["integrations"]["widget"]
