@@ -245,7 +245,10 @@ impl Service {
             return self.hand_over(case, VISITOR_ASKED).await;
         }
         let events = self.store.read()?.activity(case)?;
-        let answers = events.iter().filter(|e| e.actor == AI_ACTOR).count();
+        let answers = events
+            .iter()
+            .filter(|e| e.actor == AI_ACTOR && matches!(e.kind, EventKind::Message { .. }))
+            .count();
         if answers >= ANSWERS_MAX {
             return self.hand_over(case, CHAT_TOO_LONG).await;
         }
