@@ -280,6 +280,10 @@ impl Service {
             }
             None => self.plan_case(&channel, new).await?,
         };
+        let plan = match arrival {
+            Arrival::Live => plan,
+            Arrival::Migrated => plan.as_history(),
+        };
         let stored = self.store_attachments(&mail, &raw).await?;
         self.store
             .write(move |txn| {

@@ -624,6 +624,13 @@ async fn a_running_server_migrates_an_uploaded_mailbox_even_across_a_crash() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(cases["total"], json!(threads), "each thread is one case");
+    // History has no service targets to miss.
+    let number = cases["items"][0]["number"].as_u64().unwrap();
+    let milestones = admin
+        .get(&format!("/api/v1/cases/{number}/milestones"))
+        .await;
+    assert_eq!(milestones.status, 200, "{}", milestones.text);
+    assert_eq!(milestones.body, json!([]), "{}", milestones.text);
 
     // The same mailbox again: everything is already here.
     let again = upload(&admin, mailbox(threads, replies).into_bytes()).await;
