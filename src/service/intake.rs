@@ -181,7 +181,7 @@ impl PlannedCase {
 
     /// The same case as history being migrated: written long ago, it has
     /// no service targets to meet (they would all be overdue at once).
-    pub fn as_history(mut self) -> PlannedCase {
+    pub fn without_targets(mut self) -> PlannedCase {
         if let Some(intake) = self.intake.as_mut() {
             intake.milestones.clear();
         }

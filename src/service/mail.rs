@@ -282,7 +282,7 @@ impl Service {
         };
         let plan = match arrival {
             Arrival::Live => plan,
-            Arrival::Migrated => plan.as_history(),
+            Arrival::Migrated => plan.without_targets(),
         };
         let stored = self.store_attachments(&mail, &raw).await?;
         self.store
