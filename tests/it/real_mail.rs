@@ -639,3 +639,80 @@ async fn a_running_server_migrates_an_uploaded_mailbox_even_across_a_crash() {
     assert_eq!(done["duplicates"], json!(total), "{done}");
     assert_eq!(imports(&admin, channel).await.as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn in_the_browser_mail_keeps_its_original_and_the_spam_setting_is_one_tick() {
+    use thirtyfour::prelude::*;
+    let org = mail_org().await;
+    let case = deliver(
+        &org.admin,
+        org.support,
+        &[
+            headed("rene@example.fr", "page@x", "Subject: ").as_slice(),
+            b"Caf\xe9 cr\xe8me\r\n\r\nMa commande est arriv\xe9e ab\xeem\xe9e.\r\n",
+        ]
+        .concat(),
+    )
+    .await["case"]
+        .as_u64()
+        .unwrap();
+    let (_driver, web) = crate::browser::start_browser().await;
+    let outcome = async {
+        web.set_window_rect(0, 0, 1440, 900).await?;
+        web.goto(org.server.url("/inbox")).await?;
+        crate::browser::log_in(&web).await?;
+        for (width, height) in [(1440, 900), (390, 844)] {
+            web.set_window_rect(0, 0, width, height).await?;
+            web.goto(org.server.url(&format!("/cases/{case}"))).await?;
+            let thread = web.find(By::Css("ol.thread")).await?.text().await?;
+            assert!(
+                thread.contains("Ma commande est arrivée abîmée."),
+                "{thread}"
+            );
+            let files = web.find(By::Id("files")).await?;
+            files.scroll_into_view().await?;
+            let listed = files.text().await?;
+            assert!(
+                listed.contains("message.eml") && listed.contains("original message"),
+                "{listed}"
+            );
+            assert!(!crate::workspace::scrolls_sideways(&web).await);
+            crate::workspace::screenshot(&web, &format!("mail-original-{width}")).await;
+
+            web.goto(org.server.url(&format!("/channels/{}", org.support)))
+                .await?;
+            let tick = web.find(By::Id("trust-spam-headers")).await?;
+            tick.scroll_into_view().await?;
+            assert!(tick.is_selected().await?, "on by default");
+            assert!(!crate::workspace::scrolls_sideways(&web).await);
+            crate::workspace::screenshot(&web, &format!("channel-spam-headers-{width}")).await;
+        }
+        web.set_window_rect(0, 0, 1440, 900).await?;
+        web.find(By::Id("trust-spam-headers"))
+            .await?
+            .click()
+            .await?;
+        let save = web.find(By::Id("save-email")).await?;
+        save.click().await?;
+        save.wait_until().stale().await?;
+        assert!(
+            !web.find(By::Id("trust-spam-headers"))
+                .await?
+                .is_selected()
+                .await?
+        );
+        Ok::<_, WebDriverError>(())
+    }
+    .await;
+    let _ = web.quit().await;
+    outcome.unwrap();
+    let channel = org
+        .admin
+        .get(&format!("/api/v1/channels/{}", org.support))
+        .await
+        .body;
+    assert_eq!(
+        channel["settings"]["trust_spam_headers"], false,
+        "{channel}"
+    );
+}
