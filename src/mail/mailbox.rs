@@ -40,34 +40,34 @@ pub fn mbox_from(
     reader: impl std::io::Read,
     path: &Path,
 ) -> Result<Vec<MailboxMessage>, MailboxError> {
-    let mut messages = Vec::new();
-    for message in mail_parser::mailbox::mbox::MessageIterator::new(BufReader::new(reader)) {
-        let message = message.map_err(unreadable(path))?;
-        let fallback = message.internal_date() as i64;
-        let raw = message.unwrap_contents();
-        messages.push(MailboxMessage {
-            written: written(&raw).unwrap_or(fallback),
-            raw,
-        });
-    }
-    Ok(sorted(messages))
+    let messages = mail_parser::mailbox::mbox::MessageIterator::new(BufReader::new(reader))
+        .map(|m| m.map(|m| (m.internal_date(), m.unwrap_contents())));
+    collected(messages, path)
 }
 
 /// The messages of a Maildir folder (`cur` and `new`), oldest first.
 pub fn maildir(path: &Path) -> Result<Vec<MailboxMessage>, MailboxError> {
-    let folder =
-        mail_parser::mailbox::maildir::MessageIterator::new(path).map_err(unreadable(path))?;
-    let mut messages = Vec::new();
-    for message in folder {
-        let message = message.map_err(unreadable(path))?;
-        let fallback = message.internal_date() as i64;
-        let raw = message.unwrap_contents();
-        messages.push(MailboxMessage {
-            written: written(&raw).unwrap_or(fallback),
+    let messages = mail_parser::mailbox::maildir::MessageIterator::new(path)
+        .map_err(unreadable(path))?
+        .map(|m| m.map(|m| (m.internal_date(), m.unwrap_contents())));
+    collected(messages, path)
+}
+
+/// A mailbox's messages, each with the date its mailbox gave it (for one
+/// without a `Date` of its own), oldest first.
+fn collected(
+    messages: impl Iterator<Item = std::io::Result<(u64, Vec<u8>)>>,
+    path: &Path,
+) -> Result<Vec<MailboxMessage>, MailboxError> {
+    let mut found = Vec::new();
+    for message in messages {
+        let (mailbox_date, raw) = message.map_err(unreadable(path))?;
+        found.push(MailboxMessage {
+            written: written(&raw).unwrap_or(mailbox_date as i64),
             raw,
         });
     }
-    Ok(sorted(messages))
+    Ok(sorted(found))
 }
 
 /// Every message of an IMAP folder, oldest first, read without marking
@@ -78,17 +78,15 @@ pub async fn imap(
     limit: usize,
 ) -> Result<Vec<MailboxMessage>, MailboxError> {
     let mut folder = super::imap::Mailbox::open(settings).await?;
-    let mut messages = Vec::new();
+    let mut raws = Vec::new();
     for uid in folder.all().await? {
-        if let Some(raw) = folder.fetch(uid, limit).await? {
-            messages.push(MailboxMessage {
-                written: written(&raw).unwrap_or(0),
-                raw,
-            });
-        }
+        raws.extend(folder.fetch(uid, limit).await?);
     }
     folder.logout().await;
-    Ok(sorted(messages))
+    collected(
+        raws.into_iter().map(|raw| Ok((0, raw))),
+        Path::new("the IMAP folder"),
+    )
 }
 
 /// Oldest first; messages of the same second keep their mailbox order.

@@ -18,59 +18,51 @@ use crate::service::{FromChoice, MailReceipt, NewUpdate};
 #[derive(Default)]
 pub struct MailApi;
 
-/// A raw RFC 5322 message, as an MTA hands it over.
-pub struct RawMessage(Vec<u8>);
+/// A request body taken whole, as the bytes that came, of one media type.
+macro_rules! raw_body {
+    ($(#[$doc:meta])* $name:ident, $content_type:literal) => {
+        $(#[$doc])*
+        pub struct $name(Vec<u8>);
 
-impl Payload for RawMessage {
-    const CONTENT_TYPE: &'static str = "message/rfc822";
+        impl Payload for $name {
+            const CONTENT_TYPE: &'static str = $content_type;
 
-    fn check_content_type(_content_type: &str) -> bool {
-        true
-    }
+            fn check_content_type(_content_type: &str) -> bool {
+                true
+            }
 
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            format: Some("binary"),
-            ..MetaSchema::new("string")
-        }))
-    }
+            fn schema_ref() -> MetaSchemaRef {
+                MetaSchemaRef::Inline(Box::new(MetaSchema {
+                    format: Some("binary"),
+                    ..MetaSchema::new("string")
+                }))
+            }
+        }
+
+        impl ParsePayload for $name {
+            const IS_REQUIRED: bool = true;
+
+            async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+                use poem::FromRequest;
+                Ok($name(<Vec<u8>>::from_request(request, body).await?))
+            }
+        }
+
+        poem_openapi::impl_apirequest_for_payload!($name,);
+    };
 }
 
-impl ParsePayload for RawMessage {
-    const IS_REQUIRED: bool = true;
+raw_body!(
+    /// A raw RFC 5322 message, as an MTA hands it over.
+    RawMessage,
+    "message/rfc822"
+);
 
-    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        use poem::FromRequest;
-        Ok(RawMessage(<Vec<u8>>::from_request(request, body).await?))
-    }
-}
-
-/// A whole mailbox in mbox format: each message after a `From ` line.
-pub struct RawMailbox(Vec<u8>);
-
-impl Payload for RawMailbox {
-    const CONTENT_TYPE: &'static str = "application/mbox";
-
-    fn check_content_type(_content_type: &str) -> bool {
-        true
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            format: Some("binary"),
-            ..MetaSchema::new("string")
-        }))
-    }
-}
-
-impl ParsePayload for RawMailbox {
-    const IS_REQUIRED: bool = true;
-
-    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        use poem::FromRequest;
-        Ok(RawMailbox(<Vec<u8>>::from_request(request, body).await?))
-    }
-}
+raw_body!(
+    /// A whole mailbox in mbox format: each message after a `From ` line.
+    RawMailbox,
+    "application/mbox"
+);
 
 /// A mailbox being migrated into a channel, and how far it got.
 #[derive(Debug, Object)]
@@ -344,6 +336,3 @@ impl MailApi {
         Ok(UpdateQueued::Queued(Json(event.into())))
     }
 }
-
-poem_openapi::impl_apirequest_for_payload!(RawMessage,);
-poem_openapi::impl_apirequest_for_payload!(RawMailbox,);

@@ -90,38 +90,6 @@ pub async fn draft(
     model_answer(req, &number, &form.csrf, true).await
 }
 
-/// Accepts the category the AI agent suggested, as the person's decision.
-#[handler]
-pub async fn accept_ai(
-    req: &Request,
-    Path(number): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Redirect, WebError> {
-    let session = require_form_session(req, &form.csrf)?;
-    let number = parse_number(&number)?;
-    app(req)
-        .service
-        .accept_ai_suggestion(&session.user, number)
-        .await?;
-    Ok(to_case(number))
-}
-
-/// Takes the chat from the AI agent.
-#[handler]
-pub async fn take_over(
-    req: &Request,
-    Path(number): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Redirect, WebError> {
-    let session = require_form_session(req, &form.csrf)?;
-    let number = parse_number(&number)?;
-    app(req)
-        .service
-        .take_over_from_ai(&session.user, number)
-        .await?;
-    Ok(to_case(number))
-}
-
 #[derive(Deserialize)]
 pub struct EditCaseForm {
     csrf: String,
@@ -520,6 +488,12 @@ lifecycle_form!(reopen_case, reopen_case);
 lifecycle_form!(archive_case, archive_case);
 
 lifecycle_form!(unarchive_case, unarchive_case);
+
+// The category the AI agent suggested, accepted as the person's decision.
+lifecycle_form!(accept_ai, accept_ai_suggestion);
+
+// The chat taken from the AI agent.
+lifecycle_form!(take_over, take_over_from_ai);
 
 #[derive(Deserialize)]
 pub struct NoteForm {
