@@ -57,6 +57,19 @@ fn checked(request: &Request) -> (String, String) {
 }
 
 pub(crate) fn with_model(dir: &std::path::Path, model: &Receiver) -> Server {
+    with_model_and(dir, model, None)
+}
+
+/// As [`with_model`], with one more service (a Slack stand-in) allowed.
+pub(crate) fn with_model_and(
+    dir: &std::path::Path,
+    model: &Receiver,
+    other: Option<&Receiver>,
+) -> Server {
+    let allow = match other {
+        Some(other) => format!("{},{}", model.address, other.address),
+        None => model.address.clone(),
+    };
     let config = dir.join("docket.toml");
     std::fs::write(
         &config,
@@ -73,7 +86,7 @@ pub(crate) fn with_model(dir: &std::path::Path, model: &Receiver) -> Server {
             ("DOCKET_ADMIN_PASSWORD", ADMIN_PASSWORD),
             ("DOCKET_CONFIG", config.to_str().unwrap()),
             ("DOCKET_LLM_API_KEY", "sk-desk-test"),
-            ("DOCKET_WEBHOOK_ALLOW", &model.address),
+            ("DOCKET_WEBHOOK_ALLOW", &allow),
         ],
     )
 }

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::assist::{completion, with_model};
+use crate::assist::{completion, with_model, with_model_and};
 use crate::harness::{Client, Server};
 use crate::receiver::{Receiver, Request};
 
@@ -523,4 +523,47 @@ async fn in_the_browser_the_ai_answers_the_visitor_and_an_agent_takes_over() {
     let case = admin.get("/api/v1/cases?view=all").await.body["items"][0].clone();
     assert_eq!(case["held_by_ai"], false);
     assert_eq!(case["assignee"], "admin");
+}
+
+#[tokio::test]
+async fn slack_hears_nothing_while_the_ai_answers_and_one_message_at_the_hand_over() {
+    let model = Receiver::start().await;
+    let slack = Receiver::start().await;
+    *slack.answer.lock().unwrap() = (200, "text/plain", b"ok".to_vec());
+    let dir = tempfile::tempdir().unwrap();
+    let server = with_model_and(dir.path(), &model, Some(&slack));
+    let admin = server.admin().await;
+    let channel = model_widget(&admin).await;
+    let hook = format!("http://{}/services/T1/B1/secret", slack.address);
+    let set = admin
+        .patch(
+            &format!("/api/v1/channels/{channel}"),
+            json!({"settings": {"slack_webhook_url": hook}}),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.text);
+
+    model_says(&model, "Orders ship within two days.");
+    let token = chat(&server, channel).await;
+    say(&server, channel, &token, "When does my order ship?").await;
+    say(&server, channel, &token, "And to Norway?").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(
+        slack.received().len(),
+        0,
+        "Slack heard of a chat the AI holds"
+    );
+
+    let answer = say(&server, channel, &token, "Let me talk to a person").await;
+    assert_eq!(answer["handed_over"], true);
+    let posts = slack.wait_for(1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let posts = if slack.received().len() > posts.len() {
+        slack.received()
+    } else {
+        posts
+    };
+    assert_eq!(posts.len(), 1, "one message for the hand-over: {posts:?}");
+    let text = String::from_utf8_lossy(&posts[0].body).into_owned();
+    assert!(text.contains("handed the chat"), "{text}");
 }
