@@ -178,17 +178,48 @@ async fn the_inbox_fits_a_phone_and_reports_stale_results_while_typing() {
     let server = Server::start();
     let admin = server.admin().await;
     let channel = admin.create_channel("Support").await;
-    for subject in [
-        "Router keeps rebooting",
-        "Invoice shows the wrong address",
-        "Printer out of toner",
+    admin.add_member(channel, "admin", "manager").await;
+    // Cases as an inbox holds them (the README's screenshot shows these).
+    for (subject, name, said, change) in [
+        (
+            "Router keeps rebooting",
+            "Somebody With A Long Name",
+            "Every evening around eight the router restarts and the whole office loses the line.",
+            json!({"priority": "high"}),
+        ),
+        (
+            "Invoice shows the wrong address",
+            "Priya Raman",
+            "Our invoice for November still shows the old office on Mill Street.",
+            json!({"assignee": "admin", "status": "in_progress"}),
+        ),
+        (
+            "Printer out of toner",
+            "Jonas Berg",
+            "The second floor printer says the toner is empty, but we changed it on Monday.",
+            json!({}),
+        ),
     ] {
-        admin
+        let number = admin
             .post(
                 "/api/v1/cases",
-                json!({"channel": channel, "subject": subject, "customer": {"name": "Somebody With A Long Name", "email": "somebody.with.a.long.address@example.com"}}),
+                json!({"channel": channel, "subject": subject, "customer": {"name": name, "email": "somebody.with.a.long.address@example.com"}}),
+            )
+            .await
+            .body["number"]
+            .as_u64()
+            .unwrap();
+        let path = format!("/api/v1/cases/{number}");
+        admin
+            .post(
+                &format!("{path}/messages"),
+                json!({"direction": "inbound", "from": name, "body": said}),
             )
             .await;
+        if change != json!({}) {
+            let answer = admin.patch(&path, change).await;
+            assert_eq!(answer.status, 200, "{:?}", answer.body);
+        }
     }
     let (_driver, web) = start_browser().await;
     let outcome = async {
@@ -199,6 +230,9 @@ async fn the_inbox_fits_a_phone_and_reports_stale_results_while_typing() {
         if let Ok(dir) = std::env::var("DOCKET_SCREENSHOTS") {
             web.screenshot(&std::path::Path::new(&dir).join("inbox-1440.png")).await?;
         }
+        // Long previews are cut to fit; they never widen the table past the screen.
+        let wide = web.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await?;
+        assert_eq!(wide.json(), &json!(false), "the inbox scrolls sideways at 1440");
         // Nothing ticked: no bulk bar.
         assert!(!web.find(By::Id("bulk-form")).await?.is_displayed().await?);
         web.find(By::Css("input[name='numbers']")).await?.click().await?;
@@ -247,4 +281,69 @@ async fn the_inbox_fits_a_phone_and_reports_stale_results_while_typing() {
     .await;
     let _ = web.quit().await;
     outcome.unwrap();
+}
+
+/// In the browser: a bulk assignment over two channels where the agent
+/// works in only one names the case it could not change, and why, and
+/// changes the other.
+#[tokio::test]
+async fn a_bulk_action_in_the_browser_names_the_case_it_could_not_change() {
+    let org = Org::new().await;
+    let support_case = org.admin.create_case(org.support, "Printer jams").await;
+    let sales_case = org
+        .admin
+        .create_case(org.sales, "Quote for ten seats")
+        .await;
+    let (_driver, web) = start_browser().await;
+    let outcome = async {
+        web.set_window_rect(0, 0, 1440, 900).await?;
+        web.goto(org.server.url("/inbox")).await?;
+        log_in(&web).await?;
+        wait_for_text(&web, By::Id("total"), "2").await?;
+        for number in [support_case, sales_case] {
+            web.find(By::Css(format!("input[name='numbers'][value='{number}']")))
+                .await?
+                .click()
+                .await?;
+        }
+        wait_for_text(&web, By::Css("[data-selected-count]"), "2").await?;
+        web.find(By::Css("#bulk-action option[value='assign']"))
+            .await?
+            .click()
+            .await?;
+        web.find(By::Css("select[name='assignee'] option[value='amy']"))
+            .await?
+            .click()
+            .await?;
+        web.find(By::Id("bulk-apply")).await?.click().await?;
+        let notice = crate::browser::wait_for_containing(
+            &web,
+            By::Id("bulk-notice"),
+            "could not be changed",
+        )
+        .await?;
+        assert!(notice.contains("1 could not be changed"), "{notice}");
+        let failed = web
+            .find(By::Css(format!(
+                "#bulk-notice a[href='/cases/{sales_case}']"
+            )))
+            .await?;
+        let line = failed.find(By::XPath("..")).await?.text().await?;
+        assert!(line.contains("amy"), "the reason names the agent: {line}");
+        assert!(
+            web.find(By::Css("#bulk-notice.partial")).await.is_ok(),
+            "a partial result is not shown as a success"
+        );
+        Ok::<_, WebDriverError>(())
+    }
+    .await;
+    let _ = web.quit().await;
+    outcome.unwrap();
+    let changed = org
+        .admin
+        .get(&format!("/api/v1/cases/{support_case}"))
+        .await;
+    assert_eq!(changed.body["assignee"], "amy");
+    let kept = org.admin.get(&format!("/api/v1/cases/{sales_case}")).await;
+    assert!(kept.body["assignee"].is_null(), "{}", kept.body);
 }

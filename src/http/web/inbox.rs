@@ -669,11 +669,12 @@ pub struct CaseRow {
     pub milestone: Option<(&'static str, String)>,
 }
 
-/// "5 min", "3 h", "2 d": how long ago, roughly.
+/// "< 1 min", "5 min", "3 h", "2 d": how long ago, roughly.
 pub fn age(since: Timestamp, now: Timestamp) -> String {
     let minutes = (now - since).num_minutes().max(0);
     match minutes {
-        0..=59 => format!("{minutes} min"),
+        0 => "< 1 min".to_owned(),
+        1..=59 => format!("{minutes} min"),
         60..=2879 => format!("{} h", minutes / 60),
         _ => format!("{} d", minutes / 1440),
     }
