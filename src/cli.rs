@@ -17,7 +17,7 @@ use crate::store::Store;
 #[derive(Parser)]
 #[command(
     name = "docket",
-    version,
+    version = crate::VERSION,
     about = "A self-hosted help desk in one binary"
 )]
 struct Cli {
@@ -65,6 +65,41 @@ enum Command {
         #[arg(long, env = "DOCKET_TOKEN", value_name = "TOKEN")]
         token: Option<String>,
     },
+    /// Back up everything into one file (a tar archive compressed with
+    /// zstd, with a manifest of checksums): the store, the files it names,
+    /// the plugins, the server key and the configuration.
+    ///
+    /// With --url and --token, asks the running server, which keeps serving
+    /// and accepting writes meanwhile. Without them the data directory of a
+    /// stopped server is backed up.
+    Backup {
+        /// Where to write the backup (written beside it first, then renamed).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The running server, e.g. http://127.0.0.1:8080.
+        #[arg(long, env = "DOCKET_URL", value_name = "URL")]
+        url: Option<String>,
+        /// An administrator's API token.
+        #[arg(long, env = "DOCKET_TOKEN", value_name = "TOKEN")]
+        token: Option<String>,
+    },
+    /// Restore a backup into the data directory (which must be empty unless
+    /// --force), checking every checksum before anything is written, then
+    /// rebuild the search index. The server must be stopped.
+    Restore {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Replace the store, files and plugins already in the directory.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check a stopped server's data directory: the store's pages, every
+    /// file's contents, the outbox and that the search index holds exactly
+    /// the store's cases. Exits non-zero on any finding.
+    Verify,
+    /// Give the store's free space back to the disk (the server must be
+    /// stopped) and report the size before and after.
+    Compact,
     /// Write a synthetic archive as NDJSON to standard output (for trials
     /// and benchmarks), or with `openapi`, the API document.
     Gen(GenArgs),
@@ -313,9 +348,11 @@ fn init_tracing() {
 
 async fn run(cli: Cli) -> Result<(), String> {
     let file = FileConfig::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
+    let config_file = FileConfig::path_read(cli.config.as_deref());
     match cli.command {
         Command::Serve { bind } => {
-            let config = file.resolve(cli.data, bind).map_err(|e| e.to_string())?;
+            let mut config = file.resolve(cli.data, bind).map_err(|e| e.to_string())?;
+            config.config_file = config_file;
             let admin_password = std::env::var("DOCKET_ADMIN_PASSWORD")
                 .ok()
                 .filter(|p| !p.is_empty());
@@ -346,6 +383,35 @@ async fn run(cli: Cli) -> Result<(), String> {
             token,
         } => reindex_remote(&url, token.as_deref()).await,
         Command::Reindex { url: None, .. } => reindex_offline(file, cli.data).await,
+        Command::Backup {
+            file: target,
+            url: Some(url),
+            token,
+        } => crate::backup::cli::backup_remote(&url, token.as_deref(), &target).await,
+        Command::Backup {
+            file: target,
+            url: None,
+            ..
+        } => {
+            let mut config = file.resolve(cli.data, None).map_err(|e| e.to_string())?;
+            config.config_file = config_file;
+            crate::backup::cli::backup_offline(&config, &target).await
+        }
+        Command::Restore {
+            file: backup,
+            force,
+        } => {
+            let config = file.resolve(cli.data, None).map_err(|e| e.to_string())?;
+            crate::backup::cli::restore(&config, &backup, force).await
+        }
+        Command::Verify => {
+            let config = file.resolve(cli.data, None).map_err(|e| e.to_string())?;
+            crate::backup::cli::verify(&config).await
+        }
+        Command::Compact => {
+            let config = file.resolve(cli.data, None).map_err(|e| e.to_string())?;
+            crate::backup::cli::compact(&config)
+        }
         Command::Gen(GenArgs {
             what: Some(GenCommand::Openapi),
             ..

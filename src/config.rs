@@ -311,11 +311,22 @@ pub struct Config {
     pub smtp: SmtpConfig,
     pub ai: AiConfig,
     pub llm: LlmConfig,
+    /// The configuration file this was read from, if any (backups hold it).
+    pub config_file: Option<PathBuf>,
 }
 
 impl FileConfig {
     /// Reads `path` when given (it must exist), else `./docket.toml` when
     /// present, else the defaults.
+    /// The file `load` reads for `path`: the one given, else `./docket.toml`
+    /// when it exists.
+    pub fn path_read(path: Option<&Path>) -> Option<PathBuf> {
+        match path {
+            Some(p) => Some(p.to_owned()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
+        }
+    }
+
     pub fn load(path: Option<&Path>) -> Result<FileConfig, ConfigError> {
         let (path, required) = match path {
             Some(p) => (p.to_owned(), true),
@@ -363,6 +374,7 @@ impl FileConfig {
                 .collect();
         }
         let config = Config {
+            config_file: None,
             data_dir,
             bind,
             limits: self.limits,

@@ -5,6 +5,7 @@
 pub mod ai;
 pub mod app;
 pub mod archive;
+pub mod backup;
 pub mod bench;
 pub mod channels;
 pub mod cli;
@@ -22,6 +23,9 @@ pub mod search;
 pub mod service;
 pub mod store;
 pub mod workers;
+
+/// The release and the commit it was built from, e.g. `0.1.0 (1a2b3c4d5e6f)`.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("DOCKET_COMMIT"), ")");
 
 /// Runs the command line.
 pub fn main() -> std::process::ExitCode {

@@ -182,6 +182,24 @@ impl Engine {
         (payload.schema == schema::SCHEMA_VERSION).then_some(payload)
     }
 
+    /// Every case number the index holds, for `docket verify`.
+    pub fn case_numbers(&self) -> Result<std::collections::BTreeSet<u64>, SearchError> {
+        let searcher = self.reader.searcher();
+        let mut numbers = std::collections::BTreeSet::new();
+        for segment in searcher.segment_readers() {
+            let column = segment.fast_fields().u64(names::NUMBER)?;
+            let alive = segment.alive_bitset();
+            for doc in 0..segment.max_doc() {
+                if alive.is_none_or(|a| a.is_alive(doc))
+                    && let Some(number) = column.first(doc)
+                {
+                    numbers.insert(number);
+                }
+            }
+        }
+        Ok(numbers)
+    }
+
     pub fn indexed_seq(&self) -> u64 {
         self.payload().map_or(0, |p| p.outbox_seq)
     }

@@ -6,6 +6,7 @@
 mod ai;
 mod assist;
 mod auth;
+mod backup;
 mod bulk;
 mod cases;
 mod categories;

@@ -67,7 +67,8 @@ impl BlobStore {
         fs::read(self.path_of(sha)?).map_err(io_error)
     }
 
-    fn path_of(&self, sha: &str) -> StoreResult<PathBuf> {
+    /// Where a blob lives (it may not exist).
+    pub fn path_of(&self, sha: &str) -> StoreResult<PathBuf> {
         if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(StoreError::Corrupt(format!("not a blob name: {sha:?}")));
         }

@@ -2,6 +2,7 @@
 //! schema migrations. redb is the truth; everything else is derived from it.
 
 mod ai;
+pub mod backup;
 pub mod blobs;
 mod conversations;
 mod files;
@@ -74,7 +75,8 @@ backend_errors!(
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,
-    redb::CommitError
+    redb::CommitError,
+    redb::CompactionError
 );
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -180,6 +182,17 @@ impl Store {
     pub fn commits(&self) -> watch::Receiver<u64> {
         self.inner.commits.clone()
     }
+}
+
+/// The data directory held for maintenance (checking or compacting the
+/// database file) without opening the store: no server can start meanwhile.
+pub struct DataDirLock {
+    _file: File,
+}
+
+/// Takes the data directory's lock, as a running server holds it.
+pub fn hold_data_dir(data_dir: &Path) -> StoreResult<DataDirLock> {
+    lock_data_dir(data_dir).map(|file| DataDirLock { _file: file })
 }
 
 /// Takes an exclusive lock on the data directory, so a second process gets a

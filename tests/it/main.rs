@@ -8,6 +8,7 @@ mod api_cases;
 mod api_channels_users;
 mod assist;
 mod automation;
+mod backup;
 mod bad_input;
 mod browser;
 mod bulk;

@@ -1,5 +1,5 @@
-use poem::Request;
-use poem_openapi::payload::Json;
+use poem::{Body, Request};
+use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::{ApiTags, TokenAuth, state};
@@ -21,6 +21,44 @@ enum ReindexStarted {
     Accepted(Json<Accepted>),
 }
 
+#[derive(ApiResponse)]
+enum BackupFile {
+    /// The backup: a tar archive compressed with zstd, streamed as it is
+    /// written. It ends with `manifest.json`; a transfer cut short has none
+    /// and `docket restore` refuses it.
+    #[oai(status = 200, content_type = "application/zstd")]
+    File(Binary<Body>, #[oai(header = "Content-Disposition")] String),
+}
+
+/// Sends what the backup writes to the response in chunks; a client that
+/// goes away makes the next write fail, which ends the backup.
+struct ChunkSender {
+    buffer: Vec<u8>,
+    chunks: tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>,
+}
+
+const CHUNK_BYTES: usize = 256 << 10;
+
+impl std::io::Write for ChunkSender {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= CHUNK_BYTES {
+            self.flush()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK_BYTES));
+        self.chunks
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+    }
+}
+
 #[OpenApi(tag = "ApiTags::Admin")]
 impl AdminApi {
     /// Rebuild the search index from the store, in the background.
@@ -32,5 +70,45 @@ impl AdminApi {
                 "the search index is being rebuilt; searches use the current index until it is done"
                     .into(),
         })))
+    }
+
+    /// Take a backup while the server runs (administrators): a consistent
+    /// copy of the store from one snapshot, the files it names, the plugins,
+    /// the server key and the configuration, with a manifest of checksums.
+    /// Writes go on meanwhile. Restore it with `docket restore`.
+    #[oai(path = "/admin/backup", method = "post")]
+    async fn backup(&self, req: &Request, auth: TokenAuth) -> Result<BackupFile, ApiError> {
+        let service = state(req).service.clone();
+        service.check_may_back_up(&auth.0)?;
+        let (chunks, received) = tokio::sync::mpsc::channel(8);
+        let actor = auth.0.clone();
+        tokio::task::spawn_blocking(move || {
+            let out = ChunkSender {
+                buffer: Vec::with_capacity(CHUNK_BYTES),
+                chunks: chunks.clone(),
+            };
+            match service.write_backup(&actor, out, &mut |_| {}) {
+                Ok((_, summary)) => tracing::info!(
+                    cases = summary.cases,
+                    files = summary.blobs,
+                    bytes = summary.bytes,
+                    "backup sent"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "backup failed");
+                    let _ = chunks.blocking_send(Err(std::io::Error::other(e.to_string())));
+                }
+            }
+        });
+        let name = format!(
+            "docket-{}.tar.zst",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        );
+        Ok(BackupFile::File(
+            Binary(Body::from_bytes_stream(
+                tokio_stream::wrappers::ReceiverStream::new(received),
+            )),
+            format!("attachment; filename=\"{name}\""),
+        ))
     }
 }

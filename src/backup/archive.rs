@@ -1,0 +1,244 @@
+//! Writing a backup: the store's snapshot, the blobs it names, plugins, the
+//! server key and the configuration, then the manifest, as one tar stream
+//! compressed with zstd.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::{
+    BackupError, CONFIG_ENTRY, FORMAT, FORMAT_VERSION, KEY_ENTRY, MANIFEST, Manifest,
+    ManifestEntry, Progress, STORE_ENTRY,
+};
+use crate::store::Store;
+use crate::store::blobs::BlobStore;
+
+/// What a finished backup holds.
+#[derive(Debug, Clone)]
+pub struct BackupSummary {
+    pub cases: u64,
+    pub blobs: usize,
+    /// Bytes before compression.
+    pub bytes: u64,
+    pub missing_blobs: Vec<String>,
+    /// Blobs whose content no longer matches their name (damaged on disk).
+    pub damaged_blobs: Vec<String>,
+}
+
+/// One file of the data directory to put in the archive.
+struct Source {
+    entry: String,
+    path: PathBuf,
+    size: u64,
+}
+
+/// Writes a backup of `data_dir` (whose store is `store`, open and possibly
+/// serving) to `out`. `config_file` is the configuration to include.
+/// Blocking; memory stays constant whatever the size.
+pub fn write_backup<W: Write>(
+    store: &Store,
+    data_dir: &Path,
+    config_file: Option<&Path>,
+    out: W,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(W, BackupSummary), BackupError> {
+    let scratch = data_dir.join("tmp");
+    std::fs::create_dir_all(&scratch).map_err(BackupError::io("cannot make DATA/tmp"))?;
+    let snapshot_path = scratch.join(format!(
+        "backup-{}-{}.store",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    ));
+    let _cleanup = RemoveOnDrop(snapshot_path.clone());
+    let snapshot = store.snapshot_to(&snapshot_path)?;
+
+    let blobs = BlobStore::new(data_dir);
+    let mut sources = vec![Source {
+        entry: STORE_ENTRY.into(),
+        size: size_of(&snapshot_path)?,
+        path: snapshot_path.clone(),
+    }];
+    let mut missing_blobs = Vec::new();
+    for sha in &snapshot.blobs {
+        let path = blobs.path_of(sha)?;
+        match std::fs::metadata(&path) {
+            Ok(meta) => sources.push(Source {
+                entry: format!("blobs/{}/{sha}", &sha[..2]),
+                path,
+                size: meta.len(),
+            }),
+            Err(_) => missing_blobs.push(sha.clone()),
+        }
+    }
+    sources.extend(plugin_sources(&data_dir.join("plugins"))?);
+    let key = data_dir.join("server.key");
+    if key.exists() {
+        sources.push(Source {
+            entry: KEY_ENTRY.into(),
+            size: size_of(&key)?,
+            path: key,
+        });
+    }
+    if let Some(config) = config_file.filter(|p| p.exists()) {
+        sources.push(Source {
+            entry: CONFIG_ENTRY.into(),
+            size: size_of(config)?,
+            path: config.to_owned(),
+        });
+    }
+
+    let total_bytes: u64 = sources.iter().map(|s| s.size).sum();
+    let encoder = zstd::Encoder::new(out, 3).map_err(BackupError::io("cannot compress"))?;
+    let mut tar = tar::Builder::new(encoder);
+    let mut entries = Vec::with_capacity(sources.len());
+    let mut damaged_blobs = Vec::new();
+    let mut done_bytes = 0;
+    for source in &sources {
+        let file = File::open(&source.path).map_err(BackupError::io(format!(
+            "cannot read {}",
+            source.path.display()
+        )))?;
+        // The size is fixed in the tar header: read exactly that many bytes
+        // even if a plugin file is edited meanwhile.
+        let mut reader = Hashing::new(file.take(source.size));
+        let mut header = tar_header(source.size);
+        tar.append_data(&mut header, &source.entry, &mut reader)
+            .map_err(BackupError::io("cannot write the backup"))?;
+        if reader.bytes != source.size {
+            return Err(BackupError::Io {
+                what: format!("{} changed size while it was read", source.path.display()),
+                source: std::io::ErrorKind::UnexpectedEof.into(),
+            });
+        }
+        let sha256 = reader.finish();
+        if let Some(name) = source.entry.strip_prefix("blobs/").map(|p| &p[3..])
+            && name != sha256
+        {
+            damaged_blobs.push(name.to_owned());
+        }
+        entries.push(ManifestEntry {
+            path: source.entry.clone(),
+            size: source.size,
+            sha256,
+        });
+        done_bytes += source.size;
+        progress(Progress {
+            done_bytes,
+            total_bytes,
+        });
+    }
+
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        format_version: FORMAT_VERSION,
+        created_at: chrono::Utc::now(),
+        docket_version: crate::VERSION.into(),
+        schema_version: snapshot.schema_version,
+        cases: snapshot.cases,
+        entries,
+        missing_blobs: missing_blobs.clone(),
+    };
+    let manifest_json = serde_json::to_vec_pretty(&manifest).expect("the manifest serialises");
+    let mut header = tar_header(manifest_json.len() as u64);
+    tar.append_data(&mut header, MANIFEST, manifest_json.as_slice())
+        .map_err(BackupError::io("cannot write the backup"))?;
+    let encoder = tar
+        .into_inner()
+        .map_err(BackupError::io("cannot write the backup"))?;
+    let mut out = encoder
+        .finish()
+        .map_err(BackupError::io("cannot write the backup"))?;
+    out.flush()
+        .map_err(BackupError::io("cannot write the backup"))?;
+    Ok((
+        out,
+        BackupSummary {
+            cases: snapshot.cases,
+            blobs: snapshot.blobs.len() - missing_blobs.len(),
+            bytes: total_bytes,
+            missing_blobs,
+            damaged_blobs,
+        },
+    ))
+}
+
+/// The plugin scripts (and any other plain files) of `dir`, by name.
+fn plugin_sources(dir: &Path) -> Result<Vec<Source>, BackupError> {
+    let mut found = Vec::new();
+    let Ok(listing) = std::fs::read_dir(dir) else {
+        return Ok(found);
+    };
+    for item in listing {
+        let item = item.map_err(BackupError::io("cannot list the plugins"))?;
+        let meta = item
+            .metadata()
+            .map_err(BackupError::io("cannot list the plugins"))?;
+        let name = item.file_name().to_string_lossy().into_owned();
+        let entry = format!("plugins/{name}");
+        if meta.is_file() && super::allowed_entry(&entry) {
+            found.push(Source {
+                entry,
+                path: item.path(),
+                size: meta.len(),
+            });
+        }
+    }
+    found.sort_by(|a, b| a.entry.cmp(&b.entry));
+    Ok(found)
+}
+
+fn tar_header(size: u64) -> tar::Header {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(size);
+    header.set_mode(0o600);
+    header.set_mtime(chrono::Utc::now().timestamp().max(0) as u64);
+    header.set_entry_type(tar::EntryType::Regular);
+    header
+}
+
+fn size_of(path: &Path) -> Result<u64, BackupError> {
+    std::fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(BackupError::io(format!("cannot read {}", path.display())))
+}
+
+/// A reader that hashes and counts what passes through it.
+pub(super) struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    pub bytes: u64,
+}
+
+impl<R: Read> Hashing<R> {
+    pub fn new(inner: R) -> Hashing<R> {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    pub fn finish(self) -> String {
+        hex::encode(self.hasher.finalize())
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Removes a scratch file however the backup ends.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

@@ -1,0 +1,253 @@
+//! Restoring a backup into a data directory: everything is unpacked into a
+//! staging folder and checked against the manifest before anything already
+//! there is touched; then the store, blobs, plugins and key move into place.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::archive::Hashing;
+use super::{
+    BackupError, CONFIG_ENTRY, FORMAT, FORMAT_VERSION, KEY_ENTRY, MANIFEST, Manifest, Progress,
+    STORE_ENTRY, allowed_entry,
+};
+
+const STAGING: &str = ".restore-staging";
+/// A manifest is small; anything larger is not one.
+const MAX_MANIFEST_BYTES: u64 = 256 << 20;
+
+#[derive(Debug, Clone)]
+pub struct RestoreSummary {
+    pub manifest: Manifest,
+    pub entries: usize,
+    pub bytes: u64,
+    /// Where the backup's configuration file was put, if it had one.
+    pub config: Option<PathBuf>,
+}
+
+/// Restores `backup` into `data_dir`, which must be empty (or missing)
+/// unless `force`. The caller rebuilds the search index afterwards.
+pub fn restore(
+    backup: &Path,
+    data_dir: &Path,
+    force: bool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<RestoreSummary, BackupError> {
+    if !force && has_contents(data_dir)? {
+        return Err(BackupError::NotEmpty(data_dir.to_owned()));
+    }
+    fs::create_dir_all(data_dir).map_err(BackupError::io(format!(
+        "cannot make {}",
+        data_dir.display()
+    )))?;
+    // No server may start on the directory while it is being replaced.
+    let _lock = crate::store::hold_data_dir(data_dir)?;
+    let staging = data_dir.join(STAGING);
+    let _ = fs::remove_dir_all(&staging);
+    let unpacked = unpack(backup, &staging, progress).and_then(|(manifest, seen)| {
+        check(&manifest, &seen)?;
+        Ok(manifest)
+    });
+    let manifest = match unpacked {
+        Ok(manifest) => manifest,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    let config = move_into_place(&staging, data_dir)?;
+    let _ = fs::remove_dir_all(&staging);
+    Ok(RestoreSummary {
+        entries: manifest.entries.len(),
+        bytes: manifest.entries.iter().map(|e| e.size).sum(),
+        manifest,
+        config,
+    })
+}
+
+fn has_contents(dir: &Path) -> Result<bool, BackupError> {
+    match fs::read_dir(dir) {
+        Ok(mut listing) => Ok(listing.next().is_some()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(BackupError::io(format!("cannot read {}", dir.display()))(e)),
+    }
+}
+
+/// What was unpacked: each entry's size and SHA-256.
+type Seen = BTreeMap<String, (u64, String)>;
+
+fn unpack(
+    backup: &Path,
+    staging: &Path,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(Manifest, Seen), BackupError> {
+    let file =
+        File::open(backup).map_err(BackupError::io(format!("cannot open {}", backup.display())))?;
+    let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let counted = Counting::new(file);
+    let read_so_far = counted.count.clone();
+    let decoder = zstd::Decoder::new(counted).map_err(damaged)?;
+    let mut archive = tar::Archive::new(decoder);
+    let mut seen = Seen::new();
+    let mut manifest = None;
+    for entry in archive.entries().map_err(damaged)? {
+        let entry = entry.map_err(damaged)?;
+        let path = entry
+            .path()
+            .map_err(damaged)?
+            .to_string_lossy()
+            .into_owned();
+        if !allowed_entry(&path) {
+            return Err(BackupError::Damaged(format!("unexpected entry {path:?}")));
+        }
+        if seen.contains_key(&path) || (path == MANIFEST && manifest.is_some()) {
+            return Err(BackupError::Damaged(format!("{path} appears twice")));
+        }
+        if path == MANIFEST {
+            let mut bytes = Vec::new();
+            entry
+                .take(MAX_MANIFEST_BYTES)
+                .read_to_end(&mut bytes)
+                .map_err(damaged)?;
+            let parsed: Manifest = serde_json::from_slice(&bytes)
+                .map_err(|e| BackupError::Damaged(format!("the manifest cannot be read: {e}")))?;
+            manifest = Some(parsed);
+            continue;
+        }
+        let target = staging.join(&path);
+        fs::create_dir_all(target.parent().expect("entries sit in a folder"))
+            .map_err(BackupError::io("cannot write the staging folder"))?;
+        let mut reader = Hashing::new(entry);
+        let mut out = File::create(&target).map_err(BackupError::io(format!(
+            "cannot write {}",
+            target.display()
+        )))?;
+        std::io::copy(&mut reader, &mut out).map_err(damaged)?;
+        out.sync_all()
+            .map_err(BackupError::io("cannot write the staging folder"))?;
+        let bytes = reader.bytes;
+        seen.insert(path, (bytes, reader.finish()));
+        progress(Progress {
+            done_bytes: read_so_far.get(),
+            total_bytes,
+        });
+    }
+    let manifest =
+        manifest.ok_or_else(|| BackupError::Damaged("it has no manifest (cut short?)".into()))?;
+    Ok((manifest, seen))
+}
+
+/// Every entry the manifest names is there with its size and checksum, and
+/// nothing else is.
+fn check(manifest: &Manifest, seen: &Seen) -> Result<(), BackupError> {
+    if manifest.format != FORMAT || manifest.format_version != FORMAT_VERSION {
+        return Err(BackupError::Damaged(format!(
+            "format {} version {} is not one this docket reads",
+            manifest.format, manifest.format_version
+        )));
+    }
+    if !manifest.entries.iter().any(|e| e.path == STORE_ENTRY) {
+        return Err(BackupError::Damaged("the manifest names no store".into()));
+    }
+    for entry in &manifest.entries {
+        match seen.get(&entry.path) {
+            None => {
+                return Err(BackupError::Damaged(format!("{} is missing", entry.path)));
+            }
+            Some((size, sha)) if *size != entry.size || *sha != entry.sha256 => {
+                return Err(BackupError::Damaged(format!(
+                    "{} does not match its checksum",
+                    entry.path
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(extra) = seen
+        .keys()
+        .find(|path| !manifest.entries.iter().any(|e| &e.path == *path))
+    {
+        return Err(BackupError::Damaged(format!(
+            "{extra} is not in the manifest"
+        )));
+    }
+    Ok(())
+}
+
+/// Replaces the store, blobs, plugins and key of `data_dir` with the staged
+/// ones; the old index goes, so the next start (or the caller) rebuilds it.
+fn move_into_place(staging: &Path, data_dir: &Path) -> Result<Option<PathBuf>, BackupError> {
+    let io = |what: &str| BackupError::io(format!("cannot put the restored {what} in place"));
+    for old in ["index", "blobs", "plugins"] {
+        let path = data_dir.join(old);
+        if path.exists() {
+            fs::remove_dir_all(&path).map_err(io(old))?;
+        }
+    }
+    fs::rename(staging.join(STORE_ENTRY), data_dir.join(STORE_ENTRY)).map_err(io("store"))?;
+    for folder in ["blobs", "plugins"] {
+        let staged = staging.join(folder);
+        if staged.exists() {
+            fs::rename(&staged, data_dir.join(folder)).map_err(io(folder))?;
+        } else if folder == "plugins" {
+            // An empty plugins folder, so the defaults are not written over
+            // an organisation that had removed them all.
+            fs::create_dir_all(data_dir.join(folder)).map_err(io(folder))?;
+        }
+    }
+    let key = staging.join(KEY_ENTRY);
+    if key.exists() {
+        fs::rename(&key, data_dir.join(KEY_ENTRY)).map_err(io("server key"))?;
+    } else {
+        let _ = fs::remove_file(data_dir.join(KEY_ENTRY));
+    }
+    let config = staging.join(CONFIG_ENTRY);
+    let config = if config.exists() {
+        let target = data_dir.join("docket.toml.restored");
+        fs::rename(&config, &target).map_err(io("configuration"))?;
+        Some(target)
+    } else {
+        None
+    };
+    File::open(data_dir)
+        .and_then(|dir| dir.sync_all())
+        .map_err(io("data directory"))?;
+    Ok(config)
+}
+
+fn damaged(e: std::io::Error) -> BackupError {
+    BackupError::Damaged(e.to_string())
+}
+
+/// Counts the compressed bytes read, for progress.
+struct Counting<R> {
+    inner: R,
+    count: SharedCount,
+}
+
+#[derive(Clone, Default)]
+struct SharedCount(std::rc::Rc<std::cell::Cell<u64>>);
+
+impl SharedCount {
+    fn get(&self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl<R> Counting<R> {
+    fn new(inner: R) -> Counting<R> {
+        Counting {
+            inner,
+            count: SharedCount::default(),
+        }
+    }
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.0.set(self.count.0.get() + n as u64);
+        Ok(n)
+    }
+}

@@ -1,0 +1,200 @@
+//! Consistent copies of the store while it serves, and the checks of a
+//! store file. A copy reads every table from one snapshot into a fresh
+//! database file, so writes go on meanwhile and the copy holds exactly what
+//! was committed when it began. Blobs are never deleted or rewritten, so the
+//! ones the copy names can be read from `DATA/blobs` at leisure afterwards.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use redb::{
+    Database, Key, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+    TableHandle, Value,
+};
+
+use super::queue::Job;
+use super::records::decode;
+use super::tables::*;
+use super::{Store, StoreError, StoreResult};
+use crate::domain::file::FileRecord;
+
+/// What a snapshot holds, as the backup's manifest reports it.
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotSummary {
+    pub schema_version: u64,
+    pub cases: u64,
+    pub entries: u64,
+    /// The blobs the copied records name (files and mailbox imports).
+    pub blobs: BTreeSet<String>,
+}
+
+impl Store {
+    /// Writes a consistent copy of the store to `dest` (a new file) while
+    /// the store keeps serving. Blocking: run it off the async workers.
+    pub fn snapshot_to(&self, dest: &Path) -> StoreResult<SnapshotSummary> {
+        let snapshot = self.inner.db.begin_read()?;
+        copy_into(&snapshot, dest)
+    }
+}
+
+/// Copies every table of `source` into a fresh database at `dest`.
+fn copy_into(source: &redb::ReadTransaction, dest: &Path) -> StoreResult<SnapshotSummary> {
+    if dest.exists() {
+        return Err(StoreError::DataDir {
+            path: dest.to_owned(),
+            reason: "a file is already there".into(),
+        });
+    }
+    let target = Database::create(dest)?;
+    let mut summary = SnapshotSummary::default();
+    let mut copied = BTreeSet::new();
+    macro_rules! copy {
+        ($($table:expr),+ $(,)?) => {
+            $(
+                summary.entries += copy_table(source, &target, $table)?;
+                copied.insert($table.name().to_owned());
+            )+
+        };
+    }
+    copy!(
+        META,
+        USERS,
+        CHANNELS,
+        CASES,
+        ACTIVITY,
+        OUTBOX,
+        OUTBOX_CURSORS,
+        READ_MARKERS,
+        TOKENS,
+        CATEGORIES,
+        DELIVERIES,
+        MILESTONES_DUE,
+        OPEN_MILESTONES,
+        TIME_ENTRIES,
+        TIMERS,
+        FILES,
+        CASE_FILES,
+        MESSAGE_IDS,
+        CITED_MESSAGE_IDS,
+        MAIL_SEEN,
+        SUBJECT_THREADS,
+        MAIL_JOBS,
+        CONVERSATIONS,
+        RECORDING_JOBS,
+        WIDGET_SESSIONS,
+        JOBS,
+        RECORDING_JOB_IDS,
+        SAVED_REPLIES,
+        AI_MODELS,
+    );
+    // A table this list does not know would be silently missing from every
+    // backup: refuse instead, so the omission is found at once.
+    for table in source.list_tables()? {
+        if !copied.contains(table.name()) {
+            return Err(StoreError::Corrupt(format!(
+                "the table {} is not known to the backup",
+                table.name()
+            )));
+        }
+    }
+    summary.schema_version = source
+        .open_table(META)?
+        .get(KEY_SCHEMA_VERSION)?
+        .map(|v| v.value())
+        .unwrap_or(0);
+    summary.cases = source.open_table(CASES)?.len()?;
+    summary.blobs = named_blobs(source)?;
+    Ok(summary)
+}
+
+/// Copies one table in its own transaction (tables missing from an older
+/// store are skipped). Returns the number of entries.
+fn copy_table<K: Key + 'static, V: Value + 'static>(
+    source: &redb::ReadTransaction,
+    target: &Database,
+    definition: TableDefinition<K, V>,
+) -> StoreResult<u64> {
+    let from = match source.open_table(definition) {
+        Ok(table) => table,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    let txn = target.begin_write()?;
+    let mut count = 0;
+    {
+        let mut to = txn.open_table(definition)?;
+        for entry in from.iter()? {
+            let (key, value) = entry?;
+            to.insert(key.value(), value.value())?;
+            count += 1;
+        }
+    }
+    txn.commit()?;
+    Ok(count)
+}
+
+/// Every blob a record of the snapshot names.
+fn named_blobs(source: &redb::ReadTransaction) -> StoreResult<BTreeSet<String>> {
+    let mut blobs = BTreeSet::new();
+    for entry in source.open_table(FILES)?.iter()? {
+        let (_, value) = entry?;
+        let file: FileRecord = decode("file", value.value())?;
+        blobs.insert(file.sha256);
+    }
+    if let Ok(jobs) = source.open_table(JOBS) {
+        for entry in jobs.iter()? {
+            let (_, value) = entry?;
+            if let Ok(Job::MailboxImport(import)) = decode::<Job>("job", value.value()) {
+                blobs.insert(import.sha256);
+            }
+        }
+    }
+    Ok(blobs)
+}
+
+/// Every file record's blob name with the file's name, for `docket verify`.
+pub fn file_blobs(txn: &super::ReadTxn) -> StoreResult<Vec<(u64, String, String)>> {
+    let mut found = Vec::new();
+    for entry in txn.open_table(FILES)?.iter()? {
+        let (key, value) = entry?;
+        let file: FileRecord = decode("file", value.value())?;
+        found.push((key.value(), file.name, file.sha256));
+    }
+    Ok(found)
+}
+
+/// Checks the database file's own structure (its pages and checksums).
+/// Needs the file to itself: call it before the store is opened.
+/// Returns whether it was sound; redb repairs what it can on the way.
+pub fn check_file(path: &Path) -> StoreResult<bool> {
+    let mut db = Database::open(path)?;
+    Ok(db.check_integrity()?)
+}
+
+/// Compacts the database file in place; returns its size before and after.
+/// Needs the file to itself, like `check_file`.
+pub fn compact_file(path: &Path) -> StoreResult<(u64, u64)> {
+    let before = file_size(path)?;
+    let mut db = Database::open(path)?;
+    while db.compact()? {}
+    drop(db);
+    Ok((before, file_size(path)?))
+}
+
+fn file_size(path: &Path) -> StoreResult<u64> {
+    std::fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(|e| StoreError::DataDir {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// Every case number the store holds, for comparing with the index.
+pub fn case_numbers(txn: &super::ReadTxn) -> StoreResult<BTreeSet<u64>> {
+    let mut numbers = BTreeSet::new();
+    for entry in txn.open_table(CASES)?.iter()? {
+        numbers.insert(entry?.0.value());
+    }
+    Ok(numbers)
+}
