@@ -294,6 +294,65 @@ pub struct FileConfig {
     pub smtp: SmtpConfig,
     pub ai: AiConfig,
     pub llm: LlmConfig,
+    pub backup: BackupConfig,
+}
+
+/// Scheduled backups, as `docket.toml` states them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    /// How often, as a duration such as "24h" or "30m"; none: no schedule.
+    pub every: Option<String>,
+    /// How many scheduled backups to keep; older ones are deleted.
+    pub keep: usize,
+    /// The folder scheduled backups are written to.
+    pub dir: Option<PathBuf>,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            every: None,
+            keep: 7,
+            dir: None,
+        }
+    }
+}
+
+/// Scheduled backups as the server runs them.
+#[derive(Debug, Clone)]
+pub struct BackupSchedule {
+    pub every: std::time::Duration,
+    pub keep: usize,
+    pub dir: PathBuf,
+}
+
+impl BackupConfig {
+    fn schedule(self) -> Result<Option<BackupSchedule>, ConfigError> {
+        let Some(every) = self.every.filter(|e| !e.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let invalid = |reason: String| ConfigError::Invalid {
+            path: PathBuf::from("[backup]"),
+            reason,
+        };
+        let seconds = match crate::domain::milestone::Due::parse_duration(&every) {
+            Ok(crate::domain::milestone::Due::After(seconds)) => seconds,
+            Ok(_) => unreachable!("a duration parses to After"),
+            Err(e) => return Err(invalid(format!("every: {e}"))),
+        };
+        let dir = self
+            .dir
+            .ok_or_else(|| invalid("every needs dir, the folder to write backups to".into()))?;
+        if self.keep == 0 {
+            return Err(invalid("keep must be at least 1".into()));
+        }
+        Ok(Some(BackupSchedule {
+            every: std::time::Duration::from_secs(seconds as u64),
+            keep: self.keep,
+            dir,
+        }))
+    }
 }
 
 /// The resolved configuration the server runs with.
@@ -313,6 +372,7 @@ pub struct Config {
     pub llm: LlmConfig,
     /// The configuration file this was read from, if any (backups hold it).
     pub config_file: Option<PathBuf>,
+    pub backup: Option<BackupSchedule>,
 }
 
 impl FileConfig {
@@ -375,6 +435,7 @@ impl FileConfig {
         }
         let config = Config {
             config_file: None,
+            backup: self.backup.schedule()?,
             data_dir,
             bind,
             limits: self.limits,

@@ -90,7 +90,11 @@ pub fn write_backup<W: Write>(
     }
 
     let total_bytes: u64 = sources.iter().map(|s| s.size).sum();
-    let encoder = zstd::Encoder::new(out, 3).map_err(BackupError::io("cannot compress"))?;
+    let mut encoder = zstd::Encoder::new(out, 3).map_err(BackupError::io("cannot compress"))?;
+    // A checksum per frame, so any damaged byte is found on restore.
+    encoder
+        .include_checksum(true)
+        .map_err(BackupError::io("cannot compress"))?;
     let mut tar = tar::Builder::new(encoder);
     let mut entries = Vec::with_capacity(sources.len());
     let mut damaged_blobs = Vec::new();
@@ -241,4 +245,82 @@ impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
+}
+
+/// The name scheduled backups are written under; they sort by time.
+pub const SCHEDULED_PREFIX: &str = "docket-";
+pub const SCHEDULED_SUFFIX: &str = ".tar.zst";
+
+/// Writes a backup to `target` through `target.partial`, synced and then
+/// renamed, so `target` is only ever a whole backup. Returns its size.
+pub fn write_backup_file(
+    store: &Store,
+    data_dir: &Path,
+    config_file: Option<&Path>,
+    target: &Path,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(BackupSummary, u64), BackupError> {
+    let mut partial = target.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let file = super::restore::private_file(&partial).map_err(BackupError::io(format!(
+        "cannot write {}",
+        partial.display()
+    )))?;
+    let written = write_backup(
+        store,
+        data_dir,
+        config_file,
+        std::io::BufWriter::with_capacity(1 << 20, file),
+        progress,
+    )
+    .and_then(|(out, summary)| {
+        let file = out
+            .into_inner()
+            .map_err(|e| BackupError::io("cannot write the backup")(e.into_error()))?;
+        file.sync_all()
+            .map_err(BackupError::io("cannot write the backup"))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        Ok((summary, size))
+    });
+    match written {
+        Ok(done) => {
+            std::fs::rename(&partial, target).map_err(BackupError::io(format!(
+                "cannot write {}",
+                target.display()
+            )))?;
+            Ok(done)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}
+
+/// The scheduled backups in `dir`, oldest first.
+pub fn scheduled_backups(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(SCHEDULED_PREFIX) && n.ends_with(SCHEDULED_SUFFIX))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Deletes all but the newest `keep` scheduled backups in `dir`.
+pub fn prune_scheduled(dir: &Path, keep: usize) -> Vec<PathBuf> {
+    let all = scheduled_backups(dir);
+    let excess = all.len().saturating_sub(keep);
+    all.into_iter()
+        .take(excess)
+        .filter(|path| std::fs::remove_file(path).is_ok())
+        .collect()
 }

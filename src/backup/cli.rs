@@ -2,7 +2,7 @@
 //! `compact`. Progress goes to stderr, results to stdout.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -68,33 +68,23 @@ fn finish_file(file: File, partial: &Path, target: &Path) -> Result<u64, String>
 pub async fn backup_offline(config: &Config, target: &Path) -> Result<(), String> {
     let store = Store::open(&config.data_dir)
         .map_err(|e| format!("{e}\nTo back up a running server, pass --url URL --token TOKEN."))?;
-    let partial = partial_path(target);
-    let file =
-        File::create(&partial).map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
     let started = Instant::now();
     let data_dir = config.data_dir.clone();
     let config_file = config.config_file.clone();
-    let written = tokio::task::spawn_blocking(move || {
+    let target_path = target.to_owned();
+    let (summary, size) = tokio::task::spawn_blocking(move || {
         let mut reporter = Reporter::new("backup");
-        super::write_backup(
+        super::write_backup_file(
             &store,
             &data_dir,
             config_file.as_deref(),
-            BufWriter::with_capacity(1 << 20, file),
+            &target_path,
             &mut |p| reporter.report(p),
         )
     })
     .await
-    .map_err(|e| e.to_string())?;
-    let (out, summary) = match written {
-        Ok(done) => done,
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(format!("the backup failed: {e}"));
-        }
-    };
-    let file = out.into_inner().map_err(|e| e.to_string())?;
-    let size = finish_file(file, &partial, target)?;
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("the backup failed: {e}"))?;
     for sha in &summary.missing_blobs {
         eprintln!("warning: blob {sha} is named by a file record but missing; run docket verify");
     }

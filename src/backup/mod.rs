@@ -20,7 +20,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use archive::{BackupSummary, write_backup};
+pub use archive::{
+    BackupSummary, SCHEDULED_PREFIX, SCHEDULED_SUFFIX, prune_scheduled, scheduled_backups,
+    write_backup, write_backup_file,
+};
 pub use restore::{RestoreSummary, restore};
 pub use verify::{Finding, verify};
 

@@ -14,6 +14,8 @@ use super::{
 };
 
 const STAGING: &str = ".restore-staging";
+/// Where what a forced restore replaces waits until the new data is in place.
+const OLD: &str = ".restore-old";
 /// A manifest is small; anything larger is not one.
 const MAX_MANIFEST_BYTES: u64 = 256 << 20;
 
@@ -68,7 +70,11 @@ pub fn restore(
 
 fn has_contents(dir: &Path) -> Result<bool, BackupError> {
     match fs::read_dir(dir) {
-        Ok(mut listing) => Ok(listing.next().is_some()),
+        // What a restore itself leaves (the lock, a staging folder) is not data.
+        Ok(listing) => Ok(listing.flatten().any(|entry| {
+            let name = entry.file_name();
+            name != "docket.lock" && name != STAGING && name != OLD
+        })),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(BackupError::io(format!("cannot read {}", dir.display()))(e)),
     }
@@ -119,7 +125,7 @@ fn unpack(
         fs::create_dir_all(target.parent().expect("entries sit in a folder"))
             .map_err(BackupError::io("cannot write the staging folder"))?;
         let mut reader = Hashing::new(entry);
-        let mut out = File::create(&target).map_err(BackupError::io(format!(
+        let mut out = private_file(&target).map_err(BackupError::io(format!(
             "cannot write {}",
             target.display()
         )))?;
@@ -175,32 +181,62 @@ fn check(manifest: &Manifest, seen: &Seen) -> Result<(), BackupError> {
     Ok(())
 }
 
+/// What a restore replaces in the data directory.
+const REPLACED: [&str; 5] = [STORE_ENTRY, "blobs", "plugins", KEY_ENTRY, "index"];
+
 /// Replaces the store, blobs, plugins and key of `data_dir` with the staged
-/// ones; the old index goes, so the next start (or the caller) rebuilds it.
+/// ones. What was there first moves aside into `.restore-old` (renames, so
+/// nothing is copied), and comes back if anything fails; the old index
+/// goes, so the caller rebuilds it.
 fn move_into_place(staging: &Path, data_dir: &Path) -> Result<Option<PathBuf>, BackupError> {
-    let io = |what: &str| BackupError::io(format!("cannot put the restored {what} in place"));
-    for old in ["index", "blobs", "plugins"] {
-        let path = data_dir.join(old);
+    let old = data_dir.join(OLD);
+    let _ = fs::remove_dir_all(&old);
+    fs::create_dir_all(&old).map_err(BackupError::io("cannot set the old data aside"))?;
+    let mut set_aside = Vec::new();
+    let mut outcome = Ok(());
+    for name in REPLACED {
+        let path = data_dir.join(name);
         if path.exists() {
-            fs::remove_dir_all(&path).map_err(io(old))?;
+            match fs::rename(&path, old.join(name)) {
+                Ok(()) => set_aside.push(name),
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
         }
     }
-    fs::rename(staging.join(STORE_ENTRY), data_dir.join(STORE_ENTRY)).map_err(io("store"))?;
-    for folder in ["blobs", "plugins"] {
-        let staged = staging.join(folder);
-        if staged.exists() {
-            fs::rename(&staged, data_dir.join(folder)).map_err(io(folder))?;
-        } else if folder == "plugins" {
-            // An empty plugins folder, so the defaults are not written over
-            // an organisation that had removed them all.
-            fs::create_dir_all(data_dir.join(folder)).map_err(io(folder))?;
+    let mut moved_in = Vec::new();
+    if outcome.is_ok() {
+        for name in [STORE_ENTRY, "blobs", "plugins", KEY_ENTRY] {
+            let staged = staging.join(name);
+            if staged.exists() {
+                if let Err(e) = fs::rename(&staged, data_dir.join(name)) {
+                    outcome = Err(e);
+                    break;
+                }
+                moved_in.push(name);
+            }
         }
     }
-    let key = staging.join(KEY_ENTRY);
-    if key.exists() {
-        fs::rename(&key, data_dir.join(KEY_ENTRY)).map_err(io("server key"))?;
-    } else {
-        let _ = fs::remove_file(data_dir.join(KEY_ENTRY));
+    if let Err(e) = outcome {
+        // Put back what was there, so a failed restore changes nothing.
+        for name in moved_in {
+            let _ = fs::remove_dir_all(data_dir.join(name));
+            let _ = fs::remove_file(data_dir.join(name));
+        }
+        for name in set_aside {
+            let _ = fs::rename(old.join(name), data_dir.join(name));
+        }
+        return Err(BackupError::io(
+            "cannot put the restored data in place; the old data is back",
+        )(e));
+    }
+    let io = |what: &str| BackupError::io(format!("cannot put the restored {what} in place"));
+    if !data_dir.join("plugins").exists() {
+        // An empty plugins folder, so the defaults are not written over an
+        // organisation that had removed them all.
+        fs::create_dir_all(data_dir.join("plugins")).map_err(io("plugins"))?;
     }
     let config = staging.join(CONFIG_ENTRY);
     let config = if config.exists() {
@@ -213,7 +249,20 @@ fn move_into_place(staging: &Path, data_dir: &Path) -> Result<Option<PathBuf>, B
     File::open(data_dir)
         .and_then(|dir| dir.sync_all())
         .map_err(io("data directory"))?;
+    let _ = fs::remove_dir_all(&old);
     Ok(config)
+}
+
+/// A new file only its owner may read: backups hold the server key and
+/// the configuration's secrets.
+pub(super) fn private_file(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
 }
 
 fn damaged(e: std::io::Error) -> BackupError {

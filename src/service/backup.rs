@@ -42,3 +42,43 @@ impl Service {
         })
     }
 }
+
+impl Service {
+    /// Takes the scheduled backup into `dir` when the newest one there is
+    /// older than `every`, and keeps the newest `keep`. Blocking. Returns
+    /// the new backup's path when one was written.
+    pub fn scheduled_backup(
+        &self,
+        schedule: &crate::config::BackupSchedule,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> ServiceResult<Option<std::path::PathBuf>> {
+        let newest = crate::backup::scheduled_backups(&schedule.dir).pop();
+        let due = newest
+            .and_then(|path| std::fs::metadata(path).and_then(|m| m.modified()).ok())
+            .is_none_or(|at| at.elapsed().unwrap_or_default() >= schedule.every);
+        if !due {
+            return Ok(None);
+        }
+        std::fs::create_dir_all(&schedule.dir).map_err(|e| {
+            ServiceError::Output(format!("cannot make {}: {e}", schedule.dir.display()))
+        })?;
+        let target = schedule.dir.join(format!(
+            "{}{}{}",
+            crate::backup::SCHEDULED_PREFIX,
+            now.format("%Y%m%dT%H%M%SZ"),
+            crate::backup::SCHEDULED_SUFFIX
+        ));
+        crate::backup::write_backup_file(
+            &self.store,
+            &self.config.data_dir,
+            self.config.config_file.as_deref(),
+            &target,
+            &mut |_| {},
+        )
+        .map_err(|e| ServiceError::Output(e.to_string()))?;
+        for removed in crate::backup::prune_scheduled(&schedule.dir, schedule.keep) {
+            tracing::info!(path = %removed.display(), "removed an old scheduled backup");
+        }
+        Ok(Some(target))
+    }
+}

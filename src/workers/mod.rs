@@ -74,6 +74,7 @@ impl Workers {
             tokio::spawn(imap::run(service.clone(), stopping.clone())),
             tokio::spawn(schedule::escalate(service.clone(), stopping.clone())),
             tokio::spawn(schedule::learn(service.clone(), stopping.clone())),
+            tokio::spawn(schedule::back_up(service.clone(), stopping.clone())),
             tokio::spawn(schedule::maintain(service, stopping.clone())),
             tokio::spawn(schedule::reload_scripts(scripts, stopping)),
         ];

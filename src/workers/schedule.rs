@@ -103,3 +103,40 @@ pub async fn learn(service: Service, stopping: watch::Receiver<bool>) {
     })
     .await;
 }
+
+/// How often the backup schedule is looked at.
+const BACKUP_CHECK_EVERY: Duration = Duration::from_secs(60);
+
+/// Scheduled backups (`[backup] every, keep, dir`). At start it also removes
+/// scratch copies a backup cut off by a crash left in `DATA/tmp`: while this
+/// process holds the data directory, no other backup can be running.
+pub async fn back_up(service: Service, stopping: watch::Receiver<bool>) {
+    let scratch = service.config().data_dir.join("tmp");
+    for entry in std::fs::read_dir(&scratch).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("backup-") && name.ends_with(".store") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    let Some(schedule) = service.config().backup.clone() else {
+        return;
+    };
+    every(BACKUP_CHECK_EVERY, stopping, || {
+        let service = service.clone();
+        let schedule = schedule.clone();
+        async move {
+            let taken = tokio::task::spawn_blocking(move || {
+                service.scheduled_backup(&schedule, chrono::Utc::now())
+            })
+            .await;
+            match taken {
+                Ok(Ok(Some(path))) => tracing::info!(path = %path.display(), "scheduled backup written"),
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "the scheduled backup failed; trying again in a minute"),
+                Err(e) => tracing::warn!(error = %e, "the scheduled backup failed"),
+            }
+        }
+    })
+    .await;
+}

@@ -228,6 +228,9 @@ async fn damaged_or_cut_off_backups_are_refused_and_nothing_is_written() {
             !target.join("docket.redb").exists(),
             "{name}: a store was written"
         );
+        // A refused restore leaves nothing that makes the next try need --force.
+        let (ok, out, err) = run_cli(&target, &["restore", backup.to_str().unwrap()], None);
+        assert!(ok, "{name}: {out}{err}");
     }
 
     // A directory with data in it is not replaced unless asked.
@@ -283,7 +286,7 @@ async fn org_post_backup(client: &Client) -> u16 {
 }
 
 #[tokio::test]
-async fn verify_finds_a_damaged_file_and_a_stale_index_and_compact_reports_sizes() {
+async fn verify_finds_a_damaged_and_a_missing_file_and_compact_reports_sizes() {
     let mut server = Server::start();
     let admin = server.admin().await;
     let channel = admin.create_channel("Support").await;
@@ -327,4 +330,85 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     found
+}
+
+#[tokio::test]
+async fn scheduled_backups_are_taken_and_the_oldest_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let backups = dir.path().join("backups");
+    std::fs::create_dir_all(&backups).unwrap();
+    for day in ["20000101", "20000102", "20000103"] {
+        let old = backups.join(format!("docket-{day}T000000Z.tar.zst"));
+        std::fs::write(&old, b"an old backup").unwrap();
+        let touched = std::process::Command::new("touch")
+            .args(["-d", "2000-01-04"])
+            .arg(&old)
+            .status()
+            .unwrap();
+        assert!(touched.success());
+    }
+    let config = dir.path().join("docket.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[backup]\nevery = \"24h\"\nkeep = 2\ndir = \"{}\"\n",
+            backups.display()
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start_in(
+        &data,
+        &[
+            ("DOCKET_CONFIG", config.to_str().unwrap()),
+            ("DOCKET_ADMIN_PASSWORD", crate::harness::ADMIN_PASSWORD),
+        ],
+    );
+    let mut kept = Vec::new();
+    for _ in 0..100 {
+        kept = listing(&backups);
+        if kept.len() == 2
+            && kept[0] == "docket-20000103T000000Z.tar.zst"
+            && !kept[1].starts_with("docket-2000")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert_eq!(kept[0], "docket-20000103T000000Z.tar.zst", "{kept:?}");
+    assert!(
+        !kept[1].starts_with("docket-2000"),
+        "a new backup: {kept:?}"
+    );
+    drop(server);
+    // The scheduled backup restores.
+    let restored = dir.path().join("restored");
+    let (ok, out, err) = run_cli(
+        &restored,
+        &["restore", backups.join(&kept[1]).to_str().unwrap()],
+        None,
+    );
+    assert!(ok, "{out}{err}");
+
+    // A schedule that cannot be read stops the server from starting.
+    std::fs::write(&config, "[backup]\nevery = \"soon\"\ndir = \"/tmp\"\n").unwrap();
+    let output = std::process::Command::new(crate::harness::docket_bin())
+        .args(["verify", "--data"])
+        .arg(&data)
+        .env("DOCKET_CONFIG", &config)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("every") && err.contains("soon"), "{err}");
+}
+
+fn listing(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }

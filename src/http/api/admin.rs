@@ -88,12 +88,17 @@ impl AdminApi {
                 chunks: chunks.clone(),
             };
             match service.write_backup(&actor, out, &mut |_| {}) {
-                Ok((_, summary)) => tracing::info!(
-                    cases = summary.cases,
-                    files = summary.blobs,
-                    bytes = summary.bytes,
-                    "backup sent"
-                ),
+                Ok((_, summary)) => {
+                    for sha in summary.missing_blobs.iter().chain(&summary.damaged_blobs) {
+                        tracing::warn!(blob = %sha, "a file's contents are missing or damaged; run docket verify");
+                    }
+                    tracing::info!(
+                        cases = summary.cases,
+                        files = summary.blobs,
+                        bytes = summary.bytes,
+                        "backup sent"
+                    )
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "backup failed");
                     let _ = chunks.blocking_send(Err(std::io::Error::other(e.to_string())));
