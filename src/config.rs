@@ -338,7 +338,9 @@ impl BackupConfig {
         };
         let seconds = match crate::domain::milestone::Due::parse_duration(&every) {
             Ok(crate::domain::milestone::Due::After(seconds)) => seconds,
-            Ok(_) => unreachable!("a duration parses to After"),
+            Ok(crate::domain::milestone::Due::At(_)) => {
+                return Err(invalid(format!("every: '{every}' is not a duration")));
+            }
             Err(e) => return Err(invalid(format!("every: {e}"))),
         };
         let dir = self
@@ -376,8 +378,6 @@ pub struct Config {
 }
 
 impl FileConfig {
-    /// Reads `path` when given (it must exist), else `./docket.toml` when
-    /// present, else the defaults.
     /// The file `load` reads for `path`: the one given, else `./docket.toml`
     /// when it exists.
     pub fn path_read(path: Option<&Path>) -> Option<PathBuf> {
@@ -387,6 +387,8 @@ impl FileConfig {
         }
     }
 
+    /// Reads `path` when given (it must exist), else `./docket.toml` when
+    /// present, else the defaults.
     pub fn load(path: Option<&Path>) -> Result<FileConfig, ConfigError> {
         let (path, required) = match path {
             Some(p) => (p.to_owned(), true),

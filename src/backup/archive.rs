@@ -27,6 +27,26 @@ pub struct BackupSummary {
     pub damaged_blobs: Vec<String>,
 }
 
+/// The store's copy waits in `DATA/tmp` under this name while it is archived.
+const SCRATCH_PREFIX: &str = "backup-";
+const SCRATCH_SUFFIX: &str = ".store";
+
+/// Removes the scratch copies a backup cut off by a crash left behind. Call
+/// it only while holding the data directory, when no backup can be running.
+pub fn remove_stale_scratch(data_dir: &Path) {
+    for entry in std::fs::read_dir(data_dir.join("tmp"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(SCRATCH_PREFIX) && name.ends_with(SCRATCH_SUFFIX) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// One file of the data directory to put in the archive.
 struct Source {
     entry: String,
@@ -47,7 +67,7 @@ pub fn write_backup<W: Write>(
     let scratch = data_dir.join("tmp");
     std::fs::create_dir_all(&scratch).map_err(BackupError::io("cannot make DATA/tmp"))?;
     let snapshot_path = scratch.join(format!(
-        "backup-{}-{}.store",
+        "{SCRATCH_PREFIX}{}-{}{SCRATCH_SUFFIX}",
         std::process::id(),
         chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
     ));
@@ -260,9 +280,7 @@ pub fn write_backup_file(
     target: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(BackupSummary, u64), BackupError> {
-    let mut partial = target.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = PathBuf::from(partial);
+    let partial = partial_path(target);
     let file = super::restore::private_file(&partial).map_err(BackupError::io(format!(
         "cannot write {}",
         partial.display()
@@ -296,6 +314,13 @@ pub fn write_backup_file(
             Err(e)
         }
     }
+}
+
+/// Where a backup is written until it is whole: `FILE.partial`.
+pub(super) fn partial_path(target: &Path) -> PathBuf {
+    let mut name = target.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
 }
 
 /// The scheduled backups in `dir`, oldest first.

@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,13 +47,7 @@ fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
-/// Writes to `FILE.partial`, then renames, so `FILE` is always whole.
-fn partial_path(target: &Path) -> PathBuf {
-    let mut name = target.as_os_str().to_owned();
-    name.push(".partial");
-    PathBuf::from(name)
-}
-
+/// Syncs the whole backup and renames it into place.
 fn finish_file(file: File, partial: &Path, target: &Path) -> Result<u64, String> {
     file.sync_all()
         .map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
@@ -121,7 +115,7 @@ pub async fn backup_remote(url: &str, token: Option<&str>, target: &Path) -> Res
         let detail = body["detail"].as_str().unwrap_or("no detail");
         return Err(format!("the server refused ({status}): {detail}"));
     }
-    let partial = partial_path(target);
+    let partial = super::archive::partial_path(target);
     let mut file =
         File::create(&partial).map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
     let mut response = response;

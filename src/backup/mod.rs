@@ -21,8 +21,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use archive::{
-    BackupSummary, SCHEDULED_PREFIX, SCHEDULED_SUFFIX, prune_scheduled, scheduled_backups,
-    write_backup, write_backup_file,
+    BackupSummary, SCHEDULED_PREFIX, SCHEDULED_SUFFIX, prune_scheduled, remove_stale_scratch,
+    scheduled_backups, write_backup, write_backup_file,
 };
 pub use restore::{RestoreSummary, restore};
 pub use verify::{Finding, verify};

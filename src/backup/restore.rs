@@ -73,7 +73,7 @@ fn has_contents(dir: &Path) -> Result<bool, BackupError> {
         // What a restore itself leaves (the lock, a staging folder) is not data.
         Ok(listing) => Ok(listing.flatten().any(|entry| {
             let name = entry.file_name();
-            name != "docket.lock" && name != STAGING && name != OLD
+            name != crate::store::LOCK_FILE && name != STAGING && name != OLD
         })),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(BackupError::io(format!("cannot read {}", dir.display()))(e)),

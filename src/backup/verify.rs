@@ -1,12 +1,10 @@
 //! `docket verify`: the data directory of a stopped server checked from the
 //! database file's own pages up to the search index.
 
-use std::io::Read;
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
 use super::BackupError;
+use super::archive::Hashing;
 use crate::store::blobs::BlobStore;
 use crate::store::{Consumer, Reads, Store};
 
@@ -91,7 +89,7 @@ pub async fn verify(
     }
 
     say("Comparing the search index with the store...");
-    let stored = crate::store::backup::case_numbers(&txn)?;
+    let stored = txn.case_numbers()?;
     drop(txn);
     findings.extend(check_index(data_dir, language, head, &stored)?);
     Ok(findings)
@@ -102,29 +100,21 @@ fn check_blobs(store: &Store, data_dir: &Path) -> Result<Vec<Finding>, BackupErr
     let blobs = BlobStore::new(data_dir);
     let txn = store.read()?;
     let mut findings = Vec::new();
-    for (id, name, sha) in crate::store::backup::file_blobs(&txn)? {
+    for file in txn.all_files()? {
+        let (id, name, sha) = (file.id, file.name, file.sha256);
         let path = blobs.path_of(&sha)?;
-        let Ok(mut file) = std::fs::File::open(&path) else {
+        let Ok(contents) = std::fs::File::open(&path) else {
             findings.push(Finding::problem(format!(
                 "file {id} ({name}) has no contents: blob {sha} is missing"
             )));
             continue;
         };
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0; 1 << 16];
-        loop {
-            match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => hasher.update(&buf[..n]),
-                Err(e) => {
-                    findings.push(Finding::problem(format!(
-                        "file {id} ({name}): blob {sha} cannot be read: {e}"
-                    )));
-                    break;
-                }
-            }
-        }
-        if hex::encode(hasher.finalize()) != sha {
+        let mut reader = Hashing::new(contents);
+        if let Err(e) = std::io::copy(&mut reader, &mut std::io::sink()) {
+            findings.push(Finding::problem(format!(
+                "file {id} ({name}): blob {sha} cannot be read: {e}"
+            )));
+        } else if reader.finish() != sha {
             findings.push(Finding::problem(format!(
                 "file {id} ({name}): blob {sha} is damaged (its contents no longer match)"
             )));

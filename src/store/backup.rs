@@ -152,15 +152,24 @@ fn named_blobs(source: &redb::ReadTransaction) -> StoreResult<BTreeSet<String>> 
     Ok(blobs)
 }
 
-/// Every file record's blob name with the file's name, for `docket verify`.
-pub fn file_blobs(txn: &super::ReadTxn) -> StoreResult<Vec<(u64, String, String)>> {
-    let mut found = Vec::new();
-    for entry in txn.open_table(FILES)?.iter()? {
-        let (key, value) = entry?;
-        let file: FileRecord = decode("file", value.value())?;
-        found.push((key.value(), file.name, file.sha256));
+impl super::ReadTxn {
+    /// Every file record (for `docket verify`: each must have its blob).
+    pub fn all_files(&self) -> StoreResult<Vec<FileRecord>> {
+        let mut found = Vec::new();
+        for entry in self.open_table(FILES)?.iter()? {
+            found.push(decode("file", entry?.1.value())?);
+        }
+        Ok(found)
     }
-    Ok(found)
+
+    /// Every case number the store holds, for comparing with the index.
+    pub fn case_numbers(&self) -> StoreResult<BTreeSet<u64>> {
+        let mut numbers = BTreeSet::new();
+        for entry in self.open_table(CASES)?.iter()? {
+            numbers.insert(entry?.0.value());
+        }
+        Ok(numbers)
+    }
 }
 
 /// Checks the database file's own structure (its pages and checksums).
@@ -188,13 +197,4 @@ fn file_size(path: &Path) -> StoreResult<u64> {
             path: path.to_owned(),
             reason: e.to_string(),
         })
-}
-
-/// Every case number the store holds, for comparing with the index.
-pub fn case_numbers(txn: &super::ReadTxn) -> StoreResult<BTreeSet<u64>> {
-    let mut numbers = BTreeSet::new();
-    for entry in txn.open_table(CASES)?.iter()? {
-        numbers.insert(entry?.0.value());
-    }
-    Ok(numbers)
 }

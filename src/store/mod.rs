@@ -83,7 +83,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "docket.redb";
-const LOCK_FILE: &str = "docket.lock";
+/// The data directory's lock file (see `lock_data_dir`).
+pub const LOCK_FILE: &str = "docket.lock";
 
 /// A write transaction, as the service's changes receive it. The store's
 /// engine stays behind this type: callers use the `Writes` and `MailWrites`

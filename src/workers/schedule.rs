@@ -111,14 +111,7 @@ const BACKUP_CHECK_EVERY: Duration = Duration::from_secs(60);
 /// scratch copies a backup cut off by a crash left in `DATA/tmp`: while this
 /// process holds the data directory, no other backup can be running.
 pub async fn back_up(service: Service, stopping: watch::Receiver<bool>) {
-    let scratch = service.config().data_dir.join("tmp");
-    for entry in std::fs::read_dir(&scratch).into_iter().flatten().flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with("backup-") && name.ends_with(".store") {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
+    crate::backup::remove_stale_scratch(&service.config().data_dir);
     let Some(schedule) = service.config().backup.clone() else {
         return;
     };

@@ -233,6 +233,25 @@ async fn damaged_or_cut_off_backups_are_refused_and_nothing_is_written() {
         assert!(ok, "{name}: {out}{err}");
     }
 
+    // A token the server refuses leaves no file behind.
+    let refused = dir.path().join("refused.tar.zst");
+    let (ok, _, err) = run_cli(
+        std::path::Path::new("/nonexistent"),
+        &[
+            "backup",
+            refused.to_str().unwrap(),
+            "--url",
+            &server.base,
+            "--token",
+            "dkt_not-a-token",
+        ],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("the server refused (401"), "{err}");
+    assert!(!refused.exists());
+    assert!(!dir.path().join("refused.tar.zst.partial").exists());
+
     // A directory with data in it is not replaced unless asked.
     let full = dir.path().join("full");
     std::fs::create_dir_all(&full).unwrap();
@@ -298,7 +317,7 @@ async fn verify_finds_a_damaged_and_a_missing_file_and_compact_reports_sizes() {
     assert!(ok, "{out}{err}");
 
     // Damage the blob on disk.
-    let blob = walk_files(&data.join("blobs"))
+    let blob = crate::harness::files_under(&data.join("blobs"))
         .into_iter()
         .next()
         .expect("a blob");
@@ -317,19 +336,6 @@ async fn verify_finds_a_damaged_and_a_missing_file_and_compact_reports_sizes() {
     let (ok, out, err) = run_cli(&data, &["compact"], None);
     assert!(ok, "{out}{err}");
     assert!(out.contains("Compacted the store from"), "{out}");
-}
-
-fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(walk_files(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
 }
 
 #[tokio::test]
@@ -391,17 +397,28 @@ async fn scheduled_backups_are_taken_and_the_oldest_removed() {
     );
     assert!(ok, "{out}{err}");
 
-    // A schedule that cannot be read stops the server from starting.
-    std::fs::write(&config, "[backup]\nevery = \"soon\"\ndir = \"/tmp\"\n").unwrap();
-    let output = std::process::Command::new(crate::harness::docket_bin())
-        .args(["verify", "--data"])
-        .arg(&data)
-        .env("DOCKET_CONFIG", &config)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert!(err.contains("every") && err.contains("soon"), "{err}");
+    // A schedule that cannot be read is refused before anything starts.
+    for (schedule, named) in [
+        ("every = \"soon\"\ndir = \"/tmp\"", "soon"),
+        ("every = \"24h\"", "every needs dir"),
+        (
+            "every = \"24h\"\ndir = \"/tmp\"\nkeep = 0",
+            "keep must be at least 1",
+        ),
+    ] {
+        std::fs::write(&config, format!("[backup]\n{schedule}\n")).unwrap();
+        let output = std::process::Command::new(crate::harness::docket_bin())
+            // Any command reads the configuration first (serve would not
+            // return if the schedule were accepted).
+            .args(["verify", "--data"])
+            .arg(&data)
+            .env("DOCKET_CONFIG", &config)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{schedule}");
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(err.contains(named), "{schedule}: {err}");
+    }
 }
 
 fn listing(dir: &std::path::Path) -> Vec<String> {

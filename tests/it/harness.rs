@@ -416,3 +416,17 @@ pub fn run_cli(data: &Path, args: &[&str], stdin: Option<&str>) -> (bool, String
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// Every file below `dir`, in any depth.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}

@@ -1265,7 +1265,7 @@ async fn files_are_served_safely_and_only_to_those_who_may_read_the_case() {
     )
     .await
     .unwrap();
-    let blobs = walk(&org.server.data.join("blobs"));
+    let blobs = crate::harness::files_under(&org.server.data.join("blobs"));
     assert_eq!(blobs.len(), 2, "{blobs:?}");
 
     let too_big = upload(
@@ -1342,19 +1342,6 @@ async fn files_are_served_safely_and_only_to_those_who_may_read_the_case() {
         404,
         "a partner cannot see another's case"
     );
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(walk(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
 }
 
 #[tokio::test]
