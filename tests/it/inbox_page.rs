@@ -95,14 +95,14 @@ async fn rows_show_requester_preview_and_unread_and_bulk_failures_are_named() {
     let location = location.unwrap();
     assert!(location.contains("done=1&failed=1"), "{location}");
     assert!(
-        decoded(&location).contains(&format!("{other}: case #{other} not found")),
+        decoded(&location).contains(&format!("{other}: Case #{other} not found")),
         "{location}"
     );
     let (_, page, _) = amy.get(&location).await;
     assert!(page.contains("1 could not be changed"), "{page}");
     assert!(
         page.contains(&format!(
-            "href=\"/cases/{other}\">#{other}</a>: case #{other} not found"
+            "href=\"/cases/{other}\">#{other}</a>: Case #{other} not found"
         )),
         "{page}"
     );
@@ -329,7 +329,10 @@ async fn a_bulk_action_in_the_browser_names_the_case_it_could_not_change() {
             )))
             .await?;
         let line = failed.find(By::XPath("..")).await?.text().await?;
-        assert!(line.contains("amy"), "the reason names the agent: {line}");
+        assert!(
+            line.contains("Assignee: 'amy' is not an agent"),
+            "the reason names the field as the page does, and the agent: {line}"
+        );
         assert!(
             web.find(By::Css("#bulk-notice.partial")).await.is_ok(),
             "a partial result is not shown as a success"

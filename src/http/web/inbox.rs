@@ -265,7 +265,7 @@ pub async fn bulk(
         .iter()
         .take(WHY_SHOWN)
         .map(|(number, error)| {
-            let reason: String = error.to_string().chars().take(160).collect();
+            let reason: String = super::session::in_words(error).chars().take(160).collect();
             format!("{number}: {reason}")
         })
         .collect();

@@ -74,25 +74,9 @@ impl poem::error::ResponseError for WebError {
                 tracing::error!(%detail, "page failure");
                 capitalise(&self.to_string())
             }
-            // A field is named as people know it, not by its key.
-            WebError::Service(ServiceError::Invalid { field, message }) => {
-                format!(
-                    "{}: {message}",
-                    super::case::properties::label_of(field, &[])
-                )
-            }
-            WebError::Service(ServiceError::InvalidFields(problems)) => problems
-                .iter()
-                .map(|p| {
-                    let label = super::case::properties::label_of(&p.field, &[]);
-                    if p.message.starts_with(&label) {
-                        format!("{}.", p.message)
-                    } else {
-                        format!("{label}: {}.", p.message)
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" "),
+            WebError::Service(
+                refused @ (ServiceError::Invalid { .. } | ServiceError::InvalidFields(_)),
+            ) => in_words(refused),
             other => capitalise(&other.to_string()),
         };
         let page = ErrorPage {
@@ -104,6 +88,32 @@ impl poem::error::ResponseError for WebError {
             Html(page.render().unwrap_or_else(|_| "error".into())),
         )
             .into_response()
+    }
+}
+
+/// A refusal in words a person reads: fields named as the pages label them,
+/// not by their keys.
+pub(in crate::http::web) fn in_words(error: &ServiceError) -> String {
+    match error {
+        ServiceError::Invalid { field, message } => {
+            format!(
+                "{}: {message}",
+                super::case::properties::label_of(field, &[])
+            )
+        }
+        ServiceError::InvalidFields(problems) => problems
+            .iter()
+            .map(|p| {
+                let label = super::case::properties::label_of(&p.field, &[]);
+                if p.message.starts_with(&label) {
+                    format!("{}.", p.message)
+                } else {
+                    format!("{label}: {}.", p.message)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => capitalise(&other.to_string()),
     }
 }
 
