@@ -70,7 +70,15 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .at("/widget.js", get(widget::script))
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
-        .nest("/", web::routes())
+        .nest(
+            "/",
+            web::routes().catch_error(|_: poem::error::NotFoundError| async {
+                web::error_page(
+                    StatusCode::NOT_FOUND,
+                    "There is no page at this address. It may have moved, or the link was mistyped.".into(),
+                )
+            }),
+        )
         .with(limits::BodyLimit::new(
             max_body,
             max_large.max(max_body),

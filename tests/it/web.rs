@@ -93,6 +93,16 @@ async fn pages_require_login_and_redirect_back() {
     let (status, page, _) = browser.get("/inbox").await;
     assert_eq!(status, 200);
     assert!(page.contains("Inbox"));
+
+    // An address with no page gets a page a person reads, not bare text;
+    // the API keeps its problem documents.
+    let (status, page, _) = browser.get("/no-such-page").await;
+    assert_eq!(status, 404);
+    assert!(page.contains("There is no page at this address"), "{page}");
+    assert!(page.contains("href=\"/inbox\""), "{page}");
+    let (status, body, _) = browser.get("/api/v1/no-such-thing").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("\"status\":404"), "{body}");
 }
 
 #[tokio::test]
