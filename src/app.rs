@@ -57,7 +57,8 @@ pub async fn serve_on(
     let config = Arc::new(config);
     let store = tokio::task::spawn_blocking({
         let dir = config.data_dir.clone();
-        move || Store::open(&dir)
+        let reserve = config.limits.reserve();
+        move || Store::open_with_reserve(&dir, reserve)
     })
     .await
     .map_err(|e| AppError::Serve(e.to_string()))??;

@@ -34,6 +34,18 @@ pub struct Limits {
     pub max_page_size: usize,
     /// Days a deleted case stays in the trash before it is purged.
     pub trash_days: u32,
+    /// Free space (MiB) kept on the data directory's disk: below it writes
+    /// are refused with 507 while reads go on, and resume once space is freed.
+    pub min_free_mb: u64,
+}
+
+impl Limits {
+    /// The reserve the store keeps, in its own terms.
+    pub fn reserve(&self) -> crate::store::space::Reserve {
+        crate::store::space::Reserve {
+            bytes: self.min_free_mb << 20,
+        }
+    }
 }
 
 impl Default for Limits {
@@ -43,6 +55,7 @@ impl Default for Limits {
             default_page_size: 50,
             max_page_size: 200,
             trash_days: 30,
+            min_free_mb: 256,
         }
     }
 }

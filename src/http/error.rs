@@ -118,7 +118,12 @@ pub fn status_of(err: &ServiceError) -> StatusCode {
             crate::llm::LlmError::NotConfigured | crate::llm::LlmError::NotAllowed(_),
         ) => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::Model(_) => StatusCode::BAD_GATEWAY,
-        ServiceError::Store(crate::store::StoreError::Closed) => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::Store(
+            crate::store::StoreError::Closed | crate::store::StoreError::Reopening,
+        ) => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::Store(crate::store::StoreError::DiskFull { .. }) => {
+            StatusCode::INSUFFICIENT_STORAGE
+        }
         ServiceError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -149,6 +154,14 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Output(detail) => {
                 tracing::error!(%detail, "could not write a file for a request");
+            }
+            ServiceError::Store(
+                store @ (crate::store::StoreError::DiskFull { .. }
+                | crate::store::StoreError::Reopening),
+            ) => {
+                // Said as it is: the operator's remedy is in the words.
+                tracing::warn!(error = %store, "a write was refused");
+                api.retry_after = Some(30);
             }
             ServiceError::Store(store) => {
                 tracing::error!(error = %store, "store failure while serving a request");

@@ -97,10 +97,17 @@ fn healthz() -> &'static str {
 /// The store answers: ready for traffic.
 #[handler]
 fn readyz(state: Data<&Arc<AppState>>) -> Response {
-    if state.service.is_ready() {
-        "ready".into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
+    if !state.service.is_ready() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response();
+    }
+    match state.service.write_refusal() {
+        None => "ready".into_response(),
+        // Reads are served, but a balancer should know writes are refused.
+        Some(refusal) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {refusal}"),
+        )
+            .into_response(),
     }
 }
 

@@ -171,7 +171,8 @@ impl Service {
             config.auth.login_max_failures,
             std::time::Duration::from_secs(config.auth.login_window_seconds),
         ));
-        let blobs = crate::store::blobs::BlobStore::new(&config.data_dir);
+        let blobs = crate::store::blobs::BlobStore::new(&config.data_dir)
+            .with_reserve(config.limits.reserve());
         let language = crate::search::language(&config.search.language)
             .unwrap_or(crate::search::Language::English);
         let service = Service {
@@ -223,6 +224,12 @@ impl Service {
     /// Whether the store answers reads; for readiness checks.
     pub fn is_ready(&self) -> bool {
         self.store.read().is_ok()
+    }
+
+    /// Why the store refuses writes now, if it does (a disk below its
+    /// reserve, a database being reopened); reads may still be served.
+    pub fn write_refusal(&self) -> Option<StoreError> {
+        self.store.writable().err()
     }
 }
 

@@ -32,7 +32,7 @@ impl Store {
     /// Writes a consistent copy of the store to `dest` (a new file) while
     /// the store keeps serving. Blocking: run it off the async workers.
     pub fn snapshot_to(&self, dest: &Path) -> StoreResult<SnapshotSummary> {
-        let snapshot = self.inner.db.begin_read()?;
+        let snapshot = self.inner.db.get()?.begin_read()?;
         copy_into(&snapshot, dest)
     }
 }

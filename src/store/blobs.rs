@@ -15,6 +15,8 @@ use super::{StoreError, StoreResult};
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     dir: PathBuf,
+    data_dir: PathBuf,
+    reserve: super::space::Reserve,
 }
 
 impl BlobStore {
@@ -22,7 +24,15 @@ impl BlobStore {
     pub fn new(data_dir: &Path) -> BlobStore {
         BlobStore {
             dir: data_dir.join("blobs"),
+            data_dir: data_dir.to_owned(),
+            reserve: super::space::Reserve::default(),
         }
+    }
+
+    /// Refuses to store a file that would leave less than `reserve` free.
+    pub fn with_reserve(mut self, reserve: super::space::Reserve) -> BlobStore {
+        self.reserve = reserve;
+        self
     }
 
     /// Stores `bytes` durably and returns their hash (hex). Blocking.
@@ -32,8 +42,9 @@ impl BlobStore {
         if path.exists() {
             return Ok(sha);
         }
+        self.reserve.check(&self.data_dir, bytes.len() as u64)?;
         let parent = path.parent().expect("blob paths have a parent");
-        fs::create_dir_all(parent).map_err(io_error)?;
+        fs::create_dir_all(parent).map_err(|e| self.write_error(e))?;
         // Each writer its own temporary file: the same content may be
         // stored by several requests at once.
         static WRITES: AtomicU64 = AtomicU64::new(0);
@@ -48,14 +59,23 @@ impl BlobStore {
         });
         if let Err(e) = written {
             let _ = fs::remove_file(&temp);
-            return Err(io_error(e));
+            return Err(self.write_error(e));
         }
         // Renaming over an identical blob written meanwhile is harmless.
-        fs::rename(&temp, &path).map_err(io_error)?;
+        fs::rename(&temp, &path).map_err(|e| self.write_error(e))?;
         File::open(parent)
             .and_then(|d| d.sync_all())
-            .map_err(io_error)?;
+            .map_err(|e| self.write_error(e))?;
         Ok(sha)
+    }
+
+    /// A full disk is said as such; other failures as they are.
+    fn write_error(&self, e: std::io::Error) -> StoreError {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            self.reserve.full(&self.data_dir)
+        } else {
+            io_error(e)
+        }
     }
 
     /// Opens a stored blob for reading.

@@ -12,6 +12,7 @@ pub mod outbox;
 mod queue;
 pub mod records;
 mod saved_replies;
+pub mod space;
 mod tables;
 mod widget;
 mod writer;
@@ -56,6 +57,16 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the store is shutting down")]
     Closed,
+    /// Writes are refused while the data directory's disk is (nearly) full.
+    #[error(
+        "the disk holding the data directory is full or nearly full ({free_mib} MiB free, \
+         {reserve_mib} MiB kept in reserve); nothing was saved. Writes resume by \
+         themselves once space is freed"
+    )]
+    DiskFull { free_mib: u64, reserve_mib: u64 },
+    /// The database file is being reopened after a failed write.
+    #[error("the database is being reopened after a disk error; retry shortly")]
+    Reopening,
     #[error("internal error while writing: {0}")]
     Panicked(String),
 }
@@ -120,7 +131,7 @@ pub struct Store {
 }
 
 struct Inner {
-    db: Arc<Database>,
+    db: Arc<writer::SharedDb>,
     writer: writer::WriterHandle,
     commits: watch::Receiver<u64>,
     // Held for the life of the store: the OS releases the lock if we die.
@@ -131,6 +142,12 @@ impl Store {
     /// Opens (or creates) the store in `data_dir`, takes the directory lock,
     /// runs migrations and starts the writer thread.
     pub fn open(data_dir: &Path) -> StoreResult<Store> {
+        Store::open_with_reserve(data_dir, space::Reserve::default())
+    }
+
+    /// Opens the store refusing writes while less than `reserve` is free on
+    /// the data directory's disk.
+    pub fn open_with_reserve(data_dir: &Path, reserve: space::Reserve) -> StoreResult<Store> {
         std::fs::create_dir_all(data_dir).map_err(|e| StoreError::DataDir {
             path: data_dir.to_owned(),
             reason: e.to_string(),
@@ -144,7 +161,7 @@ impl Store {
             other => StoreError::from(other),
         })?;
         migrate::run(&db)?;
-        let db = Arc::new(db);
+        let db = Arc::new(writer::SharedDb::new(db, data_dir.join(DB_FILE), reserve));
         let (commits_tx, commits) = watch::channel(0);
         let writer = writer::spawn(db.clone(), commits_tx);
         Ok(Store {
@@ -160,8 +177,21 @@ impl Store {
     /// A consistent snapshot for reading. Never hold one across an `.await`.
     pub fn read(&self) -> StoreResult<ReadTxn> {
         Ok(ReadTxn(redb::ReadableDatabase::begin_read(
-            &*self.inner.db,
+            &*self.inner.db.get()?,
         )?))
+    }
+
+    /// Whether the store takes writes now: `Err` says why not (a disk
+    /// below its reserve, a database being reopened).
+    pub fn writable(&self) -> StoreResult<()> {
+        self.inner.db.get()?;
+        self.inner.db.check_space(0)
+    }
+
+    /// Checks there is room for `bytes` more beyond the reserve (a file
+    /// about to be stored outside the database).
+    pub fn check_space(&self, bytes: u64) -> StoreResult<()> {
+        self.inner.db.check_space(bytes)
     }
 
     /// Runs `change` in a write transaction on the writer thread and returns

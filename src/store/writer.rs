@@ -3,12 +3,82 @@
 //! together share one transaction and one fsync.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
-use redb::Database;
+use redb::{CommitError, Database, StorageError, TransactionError};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::space::Reserve;
 use super::{StoreError, WriteTxn};
+
+/// The database, shared by readers and the writer. A write that fails with
+/// an I/O error (a full disk) leaves redb refusing everything until the
+/// file is opened again, so the writer then reopens it here: once space is
+/// freed, writes resume without a restart.
+pub struct SharedDb {
+    current: RwLock<Option<Arc<Database>>>,
+    path: PathBuf,
+    reserve: Reserve,
+}
+
+/// How often a reopen is tried while readers still hold the old file.
+const REOPEN_TRIES: u32 = 40;
+const REOPEN_PAUSE: Duration = Duration::from_millis(50);
+
+impl SharedDb {
+    pub fn new(db: Database, path: PathBuf, reserve: Reserve) -> SharedDb {
+        SharedDb {
+            current: RwLock::new(Some(Arc::new(db))),
+            path,
+            reserve,
+        }
+    }
+
+    /// The open database, unless it is being reopened.
+    pub fn get(&self) -> Result<Arc<Database>, StoreError> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or(StoreError::Reopening)
+    }
+
+    /// Room for `bytes` beyond the reserve on the database's disk.
+    pub fn check_space(&self, bytes: u64) -> Result<(), StoreError> {
+        self.reserve.check(&self.path, bytes)
+    }
+
+    /// Closes and opens the database file again. Readers finishing with
+    /// the old file may hold it a moment; the open is retried meanwhile.
+    fn reopen(&self) -> Result<(), StoreError> {
+        let mut slot = self.current.write().unwrap_or_else(|p| p.into_inner());
+        drop(slot.take());
+        let mut last = StoreError::Reopening;
+        for _ in 0..REOPEN_TRIES {
+            match Database::create(&self.path) {
+                Ok(db) => {
+                    *slot = Some(Arc::new(db));
+                    tracing::warn!("reopened the database after a disk error");
+                    return Ok(());
+                }
+                Err(e) => last = StoreError::from(e),
+            }
+            std::thread::sleep(REOPEN_PAUSE);
+        }
+        tracing::error!(error = %last, "could not reopen the database; writes wait");
+        Err(last)
+    }
+
+    /// The database, reopening it first if an earlier failure closed it.
+    fn get_or_reopen(&self) -> Result<Arc<Database>, StoreError> {
+        match self.get() {
+            Ok(db) => Ok(db),
+            Err(_) => self.reopen().and_then(|()| self.get()),
+        }
+    }
+}
 
 /// Most changes committed together in one transaction.
 const MAX_BATCH: usize = 64;
@@ -99,7 +169,7 @@ impl WriterHandle {
     }
 }
 
-pub fn spawn(db: Arc<Database>, commits: watch::Sender<u64>) -> WriterHandle {
+pub fn spawn(db: Arc<SharedDb>, commits: watch::Sender<u64>) -> WriterHandle {
     let (jobs, mut queue) = mpsc::unbounded_channel::<Box<dyn Job>>();
     let thread = std::thread::Builder::new()
         .name("docket-store-writer".into())
@@ -112,7 +182,7 @@ pub fn spawn(db: Arc<Database>, commits: watch::Sender<u64>) -> WriterHandle {
                         Err(_) => break,
                     }
                 }
-                run_batch(&db, batch, &commits);
+                write_batch(&db, batch, &commits);
             }
         })
         .expect("the store writer thread could not be started");
@@ -122,23 +192,99 @@ pub fn spawn(db: Arc<Database>, commits: watch::Sender<u64>) -> WriterHandle {
     }
 }
 
+/// Writes one batch: refused at once while the disk is below its reserve;
+/// after an I/O failure the database is reopened and the batch tried once
+/// more (nothing of it was committed, and changes may run again).
+fn write_batch(shared: &SharedDb, batch: Vec<Box<dyn Job>>, commits: &watch::Sender<u64>) {
+    let mut pending = batch;
+    for attempt in 0..2 {
+        let ready = shared.check_space(0).and_then(|()| shared.get_or_reopen());
+        let db = match ready {
+            Ok(db) => db,
+            Err(e) => return fail_all(pending, &e),
+        };
+        match run_batch(&db, pending, commits) {
+            Ok(()) => return,
+            Err((rest, error)) => {
+                drop(db);
+                let reopened = shared.reopen();
+                if attempt == 1 || reopened.is_err() {
+                    return fail_all(rest, &error.as_store_error(shared));
+                }
+                pending = rest;
+            }
+        }
+    }
+}
+
+fn fail_all(batch: Vec<Box<dyn Job>>, error: &StoreError) {
+    batch
+        .into_iter()
+        .for_each(|job| job.finish(Err(error.clone())));
+}
+
+/// A write the disk refused: redb accepts nothing more from that file.
+struct IoFailure {
+    disk_full: bool,
+    message: String,
+}
+
+impl IoFailure {
+    fn of(error: &StorageError) -> Option<IoFailure> {
+        match error {
+            StorageError::Io(e) => Some(IoFailure {
+                disk_full: e.kind() == std::io::ErrorKind::StorageFull,
+                message: e.to_string(),
+            }),
+            StorageError::PreviousIo => Some(IoFailure {
+                disk_full: false,
+                message: error.to_string(),
+            }),
+            _ => None,
+        }
+    }
+
+    fn as_store_error(&self, shared: &SharedDb) -> StoreError {
+        if self.disk_full {
+            shared.reserve.full(&shared.path)
+        } else {
+            StoreError::Backend(self.message.clone())
+        }
+    }
+}
+
+type Unfinished = (Vec<Box<dyn Job>>, IoFailure);
+
 /// Commits the batch in one transaction. If any change fails, nothing of the
 /// batch is kept and each change is retried alone, so one bad request never
-/// takes others down with it.
-fn run_batch(db: &Database, mut batch: Vec<Box<dyn Job>>, commits: &watch::Sender<u64>) {
+/// takes others down with it. An I/O failure hands back the changes not yet
+/// answered, for a retry on the reopened file.
+fn run_batch(
+    db: &Database,
+    mut batch: Vec<Box<dyn Job>>,
+    commits: &watch::Sender<u64>,
+) -> Result<(), Unfinished> {
     let txn = match db.begin_write() {
         Ok(txn) => WriteTxn(txn),
         Err(e) => {
-            let err = StoreError::from(e);
-            batch
-                .into_iter()
-                .for_each(|job| job.finish(Err(err.clone())));
-            return;
+            if let TransactionError::Storage(storage) = &e
+                && let Some(failure) = IoFailure::of(storage)
+            {
+                return Err((batch, failure));
+            }
+            fail_all(batch, &StoreError::from(e));
+            return Ok(());
         }
     };
     let all_applied = batch.iter_mut().all(|job| job.apply(&txn));
     if all_applied {
-        let committed = txn.0.commit().map_err(StoreError::from);
+        let committed = txn.0.commit();
+        if let Err(CommitError::Storage(storage)) = &committed
+            && let Some(failure) = IoFailure::of(storage)
+        {
+            return Err((batch, failure));
+        }
+        let committed = committed.map_err(StoreError::from);
         if committed.is_ok() {
             commits.send_modify(|n| *n += 1);
         }
@@ -150,8 +296,13 @@ fn run_batch(db: &Database, mut batch: Vec<Box<dyn Job>>, commits: &watch::Sende
         batch.into_iter().for_each(|job| job.finish(Ok(())));
     } else {
         drop(txn.0.abort());
-        for job in batch {
-            run_batch(db, vec![job], commits);
+        let mut jobs = batch.into_iter();
+        while let Some(job) = jobs.next() {
+            if let Err((mut rest, failure)) = run_batch(db, vec![job], commits) {
+                rest.extend(jobs);
+                return Err((rest, failure));
+            }
         }
     }
+    Ok(())
 }

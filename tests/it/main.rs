@@ -16,6 +16,7 @@ mod channel_page;
 mod chat_bot;
 mod cli;
 mod deactivation;
+mod disk_full;
 mod durability;
 mod export;
 mod harness;

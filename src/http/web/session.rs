@@ -66,6 +66,10 @@ impl poem::error::ResponseError for WebError {
         }
         let status = WebError::status(self);
         let message = match self {
+            WebError::Service(ServiceError::Store(
+                e @ (crate::store::StoreError::DiskFull { .. }
+                | crate::store::StoreError::Reopening),
+            )) => capitalise(&e.to_string()),
             WebError::Service(ServiceError::Store(e)) => {
                 tracing::error!(error = %e, "store failure while serving a page");
                 "Something went wrong on the server and nothing was saved. Try again; if it persists, the server log has details.".to_owned()
