@@ -35,6 +35,7 @@ mod saved_replies;
 mod search;
 mod social;
 mod time;
+mod upgrade;
 mod web;
 mod widget;
 mod workspace;

@@ -1,0 +1,110 @@
+//! Upgrades: the current binary serves a data directory written by the
+//! previous release (tests/fixtures) as it was, and keeps going from there.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::harness::{ADMIN_PASSWORD, Client, PASSWORD, Server, run_cli};
+
+/// Unpacks a release's data directory into `into`.
+fn unpack(fixture: &str, into: &Path) {
+    let archive = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(fixture);
+    std::fs::create_dir_all(into).unwrap();
+    let status = std::process::Command::new("tar")
+        .arg("xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(into)
+        .status()
+        .expect("tar runs");
+    assert!(status.success(), "cannot unpack {}", archive.display());
+}
+
+fn texts(list: &Value, key: &str) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|item| item[key].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_previous_releases_data_directory_is_served_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    unpack("release-2026-12-04.tar.gz", &data);
+    let mut server = Server::start_in(&data, &[]);
+    let admin = Client::login(&server, "admin", ADMIN_PASSWORD).await;
+    let amy = Client::login(&server, "amy", PASSWORD).await;
+
+    let first = admin.get("/api/v1/cases/1").await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.body["subject"], "Printer prints blank pages");
+    let activity = admin.get("/api/v1/cases/1/activity").await.body;
+    let kinds = texts(&activity, "kind");
+    for kind in ["created", "message", "note"] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
+    }
+    let time = admin.get("/api/v1/cases/1/time").await;
+    assert_eq!(time.status, 200, "{}", time.text);
+    assert!(time.text.contains("Remote session"), "{}", time.text);
+    let files = admin.get("/api/v1/cases/1/files").await.body;
+    let file = files.as_array().unwrap()[0]["id"].as_u64().unwrap();
+    let download = admin
+        .http
+        .get(format!("{}/api/v1/files/{file}", server.base))
+        .bearer_auth(admin.token.as_ref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        download.bytes().await.unwrap().as_ref(),
+        b"step 1: open the tray"
+    );
+
+    let assigned = amy.get("/api/v1/cases/2").await.body;
+    assert_eq!(assigned["assignee"], "amy");
+    assert_eq!(assigned["priority"], "high");
+    assert_eq!(
+        admin.get("/api/v1/cases/4").await.body["status"],
+        "resolved"
+    );
+    assert_eq!(
+        admin.get("/api/v1/cases/5").await.body["subject"],
+        "Toner empty"
+    );
+    let replies = admin.get("/api/v1/saved-replies").await;
+    assert!(
+        replies.text.contains("Thanks {{customer.name}}"),
+        "{}",
+        replies.text
+    );
+
+    // The old index answers, or is rebuilt, and finds the old cases.
+    let mut found = Vec::new();
+    for _ in 0..50 {
+        let answer = admin.get("/api/v1/cases?view=all&q=blank").await;
+        if answer.status == 200 {
+            found = answer.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["number"].as_u64().unwrap())
+                .collect();
+            if !found.is_empty() {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(found, vec![1]);
+
+    // Work goes on: numbering continues, and the directory stays sound.
+    assert_eq!(admin.create_case(1, "After the upgrade").await, 6);
+    server.terminate();
+    let (ok, out, err) = run_cli(&data, &["verify"], None);
+    assert!(ok, "{out}{err}");
+}
