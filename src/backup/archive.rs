@@ -163,6 +163,7 @@ pub fn write_backup<W: Write>(
         cases: snapshot.cases,
         entries,
         missing_blobs: missing_blobs.clone(),
+        damaged_blobs: damaged_blobs.clone(),
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest).expect("the manifest serialises");
     let mut header = tar_header(manifest_json.len() as u64);

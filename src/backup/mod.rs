@@ -74,6 +74,10 @@ pub struct Manifest {
     /// Blobs a record names that were not in the data directory.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_blobs: Vec<String>,
+    /// Blobs whose contents no longer matched their name when backed up
+    /// (kept as they were, for whatever can still be read of them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub damaged_blobs: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -24,7 +24,8 @@ pub struct SnapshotSummary {
     pub schema_version: u64,
     pub cases: u64,
     pub entries: u64,
-    /// The blobs the copied records name (files and mailbox imports).
+    /// The blobs the copied records name (files, mailbox imports, mail
+    /// waiting to be sent).
     pub blobs: BTreeSet<String>,
 }
 
@@ -144,8 +145,15 @@ fn named_blobs(source: &redb::ReadTransaction) -> StoreResult<BTreeSet<String>> 
     if let Ok(jobs) = source.open_table(JOBS) {
         for entry in jobs.iter()? {
             let (_, value) = entry?;
-            if let Ok(Job::MailboxImport(import)) = decode::<Job>("job", value.value()) {
-                blobs.insert(import.sha256);
+            match decode::<Job>("job", value.value()) {
+                Ok(Job::MailboxImport(import)) => {
+                    blobs.insert(import.sha256);
+                }
+                // Mail waiting to be sent names its attachments by blob.
+                Ok(Job::Mail(mail)) => {
+                    blobs.extend(mail.attachments.into_iter().map(|a| a.sha256));
+                }
+                _ => {}
             }
         }
     }
@@ -197,4 +205,54 @@ fn file_size(path: &Path) -> StoreResult<u64> {
             path: path.to_owned(),
             reason: e.to_string(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::mail::{DeliveryState, OutgoingAttachment, OutgoingMail};
+    use crate::store::QueueWrites;
+
+    #[tokio::test]
+    async fn a_snapshot_names_the_attachments_of_mail_waiting_to_be_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("data")).unwrap();
+        let sha = "ab".repeat(32);
+        let mail = OutgoingMail {
+            case: 1,
+            event: 1,
+            from: "help@desk.example".into(),
+            reply_to: None,
+            to: vec!["jane@example.com".into()],
+            cc: vec![],
+            bcc: vec![],
+            subject: "Your invoice".into(),
+            body: "Attached.".into(),
+            message_id: "<1@desk.example>".into(),
+            in_reply_to: None,
+            references: vec![],
+            attachments: vec![OutgoingAttachment {
+                sha256: sha.clone(),
+                name: "invoice.pdf".into(),
+                content_type: "application/pdf".into(),
+            }],
+            automatic: false,
+            html: None,
+            state: DeliveryState::Pending { next_attempt: 0 },
+            attempts: 0,
+            last_error: None,
+        };
+        store
+            .write(move |txn| txn.add_outgoing_mail(&mail))
+            .await
+            .unwrap();
+        let copy = dir.path().join("copy.store");
+        let summary = store.snapshot_to(&copy).unwrap();
+        assert!(summary.blobs.contains(&sha), "{:?}", summary.blobs);
+        assert!(copy.exists());
+        assert!(
+            store.snapshot_to(&copy).is_err(),
+            "an existing file is never overwritten"
+        );
+    }
 }
