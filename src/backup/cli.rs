@@ -174,10 +174,14 @@ pub async fn restore(config: &Config, backup: &Path, force: bool) -> Result<(), 
         summary.manifest.docket_version
     );
     for sha in &summary.manifest.missing_blobs {
-        eprintln!("warning: the backup lacks blob {sha}, which a file record names; docket verify lists the file");
+        eprintln!(
+            "warning: the backup lacks blob {sha}, which a file record names; docket verify lists the file"
+        );
     }
     for sha in &summary.manifest.damaged_blobs {
-        eprintln!("warning: blob {sha} was already damaged when backed up; docket verify lists the file");
+        eprintln!(
+            "warning: blob {sha} was already damaged when backed up; docket verify lists the file"
+        );
     }
     if let Some(path) = &summary.config {
         println!(

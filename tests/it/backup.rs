@@ -328,6 +328,16 @@ async fn verify_finds_a_damaged_and_a_missing_file_and_compact_reports_sizes() {
         out.contains("PROBLEM") && out.contains("notes.txt") && out.contains("damaged"),
         "{out}"
     );
+    // A backup of it says so, and so does its restore.
+    let copy = tempfile::tempdir().unwrap();
+    let backup = copy.path().join("damaged.tar.zst");
+    let (ok, out, err) = run_cli(&data, &["backup", backup.to_str().unwrap()], None);
+    assert!(ok, "{out}{err}");
+    assert!(err.contains("damaged on disk"), "{err}");
+    let restored = copy.path().join("restored");
+    let (ok, out, err) = run_cli(&restored, &["restore", backup.to_str().unwrap()], None);
+    assert!(ok, "{out}{err}");
+    assert!(err.contains("already damaged when backed up"), "{err}");
     std::fs::remove_file(&blob).unwrap();
     let (ok, out, _) = run_cli(&data, &["verify"], None);
     assert!(!ok);
