@@ -82,6 +82,10 @@ enum Command {
         /// An administrator's API token.
         #[arg(long, env = "DOCKET_TOKEN", value_name = "TOKEN")]
         token: Option<String>,
+        /// Also hold the search index, so a restore need not rebuild it
+        /// (a stopped server's only: a running one changes it under the copy).
+        #[arg(long)]
+        with_index: bool,
     },
     /// Restore a backup into the data directory (which must be empty unless
     /// --force), checking every checksum before anything is written, then
@@ -384,18 +388,29 @@ async fn run(cli: Cli) -> Result<(), String> {
         } => reindex_remote(&url, token.as_deref()).await,
         Command::Reindex { url: None, .. } => reindex_offline(file, cli.data).await,
         Command::Backup {
+            url: Some(_),
+            with_index: true,
+            ..
+        } => Err(
+            "--with-index needs the server stopped (its index changes under the copy); \
+             leave it out and the restore rebuilds the index"
+                .into(),
+        ),
+        Command::Backup {
             file: target,
             url: Some(url),
             token,
+            ..
         } => crate::backup::cli::backup_remote(&url, token.as_deref(), &target).await,
         Command::Backup {
             file: target,
             url: None,
+            with_index,
             ..
         } => {
             let mut config = file.resolve(cli.data, None).map_err(|e| e.to_string())?;
             config.config_file = config_file;
-            crate::backup::cli::backup_offline(&config, &target).await
+            crate::backup::cli::backup_offline(&config, &target, with_index).await
         }
         Command::Restore {
             file: backup,

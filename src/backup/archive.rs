@@ -54,13 +54,23 @@ struct Source {
     size: u64,
 }
 
+/// What a backup holds besides the store, its files, plugins and key.
+#[derive(Debug, Clone, Default)]
+pub struct Include {
+    /// The configuration file.
+    pub config_file: Option<PathBuf>,
+    /// The search index, as it is on disk: only while no server runs, since
+    /// a running server's index changes under the copy. A restore without
+    /// it rebuilds the index instead.
+    pub index: bool,
+}
+
 /// Writes a backup of `data_dir` (whose store is `store`, open and possibly
-/// serving) to `out`. `config_file` is the configuration to include.
-/// Blocking; memory stays constant whatever the size.
+/// serving) to `out`. Blocking; memory stays constant whatever the size.
 pub fn write_backup<W: Write>(
     store: &Store,
     data_dir: &Path,
-    config_file: Option<&Path>,
+    include: &Include,
     out: W,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(W, BackupSummary), BackupError> {
@@ -92,7 +102,7 @@ pub fn write_backup<W: Write>(
             Err(_) => missing_blobs.push(sha.clone()),
         }
     }
-    sources.extend(plugin_sources(&data_dir.join("plugins"))?);
+    sources.extend(folder_sources(&data_dir.join("plugins"), "plugins")?);
     let key = data_dir.join("server.key");
     if key.exists() {
         sources.push(Source {
@@ -101,12 +111,15 @@ pub fn write_backup<W: Write>(
             path: key,
         });
     }
-    if let Some(config) = config_file.filter(|p| p.exists()) {
+    if let Some(config) = include.config_file.as_deref().filter(|p| p.exists()) {
         sources.push(Source {
             entry: CONFIG_ENTRY.into(),
             size: size_of(config)?,
             path: config.to_owned(),
         });
+    }
+    if include.index {
+        sources.extend(folder_sources(&data_dir.join("index"), "index")?);
     }
 
     let total_bytes: u64 = sources.iter().map(|s| s.size).sum();
@@ -189,19 +202,18 @@ pub fn write_backup<W: Write>(
     ))
 }
 
-/// The plugin scripts (and any other plain files) of `dir`, by name.
-fn plugin_sources(dir: &Path) -> Result<Vec<Source>, BackupError> {
+/// The plain files of `dir` a backup may hold, as entries under `folder`.
+fn folder_sources(dir: &Path, folder: &str) -> Result<Vec<Source>, BackupError> {
     let mut found = Vec::new();
     let Ok(listing) = std::fs::read_dir(dir) else {
         return Ok(found);
     };
+    let unreadable = || BackupError::io(format!("cannot list {}", dir.display()));
     for item in listing {
-        let item = item.map_err(BackupError::io("cannot list the plugins"))?;
-        let meta = item
-            .metadata()
-            .map_err(BackupError::io("cannot list the plugins"))?;
+        let item = item.map_err(unreadable())?;
+        let meta = item.metadata().map_err(unreadable())?;
         let name = item.file_name().to_string_lossy().into_owned();
-        let entry = format!("plugins/{name}");
+        let entry = format!("{folder}/{name}");
         if meta.is_file() && super::allowed_entry(&entry) {
             found.push(Source {
                 entry,
@@ -277,7 +289,7 @@ pub const SCHEDULED_SUFFIX: &str = ".tar.zst";
 pub fn write_backup_file(
     store: &Store,
     data_dir: &Path,
-    config_file: Option<&Path>,
+    include: &Include,
     target: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(BackupSummary, u64), BackupError> {
@@ -289,7 +301,7 @@ pub fn write_backup_file(
     let written = write_backup(
         store,
         data_dir,
-        config_file,
+        include,
         std::io::BufWriter::with_capacity(1 << 20, file),
         progress,
     )

@@ -21,8 +21,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use archive::{
-    BackupSummary, SCHEDULED_PREFIX, SCHEDULED_SUFFIX, prune_scheduled, remove_stale_scratch,
-    scheduled_backups, write_backup, write_backup_file,
+    BackupSummary, Include, SCHEDULED_PREFIX, SCHEDULED_SUFFIX, prune_scheduled,
+    remove_stale_scratch, scheduled_backups, write_backup, write_backup_file,
 };
 pub use restore::{RestoreSummary, restore};
 pub use verify::{Finding, verify};
@@ -106,15 +106,22 @@ fn allowed_entry(path: &str) -> bool {
                 && name.starts_with(prefix)
                 && prefix.len() == 2
         }
-        ["plugins", name] => {
-            !name.is_empty()
-                && !name.starts_with('.')
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-        }
+        ["plugins", name] => !name.starts_with('.') && plain_name(name),
+        // The index's own files (meta.json, .managed.json, segments), not
+        // the locks of a writer.
+        ["index", name] => plain_name(name) && !name.ends_with(".lock"),
         _ => false,
     }
+}
+
+/// A file name of letters, digits, `-`, `_` and `.`, never `.` or `..`.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
 #[cfg(test)]
@@ -131,6 +138,8 @@ mod tests {
             "docket.toml".into(),
             format!("blobs/ab/{sha}"),
             "plugins/route.rhai".into(),
+            "index/meta.json".into(),
+            "index/.managed.json".into(),
         ] {
             assert!(allowed_entry(&good), "{good}");
         }
@@ -141,7 +150,9 @@ mod tests {
             "plugins/.hidden".into(),
             format!("blobs/cd/{sha}"),
             "blobs/ab/short".into(),
-            "index/meta.json".into(),
+            "index/../x".into(),
+            "index/.tantivy-writer.lock".into(),
+            "index/sub/x".into(),
             format!("{STORE_ENTRY}/x"),
         ] {
             assert!(!allowed_entry(&bad), "{bad}");

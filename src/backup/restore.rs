@@ -184,10 +184,11 @@ fn check(manifest: &Manifest, seen: &Seen) -> Result<(), BackupError> {
 /// What a restore replaces in the data directory.
 const REPLACED: [&str; 5] = [STORE_ENTRY, "blobs", "plugins", KEY_ENTRY, "index"];
 
-/// Replaces the store, blobs, plugins and key of `data_dir` with the staged
-/// ones. What was there first moves aside into `.restore-old` (renames, so
-/// nothing is copied), and comes back if anything fails; the old index
-/// goes, so the caller rebuilds it.
+/// Replaces the store, blobs, plugins, key and index of `data_dir` with the
+/// staged ones. What was there first moves aside into `.restore-old`
+/// (renames, so nothing is copied), and comes back if anything fails. The
+/// old index goes in any case; without one in the backup the caller
+/// rebuilds it.
 fn move_into_place(staging: &Path, data_dir: &Path) -> Result<Option<PathBuf>, BackupError> {
     let old = data_dir.join(OLD);
     let _ = fs::remove_dir_all(&old);
@@ -208,7 +209,7 @@ fn move_into_place(staging: &Path, data_dir: &Path) -> Result<Option<PathBuf>, B
     }
     let mut moved_in = Vec::new();
     if outcome.is_ok() {
-        for name in [STORE_ENTRY, "blobs", "plugins", KEY_ENTRY] {
+        for name in [STORE_ENTRY, "blobs", "plugins", KEY_ENTRY, "index"] {
             let staged = staging.join(name);
             if staged.exists() {
                 if let Err(e) = fs::rename(&staged, data_dir.join(name)) {

@@ -8,6 +8,15 @@ use crate::backup::{BackupError, BackupSummary, Progress};
 use crate::domain::user::User;
 
 impl Service {
+    /// A running server's backup: the configuration, never the index (it
+    /// changes under the copy; a restore rebuilds it).
+    fn backup_contents(&self) -> crate::backup::Include {
+        crate::backup::Include {
+            config_file: self.config.config_file.clone(),
+            index: false,
+        }
+    }
+
     /// Only administrators may take a backup: it holds every case, account
     /// and secret.
     pub fn check_may_back_up(&self, actor: &User) -> ServiceResult<()> {
@@ -32,7 +41,7 @@ impl Service {
         crate::backup::write_backup(
             &self.store,
             &self.config.data_dir,
-            self.config.config_file.as_deref(),
+            &self.backup_contents(),
             out,
             progress,
         )
@@ -71,7 +80,7 @@ impl Service {
         crate::backup::write_backup_file(
             &self.store,
             &self.config.data_dir,
-            self.config.config_file.as_deref(),
+            &self.backup_contents(),
             &target,
             &mut |_| {},
         )

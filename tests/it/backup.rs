@@ -439,3 +439,55 @@ fn listing(dir: &std::path::Path) -> Vec<String> {
     names.sort();
     names
 }
+
+#[tokio::test]
+async fn a_stopped_servers_backup_may_hold_the_index_and_its_restore_keeps_it() {
+    let mut server = Server::start();
+    let admin = server.admin().await;
+    let channel = admin.create_channel("Support").await;
+    let number = admin.create_case(channel, "Toner smudges").await;
+    let token = admin.token.clone().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let backup = dir.path().join("with-index.tar.zst");
+    // A running server's index changes under the copy: refused, with why.
+    let (ok, _, err) = run_cli(
+        std::path::Path::new("/nonexistent"),
+        &[
+            "backup",
+            backup.to_str().unwrap(),
+            "--with-index",
+            "--url",
+            &server.base,
+            "--token",
+            &token,
+        ],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("needs the server stopped"), "{err}");
+    server.terminate();
+
+    let (ok, out, err) = run_cli(
+        &server.data,
+        &["backup", backup.to_str().unwrap(), "--with-index"],
+        None,
+    );
+    assert!(ok, "{out}{err}");
+    let listing = std::process::Command::new("tar")
+        .args(["--zstd", "-tf"])
+        .arg(&backup)
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(listing.contains("index/meta.json"), "{listing}");
+    assert!(!listing.contains(".lock"), "{listing}");
+
+    let data = dir.path().join("restored");
+    let (ok, out, err) = run_cli(&data, &["restore", backup.to_str().unwrap()], None);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("search index is in place"), "{out}");
+    let server = Server::start_in(&data, &[]);
+    let admin = Client::login(&server, "admin", crate::harness::ADMIN_PASSWORD).await;
+    let found = admin.get("/api/v1/cases?view=all&q=smudges").await;
+    assert_eq!(found.body["items"][0]["number"], number, "{}", found.text);
+}
