@@ -46,7 +46,11 @@ fn copy_into(source: &redb::ReadTransaction, dest: &Path) -> StoreResult<Snapsho
             reason: "a file is already there".into(),
         });
     }
-    let target = Database::create(dest)?;
+    // The copy is written once and never read here: a small cache keeps
+    // the backup's memory apart from the size of the store.
+    let target = Database::builder()
+        .set_cache_size(COPY_CACHE_BYTES)
+        .create(dest)?;
     let mut summary = SnapshotSummary::default();
     let mut copied = BTreeSet::new();
     macro_rules! copy {
@@ -108,8 +112,14 @@ fn copy_into(source: &redb::ReadTransaction, dest: &Path) -> StoreResult<Snapsho
     Ok(summary)
 }
 
-/// Copies one table in its own transaction (tables missing from an older
-/// store are skipped). Returns the number of entries.
+/// Bytes written to the copy per transaction: redb keeps a transaction's
+/// pages in memory until it commits, so a large table is copied in parts
+/// and memory stays bounded whatever the store's size.
+const COPY_CHUNK_BYTES: usize = 32 << 20;
+const COPY_CACHE_BYTES: usize = 64 << 20;
+
+/// Copies one table (tables missing from an older store are skipped).
+/// Returns the number of entries.
 fn copy_table<K: Key + 'static, V: Value + 'static>(
     source: &redb::ReadTransaction,
     target: &Database,
@@ -120,18 +130,28 @@ fn copy_table<K: Key + 'static, V: Value + 'static>(
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
         Err(e) => return Err(e.into()),
     };
-    let txn = target.begin_write()?;
+    let mut entries = from.iter()?.peekable();
     let mut count = 0;
-    {
-        let mut to = txn.open_table(definition)?;
-        for entry in from.iter()? {
-            let (key, value) = entry?;
-            to.insert(key.value(), value.value())?;
-            count += 1;
+    loop {
+        let txn = target.begin_write()?;
+        {
+            // Opening it creates it, so even an empty table is copied.
+            let mut to = txn.open_table(definition)?;
+            let mut bytes = 0;
+            while bytes < COPY_CHUNK_BYTES {
+                let Some(entry) = entries.next() else { break };
+                let (key, value) = entry?;
+                bytes += K::as_bytes(&key.value()).as_ref().len()
+                    + V::as_bytes(&value.value()).as_ref().len();
+                to.insert(key.value(), value.value())?;
+                count += 1;
+            }
+        }
+        txn.commit()?;
+        if entries.peek().is_none() {
+            return Ok(count);
         }
     }
-    txn.commit()?;
-    Ok(count)
 }
 
 /// Every blob a record of the snapshot names.
