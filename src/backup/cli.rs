@@ -119,8 +119,8 @@ pub async fn backup_remote(url: &str, token: Option<&str>, target: &Path) -> Res
         return Err(format!("the server refused ({status}): {detail}"));
     }
     let partial = super::archive::partial_path(target);
-    let mut file =
-        File::create(&partial).map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
+    let mut file = super::restore::private_file(&partial)
+        .map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
     let mut response = response;
     let mut received = 0u64;
     let mut last = Instant::now();

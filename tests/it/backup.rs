@@ -106,6 +106,10 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_write() {
     .await
     .unwrap();
     assert!(ok, "backup failed: {out}{err}");
+    // It holds every secret: only its owner may read it.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&backup).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     // Writes go on during and after the backup.
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
