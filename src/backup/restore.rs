@@ -209,7 +209,7 @@ fn move_into_place(staging: &Path, data_dir: &Path) -> Result<Option<PathBuf>, B
     }
     let mut moved_in = Vec::new();
     if outcome.is_ok() {
-        for name in [STORE_ENTRY, "blobs", "plugins", KEY_ENTRY, "index"] {
+        for name in REPLACED {
             let staged = staging.join(name);
             if staged.exists() {
                 if let Err(e) = fs::rename(&staged, data_dir.join(name)) {
