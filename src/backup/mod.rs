@@ -151,7 +151,7 @@ mod tests {
             format!("blobs/cd/{sha}"),
             "blobs/ab/short".into(),
             "index/../x".into(),
-            "index/.tantivy-writer.lock".into(),
+            "index/.writer.lock".into(),
             "index/sub/x".into(),
             format!("{STORE_ENTRY}/x"),
         ] {
