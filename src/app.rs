@@ -64,8 +64,12 @@ pub async fn serve_on(
     .map_err(|e| AppError::Serve(e.to_string()))??;
     let (search, rebuild) = open_search(&config).await?;
     let scripts = open_scripts(&config).await?;
-    let model = crate::llm::LanguageModel::from_config(&config.llm, &config.notify.webhook_allow)
-        .map_err(|e| {
+    let model = crate::llm::LanguageModel::from_config(
+        &config.llm,
+        &config.notify.webhook_allow,
+        &config.outbound(),
+    )
+    .map_err(|e| {
         AppError::Serve(format!(
             "{e}; allow its host:port with DOCKET_WEBHOOK_ALLOW or change [llm] url"
         ))

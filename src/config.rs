@@ -229,6 +229,11 @@ pub struct NotifyConfig {
     /// The address people reach Docket at, for links in notifications
     /// (e.g. `https://help.example.com`).
     pub public_url: Option<String>,
+    /// `host:port` pairs Docket may connect to although they are inside
+    /// the network (loopback, private, link-local): an IMAP server on this
+    /// network, a relay. `DOCKET_INTERNAL_ALLOW` (comma separated) replaces
+    /// this list. Entries of `webhook_allow` with a port count too.
+    pub internal_allow: Vec<String>,
 }
 
 impl Default for NotifyConfig {
@@ -240,6 +245,7 @@ impl Default for NotifyConfig {
                 "api.twilio.com".into(),
             ],
             public_url: None,
+            internal_allow: Vec::new(),
         }
     }
 }
@@ -448,6 +454,13 @@ impl FileConfig {
                 .filter(|h| !h.is_empty())
                 .collect();
         }
+        if let Ok(pairs) = std::env::var("DOCKET_INTERNAL_ALLOW") {
+            notify.internal_allow = pairs
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect();
+        }
         let config = Config {
             config_file: None,
             backup: self.backup.schedule()?,
@@ -482,6 +495,33 @@ impl FileConfig {
 }
 
 impl Config {
+    /// The policy for connections to other machines: inside the network
+    /// only what `internal_allow` and `webhook_allow` name with a port, and
+    /// the SMTP relay the administrator configured.
+    pub fn outbound(&self) -> crate::outbound::OutboundPolicy {
+        let policy = crate::outbound::OutboundPolicy::new(
+            self.notify
+                .internal_allow
+                .iter()
+                .chain(&self.notify.webhook_allow),
+        );
+        let relay = self
+            .smtp
+            .url
+            .as_deref()
+            .and_then(|u| url::Url::parse(u).ok())
+            .and_then(|u| {
+                let port = u
+                    .port()
+                    .unwrap_or(if u.scheme() == "smtps" { 465 } else { 25 });
+                Some((u.host_str()?.to_owned(), port))
+            });
+        match relay {
+            Some((host, port)) => policy.also_allowing(&host, port),
+            None => policy,
+        }
+    }
+
     fn check(&self) -> Result<(), ConfigError> {
         let limits = &self.limits;
         let auth = &self.auth;

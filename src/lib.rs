@@ -18,6 +18,7 @@ pub mod llm;
 pub mod mail;
 pub mod markdown;
 pub mod notify;
+pub mod outbound;
 pub mod scripting;
 pub mod search;
 pub mod service;

@@ -160,9 +160,11 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> Result<Self::Output> {
-        // The interactive API docs bring their own inline scripts.
-        let strict = !req.uri().path().starts_with("/api/docs");
+        let docs = req.uri().path().trim_end_matches('/') == "/api/docs";
         let mut response = self.inner.call(req).await?.into_response();
+        if docs && response.status().is_success() {
+            response = with_docs_policy(response).await;
+        }
         let headers = response.headers_mut();
         headers.insert(
             "x-content-type-options",
@@ -170,12 +172,64 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
         );
         headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
         headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-        if strict && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
             headers.insert(
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(PAGE_POLICY),
             );
         }
+        // Answers carry cases, people and tokens: no browser or proxy may
+        // keep them. Only public, unchanging assets say otherwise.
+        if !headers.contains_key(header::CACHE_CONTROL) {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
         Ok(response)
     }
+}
+
+/// The interactive API docs are one page with inline scripts: its policy
+/// allows exactly those scripts, by their hashes, and nothing from elsewhere.
+async fn with_docs_policy(response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = body.into_vec().await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let policy = docs_policy(&String::from_utf8_lossy(&bytes));
+    let mut response = Response::from_parts(parts, Body::from(bytes));
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
+fn docs_policy(page: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let mut hashes = String::new();
+    let mut rest = page;
+    while let Some(start) = rest.find("<script") {
+        let after = &rest[start..];
+        let Some(open_end) = after.find('>') else {
+            break;
+        };
+        let Some(close) = after.find("</script>") else {
+            break;
+        };
+        let tag = &after[..open_end];
+        if !tag.contains("src=") && open_end < close {
+            let script = &after[open_end + 1..close];
+            let digest = sha2::Sha256::digest(script.as_bytes());
+            hashes.push_str(&format!(
+                " 'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            ));
+        }
+        rest = &after[close + "</script>".len()..];
+    }
+    format!(
+        "default-src 'none'; script-src{hashes}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+         connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
 }

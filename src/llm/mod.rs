@@ -34,7 +34,7 @@ async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, LlmErr
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| LlmError::Unreachable(e.to_string()))?
+        .map_err(|e| LlmError::Unreachable(crate::outbound::describe(e)))?
     {
         if bytes.len() + chunk.len() > ANSWER_BYTES {
             return Err(LlmError::Unreadable(format!(
@@ -96,15 +96,16 @@ impl LanguageModel {
     pub fn from_config(
         config: &LlmConfig,
         allowed: &[String],
+        policy: &crate::outbound::OutboundPolicy,
     ) -> Result<Option<LanguageModel>, LlmError> {
         let Some(url) = config.url.as_deref() else {
             return Ok(None);
         };
         let base = crate::domain::validate::outbound_url("llm.url", url, allowed)
             .map_err(|e| LlmError::NotAllowed(e.to_string()))?;
-        let client = reqwest::Client::builder()
+        let client = policy
+            .http_client()
             .timeout(Duration::from_secs(config.timeout_seconds.max(1)))
-            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| LlmError::Unreachable(e.to_string()))?;
         Ok(Some(LanguageModel {
@@ -149,7 +150,7 @@ impl LanguageModel {
         let response = request
             .send()
             .await
-            .map_err(|e| LlmError::Unreachable(e.to_string()))?;
+            .map_err(|e| LlmError::Unreachable(crate::outbound::describe(e)))?;
         let status = response.status();
         let bytes = read_bounded(response).await?;
         if !status.is_success() {

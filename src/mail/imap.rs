@@ -13,6 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use crate::domain::channel::{ImapSecurity, ImapSettings};
+use crate::outbound::OutboundPolicy;
 
 /// How long connecting, logging in or one command may take.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -23,14 +24,32 @@ trait Io: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> Io for T {}
 type Stream = Box<dyn Io>;
 
+/// Why talking to an IMAP server failed. The texts are shown to channel
+/// managers, so they never repeat what the remote sent: a host that is not
+/// an IMAP server must not be readable through them.
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {
     #[error("{0}")]
     Connection(String),
-    #[error("the server said: {0}")]
+    #[error("{}", protocol_failure(.0))]
     Protocol(#[from] async_imap::error::Error),
     #[error("timed out after {0:?}")]
     Timeout(Duration),
+    #[error("{0}")]
+    Refused(#[from] crate::outbound::OutboundError),
+}
+
+fn protocol_failure(error: &async_imap::error::Error) -> String {
+    use async_imap::error::Error;
+    match error {
+        Error::Io(e) if e.raw_os_error().is_some() => format!("the connection failed: {e}"),
+        Error::Io(e) => format!("the connection failed ({})", e.kind()),
+        Error::No(_) | Error::Bad(_) => {
+            "the server refused: check the user name, the password and the folder".into()
+        }
+        Error::ConnectionLost => "the server closed the connection".into(),
+        _ => "the server did not answer as an IMAP server does".into(),
+    }
 }
 
 async fn timed<T, E: Into<ImapError>>(
@@ -44,7 +63,15 @@ async fn timed<T, E: Into<ImapError>>(
 
 impl From<std::io::Error> for ImapError {
     fn from(err: std::io::Error) -> Self {
-        ImapError::Connection(err.to_string())
+        // The system's own errors ("connection refused") are safe to show;
+        // others may quote what the remote sent.
+        if err.raw_os_error().is_some() {
+            ImapError::Connection(err.to_string())
+        } else if err.kind() == std::io::ErrorKind::InvalidData {
+            ImapError::Connection("the server did not answer as an IMAP server does".into())
+        } else {
+            ImapError::Connection(format!("the connection failed ({})", err.kind()))
+        }
     }
 }
 
@@ -59,8 +86,12 @@ pub struct Mailbox {
 
 impl Mailbox {
     /// Connects, logs in and selects the folder of `settings`.
-    pub async fn open(settings: &ImapSettings) -> Result<Mailbox, ImapError> {
-        let mut session = connect(settings).await?;
+    /// Connects only where `policy` allows.
+    pub async fn open(
+        settings: &ImapSettings,
+        policy: &OutboundPolicy,
+    ) -> Result<Mailbox, ImapError> {
+        let mut session = connect(settings, policy).await?;
         timed(session.select(&settings.folder)).await?;
         let capabilities = timed(session.capabilities()).await?;
         Ok(Mailbox {
@@ -134,9 +165,13 @@ impl Mailbox {
     }
 }
 
-async fn connect(settings: &ImapSettings) -> Result<Session<Stream>, ImapError> {
-    let address = (settings.host.as_str(), settings.port);
-    let tcp = timed(TcpStream::connect(address)).await?;
+async fn connect(
+    settings: &ImapSettings,
+    policy: &OutboundPolicy,
+) -> Result<Session<Stream>, ImapError> {
+    // Connect to the addresses checked, not to the name again.
+    let addresses = timed(policy.resolve(&settings.host, settings.port)).await?;
+    let tcp = timed(TcpStream::connect(&addresses[..])).await?;
     let stream: Stream = match settings.security {
         ImapSecurity::Tls => Box::new(tls(&settings.host, tcp).await?),
         ImapSecurity::Plain => Box::new(tcp),
@@ -183,7 +218,20 @@ async fn tls(
     let name = ServerName::try_from(host.to_owned())
         .map_err(|e| ImapError::Connection(format!("'{host}' is not a TLS server name: {e}")))?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    timed(connector.connect(name, tcp)).await
+    let handshake = async {
+        connector.connect(name, tcp).await.map_err(|e| {
+            // The TLS library's own words (a certificate problem) say what
+            // is wrong without repeating the remote's bytes.
+            match e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<tokio_rustls::rustls::Error>())
+            {
+                Some(tls) => ImapError::Connection(format!("the TLS handshake failed: {tls}")),
+                None => ImapError::from(e),
+            }
+        })
+    };
+    timed(handshake).await
 }
 
 /// The raw message, or for one over the size limit, its header with a

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::outbound::OutboundPolicy;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -54,15 +55,30 @@ fn permanent(message: impl Into<String>) -> SendFailure {
 /// A connection pool to the configured SMTP server.
 pub struct SmtpSender {
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    host: String,
+    port: u16,
+    policy: OutboundPolicy,
 }
 
 impl SmtpSender {
-    /// A sender for `url` (`smtp://host:port`, `smtps://user:pass@host`...).
-    pub fn new(url: &str) -> Result<SmtpSender, String> {
+    /// A sender for `url` (`smtp://host:port`, `smtps://user:pass@host`...),
+    /// connecting only where `policy` allows.
+    pub fn new(url: &str, policy: OutboundPolicy) -> Result<SmtpSender, String> {
         let builder =
             AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| e.to_string())?;
+        let parsed = url::Url::parse(url).map_err(|e| e.to_string())?;
+        let host = parsed
+            .host_str()
+            .ok_or("the SMTP URL names no host")?
+            .to_owned();
+        let port = parsed
+            .port()
+            .unwrap_or(if parsed.scheme() == "smtps" { 465 } else { 25 });
         Ok(SmtpSender {
             transport: builder.timeout(Some(SMTP_TIMEOUT)).build(),
+            host,
+            port,
+            policy,
         })
     }
 
@@ -74,6 +90,14 @@ impl SmtpSender {
         attachments: Vec<Vec<u8>>,
     ) -> Result<(), SendFailure> {
         let message = build(mail, attachments)?;
+        // The relay's name may have been pointed elsewhere since the start.
+        self.policy
+            .resolve(&self.host, self.port)
+            .await
+            .map_err(|e| SendFailure {
+                message: e.to_string(),
+                permanent: false,
+            })?;
         match self.transport.send(message).await {
             Ok(_) => Ok(()),
             Err(e) => Err(SendFailure {

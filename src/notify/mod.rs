@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::config::NotifyConfig;
 use crate::domain::activity::{Direction, EventKind, EventName};
 use crate::domain::retry::RetryPolicy;
+use crate::outbound::OutboundPolicy;
 use crate::store::{Delivery, OutboxEvent, QueueReads, QueueWrites, Reads, Store, StoreError};
 
 /// Deliveries looked at per round.
@@ -117,18 +118,16 @@ fn delivery_for(
 }
 
 /// The HTTP client deliveries are posted with.
-pub fn client() -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
-        .timeout(SEND_TIMEOUT)
-        // A redirect could lead past the allow-list.
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+pub fn client(policy: &OutboundPolicy) -> Result<reqwest::Client, reqwest::Error> {
+    // It follows no redirect, which could lead past the allow-list.
+    policy.http_client().timeout(SEND_TIMEOUT).build()
 }
 
 /// Sends every delivery that is due, recording the outcome of each.
 pub async fn send_due(
     store: &Store,
     config: &NotifyConfig,
+    policy: &OutboundPolicy,
     client: &reqwest::Client,
 ) -> Result<(), StoreError> {
     let now = chrono::Utc::now().timestamp();
@@ -149,7 +148,7 @@ pub async fn send_due(
                 }),
         };
         let outcome = match bearer {
-            Ok(bearer) => send(client, config, &delivery, bearer.as_deref()).await,
+            Ok(bearer) => send(client, config, policy, &delivery, bearer.as_deref()).await,
             Err(refused) => Err(refused),
         };
         let report = outcome.clone();
@@ -227,12 +226,17 @@ fn show_outcome(
 async fn send(
     client: &reqwest::Client,
     config: &NotifyConfig,
+    policy: &OutboundPolicy,
     delivery: &Delivery,
     bearer: Option<&str>,
 ) -> Result<(), (String, bool)> {
     // The allow-list may have changed since the URL was saved.
     crate::domain::validate::webhook_url("url", &delivery.url, &config.webhook_allow)
         .map_err(|e| (e.to_string(), true))?;
+    policy
+        .check_url(&delivery.url)
+        .await
+        .map_err(|e| (e.to_string(), false))?;
     let mut request = client
         .post(&delivery.url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -240,7 +244,10 @@ async fn send(
     if let Some(token) = bearer {
         request = request.bearer_auth(token);
     }
-    let response = request.send().await.map_err(|e| (e.to_string(), false))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|e| (crate::outbound::describe(e), false))?;
     let status = response.status();
     if status.is_success() {
         return Ok(());
@@ -249,15 +256,25 @@ async fn send(
     let permanent = delivery.event.is_some()
         && status.is_client_error()
         && status != reqwest::StatusCode::TOO_MANY_REQUESTS;
-    let detail: String = response
-        .text()
-        .await
-        .unwrap_or_default()
-        .chars()
-        .take(300)
-        .collect();
-    Err((
-        format!("the receiver answered {status}: {detail}"),
-        permanent,
-    ))
+    // The reason is shown to agents, so it never quotes raw bytes of the
+    // answer: only the message of a Graph API error, a field made to be read.
+    let body = response.text().await.unwrap_or_default();
+    let reason = match graph_error_message(&body) {
+        Some(message) => format!("the receiver answered {status}: {message}"),
+        None => format!("the receiver answered {status}"),
+    };
+    Err((reason, permanent))
+}
+
+/// `error.message` of a Graph API error answer, without control characters.
+fn graph_error_message(body: &str) -> Option<String> {
+    let answer: serde_json::Value = serde_json::from_str(body).ok()?;
+    let message = answer.get("error")?.get("message")?.as_str()?;
+    Some(
+        message
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(300)
+            .collect(),
+    )
 }

@@ -256,6 +256,9 @@ impl Service {
         let name = channel::channel_name(&new.name)?;
         let email_address =
             validate::optional_email("email_address", new.email_address.as_deref())?;
+        if let Some(imap) = &new.imap {
+            self.check_imap_server(imap).await?;
+        }
         let mut settings = new.settings;
         settings.imap = new.imap.map(|i| i.into_settings(None)).transpose()?;
         settings.integrations = new
@@ -290,6 +293,16 @@ impl Service {
             .collect())
     }
 
+    /// An IMAP server must be outside the network unless an administrator
+    /// allowed it: managers must not make this server connect inward.
+    async fn check_imap_server(&self, imap: &ImapChange) -> ServiceResult<()> {
+        let host = validate::required_text("imap.host", &imap.host, 253)?;
+        match self.config.outbound().resolve(&host, imap.port).await {
+            Ok(_) => Ok(()),
+            Err(refused) => Err(ServiceError::invalid("imap.host", refused.to_string())),
+        }
+    }
+
     pub async fn update_channel(
         &self,
         viewer: &User,
@@ -306,6 +319,11 @@ impl Service {
             .email_address
             .map(|e| validate::optional_email("email_address", e.as_deref()))
             .transpose()?;
+        if let Some(Some(imap)) = &change.imap {
+            // Only those who may change the channel learn what is refused.
+            managed_channel(&self.store.read()?, &actor, id)?;
+            self.check_imap_server(imap).await?;
+        }
         let webhook_hosts = self.config.notify.webhook_allow.clone();
         let has_model = self.llm.is_some();
         self.store

@@ -260,7 +260,7 @@ impl Service {
                 }
                 Err(e) => {
                     job.attempts += 1;
-                    tracing::warn!(case, url = %job.url, error = %e, attempt = job.attempts, "could not fetch a call recording");
+                    tracing::warn!(case, url = %crate::outbound::redact_url(&job.url), error = %e, attempt = job.attempts, "could not fetch a call recording");
                     match RetryPolicy::RECORDING.after_failure(job.attempts, token.is_none()) {
                         Some(delay) => {
                             job.next_at = now().timestamp() + delay;
@@ -297,19 +297,23 @@ impl Service {
             url,
             &self.config.notify.webhook_allow,
         )?;
-        let client = reqwest::Client::builder()
+        let policy = self.config.outbound();
+        policy
+            .check_url(&url)
+            .await
+            .map_err(|e| ServiceError::Output(e.to_string()))?;
+        let client = policy
+            .http_client()
             .timeout(std::time::Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ServiceError::Output(e.to_string()))?;
         let mut request = client.get(&url);
         if let Some(account) = account {
             request = request.basic_auth(account, Some(auth_token));
         }
-        let mut response = request
-            .send()
-            .await
-            .map_err(|e| ServiceError::Output(format!("download failed: {e}")))?;
+        let mut response = request.send().await.map_err(|e| {
+            ServiceError::Output(format!("download failed: {}", crate::outbound::describe(e)))
+        })?;
         if !response.status().is_success() {
             return Err(ServiceError::Output(format!(
                 "the recording server answered {}",

@@ -45,7 +45,7 @@ pub struct ChannelRights {
 /// A channel's settings for its managers: secrets shown only as set or not.
 #[derive(Debug, Clone)]
 pub struct ManagedSettings {
-    pub slack_webhook_url: Option<String>,
+    pub slack_webhook_set: bool,
     pub imap: Option<ShownImap>,
     pub meta: Option<ShownMeta>,
     /// Whether the phone provider's auth token is set, when phone calls
@@ -130,7 +130,7 @@ fn shown_channel(actor: &User, channel: Channel, mail_status: Option<MailStatus>
     let managed = rights.can_manage.then(|| {
         let integrations = settings.integrations;
         ManagedSettings {
-            slack_webhook_url: settings.slack_webhook_url,
+            slack_webhook_set: settings.slack_webhook_url.is_some(),
             imap: settings.imap.map(|i| ShownImap {
                 password_set: !i.password.is_empty(),
                 host: i.host,

@@ -115,7 +115,7 @@ async fn session(
     shutdown: &mut watch::Receiver<bool>,
     failures: &mut u32,
 ) -> Result<(), IntakeError> {
-    let mut mailbox = Mailbox::open(settings).await?;
+    let mut mailbox = Mailbox::open(settings, &service.config().outbound()).await?;
     *failures = 0;
     let poll = Duration::from_secs(service.config().mail.poll_seconds);
     loop {

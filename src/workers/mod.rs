@@ -67,7 +67,12 @@ impl Workers {
                 store.clone(),
                 stopping.clone(),
             )),
-            tokio::spawn(queue::post(store, notify, stopping.clone())),
+            tokio::spawn(queue::post(
+                store,
+                notify,
+                service.config().outbound(),
+                stopping.clone(),
+            )),
             tokio::spawn(queue::send_mail(service.clone(), stopping.clone())),
             tokio::spawn(queue::fetch_recordings(service.clone(), stopping.clone())),
             tokio::spawn(queue::import_mailboxes(service.clone(), stopping.clone())),

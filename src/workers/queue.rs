@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use crate::config::NotifyConfig;
 use crate::domain::mail::OutgoingMail;
 use crate::mail::smtp::{SendFailure, SmtpSender};
+use crate::outbound::OutboundPolicy;
 use crate::service::{Service, ServiceResult};
 use crate::store::Store;
 
@@ -50,7 +51,7 @@ pub async fn repeat<F, Fut, E>(
 /// Sends due outgoing mail until shutdown.
 pub async fn send_mail(service: Service, stopping: watch::Receiver<bool>) {
     let sender = match service.config().smtp.url.as_deref() {
-        Some(url) => match SmtpSender::new(url) {
+        Some(url) => match SmtpSender::new(url, service.config().outbound()) {
             Ok(sender) => Some(sender),
             Err(e) => {
                 tracing::error!(error = %e, "the SMTP URL cannot be used; outgoing mail waits");
@@ -104,8 +105,13 @@ async fn send_one(
 
 /// Posts due deliveries (Slack messages, replies through Meta) until
 /// shutdown.
-pub async fn post(store: Store, config: Arc<NotifyConfig>, stopping: watch::Receiver<bool>) {
-    let client = match crate::notify::client() {
+pub async fn post(
+    store: Store,
+    config: Arc<NotifyConfig>,
+    policy: OutboundPolicy,
+    stopping: watch::Receiver<bool>,
+) {
+    let client = match crate::notify::client(&policy) {
         Ok(client) => client,
         Err(e) => {
             tracing::error!(error = %e, "cannot create the HTTP client; notifications are off");
@@ -114,7 +120,8 @@ pub async fn post(store: Store, config: Arc<NotifyConfig>, stopping: watch::Rece
     };
     repeat("notifications", store.commits(), stopping, || {
         let (store, config, client) = (store.clone(), config.clone(), client.clone());
-        async move { crate::notify::send_due(&store, &config, &client).await }
+        let policy = policy.clone();
+        async move { crate::notify::send_due(&store, &config, &policy, &client).await }
     })
     .await;
 }

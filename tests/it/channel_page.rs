@@ -117,3 +117,42 @@ async fn refused_channel_settings_name_the_field_as_people_know_it() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn the_slack_webhook_is_write_only_on_the_channel_page() {
+    let org = Org::new().await;
+    let max = Browser::new(&org.server);
+    max.login("max", PASSWORD).await;
+    let path = format!("/channels/{}", org.support);
+    let save = |extra: Vec<(&'static str, &'static str)>| {
+        let max = &max;
+        let path = path.clone();
+        async move {
+            let (_, page, _) = max.get(&path).await;
+            let csrf = field(&page, "csrf");
+            let mut form = vec![
+                ("csrf", csrf.as_str()),
+                ("name", "Support"),
+                ("reply_window_hours", ""),
+            ];
+            form.extend(extra);
+            let (status, _, _) = max.post(&path, &form).await;
+            assert_eq!(status, 303);
+        }
+    };
+    let secret = "https://hooks.slack.com/services/T00/B00/s3cr3t";
+    save(vec![("slack_webhook_url", secret)]).await;
+    let (_, page, _) = max.get(&path).await;
+    assert!(!page.contains("s3cr3t"), "the secret is never shown again");
+    assert!(page.contains("Turn Slack notifications off"), "{page}");
+    let settings = |org: &Org| {
+        let admin = org.admin.clone();
+        let path = format!("/api/v1/channels/{}", org.support);
+        async move { admin.get(&path).await.body["settings"]["slack_webhook_set"].clone() }
+    };
+    // Saving other settings with the field left empty keeps the URL.
+    save(vec![("slack_webhook_url", "")]).await;
+    assert_eq!(settings(&org).await, true);
+    save(vec![("slack_webhook_url", ""), ("slack_off", "on")]).await;
+    assert_eq!(settings(&org).await, false);
+}

@@ -52,6 +52,18 @@ impl Server {
 
     /// A server on `data`, with extra environment.
     pub fn start_in(data: &Path, env: &[(&str, &str)]) -> Server {
+        Server::start_logging(data, env, Stdio::inherit())
+    }
+
+    /// A server on `data` whose log (at `info`) goes to `log`.
+    pub fn start_logged_to(data: &Path, env: &[(&str, &str)], log: &Path) -> Server {
+        let file = std::fs::File::create(log).expect("log file");
+        let mut all = vec![("DOCKET_LOG", "info")];
+        all.extend_from_slice(env);
+        Server::start_logging(data, &all, Stdio::from(file))
+    }
+
+    fn start_logging(data: &Path, env: &[(&str, &str)], log: Stdio) -> Server {
         let mut command = Command::new(docket_bin());
         command
             .args(["serve", "--bind", "127.0.0.1:0", "--data"])
@@ -59,7 +71,7 @@ impl Server {
             .env_remove("DOCKET_ADMIN_PASSWORD")
             .env("DOCKET_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(log);
         for (key, value) in env {
             command.env(key, value);
         }

@@ -617,7 +617,8 @@ async fn case_count(client: &Client) -> u64 {
 #[tokio::test]
 async fn imap_intake_takes_mail_in_once_and_marks_it_seen() {
     let dovecot = Dovecot::start();
-    let org = mail_org(Server::start()).await;
+    let allowed = format!("127.0.0.1:{}", dovecot.port);
+    let org = mail_org(Server::start_fresh(&[("DOCKET_INTERNAL_ALLOW", &allowed)])).await;
     let answer = org
         .max
         .patch(
@@ -747,7 +748,13 @@ async fn imap_intake_takes_mail_in_once_and_marks_it_seen() {
 #[tokio::test]
 async fn imap_intake_loses_nothing_across_a_crash_and_shows_failures() {
     let dovecot = Dovecot::start();
-    let mut server = Server::start();
+    // A port nothing listens on, for the failure shown at the end.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let allowed = format!("127.0.0.1:{},127.0.0.1:{closed_port}", dovecot.port);
+    let allow = [("DOCKET_INTERNAL_ALLOW", allowed.as_str())];
+    let mut server = Server::start_fresh(&allow);
     let dir = server.take_dir();
     let data = server.data.clone();
     let org = mail_org(server).await;
@@ -817,7 +824,7 @@ async fn imap_intake_loses_nothing_across_a_crash_and_shows_failures() {
     }
     assert_eq!(dovecot.counts("INBOX").await.0, 2);
 
-    let server = Server::start_in(&data, &[]);
+    let server = Server::start_in(&data, &allow);
     let admin = Client::login(&server, "admin", ADMIN_PASSWORD).await;
     wait_until("both messages handled", || async {
         dovecot.counts("INBOX").await.0 == 0
@@ -830,11 +837,8 @@ async fn imap_intake_loses_nothing_across_a_crash_and_shows_failures() {
     );
 
     // A server that cannot be reached shows on the channel, with a retry.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
     let mut settings = dovecot.settings();
-    settings["port"] = json!(port);
+    settings["port"] = json!(closed_port);
     let channels = admin.get("/api/v1/channels").await;
     let support = channels
         .body
@@ -1581,7 +1585,13 @@ async fn a_message_on_the_wrong_case_moves_with_its_files_and_its_thread() {
 
 #[tokio::test]
 async fn managers_set_up_mail_on_the_channel_page() {
-    let org = mail_org(Server::start()).await;
+    // Port 1 on this machine is inside the network: the administrator
+    // allowed it.
+    let org = mail_org(Server::start_fresh(&[(
+        "DOCKET_INTERNAL_ALLOW",
+        "127.0.0.1:1",
+    )]))
+    .await;
     let path = format!("/channels/{}/email", org.support);
     let form = |csrf: &str| {
         vec![
@@ -1657,4 +1667,17 @@ async fn managers_set_up_mail_on_the_channel_page() {
         .get(&format!("/api/v1/channels/{}", org.support))
         .await;
     assert_eq!(channel.body["settings"]["imap"], Value::Null);
+
+    // A server inside the network that nobody allowed is refused beside
+    // its field, with what was typed kept.
+    let mut fields = form(&csrf);
+    fields[1].1 = "169.254.169.254".to_owned();
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, page, _) = manager.post(&path, &pairs).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains("is inside this server&#39;s network"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"169.254.169.254\""), "{page}");
 }

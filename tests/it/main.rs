@@ -33,6 +33,7 @@ mod real_mail;
 mod receiver;
 mod saved_replies;
 mod search;
+mod security;
 mod social;
 mod time;
 mod upgrade;

@@ -195,14 +195,17 @@ async fn only_managers_and_admins_change_a_channel() {
     let renamed = org.max.patch(&path, json!({"name": "Customer Support", "settings": {"slack_webhook_url": "https://hooks.slack.com/services/T/B/X"}})).await;
     assert_eq!(renamed.status, 200, "{}", renamed.text);
     assert_eq!(renamed.body["name"], "Customer Support");
-    assert_eq!(
-        renamed.body["settings"]["slack_webhook_url"],
-        "https://hooks.slack.com/services/T/B/X"
-    );
-    // Agents see the channel, but not its webhook secret.
+    // The webhook URL is a credential: write-only, even for managers.
+    assert_eq!(renamed.body["settings"]["slack_webhook_set"], true);
+    assert!(!renamed.text.contains("services/T/B/X"), "{}", renamed.text);
+    let seen_by_manager = org.max.get(&path).await;
+    assert!(!seen_by_manager.text.contains("services/T/B/X"));
+    assert_eq!(seen_by_manager.body["settings"]["slack_webhook_set"], true);
+    // Agents see the channel, but not even whether a webhook is set.
     let seen_by_agent = org.amy.get(&path).await;
     assert_eq!(seen_by_agent.status, 200);
     assert!(seen_by_agent.body["settings"]["slack_webhook_url"].is_null());
+    assert!(seen_by_agent.body["settings"]["slack_webhook_set"].is_null());
     // Outsiders do not see it at all.
     org.bob.get(&path).await.problem(404);
     let bob_channels = org.bob.get("/api/v1/channels").await.body;

@@ -582,8 +582,13 @@ pub struct MemberView {
 pub struct ChannelSettingsView {
     pub time_tracking: bool,
     pub reply_window_hours: Option<u32>,
-    /// Shown to the channel's managers and administrators only.
+    /// Write-only: the URL is a credential and is never returned.
+    #[oai(deprecated, skip_serializing_if_is_none)]
     pub slack_webhook_url: Option<String>,
+    /// Whether Slack notifications are set up (managers and administrators
+    /// only).
+    #[oai(skip_serializing_if_is_none)]
+    pub slack_webhook_set: Option<bool>,
     /// Agents may send updates from their own address.
     pub personal_from: bool,
     /// New cases from email are confirmed to their sender.
@@ -691,7 +696,8 @@ impl ChannelView {
             settings: ChannelSettingsView {
                 time_tracking: c.time_tracking,
                 reply_window_hours: c.reply_window_hours,
-                slack_webhook_url: managed.as_ref().and_then(|m| m.slack_webhook_url.clone()),
+                slack_webhook_url: None,
+                slack_webhook_set: managed.as_ref().map(|m| m.slack_webhook_set),
                 personal_from: c.personal_from,
                 auto_acknowledge: c.auto_acknowledge,
                 trust_spam_headers: c.trust_spam_headers,

@@ -42,7 +42,7 @@ pub fn download(req: &Request, Path(id): Path<String>) -> Result<Response, WebEr
             "Content-Security-Policy",
             "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'",
         )
-        .header("Cache-Control", "private, max-age=3600")
+        .header("Cache-Control", "no-store")
         .body(Body::from_async_read(tokio::fs::File::from_std(file))))
 }
 

@@ -5,14 +5,14 @@ pub(super) mod integrations;
 
 use askama::Template;
 use poem::web::{Form, Path, Redirect};
-use poem::{Request, Response, handler};
+use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
 use crate::domain::channel::{ChannelId, ChannelSettings, MemberRole};
 use crate::domain::user::User;
 use crate::http::web::session::{CsrfForm, WebError, app, require_form_session, require_session};
 use crate::http::web::shared::{Choice, Nav, checked, filled, html, parse_channel};
-use crate::service::{ChannelChange, NewChannel};
+use crate::service::{ChannelChange, NewChannel, ServiceError};
 
 #[handler]
 pub fn channels_page(req: &Request) -> Result<Response, WebError> {
@@ -48,6 +48,22 @@ pub fn channel_page(req: &Request, Path(id): Path<String>) -> Result<Response, W
     let id: ChannelId = id
         .parse()
         .map_err(|_| WebError::BadInput(format!("'{id}' is not a channel id")))?;
+    render_channel(req, &session, id, None)
+}
+
+/// Email settings that were refused: shown again as typed (never the
+/// password), with the reason beside the server field.
+pub struct RefusedEmailForm {
+    imap: crate::service::ShownImap,
+    error: String,
+}
+
+fn render_channel(
+    req: &Request,
+    session: &crate::service::Session,
+    id: ChannelId,
+    refused: Option<RefusedEmailForm>,
+) -> Result<Response, WebError> {
     let service = &app(req).service;
     let channel = service.get_channel(&session.user, id)?;
     let can_manage = channel.rights.can_manage;
@@ -80,12 +96,15 @@ pub fn channel_page(req: &Request, Path(id): Path<String>) -> Result<Response, W
             .reply_window_hours
             .map(|h| h.to_string())
             .unwrap_or_default(),
-        slack_url: channel
+        slack_set: channel
             .managed
             .as_ref()
-            .and_then(|m| m.slack_webhook_url.clone())
-            .unwrap_or_default(),
-        imap: channel.managed.as_ref().and_then(|m| m.imap.clone()),
+            .is_some_and(|m| m.slack_webhook_set),
+        imap: match &refused {
+            Some(form) => Some(form.imap.clone()),
+            None => channel.managed.as_ref().and_then(|m| m.imap.clone()),
+        },
+        imap_error: refused.as_ref().map(|form| form.error.clone()),
         mail_status: channel.managed.as_ref().and_then(|m| m.mail_status.clone()),
         saved_replies: if session.user.is_partner() {
             Vec::new()
@@ -132,9 +151,11 @@ pub struct ChannelPage {
     pub candidates: Vec<Choice>,
     pub can_manage: bool,
     pub reply_window: String,
-    pub slack_url: String,
+    pub slack_set: bool,
     /// IMAP intake as set (never the password) and what it last did.
     pub imap: Option<crate::service::ShownImap>,
+    /// Why the email form just sent was refused.
+    pub imap_error: Option<String>,
     /// The channel's saved replies (managers keep them here).
     pub saved_replies: Vec<crate::domain::saved_reply::SavedReply>,
     /// Placeholders a saved reply may use, with what they stand for.
@@ -165,6 +186,9 @@ pub struct ChannelForm {
     reply_window_hours: String,
     #[serde(default)]
     slack_webhook_url: String,
+    /// Ticked to turn Slack notifications off (the URL is never shown, so
+    /// an empty field keeps it).
+    slack_off: Option<String>,
 }
 
 fn reply_window(text: &str) -> Result<Option<u32>, WebError> {
@@ -212,7 +236,11 @@ pub async fn update_channel(
         email_address: Some(filled(&form.email_address)),
         time_tracking: Some(checked(&form.time_tracking)),
         reply_window_hours: Some(reply_window(&form.reply_window_hours)?),
-        slack_webhook_url: Some(filled(&form.slack_webhook_url)),
+        slack_webhook_url: match filled(&form.slack_webhook_url) {
+            Some(url) => Some(Some(url)),
+            None if checked(&form.slack_off) => Some(None),
+            None => None,
+        },
         ..Default::default()
     };
     app(req)
@@ -251,9 +279,48 @@ pub async fn update_channel_email(
     req: &Request,
     Path(id): Path<String>,
     Form(form): Form<ChannelEmailForm>,
-) -> Result<Redirect, WebError> {
+) -> Result<Response, WebError> {
     let session = require_form_session(req, &form.csrf)?;
     let id = parse_channel(&id)?;
+    match save_channel_email(req, &session, id, &form).await {
+        Ok(()) => Ok(Redirect::see_other(format!("/channels/{id}#email")).into_response()),
+        // Refusals of what was typed come back on the page, as typed.
+        Err(
+            refused @ (WebError::BadInput(_) | WebError::Service(ServiceError::Invalid { .. })),
+        ) if filled(&form.imap_host).is_some() => {
+            let typed = RefusedEmailForm {
+                imap: crate::service::ShownImap {
+                    host: form.imap_host.trim().to_owned(),
+                    port: form.imap_port.trim().parse().unwrap_or(0),
+                    security: crate::domain::channel::ImapSecurity::parse(
+                        "imap.security",
+                        &form.imap_security,
+                    )
+                    .unwrap_or(crate::domain::channel::ImapSecurity::Tls),
+                    username: form.imap_username.trim().to_owned(),
+                    password_set: false,
+                    folder: form.imap_folder.trim().to_owned(),
+                    move_to: filled(&form.imap_move_to),
+                },
+                error: match &refused {
+                    WebError::Service(e) => crate::http::web::session::in_words(e),
+                    other => other.to_string(),
+                },
+            };
+            let mut page = render_channel(req, &session, id, Some(typed))?;
+            page.set_status(poem::http::StatusCode::UNPROCESSABLE_ENTITY);
+            Ok(page)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+async fn save_channel_email(
+    req: &Request,
+    session: &crate::service::Session,
+    id: ChannelId,
+    form: &ChannelEmailForm,
+) -> Result<(), WebError> {
     let imap = match filled(&form.imap_host) {
         None => None,
         Some(host) => {
@@ -288,7 +355,7 @@ pub async fn update_channel_email(
         .service
         .update_channel(&session.user, id, change)
         .await?;
-    Ok(Redirect::see_other(format!("/channels/{id}#email")))
+    Ok(())
 }
 
 #[derive(Deserialize)]
