@@ -91,7 +91,7 @@ fn render_channel(
         Vec::new()
     };
     html(ChannelPage {
-        nav: Nav::new(&session, "channels"),
+        nav: Nav::new(session, "channels"),
         reply_window: channel
             .reply_window_hours
             .map(|h| h.to_string())
