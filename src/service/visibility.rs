@@ -10,6 +10,7 @@ use crate::domain::access;
 use crate::domain::case::{Case, CaseNumber};
 use crate::domain::channel::{Channel, ChannelId, ImapSecurity, MemberRole, WidgetIntegration};
 use crate::domain::user::User;
+use crate::store::Reads;
 
 /// A channel as one viewer may see it: never a secret (only whether one is
 /// set), and the settings that hold credentials or intake details only for
@@ -20,6 +21,8 @@ pub struct ShownChannel {
     pub name: String,
     pub email_address: Option<String>,
     pub members: BTreeMap<String, MemberRole>,
+    /// Each shown member's display name, by username.
+    pub display_names: BTreeMap<String, String>,
     pub created_at: Timestamp,
     pub time_tracking: bool,
     pub reply_window_hours: Option<u32>,
@@ -156,6 +159,7 @@ fn shown_channel(actor: &User, channel: Channel, mail_status: Option<MailStatus>
         name: channel.name,
         email_address: channel.email_address,
         members: channel.members,
+        display_names: BTreeMap::new(),
         created_at: channel.created_at,
         time_tracking: settings.time_tracking,
         reply_window_hours: settings.reply_window_hours,
@@ -169,11 +173,43 @@ fn shown_channel(actor: &User, channel: Channel, mail_status: Option<MailStatus>
 
 impl Service {
     /// `channel` as `actor` may see it.
-    pub fn show_channel(&self, actor: &User, channel: Channel) -> ShownChannel {
+    pub fn show_channel(&self, actor: &User, mut channel: Channel) -> ShownChannel {
         let status = access::can_manage_channel(actor, &channel)
             .then(|| self.mail_status(channel.id))
             .flatten();
-        shown_channel(actor, channel, status)
+        let txn = self.store.read().ok();
+        let people: BTreeMap<String, Option<User>> = channel
+            .members
+            .keys()
+            .map(|name| {
+                let user = txn.as_ref().and_then(|t| t.user(name).ok().flatten());
+                (name.clone(), user)
+            })
+            .collect();
+        drop(txn);
+        // Partners see the staff who work their cases, never each other;
+        // a member whose record cannot be read is left out for them.
+        if actor.is_partner() {
+            channel.members.retain(|name, _| {
+                people
+                    .get(name)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|user| !user.is_partner())
+            });
+        }
+        let mut shown = shown_channel(actor, channel, status);
+        shown.display_names = shown
+            .members
+            .keys()
+            .map(|name| {
+                let display = people
+                    .get(name)
+                    .and_then(Option::as_ref)
+                    .map_or_else(|| name.clone(), |u| u.display_name.clone());
+                (name.clone(), display)
+            })
+            .collect();
+        shown
     }
 
     /// The channels `actor` may see (every channel for administrators).

@@ -75,14 +75,14 @@ async fn channels_carry_their_settings_and_members() {
         .await;
     assert_eq!(
         member.body["members"],
-        json!([{"username": "amy", "role": "agent"}])
+        json!([{"username": "amy", "role": "agent", "display_name": "amy"}])
     );
     let promoted = admin
         .put(&format!("{path}/members/amy"), json!({"role": "manager"}))
         .await;
     assert_eq!(
         promoted.body["members"],
-        json!([{"username": "amy", "role": "manager"}])
+        json!([{"username": "amy", "role": "manager", "display_name": "amy"}])
     );
     let amy = Client::login(&server, "amy", crate::harness::PASSWORD).await;
     let mine = amy.get("/api/v1/me").await.body;

@@ -617,3 +617,49 @@ async fn a_partners_token_reaches_nothing_but_their_own_cases_on_any_operation()
         "open"
     );
 }
+
+#[tokio::test]
+async fn partners_see_the_staff_of_their_channel_but_not_other_partners() {
+    let org = Org::new().await;
+    let pia = org
+        .admin
+        .post(
+            "/api/v1/users",
+            json!({"username": "pia", "password": crate::harness::PASSWORD,
+                   "role": "partner", "display_name": "Pia of Parcels Ltd"}),
+        )
+        .await;
+    assert_eq!(pia.status, 201, "{}", pia.text);
+    org.admin.add_member(org.support, "pia", "agent").await;
+    let renamed = org
+        .admin
+        .patch("/api/v1/users/max", json!({"display_name": "Max Manager"}))
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    let path = format!("/api/v1/channels/{}", org.support);
+    let names = |answer: &crate::harness::Answer| -> Vec<String> {
+        answer.body["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["username"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let seen_by_partner = org.pat.get(&path).await;
+    assert_eq!(seen_by_partner.status, 200, "{}", seen_by_partner.text);
+    assert_eq!(names(&seen_by_partner), ["amy", "max"]);
+    assert!(!seen_by_partner.text.contains("pia") && !seen_by_partner.text.contains("Parcels"));
+    let max = seen_by_partner.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["username"] == "max")
+        .unwrap()
+        .clone();
+    assert_eq!(max["display_name"], "Max Manager");
+    let listed = org.pat.get("/api/v1/channels").await;
+    assert!(!listed.text.contains("pia"), "{}", listed.text);
+    // Staff see everyone.
+    let seen_by_agent = org.amy.get(&path).await;
+    assert_eq!(names(&seen_by_agent), ["amy", "max", "pat", "pia"]);
+}

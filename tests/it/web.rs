@@ -356,7 +356,7 @@ async fn admins_create_channels_members_and_users_in_the_browser() {
     assert_eq!(channel["settings"]["reply_window_hours"], 24);
     assert_eq!(
         channel["members"][0],
-        json!({"username": "zoe", "role": "manager"})
+        json!({"username": "zoe", "role": "manager", "display_name": "zoe"})
     );
 }
 

@@ -575,6 +575,7 @@ impl From<User> for UserView {
 pub struct MemberView {
     pub username: String,
     pub role: MemberRoleWire,
+    pub display_name: String,
 }
 
 /// A channel's settings.
@@ -734,6 +735,11 @@ impl ChannelView {
                 .members
                 .into_iter()
                 .map(|(username, role)| MemberView {
+                    display_name: c
+                        .display_names
+                        .get(&username)
+                        .cloned()
+                        .unwrap_or_else(|| username.clone()),
                     username,
                     role: role.into(),
                 })
