@@ -67,13 +67,21 @@ pub struct AuthConfig {
     pub session_hours: u32,
     /// How long a token from `POST /api/v1/auth/login` lasts.
     pub api_token_days: u32,
-    /// Failed logins allowed per username (and, times four, per address)
-    /// within `login_window_seconds` before further attempts are refused.
+    /// Failed logins allowed per username and client address before each
+    /// further attempt from there waits (30 s, doubling, at most 15 min);
+    /// ten times as many for one username from anywhere, twenty times for
+    /// one address, slow only addresses the user has not signed in from.
+    /// Counts are forgotten `login_window_seconds` after the last failure.
     pub login_max_failures: u32,
     pub login_window_seconds: u64,
     /// Mark cookies `Secure`. Unset: only when the request arrived over
     /// HTTPS (directly or as told by `X-Forwarded-Proto` from a proxy).
     pub secure_cookies: Option<bool>,
+    /// Reverse proxies (addresses or networks such as `10.0.0.0/8`) whose
+    /// `X-Forwarded-For` names the real client. Requests from anywhere
+    /// else are taken to come from their own address, whatever they claim.
+    /// `DOCKET_TRUSTED_PROXIES` (comma separated) replaces this list.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for AuthConfig {
@@ -84,6 +92,7 @@ impl Default for AuthConfig {
             login_max_failures: 5,
             login_window_seconds: 300,
             secure_cookies: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -454,6 +463,14 @@ impl FileConfig {
                 .filter(|h| !h.is_empty())
                 .collect();
         }
+        let mut auth = self.auth;
+        if let Ok(proxies) = std::env::var("DOCKET_TRUSTED_PROXIES") {
+            auth.trusted_proxies = proxies
+                .split(',')
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect();
+        }
         if let Ok(pairs) = std::env::var("DOCKET_INTERNAL_ALLOW") {
             notify.internal_allow = pairs
                 .split(',')
@@ -467,7 +484,7 @@ impl FileConfig {
             data_dir,
             bind,
             limits: self.limits,
-            auth: self.auth,
+            auth,
             search: self.search,
             scripting: self.scripting,
             ai: self.ai,
@@ -525,6 +542,8 @@ impl Config {
     fn check(&self) -> Result<(), ConfigError> {
         let limits = &self.limits;
         let auth = &self.auth;
+        crate::domain::network::parse_networks(&auth.trusted_proxies)
+            .map_err(|e| ConfigError::OutOfRange(format!("auth.trusted_proxies: {e}")))?;
         let in_range = |name: &str, value: u64, min: u64, max: u64| {
             if (min..=max).contains(&value) {
                 Ok(())

@@ -12,6 +12,7 @@ pub mod file;
 pub mod link;
 pub mod mail;
 pub mod milestone;
+pub mod network;
 pub mod profile;
 pub mod retry;
 pub mod saved_reply;

@@ -76,14 +76,9 @@ fn answer(
 /// The visitor's address: the first `X-Forwarded-For` hop when a proxy
 /// sent one (the README puts Docket behind one), else the peer's.
 fn visitor_address(req: &Request) -> String {
-    req.headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-        .or_else(|| super::api::auth::client_address(req))
-        .unwrap_or_default()
+    // Only a trusted proxy's word is taken: a visitor's own header would
+    // let them slip the per-address limits.
+    super::api::auth::client_address(req).unwrap_or_default()
 }
 
 fn with_cors(mut response: Response, origin: Option<String>) -> Response {

@@ -54,7 +54,9 @@ impl Service {
         address: Option<&str>,
     ) -> ServiceResult<User> {
         let username = username.trim().to_lowercase();
+        let address = address.unwrap_or("unknown");
         if let Err(retry_after_secs) = self.login_guard.begin(&username, address) {
+            tracing::warn!(%username, %address, "sign-in refused: too many failures");
             return Err(ServiceError::RateLimited { retry_after_secs });
         }
         let user = self.store.read()?.user(&username)?;
@@ -64,17 +66,39 @@ impl Service {
         )
         .await;
         match user {
-            Some(user) if valid && !user.is_active() => Err(ServiceError::Forbidden(
-                "this account is deactivated; an administrator can reactivate it".into(),
-            )),
+            Some(user) if valid && !user.is_active() => {
+                self.login_guard.record(&username, address, "deactivated");
+                Err(ServiceError::Forbidden(
+                    "this account is deactivated; an administrator can reactivate it".into(),
+                ))
+            }
             Some(user) if valid => {
                 self.login_guard.succeeded(&username, address);
                 Ok(user)
             }
-            _ => Err(ServiceError::Unauthorized(
-                "the username or password is wrong".into(),
-            )),
+            _ => {
+                self.login_guard
+                    .record(&username, address, "wrong_password");
+                tracing::warn!(%username, %address, "sign-in failed");
+                Err(ServiceError::Unauthorized(
+                    "the username or password is wrong".into(),
+                ))
+            }
         }
+    }
+
+    /// The latest failed sign-ins, newest first (administrators).
+    pub fn failed_sign_ins(
+        &self,
+        actor: &User,
+        limit: usize,
+    ) -> ServiceResult<Vec<super::login_guard::FailedSignIn>> {
+        if !actor.is_admin() {
+            return Err(ServiceError::Forbidden(
+                "only administrators see failed sign-ins".into(),
+            ));
+        }
+        Ok(self.login_guard.recent_failures(limit))
     }
 
     /// Issues an API token for `username`, valid for `days` (or forever).

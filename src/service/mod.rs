@@ -57,6 +57,7 @@ pub use files::Upload;
 pub use glance::Glance;
 pub use intake::RULES_ACTOR;
 pub use listing::{AssigneeFilter, CasePage, CaseQuery, QuickFilter, View};
+pub use login_guard::FailedSignIn;
 pub use mail::MailReceipt;
 pub use mailboxes::MailStatus;
 pub use presence::{Presence, Viewer};

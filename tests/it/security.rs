@@ -164,3 +164,111 @@ async fn authenticated_answers_are_not_kept_and_every_page_has_a_policy() {
             .starts_with("public"),
     );
 }
+
+/// A client whose requests leave from `local` (another loopback address)
+/// and claim to be forwarded for `client`.
+fn forwarded(local: &str, client: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-forwarded-for", client.parse().unwrap());
+    reqwest::Client::builder()
+        .local_address(local.parse::<std::net::IpAddr>().unwrap())
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+async fn sign_in(server: &Server, http: &reqwest::Client, password: &str) -> u16 {
+    http.post(server.url("/api/v1/auth/login"))
+        .json(&json!({"username": "amy", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn guessing_from_elsewhere_never_locks_the_real_user_out() {
+    let org = Org::on(Server::start_fresh(&[(
+        "DOCKET_TRUSTED_PROXIES",
+        "127.0.0.1",
+    )]))
+    .await;
+    let server = &org.server;
+    let proxy = "127.0.0.1";
+    let amy_home = forwarded(proxy, "198.51.100.7");
+    assert_eq!(
+        sign_in(server, &amy_home, crate::harness::PASSWORD).await,
+        200
+    );
+
+    // One address hammering amy's account is slowed down itself.
+    let attacker = forwarded(proxy, "203.0.113.9");
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(sign_in(server, &attacker, "guess-guess").await);
+    }
+    assert_eq!(&statuses[..5], [401; 5], "{statuses:?}");
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+    // A first sign-in from yet another address still works.
+    let amy_office = forwarded(proxy, "192.0.2.44");
+    assert_eq!(
+        sign_in(server, &amy_office, crate::harness::PASSWORD).await,
+        200
+    );
+
+    // Guessing spread over many addresses slows strangers, not amy at an
+    // address she signed in from before.
+    for n in 0..60 {
+        let bot = forwarded(proxy, &format!("203.0.113.{}", 100 + n));
+        sign_in(server, &bot, "guess-guess").await;
+    }
+    assert_eq!(
+        sign_in(server, &forwarded(proxy, "203.0.113.200"), "guess-guess").await,
+        429
+    );
+    assert_eq!(
+        sign_in(server, &amy_home, crate::harness::PASSWORD).await,
+        200
+    );
+
+    // The header of a client that is not a trusted proxy is not believed:
+    // 127.0.0.2 claiming to forward amy's home address counts as itself.
+    let liar = forwarded("127.0.0.2", "198.51.100.7");
+    let status = liar
+        .post(server.url("/api/v1/auth/login"))
+        .json(&json!({"username": "bob", "password": "guess-guess"}))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401);
+
+    // Administrators see the failures; others may not.
+    let failures = org
+        .admin
+        .get("/api/v1/admin/failed-sign-ins?limit=500")
+        .await;
+    assert_eq!(failures.status, 200, "{}", failures.text);
+    let rows = failures.body.as_array().unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r["address"] == "203.0.113.9" && r["reason"] == "throttled")
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r["address"] == "127.0.0.2" && r["reason"] == "wrong_password")
+    );
+    assert!(!rows.iter().any(|r| r["address"] == "198.51.100.7"));
+    org.amy
+        .get("/api/v1/admin/failed-sign-ins")
+        .await
+        .problem(403);
+    let web = crate::web::Browser::new(server);
+    web.login("admin", ADMIN_PASSWORD).await;
+    let (_, page, _) = web.get("/users").await;
+    assert!(
+        page.contains("id=\"failed-sign-ins\"") && page.contains("127.0.0.2"),
+        "{page}"
+    );
+}

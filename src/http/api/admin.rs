@@ -59,8 +59,45 @@ impl std::io::Write for ChunkSender {
     }
 }
 
+/// A failed sign-in.
+#[derive(Debug, Object)]
+struct FailedSignInView {
+    at: chrono::DateTime<chrono::Utc>,
+    /// The name typed (it may not exist).
+    username: String,
+    /// The client's address (behind a trusted proxy, the one it names).
+    address: String,
+    /// `wrong_password` (or unknown user), `throttled` or `deactivated`.
+    reason: String,
+}
+
 #[OpenApi(tag = "ApiTags::Admin")]
 impl AdminApi {
+    /// The latest failed sign-ins, newest first (administrators; the last
+    /// 1,000 since the server started, each also in the log).
+    #[oai(path = "/admin/failed-sign-ins", method = "get")]
+    async fn failed_sign_ins(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        /// At most this many (default 100).
+        limit: poem_openapi::param::Query<Option<u32>>,
+    ) -> Result<Json<Vec<FailedSignInView>>, ApiError> {
+        let limit = limit.0.unwrap_or(100).min(1_000) as usize;
+        let failures = state(req).service.failed_sign_ins(&auth.0, limit)?;
+        Ok(Json(
+            failures
+                .into_iter()
+                .map(|f| FailedSignInView {
+                    at: f.at,
+                    username: f.username,
+                    address: f.address,
+                    reason: f.reason.to_owned(),
+                })
+                .collect(),
+        ))
+    }
+
     /// Rebuild the search index from the store, in the background.
     #[oai(path = "/admin/reindex", method = "post")]
     async fn reindex(&self, req: &Request, auth: TokenAuth) -> Result<ReindexStarted, ApiError> {

@@ -35,11 +35,23 @@ enum LoggedOut {
     Done,
 }
 
-/// The client's address, for rate limiting failed logins.
+/// The client's address, for rate limiting: the connection's peer, or
+/// what a trusted reverse proxy says in `X-Forwarded-For`.
 pub fn client_address(req: &Request) -> Option<String> {
-    req.remote_addr()
-        .as_socket_addr()
-        .map(|a| a.ip().to_string())
+    let peer = req.remote_addr().as_socket_addr()?.ip();
+    let configured = &state(req).service.config().auth.trusted_proxies;
+    if configured.is_empty() {
+        return Some(peer.to_string());
+    }
+    // Checked when the configuration was loaded.
+    let trusted = crate::domain::network::parse_networks(configured).unwrap_or_default();
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    Some(crate::domain::network::client_behind_proxies(peer, &forwarded, &trusted).to_string())
 }
 
 #[OpenApi(tag = "ApiTags::Auth")]

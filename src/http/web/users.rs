@@ -34,10 +34,34 @@ pub fn users_page(req: &Request) -> Result<Response, WebError> {
             username: u.username,
         })
         .collect();
+    let failed_sign_ins = app(req)
+        .service
+        .failed_sign_ins(&session.user, 20)?
+        .into_iter()
+        .map(|f| FailedSignInRow {
+            at: When::new(f.at),
+            username: f.username,
+            address: f.address,
+            reason: match f.reason {
+                "throttled" => "Refused: too many failures",
+                "deactivated" => "Account deactivated",
+                "second_factor" => "Wrong second factor",
+                _ => "Wrong password or unknown user",
+            },
+        })
+        .collect();
     html(UsersPage {
         nav: Nav::new(&session, "users"),
         rows,
+        failed_sign_ins,
     })
+}
+
+pub struct FailedSignInRow {
+    pub at: When,
+    pub username: String,
+    pub address: String,
+    pub reason: &'static str,
 }
 
 #[derive(Deserialize)]
@@ -88,6 +112,8 @@ pub struct AccountPage {
 pub struct UsersPage {
     pub nav: Nav,
     pub rows: Vec<UserRow>,
+    /// The latest failed sign-ins, newest first.
+    pub failed_sign_ins: Vec<FailedSignInRow>,
 }
 
 #[derive(Deserialize)]
