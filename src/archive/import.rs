@@ -170,6 +170,8 @@ impl Importer {
             password_hash: self.password_hash.clone(),
             created_at: chrono::Utc::now(),
             deactivated_at: None,
+            second_factor: None,
+            pending_second_factor: None,
             username,
         };
         let added = self

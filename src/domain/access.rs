@@ -63,6 +63,8 @@ mod tests {
             password_hash: String::new(),
             created_at: Utc::now(),
             deactivated_at: None,
+            second_factor: None,
+            pending_second_factor: None,
         }
     }
 

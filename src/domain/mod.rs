@@ -16,6 +16,7 @@ pub mod network;
 pub mod profile;
 pub mod retry;
 pub mod saved_reply;
+pub mod second_factor;
 pub mod time;
 pub mod user;
 pub mod validate;

@@ -141,6 +141,8 @@ mod tests {
             password_hash: String::new(),
             created_at: chrono::Utc::now(),
             deactivated_at: None,
+            second_factor: None,
+            pending_second_factor: None,
         };
         let text = fill(
             "Hi {{customer.name}}, about #{{ case.number }} ({{case.subject}}): {{agent.name}}, {{channel.name}}",

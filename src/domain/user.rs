@@ -30,6 +30,13 @@ pub struct User {
     /// its cases and history stay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivated_at: Option<Timestamp>,
+    /// Two-factor sign-in, once enrolled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_factor: Option<super::second_factor::SecondFactor>,
+    /// A secret being enrolled: it becomes the second factor with its
+    /// first correct code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_second_factor: Option<String>,
 }
 
 impl User {

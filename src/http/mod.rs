@@ -63,6 +63,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .nest(
             "/api/v1",
             api.into_endpoint()
+                .with(api::SecondFactorGate)
                 .catch_all_error(error::problem_for_poem_error),
         )
         .nest("/hooks", hooks::routes())

@@ -129,7 +129,7 @@ impl Service {
         Ok((issued, csrf))
     }
 
-    async fn issue(
+    pub(super) async fn issue(
         &self,
         username: &str,
         kind: TokenKind,
@@ -163,7 +163,7 @@ impl Service {
     }
 
     /// The user an unexpired token of `kind` belongs to.
-    fn resolve_token(
+    pub(super) fn resolve_token(
         &self,
         token: &str,
         kind: TokenKind,

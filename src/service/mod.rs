@@ -30,6 +30,7 @@ mod presence;
 mod previews;
 mod profiles;
 mod saved_replies;
+mod second_factor;
 mod social;
 mod time;
 mod updates;
@@ -63,6 +64,7 @@ pub use mailboxes::MailStatus;
 pub use presence::{Presence, Viewer};
 pub use previews::{CaseSummary, DuplicatePreview, MergePreview, MessageSummary, SplitPreview};
 pub use saved_replies::FilledReply;
+pub use second_factor::{Enrolment, TokenSummary};
 pub use time::{NewTimeEntry, TimeEntryChange};
 pub use updates::{FromChoice, NewUpdate, check_update};
 pub use users::{NewUser, UserChange, random_password, unusable_password_hash};
@@ -219,6 +221,8 @@ impl Service {
             password_hash: String::new(),
             created_at: chrono::Utc::now(),
             deactivated_at: None,
+            second_factor: None,
+            pending_second_factor: None,
         }
     }
 

@@ -163,6 +163,8 @@ impl Service {
             password_hash,
             created_at: now(),
             deactivated_at: None,
+            second_factor: None,
+            pending_second_factor: None,
         };
         self.store
             .write(move |txn| {

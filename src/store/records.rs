@@ -24,6 +24,9 @@ pub enum TokenKind {
     Api,
     /// A browser session cookie.
     Session,
+    /// A browser between its password and its second factor: good for
+    /// nothing but the second step, for a few minutes.
+    SecondStep,
 }
 
 /// A token as stored: only its hash is the key, never the token itself.
@@ -96,6 +99,10 @@ pub trait Reads {
         visit: &mut dyn FnMut(ActivityEvent) -> bool,
     ) -> StoreResult<()>;
     fn token(&self, hash: &[u8]) -> StoreResult<Option<TokenRecord>>;
+    /// Every token and session of `username`, with its hash.
+    fn tokens_of(&self, username: &str) -> StoreResult<Vec<(Vec<u8>, TokenRecord)>>;
+    /// Whether staff must sign in with a second factor.
+    fn second_factor_required(&self) -> StoreResult<bool>;
     fn outbox_cursor(&self, consumer: Consumer) -> StoreResult<u64>;
     /// The sequence of the newest outbox entry ever written.
     fn outbox_head(&self) -> StoreResult<u64>;
@@ -242,6 +249,25 @@ macro_rules! impl_reads {
                 found.map(|v| decode("token", v.value())).transpose()
             }
 
+            fn tokens_of(&self, username: &str) -> StoreResult<Vec<(Vec<u8>, TokenRecord)>> {
+                let table = self.open_table(TOKENS)?;
+                let mut found = Vec::new();
+                for entry in table.iter()? {
+                    let (hash, value) = entry?;
+                    let record: TokenRecord = decode("token", value.value())?;
+                    if record.username == username {
+                        found.push((hash.value().to_vec(), record));
+                    }
+                }
+                Ok(found)
+            }
+
+            fn second_factor_required(&self) -> StoreResult<bool> {
+                let table = self.open_table(META)?;
+                let found = table.get(KEY_REQUIRE_SECOND_FACTOR)?;
+                Ok(found.is_some_and(|v| v.value() == 1))
+            }
+
             fn outbox_cursor(&self, consumer: Consumer) -> StoreResult<u64> {
                 let table = self.open_table(OUTBOX_CURSORS)?;
                 let found = table.get(consumer.name())?;
@@ -335,6 +361,7 @@ pub trait Writes: Reads {
     fn enqueue(&self, event: &OutboxEvent) -> StoreResult<u64>;
     fn put_token(&self, hash: &[u8], record: &TokenRecord) -> StoreResult<()>;
     fn delete_token(&self, hash: &[u8]) -> StoreResult<bool>;
+    fn set_second_factor_required(&self, required: bool) -> StoreResult<()>;
     /// Records that `username` opened the case at `at` (seconds).
     fn mark_read(&self, username: &str, number: CaseNumber, at: u64) -> StoreResult<()>;
     /// Deletes every token and session of `username` but `keep` (a hash).
@@ -510,6 +537,12 @@ impl Writes for WriteTxn {
 
     fn delete_token(&self, hash: &[u8]) -> StoreResult<bool> {
         Ok(self.open_table(TOKENS)?.remove(hash)?.is_some())
+    }
+
+    fn set_second_factor_required(&self, required: bool) -> StoreResult<()> {
+        self.open_table(META)?
+            .insert(KEY_REQUIRE_SECOND_FACTOR, u64::from(required))?;
+        Ok(())
     }
 
     fn mark_read(&self, username: &str, number: CaseNumber, at: u64) -> StoreResult<()> {

@@ -100,4 +100,6 @@ pub const KEY_NEXT_TIME_ENTRY: &str = "next_time_entry_id";
 pub const KEY_NEXT_FILE: &str = "next_file_id";
 pub const KEY_NEXT_MAIL_JOB: &str = "next_mail_job_id";
 pub const KEY_NEXT_JOB: &str = "next_job_id";
+/// 1 when staff must sign in with a second factor.
+pub const KEY_REQUIRE_SECOND_FACTOR: &str = "require_second_factor";
 pub const KEY_NEXT_SAVED_REPLY: &str = "next_saved_reply_id";

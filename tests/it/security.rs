@@ -272,3 +272,350 @@ async fn guessing_from_elsewhere_never_locks_the_real_user_out() {
         "{page}"
     );
 }
+
+/// What an authenticator app shows for `secret` now, `offset` steps of 30
+/// seconds away.
+fn app_code(secret: &str, offset: i64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .unwrap();
+    let totp = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        bytes,
+        None,
+        String::new(),
+    )
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    totp.generate((now + offset * 30) as u64)
+}
+
+/// Turns on amy's second factor through the API; her secret and recovery
+/// codes.
+async fn enrol(client: &crate::harness::Client) -> (String, Vec<String>) {
+    let started = client.post("/api/v1/me/second-factor", json!({})).await;
+    assert_eq!(started.status, 201, "{}", started.text);
+    let secret = started.body["secret"].as_str().unwrap().to_owned();
+    assert!(
+        started.body["otpauth_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/")
+    );
+    let wrong = client
+        .post(
+            "/api/v1/me/second-factor/confirm",
+            json!({"code": "000000"}),
+        )
+        .await;
+    assert!(wrong.problem(422).contains("not right"));
+    let confirmed = client
+        .post(
+            "/api/v1/me/second-factor/confirm",
+            json!({"code": app_code(&secret, 0)}),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    let codes: Vec<String> = confirmed.body["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10);
+    (secret, codes)
+}
+
+async fn api_login(server: &Server, code: Option<&str>) -> crate::harness::Answer {
+    let mut body = json!({"username": "amy", "password": crate::harness::PASSWORD});
+    if let Some(code) = code {
+        body["code"] = json!(code);
+    }
+    crate::harness::Client::anonymous(server)
+        .post("/api/v1/auth/login", body)
+        .await
+}
+
+#[tokio::test]
+async fn two_factor_sign_in_through_the_api_and_the_rule_that_requires_it() {
+    let org = Org::new().await;
+    let (secret, recovery) = enrol(&org.amy).await;
+    assert_eq!(org.amy.get("/api/v1/me").await.body["second_factor"], true);
+
+    // The password alone is not enough; a code works once; a recovery
+    // code works once.
+    let detail = api_login(&org.server, None).await.problem(401);
+    assert!(detail.contains("code"), "{detail}");
+    api_login(&org.server, Some("123456")).await.problem(422);
+    let code = app_code(&secret, 1);
+    let signed_in = api_login(&org.server, Some(&code)).await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+    api_login(&org.server, Some(&code)).await.problem(422);
+    assert_eq!(api_login(&org.server, Some(&recovery[0])).await.status, 200);
+    api_login(&org.server, Some(&recovery[0]))
+        .await
+        .problem(422);
+
+    // Tokens: listed, created (shown once), revoked; never someone else's.
+    let created = org
+        .amy
+        .post(
+            "/api/v1/me/tokens",
+            json!({"label": "reporting script", "days": 30}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let script =
+        crate::harness::Client::with_token(&org.server, created.body["token"].as_str().unwrap());
+    assert_eq!(script.get("/api/v1/me").await.status, 200);
+    let listed = org.amy.get("/api/v1/me/tokens").await;
+    assert!(
+        !listed
+            .text
+            .contains(created.body["token"].as_str().unwrap()),
+        "never the token"
+    );
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    assert!(
+        listed
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == id.as_str() && t["label"] == "reporting script")
+    );
+    assert!(
+        listed
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["current"] == true)
+    );
+    org.max
+        .delete(&format!("/api/v1/me/tokens/{id}"))
+        .await
+        .problem(404);
+    let revoked = org.amy.delete(&format!("/api/v1/me/tokens/{id}")).await;
+    assert_eq!(revoked.status, 204, "{}", revoked.text);
+    assert_eq!(script.get("/api/v1/me").await.status, 401);
+    org.amy
+        .post("/api/v1/me/tokens", json!({"label": "", "days": 0}))
+        .await
+        .problem(422);
+
+    // Required for staff: max (no second factor) can only enrol; the
+    // partner and amy (who has one) go on working.
+    org.amy
+        .put(
+            "/api/v1/admin/sign-in-policy",
+            json!({"require_second_factor": true}),
+        )
+        .await
+        .problem(403);
+    let unprotected = org
+        .admin
+        .put(
+            "/api/v1/admin/sign-in-policy",
+            json!({"require_second_factor": true}),
+        )
+        .await;
+    assert!(unprotected.problem(409).contains("yourself first"));
+    enrol(&org.admin).await;
+    let set = org
+        .admin
+        .put(
+            "/api/v1/admin/sign-in-policy",
+            json!({"require_second_factor": true}),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    let refused = org.max.get("/api/v1/cases").await;
+    assert!(refused.problem(403).contains("two-factor"));
+    let me = org.max.get("/api/v1/me").await;
+    assert_eq!(me.body["must_set_up_second_factor"], true, "{}", me.text);
+    assert_eq!(org.pat.get("/api/v1/cases").await.status, 200);
+    assert_eq!(org.amy.get("/api/v1/cases").await.status, 200);
+    // While required, it cannot be turned off.
+    let off = org
+        .amy
+        .post(
+            "/api/v1/me/second-factor/disable",
+            json!({"code": app_code(&secret, -1)}),
+        )
+        .await;
+    off.problem(409);
+    enrol(&org.max).await;
+    assert_eq!(org.max.get("/api/v1/cases").await.status, 200);
+    // An administrator resets a lost phone.
+    let reset = org.admin.delete("/api/v1/users/amy/second-factor").await;
+    assert_eq!(reset.status, 204, "{}", reset.text);
+    assert_eq!(org.amy.get("/api/v1/me").await.body["second_factor"], false);
+    org.max
+        .delete("/api/v1/users/amy/second-factor")
+        .await
+        .problem(403);
+}
+
+#[tokio::test]
+async fn two_factor_sign_in_in_the_browser_with_a_code_and_a_recovery_code() {
+    use crate::browser::{start_browser, wait_for_containing, wait_for_path};
+    use thirtyfour::prelude::*;
+    let org = Org::new().await;
+    let (_driver, web) = start_browser().await;
+    let outcome = async {
+        let sign_in = |password: &'static str| {
+            let web = &web;
+            let base = org.server.url("/login");
+            async move {
+                web.goto(&base).await?;
+                web.find(By::Id("username")).await?.send_keys("amy").await?;
+                web.find(By::Id("password"))
+                    .await?
+                    .send_keys(password)
+                    .await?;
+                web.find(By::Id("login")).await?.click().await?;
+                WebDriverResult::Ok(())
+            }
+        };
+        // Enrol on the account page: the key, then the first code.
+        sign_in(crate::harness::PASSWORD).await?;
+        wait_for_path(&web, |p| p == "/inbox").await?;
+        web.goto(&org.server.url("/account")).await?;
+        web.find(By::Id("start-second-factor"))
+            .await?
+            .click()
+            .await?;
+        let secret = web
+            .find(By::Id("second-factor-secret"))
+            .await?
+            .text()
+            .await?;
+        assert!(
+            web.find(By::Css(".qr svg")).await.is_ok(),
+            "a QR code to scan"
+        );
+        web.find(By::Id("confirm-code"))
+            .await?
+            .send_keys("999999")
+            .await?;
+        web.find(By::Id("confirm-second-factor"))
+            .await?
+            .click()
+            .await?;
+        wait_for_containing(&web, By::Id("second-factor-error"), "not right").await?;
+        web.find(By::Id("confirm-code"))
+            .await?
+            .send_keys(app_code(&secret, 0))
+            .await?;
+        web.find(By::Id("confirm-second-factor"))
+            .await?
+            .click()
+            .await?;
+        let codes = wait_for_containing(&web, By::Id("recovery-codes"), "recovery codes").await?;
+        let recovery: Vec<String> = codes
+            .split_whitespace()
+            .filter(|w| w.len() == 11 && w.as_bytes()[5] == b'-')
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(recovery.len(), 10, "{codes}");
+        web.find(By::Css("form[action='/logout'] button"))
+            .await?
+            .click()
+            .await?;
+        wait_for_path(&web, |p| p == "/login").await?;
+
+        // Sign in: password, then the code; a wrong code is said so.
+        sign_in(crate::harness::PASSWORD).await?;
+        wait_for_path(&web, |p| p == "/login/second-factor").await?;
+        web.find(By::Id("code")).await?.send_keys("000000").await?;
+        web.find(By::Id("verify")).await?.click().await?;
+        wait_for_containing(&web, By::Id("code-error"), "not right").await?;
+        web.find(By::Id("code"))
+            .await?
+            .send_keys(app_code(&secret, 1))
+            .await?;
+        web.find(By::Id("verify")).await?.click().await?;
+        wait_for_path(&web, |p| p == "/inbox").await?;
+        web.find(By::Css("form[action='/logout'] button"))
+            .await?
+            .click()
+            .await?;
+        wait_for_path(&web, |p| p == "/login").await?;
+
+        // A recovery code instead of the phone.
+        sign_in(crate::harness::PASSWORD).await?;
+        wait_for_path(&web, |p| p == "/login/second-factor").await?;
+        web.find(By::Id("code"))
+            .await?
+            .send_keys(&recovery[2])
+            .await?;
+        web.find(By::Id("verify")).await?.click().await?;
+        wait_for_path(&web, |p| p == "/inbox").await?;
+        web.find(By::Css("form[action='/logout'] button"))
+            .await?
+            .click()
+            .await?;
+        wait_for_path(&web, |p| p == "/login").await?;
+
+        // Required of staff: max, without a second factor, reaches nothing
+        // but his account page until he sets one up.
+        enrol(&org.admin).await;
+        let set = org
+            .admin
+            .put(
+                "/api/v1/admin/sign-in-policy",
+                json!({"require_second_factor": true}),
+            )
+            .await;
+        assert_eq!(set.status, 200);
+        web.goto(&org.server.url("/login")).await?;
+        web.find(By::Id("username")).await?.send_keys("max").await?;
+        web.find(By::Id("password"))
+            .await?
+            .send_keys(crate::harness::PASSWORD)
+            .await?;
+        web.find(By::Id("login")).await?.click().await?;
+        wait_for_path(&web, |p| p == "/account").await?;
+        assert!(web.find(By::Id("must-enrol")).await.is_ok());
+        for page in ["/inbox", "/cases/new", "/channels"] {
+            web.goto(&org.server.url(page)).await?;
+            wait_for_path(&web, |p| p == "/account").await?;
+        }
+        web.find(By::Id("start-second-factor"))
+            .await?
+            .click()
+            .await?;
+        let secret = web
+            .find(By::Id("second-factor-secret"))
+            .await?
+            .text()
+            .await?;
+        web.find(By::Id("confirm-code"))
+            .await?
+            .send_keys(app_code(&secret, 0))
+            .await?;
+        web.find(By::Id("confirm-second-factor"))
+            .await?
+            .click()
+            .await?;
+        wait_for_containing(&web, By::Id("recovery-codes"), "recovery codes").await?;
+        web.goto(&org.server.url("/inbox")).await?;
+        wait_for_path(&web, |p| p == "/inbox").await?;
+        WebDriverResult::Ok(())
+    }
+    .await;
+    if outcome.is_err()
+        && let Ok(png) = web.screenshot_as_png().await
+    {
+        let _ = std::fs::write(std::env::temp_dir().join("docket-2fa-failure.png"), png);
+    }
+    web.quit().await.unwrap();
+    outcome.unwrap();
+}

@@ -18,6 +18,9 @@ pub struct AuthApi;
 struct LoginBody {
     username: String,
     password: String,
+    /// For accounts with two-factor sign-in: the 6 digits the
+    /// authenticator app shows now, or an unused recovery code.
+    code: Option<String>,
 }
 
 #[derive(Debug, Object)]
@@ -71,6 +74,20 @@ impl AuthApi {
         let user = service
             .login(&body.0.username, &body.0.password, address.as_deref())
             .await?;
+        let user = match (&user.second_factor, body.0.code.as_deref()) {
+            (None, _) => user,
+            (Some(_), Some(code)) => {
+                service
+                    .prove_second_factor(&user.username, code, address.as_deref())
+                    .await?
+            }
+            (Some(_), None) => {
+                return Err(crate::service::ServiceError::Unauthorized(
+                    "this account signs in with a second factor: send the 6 digits the authenticator app shows, or a recovery code, as `code`".into(),
+                )
+                .into());
+            }
+        };
         let days = service.config().auth.api_token_days;
         let issued = service
             .issue_api_token(&user.username, "login", Some(days))

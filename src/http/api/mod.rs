@@ -1,6 +1,7 @@
 //! The REST API (poem-openapi): one module per resource. The OpenAPI
 //! document is generated from these types.
 
+mod account;
 mod admin;
 mod ai;
 pub mod auth;
@@ -82,6 +83,7 @@ pub type Apis = (
         previews::PreviewsApi,
         ai::AiApi,
         ai::AssistApi,
+        account::AccountApi,
     ),
 );
 
@@ -113,3 +115,47 @@ fn state(req: &Request) -> &Arc<AppState> {
 
 pub use auth::client_address;
 pub use events::case_events;
+
+/// Keeps staff who must enrol a second factor to enrolment: every other
+/// request with their token is refused until they have one.
+pub struct SecondFactorGate;
+
+/// What someone who must enrol may still reach (paths under `/api/v1`).
+fn open_while_enrolling(path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    let path = path.strip_prefix("/api/v1").unwrap_or(path);
+    matches!(path, "/me" | "/auth/login" | "/auth/logout") || path.starts_with("/me/second-factor")
+}
+
+impl<E: poem::Endpoint> poem::Middleware<E> for SecondFactorGate {
+    type Output = SecondFactorGateEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        SecondFactorGateEndpoint { inner }
+    }
+}
+
+pub struct SecondFactorGateEndpoint<E> {
+    inner: E,
+}
+
+impl<E: poem::Endpoint> poem::Endpoint for SecondFactorGateEndpoint<E> {
+    type Output = poem::Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Self::Output> {
+        if !open_while_enrolling(req.uri().path())
+            && let (Some(token), Some(state)) = (bearer_token(&req), req.data::<Arc<AppState>>())
+            && let Ok(Some(user)) = state.service.authenticate_api_token(token)
+            && state.service.must_enrol(&user).unwrap_or(false)
+        {
+            let refused = crate::http::error::ApiError::new(
+                poem::http::StatusCode::FORBIDDEN,
+                "this organisation requires two-factor sign-in: set it up on your account page (or with POST /api/v1/me/second-factor) first",
+            );
+            return Ok(poem::IntoResponse::into_response(refused));
+        }
+        Ok(poem::IntoResponse::into_response(
+            self.inner.call(req).await?,
+        ))
+    }
+}

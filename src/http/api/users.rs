@@ -77,6 +77,11 @@ struct Me {
     #[oai(flatten)]
     user: UserView,
     channels: Vec<MyChannel>,
+    /// Two-factor sign-in is on for this account.
+    second_factor: bool,
+    /// The organisation requires a second factor this account does not
+    /// have yet: until it is set up, only enrolment is open.
+    must_set_up_second_factor: bool,
 }
 
 #[derive(ApiResponse)]
@@ -182,7 +187,10 @@ impl UsersApi {
                 name: c.name,
             })
             .collect();
+        let must_enrol = state(req).service.must_enrol(&user)?;
         Ok(Json(Me {
+            second_factor: user.second_factor.is_some(),
+            must_set_up_second_factor: must_enrol,
             user: user.into(),
             channels,
         }))

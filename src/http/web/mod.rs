@@ -1,6 +1,7 @@
 //! The web UI: server-rendered pages and plain HTML forms (POST, then
 //! redirect), with a session cookie and a CSRF token on every form.
 
+mod account;
 mod assets;
 mod automation;
 mod case;
@@ -38,6 +39,10 @@ pub fn routes() -> Route {
         .at(
             "/login",
             get(session::login_page).post(session::login_submit),
+        )
+        .at(
+            "/login/second-factor",
+            get(session::second_step_page).post(session::second_step_submit),
         )
         .at("/logout", post(session::logout))
         .at("/inbox", get(inbox::inbox))
@@ -127,11 +132,31 @@ pub fn routes() -> Route {
             post(automation::delete_category),
         )
         .at("/users/:username", post(users::update_user))
+        .at("/users/sign-in-policy", post(users::save_sign_in_rules))
+        .at(
+            "/users/:username/second-factor/reset",
+            post(users::reset_second_factor),
+        )
         .at("/users/:username/deactivate", post(users::deactivate_user))
         .at("/users/:username/reactivate", post(users::reactivate_user))
         .at(
             "/account",
-            get(users::account_page).post(users::change_password),
+            get(account::account_page).post(users::change_password),
         )
+        .at("/account/second-factor", post(account::start_second_factor))
+        .at(
+            "/account/second-factor/confirm",
+            post(account::confirm_second_factor),
+        )
+        .at(
+            "/account/second-factor/recovery-codes",
+            post(account::renew_recovery_codes),
+        )
+        .at(
+            "/account/second-factor/disable",
+            post(account::disable_second_factor),
+        )
+        .at("/account/tokens", post(account::create_token))
+        .at("/account/tokens/:id/revoke", post(account::revoke_token))
         .at("/static/*path", get(assets::serve))
 }

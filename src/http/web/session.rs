@@ -15,6 +15,8 @@ use crate::service::{ServiceError, Session};
 
 const SESSION_COOKIE: &str = "docket_session";
 const LOGIN_CSRF_COOKIE: &str = "docket_login";
+/// Between the password and the second factor.
+const SECOND_STEP_COOKIE: &str = "docket_second_step";
 
 /// A failure in the web UI, shown as a readable page.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +32,9 @@ pub enum WebError {
     /// A fault on the server's side (logged); the person sees a plain apology.
     #[error("something went wrong on the server; the server log has details")]
     Internal(String),
+    /// A member of staff must set up a second factor before anything else.
+    #[error("set up two-factor sign-in first")]
+    EnrolFirst,
     /// Values refused, each named by the label its form shows.
     #[error("{}", .0.iter().map(|(label, message)| if message.starts_with(label.as_str()) { format!("{message}.") } else { format!("{label}: {message}.") }).collect::<Vec<_>>().join(" "))]
     Fields(Vec<(String, String)>),
@@ -44,7 +49,7 @@ impl From<crate::domain::RuleError> for WebError {
 impl WebError {
     fn status(&self) -> StatusCode {
         match self {
-            WebError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            WebError::LoginRequired { .. } | WebError::EnrolFirst => StatusCode::SEE_OTHER,
             WebError::Csrf => StatusCode::FORBIDDEN,
             WebError::BadInput(_) => StatusCode::BAD_REQUEST,
             WebError::Fields(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -63,6 +68,9 @@ impl poem::error::ResponseError for WebError {
         if let WebError::LoginRequired { next } = self {
             let target = format!("/login?next={}", urlencode(next));
             return Redirect::see_other(target).into_response();
+        }
+        if let WebError::EnrolFirst = self {
+            return Redirect::see_other("/account?enrol=1#second-factor").into_response();
         }
         let status = WebError::status(self);
         let message = match self {
@@ -121,7 +129,7 @@ pub(in crate::http::web) fn in_words(error: &ServiceError) -> String {
     }
 }
 
-fn capitalise(text: &str) -> String {
+pub(in crate::http::web) fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
@@ -163,10 +171,19 @@ pub fn session_token(req: &Request) -> Option<&str> {
 
 /// The logged-in session, if any.
 pub fn current_session(req: &Request) -> Result<Option<Session>, WebError> {
-    match cookie(req, SESSION_COOKIE) {
-        Some(token) => Ok(app(req).service.authenticate_session(token)?),
-        None => Ok(None),
+    let Some(token) = cookie(req, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let Some(session) = app(req).service.authenticate_session(token)? else {
+        return Ok(None);
+    };
+    // Staff who must set up a second factor can do that and nothing else.
+    let path = req.uri().path();
+    let enrolling = path == "/logout" || path == "/account" || path.starts_with("/account/");
+    if !enrolling && app(req).service.must_enrol(&session.user)? {
+        return Err(WebError::EnrolFirst);
     }
+    Ok(Some(session))
 }
 
 /// The logged-in session, or a redirect to the login page and back.
@@ -315,12 +332,152 @@ pub async fn login_submit(
         }
         Err(e) => return Err(e.into()),
     };
-    let (issued, _csrf) = service.start_session(&user).await?;
+    if user.second_factor.is_some() {
+        let step = service.start_second_step(&user).await?;
+        let target = format!("/login/second-factor?next={}", urlencode(&next));
+        let mut response = Redirect::see_other(target).into_response();
+        set_cookie(&mut response, req, SECOND_STEP_COOKIE, &step.token, 300);
+        return Ok(response);
+    }
+    signed_in(req, &user, next).await
+}
+
+/// Starts the session and goes where the person was headed.
+async fn signed_in(
+    req: &Request,
+    user: &crate::domain::user::User,
+    next: String,
+) -> Result<Response, WebError> {
+    let service = &app(req).service;
+    let (issued, _csrf) = service.start_session(user).await?;
     let mut response = Redirect::see_other(next).into_response();
     let max_age = i64::from(service.config().auth.session_hours) * 3600;
     set_cookie(&mut response, req, SESSION_COOKIE, &issued.token, max_age);
     set_cookie(&mut response, req, LOGIN_CSRF_COOKIE, "", 0);
+    set_cookie(&mut response, req, SECOND_STEP_COOKIE, "", 0);
     Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "second_factor.html")]
+pub struct SecondFactorPage {
+    pub username: String,
+    pub next: String,
+    pub error: Option<String>,
+    pub csrf: String,
+}
+
+fn render_second_step(
+    req: &Request,
+    username: String,
+    next: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let csrf = hex::encode(rand::random::<[u8; 16]>());
+    let page = SecondFactorPage {
+        username,
+        next,
+        error,
+        csrf: csrf.clone(),
+    };
+    let mut response = (status, Html(page.render().unwrap_or_default())).into_response();
+    set_cookie(&mut response, req, LOGIN_CSRF_COOKIE, &csrf, 3600);
+    response
+}
+
+#[handler]
+pub fn second_step_page(
+    req: &Request,
+    Query(query): Query<LoginQuery>,
+) -> Result<Response, WebError> {
+    let next = safe_next(query.next.as_deref());
+    let user = match cookie(req, SECOND_STEP_COOKIE) {
+        Some(token) => app(req).service.second_step_user(token)?,
+        None => None,
+    };
+    match user {
+        Some(user) => Ok(render_second_step(
+            req,
+            user.username,
+            next,
+            None,
+            StatusCode::OK,
+        )),
+        None => {
+            Ok(Redirect::see_other(format!("/login?next={}", urlencode(&next))).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SecondStepForm {
+    code: String,
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    csrf: String,
+}
+
+#[handler]
+pub async fn second_step_submit(
+    req: &Request,
+    Form(form): Form<SecondStepForm>,
+) -> Result<Response, WebError> {
+    let next = safe_next(form.next.as_deref());
+    let service = &app(req).service;
+    let Some(token) = cookie(req, SECOND_STEP_COOKIE) else {
+        return Ok(render_login(
+            req,
+            next,
+            Some("The sign-in took too long; please start again.".into()),
+            StatusCode::UNAUTHORIZED,
+        ));
+    };
+    let Some(waiting) = service.second_step_user(token)? else {
+        return Ok(render_login(
+            req,
+            next,
+            Some("The sign-in took too long; please start again.".into()),
+            StatusCode::UNAUTHORIZED,
+        ));
+    };
+    if !cookie(req, LOGIN_CSRF_COOKIE).is_some_and(|expected| tokens_match(expected, &form.csrf)) {
+        let message = "The form expired; please type the code again.".to_owned();
+        return Ok(render_second_step(
+            req,
+            waiting.username,
+            next,
+            Some(message),
+            StatusCode::FORBIDDEN,
+        ));
+    }
+    let address = crate::http::api::client_address(req);
+    match service
+        .finish_second_step(token, &form.code, address.as_deref())
+        .await
+    {
+        Ok(user) => signed_in(req, &user, next).await,
+        Err(e @ (ServiceError::Invalid { .. } | ServiceError::RateLimited { .. })) => {
+            let status = if matches!(e, ServiceError::RateLimited { .. }) {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let message = match &e {
+                ServiceError::Invalid { message, .. } => capitalise(message),
+                other => capitalise(&other.to_string()),
+            };
+            Ok(render_second_step(
+                req,
+                waiting.username,
+                next,
+                Some(message),
+                status,
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]

@@ -2,7 +2,7 @@
 //! reactivate), and a user's own account page.
 
 use askama::Template;
-use poem::web::{Form, Path, Query, Redirect};
+use poem::web::{Form, Path, Redirect};
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 
@@ -29,6 +29,7 @@ pub fn users_page(req: &Request) -> Result<Response, WebError> {
                     selected: *r == u.role,
                 })
                 .collect(),
+            second_factor: u.second_factor.is_some(),
             email: u.email.unwrap_or_default(),
             display_name: u.display_name,
             username: u.username,
@@ -54,6 +55,7 @@ pub fn users_page(req: &Request) -> Result<Response, WebError> {
         nav: Nav::new(&session, "users"),
         rows,
         failed_sign_ins,
+        second_factor_required: app(req).service.second_factor_required()?,
     })
 }
 
@@ -64,28 +66,6 @@ pub struct FailedSignInRow {
     pub reason: &'static str,
 }
 
-#[derive(Deserialize)]
-pub struct AccountQuery {
-    changed: Option<String>,
-}
-
-#[handler]
-pub fn account_page(
-    req: &Request,
-    Query(query): Query<AccountQuery>,
-) -> Result<Response, WebError> {
-    let session = require_session(req)?;
-    let user = &session.user;
-    html(AccountPage {
-        username: user.username.clone(),
-        display_name: user.display_name.clone(),
-        email: user.email.clone().unwrap_or_else(|| "—".into()),
-        role: user.role.as_str(),
-        changed: query.changed.is_some(),
-        nav: Nav::new(&session, "account"),
-    })
-}
-
 pub struct UserRow {
     pub username: String,
     pub display_name: String,
@@ -94,17 +74,7 @@ pub struct UserRow {
     pub roles: Vec<Choice>,
     pub created: When,
     pub active: bool,
-}
-
-#[derive(Template)]
-#[template(path = "users/account.html")]
-pub struct AccountPage {
-    pub nav: Nav,
-    pub username: String,
-    pub display_name: String,
-    pub email: String,
-    pub role: &'static str,
-    pub changed: bool,
+    pub second_factor: bool,
 }
 
 #[derive(Template)]
@@ -114,6 +84,40 @@ pub struct UsersPage {
     pub rows: Vec<UserRow>,
     /// The latest failed sign-ins, newest first.
     pub failed_sign_ins: Vec<FailedSignInRow>,
+    pub second_factor_required: bool,
+}
+
+#[derive(Deserialize)]
+pub struct SignInRulesForm {
+    csrf: String,
+    require_second_factor: Option<String>,
+}
+
+#[handler]
+pub async fn save_sign_in_rules(
+    req: &Request,
+    Form(form): Form<SignInRulesForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    app(req)
+        .service
+        .set_second_factor_required(&session.user, form.require_second_factor.is_some())
+        .await?;
+    Ok(Redirect::see_other("/users#sign-in-rules"))
+}
+
+#[handler]
+pub async fn reset_second_factor(
+    req: &Request,
+    Path(username): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect, WebError> {
+    let session = require_form_session(req, &form.csrf)?;
+    app(req)
+        .service
+        .reset_second_factor(&session.user, &username)
+        .await?;
+    Ok(Redirect::see_other(format!("/users#user-{username}")))
 }
 
 #[derive(Deserialize)]
