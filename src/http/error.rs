@@ -29,8 +29,8 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong and what to do about it.
     pub detail: String,
-    /// For 422: each field that was rejected.
-    #[oai(skip_serializing_if_is_empty)]
+    /// For 422: each field that was rejected (absent otherwise).
+    #[oai(default, skip_serializing_if_is_empty)]
     pub errors: Vec<FieldProblem>,
 }
 
@@ -114,9 +114,10 @@ pub fn status_of(err: &ServiceError) -> StatusCode {
             SearchError::Index(_) => StatusCode::INTERNAL_SERVER_ERROR,
         },
         ServiceError::Output(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        // Not a failure of the server: this desk has no model to ask.
         ServiceError::Model(
             crate::llm::LlmError::NotConfigured | crate::llm::LlmError::NotAllowed(_),
-        ) => StatusCode::SERVICE_UNAVAILABLE,
+        ) => StatusCode::CONFLICT,
         ServiceError::Model(_) => StatusCode::BAD_GATEWAY,
         ServiceError::Store(
             crate::store::StoreError::Closed | crate::store::StoreError::Reopening,
@@ -197,8 +198,16 @@ impl ApiResponse for ApiError {
                 problem(404, "Not found, or not visible to this user"),
                 problem(409, "Conflicts with the record's current state"),
                 problem(413, "The body is too large"),
+                problem(415, "The body is not of a type this endpoint takes"),
                 problem(422, "A field failed validation"),
                 problem(429, "Too many attempts"),
+                problem(500, "The server failed; its log has details"),
+                problem(502, "The language model failed to answer"),
+                problem(
+                    503,
+                    "The store is being reopened after a failure; try again shortly",
+                ),
+                problem(507, "The disk is full; nothing was saved"),
             ],
         }
     }

@@ -237,7 +237,7 @@ async fn without_a_model_nothing_is_offered_and_nothing_else_changes() {
     let summary = admin
         .post(&format!("/api/v1/cases/{number}/summary"), json!({}))
         .await;
-    assert_eq!(summary.status, 503, "{}", summary.text);
+    assert_eq!(summary.status, 409, "{}", summary.text);
     assert!(
         summary.text.contains("no language model"),
         "{}",

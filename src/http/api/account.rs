@@ -51,6 +51,7 @@ struct TokenView {
     kind: String,
     label: String,
     created_at: DateTime<Utc>,
+    #[oai(nullable)]
     expires_at: Option<DateTime<Utc>>,
     /// The token this request is made with.
     current: bool,
@@ -83,6 +84,7 @@ struct NewTokenBody {
     label: String,
     /// Days until it expires; absent: it never does.
     #[oai(validator(minimum(value = "1"), maximum(value = "3650")))]
+    #[oai(nullable)]
     days: Option<u32>,
 }
 

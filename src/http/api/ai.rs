@@ -25,8 +25,10 @@ struct LabelFiguresView {
     /// Held-out cases of this label.
     held_out: u32,
     /// Of the held-out cases it gave this label, the share that had it.
+    #[oai(nullable)]
     precision: Option<f32>,
     /// Of the held-out cases with this label, the share it found.
+    #[oai(nullable)]
     recall: Option<f32>,
 }
 
@@ -34,6 +36,7 @@ struct LabelFiguresView {
 #[derive(Debug, Object)]
 struct ModelView {
     /// The share of held-out cases it got right.
+    #[oai(nullable)]
     accuracy: Option<f32>,
     held_out: u32,
     labels: Vec<LabelFiguresView>,
@@ -72,6 +75,7 @@ struct CategoryAiView {
     name: String,
     /// Applied by the agent itself at or above this confidence; absent:
     /// only suggested.
+    #[oai(nullable)]
     ai_threshold: Option<f32>,
     /// Cases the agent filed in this category itself in the last 7 days.
     applied_last_week: u32,
@@ -83,8 +87,10 @@ struct AiStatusView {
     /// Predicting at intake and learning (`[ai] enabled`).
     enabled: bool,
     /// When it last learned; absent before it has learned anything.
+    #[oai(nullable)]
     trained_at: Option<DateTime<Utc>>,
     /// Why it predicts nothing, when it does not.
+    #[oai(nullable)]
     note: Option<String>,
     /// The category spam goes to.
     spam_category: String,
@@ -93,8 +99,11 @@ struct AiStatusView {
     /// Every fifth case (by number) is held out: never learned from, only
     /// scored on.
     held_out_every: u64,
+    #[oai(nullable)]
     category: Option<ModelView>,
+    #[oai(nullable)]
     spam: Option<ModelView>,
+    #[oai(nullable)]
     priority: Option<ModelView>,
     categories: Vec<CategoryAiView>,
 }
@@ -147,10 +156,14 @@ struct TrainingView {
     labelled_cases: u64,
     seconds: f64,
     /// Held-out accuracy of the new models.
+    #[oai(nullable)]
     category_accuracy: Option<f32>,
+    #[oai(nullable)]
     spam_accuracy: Option<f32>,
     /// Held-out accuracy, on the same cases, of the models they replace.
+    #[oai(nullable)]
     previous_category_accuracy: Option<f32>,
+    #[oai(nullable)]
     previous_spam_accuracy: Option<f32>,
 }
 

@@ -20,6 +20,7 @@ struct LoginBody {
     password: String,
     /// For accounts with two-factor sign-in: the 6 digits the
     /// authenticator app shows now, or an unused recovery code.
+    #[oai(nullable)]
     code: Option<String>,
 }
 
@@ -27,6 +28,7 @@ struct LoginBody {
 struct LoginAnswer {
     /// Send as `Authorization: Bearer TOKEN`.
     token: String,
+    #[oai(nullable)]
     expires_at: Option<DateTime<Utc>>,
     user: UserView,
 }

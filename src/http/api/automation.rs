@@ -26,6 +26,7 @@ struct CategoryView {
     /// The AI agent applies this category itself when at least this sure
     /// (0–1); absent: it only suggests it. On the spam category, the spam
     /// probability above which a case is filed as spam.
+    #[oai(nullable)]
     ai_threshold: Option<f32>,
     created_at: DateTime<Utc>,
 }
@@ -46,8 +47,10 @@ impl From<Category> for CategoryView {
 #[serde(deny_unknown_fields)]
 struct NewCategoryBody {
     name: String,
+    #[oai(nullable)]
     auto_resolve: Option<bool>,
     /// See the category's `ai_threshold`.
+    #[oai(nullable)]
     ai_threshold: Option<f32>,
 }
 
@@ -56,7 +59,9 @@ struct NewCategoryBody {
 #[serde(deny_unknown_fields)]
 struct CategoryPatchBody {
     /// A new name.
+    #[oai(nullable)]
     name: Option<String>,
+    #[oai(nullable)]
     auto_resolve: Option<bool>,
     /// A confidence between 0 and 1, or `null` to only suggest.
     #[serde(default)]
@@ -80,8 +85,11 @@ enum Deleted {
 struct ScriptErrorView {
     file: String,
     /// The hook that failed; absent for compile errors.
+    #[oai(nullable)]
     hook: Option<String>,
+    #[oai(nullable)]
     line: Option<u64>,
+    #[oai(nullable)]
     column: Option<u64>,
     message: String,
 }
@@ -130,7 +138,9 @@ struct PluginView {
     /// `broken` (nothing of it runs).
     status: String,
     /// Why the file on disk does not compile.
+    #[oai(nullable)]
     error: Option<ScriptErrorView>,
+    #[oai(nullable)]
     loaded_at: Option<DateTime<Utc>>,
     /// The hooks it defines.
     hooks: Vec<String>,
@@ -168,7 +178,7 @@ struct ProfileFieldView {
     /// `text`, `number`, `date`, `choice` or `boolean`.
     kind: String,
     required: bool,
-    #[oai(skip_serializing_if_is_empty)]
+    #[oai(default, skip_serializing_if_is_empty)]
     choices: Vec<String>,
 }
 
@@ -199,9 +209,12 @@ struct MilestoneView {
     state: String,
     /// `first_reply`, `resolved` or `field:NAME`.
     completes_on: String,
+    #[oai(nullable)]
     completed_at: Option<DateTime<Utc>>,
     /// Whether it was completed by its due time.
+    #[oai(nullable)]
     met: Option<bool>,
+    #[oai(nullable)]
     escalated_at: Option<DateTime<Utc>>,
 }
 
@@ -210,6 +223,7 @@ struct LoomingView {
     case: u64,
     subject: String,
     channel: String,
+    #[oai(nullable)]
     assignee: Option<String>,
     milestone: String,
     due_at: DateTime<Utc>,

@@ -22,8 +22,10 @@ pub struct BulkApi;
 #[serde(deny_unknown_fields)]
 struct BulkBody {
     /// The cases to act on; or give `query`.
+    #[oai(nullable)]
     numbers: Option<Vec<u64>>,
     /// Act on every case this filter lists for you (at most 100,000).
+    #[oai(nullable)]
     query: Option<CaseFilters>,
     /// `assign`, `move`, `merge`, `close`, `delete`, `restore`,
     /// `set_category`, `set_priority`, `set_important` or `accept_ai` (the
@@ -33,15 +35,19 @@ struct BulkBody {
     #[serde(default)]
     assignee: MaybeUndefined<String>,
     /// For `move`: the channel id.
+    #[oai(nullable)]
     channel: Option<u64>,
     /// For `merge`: the case the others are merged into.
+    #[oai(nullable)]
     target: Option<u64>,
     /// For `set_category`: a name, or `null` to clear.
     #[serde(default)]
     category: MaybeUndefined<String>,
     /// For `set_priority`.
+    #[oai(nullable)]
     priority: Option<PriorityWire>,
     /// For `set_important`.
+    #[oai(nullable)]
     important: Option<bool>,
 }
 

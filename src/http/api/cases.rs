@@ -31,20 +31,30 @@ struct NewCaseBody {
     /// The channel's id.
     channel: u64,
     subject: String,
+    #[oai(nullable)]
     description: Option<String>,
+    #[oai(nullable)]
     priority: Option<PriorityWire>,
+    #[oai(nullable)]
     deadline: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     category: Option<String>,
     #[oai(rename = "type")]
     #[serde(rename = "type")]
+    #[oai(nullable)]
     case_type: Option<String>,
+    #[oai(nullable)]
     important: Option<bool>,
+    #[oai(nullable)]
     customer: Option<CustomerWire>,
+    #[oai(nullable)]
     device: Option<DeviceWire>,
     /// External conversation reference.
+    #[oai(nullable)]
     thread: Option<String>,
     /// Values of the profile fields of the case's `type` (see
     /// `GET /api/v1/profiles`).
+    #[oai(nullable)]
     profile: Option<BTreeMap<String, serde_json::Value>>,
 }
 
@@ -53,21 +63,26 @@ struct NewCaseBody {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 struct CasePatchBody {
+    #[oai(nullable)]
     subject: Option<String>,
+    #[oai(nullable)]
     description: Option<String>,
     #[oai(rename = "type")]
     #[serde(rename = "type", default)]
     case_type: MaybeUndefined<String>,
+    #[oai(nullable)]
     priority: Option<PriorityWire>,
     #[serde(default)]
     deadline: MaybeUndefined<DateTime<Utc>>,
     /// A resolved case only goes back to `open` (or use `/reopen`).
+    #[oai(nullable)]
     status: Option<StatusWire>,
     /// A username, or `null` to unassign.
     #[serde(default)]
     assignee: MaybeUndefined<String>,
     #[serde(default)]
     category: MaybeUndefined<String>,
+    #[oai(nullable)]
     important: Option<bool>,
     #[serde(default)]
     customer: MaybeUndefined<CustomerWire>,
@@ -79,6 +94,7 @@ struct CasePatchBody {
     estimate: MaybeUndefined<String>,
     /// Profile values to set, by field name; `null` clears one. Changing
     /// `type` checks the values against the new type's profile.
+    #[oai(nullable)]
     profile: Option<BTreeMap<String, serde_json::Value>>,
 }
 
@@ -87,6 +103,7 @@ struct CasePatchBody {
 #[serde(deny_unknown_fields)]
 struct CloseBody {
     /// Close as a duplicate of this case.
+    #[oai(nullable)]
     duplicate_of: Option<u64>,
 }
 
@@ -123,8 +140,10 @@ struct NoteBody {
 struct MessageBody {
     body: String,
     /// `outbound` (to the customer) when omitted.
+    #[oai(nullable)]
     direction: Option<DirectionWire>,
     /// Who wrote it, when not the user recording it.
+    #[oai(nullable)]
     from: Option<String>,
 }
 
@@ -135,6 +154,7 @@ struct ListedCaseView {
     case: CaseView,
     /// Where the words matched: HTML-escaped text with each match in
     /// `<b>...</b>`. Present for searches with `q`.
+    #[oai(nullable)]
     snippet: Option<String>,
 }
 
@@ -152,14 +172,17 @@ struct FacetsView {
 struct CaseList {
     items: Vec<ListedCaseView>,
     /// Pass as `cursor` for the next page; absent on the last page.
+    #[oai(nullable)]
     next_cursor: Option<String>,
     /// How many cases match in all (absent while the search index is first
     /// being built).
+    #[oai(nullable)]
     total: Option<u64>,
     /// True when more than `total` cases match: exact counting stops at
     /// 10,000 (except with facets or the unread filter, which count all).
     total_capped: bool,
     /// Counts per status, channel, category and assignee of all matches.
+    #[oai(nullable)]
     facets: Option<FacetsView>,
 }
 

@@ -19,6 +19,7 @@ pub struct ChannelsApi;
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 struct SettingsBody {
+    #[oai(nullable)]
     time_tracking: Option<bool>,
     /// For time-sensitive channels; `null` for none.
     #[serde(default)]
@@ -27,18 +28,22 @@ struct SettingsBody {
     #[serde(default)]
     slack_webhook_url: MaybeUndefined<String>,
     /// Agents may send updates from their own address.
+    #[oai(nullable)]
     personal_from: Option<bool>,
     /// Confirm new cases from email to their sender.
+    #[oai(nullable)]
     auto_acknowledge: Option<bool>,
     /// Believe the spam verdict in mail headers (`X-Spam-Flag: YES`,
     /// `X-Spam-Status: Yes`, `X-Spam: Yes`): mail so marked goes to the
     /// spam category. Default: on (right behind your own filtering MTA).
+    #[oai(nullable)]
     trust_spam_headers: Option<bool>,
     /// IMAP intake; `null` turns it off.
     #[serde(default)]
     imap: MaybeUndefined<ImapBody>,
     /// Meta, phone and widget connections. Secrets are write-only: leave
     /// one out to keep the stored value.
+    #[oai(nullable)]
     integrations: Option<IntegrationsBody>,
 }
 
@@ -62,12 +67,16 @@ struct IntegrationsBody {
 #[serde(deny_unknown_fields)]
 struct MetaBody {
     /// The Meta app's secret, which signs deliveries.
+    #[oai(nullable)]
     app_secret: Option<String>,
     /// The token the subscription handshake must echo.
+    #[oai(nullable)]
     verify_token: Option<String>,
     /// The page token replies are sent with.
+    #[oai(nullable)]
     page_access_token: Option<String>,
     /// Default: Meta's Graph API. Must be on the outbound allow-list.
+    #[oai(nullable)]
     api_base: Option<String>,
 }
 
@@ -76,6 +85,7 @@ struct MetaBody {
 #[serde(deny_unknown_fields)]
 struct PhoneBody {
     /// The provider's auth token, which signs callbacks.
+    #[oai(nullable)]
     auth_token: Option<String>,
 }
 
@@ -88,9 +98,11 @@ struct WidgetBody {
     /// The language model answers visitors first (needs `[llm]`); each
     /// chat is then a case in progress by the AI agent until it hands
     /// over. Left out: unchanged.
+    #[oai(nullable)]
     model_answers: Option<bool>,
     /// What the model should know when answering (opening hours,
     /// policies), at most 4,000 characters. Left out: unchanged.
+    #[oai(nullable)]
     model_instructions: Option<String>,
 }
 
@@ -122,14 +134,18 @@ impl From<IntegrationsBody> for crate::service::IntegrationsChange {
 struct ImapBody {
     host: String,
     /// Default: 993 for `tls`, 143 otherwise.
+    #[oai(nullable)]
     port: Option<u16>,
     security: ImapSecurityWire,
     username: String,
     /// Write-only. Leave out to keep the stored one.
+    #[oai(nullable)]
     password: Option<String>,
     /// Default `INBOX`.
+    #[oai(nullable)]
     folder: Option<String>,
     /// Move taken-in messages to this folder instead of marking them seen.
+    #[oai(nullable)]
     move_to: Option<String>,
 }
 
@@ -156,7 +172,9 @@ impl From<ImapBody> for crate::service::ImapChange {
 #[serde(deny_unknown_fields)]
 struct NewChannelBody {
     name: String,
+    #[oai(nullable)]
     email_address: Option<String>,
+    #[oai(nullable)]
     settings: Option<SettingsBody>,
 }
 
@@ -164,9 +182,11 @@ struct NewChannelBody {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 struct ChannelPatchBody {
+    #[oai(nullable)]
     name: Option<String>,
     #[serde(default)]
     email_address: MaybeUndefined<String>,
+    #[oai(nullable)]
     settings: Option<SettingsBody>,
 }
 

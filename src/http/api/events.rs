@@ -63,9 +63,11 @@ impl EventsApi {
         &self,
         req: &Request,
         _auth: TokenAuth,
-    ) -> EventStream<BoxStream<'static, CaseEvent>> {
+    ) -> Result<EventStream<BoxStream<'static, CaseEvent>>, crate::http::error::ApiError> {
         let token = super::bearer_token(req).unwrap_or_default().to_owned();
-        EventStream::new(case_events(state(req).clone(), Credential::ApiToken(token)))
-            .keep_alive(std::time::Duration::from_secs(15))
+        Ok(
+            EventStream::new(case_events(state(req).clone(), Credential::ApiToken(token)))
+                .keep_alive(std::time::Duration::from_secs(15)),
+        )
     }
 }

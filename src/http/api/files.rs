@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use poem::{Body, Request};
 use poem_openapi::param::Path;
-use poem_openapi::payload::{Binary, Json};
+use poem_openapi::payload::Json;
 use poem_openapi::types::multipart::Upload;
 use poem_openapi::{ApiResponse, Multipart, Object, OpenApi};
 
@@ -30,8 +30,10 @@ pub struct FileView {
     /// `.eml`; staff only).
     pub origin: String,
     /// The `Content-ID` of an inline image.
+    #[oai(nullable)]
     pub content_id: Option<String>,
     /// The activity event of the message it came or went with.
+    #[oai(nullable)]
     pub event: Option<u64>,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
@@ -70,12 +72,36 @@ enum FileCreated {
     Created(Json<FileView>),
 }
 
+/// A stored file's bytes. Its own `Content-Type` header says what they
+/// are, so the document declares any type.
+struct StoredFile(Body);
+
+impl poem_openapi::payload::Payload for StoredFile {
+    const CONTENT_TYPE: &'static str = "*/*";
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        poem_openapi::registry::MetaSchemaRef::Inline(Box::new(
+            poem_openapi::registry::MetaSchema {
+                format: Some("binary"),
+                ..poem_openapi::registry::MetaSchema::new("string")
+            },
+        ))
+    }
+}
+
+impl poem::IntoResponse for StoredFile {
+    fn into_response(self) -> poem::Response {
+        poem::Response::builder().body(self.0)
+    }
+}
+
 #[derive(ApiResponse)]
 enum FileDownload {
-    /// The file's content.
+    /// The file's content, with the type it was stored with (an image,
+    /// a PDF, a message...).
     #[oai(status = 200)]
     File(
-        Binary<Body>,
+        StoredFile,
         #[oai(header = "Content-Type")] String,
         #[oai(header = "Content-Disposition")] String,
         #[oai(header = "X-Content-Type-Options")] String,
@@ -178,7 +204,7 @@ fn download_response(record: &FileRecord, file: std::fs::File) -> FileDownload {
     };
     let body = Body::from_async_read(tokio::fs::File::from_std(file));
     FileDownload::File(
-        Binary(body),
+        StoredFile(body),
         content_type,
         content_disposition(if inline { "inline" } else { "attachment" }, &record.name),
         "nosniff".into(),

@@ -12,19 +12,28 @@ use crate::service::{AssigneeFilter, CaseQuery, QuickFilter, View};
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields, default)]
 pub struct CaseFilters {
+    #[oai(nullable)]
     pub q: Option<String>,
+    #[oai(nullable)]
     pub view: Option<String>,
     pub status: Vec<StatusWire>,
     pub channel: Vec<u64>,
     /// A username, `me` or `none`.
+    #[oai(nullable)]
     pub assignee: Option<String>,
+    #[oai(nullable)]
     pub creator: Option<String>,
+    #[oai(nullable)]
     pub category: Option<String>,
     #[oai(rename = "type")]
     #[serde(rename = "type")]
+    #[oai(nullable)]
     pub case_type: Option<String>,
+    #[oai(nullable)]
     pub priority: Option<PriorityWire>,
+    #[oai(nullable)]
     pub important: Option<bool>,
+    #[oai(nullable)]
     pub quick: Option<String>,
 }
 

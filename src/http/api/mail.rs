@@ -71,6 +71,7 @@ struct MailboxImportView {
     channel: u64,
     requested_by: String,
     requested_at: chrono::DateTime<chrono::Utc>,
+    #[oai(nullable)]
     finished_at: Option<chrono::DateTime<chrono::Utc>>,
     /// `queued`, `running`, `finished` or `failed` (the mailbox could not
     /// be read; see `error`).
@@ -86,6 +87,7 @@ struct MailboxImportView {
     /// Messages that could not be taken in, and the first of them with why.
     set_aside_count: u64,
     set_aside: Vec<String>,
+    #[oai(nullable)]
     error: Option<String>,
 }
 
@@ -137,8 +139,10 @@ struct MailReceiptView {
     event: u64,
     /// How it was matched to an existing case: `references`,
     /// `subject_token`, `plus_address` or `sender_subject`.
+    #[oai(nullable)]
     threaded_by: Option<String>,
     /// `auto_reply` or `bounce` for mail from machines.
+    #[oai(nullable)]
     noise: Option<String>,
 }
 
@@ -185,6 +189,7 @@ enum FromWire {
 #[serde(deny_unknown_fields)]
 struct UpdateBody {
     /// `channel` (default) or `me`.
+    #[oai(nullable)]
     from: Option<FromWire>,
     to: Vec<String>,
     #[serde(default)]
@@ -194,6 +199,7 @@ struct UpdateBody {
     #[oai(default)]
     bcc: Vec<String>,
     /// Default: "Re: " and the case's subject. `[#NUMBER]` is added.
+    #[oai(nullable)]
     subject: Option<String>,
     body: String,
     /// Ids of the case's files to attach.

@@ -28,7 +28,9 @@ struct CaseSummaryView {
     /// The channel's name.
     channel: String,
     /// The customer's name, else their address or phone.
+    #[oai(nullable)]
     customer: Option<String>,
+    #[oai(nullable)]
     assignee: Option<String>,
     /// Messages on the case.
     messages: u32,
@@ -107,8 +109,10 @@ struct SplitPreviewView {
     from: CaseSummaryView,
     message: MessageSummaryView,
     /// The case it would move to; absent when it would open a new case.
+    #[oai(nullable)]
     to: Option<CaseSummaryView>,
     /// The new case's subject, when it would open one.
+    #[oai(nullable)]
     new_subject: Option<String>,
 }
 

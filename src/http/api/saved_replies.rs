@@ -78,8 +78,10 @@ struct NewSavedReplyBody {
 #[serde(deny_unknown_fields)]
 struct SavedReplyPatchBody {
     #[oai(validator(min_length = 1, max_length = 100))]
+    #[oai(nullable)]
     name: Option<String>,
     #[oai(validator(min_length = 1, max_length = 20000))]
+    #[oai(nullable)]
     body: Option<String>,
 }
 

@@ -41,6 +41,7 @@ struct TimeEntryView {
     #[oai(rename = "type")]
     kind: String,
     date: NaiveDate,
+    #[oai(nullable)]
     note: Option<String>,
     created_at: DateTime<Utc>,
     /// Logged by stopping a timer.
@@ -77,8 +78,10 @@ struct TimeSheetView {
     /// Totals per time type (types with time only).
     by_type: Vec<TypeTotal>,
     /// The estimate set by a channel manager.
+    #[oai(nullable)]
     estimate_minutes: Option<u32>,
     /// When your timer on this case started, if it runs.
+    #[oai(nullable)]
     running_since: Option<DateTime<Utc>>,
 }
 
@@ -92,9 +95,12 @@ struct NewTimeBody {
     /// One of the configured time types (default: the first).
     #[oai(rename = "type")]
     #[serde(rename = "type")]
+    #[oai(nullable)]
     kind: Option<String>,
     /// The day the work was done (default: today).
+    #[oai(nullable)]
     date: Option<NaiveDate>,
+    #[oai(nullable)]
     note: Option<String>,
 }
 
@@ -102,10 +108,13 @@ struct NewTimeBody {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 struct TimePatchBody {
+    #[oai(nullable)]
     duration: Option<String>,
     #[oai(rename = "type")]
     #[serde(rename = "type")]
+    #[oai(nullable)]
     kind: Option<String>,
+    #[oai(nullable)]
     date: Option<NaiveDate>,
     #[serde(default)]
     note: MaybeUndefined<String>,

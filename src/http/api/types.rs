@@ -71,8 +71,11 @@ mirror_enum!(
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerWire {
+    #[oai(nullable)]
     pub name: Option<String>,
+    #[oai(nullable)]
     pub email: Option<String>,
+    #[oai(nullable)]
     pub phone: Option<String>,
     /// Social handles by network, e.g. `{"instagram": "@jane"}`.
     #[oai(default)]
@@ -107,7 +110,9 @@ impl From<case::Customer> for CustomerWire {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceWire {
+    #[oai(nullable)]
     pub identifier: Option<String>,
+    #[oai(nullable)]
     pub model: Option<String>,
 }
 
@@ -133,16 +138,22 @@ impl From<case::Device> for DeviceWire {
 #[derive(Debug, Clone, Object)]
 pub struct AiVerdictWire {
     /// The category it thinks most likely.
+    #[oai(nullable)]
     pub category: Option<String>,
     /// How sure it is of that category (0–1).
+    #[oai(nullable)]
     pub confidence: Option<f32>,
     /// The probability that the case is spam (0–1).
+    #[oai(nullable)]
     pub spam: Option<f32>,
     /// The priority it suggests; never applied on its own.
+    #[oai(nullable)]
     pub priority: Option<String>,
     /// The category it set itself (over that category's threshold).
+    #[oai(nullable)]
     pub applied: Option<String>,
     /// The category it suggests but did not set: one click to accept.
+    #[oai(nullable)]
     pub suggestion: Option<String>,
 }
 
@@ -172,33 +183,47 @@ pub struct CaseView {
     pub status: StatusWire,
     pub archived: bool,
     pub priority: PriorityWire,
+    #[oai(nullable)]
     pub deadline: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub category: Option<String>,
     #[oai(rename = "type")]
+    #[oai(nullable)]
     pub case_type: Option<String>,
     pub important: bool,
     pub source: SourceWire,
+    #[oai(nullable)]
     pub assignee: Option<String>,
+    #[oai(nullable)]
     pub customer: Option<CustomerWire>,
+    #[oai(nullable)]
     pub device: Option<DeviceWire>,
     /// External conversation reference.
+    #[oai(nullable)]
     pub thread: Option<String>,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
     pub updated_at: DateTime<Utc>,
     pub updated_by: String,
+    #[oai(nullable)]
     pub assigned_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub assigned_by: Option<String>,
+    #[oai(nullable)]
     pub closed_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub closed_by: Option<String>,
     /// Closed at intake by an auto-resolve rule.
     pub auto_resolved: bool,
     /// Estimated work in minutes.
+    #[oai(nullable)]
     pub estimate_minutes: Option<u32>,
     /// Who chose the category: `person`, `rules` or `ai`; absent for
     /// cases from before this was kept, and imported ones.
+    #[oai(nullable)]
     pub category_by: Option<String>,
     /// What the AI agent said when the case arrived.
+    #[oai(nullable)]
     pub ai: Option<AiVerdictWire>,
     /// The AI agent is answering the case's chat (status `in_progress`)
     /// until it hands over to the team.
@@ -253,7 +278,9 @@ impl From<Case> for CaseView {
 #[derive(Debug, Clone, Object)]
 pub struct FieldChangeView {
     pub field: String,
+    #[oai(nullable)]
     pub before: Option<String>,
+    #[oai(nullable)]
     pub after: Option<String>,
 }
 
@@ -274,22 +301,29 @@ pub struct ActivityView {
     /// One readable line describing the event.
     pub summary: String,
     /// Notes and messages: the text; a hand-over: why.
+    #[oai(nullable)]
     pub body: Option<String>,
     /// Messages: which way it travelled.
+    #[oai(nullable)]
     pub direction: Option<DirectionWire>,
     /// Messages: who wrote it, when not the actor.
+    #[oai(nullable)]
     pub from: Option<String>,
     /// Edits, status and assignment changes: before and after.
-    #[oai(skip_serializing_if_is_empty)]
+    #[oai(default, skip_serializing_if_is_empty)]
     pub changes: Vec<FieldChangeView>,
     /// Notes: the Markdown body rendered as sanitised HTML.
+    #[oai(nullable)]
     pub body_html: Option<String>,
     /// Messages that travelled by email: headers, HTML, files, delivery.
+    #[oai(nullable)]
     pub email: Option<EmailView>,
     /// Replies sent through another service (Instagram, Facebook): how
     /// far delivery got.
+    #[oai(nullable)]
     pub delivery: Option<DeliveryView>,
     /// Calls: number, status, duration and recording.
+    #[oai(nullable)]
     pub call: Option<CallView>,
 }
 
@@ -471,9 +505,11 @@ pub struct CallView {
     pub number: String,
     /// The provider's last status (`ringing`, `completed`, `no-answer`...).
     pub status: String,
+    #[oai(nullable)]
     pub duration_secs: Option<u32>,
     pub call_sid: String,
     /// The recording's file id (`GET /api/v1/files/{id}`).
+    #[oai(nullable)]
     pub recording: Option<u64>,
 }
 
@@ -500,12 +536,15 @@ pub struct EmailView {
     pub bcc: Vec<String>,
     /// The sanitised HTML version, when there was one. Inline images are
     /// `cid:` references to files in `attachments`.
+    #[oai(nullable)]
     pub html: Option<String>,
     /// Ids of the message's files (`GET /api/v1/files/{id}`).
     pub attachments: Vec<u64>,
     /// `auto_reply` or `bounce` for mail from machines.
+    #[oai(nullable)]
     pub noise: Option<String>,
     /// Outbound only: how far delivery got.
+    #[oai(nullable)]
     pub delivery: Option<DeliveryView>,
 }
 
@@ -515,7 +554,9 @@ pub struct DeliveryView {
     /// `pending`, `sent` or `failed`.
     pub state: String,
     pub attempts: u32,
+    #[oai(nullable)]
     pub last_error: Option<String>,
+    #[oai(nullable)]
     pub at: Option<DateTime<Utc>>,
 }
 
@@ -546,6 +587,7 @@ impl From<crate::domain::mail::EmailPart> for EmailView {
 pub struct UserView {
     pub username: String,
     pub display_name: String,
+    #[oai(nullable)]
     pub email: Option<String>,
     pub role: RoleWire,
     pub created_at: DateTime<Utc>,
@@ -553,6 +595,7 @@ pub struct UserView {
     /// tokens do not work; its cases stay.
     pub active: bool,
     /// When it was deactivated.
+    #[oai(nullable)]
     pub deactivated_at: Option<DateTime<Utc>>,
 }
 
@@ -582,6 +625,7 @@ pub struct MemberView {
 #[derive(Debug, Clone, Object)]
 pub struct ChannelSettingsView {
     pub time_tracking: bool,
+    #[oai(nullable)]
     pub reply_window_hours: Option<u32>,
     /// Write-only: the URL is a credential and is never returned.
     #[oai(deprecated, skip_serializing_if_is_none)]
@@ -597,16 +641,21 @@ pub struct ChannelSettingsView {
     /// Mail marked spam by the sender's side's filter goes to spam.
     pub trust_spam_headers: bool,
     /// IMAP intake (managers and administrators only; never the password).
+    #[oai(nullable)]
     pub imap: Option<ImapView>,
     /// Meta, phone and widget connections (managers and administrators
     /// only; secrets never shown, only whether they are set).
+    #[oai(nullable)]
     pub integrations: Option<IntegrationsView>,
 }
 
 #[derive(Debug, Clone, Object)]
 pub struct IntegrationsView {
+    #[oai(nullable)]
     pub meta: Option<MetaView>,
+    #[oai(nullable)]
     pub phone: Option<PhoneView>,
+    #[oai(nullable)]
     pub widget: Option<WidgetView>,
 }
 
@@ -642,6 +691,7 @@ pub struct ImapView {
     /// Whether a password is stored (it is never shown).
     pub password_set: bool,
     pub folder: String,
+    #[oai(nullable)]
     pub move_to: Option<String>,
 }
 
@@ -650,10 +700,14 @@ pub struct ImapView {
 pub struct MailStatusView {
     /// `connecting`, `polling`, `idle`, `waiting`, `failing` or `stopped`.
     pub state: String,
+    #[oai(nullable)]
     pub last_error: Option<String>,
+    #[oai(nullable)]
     pub last_error_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub last_success_at: Option<DateTime<Utc>>,
     /// After a failure: when the next attempt is due.
+    #[oai(nullable)]
     pub retry_at: Option<DateTime<Utc>>,
     pub messages_taken_in: u64,
     pub messages_refused: u64,
@@ -678,11 +732,13 @@ impl From<crate::service::MailStatus> for MailStatusView {
 pub struct ChannelView {
     pub id: u64,
     pub name: String,
+    #[oai(nullable)]
     pub email_address: Option<String>,
     pub settings: ChannelSettingsView,
     pub members: Vec<MemberView>,
     pub created_at: DateTime<Utc>,
     /// IMAP intake state (managers and administrators only).
+    #[oai(nullable)]
     pub mail_status: Option<MailStatusView>,
 }
 

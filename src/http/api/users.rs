@@ -22,9 +22,12 @@ struct NewUserBody {
     username: String,
     /// At least 8 characters.
     password: String,
+    #[oai(nullable)]
     display_name: Option<String>,
+    #[oai(nullable)]
     email: Option<String>,
     /// `user` when omitted.
+    #[oai(nullable)]
     role: Option<RoleWire>,
 }
 
@@ -33,16 +36,20 @@ struct NewUserBody {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 struct UserPatchBody {
+    #[oai(nullable)]
     display_name: Option<String>,
     /// `null` clears the address.
     #[serde(default)]
     email: MaybeUndefined<String>,
+    #[oai(nullable)]
     role: Option<RoleWire>,
     /// A new password (at least 8 characters).
+    #[oai(nullable)]
     password: Option<String>,
     /// `false` deactivates the account (no login; its sessions and tokens
     /// end; its cases stay), `true` reactivates it. Not one's own, nor the
     /// last active administrator.
+    #[oai(nullable)]
     active: Option<bool>,
 }
 
@@ -67,6 +74,7 @@ struct MyChannel {
     id: u64,
     name: String,
     /// The user's role in it; absent for administrators who are not members.
+    #[oai(nullable)]
     role: Option<MemberRoleWire>,
     /// Whether the user may change the channel's settings and members.
     can_manage: bool,
