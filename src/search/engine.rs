@@ -200,6 +200,25 @@ impl Engine {
         Ok(numbers)
     }
 
+    /// The numbers among `numbers` that more than one live document
+    /// carries: each case must be in the index once.
+    pub(super) fn duplicated(
+        &self,
+        numbers: &[CaseNumber],
+    ) -> Result<Vec<CaseNumber>, SearchError> {
+        let searcher = self.reader.searcher();
+        let mut duplicated = Vec::new();
+        for &number in numbers {
+            let term = Term::from_field_u64(self.fields.number, number);
+            let query =
+                tantivy::query::TermQuery::new(term, tantivy::schema::IndexRecordOption::Basic);
+            if count_up_to(&searcher, &query, 2)?.0 > 1 {
+                duplicated.push(number);
+            }
+        }
+        Ok(duplicated)
+    }
+
     pub fn indexed_seq(&self) -> u64 {
         self.payload().map_or(0, |p| p.outbox_seq)
     }

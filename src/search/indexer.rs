@@ -97,21 +97,26 @@ impl Indexer {
         numbers.sort_unstable();
         numbers.dedup();
         let store = store.clone();
-        tokio::task::spawn_blocking(move || index_cases(&engine, &store, numbers, last))
-            .await
-            .map_err(|e| IndexerError::Join(e.to_string()))??;
+        let sound =
+            tokio::task::spawn_blocking(move || index_cases(&engine, &store, numbers, last))
+                .await
+                .map_err(|e| IndexerError::Join(e.to_string()))??;
+        if !sound {
+            self.search.request_rebuild();
+        }
         self.search.set_indexed(last);
         Ok(())
     }
 }
 
-/// Replaces the documents of `numbers` and commits the index at `seq`.
+/// Replaces the documents of `numbers` and commits the index at `seq`;
+/// false when the index must be rebuilt (a case stays in it twice).
 fn index_cases(
     engine: &Engine,
     store: &Store,
     numbers: Vec<u64>,
     seq: u64,
-) -> Result<(), IndexerError> {
+) -> Result<bool, IndexerError> {
     let txn = store.read()?;
     let mut changes = Vec::with_capacity(numbers.len());
     for number in numbers {
@@ -126,8 +131,49 @@ fn index_cases(
         changes.push((number, document));
     }
     drop(txn);
+    let present: Vec<u64> = changes
+        .iter()
+        .filter(|(_, document)| document.is_some())
+        .map(|(number, _)| *number)
+        .collect();
     engine.apply(changes, seq)?;
-    Ok(())
+    repair_duplicates(engine, store, &present, seq)
+}
+
+/// A case must be in the index once. After a crash a case was seen listed
+/// twice; should a replaced document survive its replacement again, it is
+/// replaced once more, and if that does not help, the index is rebuilt.
+fn repair_duplicates(
+    engine: &Engine,
+    store: &Store,
+    numbers: &[u64],
+    seq: u64,
+) -> Result<bool, IndexerError> {
+    let duplicated = engine.duplicated(numbers)?;
+    if duplicated.is_empty() {
+        return Ok(true);
+    }
+    tracing::warn!(cases = ?duplicated, seq, "the search index held a case twice; replacing it");
+    let txn = store.read()?;
+    let mut changes = Vec::with_capacity(duplicated.len());
+    for &number in &duplicated {
+        let document = match txn.case(number)? {
+            Some(case) => Some(case_document(
+                engine.fields(),
+                &case,
+                &txn.activity(number)?,
+            )),
+            None => None,
+        };
+        changes.push((number, document));
+    }
+    drop(txn);
+    engine.apply(changes, seq)?;
+    let still = engine.duplicated(&duplicated)?;
+    if !still.is_empty() {
+        tracing::error!(cases = ?still, "cases stay in the search index twice; rebuilding it");
+    }
+    Ok(still.is_empty())
 }
 
 /// Builds a complete index from a store snapshot beside the current one, then
