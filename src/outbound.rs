@@ -13,8 +13,10 @@ use std::sync::Arc;
 /// typed, never anything the remote sent.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum OutboundError {
+    /// The address it resolved to is logged, never shown: names typed by
+    /// a channel manager must not map the inside of the network.
     #[error(
-        "'{host}:{port}' is inside this server's network ({ip}); an administrator can allow it with DOCKET_INTERNAL_ALLOW"
+        "'{host}:{port}' is inside this server's network; an administrator can allow it with DOCKET_INTERNAL_ALLOW"
     )]
     Internal { host: String, port: u16, ip: IpAddr },
     #[error("'{host}' could not be found (DNS)")]
@@ -77,6 +79,7 @@ impl OutboundPolicy {
     /// Checks one address `host` resolved to.
     pub fn check(&self, host: &str, port: u16, ip: IpAddr) -> Result<(), OutboundError> {
         if is_inside(ip) && !self.allows_inside(host, port) {
+            tracing::info!(%host, port, %ip, "refused a connection inside the network");
             return Err(OutboundError::Internal {
                 host: host.to_owned(),
                 port,
@@ -128,7 +131,10 @@ impl OutboundPolicy {
     /// this policy, so a name that turns inward after the check above is
     /// still refused.
     pub fn http_client(&self) -> reqwest::ClientBuilder {
+        // No proxy from the environment either: a proxy would resolve the
+        // name itself, after the check.
         reqwest::Client::builder()
+            .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(Arc::new(PolicyResolver {
                 policy: self.clone(),
@@ -185,6 +191,8 @@ fn v4_inside(ip: Ipv4Addr) -> bool {
         || ip.is_broadcast()
         || ip.is_multicast()
         || a == 0
+        // 240.0.0.0/4, reserved.
+        || a >= 240
         // 100.64.0.0/10, shared address space behind carrier NAT.
         || (a == 100 && (64..128).contains(&b))
         // 192.0.0.0/24, protocol assignments (some clouds' metadata).
@@ -194,16 +202,29 @@ fn v4_inside(ip: Ipv4Addr) -> bool {
 }
 
 fn v6_inside(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let segments = ip.segments();
+    let first = segments[0];
+    let embedded = |high: u16, low: u16| {
+        let [a, b] = high.to_be_bytes();
+        let [c, d] = low.to_be_bytes();
+        v4_inside(Ipv4Addr::new(a, b, c, d))
+    };
     ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
         // fc00::/7, unique local (AWS's metadata is fd00:ec2::254).
         || (first & 0xfe00) == 0xfc00
-        // fe80::/10, link-local.
+        // fe80::/10 link-local and fec0::/10 site-local.
         || (first & 0xffc0) == 0xfe80
-        // 64:ff9b::/96 and ::/96 embed IPv4 addresses.
+        || (first & 0xffc0) == 0xfec0
+        // ::/96 embeds an IPv4 address.
         || ip.to_ipv4().is_some_and(v4_inside)
+        // 64:ff9b::/96 (NAT64) ends in one; 64:ff9b:1::/48 is local NAT64.
+        || (first == 0x64 && segments[1] == 0xff9b && segments[2..6] == [0; 4]
+            && embedded(segments[6], segments[7]))
+        || (first == 0x64 && segments[1] == 0xff9b && segments[2] == 1)
+        // 2002::/16 (6to4) carries one in its next 32 bits.
+        || (first == 0x2002 && embedded(segments[1], segments[2]))
 }
 
 /// A URL fit for a log line: scheme, host and port only, since paths and
@@ -261,10 +282,21 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+            "2002:a00:1::",
+            "fec0::1",
+            "240.0.0.1",
         ] {
             assert!(is_inside(inside.parse().unwrap()), "{inside}");
         }
-        for outside in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "172.32.0.1"] {
+        for outside in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "172.32.0.1",
+            "64:ff9b::808:808",
+            "2002:808:808::",
+        ] {
             assert!(!is_inside(outside.parse().unwrap()), "{outside}");
         }
     }

@@ -23,6 +23,8 @@ pub fn parse_networks(entries: &[String]) -> Result<Vec<IpNet>, String> {
 /// the nearest proxy appended) past every trusted hop. A value that is not
 /// an address ends the walk: nothing left of it can be believed.
 pub fn client_behind_proxies(peer: IpAddr, forwarded_for: &[&str], trusted: &[IpNet]) -> IpAddr {
+    // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d.
+    let peer = peer.to_canonical();
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;
@@ -50,6 +52,7 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
     hop.parse::<IpAddr>()
         .ok()
         .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        .map(|ip| ip.to_canonical())
 }
 
 #[cfg(test)]
@@ -83,6 +86,11 @@ mod tests {
             ip("198.51.100.7")
         );
         assert_eq!(client_behind_proxies(proxy, &[], &trusted), proxy);
+        assert_eq!(
+            client_behind_proxies(ip("::ffff:127.0.0.1"), &["198.51.100.7"], &trusted),
+            ip("198.51.100.7"),
+            "an IPv4 proxy seen through a dual-stack listener"
+        );
         assert!(parse_networks(&["not an address".into()]).is_err());
     }
 }

@@ -73,11 +73,10 @@ fn answer(
     with_cors(response, origin)
 }
 
-/// The visitor's address: the first `X-Forwarded-For` hop when a proxy
-/// sent one (the README puts Docket behind one), else the peer's.
+/// The visitor's address, as sign-in limits see it: what a trusted proxy
+/// says, else the peer's. A visitor's own `X-Forwarded-For` would let them
+/// slip the per-address limits.
 fn visitor_address(req: &Request) -> String {
-    // Only a trusted proxy's word is taken: a visitor's own header would
-    // let them slip the per-address limits.
     super::api::auth::client_address(req).unwrap_or_default()
 }
 

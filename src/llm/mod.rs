@@ -58,6 +58,7 @@ pub enum Turn {
 /// The configured model.
 pub struct LanguageModel {
     client: reqwest::Client,
+    policy: crate::outbound::OutboundPolicy,
     endpoint: String,
     model: String,
     api_key: Option<String>,
@@ -109,6 +110,7 @@ impl LanguageModel {
             .build()
             .map_err(|e| LlmError::Unreachable(e.to_string()))?;
         Ok(Some(LanguageModel {
+            policy: policy.clone(),
             client,
             endpoint: format!("{}/chat/completions", base.trim_end_matches('/')),
             model: config.model.clone(),
@@ -143,6 +145,12 @@ impl LanguageModel {
             "temperature": 0.2,
             "stream": false,
         });
+        // The resolver checks names; an address written in the URL is
+        // checked here.
+        self.policy
+            .check_url(&self.endpoint)
+            .await
+            .map_err(|e| LlmError::NotAllowed(e.to_string()))?;
         let mut request = self.client.post(&self.endpoint).json(&body);
         if let Some(key) = &self.api_key {
             request = request.bearer_auth(key);

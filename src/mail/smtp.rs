@@ -90,7 +90,9 @@ impl SmtpSender {
         attachments: Vec<Vec<u8>>,
     ) -> Result<(), SendFailure> {
         let message = build(mail, attachments)?;
-        // The relay's name may have been pointed elsewhere since the start.
+        // The relay was named by the administrator, which allows it inside
+        // the network; the check still refuses a name that no longer
+        // resolves at all, before a connection is tried.
         self.policy
             .resolve(&self.host, self.port)
             .await

@@ -55,6 +55,15 @@ impl Service {
     ) -> ServiceResult<User> {
         let username = username.trim().to_lowercase();
         let address = address.unwrap_or("unknown");
+        // A name no account can have is wrong without touching the
+        // counts (and cannot pose as another count's key).
+        if crate::domain::user::username(&username).is_err() {
+            self.login_guard
+                .record(&username, address, "wrong_password");
+            return Err(ServiceError::Unauthorized(
+                "the username or password is wrong".into(),
+            ));
+        }
         if let Err(retry_after_secs) = self.login_guard.begin(&username, address) {
             tracing::warn!(%username, %address, "sign-in refused: too many failures");
             return Err(ServiceError::RateLimited { retry_after_secs });

@@ -50,13 +50,42 @@ struct Strikes {
 }
 
 impl Strikes {
-    /// How long the next attempt must still wait, once `count` reached
-    /// `allowed`: doubling from [`FIRST_WAIT`].
-    fn wait(&self, allowed: u32, now: Instant) -> Option<Duration> {
+    /// The wait after the last failure, once `count` reached `allowed`:
+    /// doubling from [`FIRST_WAIT`].
+    fn penalty(&self, allowed: u32) -> Option<Duration> {
         let over = self.count.checked_sub(allowed)?;
-        let wait = (FIRST_WAIT * (1u32 << over.min(10))).min(LONGEST_WAIT);
-        let ready = self.last + wait;
+        Some((FIRST_WAIT * (1u32 << over.min(10))).min(LONGEST_WAIT))
+    }
+
+    /// How long the next attempt must still wait.
+    fn wait(&self, allowed: u32, now: Instant) -> Option<Duration> {
+        let ready = self.last + self.penalty(allowed)?;
         (now < ready).then(|| ready - now)
+    }
+
+    /// Forgotten a window after the last failure, but never before its
+    /// wait is over and another window has passed: otherwise waits could
+    /// not grow past the window.
+    fn forgotten(&self, allowed: u32, window: Duration, now: Instant) -> bool {
+        let keep = window + self.penalty(allowed).unwrap_or_default();
+        now.duration_since(self.last) >= keep
+    }
+}
+
+/// The part of a client address that one client controls: an IPv6 client
+/// usually holds a whole /64, so counting single addresses would give it
+/// endless fresh starts. IPv4-mapped addresses count as IPv4.
+pub fn address_key(address: &str) -> String {
+    match address
+        .parse::<std::net::IpAddr>()
+        .map(|ip| ip.to_canonical())
+    {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+        }
+        Ok(v4) => v4.to_string(),
+        Err(_) => address.chars().take(64).collect(),
     }
 }
 
@@ -78,11 +107,12 @@ pub struct LoginGuard {
 fn fresh<K: std::hash::Hash + Eq>(
     map: &mut HashMap<K, Strikes>,
     key: &K,
+    allowed: u32,
     window: Duration,
     now: Instant,
 ) -> Option<Strikes> {
     match map.get(key) {
-        Some(s) if now.duration_since(s.last) >= window => {
+        Some(s) if s.forgotten(allowed, window, now) => {
             map.remove(key);
             None
         }
@@ -128,12 +158,23 @@ impl LoginGuard {
     pub fn begin(&self, username: &str, address: &str) -> Result<(), u64> {
         let now = Instant::now();
         let window = self.window;
+        let address = &address_key(address);
+        let (pair_limit, user_limit, address_limit) = (
+            self.max_failures,
+            self.max_failures * USER_FACTOR,
+            self.max_failures * ADDRESS_FACTOR,
+        );
         let mut ledger = self.ledger();
         if ledger.pairs.len() + ledger.users.len() + ledger.addresses.len() >= MAX_TRACKED {
-            let keep = |s: &Strikes| now.duration_since(s.last) < window;
-            ledger.pairs.retain(|_, s| keep(s));
-            ledger.users.retain(|_, s| keep(s));
-            ledger.addresses.retain(|_, s| keep(s));
+            ledger
+                .pairs
+                .retain(|_, s| !s.forgotten(pair_limit, window, now));
+            ledger
+                .users
+                .retain(|_, s| !s.forgotten(user_limit, window, now));
+            ledger
+                .addresses
+                .retain(|_, s| !s.forgotten(address_limit, window, now));
             ledger
                 .known
                 .retain(|_, at| now.duration_since(*at) < KNOWN_FOR);
@@ -144,17 +185,17 @@ impl LoginGuard {
             .get(&pair)
             .is_some_and(|at| now.duration_since(*at) < KNOWN_FOR);
         let mut waits = Vec::new();
-        if let Some(s) = fresh(&mut ledger.pairs, &pair, window, now) {
-            waits.push(s.wait(self.max_failures, now));
+        if let Some(s) = fresh(&mut ledger.pairs, &pair, pair_limit, window, now) {
+            waits.push(s.wait(pair_limit, now));
         }
         if !known {
             let user = username.to_owned();
-            if let Some(s) = fresh(&mut ledger.users, &user, window, now) {
-                waits.push(s.wait(self.max_failures * USER_FACTOR, now));
+            if let Some(s) = fresh(&mut ledger.users, &user, user_limit, window, now) {
+                waits.push(s.wait(user_limit, now));
             }
             let from = address.to_owned();
-            if let Some(s) = fresh(&mut ledger.addresses, &from, window, now) {
-                waits.push(s.wait(self.max_failures * ADDRESS_FACTOR, now));
+            if let Some(s) = fresh(&mut ledger.addresses, &from, address_limit, window, now) {
+                waits.push(s.wait(address_limit, now));
             }
         }
         if let Some(wait) = waits.into_iter().flatten().max() {
@@ -172,6 +213,7 @@ impl LoginGuard {
     /// failures are forgotten, the attempt taken back from the wider counts,
     /// and the address becomes known for the user.
     pub fn succeeded(&self, username: &str, address: &str) {
+        let address = &address_key(address);
         let mut ledger = self.ledger();
         let pair = (username.to_owned(), address.to_owned());
         ledger.pairs.remove(&pair);
@@ -255,6 +297,37 @@ mod tests {
         let recent = guard.recent_failures(10);
         assert_eq!(recent[0].reason, "throttled");
         assert_eq!(recent[0].address, ATTACKER);
+    }
+
+    #[test]
+    fn a_wait_outlasts_the_window() {
+        let now = Instant::now();
+        let window = Duration::from_secs(300);
+        let long_ago = |count, seconds| Strikes {
+            count,
+            last: now - Duration::from_secs(seconds),
+        };
+        // 8 minutes of wait, plus the window, before the count is dropped.
+        assert!(!long_ago(9, 400).forgotten(5, window, now));
+        assert!(long_ago(9, 800).forgotten(5, window, now));
+        assert!(long_ago(2, 300).forgotten(5, window, now));
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_as_its_64() {
+        assert_eq!(
+            address_key("2001:db8:1:2::5"),
+            address_key("2001:db8:1:2:ffff::9")
+        );
+        assert_ne!(
+            address_key("2001:db8:1:2::5"),
+            address_key("2001:db8:1:3::5")
+        );
+        assert_eq!(address_key("::ffff:203.0.113.9"), "203.0.113.9");
+        let guard = LoginGuard::new(2, Duration::from_secs(60));
+        assert!(guard.begin("amy", "2001:db8::1").is_ok());
+        assert!(guard.begin("amy", "2001:db8::2").is_ok());
+        assert!(guard.begin("amy", "2001:db8::3").is_err());
     }
 
     #[test]

@@ -164,7 +164,17 @@ impl Service {
     }
 
     /// Starts enrolment: a new secret, kept aside until its first code.
-    pub async fn begin_second_factor(&self, actor: &User) -> ServiceResult<Enrolment> {
+    /// The password is asked again, so that a stolen session cannot put
+    /// someone else's phone on the account.
+    pub async fn begin_second_factor(
+        &self,
+        actor: &User,
+        password: &str,
+    ) -> ServiceResult<Enrolment> {
+        let stored = Some(actor.password_hash.clone());
+        if !super::users::verify_password(password.to_owned(), stored).await {
+            return Err(ServiceError::invalid("password", "the password is wrong"));
+        }
         if actor.second_factor.is_some() {
             return Err(ServiceError::Conflict(
                 "two-factor sign-in is already on; turn it off first to use another app".into(),
@@ -234,8 +244,9 @@ impl Service {
         &self,
         actor: &User,
         code: &str,
+        address: Option<&str>,
     ) -> ServiceResult<Vec<String>> {
-        self.prove_second_factor(&actor.username, code, None)
+        self.prove_second_factor(&actor.username, code, address)
             .await?;
         let name = actor.username.clone();
         let (codes, hashes) = second_factor::new_recovery_codes();
@@ -256,7 +267,12 @@ impl Service {
 
     /// Turns one's own second factor off, with a current code; refused
     /// while the organisation requires it of staff.
-    pub async fn disable_second_factor(&self, actor: &User, code: &str) -> ServiceResult<()> {
+    pub async fn disable_second_factor(
+        &self,
+        actor: &User,
+        code: &str,
+        address: Option<&str>,
+    ) -> ServiceResult<()> {
         if actor.second_factor.is_none() {
             return Err(ServiceError::Conflict(
                 "two-factor sign-in is not on".into(),
@@ -267,23 +283,31 @@ impl Service {
                 "this organisation requires two-factor sign-in of its staff".into(),
             ));
         }
-        self.prove_second_factor(&actor.username, code, None)
+        self.prove_second_factor(&actor.username, code, address)
             .await?;
-        self.clear_second_factor(&actor.username).await
+        self.clear_second_factor(&actor.username, false).await
     }
 
-    /// An administrator takes away someone's second factor (a lost phone):
-    /// they sign in with their password and enrol again.
+    /// An administrator takes away someone else's second factor (a lost
+    /// phone): their sessions and tokens end, and they sign in with their
+    /// password and enrol again. One's own goes through
+    /// [`Service::disable_second_factor`], which asks for a code.
     pub async fn reset_second_factor(&self, actor: &User, username: &str) -> ServiceResult<()> {
         if !actor.is_admin() {
             return Err(ServiceError::Forbidden(
                 "only administrators reset another person's second factor".into(),
             ));
         }
-        self.clear_second_factor(username).await
+        if actor.username == username {
+            return Err(ServiceError::Conflict(
+                "turn your own two-factor sign-in off on your account page, with a code".into(),
+            ));
+        }
+        tracing::warn!(by = %actor.username, %username, "a second factor was reset");
+        self.clear_second_factor(username, true).await
     }
 
-    async fn clear_second_factor(&self, username: &str) -> ServiceResult<()> {
+    async fn clear_second_factor(&self, username: &str, end_sessions: bool) -> ServiceResult<()> {
         let name = username.to_owned();
         self.store
             .write(move |txn| {
@@ -293,6 +317,9 @@ impl Service {
                 user.second_factor = None;
                 user.pending_second_factor = None;
                 txn.put_user(&user)?;
+                if end_sessions {
+                    txn.delete_tokens_of(&name, None)?;
+                }
                 Ok::<_, ServiceError>(())
             })
             .await

@@ -299,7 +299,21 @@ fn app_code(secret: &str, offset: i64) -> String {
 /// Turns on amy's second factor through the API; her secret and recovery
 /// codes.
 async fn enrol(client: &crate::harness::Client) -> (String, Vec<String>) {
-    let started = client.post("/api/v1/me/second-factor", json!({})).await;
+    let wrong = client
+        .post(
+            "/api/v1/me/second-factor",
+            json!({"password": "not-the-password"}),
+        )
+        .await;
+    assert!(wrong.problem(422).contains("password"));
+    let password = if client.get("/api/v1/me").await.body["username"] == "admin" {
+        ADMIN_PASSWORD
+    } else {
+        crate::harness::PASSWORD
+    };
+    let started = client
+        .post("/api/v1/me/second-factor", json!({"password": password}))
+        .await;
     assert_eq!(started.status, 201, "{}", started.text);
     let secret = started.body["secret"].as_str().unwrap().to_owned();
     assert!(
@@ -453,10 +467,17 @@ async fn two_factor_sign_in_through_the_api_and_the_rule_that_requires_it() {
     off.problem(409);
     enrol(&org.max).await;
     assert_eq!(org.max.get("/api/v1/cases").await.status, 200);
-    // An administrator resets a lost phone.
+    // An administrator resets a lost phone (amy's sessions end with it),
+    // but not their own: that takes a code.
+    org.admin
+        .delete("/api/v1/users/admin/second-factor")
+        .await
+        .problem(409);
     let reset = org.admin.delete("/api/v1/users/amy/second-factor").await;
     assert_eq!(reset.status, 204, "{}", reset.text);
-    assert_eq!(org.amy.get("/api/v1/me").await.body["second_factor"], false);
+    assert_eq!(org.amy.get("/api/v1/me").await.status, 401);
+    let amy = crate::harness::Client::login(&org.server, "amy", crate::harness::PASSWORD).await;
+    assert_eq!(amy.get("/api/v1/me").await.body["second_factor"], false);
     org.max
         .delete("/api/v1/users/amy/second-factor")
         .await
@@ -488,15 +509,16 @@ async fn two_factor_sign_in_in_the_browser_with_a_code_and_a_recovery_code() {
         sign_in(crate::harness::PASSWORD).await?;
         wait_for_path(&web, |p| p == "/inbox").await?;
         web.goto(&org.server.url("/account")).await?;
+        web.find(By::Id("enrol-password"))
+            .await?
+            .send_keys(crate::harness::PASSWORD)
+            .await?;
         web.find(By::Id("start-second-factor"))
             .await?
             .click()
             .await?;
-        let secret = web
-            .find(By::Id("second-factor-secret"))
-            .await?
-            .text()
-            .await?;
+        // The page after the password check: wait for it.
+        let secret = wait_for_containing(&web, By::Id("second-factor-secret"), "").await?;
         assert!(
             web.find(By::Css(".qr svg")).await.is_ok(),
             "a QR code to scan"
@@ -588,15 +610,16 @@ async fn two_factor_sign_in_in_the_browser_with_a_code_and_a_recovery_code() {
             web.goto(&org.server.url(page)).await?;
             wait_for_path(&web, |p| p == "/account").await?;
         }
+        web.find(By::Id("enrol-password"))
+            .await?
+            .send_keys(crate::harness::PASSWORD)
+            .await?;
         web.find(By::Id("start-second-factor"))
             .await?
             .click()
             .await?;
-        let secret = web
-            .find(By::Id("second-factor-secret"))
-            .await?
-            .text()
-            .await?;
+        // The page after the password check: wait for it.
+        let secret = wait_for_containing(&web, By::Id("second-factor-secret"), "").await?;
         web.find(By::Id("confirm-code"))
             .await?
             .send_keys(app_code(&secret, 0))

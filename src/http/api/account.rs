@@ -30,6 +30,15 @@ struct EnrolmentView {
 #[derive(Debug, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
+struct EnrolBody {
+    /// The account's password, asked again before a phone is added.
+    #[oai(validator(min_length = 1, max_length = 1024))]
+    password: String,
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 struct CodeBody {
     /// The 6 digits the app shows now (or, where a second factor proves
     /// the person, an unused recovery code).
@@ -126,11 +135,20 @@ enum Done {
 
 #[OpenApi(tag = "ApiTags::Auth")]
 impl AccountApi {
-    /// Start setting up two-factor sign-in: a new secret for an
-    /// authenticator app. Nothing changes until it is confirmed.
+    /// Start setting up two-factor sign-in, given the password again: a
+    /// new secret for an authenticator app. Nothing changes until it is
+    /// confirmed.
     #[oai(path = "/me/second-factor", method = "post")]
-    async fn begin(&self, req: &Request, auth: TokenAuth) -> Result<Enrolled, ApiError> {
-        let enrolment = state(req).service.begin_second_factor(&auth.0).await?;
+    async fn begin(
+        &self,
+        req: &Request,
+        auth: TokenAuth,
+        body: JsonBody<EnrolBody>,
+    ) -> Result<Enrolled, ApiError> {
+        let enrolment = state(req)
+            .service
+            .begin_second_factor(&auth.0, &body.0.password)
+            .await?;
         Ok(Enrolled::Started(Json(EnrolmentView {
             secret: enrolment.secret,
             otpauth_url: enrolment.url,
@@ -165,7 +183,11 @@ impl AccountApi {
     ) -> Result<Json<RecoveryCodes>, ApiError> {
         let codes = state(req)
             .service
-            .renew_recovery_codes(&auth.0, &body.0.code)
+            .renew_recovery_codes(
+                &auth.0,
+                &body.0.code,
+                super::auth::client_address(req).as_deref(),
+            )
             .await?;
         Ok(Json(RecoveryCodes {
             recovery_codes: codes,
@@ -183,7 +205,11 @@ impl AccountApi {
     ) -> Result<Done, ApiError> {
         state(req)
             .service
-            .disable_second_factor(&auth.0, &body.0.code)
+            .disable_second_factor(
+                &auth.0,
+                &body.0.code,
+                super::auth::client_address(req).as_deref(),
+            )
             .await?;
         Ok(Done::Done)
     }

@@ -40,13 +40,27 @@ enum LoggedOut {
     Done,
 }
 
+/// A proxy on this machine forwards requests but is not trusted: every
+/// client then shares its address. Said once.
+fn warn_untrusted_proxy() {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        tracing::warn!(
+            "requests arrive through a proxy on this machine that is not trusted: every client shares its address for sign-in limits; set DOCKET_TRUSTED_PROXIES=127.0.0.1"
+        );
+    });
+}
+
 /// The client's address, for rate limiting: the connection's peer, or
 /// what a trusted reverse proxy says in `X-Forwarded-For`.
 pub fn client_address(req: &Request) -> Option<String> {
     let peer = req.remote_addr().as_socket_addr()?.ip();
     let configured = &state(req).service.config().auth.trusted_proxies;
     if configured.is_empty() {
-        return Some(peer.to_string());
+        if peer.is_loopback() && req.headers().contains_key("x-forwarded-for") {
+            warn_untrusted_proxy();
+        }
+        return Some(peer.to_canonical().to_string());
     }
     // Checked when the configuration was loaded.
     let trusted = crate::domain::network::parse_networks(configured).unwrap_or_default();

@@ -192,6 +192,8 @@ pub struct CodeForm {
     csrf: String,
     #[serde(default)]
     code: String,
+    #[serde(default)]
+    password: String,
 }
 
 #[handler]
@@ -200,7 +202,11 @@ pub async fn start_second_factor(
     Form(form): Form<CodeForm>,
 ) -> Result<Response, WebError> {
     let session = require_form_session(req, &form.csrf)?;
-    match app(req).service.begin_second_factor(&session.user).await {
+    match app(req)
+        .service
+        .begin_second_factor(&session.user, &form.password)
+        .await
+    {
         Ok(_) => Ok(Redirect::see_other("/account#second-factor").into_response()),
         Err(e) => refused(req, &session, "second-factor", e),
     }
@@ -237,7 +243,11 @@ pub async fn renew_recovery_codes(
     let session = require_form_session(req, &form.csrf)?;
     match app(req)
         .service
-        .renew_recovery_codes(&session.user, &form.code)
+        .renew_recovery_codes(
+            &session.user,
+            &form.code,
+            crate::http::api::client_address(req).as_deref(),
+        )
         .await
     {
         Ok(codes) => {
@@ -260,7 +270,11 @@ pub async fn disable_second_factor(
     let session = require_form_session(req, &form.csrf)?;
     match app(req)
         .service
-        .disable_second_factor(&session.user, &form.code)
+        .disable_second_factor(
+            &session.user,
+            &form.code,
+            crate::http::api::client_address(req).as_deref(),
+        )
         .await
     {
         Ok(()) => Ok(Redirect::see_other("/account#second-factor").into_response()),
