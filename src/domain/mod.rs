@@ -5,6 +5,7 @@
 pub mod access;
 pub mod activity;
 pub mod ai;
+pub mod calendar;
 pub mod case;
 pub mod category;
 pub mod channel;
