@@ -46,6 +46,9 @@ pub struct ChannelSettings {
     /// right where the mail comes through your own filtering MTA.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub trust_spam_headers: bool,
+    /// Business hours, for service targets counted in them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<super::calendar::Calendar>,
 }
 
 impl Default for ChannelSettings {
@@ -58,6 +61,7 @@ impl Default for ChannelSettings {
             personal_from: false,
             auto_acknowledge: false,
             integrations: Integrations::default(),
+            calendar: None,
             trust_spam_headers: true,
         }
     }
@@ -331,10 +335,15 @@ impl ChannelSettings {
         };
         let imap = self.imap.map(ImapSettings::validated).transpose()?;
         let integrations = self.integrations.validated(webhook_hosts)?;
+        let calendar = self
+            .calendar
+            .map(super::calendar::Calendar::validated)
+            .transpose()?;
         Ok(ChannelSettings {
             slack_webhook_url,
             imap,
             integrations,
+            calendar,
             ..self
         })
     }

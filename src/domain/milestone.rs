@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Timestamp;
 use super::activity::{Direction, EventKind};
-use super::case::Case;
+use super::calendar::Calendar;
+use super::case::{Case, Status};
 
 /// What completes a milestone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +100,11 @@ pub struct MilestoneSpec {
     pub name: String,
     pub due: Due,
     pub completes_on: Completion,
+    /// `due_in` counts the channel's business hours (when it has a
+    /// calendar) rather than the clock.
+    pub business: bool,
+    /// The clock stops while the case waits for the customer.
+    pub pauses: bool,
 }
 
 /// A milestone of a case.
@@ -112,6 +118,27 @@ pub struct Milestone {
     /// When the overdue milestone was escalated (once).
     #[serde(default)]
     pub escalated_at: Option<Timestamp>,
+    /// For `due_in` targets: the target in seconds, kept to reckon the
+    /// due time again (a calendar changed, a pause ended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_seconds: Option<i64>,
+    /// The target counts business hours.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub business: bool,
+    /// The clock stops while the case waits for the customer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pauses: bool,
+    /// Since when the clock is stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_since: Option<Timestamp>,
+    /// How long the clock stood still so far (business seconds for a
+    /// business target), added to the target.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub paused_seconds: i64,
+}
+
+fn is_zero(value: &i64) -> bool {
+    *value == 0
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,6 +148,8 @@ pub enum MilestoneState {
     /// Not yet met and not yet due.
     Current,
     Overdue,
+    /// Its clock stands still while the case waits for the customer.
+    Paused,
 }
 
 impl MilestoneState {
@@ -129,28 +158,62 @@ impl MilestoneState {
             MilestoneState::Completed => "completed",
             MilestoneState::Current => "current",
             MilestoneState::Overdue => "overdue",
+            MilestoneState::Paused => "paused",
         }
     }
 }
 
 impl Milestone {
-    pub fn from_spec(spec: MilestoneSpec, created_at: Timestamp) -> Milestone {
-        let due_at = match spec.due {
-            Due::After(seconds) => created_at + chrono::Duration::seconds(seconds),
-            Due::At(at) => at,
+    /// The milestone a policy asks for on a case created at `created_at`
+    /// in a channel with `calendar`.
+    pub fn from_spec(
+        spec: MilestoneSpec,
+        created_at: Timestamp,
+        calendar: Option<&Calendar>,
+    ) -> Milestone {
+        let (due_at, target_seconds) = match spec.due {
+            Due::After(seconds) => (
+                created_at + chrono::Duration::seconds(seconds),
+                Some(seconds),
+            ),
+            Due::At(at) => (at, None),
         };
-        Milestone {
+        let mut milestone = Milestone {
             name: spec.name,
             due_at,
             completes_on: spec.completes_on,
             completed_at: None,
             escalated_at: None,
-        }
+            target_seconds,
+            business: spec.business,
+            pauses: spec.pauses,
+            paused_since: None,
+            paused_seconds: 0,
+        };
+        milestone.reckon_due(created_at, calendar);
+        milestone
+    }
+
+    /// Works out the due time again from the target, the pauses so far and
+    /// the channel's calendar (business targets without one count the
+    /// clock). A fixed `due_at` stays as it is.
+    pub fn reckon_due(&mut self, created_at: Timestamp, calendar: Option<&Calendar>) {
+        let Some(target) = self.target_seconds else {
+            return;
+        };
+        let total = chrono::Duration::seconds(target + self.paused_seconds);
+        self.due_at = match calendar.filter(|_| self.business) {
+            Some(calendar) => calendar
+                .add_business_time(created_at, total)
+                .unwrap_or(created_at + total),
+            None => created_at + total,
+        };
     }
 
     pub fn state(&self, now: Timestamp) -> MilestoneState {
         match self.completed_at {
             Some(_) => MilestoneState::Completed,
+            None if self.paused_since.is_some() => MilestoneState::Paused,
             None if now >= self.due_at => MilestoneState::Overdue,
             None => MilestoneState::Current,
         }
@@ -200,9 +263,44 @@ pub fn complete(case: &mut Case, event: &EventKind, at: Timestamp) -> Vec<String
     completed
 }
 
+/// Stops the clocks of milestones that pause while the case waits for the
+/// customer, and starts them again when it no longer waits, moving their
+/// due times by the (business) time that passed. Returns the new due times
+/// of those started again.
+pub fn follow_status(
+    case: &mut Case,
+    at: Timestamp,
+    calendar: Option<&Calendar>,
+) -> Vec<Timestamp> {
+    let waiting = case.status == Status::WaitingForCustomer;
+    let created_at = case.created_at;
+    let mut resumed = Vec::new();
+    for milestone in case
+        .milestones
+        .iter_mut()
+        .filter(|m| m.pauses && m.completed_at.is_none())
+    {
+        match (waiting, milestone.paused_since) {
+            (true, None) => milestone.paused_since = Some(at),
+            (false, Some(since)) => {
+                let stood = match calendar.filter(|_| milestone.business) {
+                    Some(calendar) => calendar.business_time_between(since, at),
+                    None => at - since,
+                };
+                milestone.paused_seconds += stood.num_seconds().max(0);
+                milestone.paused_since = None;
+                milestone.reckon_due(created_at, calendar);
+                resumed.push(milestone.due_at);
+            }
+            _ => {}
+        }
+    }
+    resumed
+}
+
 /// The (due time in seconds, case number) of each milestone still to be
 /// met: what a manager's view of looming breaches lists. Resolved,
-/// archived and deleted cases have none.
+/// archived and deleted cases have none, and paused milestones loom not.
 pub fn pending_keys(case: &Case) -> Vec<(u64, u64)> {
     if case.status.is_resolved() || case.archived || case.deleted_at.is_some() {
         return Vec::new();
@@ -210,7 +308,7 @@ pub fn pending_keys(case: &Case) -> Vec<(u64, u64)> {
     let mut keys: Vec<(u64, u64)> = case
         .milestones
         .iter()
-        .filter(|m| m.completed_at.is_none())
+        .filter(|m| m.completed_at.is_none() && m.paused_since.is_none())
         .map(|m| (m.due_at.timestamp().max(0) as u64, case.number))
         .collect();
     keys.sort_unstable();
@@ -268,8 +366,10 @@ mod tests {
             name: "First response".into(),
             due: Due::After(4 * 3_600),
             completes_on: Completion::FirstReply,
+            business: false,
+            pauses: false,
         };
-        let mut milestone = Milestone::from_spec(spec, at(8));
+        let mut milestone = Milestone::from_spec(spec, at(8), None);
         assert_eq!(milestone.due_at, at(12));
         assert_eq!(milestone.state(at(11)), MilestoneState::Current);
         assert_eq!(milestone.state(at(12)), MilestoneState::Overdue);

@@ -234,7 +234,8 @@ fn field_text(map: &Map, key: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// An array of `#{name, due_in | due_at, completes_on}`.
+/// An array of `#{name, due_in | due_at, completes_on, business?,
+/// pause_while_waiting?}`.
 pub fn milestones(value: Dynamic) -> Result<Vec<MilestoneSpec>, String> {
     if value.is_unit() {
         return Ok(Vec::new());
@@ -269,10 +270,20 @@ pub fn milestones(value: Dynamic) -> Result<Vec<MilestoneSpec>, String> {
             };
             let completes_on =
                 field_text(&map, "completes_on").ok_or_else(|| at("has no completes_on".into()))?;
+            let flag = |key: &str| -> Result<bool, String> {
+                match map.get(key) {
+                    None => Ok(false),
+                    Some(value) => value
+                        .as_bool()
+                        .map_err(|_| at(format!("{key} must be true or false"))),
+                }
+            };
             Ok(MilestoneSpec {
                 name,
                 due,
                 completes_on: Completion::parse(&completes_on).map_err(at)?,
+                business: flag("business")?,
+                pauses: flag("pause_while_waiting")?,
             })
         })
         .collect()

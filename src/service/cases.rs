@@ -148,6 +148,17 @@ fn apply_assignee(
         .map(|from| EventKind::Assigned { from, to: assignee }))
 }
 
+/// Stores a case after a change: the clocks of milestones that pause while
+/// the case waits for the customer follow its status first.
+pub(super) fn store_case(txn: &WriteTxn, case: &mut Case, at: Timestamp) -> ServiceResult<()> {
+    let calendar = super::intake::channel_calendar(txn, case.channel)?;
+    for due in milestone::follow_status(case, at, calendar.as_ref()) {
+        txn.add_milestone_due(due.timestamp().max(0) as u64, case.number)?;
+    }
+    txn.put_case(case)?;
+    Ok(())
+}
+
 /// Stores the case and its new events in the caller's transaction, marking
 /// the milestones the events complete. Without events nothing is stored.
 pub(super) fn save(
@@ -174,7 +185,7 @@ pub(super) fn save_events(
     for event in &events {
         milestone::complete(case, event, at);
     }
-    txn.put_case(case)?;
+    store_case(txn, case, at)?;
     events
         .into_iter()
         .map(|kind| Ok(txn.append_event(case, actor, at, kind)?))
@@ -544,7 +555,7 @@ impl Service {
                     }
                     Direction::Inbound => None,
                 };
-                txn.put_case(&case)?;
+                store_case(txn, &mut case, at)?;
                 if let Some(kind) = released {
                     txn.append_event(&case, who, at, kind)?;
                 }

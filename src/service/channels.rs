@@ -66,6 +66,7 @@ pub struct ChannelChange {
     pub auto_acknowledge: Option<bool>,
     pub trust_spam_headers: Option<bool>,
     pub imap: Option<Option<ImapChange>>,
+    pub calendar: Option<Option<crate::domain::calendar::Calendar>>,
     pub integrations: IntegrationsChange,
 }
 
@@ -355,6 +356,13 @@ impl Service {
                 if let Some(on) = change.trust_spam_headers {
                     settings.trust_spam_headers = on;
                 }
+                let calendar_changed = change
+                    .calendar
+                    .as_ref()
+                    .is_some_and(|c| *c != settings.calendar);
+                if let Some(calendar) = &change.calendar {
+                    settings.calendar = calendar.clone();
+                }
                 match &change.imap {
                     None => {}
                     Some(None) => settings.imap = None,
@@ -368,6 +376,9 @@ impl Service {
                     .apply(&settings.integrations, has_model)?;
                 channel.settings = settings.validated(&webhook_hosts)?;
                 txn.put_channel(&channel)?;
+                if calendar_changed {
+                    super::milestones::reckon_channel_milestones(txn, &channel)?;
+                }
                 Ok(channel)
             })
             .await

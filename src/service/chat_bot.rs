@@ -336,7 +336,7 @@ impl Service {
                 };
                 let at = now();
                 case.change_status(Status::Open, AI_ACTOR, at)?;
-                txn.put_case(&case)?;
+                super::cases::store_case(txn, &mut case, at)?;
                 let kind = EventKind::HandedOver {
                     reason: reason.clone(),
                     status: Some(Status::Open),
@@ -411,7 +411,7 @@ pub(super) fn close_left_chat(
         return Ok(());
     };
     let from = case.close(AI_ACTOR, at)?;
-    txn.put_case(&case)?;
+    super::cases::store_case(txn, &mut case, at)?;
     txn.append_event(&case, AI_ACTOR, at, EventKind::Closed { from })?;
     Ok(())
 }

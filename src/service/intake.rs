@@ -97,6 +97,14 @@ impl OpenCounts {
 }
 
 /// The channel's agents: members who work cases (not partners), by name.
+/// The business hours of a channel, if it keeps any.
+pub(super) fn channel_calendar(
+    txn: &impl Reads,
+    channel: crate::domain::channel::ChannelId,
+) -> ServiceResult<Option<crate::domain::calendar::Calendar>> {
+    Ok(txn.channel(channel)?.and_then(|c| c.settings.calendar))
+}
+
 pub fn channel_agents(txn: &impl Reads, channel: &Channel) -> ServiceResult<Vec<String>> {
     let mut agents: Vec<String> = txn
         .users()?
@@ -324,11 +332,12 @@ fn apply_intake(
             },
         ));
     }
+    let calendar = channel_calendar(txn, case.channel)?;
     case.milestones = intake
         .milestones
         .iter()
         .cloned()
-        .map(|spec| Milestone::from_spec(spec, case.created_at))
+        .map(|spec| Milestone::from_spec(spec, case.created_at, calendar.as_ref()))
         .collect();
     for m in &case.milestones {
         txn.add_milestone_due(m.due_at.timestamp().max(0) as u64, case.number)?;

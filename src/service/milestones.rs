@@ -42,12 +42,19 @@ pub fn replan_milestones(
     specs: &[MilestoneSpec],
 ) -> ServiceResult<()> {
     let previous = std::mem::take(&mut case.milestones);
+    let calendar = super::intake::channel_calendar(txn, case.channel)?;
     for spec in specs {
-        let mut milestone = Milestone::from_spec(spec.clone(), case.created_at);
+        let mut milestone = Milestone::from_spec(spec.clone(), case.created_at, calendar.as_ref());
         if let Some(before) = previous.iter().find(|m| m.name == milestone.name) {
             if before.completed_at.is_some() {
                 case.milestones.push(before.clone());
                 continue;
+            }
+            // The clock's pauses so far carry over to the new target.
+            if milestone.pauses {
+                milestone.paused_since = before.paused_since;
+                milestone.paused_seconds = before.paused_seconds;
+                milestone.reckon_due(case.created_at, calendar.as_ref());
             }
             if before.due_at == milestone.due_at {
                 milestone.escalated_at = before.escalated_at;
@@ -60,6 +67,49 @@ pub fn replan_milestones(
         if !case.milestones.iter().any(|m| m.name == done.name) {
             case.milestones.push(done);
         }
+    }
+    Ok(())
+}
+
+/// A channel's business hours changed: the open milestones of its cases
+/// that count them are due at new times.
+pub fn reckon_channel_milestones(txn: &WriteTxn, channel: &Channel) -> ServiceResult<()> {
+    let mut numbers = Vec::new();
+    txn.visit_open_milestones(u64::MAX, &mut |_, number| {
+        numbers.push(number);
+        true
+    })?;
+    numbers.sort_unstable();
+    numbers.dedup();
+    let calendar = channel.settings.calendar.as_ref();
+    for number in numbers {
+        let Some(mut case) = txn.case(number)? else {
+            continue;
+        };
+        if case.channel != channel.id {
+            continue;
+        }
+        let created_at = case.created_at;
+        let mut moved = Vec::new();
+        for milestone in case
+            .milestones
+            .iter_mut()
+            .filter(|m| m.business && m.completed_at.is_none() && m.paused_since.is_none())
+        {
+            let before = milestone.due_at;
+            milestone.reckon_due(created_at, calendar);
+            if milestone.due_at != before {
+                milestone.escalated_at = None;
+                moved.push(milestone.due_at);
+            }
+        }
+        if moved.is_empty() {
+            continue;
+        }
+        for due in moved {
+            txn.add_milestone_due(due.timestamp().max(0) as u64, case.number)?;
+        }
+        txn.put_case(&case)?;
     }
     Ok(())
 }

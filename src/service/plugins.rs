@@ -82,7 +82,8 @@ impl Service {
                     .milestones
                     .into_iter()
                     .map(|spec| {
-                        let m = Milestone::from_spec(spec, case.created_at);
+                        let calendar = channel.settings.calendar.as_ref();
+                        let m = Milestone::from_spec(spec, case.created_at, calendar);
                         (m.name, m.due_at)
                     })
                     .collect(),

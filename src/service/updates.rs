@@ -194,7 +194,7 @@ fn queue_mail(
     }
     case.updated_at = at;
     case.updated_by = actor.to_owned();
-    txn.put_case(case)?;
+    super::cases::store_case(txn, case, at)?;
     let event = txn.append_event(case, actor, at, message)?;
     outgoing.event = event.seq;
     txn.put_outgoing_mail(job, &outgoing)?;

@@ -29,6 +29,7 @@ pub struct ShownChannel {
     pub personal_from: bool,
     pub auto_acknowledge: bool,
     pub trust_spam_headers: bool,
+    pub calendar: Option<crate::domain::calendar::Calendar>,
     /// What only the channel's managers and administrators see.
     pub managed: Option<ManagedSettings>,
     pub rights: ChannelRights,
@@ -166,6 +167,7 @@ fn shown_channel(actor: &User, channel: Channel, mail_status: Option<MailStatus>
         personal_from: settings.personal_from,
         auto_acknowledge: settings.auto_acknowledge,
         trust_spam_headers: settings.trust_spam_headers,
+        calendar: settings.calendar,
         managed,
         rights,
     }

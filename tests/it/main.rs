@@ -34,6 +34,7 @@ mod receiver;
 mod saved_replies;
 mod search;
 mod security;
+mod service_levels;
 mod social;
 mod time;
 mod upgrade;

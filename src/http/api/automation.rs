@@ -205,10 +205,15 @@ struct ProfileView {
 struct MilestoneView {
     name: String,
     due_at: DateTime<Utc>,
-    /// `completed`, `current` (not yet due) or `overdue`.
+    /// `completed`, `current` (not yet due), `overdue`, or `paused` (its
+    /// clock stands still while the case waits for the customer).
     state: String,
     /// `first_reply`, `resolved` or `field:NAME`.
     completes_on: String,
+    /// Its target counts the channel's business hours.
+    business: bool,
+    /// Its clock stops while the case waits for the customer.
+    pauses: bool,
     #[oai(nullable)]
     completed_at: Option<DateTime<Utc>>,
     /// Whether it was completed by its due time.
@@ -417,6 +422,8 @@ impl AutomationApi {
                 .map(|m| MilestoneView {
                     state: m.state.as_str().to_owned(),
                     completes_on: m.milestone.completes_on.describe(),
+                    business: m.milestone.business,
+                    pauses: m.milestone.pauses,
                     met: m.milestone.met(),
                     name: m.milestone.name,
                     due_at: m.milestone.due_at,

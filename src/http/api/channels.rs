@@ -6,7 +6,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
 use super::json_body::JsonBody;
-use super::types::{ChannelView, ImapSecurityWire, MemberRoleWire, tri_state};
+use super::types::{CalendarWire, ChannelView, ImapSecurityWire, MemberRoleWire, tri_state};
 use super::{ApiTags, TokenAuth, state};
 use crate::domain::channel::ChannelSettings;
 use crate::http::error::ApiError;
@@ -45,6 +45,10 @@ struct SettingsBody {
     /// one out to keep the stored value.
     #[oai(nullable)]
     integrations: Option<IntegrationsBody>,
+    /// Business hours, for service targets counted in them; `null`
+    /// removes them. Changing them moves the due times of open milestones.
+    #[serde(default)]
+    calendar: MaybeUndefined<CalendarWire>,
 }
 
 #[derive(Debug, Object, Deserialize)]
@@ -239,6 +243,7 @@ impl ChannelsApi {
             settings.time_tracking = s.time_tracking.unwrap_or(false);
             settings.reply_window_hours = s.reply_window_hours.take();
             settings.slack_webhook_url = s.slack_webhook_url.take();
+            settings.calendar = s.calendar.take().map(Into::into);
             settings.personal_from = s.personal_from.unwrap_or(false);
             settings.auto_acknowledge = s.auto_acknowledge.unwrap_or(false);
             settings.trust_spam_headers = s.trust_spam_headers.unwrap_or(true);
@@ -291,6 +296,7 @@ impl ChannelsApi {
             change.auto_acknowledge = s.auto_acknowledge;
             change.trust_spam_headers = s.trust_spam_headers;
             change.imap = tri_state(s.imap, Into::into);
+            change.calendar = tri_state(s.calendar, Into::into);
             change.integrations = s.integrations.map(Into::into).unwrap_or_default();
         }
         let channel = state(req)

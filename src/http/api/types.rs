@@ -621,6 +621,99 @@ pub struct MemberView {
     pub display_name: String,
 }
 
+/// One opening period of a week, in the calendar's time zone.
+#[derive(Debug, Clone, Object, serde::Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct OpeningHoursWire {
+    /// `mon`, `tue`, `wed`, `thu`, `fri`, `sat` or `sun`.
+    pub day: String,
+    /// `HH:MM`.
+    pub open: String,
+    /// `HH:MM`, after `open` (`24:00` for midnight).
+    pub close: String,
+}
+
+/// A day the desk is closed.
+#[derive(Debug, Clone, Object, serde::Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct HolidayWire {
+    pub date: chrono::NaiveDate,
+    /// Every year on the same day.
+    #[oai(default)]
+    #[serde(default)]
+    pub yearly: bool,
+    #[oai(default)]
+    #[serde(default)]
+    pub name: String,
+}
+
+/// Business hours: weekly opening periods in a time zone, and holidays.
+#[derive(Debug, Clone, Object, serde::Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarWire {
+    /// An IANA time zone such as `Europe/Berlin`.
+    pub time_zone: String,
+    pub hours: Vec<OpeningHoursWire>,
+    #[oai(default)]
+    #[serde(default)]
+    pub holidays: Vec<HolidayWire>,
+}
+
+impl From<CalendarWire> for crate::domain::calendar::Calendar {
+    fn from(c: CalendarWire) -> Self {
+        crate::domain::calendar::Calendar {
+            time_zone: c.time_zone,
+            hours: c
+                .hours
+                .into_iter()
+                .map(|h| crate::domain::calendar::OpeningHours {
+                    day: h.day,
+                    open: h.open,
+                    close: h.close,
+                })
+                .collect(),
+            holidays: c
+                .holidays
+                .into_iter()
+                .map(|h| crate::domain::calendar::Holiday {
+                    date: h.date,
+                    yearly: h.yearly,
+                    name: h.name,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<crate::domain::calendar::Calendar> for CalendarWire {
+    fn from(c: crate::domain::calendar::Calendar) -> Self {
+        CalendarWire {
+            time_zone: c.time_zone,
+            hours: c
+                .hours
+                .into_iter()
+                .map(|h| OpeningHoursWire {
+                    day: h.day,
+                    open: h.open,
+                    close: h.close,
+                })
+                .collect(),
+            holidays: c
+                .holidays
+                .into_iter()
+                .map(|h| HolidayWire {
+                    date: h.date,
+                    yearly: h.yearly,
+                    name: h.name,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A channel's settings.
 #[derive(Debug, Clone, Object)]
 pub struct ChannelSettingsView {
@@ -640,6 +733,9 @@ pub struct ChannelSettingsView {
     pub auto_acknowledge: bool,
     /// Mail marked spam by the sender's side's filter goes to spam.
     pub trust_spam_headers: bool,
+    /// Business hours, if the channel keeps any.
+    #[oai(nullable)]
+    pub calendar: Option<CalendarWire>,
     /// IMAP intake (managers and administrators only; never the password).
     #[oai(nullable)]
     pub imap: Option<ImapView>,
@@ -758,6 +854,7 @@ impl ChannelView {
                 personal_from: c.personal_from,
                 auto_acknowledge: c.auto_acknowledge,
                 trust_spam_headers: c.trust_spam_headers,
+                calendar: c.calendar.map(Into::into),
                 integrations: managed.as_ref().map(|m| IntegrationsView {
                     meta: m.meta.clone().map(|m| MetaView {
                         app_secret_set: m.app_secret_set,
