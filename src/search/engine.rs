@@ -200,6 +200,46 @@ impl Engine {
         Ok(numbers)
     }
 
+    /// Every case number more than one live document carries, in what
+    /// searches see now. A bitmap by number for the dense numbers cases
+    /// have (a million cases: 16 KB and a pass over one column).
+    pub(super) fn duplicated_anywhere(&self) -> Result<Vec<CaseNumber>, SearchError> {
+        const BITMAP_LIMIT: u64 = 1 << 26;
+        let searcher = self.reader.searcher();
+        let mut seen_small: Vec<u64> = Vec::new();
+        let mut seen_large = std::collections::HashSet::new();
+        let mut twice = Vec::new();
+        for segment in searcher.segment_readers() {
+            let column = segment.fast_fields().u64(names::NUMBER)?;
+            let alive = segment.alive_bitset();
+            for doc in 0..segment.max_doc() {
+                if !alive.is_none_or(|a| a.is_alive(doc)) {
+                    continue;
+                }
+                let Some(number) = column.first(doc) else {
+                    continue;
+                };
+                let first_time = if number < BITMAP_LIMIT {
+                    let (word, bit) = ((number / 64) as usize, number % 64);
+                    if word >= seen_small.len() {
+                        seen_small.resize(word + 1, 0);
+                    }
+                    let fresh = seen_small[word] & (1 << bit) == 0;
+                    seen_small[word] |= 1 << bit;
+                    fresh
+                } else {
+                    seen_large.insert(number)
+                };
+                if !first_time {
+                    twice.push(number);
+                }
+            }
+        }
+        twice.sort_unstable();
+        twice.dedup();
+        Ok(twice)
+    }
+
     /// The numbers among `numbers` that more than one live document
     /// carries: each case must be in the index once.
     pub(super) fn duplicated(

@@ -131,25 +131,17 @@ fn index_cases(
         changes.push((number, document));
     }
     drop(txn);
-    let present: Vec<u64> = changes
-        .iter()
-        .filter(|(_, document)| document.is_some())
-        .map(|(number, _)| *number)
-        .collect();
     engine.apply(changes, seq)?;
-    repair_duplicates(engine, store, &present, seq)
+    repair_duplicates(engine, store, seq)
 }
 
 /// A case must be in the index once. After a crash a case was seen listed
-/// twice; should a replaced document survive its replacement again, it is
-/// replaced once more, and if that does not help, the index is rebuilt.
-fn repair_duplicates(
-    engine: &Engine,
-    store: &Store,
-    numbers: &[u64],
-    seq: u64,
-) -> Result<bool, IndexerError> {
-    let duplicated = engine.duplicated(numbers)?;
+/// twice, not always one just written (a merge may bring it back), so
+/// every number is checked each time searches see a new state. A case
+/// found twice is replaced once more; if that does not help, the index is
+/// rebuilt.
+fn repair_duplicates(engine: &Engine, store: &Store, seq: u64) -> Result<bool, IndexerError> {
+    let duplicated = engine.duplicated_anywhere()?;
     if duplicated.is_empty() {
         return Ok(true);
     }

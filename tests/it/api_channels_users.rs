@@ -53,7 +53,7 @@ async fn channels_carry_their_settings_and_members() {
     let id = created.body["id"].as_u64().unwrap();
     assert_eq!(
         created.body["settings"],
-        json!({"time_tracking": true, "reply_window_hours": 24, "slack_webhook_set": false,
+        json!({"time_tracking": true, "reply_window_hours": 24, "slack_webhook_set": false, "calendar": null,
                "personal_from": false, "auto_acknowledge": false, "trust_spam_headers": true, "imap": null,
                "integrations": {"meta": null, "phone": null, "widget": null}})
     );

@@ -156,3 +156,66 @@ async fn the_slack_webhook_is_write_only_on_the_channel_page() {
     save(vec![("slack_webhook_url", ""), ("slack_off", "on")]).await;
     assert_eq!(settings(&org).await, false);
 }
+
+#[tokio::test]
+async fn managers_keep_business_hours_on_the_channel_page() {
+    let org = Org::new().await;
+    let max = Browser::new(&org.server);
+    max.login("max", PASSWORD).await;
+    let path = format!("/channels/{}", org.support);
+    let save = format!("{path}/calendar");
+    let (_, page, _) = max.get(&path).await;
+    assert!(page.contains("id=\"calendar-form\""));
+    let csrf = field(&page, "csrf");
+    let mut form = vec![
+        ("csrf", csrf.as_str()),
+        ("time_zone", "Mars/Olympus"),
+        ("open_mon", "09:00"),
+        ("close_mon", "17:00"),
+        ("open_fri", "09:00"),
+        ("close_fri", "15:30"),
+        (
+            "holidays",
+            "2026-12-25 yearly Christmas\n2026-04-03 Good Friday",
+        ),
+    ];
+    // A wrong time zone is named, and everything typed comes back.
+    let (status, page, _) = max.post(&save, &form).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("id=\"calendar-error\""), "{page}");
+    assert!(
+        page.contains("Mars/Olympus") && page.contains("15:30"),
+        "{page}"
+    );
+    assert!(page.contains("2026-04-03 Good Friday"), "{page}");
+    form[1].1 = "Europe/Berlin";
+    form.push(("open_tue", "09:00"));
+    let (status, page, _) = max.post(&save, &form).await;
+    assert_eq!(status, 422, "half a day is refused: {page}");
+    assert!(page.contains("Tuesday: give both"), "{page}");
+    form.pop();
+    let (status, _, _) = max.post(&save, &form).await;
+    assert_eq!(status, 303);
+    let channel = org
+        .admin
+        .get(&format!("/api/v1/channels/{}", org.support))
+        .await;
+    let calendar = &channel.body["settings"]["calendar"];
+    assert_eq!(calendar["time_zone"], "Europe/Berlin");
+    assert_eq!(calendar["hours"].as_array().unwrap().len(), 2);
+    assert_eq!(calendar["holidays"][0]["yearly"], true);
+    assert_eq!(calendar["holidays"][1]["name"], "Good Friday");
+    // Agents see no form; removing the hours takes a tick.
+    let amy = Browser::new(&org.server);
+    amy.login("amy", PASSWORD).await;
+    assert!(!amy.get(&path).await.1.contains("id=\"calendar-form\""));
+    let (status, _, _) = max
+        .post(&save, &[("csrf", csrf.as_str()), ("remove", "on")])
+        .await;
+    assert_eq!(status, 303);
+    let channel = org
+        .admin
+        .get(&format!("/api/v1/channels/{}", org.support))
+        .await;
+    assert!(channel.body["settings"]["calendar"].is_null());
+}

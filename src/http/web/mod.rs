@@ -118,6 +118,7 @@ pub fn routes() -> Route {
         )
         .at("/channels/:id/members", post(channels::put_member))
         .at("/channels/:id/email", post(channels::update_channel_email))
+        .at("/channels/:id/calendar", post(channels::calendar::save))
         .at(
             "/channels/:id/members/:username/remove",
             post(channels::remove_member),

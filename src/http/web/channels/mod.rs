@@ -1,6 +1,7 @@
 //! Channels: the list, a channel's page and the forms that change its
 //! settings, mail intake and members.
 
+pub(super) mod calendar;
 pub(super) mod integrations;
 
 use askama::Template;
@@ -58,12 +59,23 @@ pub struct RefusedEmailForm {
     error: String,
 }
 
+/// A form of the page that was refused, to show again as typed.
+pub enum Refused {
+    Email(RefusedEmailForm),
+    Calendar(calendar::CalendarFields),
+}
+
 fn render_channel(
     req: &Request,
     session: &crate::service::Session,
     id: ChannelId,
-    refused: Option<RefusedEmailForm>,
+    refused: Option<Refused>,
 ) -> Result<Response, WebError> {
+    let (refused, calendar_typed) = match refused {
+        Some(Refused::Email(form)) => (Some(form), None),
+        Some(Refused::Calendar(fields)) => (None, Some(fields)),
+        None => (None, None),
+    };
     let service = &app(req).service;
     let channel = service.get_channel(&session.user, id)?;
     let can_manage = channel.rights.can_manage;
@@ -105,6 +117,8 @@ fn render_channel(
             None => channel.managed.as_ref().and_then(|m| m.imap.clone()),
         },
         imap_error: refused.as_ref().map(|form| form.error.clone()),
+        calendar: calendar_typed
+            .unwrap_or_else(|| calendar::CalendarFields::of(channel.calendar.as_ref())),
         mail_status: channel.managed.as_ref().and_then(|m| m.mail_status.clone()),
         saved_replies: if session.user.is_partner() {
             Vec::new()
@@ -156,6 +170,8 @@ pub struct ChannelPage {
     pub imap: Option<crate::service::ShownImap>,
     /// Why the email form just sent was refused.
     pub imap_error: Option<String>,
+    /// The business-hours form.
+    pub calendar: calendar::CalendarFields,
     /// The channel's saved replies (managers keep them here).
     pub saved_replies: Vec<crate::domain::saved_reply::SavedReply>,
     /// Placeholders a saved reply may use, with what they stand for.
@@ -307,7 +323,7 @@ pub async fn update_channel_email(
                     other => other.to_string(),
                 },
             };
-            let mut page = render_channel(req, &session, id, Some(typed))?;
+            let mut page = render_channel(req, &session, id, Some(Refused::Email(typed)))?;
             page.set_status(poem::http::StatusCode::UNPROCESSABLE_ENTITY);
             Ok(page)
         }
