@@ -28,6 +28,8 @@ pub enum IndexerError {
 pub struct Indexer {
     search: Arc<SearchIndex>,
     rebuild: bool,
+    /// Whether the index as opened was checked for cases held twice.
+    checked_at_start: bool,
     /// After a failed rebuild: not before then.
     retry_at: Option<Instant>,
 }
@@ -38,6 +40,7 @@ impl Indexer {
         Indexer {
             search,
             rebuild,
+            checked_at_start: false,
             retry_at: None,
         }
     }
@@ -62,7 +65,29 @@ impl Indexer {
                 }
             }
         }
+        if !self.checked_at_start {
+            self.checked_at_start = true;
+            self.check_as_opened(store).await;
+        }
         true
+    }
+
+    /// The index as a stopped (or killed) process left it is checked once,
+    /// before changes arrive: a case held twice is replaced.
+    async fn check_as_opened(&self, store: &Store) {
+        let Some(engine) = self.search.engine() else {
+            return;
+        };
+        let store = store.clone();
+        let seq = engine.indexed_seq();
+        let checked =
+            tokio::task::spawn_blocking(move || repair_duplicates(&engine, &store, seq)).await;
+        match checked {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => self.search.request_rebuild(),
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not check the search index"),
+            Err(e) => tracing::warn!(error = %e, "could not check the search index"),
+        }
     }
 
     /// The index misses changes the outbox no longer holds: rebuild.
