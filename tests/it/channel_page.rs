@@ -184,6 +184,10 @@ async fn managers_keep_business_hours_on_the_channel_page() {
     assert_eq!(status, 422, "{page}");
     assert!(page.contains("id=\"calendar-error\""), "{page}");
     assert!(
+        page.contains("aria-invalid=\"true\" aria-describedby=\"calendar-error\""),
+        "beside the time zone: {page}"
+    );
+    assert!(
         page.contains("Mars/Olympus") && page.contains("15:30"),
         "{page}"
     );

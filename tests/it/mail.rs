@@ -1680,4 +1680,8 @@ async fn managers_set_up_mail_on_the_channel_page() {
         "{page}"
     );
     assert!(page.contains("value=\"169.254.169.254\""), "{page}");
+    assert!(
+        page.contains("name=\"imap_port\" inputmode=\"numeric\" value=\"1\""),
+        "the port typed is kept: {page}"
+    );
 }

@@ -38,6 +38,8 @@ pub struct CalendarFields {
     /// Some day has more periods than the form shows (set through the API).
     pub several_periods: bool,
     pub error: Option<String>,
+    /// The error is about the time zone: it is shown beside that field.
+    pub error_on_zone: bool,
 }
 
 impl CalendarFields {
@@ -77,6 +79,7 @@ impl CalendarFields {
                 .join("\n"),
             several_periods: DAYS.iter().any(|(key, _)| period(key).len() > 1),
             error: None,
+            error_on_zone: false,
         }
     }
 }
@@ -151,6 +154,7 @@ impl CalendarForm {
             holidays: self.holidays.clone(),
             several_periods: false,
             error: Some(error),
+            error_on_zone: false,
         }
     }
 
@@ -232,8 +236,11 @@ pub async fn save(
     {
         Ok(_) => Ok(Redirect::see_other(format!("/channels/{id}#business-hours")).into_response()),
         Err(refusal @ (ServiceError::Invalid { .. } | ServiceError::InvalidFields(_))) => {
+            let on_zone = matches!(&refusal, ServiceError::Invalid { field, .. } if field == "calendar.time_zone");
             let message = crate::http::web::session::in_words(&refusal);
-            refused(req, &session, id, form.typed(message))
+            let mut typed = form.typed(message);
+            typed.error_on_zone = on_zone;
+            refused(req, &session, id, typed)
         }
         Err(other) => Err(other.into()),
     }

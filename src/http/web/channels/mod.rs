@@ -304,15 +304,19 @@ pub async fn update_channel_email(
         Err(
             refused @ (WebError::BadInput(_) | WebError::Service(ServiceError::Invalid { .. })),
         ) if filled(&form.imap_host).is_some() => {
+            let security =
+                crate::domain::channel::ImapSecurity::parse("imap.security", &form.imap_security)
+                    .unwrap_or(crate::domain::channel::ImapSecurity::Tls);
             let typed = RefusedEmailForm {
                 imap: crate::service::ShownImap {
                     host: form.imap_host.trim().to_owned(),
-                    port: form.imap_port.trim().parse().unwrap_or(0),
-                    security: crate::domain::channel::ImapSecurity::parse(
-                        "imap.security",
-                        &form.imap_security,
-                    )
-                    .unwrap_or(crate::domain::channel::ImapSecurity::Tls),
+                    // An empty port was the default one, as saving reads it.
+                    port: form
+                        .imap_port
+                        .trim()
+                        .parse()
+                        .unwrap_or_else(|_| default_imap_port(security)),
+                    security,
                     username: form.imap_username.trim().to_owned(),
                     password_set: false,
                     folder: form.imap_folder.trim().to_owned(),
@@ -346,8 +350,7 @@ async fn save_channel_email(
                 Some(p) => p
                     .parse()
                     .map_err(|_| WebError::BadInput(format!("'{p}' is not a port number")))?,
-                None if security == crate::domain::channel::ImapSecurity::Tls => 993,
-                None => 143,
+                None => default_imap_port(security),
             };
             Some(crate::service::ImapChange {
                 host,
@@ -410,4 +413,12 @@ pub async fn remove_member(
         .remove_member(&session.user, id, &username)
         .await?;
     Ok(Redirect::see_other(format!("/channels/{id}#members")))
+}
+
+/// The IMAP port when none is given: 993 for TLS, else 143.
+fn default_imap_port(security: crate::domain::channel::ImapSecurity) -> u16 {
+    match security {
+        crate::domain::channel::ImapSecurity::Tls => 993,
+        _ => 143,
+    }
 }
