@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{Engine, SearchError, SearchIndex, case_document};
+use super::{Engine, SearchError, SearchIndex, TantivyDocument, case_document};
 use crate::store::{Consumer, OutboxEvent, Reads, Store, StoreError, Writes};
 
 /// Outbox entries handled per commit.
@@ -142,9 +142,20 @@ fn index_cases(
     numbers: Vec<u64>,
     seq: u64,
 ) -> Result<bool, IndexerError> {
+    engine.apply(documents_of(engine, store, &numbers)?, seq)?;
+    repair_duplicates(engine, store, seq)
+}
+
+/// Each case's document as the store holds it now; `None` for a case that
+/// is gone.
+fn documents_of(
+    engine: &Engine,
+    store: &Store,
+    numbers: &[u64],
+) -> Result<Vec<(u64, Option<TantivyDocument>)>, IndexerError> {
     let txn = store.read()?;
     let mut changes = Vec::with_capacity(numbers.len());
-    for number in numbers {
+    for &number in numbers {
         let document = match txn.case(number)? {
             Some(case) => Some(case_document(
                 engine.fields(),
@@ -155,9 +166,7 @@ fn index_cases(
         };
         changes.push((number, document));
     }
-    drop(txn);
-    engine.apply(changes, seq)?;
-    repair_duplicates(engine, store, seq)
+    Ok(changes)
 }
 
 /// A case must be in the index once. After a crash a case was seen listed
@@ -171,21 +180,7 @@ fn repair_duplicates(engine: &Engine, store: &Store, seq: u64) -> Result<bool, I
         return Ok(true);
     }
     tracing::warn!(cases = ?duplicated, seq, "the search index held a case twice; replacing it");
-    let txn = store.read()?;
-    let mut changes = Vec::with_capacity(duplicated.len());
-    for &number in &duplicated {
-        let document = match txn.case(number)? {
-            Some(case) => Some(case_document(
-                engine.fields(),
-                &case,
-                &txn.activity(number)?,
-            )),
-            None => None,
-        };
-        changes.push((number, document));
-    }
-    drop(txn);
-    engine.apply(changes, seq)?;
+    engine.apply(documents_of(engine, store, &duplicated)?, seq)?;
     let still = engine.duplicated(&duplicated)?;
     if !still.is_empty() {
         tracing::error!(cases = ?still, "cases stay in the search index twice; rebuilding it");

@@ -9,7 +9,7 @@ use super::{Service, ServiceError, ServiceResult, now};
 use crate::domain::Timestamp;
 use crate::domain::second_factor::{self, SecondFactor};
 use crate::domain::user::User;
-use crate::store::{Reads, TokenKind, Writes};
+use crate::store::{Reads, TokenKind, WriteTxn, Writes};
 
 /// How long the step between password and second factor may take.
 const SECOND_STEP_MINUTES: i64 = 5;
@@ -183,17 +183,12 @@ impl Service {
         let secret = second_factor::new_secret();
         let url = second_factor::provisioning_url(&secret, &actor.username)
             .ok_or_else(|| ServiceError::Output("the secret could not be made".into()))?;
-        let (name, pending) = (actor.username.clone(), secret.clone());
-        self.store
-            .write(move |txn| {
-                let mut user = txn
-                    .user(&name)?
-                    .ok_or_else(|| ServiceError::NotFound(format!("there is no user '{name}'")))?;
-                user.pending_second_factor = Some(pending.clone());
-                txn.put_user(&user)?;
-                Ok::<_, ServiceError>(())
-            })
-            .await?;
+        let pending = secret.clone();
+        self.change_user(&actor.username, move |_, user| {
+            user.pending_second_factor = Some(pending.clone());
+            Ok(())
+        })
+        .await?;
         Ok(Enrolment { secret, url })
     }
 
@@ -211,31 +206,25 @@ impl Service {
         actor: &User,
         code: &str,
     ) -> ServiceResult<Vec<String>> {
-        let (name, code, at) = (actor.username.clone(), code.to_owned(), now());
+        let (code, at) = (code.to_owned(), now());
         let (codes, hashes) = second_factor::new_recovery_codes();
-        self.store
-            .write(move |txn| {
-                let mut user = txn
-                    .user(&name)?
-                    .ok_or_else(|| ServiceError::NotFound(format!("there is no user '{name}'")))?;
-                let Some(secret) = user.pending_second_factor.clone() else {
-                    return Err(ServiceError::Conflict(
-                        "start setting up two-factor sign-in first".into(),
-                    ));
-                };
-                let step =
-                    second_factor::check_code(&secret, &code, at, 0).ok_or_else(wrong_code)?;
-                user.second_factor = Some(SecondFactor {
-                    secret,
-                    enabled_at: at,
-                    recovery_hashes: hashes.clone(),
-                    last_step: step,
-                });
-                user.pending_second_factor = None;
-                txn.put_user(&user)?;
-                Ok(())
-            })
-            .await?;
+        self.change_user(&actor.username, move |_, user| {
+            let Some(secret) = user.pending_second_factor.clone() else {
+                return Err(ServiceError::Conflict(
+                    "start setting up two-factor sign-in first".into(),
+                ));
+            };
+            let step = second_factor::check_code(&secret, &code, at, 0).ok_or_else(wrong_code)?;
+            user.second_factor = Some(SecondFactor {
+                secret,
+                enabled_at: at,
+                recovery_hashes: hashes.clone(),
+                last_step: step,
+            });
+            user.pending_second_factor = None;
+            Ok(())
+        })
+        .await?;
         Ok(codes)
     }
 
@@ -248,20 +237,14 @@ impl Service {
     ) -> ServiceResult<Vec<String>> {
         self.prove_second_factor(&actor.username, code, address)
             .await?;
-        let name = actor.username.clone();
         let (codes, hashes) = second_factor::new_recovery_codes();
-        self.store
-            .write(move |txn| {
-                let mut user = txn
-                    .user(&name)?
-                    .ok_or_else(|| ServiceError::NotFound(format!("there is no user '{name}'")))?;
-                if let Some(factor) = user.second_factor.as_mut() {
-                    factor.recovery_hashes = hashes.clone();
-                }
-                txn.put_user(&user)?;
-                Ok::<_, ServiceError>(())
-            })
-            .await?;
+        self.change_user(&actor.username, move |_, user| {
+            if let Some(factor) = user.second_factor.as_mut() {
+                factor.recovery_hashes = hashes.clone();
+            }
+            Ok(())
+        })
+        .await?;
         Ok(codes)
     }
 
@@ -308,19 +291,32 @@ impl Service {
     }
 
     async fn clear_second_factor(&self, username: &str, end_sessions: bool) -> ServiceResult<()> {
+        self.change_user(username, move |txn, user| {
+            user.second_factor = None;
+            user.pending_second_factor = None;
+            if end_sessions {
+                txn.delete_tokens_of(&user.username, None)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Reads one user's record, changes it and stores it, in one write.
+    async fn change_user(
+        &self,
+        username: &str,
+        change: impl Fn(&WriteTxn, &mut User) -> ServiceResult<()> + Send + 'static,
+    ) -> ServiceResult<()> {
         let name = username.to_owned();
         self.store
             .write(move |txn| {
                 let mut user = txn
                     .user(&name)?
                     .ok_or_else(|| ServiceError::NotFound(format!("there is no user '{name}'")))?;
-                user.second_factor = None;
-                user.pending_second_factor = None;
+                change(txn, &mut user)?;
                 txn.put_user(&user)?;
-                if end_sessions {
-                    txn.delete_tokens_of(&name, None)?;
-                }
-                Ok::<_, ServiceError>(())
+                Ok(())
             })
             .await
     }

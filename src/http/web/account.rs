@@ -223,16 +223,24 @@ pub async fn confirm_second_factor(
         .confirm_second_factor(&session.user, &form.code)
         .await
     {
-        Ok(codes) => {
-            let once = ShownOnce {
-                recovery_codes: codes,
-                notice: Some("Two-factor sign-in is on."),
-                ..Default::default()
-            };
-            render(req, &session, false, once, poem::http::StatusCode::OK)
-        }
+        Ok(codes) => show_recovery_codes(req, &session, codes, "Two-factor sign-in is on."),
         Err(e) => refused(req, &session, "second-factor", e),
     }
+}
+
+/// The page with new recovery codes, shown this once.
+fn show_recovery_codes(
+    req: &Request,
+    session: &Session,
+    codes: Vec<String>,
+    notice: &'static str,
+) -> Result<Response, WebError> {
+    let once = ShownOnce {
+        recovery_codes: codes,
+        notice: Some(notice),
+        ..Default::default()
+    };
+    render(req, session, false, once, poem::http::StatusCode::OK)
 }
 
 #[handler]
@@ -250,14 +258,12 @@ pub async fn renew_recovery_codes(
         )
         .await
     {
-        Ok(codes) => {
-            let once = ShownOnce {
-                recovery_codes: codes,
-                notice: Some("New recovery codes replace the old ones."),
-                ..Default::default()
-            };
-            render(req, &session, false, once, poem::http::StatusCode::OK)
-        }
+        Ok(codes) => show_recovery_codes(
+            req,
+            &session,
+            codes,
+            "New recovery codes replace the old ones.",
+        ),
         Err(e) => refused(req, &session, "second-factor", e),
     }
 }

@@ -265,13 +265,19 @@ fn render_login(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
+    with_login_csrf(req, status, |csrf| LoginPage { next, error, csrf }.render())
+}
+
+/// A sign-in page with a fresh double-submit token: in its form and in a
+/// cookie.
+fn with_login_csrf(
+    req: &Request,
+    status: StatusCode,
+    page: impl FnOnce(String) -> askama::Result<String>,
+) -> Response {
     let csrf = hex::encode(rand::random::<[u8; 16]>());
-    let page = LoginPage {
-        next,
-        error,
-        csrf: csrf.clone(),
-    };
-    let mut response = (status, Html(page.render().unwrap_or_default())).into_response();
+    let body = page(csrf.clone()).unwrap_or_default();
+    let mut response = (status, Html(body)).into_response();
     set_cookie(&mut response, req, LOGIN_CSRF_COOKIE, &csrf, 3600);
     response
 }
@@ -374,16 +380,15 @@ fn render_second_step(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let csrf = hex::encode(rand::random::<[u8; 16]>());
-    let page = SecondFactorPage {
-        username,
-        next,
-        error,
-        csrf: csrf.clone(),
-    };
-    let mut response = (status, Html(page.render().unwrap_or_default())).into_response();
-    set_cookie(&mut response, req, LOGIN_CSRF_COOKIE, &csrf, 3600);
-    response
+    with_login_csrf(req, status, |csrf| {
+        SecondFactorPage {
+            username,
+            next,
+            error,
+            csrf,
+        }
+        .render()
+    })
 }
 
 #[handler]
@@ -426,15 +431,12 @@ pub async fn second_step_submit(
 ) -> Result<Response, WebError> {
     let next = safe_next(form.next.as_deref());
     let service = &app(req).service;
-    let Some(token) = cookie(req, SECOND_STEP_COOKIE) else {
-        return Ok(render_login(
-            req,
-            next,
-            Some("The sign-in took too long; please start again.".into()),
-            StatusCode::UNAUTHORIZED,
-        ));
+    let step = cookie(req, SECOND_STEP_COOKIE);
+    let waiting = match step {
+        Some(token) => service.second_step_user(token)?.map(|user| (token, user)),
+        None => None,
     };
-    let Some(waiting) = service.second_step_user(token)? else {
+    let Some((token, waiting)) = waiting else {
         return Ok(render_login(
             req,
             next,
