@@ -14,7 +14,6 @@ use crate::store::TokenKind;
 #[derive(Deserialize)]
 pub struct AccountQuery {
     changed: Option<String>,
-    enrol: Option<String>,
 }
 
 /// What the page shows once, after the form that produced it.
@@ -151,7 +150,6 @@ pub fn account_page(
     Query(query): Query<AccountQuery>,
 ) -> Result<Response, WebError> {
     let session = require_session(req)?;
-    let _ = query.enrol;
     render(
         req,
         &session,

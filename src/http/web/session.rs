@@ -70,7 +70,7 @@ impl poem::error::ResponseError for WebError {
             return Redirect::see_other(target).into_response();
         }
         if let WebError::EnrolFirst = self {
-            return Redirect::see_other("/account?enrol=1#second-factor").into_response();
+            return Redirect::see_other("/account#second-factor").into_response();
         }
         let status = WebError::status(self);
         let message = match self {
