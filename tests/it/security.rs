@@ -465,8 +465,27 @@ async fn two_factor_sign_in_through_the_api_and_the_rule_that_requires_it() {
         )
         .await;
     off.problem(409);
-    enrol(&org.max).await;
+    let (max_secret, max_recovery) = enrol(&org.max).await;
     assert_eq!(org.max.get("/api/v1/cases").await.status, 200);
+    // New recovery codes take a current code and replace the old ones.
+    let renew = "/api/v1/me/second-factor/recovery-codes";
+    org.max
+        .post(renew, json!({"code": "000000"}))
+        .await
+        .problem(422);
+    let renewed = org
+        .max
+        .post(renew, json!({"code": app_code(&max_secret, 1)}))
+        .await;
+    assert_eq!(renewed.status, 200, "{}", renewed.text);
+    assert_eq!(renewed.body["recovery_codes"].as_array().unwrap().len(), 10);
+    let old_code = crate::harness::Client::anonymous(&org.server)
+        .post(
+            "/api/v1/auth/login",
+            json!({"username": "max", "password": crate::harness::PASSWORD, "code": max_recovery[0]}),
+        )
+        .await;
+    old_code.problem(422);
     // An administrator resets a lost phone (amy's sessions end with it),
     // but not their own: that takes a code.
     org.admin
