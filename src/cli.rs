@@ -839,11 +839,19 @@ async fn reindex_offline(file: FileConfig, data: Option<PathBuf>) -> Result<(), 
     let dir = config.data_dir.join("index");
     let (index, _) = crate::search::SearchIndex::open(&dir, language).map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
-    let cases = crate::search::indexer::rebuild_from_store(Arc::new(index), store)
+    let cases = crate::search::indexer::rebuild_from_store(Arc::new(index), store.clone())
         .await
         .map_err(|e| e.to_string())?;
     println!(
         "Rebuilt the search index: {cases} cases in {:.1} s.",
+        started.elapsed().as_secs_f64()
+    );
+    let started = std::time::Instant::now();
+    let cases = crate::service::reports::rebuild_reports(&store, config.reports.zone())
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Rebuilt the report figures: {cases} cases in {:.1} s.",
         started.elapsed().as_secs_f64()
     );
     Ok(())

@@ -236,7 +236,8 @@ pub struct NotifyConfig {
     /// separated) replaces this list.
     pub webhook_allow: Vec<String>,
     /// The address people reach Docket at, for links in notifications
-    /// (e.g. `https://help.example.com`).
+    /// and rating links (e.g. `https://help.example.com`).
+    /// `DOCKET_PUBLIC_URL` replaces it.
     pub public_url: Option<String>,
     /// `host:port` pairs Docket may connect to although they are inside
     /// the network (loopback, private, link-local): an IMAP server on this
@@ -323,6 +324,32 @@ pub struct FileConfig {
     pub ai: AiConfig,
     pub llm: LlmConfig,
     pub backup: BackupConfig,
+    pub reports: ReportsConfig,
+}
+
+/// Reports.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsConfig {
+    /// The IANA time zone whose days and hours reports count in
+    /// (`Europe/Berlin`). `DOCKET_REPORTS_TIME_ZONE` replaces it. After a
+    /// change, `docket reindex` files the figures under the new days.
+    pub time_zone: String,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig {
+            time_zone: "UTC".into(),
+        }
+    }
+}
+
+impl ReportsConfig {
+    /// The zone, checked when the configuration is read.
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::UTC)
+    }
 }
 
 /// Scheduled backups, as `docket.toml` states them.
@@ -400,6 +427,7 @@ pub struct Config {
     pub smtp: SmtpConfig,
     pub ai: AiConfig,
     pub llm: LlmConfig,
+    pub reports: ReportsConfig,
     /// The configuration file this was read from, if any (backups hold it).
     pub config_file: Option<PathBuf>,
     pub backup: Option<BackupSchedule>,
@@ -471,6 +499,9 @@ impl FileConfig {
                 .filter(|p| !p.is_empty())
                 .collect();
         }
+        if let Ok(url) = std::env::var("DOCKET_PUBLIC_URL") {
+            notify.public_url = Some(url.trim().to_owned()).filter(|u| !u.is_empty());
+        }
         if let Ok(pairs) = std::env::var("DOCKET_INTERNAL_ALLOW") {
             notify.internal_allow = pairs
                 .split(',')
@@ -478,7 +509,12 @@ impl FileConfig {
                 .filter(|h| !h.is_empty())
                 .collect();
         }
+        let mut reports = self.reports;
+        if let Ok(zone) = std::env::var("DOCKET_REPORTS_TIME_ZONE") {
+            reports.time_zone = zone.trim().to_owned();
+        }
         let config = Config {
+            reports,
             config_file: None,
             backup: self.backup.schedule()?,
             data_dir,
@@ -540,6 +576,12 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
+        if self.reports.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(ConfigError::OutOfRange(format!(
+                "reports.time_zone '{}' is not a time zone such as Europe/Berlin or UTC",
+                self.reports.time_zone
+            )));
+        }
         let limits = &self.limits;
         let auth = &self.auth;
         crate::domain::network::parse_networks(&auth.trusted_proxies)

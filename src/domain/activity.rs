@@ -108,6 +108,14 @@ pub enum EventKind {
         link: String,
         target: u64,
     },
+    /// The customer rated a resolution (the sequence of its `closed`
+    /// event), or added a comment to their rating.
+    Rated {
+        resolution: u64,
+        rating: super::satisfaction::Rating,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
     /// A phone call with the customer; later callbacks of the same call
     /// update it (status, duration, recording).
     Call {
@@ -171,6 +179,7 @@ pub enum EventName {
     Restored,
     Moved,
     Unlinked,
+    Rated,
     /// The delivery state of an outbound message, rewritten in place.
     Delivery,
     /// An event copied from a case merged into this one: old news.
@@ -206,6 +215,7 @@ impl EventName {
             EventName::Restored => "restored",
             EventName::Moved => "moved",
             EventName::Unlinked => "unlinked",
+            EventName::Rated => "rated",
             EventName::Delivery => "delivery",
             EventName::Copied => "copied",
             EventName::Purged => "purged",
@@ -230,6 +240,7 @@ impl EventKind {
                 | EventKind::Escalated { .. }
                 | EventKind::Linked { .. }
                 | EventKind::Unlinked { .. }
+                | EventKind::Rated { .. }
                 | EventKind::Merged { .. }
                 | EventKind::MergedInto { .. }
                 | EventKind::Unmerged { .. }
@@ -271,6 +282,7 @@ impl EventKind {
             EventKind::Restored => EventName::Restored,
             EventKind::Moved { .. } => EventName::Moved,
             EventKind::Unlinked { .. } => EventName::Unlinked,
+            EventKind::Rated { .. } => EventName::Rated,
         }
     }
 
@@ -351,6 +363,15 @@ impl EventKind {
             EventKind::Unlinked { link, target } => {
                 format!("removed the link to #{target} ({})", link.replace('_', " "))
             }
+            EventKind::Rated {
+                rating,
+                comment: None,
+                ..
+            } => format!("rated the answer {}", rating.as_str()),
+            EventKind::Rated {
+                comment: Some(comment),
+                ..
+            } => format!("commented on their rating: “{comment}”"),
             EventKind::TimeLogged { minutes, kind } => {
                 format!(
                     "logged {} of {}",

@@ -291,6 +291,9 @@ pub struct Case {
     /// then is not news for the team.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ai_released_at: Option<Timestamp>,
+    /// What the customer said of each resolution they rated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ratings: Vec<super::satisfaction::SatisfactionRating>,
 }
 
 /// What merging a case into another did.
@@ -342,6 +345,7 @@ impl CaseDraft {
             ai: None,
             held_by_ai: false,
             ai_released_at: None,
+            ratings: Vec::new(),
             number,
             channel,
             subject: validate::required_text("subject", &self.subject, SUBJECT_MAX)?

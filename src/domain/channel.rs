@@ -39,6 +39,9 @@ pub struct ChannelSettings {
     /// Confirm a new case by email to whoever wrote in (never to machines).
     #[serde(default)]
     pub auto_acknowledge: bool,
+    /// Ask the customer to rate the answer when a case is resolved.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub satisfaction: bool,
     /// Connections to Meta, the phone provider and the chat widget.
     #[serde(default)]
     pub integrations: Integrations,
@@ -60,6 +63,7 @@ impl Default for ChannelSettings {
             imap: None,
             personal_from: false,
             auto_acknowledge: false,
+            satisfaction: false,
             integrations: Integrations::default(),
             calendar: None,
             trust_spam_headers: true,

@@ -44,6 +44,20 @@ pub struct NoiseHeaders<'a> {
     pub loop_header: Option<&'a str>,
 }
 
+/// Whether an address belongs to a machine by its local part (bounces,
+/// `noreply` senders): automatic mail is never sent there.
+pub fn is_machine_address(address: &str) -> bool {
+    let local = address
+        .rsplit_once('@')
+        .map_or(address, |(local, _)| local)
+        .to_ascii_lowercase();
+    let local = local.split('+').next().unwrap_or_default();
+    matches!(
+        local.replace(['-', '_', '.'], "").as_str(),
+        "mailerdaemon" | "postmaster" | "noreply" | "donotreply" | "bounce" | "bounces"
+    )
+}
+
 /// Classifies a message by RFC 3834, RFC 3464 and the common vendor headers.
 pub fn classify(headers: &NoiseHeaders<'_>) -> Noise {
     let lower = |v: Option<&str>| v.map(|s| s.trim().to_ascii_lowercase());

@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+pub mod tables;
+
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
 use crate::domain::case::Case;
@@ -16,6 +18,8 @@ const CELL_MAX_CHARS: usize = 32_767;
 pub enum ExportError {
     #[error("the spreadsheet could not be written: {0}")]
     Xlsx(#[from] XlsxError),
+    #[error("the CSV file could not be written: {0}")]
+    Csv(String),
 }
 
 /// A column of the export.

@@ -4,6 +4,7 @@
 use crate::store::WriteTxn;
 
 use super::intake::{NewCase, open_case};
+use super::satisfaction::ask_after_resolution;
 use super::{Service, ServiceError, ServiceResult, now};
 use crate::domain::Timestamp;
 use crate::domain::access;
@@ -345,6 +346,7 @@ impl Service {
             .transpose()?;
         let actor = actor.clone();
         let service = self.clone();
+        let survey = self.survey()?;
         self.store
             .write(move |txn| {
                 let (mut case, channel) = workable_case(txn, &actor, number)?;
@@ -409,7 +411,9 @@ impl Service {
                 if let Some(assignee) = change.assignee.clone() {
                     events.extend(apply_assignee(txn, &mut case, &channel, assignee, who, at)?);
                 }
-                save(txn, &mut case, who, at, events)?;
+                let appended = save_events(txn, &mut case, who, at, events)?;
+                let survey = survey.as_ref();
+                ask_after_resolution(txn, &mut case, &channel, &appended, survey, at)?;
                 Ok(case)
             })
             .await
@@ -423,12 +427,14 @@ impl Service {
         step: fn(&mut Case, &str, Timestamp) -> ServiceResult<EventKind>,
     ) -> ServiceResult<Case> {
         let actor = actor.clone();
+        let survey = self.survey()?;
         self.store
             .write(move |txn| {
-                let (mut case, _) = workable_case(txn, &actor, number)?;
+                let (mut case, channel) = workable_case(txn, &actor, number)?;
                 let at = now();
                 let event = step(&mut case, &actor.username, at)?;
-                save(txn, &mut case, &actor.username, at, vec![event])?;
+                let appended = save_events(txn, &mut case, &actor.username, at, vec![event])?;
+                ask_after_resolution(txn, &mut case, &channel, &appended, survey.as_ref(), at)?;
                 Ok(case)
             })
             .await

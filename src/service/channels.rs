@@ -64,6 +64,7 @@ pub struct ChannelChange {
     pub slack_webhook_url: Option<Option<String>>,
     pub personal_from: Option<bool>,
     pub auto_acknowledge: Option<bool>,
+    pub satisfaction: Option<bool>,
     pub trust_spam_headers: Option<bool>,
     pub imap: Option<Option<ImapChange>>,
     pub calendar: Option<Option<crate::domain::calendar::Calendar>>,
@@ -266,6 +267,9 @@ impl Service {
             .integrations
             .apply(&Integrations::default(), self.llm.is_some())?;
         let settings = settings.validated(&self.config.notify.webhook_allow)?;
+        if settings.satisfaction {
+            self.check_survey_possible(email_address.as_deref())?;
+        }
         let created_at = now();
         self.store
             .write(move |txn| {
@@ -327,6 +331,7 @@ impl Service {
         }
         let webhook_hosts = self.config.notify.webhook_allow.clone();
         let has_model = self.llm.is_some();
+        let service = self.clone();
         self.store
             .write(move |txn| {
                 let mut channel = managed_channel(txn, &actor, id)?;
@@ -353,6 +358,9 @@ impl Service {
                 if let Some(on) = change.auto_acknowledge {
                     settings.auto_acknowledge = on;
                 }
+                if let Some(on) = change.satisfaction {
+                    settings.satisfaction = on;
+                }
                 if let Some(on) = change.trust_spam_headers {
                     settings.trust_spam_headers = on;
                 }
@@ -374,6 +382,9 @@ impl Service {
                     .integrations
                     .clone()
                     .apply(&settings.integrations, has_model)?;
+                if settings.satisfaction && !channel.settings.satisfaction {
+                    service.check_survey_possible(channel.email_address.as_deref())?;
+                }
                 channel.settings = settings.validated(&webhook_hosts)?;
                 txn.put_channel(&channel)?;
                 if calendar_changed {
@@ -383,6 +394,24 @@ impl Service {
             })
             .await
             .map(|c| self.show_channel(viewer, c))
+    }
+
+    /// Rating requests go by email with a link to this server: both
+    /// addresses must be known before a channel asks for ratings.
+    fn check_survey_possible(&self, channel_address: Option<&str>) -> ServiceResult<()> {
+        if self.config.notify.public_url.is_none() {
+            return Err(ServiceError::invalid(
+                "satisfaction",
+                "rating links need the address customers reach Docket at: set [notify] public_url or DOCKET_PUBLIC_URL",
+            ));
+        }
+        if channel_address.is_none() {
+            return Err(ServiceError::invalid(
+                "satisfaction",
+                "rating requests are sent by email: give the channel an email address first",
+            ));
+        }
+        Ok(())
     }
 
     /// Who may own cases in `channel`, by username: the same rule the

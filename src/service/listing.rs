@@ -380,12 +380,21 @@ impl Service {
 
     /// Rebuilds the search index from the store in the background (admins);
     /// searches use the current index until the new one is ready.
-    pub fn request_reindex(&self, actor: &User) -> ServiceResult<()> {
+    /// Asks for the search index and the report figures to be rebuilt from
+    /// the store, in the background.
+    pub async fn request_reindex(&self, actor: &User) -> ServiceResult<()> {
         if !actor.is_admin() {
             return Err(ServiceError::Forbidden(
                 "only administrators can rebuild the search index".into(),
             ));
         }
+        // The report consumer rebuilds figures not marked built.
+        self.store
+            .write(|txn| {
+                use crate::store::ReportWrites;
+                txn.set_reports_built(false)
+            })
+            .await?;
         match &self.search {
             Some(index) => {
                 index.request_rebuild();

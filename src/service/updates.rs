@@ -215,29 +215,58 @@ pub(super) fn queue_acknowledgement(
     inbound: &InboundMail,
     at: Timestamp,
 ) -> ServiceResult<()> {
-    let (Some(from_address), Some(to)) = (&channel.email_address, &inbound.from_address) else {
+    let Some(to) = &inbound.from_address else {
         return Ok(());
     };
-    let mut case = case.clone();
-    let subject = mail::with_case_token(&format!("Re: {}", inbound.subject), case.number);
     let body = format!(
         "Thank you for your message. We have opened case #{} and will answer as soon as we can.\n\
          Please keep [#{}] in the subject of any reply.\n",
         case.number, case.number
     );
+    let automatic = AutomaticMail {
+        to: to.clone(),
+        subject: format!("Re: {}", inbound.subject),
+        body,
+        in_reply_to: inbound.message_id.clone(),
+    };
+    queue_automatic_mail(txn, channel, &mut case.clone(), automatic, at)
+}
+
+/// Mail Docket sends on its own (an acknowledgement, a request for a
+/// rating): from the channel's address, marked automatic so that other
+/// machines do not answer it, and meeting no service target.
+pub(super) struct AutomaticMail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub in_reply_to: Option<String>,
+}
+
+/// Queues automatic mail and shows it in the case's activity; nothing when
+/// the channel has no address.
+pub(super) fn queue_automatic_mail(
+    txn: &WriteTxn,
+    channel: &Channel,
+    case: &mut Case,
+    automatic: AutomaticMail,
+    at: Timestamp,
+) -> ServiceResult<()> {
+    let Some(from_address) = &channel.email_address else {
+        return Ok(());
+    };
     let outgoing = OutgoingMail {
         case: case.number,
         event: 0,
         from: mailbox(&channel.name, from_address),
         reply_to: None,
-        to: vec![to.clone()],
+        to: vec![automatic.to],
         cc: Vec::new(),
         bcc: Vec::new(),
-        subject,
-        body,
+        subject: mail::with_case_token(&automatic.subject, case.number),
+        body: automatic.body,
         message_id: new_message_id(case.number, from_address),
-        in_reply_to: inbound.message_id.clone(),
-        references: inbound.message_id.iter().cloned().collect(),
+        references: automatic.in_reply_to.iter().cloned().collect(),
+        in_reply_to: automatic.in_reply_to,
         attachments: Vec::new(),
         automatic: true,
         html: None,
@@ -249,7 +278,7 @@ pub(super) fn queue_acknowledgement(
     };
     queue_mail(
         txn,
-        &mut case,
+        case,
         super::intake::RULES_ACTOR,
         outgoing,
         from_address,

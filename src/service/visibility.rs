@@ -28,6 +28,7 @@ pub struct ShownChannel {
     pub reply_window_hours: Option<u32>,
     pub personal_from: bool,
     pub auto_acknowledge: bool,
+    pub satisfaction: bool,
     pub trust_spam_headers: bool,
     pub calendar: Option<crate::domain::calendar::Calendar>,
     /// What only the channel's managers and administrators see.
@@ -120,6 +121,8 @@ pub(super) fn shown_case(actor: &User, mut case: Case) -> Case {
         case.category_by = None;
         case.priority_by = None;
         case.held_by_ai = false;
+        // What customers said of the team's answers is the team's to read.
+        case.ratings.clear();
     }
     case
 }
@@ -166,6 +169,7 @@ fn shown_channel(actor: &User, channel: Channel, mail_status: Option<MailStatus>
         reply_window_hours: settings.reply_window_hours,
         personal_from: settings.personal_from,
         auto_acknowledge: settings.auto_acknowledge,
+        satisfaction: settings.satisfaction,
         trust_spam_headers: settings.trust_spam_headers,
         calendar: settings.calendar,
         managed,

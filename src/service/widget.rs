@@ -113,7 +113,7 @@ pub struct AgentLine {
 }
 
 impl Service {
-    fn server_key(&self) -> ServiceResult<[u8; 32]> {
+    pub(super) fn server_key(&self) -> ServiceResult<[u8; 32]> {
         if let Some(key) = self.server_key.get() {
             return Ok(*key);
         }

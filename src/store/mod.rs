@@ -11,6 +11,7 @@ mod migrate;
 pub mod outbox;
 mod queue;
 pub mod records;
+mod reports;
 mod saved_replies;
 pub mod space;
 mod tables;
@@ -32,6 +33,7 @@ pub use mail::{MailReads, MailWrites};
 pub use outbox::{Consumer, OutboxEvent};
 pub use queue::{Delivery, MailboxImport, QueueReads, QueueWrites, RecordingJob};
 pub use records::{Reads, TokenKind, TokenRecord, Writes};
+pub use reports::{ReportReads, ReportWrites};
 pub use saved_replies::{SavedReplyReads, SavedReplyWrites};
 pub use widget::{WidgetReads, WidgetWrites};
 

@@ -19,10 +19,17 @@ pub enum Consumer {
     Search,
     /// Slack notifications.
     Notify,
+    /// The daily figures of reports.
+    Reports,
 }
 
 impl Consumer {
-    pub const ALL: [Consumer; 3] = [Consumer::Live, Consumer::Search, Consumer::Notify];
+    pub const ALL: [Consumer; 4] = [
+        Consumer::Live,
+        Consumer::Search,
+        Consumer::Notify,
+        Consumer::Reports,
+    ];
 
     /// The name its cursor is stored under in `outbox_cursors_v1`.
     pub fn name(self) -> &'static str {
@@ -30,6 +37,7 @@ impl Consumer {
             Consumer::Live => "live",
             Consumer::Search => "search",
             Consumer::Notify => "notify",
+            Consumer::Reports => "reports",
         }
     }
 }

@@ -88,6 +88,13 @@ pub const SAVED_REPLIES: TableDefinition<u64, &[u8]> = TableDefinition::new("sav
 /// "current" → what the AI agent learned, as its room encodes it.
 pub const AI_MODELS: TableDefinition<&str, &[u8]> = TableDefinition::new("ai_models_v1");
 
+/// (local day, channel, category, agent, source), encoded by
+/// `store/reports.rs` → JSON daily report figures.
+pub const REPORT_DAYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("report_days_v1");
+/// case number → JSON: what the case contributes to `report_days_v1`.
+pub const REPORT_CONTRIBUTIONS: TableDefinition<u64, &[u8]> =
+    TableDefinition::new("report_contributions_v1");
+
 pub const KEY_SCHEMA_VERSION: &str = "schema_version";
 /// How many times people have decided a category or priority (labels the
 /// AI agent learns from), and how many there had been at its last training.
@@ -102,4 +109,6 @@ pub const KEY_NEXT_MAIL_JOB: &str = "next_mail_job_id";
 pub const KEY_NEXT_JOB: &str = "next_job_id";
 /// 1 when staff must sign in with a second factor.
 pub const KEY_REQUIRE_SECOND_FACTOR: &str = "require_second_factor";
+/// 1 once the report figures were built from the cases.
+pub const KEY_REPORTS_BUILT: &str = "reports_built";
 pub const KEY_NEXT_SAVED_REPLY: &str = "next_saved_reply_id";

@@ -67,6 +67,13 @@ impl Workers {
                 store.clone(),
                 stopping.clone(),
             )),
+            tokio::spawn(outbox::run(
+                outbox::ReportFigures {
+                    zone: service.config().reports.zone(),
+                },
+                store.clone(),
+                stopping.clone(),
+            )),
             tokio::spawn(queue::post(
                 store,
                 notify,

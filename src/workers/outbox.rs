@@ -12,8 +12,8 @@ use crate::config::NotifyConfig;
 use crate::live::LiveFeed;
 use crate::search::indexer::{self, Indexer};
 use crate::store::{
-    Consumer, OutboxEvent, QueueWrites, ReadTxn, Reads, Store, StoreError, StoreResult, WriteTxn,
-    Writes,
+    Consumer, OutboxEvent, QueueWrites, ReadTxn, Reads, ReportReads, Store, StoreError,
+    StoreResult, WriteTxn, Writes,
 };
 
 /// What a consumer asks to be written in the transaction that acknowledges
@@ -181,6 +181,55 @@ impl OutboxConsumer for Notifier {
                 txn.add_delivery(delivery)?;
             }
             Ok(())
+        })))
+    }
+}
+
+/// Report figures: each case an entry names files its contribution again,
+/// in the transaction that moves the cursor. A store without figures (new,
+/// upgraded, or asked to rebuild) is built from the cases first.
+pub struct ReportFigures {
+    pub zone: chrono_tz::Tz,
+}
+
+impl OutboxConsumer for ReportFigures {
+    const CONSUMER: Consumer = Consumer::Reports;
+    const BATCH: usize = 256;
+
+    async fn prepare(&mut self, store: &Store) -> bool {
+        match store.read().and_then(|txn| txn.reports_built()) {
+            Ok(true) => return true,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot tell whether report figures are built");
+                return false;
+            }
+        }
+        let started = std::time::Instant::now();
+        match crate::service::reports::rebuild_reports(store, self.zone).await {
+            Ok(cases) => {
+                let seconds = started.elapsed().as_secs_f64();
+                tracing::info!(cases, seconds, "built the report figures from the cases");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "building the report figures failed; retrying");
+                false
+            }
+        }
+    }
+
+    async fn handle(
+        &mut self,
+        _store: &Store,
+        entries: &[(u64, OutboxEvent)],
+    ) -> Result<Option<WriteWithAck>, ConsumerError> {
+        let mut cases: Vec<_> = entries.iter().map(|(_, e)| e.case()).collect();
+        cases.sort_unstable();
+        cases.dedup();
+        let zone = self.zone;
+        Ok(Some(Box::new(move |txn| {
+            crate::service::reports::refresh_contributions(txn, &cases, zone)
         })))
     }
 }

@@ -98,13 +98,14 @@ impl AdminApi {
         ))
     }
 
-    /// Rebuild the search index from the store, in the background.
+    /// Rebuild the search index and the report figures from the store, in
+    /// the background.
     #[oai(path = "/admin/reindex", method = "post")]
     async fn reindex(&self, req: &Request, auth: TokenAuth) -> Result<ReindexStarted, ApiError> {
-        state(req).service.request_reindex(&auth.0)?;
+        state(req).service.request_reindex(&auth.0).await?;
         Ok(ReindexStarted::Accepted(Json(Accepted {
             detail:
-                "the search index is being rebuilt; searches use the current index until it is done"
+                "the search index and the report figures are being rebuilt; searches use the current index until it is done"
                     .into(),
         })))
     }

@@ -33,6 +33,11 @@ struct SettingsBody {
     /// Confirm new cases from email to their sender.
     #[oai(nullable)]
     auto_acknowledge: Option<bool>,
+    /// Ask the customer to rate the answer (good or bad, by a signed link)
+    /// when a person resolves a case. Needs the channel's email address
+    /// and `notify.public_url`.
+    #[oai(nullable)]
+    satisfaction: Option<bool>,
     /// Believe the spam verdict in mail headers (`X-Spam-Flag: YES`,
     /// `X-Spam-Status: Yes`, `X-Spam: Yes`): mail so marked goes to the
     /// spam category. Default: on (right behind your own filtering MTA).
@@ -246,6 +251,7 @@ impl ChannelsApi {
             settings.calendar = s.calendar.take().map(Into::into);
             settings.personal_from = s.personal_from.unwrap_or(false);
             settings.auto_acknowledge = s.auto_acknowledge.unwrap_or(false);
+            settings.satisfaction = s.satisfaction.unwrap_or(false);
             settings.trust_spam_headers = s.trust_spam_headers.unwrap_or(true);
             imap = s.imap.take().map(Into::into);
             integrations = s.integrations.map(Into::into).unwrap_or_default();
@@ -294,6 +300,7 @@ impl ChannelsApi {
             change.slack_webhook_url = tri_state(s.slack_webhook_url, |u| u);
             change.personal_from = s.personal_from;
             change.auto_acknowledge = s.auto_acknowledge;
+            change.satisfaction = s.satisfaction;
             change.trust_spam_headers = s.trust_spam_headers;
             change.imap = tri_state(s.imap, Into::into);
             change.calendar = tri_state(s.calendar, Into::into);

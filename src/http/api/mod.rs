@@ -16,6 +16,7 @@ mod filters;
 mod json_body;
 mod mail;
 mod previews;
+mod reports;
 mod saved_replies;
 mod time;
 mod types;
@@ -46,6 +47,9 @@ enum ApiTags {
     Automation,
     /// Operating the server (administrators).
     Admin,
+    /// Reports on service levels and workload (channel managers and
+    /// administrators).
+    Reports,
 }
 
 /// An API token from `POST /api/v1/auth/login` or `docket token create`,
@@ -84,6 +88,7 @@ pub type Apis = (
         ai::AiApi,
         ai::AssistApi,
         account::AccountApi,
+        reports::ReportsApi,
     ),
 );
 

@@ -228,9 +228,24 @@ pub struct CaseView {
     /// The AI agent is answering the case's chat (status `in_progress`)
     /// until it hands over to the team.
     pub held_by_ai: bool,
+    /// What the customer said of each rated resolution (staff only).
+    #[oai(default)]
+    pub ratings: Vec<RatingView>,
 
     /// Values of the profile fields of the case's type.
     pub profile: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// A customer's rating of one resolution.
+#[derive(Debug, Clone, Object)]
+pub struct RatingView {
+    /// The sequence of the `closed` event of the resolution rated.
+    pub resolution: u64,
+    /// `good` or `bad`.
+    pub rating: String,
+    #[oai(nullable)]
+    pub comment: Option<String>,
+    pub at: DateTime<Utc>,
 }
 
 impl From<Case> for CaseView {
@@ -268,6 +283,16 @@ impl From<Case> for CaseView {
             category_by: c.category_by.map(|d| d.as_str().to_owned()),
             ai,
             held_by_ai: c.held_by_ai,
+            ratings: c
+                .ratings
+                .into_iter()
+                .map(|r| RatingView {
+                    resolution: r.resolution,
+                    rating: r.rating.as_str().to_owned(),
+                    comment: r.comment,
+                    at: r.at,
+                })
+                .collect(),
 
             profile: c.profile,
         }
@@ -296,7 +321,7 @@ pub struct ActivityView {
     /// `reopened`, `archived`, `unarchived`, `note`, `message`, `call`,
     /// `escalated`, `time_logged`, `handed_over`, `linked`, `unlinked`,
     /// `merged`, `merged_into`, `unmerged`, `split_out`, `moved`,
-    /// `deleted` or `restored`.
+    /// `deleted`, `restored` or `rated`.
     pub kind: String,
     /// One readable line describing the event.
     pub summary: String,
@@ -394,6 +419,14 @@ impl From<ActivityEvent> for ActivityView {
                 None,
                 None,
                 vec![change("milestone", None, Some(milestone))],
+            ),
+            K::Rated {
+                rating, comment, ..
+            } => (
+                comment,
+                None,
+                None,
+                vec![change("rating", None, Some(rating.as_str().to_owned()))],
             ),
             K::HandedOver { reason, status } => (
                 Some(reason),
@@ -731,6 +764,8 @@ pub struct ChannelSettingsView {
     pub personal_from: bool,
     /// New cases from email are confirmed to their sender.
     pub auto_acknowledge: bool,
+    /// Customers are asked to rate the answer when a case is resolved.
+    pub satisfaction: bool,
     /// Mail marked spam by the sender's side's filter goes to spam.
     pub trust_spam_headers: bool,
     /// Business hours, if the channel keeps any.
@@ -853,6 +888,7 @@ impl ChannelView {
                 slack_webhook_set: managed.as_ref().map(|m| m.slack_webhook_set),
                 personal_from: c.personal_from,
                 auto_acknowledge: c.auto_acknowledge,
+                satisfaction: c.satisfaction,
                 trust_spam_headers: c.trust_spam_headers,
                 calendar: c.calendar.map(Into::into),
                 integrations: managed.as_ref().map(|m| IntegrationsView {

@@ -8,6 +8,7 @@ mod case;
 mod channels;
 mod events;
 mod inbox;
+mod rating;
 mod saved_replies;
 mod session;
 mod shared;
@@ -159,5 +160,6 @@ pub fn routes() -> Route {
         )
         .at("/account/tokens", post(account::create_token))
         .at("/account/tokens/:id/revoke", post(account::revoke_token))
+        .at("/rate/:token", get(rating::rate).post(rating::comment))
         .at("/static/*path", get(assets::serve))
 }

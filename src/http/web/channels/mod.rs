@@ -271,6 +271,7 @@ pub struct ChannelEmailForm {
     csrf: String,
     personal_from: Option<String>,
     auto_acknowledge: Option<String>,
+    satisfaction: Option<String>,
     trust_spam_headers: Option<String>,
     #[serde(default)]
     imap_host: String,
@@ -366,6 +367,7 @@ async fn save_channel_email(
     let change = ChannelChange {
         personal_from: Some(checked(&form.personal_from)),
         auto_acknowledge: Some(checked(&form.auto_acknowledge)),
+        satisfaction: Some(checked(&form.satisfaction)),
         trust_spam_headers: Some(checked(&form.trust_spam_headers)),
         imap: Some(imap),
         ..Default::default()
