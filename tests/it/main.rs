@@ -31,6 +31,7 @@ mod phone;
 mod presence;
 mod real_mail;
 mod receiver;
+mod reports;
 mod saved_replies;
 mod search;
 mod security;

@@ -16,7 +16,7 @@ mod filters;
 mod json_body;
 mod mail;
 mod previews;
-mod reports;
+pub(crate) mod reports;
 mod saved_replies;
 mod time;
 mod types;

@@ -6,9 +6,11 @@ mod assets;
 mod automation;
 mod case;
 mod channels;
+mod charts;
 mod events;
 mod inbox;
 mod rating;
+mod reports;
 mod saved_replies;
 mod session;
 mod shared;
@@ -160,6 +162,8 @@ pub fn routes() -> Route {
         )
         .at("/account/tokens", post(account::create_token))
         .at("/account/tokens/:id/revoke", post(account::revoke_token))
+        .at("/reports", get(reports::reports_page))
+        .at("/reports/:file", get(reports::download))
         .at("/rate/:token", get(rating::rate).post(rating::comment))
         .at("/static/*path", get(assets::serve))
 }
