@@ -84,6 +84,14 @@ pub async fn import(
         .map(|c| (c.name.to_lowercase(), c))
         .collect();
     drop(txn);
+    // Imported cases bypass the outbox: the report figures are built again
+    // from the store when the server next starts.
+    store
+        .write(|txn| {
+            use crate::store::ReportWrites;
+            txn.set_reports_built(false)
+        })
+        .await?;
     let password_hash = crate::service::unusable_password_hash().await;
     let mut importer = Importer {
         store: store.clone(),

@@ -628,6 +628,106 @@ mod tests {
         assert!(a.is_empty(), "{a:?}");
     }
 
+    fn utc(text: &str) -> Timestamp {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    }
+
+    fn event(seq: u64, at: &str, actor: &str, kind: EventKind) -> ActivityEvent {
+        ActivityEvent {
+            seq,
+            at: utc(at),
+            actor: actor.into(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn a_case_contributes_business_time_and_people_s_answers_only() {
+        use super::super::calendar::OpeningHours;
+        let calendar = Calendar {
+            time_zone: "Europe/Berlin".into(),
+            hours: ["mon", "tue", "wed", "thu", "fri"]
+                .iter()
+                .map(|day| OpeningHours {
+                    day: (*day).into(),
+                    open: "09:00".into(),
+                    close: "17:00".into(),
+                })
+                .collect(),
+            holidays: Vec::new(),
+        }
+        .validated()
+        .unwrap();
+        // Friday 6 March 2026, 16:00 in Berlin.
+        let created = utc("2026-03-06T15:00:00Z");
+        let mut case = crate::domain::case::CaseDraft {
+            subject: "Parcel lost".into(),
+            ..Default::default()
+        }
+        .into_case(1, 1, "amy", crate::domain::case::Source::Email, created)
+        .unwrap();
+        case.assignee = Some("amy".into());
+        case.status = Status::Resolved;
+        case.closed_at = Some(utc("2026-03-09T10:00:00Z"));
+        let message = |body: &str| EventKind::Message {
+            direction: Direction::Outbound,
+            from: None,
+            body: body.into(),
+            email: None,
+            delivery: None,
+        };
+        let activity = vec![
+            // An acknowledgement answers no one.
+            event(2, "2026-03-06T15:00:01Z", "docket", message("Thanks")),
+            // Monday 10:00 in Berlin: one business hour on Friday, one on Monday.
+            event(3, "2026-03-09T09:00:00Z", "amy", message("Found it")),
+            event(
+                4,
+                "2026-03-09T10:00:00Z",
+                "amy",
+                EventKind::Closed { from: Status::Open },
+            ),
+        ];
+        let record = CaseRecord {
+            case: &case,
+            activity: &activity,
+            time: &[],
+            calendar: Some(&calendar),
+            machine_actors: &["docket"],
+        };
+        let zone: Tz = "Europe/Berlin".parse().unwrap();
+        let slices = contribution(&record, zone);
+        let friday = NaiveDate::from_ymd_opt(2026, 3, 6).unwrap();
+        let monday = NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();
+        let on = |day| {
+            slices
+                .iter()
+                .find(|(s, _)| s.day == day)
+                .map(|(_, f)| f.clone())
+                .unwrap()
+        };
+        assert_eq!(on(friday).created, 1);
+        assert_eq!(on(friday).created_by_hour, BTreeMap::from([(16, 1)]));
+        assert_eq!(on(monday).first_responses, vec![2 * 3600]);
+        assert_eq!(on(monday).resolutions, vec![3 * 3600]);
+        assert_eq!(on(monday).resolved, 1);
+        assert!(
+            slices
+                .keys()
+                .all(|s| s.agent == "amy" && s.source == "email")
+        );
+        // In the trash it contributes nothing.
+        let mut trashed = case.clone();
+        trashed.deleted_at = Some(created);
+        let record = CaseRecord {
+            case: &trashed,
+            ..record
+        };
+        assert!(contribution(&record, zone).is_empty());
+    }
+
     #[test]
     fn the_backlog_starts_from_what_came_before_the_range() {
         let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();

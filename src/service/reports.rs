@@ -45,6 +45,9 @@ pub struct ReportAnswer {
     /// business hours.
     pub business_hours: bool,
     pub time_zone: String,
+    /// The figures are still being built from the cases (after an upgrade,
+    /// an import or a reindex): the numbers are not complete yet.
+    pub building: bool,
 }
 
 impl Service {
@@ -86,6 +89,7 @@ impl Service {
         let mut builder = ReportBuilder::new(from, to, filter);
         txn.visit_report_slices(to, &mut |slice, figures| builder.add(slice, figures))?;
         Ok(ReportAnswer {
+            building: !txn.reports_built()?,
             report: builder.finish(),
             business_hours: channels.iter().any(|c| c.settings.calendar.is_some()),
             channels: channels.into_iter().map(|c| (c.id, c.name)).collect(),

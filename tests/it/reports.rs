@@ -500,3 +500,93 @@ async fn report_figures_equal_figures_computed_from_the_cases() {
     .await;
     assert_eq!(smaller["created"], json!(expected.created - 1));
 }
+
+/// The reports page over a generated archive's last three months, as a
+/// manager reads it: figures above the fold at a desk, nothing wider than
+/// a phone, charts that name themselves, a refused range explained beside
+/// its field.
+#[tokio::test]
+async fn the_reports_page_reads_at_a_glance_at_desk_and_phone_sizes() {
+    use thirtyfour::prelude::*;
+
+    let started = std::time::Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ok, archive, err) = crate::harness::run_cli(&data, &["gen", "--cases", "1500"], None);
+    assert!(ok, "{err}");
+    let file = dir.path().join("archive.ndjson");
+    std::fs::write(&file, archive).unwrap();
+    let (ok, _, err) = crate::harness::run_cli(&data, &["import", file.to_str().unwrap()], None);
+    assert!(ok, "{err}");
+    eprintln!("archive imported after {:?}", started.elapsed());
+    let server = Server::start_in(
+        &data,
+        &[("DOCKET_ADMIN_PASSWORD", crate::harness::ADMIN_PASSWORD)],
+    );
+    let admin = server.admin().await;
+    let range = "?from=2026-08-01&to=2026-10-31";
+    let report = report_when(&admin, range, |r| r["building"] == json!(false)).await;
+    assert!(report["created"].as_u64() > Some(100), "{report}");
+
+    eprintln!("report ready after {:?}", started.elapsed());
+    let (_driver, web) = crate::browser::start_browser().await;
+    let outcome = async {
+        web.set_window_rect(0, 0, 1440, 900).await?;
+        web.goto(server.url("/inbox")).await?;
+        crate::browser::log_in(&web).await?;
+        web.goto(server.url(&format!("/reports{range}"))).await?;
+        let created = web.find(By::Css("#tile-created .tile-value")).await?;
+        assert_eq!(created.text().await?, report["created"].to_string());
+        let median = web
+            .find(By::Css("#tile-first-response .tile-value"))
+            .await?
+            .text()
+            .await?;
+        assert!(median.contains(" h") || median.contains(" d"), "{median}");
+        let charts = web.find_all(By::Css("svg.chart[role=img]")).await?;
+        assert_eq!(charts.len(), 3, "time logged is empty in an archive");
+        for chart in &charts {
+            let title = chart.find(By::Css("title")).await?;
+            assert!(!title.inner_html().await?.is_empty());
+        }
+        let tiles_bottom = web
+            .execute(
+                "return document.getElementById('report-tiles').getBoundingClientRect().bottom;",
+                vec![],
+            )
+            .await?
+            .json()
+            .as_f64()
+            .unwrap();
+        assert!(
+            tiles_bottom < 900.0,
+            "the figures are above the fold: {tiles_bottom}"
+        );
+        assert!(!crate::workspace::scrolls_sideways(&web).await);
+        crate::workspace::screenshot(&web, "reports-desk").await;
+
+        web.set_window_rect(0, 0, 390, 844).await?;
+        web.goto(server.url(&format!("/reports{range}"))).await?;
+        web.find(By::Id("report-tiles")).await?;
+        assert!(!crate::workspace::scrolls_sideways(&web).await);
+        crate::workspace::screenshot(&web, "reports-phone").await;
+
+        web.goto(server.url("/reports?from=2026-05-02&to=2026-05-01"))
+            .await?;
+        let error = web.find(By::Id("from-error")).await?.text().await?;
+        assert!(error.contains("after it ends"), "{error}");
+        let kept = web.find(By::Id("from")).await?.prop("value").await?;
+        assert_eq!(kept.as_deref(), Some("2026-05-02"));
+        WebDriverResult::Ok(())
+    }
+    .await;
+    if outcome.is_err()
+        && let Ok(png) = web.screenshot_as_png().await
+    {
+        let path = std::env::temp_dir().join("docket-reports-failure.png");
+        let _ = std::fs::write(&path, png);
+        eprintln!("screenshot of the failure: {}", path.display());
+    }
+    web.quit().await.unwrap();
+    outcome.unwrap();
+}

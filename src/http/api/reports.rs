@@ -23,6 +23,9 @@ pub struct ReportView {
     pub to: NaiveDate,
     /// The time zone days and hours are counted in.
     pub time_zone: String,
+    /// The figures are being built from the cases (after an upgrade, an
+    /// import or a reindex): the numbers are not complete yet.
+    pub building: bool,
     /// The channels counted.
     pub channels: Vec<ReportChannel>,
     /// Durations are in business hours for the channels counted that keep
@@ -117,6 +120,7 @@ impl From<ReportAnswer> for ReportView {
             from: r.from,
             to: r.to,
             time_zone: answer.time_zone,
+            building: answer.building,
             channels: answer
                 .channels
                 .into_iter()

@@ -87,7 +87,8 @@ struct Tile {
 struct Table {
     section: &'static str,
     caption: &'static str,
-    headers: Vec<&'static str>,
+    /// Column headings in words (the downloads keep the machine names).
+    headers: Vec<String>,
     rows: Vec<Vec<String>>,
 }
 
@@ -95,6 +96,10 @@ struct Chart {
     section: &'static str,
     heading: &'static str,
     svg: String,
+    /// What each colour stands for, by CSS class.
+    legend: Vec<(&'static str, &'static str)>,
+    /// Said instead of an empty chart.
+    empty: Option<&'static str>,
     table: Table,
 }
 
@@ -111,6 +116,7 @@ struct ReportsPage {
     /// A refused filter: the field's name and why.
     error: Option<(String, String)>,
     summary: String,
+    building: bool,
     tiles: Vec<Tile>,
     charts: Vec<Chart>,
     tables: Vec<Table>,
@@ -167,6 +173,7 @@ pub fn reports_page(req: &Request, Query(form): Query<ReportForm>) -> Result<Res
         sources: Source::ALL.iter().map(|s| s.as_str()).collect(),
         error: None,
         summary: String::new(),
+        building: false,
         tiles: Vec::new(),
         charts: Vec::new(),
         tables: Vec::new(),
@@ -200,6 +207,7 @@ pub fn reports_page(req: &Request, Query(form): Query<ReportForm>) -> Result<Res
 
 fn fill(page: &mut ReportsPage, answer: &ReportAnswer) {
     let r = &answer.report;
+    page.building = answer.building;
     let clock = if answer.business_hours {
         "business hours"
     } else {
@@ -274,29 +282,41 @@ fn fill(page: &mut ReportsPage, answer: &ReportAnswer) {
         },
     ];
     let buckets = charts::buckets(&r.days);
+    let quiet = r.created == 0 && r.resolved == 0;
     page.charts = vec![
         Chart {
             section: "daily",
             heading: "Created and resolved",
             svg: charts::created_and_resolved(&buckets, r.created, r.resolved),
+            legend: vec![("created", "Created"), ("resolved", "Resolved")],
+            empty: quiet.then_some("No cases were created or resolved in the range."),
             table: table(Section::Daily, "Per day", r),
         },
         Chart {
             section: "daily",
             heading: "Backlog",
             svg: charts::backlog(&buckets),
+            legend: vec![("backlog", "Open at the end of the day")],
+            empty: None,
             table: table(Section::Daily, "Open at the end of each day", r),
         },
         Chart {
             section: "busiest-hours",
             heading: "Busiest hours",
             svg: charts::heat_map(&r.busiest_hours),
+            legend: vec![("heat", "Darker: more new cases")],
+            empty: (r.created == 0).then_some("No cases were created in the range."),
             table: table(Section::BusiestHours, "New cases by weekday and hour", r),
         },
         Chart {
             section: "time-logged",
             heading: "Time logged",
             svg: charts::time_logged(&r.time_logged),
+            legend: Vec::new(),
+            empty: r
+                .time_logged
+                .is_empty()
+                .then_some("No time was logged in the range."),
             table: table(Section::TimeLogged, "Minutes by type and person", r),
         },
     ];
@@ -312,12 +332,29 @@ fn table(section: Section, caption: &'static str, report: &crate::domain::report
     Table {
         section: section.name(),
         caption,
-        headers,
+        headers: headers.iter().map(|h| heading_in_words(h)).collect(),
         rows: rows
             .into_iter()
             .map(|row| row.iter().map(cell_text).collect())
             .collect(),
     }
+}
+
+/// `median_seconds` as "Median (seconds)", for people reading the page.
+fn heading_in_words(name: &str) -> String {
+    let words = match name {
+        "p90_seconds" => "90th percentile (seconds)".to_owned(),
+        "attainment_percent" | "good_percent" => "Share (%)".to_owned(),
+        other => match other.strip_suffix("_seconds") {
+            Some(stem) => format!("{stem} (seconds)"),
+            None => other.replace('_', " "),
+        },
+    };
+    let mut chars = words.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 fn cell_text(cell: &Cell) -> String {
