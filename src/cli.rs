@@ -51,10 +51,11 @@ enum Command {
     /// Manage channels.
     #[command(subcommand)]
     Channel(ChannelCommand),
-    /// Rebuild the search index from the store.
+    /// Rebuild the search index and the report figures from the store.
     ///
     /// With --url and --token, asks the running server, which keeps
-    /// answering searches from the old index until the new one replaces it.
+    /// answering searches from the old index until the new one replaces it
+    /// (reports say they are incomplete until their figures are built).
     /// Without them the data directory is rebuilt directly, which needs the
     /// server to be stopped.
     Reindex {

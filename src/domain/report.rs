@@ -56,9 +56,10 @@ pub struct Figures {
     pub good: u32,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub bad: u32,
-    /// Minutes logged by time type.
+    /// Minutes logged, by who logged them and time type (kept here too,
+    /// so a channel's day summed over people still tells them apart).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub minutes: BTreeMap<String, u64>,
+    pub minutes: BTreeMap<String, BTreeMap<String, u64>>,
     /// Cases created by local hour of the day.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub created_by_hour: BTreeMap<u8, u32>,
@@ -84,8 +85,11 @@ impl Figures {
         self.milestones_missed += other.milestones_missed;
         self.good += other.good;
         self.bad += other.bad;
-        for (kind, minutes) in &other.minutes {
-            *self.minutes.entry(kind.clone()).or_default() += minutes;
+        for (agent, kinds) in &other.minutes {
+            let kept = self.minutes.entry(agent.clone()).or_default();
+            for (kind, minutes) in kinds {
+                *kept.entry(kind.clone()).or_default() += minutes;
+            }
         }
         for (hour, count) in &other.created_by_hour {
             *self.created_by_hour.entry(*hour).or_default() += count;
@@ -105,12 +109,20 @@ impl Figures {
             .saturating_sub(other.milestones_missed);
         self.good = self.good.saturating_sub(other.good);
         self.bad = self.bad.saturating_sub(other.bad);
-        for (kind, minutes) in &other.minutes {
-            if let Some(kept) = self.minutes.get_mut(kind) {
-                *kept = kept.saturating_sub(*minutes);
-                if *kept == 0 {
-                    self.minutes.remove(kind);
+        for (agent, kinds) in &other.minutes {
+            let Some(kept) = self.minutes.get_mut(agent) else {
+                continue;
+            };
+            for (kind, minutes) in kinds {
+                if let Some(left) = kept.get_mut(kind) {
+                    *left = left.saturating_sub(*minutes);
+                    if *left == 0 {
+                        kept.remove(kind);
+                    }
                 }
+            }
+            if kept.is_empty() {
+                self.minutes.remove(agent);
             }
         }
         for (hour, count) in &other.created_by_hour {
@@ -235,6 +247,8 @@ pub fn contribution(record: &CaseRecord<'_>, zone: Tz) -> BTreeMap<Slice, Figure
         *out.entry(slice)
             .or_default()
             .minutes
+            .entry(entry.username.clone())
+            .or_default()
             .entry(entry.kind.clone())
             .or_default() += u64::from(entry.minutes);
     }
@@ -376,11 +390,13 @@ impl ReportBuilder {
             self.backlog_before += figures.backlog_change();
             return;
         }
-        for (kind, minutes) in &figures.minutes {
-            *self
-                .time
-                .entry((kind.clone(), slice.agent.clone()))
-                .or_default() += minutes;
+        for (agent, kinds) in &figures.minutes {
+            if self.filter.agent.as_ref().is_some_and(|a| a != agent) {
+                continue;
+            }
+            for (kind, minutes) in kinds {
+                *self.time.entry((kind.clone(), agent.clone())).or_default() += minutes;
+            }
         }
         self.days.entry(slice.day).or_default().add(figures);
     }
@@ -606,14 +622,14 @@ mod tests {
         let mut a = Figures {
             created: 2,
             first_responses: vec![10, 20],
-            minutes: BTreeMap::from([("Work".into(), 30)]),
+            minutes: BTreeMap::from([("amy".into(), BTreeMap::from([("Work".into(), 30)]))]),
             created_by_hour: BTreeMap::from([(9, 2)]),
             ..Default::default()
         };
         let b = Figures {
             created: 1,
             first_responses: vec![20],
-            minutes: BTreeMap::from([("Work".into(), 30)]),
+            minutes: BTreeMap::from([("amy".into(), BTreeMap::from([("Work".into(), 30)]))]),
             created_by_hour: BTreeMap::from([(9, 1)]),
             ..Default::default()
         };

@@ -11,7 +11,7 @@ use crate::domain::case::CaseNumber;
 use crate::domain::channel::ChannelId;
 use crate::domain::report::{CaseRecord, Report, ReportBuilder, ReportFilter, contribution};
 use crate::domain::user::User;
-use crate::store::{ReportReads, ReportWrites, Store, StoreResult, WriteTxn};
+use crate::store::{ReportGrain, ReportReads, ReportWrites, Store, StoreResult, WriteTxn};
 
 /// The longest range a report covers.
 pub const RANGE_MAX_DAYS: i64 = 3 * 366;
@@ -86,8 +86,16 @@ impl Service {
             agent: query.agent.clone(),
             source: query.source.clone(),
         };
+        // Narrowed by channels alone, a report reads each channel's days;
+        // a category, agent or source needs the finer slices.
+        let grain =
+            if filter.category.is_none() && filter.agent.is_none() && filter.source.is_none() {
+                ReportGrain::ChannelDays
+            } else {
+                ReportGrain::Slices
+            };
         let mut builder = ReportBuilder::new(from, to, filter);
-        txn.visit_report_slices(to, &mut |slice, figures| builder.add(slice, figures))?;
+        txn.visit_report_slices(grain, to, &mut |slice, figures| builder.add(slice, figures))?;
         Ok(ReportAnswer {
             building: !txn.reports_built()?,
             report: builder.finish(),

@@ -192,6 +192,7 @@ impl Service {
             .map(|n| time::note(n.as_deref()))
             .transpose()?;
         let actor = actor.clone();
+        let zone = self.config.reports.zone();
         self.store
             .write(move |txn| {
                 let mut entry = own_entry(txn, &actor, number, id)?;
@@ -208,6 +209,8 @@ impl Service {
                     entry.note = note.clone();
                 }
                 txn.put_time_entry(&entry)?;
+                // Edits append no event, so the report figures follow here.
+                super::reports::refresh_contributions(txn, &[number], zone)?;
                 Ok(entry)
             })
             .await
@@ -220,10 +223,12 @@ impl Service {
         id: u64,
     ) -> ServiceResult<()> {
         let actor = actor.clone();
+        let zone = self.config.reports.zone();
         self.store
             .write(move |txn| {
                 own_entry(txn, &actor, number, id)?;
                 txn.delete_time_entry(number, id)?;
+                super::reports::refresh_contributions(txn, &[number], zone)?;
                 Ok(())
             })
             .await

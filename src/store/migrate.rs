@@ -6,7 +6,7 @@ use super::tables::*;
 use super::{StoreError, StoreResult};
 
 /// The schema this binary writes.
-pub const CURRENT_SCHEMA: u32 = 11;
+pub const CURRENT_SCHEMA: u32 = 12;
 
 /// Brings the store to [`CURRENT_SCHEMA`] in one transaction.
 pub fn run(db: &Database) -> StoreResult<()> {
@@ -132,6 +132,22 @@ fn upgrade_from(version: u32, txn: &WriteTransaction) -> StoreResult<()> {
         // references).
         10 => {
             txn.open_table(CITED_MESSAGE_IDS)?;
+            Ok(())
+        }
+        // 12: report figures. The consumer starts at the newest entry; the
+        // figures are built from the cases at the first start (they are
+        // not marked built).
+        11 => {
+            txn.open_table(REPORT_DAYS)?;
+            txn.open_table(REPORT_CHANNEL_DAYS)?;
+            txn.open_table(REPORT_CONTRIBUTIONS)?;
+            let head = txn
+                .open_table(META)?
+                .get(KEY_NEXT_OUTBOX)?
+                .map(|v| v.value())
+                .unwrap_or(0);
+            txn.open_table(OUTBOX_CURSORS)?
+                .insert(super::Consumer::Reports.name(), head)?;
             Ok(())
         }
         other => Err(StoreError::Corrupt(format!(

@@ -1,6 +1,8 @@
 //! The daily figures reports read, and what each case contributed to them
 //! (so a change replaces exactly its own share). Both are derived from the
-//! cases and rebuilt from them on demand.
+//! cases and rebuilt from them on demand. Beside the figures per slice,
+//! each channel's day is summed once more: a report that narrows by
+//! nothing but channels reads one row per channel and day.
 
 use std::collections::BTreeMap;
 
@@ -16,10 +18,21 @@ use crate::domain::report::{Figures, Slice};
 /// A case's contribution as stored: its slices and figures.
 type Contribution = Vec<(Slice, Figures)>;
 
+/// Which figures a report reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportGrain {
+    /// Every slice: category, agent and source can be told apart.
+    Slices,
+    /// One row per channel and day (category, agent and source empty).
+    ChannelDays,
+}
+
 pub trait ReportReads {
-    /// Visits every stored slice up to and including `to`, oldest first.
+    /// Visits every stored row of `grain` up to and including `to`,
+    /// oldest first.
     fn visit_report_slices(
         &self,
+        grain: ReportGrain,
         to: NaiveDate,
         visit: &mut dyn FnMut(&Slice, &Figures),
     ) -> StoreResult<()>;
@@ -34,11 +47,15 @@ macro_rules! impl_report_reads {
         impl ReportReads for $txn {
             fn visit_report_slices(
                 &self,
+                grain: ReportGrain,
                 to: NaiveDate,
                 visit: &mut dyn FnMut(&Slice, &Figures),
             ) -> StoreResult<()> {
                 let end = day_key(to.succ_opt().unwrap_or(to));
-                let table = self.open_table(REPORT_DAYS)?;
+                let table = self.open_table(match grain {
+                    ReportGrain::Slices => REPORT_DAYS,
+                    ReportGrain::ChannelDays => REPORT_CHANNEL_DAYS,
+                })?;
                 for entry in table.range(..end.as_slice())? {
                     let (key, value) = entry?;
                     let slice = slice_of(key.value())?;
@@ -102,25 +119,18 @@ impl ReportWrites for WriteTxn {
             return Ok(());
         }
         let mut days = self.open_table(REPORT_DAYS)?;
-        let mut change = |slice: &Slice, apply: &dyn Fn(&mut Figures)| -> StoreResult<()> {
-            let key = slice_key(slice);
-            let mut figures: Figures = match days.get(key.as_slice())? {
-                Some(value) => decode("report figures", value.value())?,
-                None => Figures::default(),
-            };
-            apply(&mut figures);
-            if figures.is_empty() {
-                days.remove(key.as_slice())?;
-            } else {
-                days.insert(key.as_slice(), encode(&figures).as_slice())?;
-            }
-            Ok(())
-        };
         for (slice, figures) in &old {
-            change(slice, &|kept| kept.subtract(figures))?;
+            change_row(&mut days, &slice_key(slice), &|kept| kept.subtract(figures))?;
         }
         for (slice, figures) in &new {
-            change(slice, &|kept| kept.add(figures))?;
+            change_row(&mut days, &slice_key(slice), &|kept| kept.add(figures))?;
+        }
+        let mut channel_days = self.open_table(REPORT_CHANNEL_DAYS)?;
+        for (key, figures) in by_channel_day(&old) {
+            change_row(&mut channel_days, &key, &|kept| kept.subtract(&figures))?;
+        }
+        for (key, figures) in by_channel_day(&new) {
+            change_row(&mut channel_days, &key, &|kept| kept.add(&figures))?;
         }
         if new.is_empty() {
             contributions.remove(number)?;
@@ -132,6 +142,7 @@ impl ReportWrites for WriteTxn {
 
     fn clear_reports(&self) -> StoreResult<()> {
         self.open_table(REPORT_DAYS)?.retain(|_, _| false)?;
+        self.open_table(REPORT_CHANNEL_DAYS)?.retain(|_, _| false)?;
         self.open_table(REPORT_CONTRIBUTIONS)?
             .retain(|_, _| false)?;
         self.set_reports_built(false)
@@ -142,6 +153,42 @@ impl ReportWrites for WriteTxn {
             .insert(KEY_REPORTS_BUILT, u64::from(built))?;
         Ok(())
     }
+}
+
+/// Applies a change to one row of figures; a row left empty goes.
+fn change_row(
+    table: &mut redb::Table<'_, &'static [u8], &'static [u8]>,
+    key: &[u8],
+    apply: &dyn Fn(&mut Figures),
+) -> StoreResult<()> {
+    let mut figures: Figures = match table.get(key)? {
+        Some(value) => decode("report figures", value.value())?,
+        None => Figures::default(),
+    };
+    apply(&mut figures);
+    if figures.is_empty() {
+        table.remove(key)?;
+    } else {
+        table.insert(key, encode(&figures).as_slice())?;
+    }
+    Ok(())
+}
+
+/// A contribution summed by channel and day, keyed for
+/// `report_channel_days_v1`.
+fn by_channel_day(contribution: &Contribution) -> BTreeMap<Vec<u8>, Figures> {
+    let mut sums: BTreeMap<Vec<u8>, Figures> = BTreeMap::new();
+    for (slice, figures) in contribution {
+        let key = slice_key(&Slice {
+            day: slice.day,
+            channel: slice.channel,
+            category: String::new(),
+            agent: String::new(),
+            source: String::new(),
+        });
+        sums.entry(key).or_default().add(figures);
+    }
+    sums
 }
 
 /// Keys sort by day first, so a report reads one range.

@@ -91,6 +91,11 @@ pub const AI_MODELS: TableDefinition<&str, &[u8]> = TableDefinition::new("ai_mod
 /// (local day, channel, category, agent, source), encoded by
 /// `store/reports.rs` → JSON daily report figures.
 pub const REPORT_DAYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("report_days_v1");
+/// (local day, channel), encoded as `report_days_v1`'s keys with empty
+/// dimensions → JSON figures of the whole channel that day: what a report
+/// without category, agent or source filters reads.
+pub const REPORT_CHANNEL_DAYS: TableDefinition<&[u8], &[u8]> =
+    TableDefinition::new("report_channel_days_v1");
 /// case number → JSON: what the case contributes to `report_days_v1`.
 pub const REPORT_CONTRIBUTIONS: TableDefinition<u64, &[u8]> =
     TableDefinition::new("report_contributions_v1");

@@ -563,13 +563,13 @@ async fn the_reports_page_reads_at_a_glance_at_desk_and_phone_sizes() {
             "the figures are above the fold: {tiles_bottom}"
         );
         assert!(!crate::workspace::scrolls_sideways(&web).await);
-        crate::workspace::screenshot(&web, "reports-desk").await;
+        crate::workspace::screenshot(&web, "reports-1440").await;
 
         web.set_window_rect(0, 0, 390, 844).await?;
         web.goto(server.url(&format!("/reports{range}"))).await?;
         web.find(By::Id("report-tiles")).await?;
         assert!(!crate::workspace::scrolls_sideways(&web).await);
-        crate::workspace::screenshot(&web, "reports-phone").await;
+        crate::workspace::screenshot(&web, "reports-390").await;
 
         web.goto(server.url("/reports?from=2026-05-02&to=2026-05-01"))
             .await?;
