@@ -89,7 +89,7 @@ pub async fn import(
     store
         .write(|txn| {
             use crate::store::ReportWrites;
-            txn.set_reports_built(false)
+            txn.request_report_rebuild()
         })
         .await?;
     let password_hash = crate::service::unusable_password_hash().await;

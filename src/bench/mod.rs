@@ -450,5 +450,20 @@ async fn report_figures(api: &Api, report: &mut Report) -> Result<(), String> {
         1000.0,
     );
     report.add("one-year report: p99", latencies.percentile(99.0), "ms");
+    // Narrowed by an agent, a report reads every slice of the year.
+    let one_agent = format!("{year}&agent=agent01");
+    let mut samples = Vec::new();
+    for _ in 0..10 {
+        let started = Instant::now();
+        api.get(&one_agent).await?;
+        samples.push(started.elapsed());
+    }
+    let latencies = Latencies(samples);
+    report.at_most(
+        "one-year report, one agent: p50",
+        latencies.percentile(50.0),
+        "ms",
+        1000.0,
+    );
     Ok(())
 }

@@ -199,10 +199,16 @@ pub fn contribution(record: &CaseRecord<'_>, zone: Tz) -> BTreeMap<Slice, Figure
         match &event.kind {
             EventKind::Closed { .. } => out.entry(on(event.at)).or_default().resolved += 1,
             EventKind::Reopened => out.entry(on(event.at)).or_default().reopened += 1,
+            // An answer is a person's message after the case opened: a
+            // transcript's earlier lines and copies merged in with their
+            // own times are not.
             EventKind::Message {
                 direction: Direction::Outbound,
                 ..
-            } if !answered && !record.machine_actors.contains(&event.actor.as_str()) => {
+            } if !answered
+                && event.at >= case.created_at
+                && !record.machine_actors.contains(&event.actor.as_str()) =>
+            {
                 answered = true;
                 let seconds = duration(case.created_at, event.at);
                 out.entry(on(event.at))

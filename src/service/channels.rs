@@ -389,6 +389,9 @@ impl Service {
                 txn.put_channel(&channel)?;
                 if calendar_changed {
                     super::milestones::reckon_channel_milestones(txn, &channel)?;
+                    // Durations in business hours are reckoned anew.
+                    use crate::store::ReportWrites;
+                    txn.request_report_rebuild()?;
                 }
                 Ok(channel)
             })

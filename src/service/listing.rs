@@ -392,7 +392,7 @@ impl Service {
         self.store
             .write(|txn| {
                 use crate::store::ReportWrites;
-                txn.set_reports_built(false)
+                txn.request_report_rebuild()
             })
             .await?;
         match &self.search {
@@ -512,6 +512,7 @@ impl Service {
                     None => None,
                     Some(highlighter) => excerpt(&txn, highlighter, &case, !actor.is_partner())?,
                 };
+                let case = super::visibility::shown_case(&actor, case);
                 items.push(ListedCase { case, snippet });
             }
             Ok(CasePage {
@@ -564,7 +565,7 @@ impl Service {
                 });
             if wanted {
                 items.push(ListedCase {
-                    case,
+                    case: super::visibility::shown_case(actor, case),
                     snippet: None,
                 });
             }

@@ -11,7 +11,9 @@ use crate::domain::case::CaseNumber;
 use crate::domain::channel::ChannelId;
 use crate::domain::report::{CaseRecord, Report, ReportBuilder, ReportFilter, contribution};
 use crate::domain::user::User;
-use crate::store::{ReportGrain, ReportReads, ReportWrites, Store, StoreResult, WriteTxn};
+use crate::store::{
+    ReportGrain, ReportReads, ReportWrites, Store, StoreResult, WriteTxn, zone_code,
+};
 
 /// The longest range a report covers.
 pub const RANGE_MAX_DAYS: i64 = 3 * 366;
@@ -21,8 +23,14 @@ const RANGE_DEFAULT_DAYS: i64 = 30;
 const REBUILD_CHUNK: usize = 500;
 
 /// Actors whose messages answer no one: the rules (acknowledgements, rating
-/// requests), mail intake and the AI agent.
-const MACHINE_ACTORS: [&str; 3] = [RULES_ACTOR, super::mail::MAIL_ACTOR, AI_ACTOR];
+/// requests), mail intake, the AI agent and the widget (a chat bot's lines
+/// in a transcript).
+const MACHINE_ACTORS: [&str; 4] = [
+    RULES_ACTOR,
+    super::mail::MAIL_ACTOR,
+    AI_ACTOR,
+    super::widget::WIDGET_ACTOR,
+];
 
 /// What a report is asked for. Days are local days in the reports' zone.
 #[derive(Debug, Clone, Default)]
@@ -60,8 +68,17 @@ impl Service {
             .collect())
     }
 
-    /// A report over the channels `actor` manages (all, for administrators).
-    pub fn report(&self, actor: &User, query: ReportQuery) -> ServiceResult<ReportAnswer> {
+    /// A report over the channels `actor` manages (all, for administrators),
+    /// read off the async workers: a filtered year reads many rows.
+    pub async fn report(&self, actor: &User, query: ReportQuery) -> ServiceResult<ReportAnswer> {
+        let service = self.clone();
+        let actor = actor.clone();
+        tokio::task::spawn_blocking(move || service.read_report(&actor, query))
+            .await
+            .map_err(|e| ServiceError::Output(format!("the report was interrupted: {e}")))?
+    }
+
+    fn read_report(&self, actor: &User, query: ReportQuery) -> ServiceResult<ReportAnswer> {
         let zone = self.config.reports.zone();
         let (from, to) = range_of(&query, zone)?;
         let txn = self.store.read()?;
@@ -97,7 +114,7 @@ impl Service {
         let mut builder = ReportBuilder::new(from, to, filter);
         txn.visit_report_slices(grain, to, &mut |slice, figures| builder.add(slice, figures))?;
         Ok(ReportAnswer {
-            building: !txn.reports_built()?,
+            building: !txn.reports_built(zone_code(zone))?,
             report: builder.finish(),
             business_hours: channels.iter().any(|c| c.settings.calendar.is_some()),
             channels: channels.into_iter().map(|c| (c.id, c.name)).collect(),
@@ -166,6 +183,8 @@ pub fn refresh_contributions(txn: &WriteTxn, numbers: &[CaseNumber], zone: Tz) -
 /// cases were read. Safe while the server runs: each chunk replaces its
 /// cases' shares, as the outbox consumer does.
 pub async fn rebuild_reports(store: &Store, zone: Tz) -> StoreResult<u64> {
+    // A rebuild asked for while this one runs is not marked done by it.
+    let wanted = store.read()?.reports_wanted()?;
     store.write(|txn| txn.clear_reports()).await?;
     let mut next = 0;
     let mut cases = 0u64;
@@ -180,6 +199,9 @@ pub async fn rebuild_reports(store: &Store, zone: Tz) -> StoreResult<u64> {
             .write(move |txn| refresh_contributions(txn, &numbers, zone))
             .await?;
     }
-    store.write(|txn| txn.set_reports_built(true)).await?;
+    let zone = zone_code(zone);
+    store
+        .write(move |txn| txn.mark_reports_built(wanted, zone))
+        .await?;
     Ok(cases)
 }

@@ -82,6 +82,7 @@ impl Service {
     pub async fn start_timer(&self, actor: &User, number: CaseNumber) -> ServiceResult<Timer> {
         let actor = actor.clone();
         let kind = self.first_time_type();
+        let zone = self.config.reports.zone();
         self.store
             .write(move |txn| {
                 let (_, channel) = workable_case(txn, &actor, number)?;
@@ -94,7 +95,7 @@ impl Service {
                         )));
                     }
                     if let Some(other) = txn.case(running.case)? {
-                        let mut entry = timer_entry(&running, &actor.username, &kind, at);
+                        let mut entry = timer_entry(&running, &actor.username, &kind, at, zone);
                         record(txn, &other, &mut entry)?;
                     }
                 }
@@ -112,6 +113,7 @@ impl Service {
     pub async fn stop_timer(&self, actor: &User, number: CaseNumber) -> ServiceResult<TimeEntry> {
         let actor = actor.clone();
         let kind = self.first_time_type();
+        let zone = self.config.reports.zone();
         self.store
             .write(move |txn| {
                 let (case, _) = workable_case(txn, &actor, number)?;
@@ -123,7 +125,7 @@ impl Service {
                             "no timer of yours is running on case #{number}"
                         ))
                     })?;
-                let mut entry = timer_entry(&running, &actor.username, &kind, now());
+                let mut entry = timer_entry(&running, &actor.username, &kind, now(), zone);
                 txn.delete_timer(&actor.username)?;
                 record(txn, &case, &mut entry)?;
                 Ok(entry)
@@ -145,6 +147,8 @@ impl Service {
         };
         let note = time::note(new.note.as_deref())?;
         let actor = actor.clone();
+        // "Today" is the desk's day, the one reports count in.
+        let zone = self.config.reports.zone();
         self.store
             .write(move |txn| {
                 let (case, channel) = workable_case(txn, &actor, number)?;
@@ -156,7 +160,9 @@ impl Service {
                     username: actor.username.clone(),
                     minutes,
                     kind: kind.clone(),
-                    date: new.date.unwrap_or_else(|| at.date_naive()),
+                    date: new
+                        .date
+                        .unwrap_or_else(|| at.with_timezone(&zone).date_naive()),
                     note: note.clone(),
                     created_at: at,
                     from_timer: false,
@@ -274,6 +280,7 @@ fn timer_entry(
     username: &str,
     kind: &str,
     at: crate::domain::Timestamp,
+    zone: chrono_tz::Tz,
 ) -> TimeEntry {
     TimeEntry {
         id: 0,
@@ -281,7 +288,7 @@ fn timer_entry(
         username: username.to_owned(),
         minutes: timer.minutes_until(at),
         kind: kind.to_owned(),
-        date: timer.started_at.date_naive(),
+        date: timer.started_at.with_timezone(&zone).date_naive(),
         note: None,
         created_at: at,
         from_timer: true,

@@ -240,6 +240,7 @@ impl Service {
         number: CaseNumber,
     ) -> ServiceResult<(Case, ShownChannel, CaseRights)> {
         let (case, channel) = self.get_case_with_channel(actor, number)?;
+        let case = shown_case(actor, case);
         let rights = CaseRights {
             can_work: access::can_work_case(actor, &channel),
             can_manage: access::can_manage_channel(actor, &channel),

@@ -33,7 +33,7 @@ pub use mail::{MailReads, MailWrites};
 pub use outbox::{Consumer, OutboxEvent};
 pub use queue::{Delivery, MailboxImport, QueueReads, QueueWrites, RecordingJob};
 pub use records::{Reads, TokenKind, TokenRecord, Writes};
-pub use reports::{ReportGrain, ReportReads, ReportWrites};
+pub use reports::{ReportGrain, ReportReads, ReportWrites, zone_code};
 pub use saved_replies::{SavedReplyReads, SavedReplyWrites};
 pub use widget::{WidgetReads, WidgetWrites};
 

@@ -36,8 +36,11 @@ pub trait ReportReads {
         to: NaiveDate,
         visit: &mut dyn FnMut(&Slice, &Figures),
     ) -> StoreResult<()>;
-    /// Whether the figures were built from the cases (after a rebuild).
-    fn reports_built(&self) -> StoreResult<bool>;
+    /// Whether the figures were built from the cases in the zone `zone`
+    /// (a [`zone_code`]) since the last rebuild was asked for.
+    fn reports_built(&self, zone: u64) -> StoreResult<bool>;
+    /// The rebuild asked for last (0: none yet).
+    fn reports_wanted(&self) -> StoreResult<u64>;
     /// Case numbers from `from` on, at most `limit`, ascending.
     fn case_numbers_from(&self, from: CaseNumber, limit: usize) -> StoreResult<Vec<CaseNumber>>;
 }
@@ -65,10 +68,18 @@ macro_rules! impl_report_reads {
                 Ok(())
             }
 
-            fn reports_built(&self) -> StoreResult<bool> {
+            fn reports_built(&self, zone: u64) -> StoreResult<bool> {
                 let table = self.open_table(META)?;
-                let found = table.get(KEY_REPORTS_BUILT)?;
-                Ok(found.is_some_and(|v| v.value() == 1))
+                let get =
+                    |key| -> StoreResult<Option<u64>> { Ok(table.get(key)?.map(|v| v.value())) };
+                let wanted = get(KEY_REPORTS_WANTED)?.unwrap_or(0);
+                Ok(get(KEY_REPORTS_BUILT)? == Some(wanted) && get(KEY_REPORTS_ZONE)? == Some(zone))
+            }
+
+            fn reports_wanted(&self) -> StoreResult<u64> {
+                let table = self.open_table(META)?;
+                let found = table.get(KEY_REPORTS_WANTED)?;
+                Ok(found.map_or(0, |v| v.value()))
             }
 
             fn case_numbers_from(
@@ -98,9 +109,12 @@ pub trait ReportWrites {
         number: CaseNumber,
         new: BTreeMap<Slice, Figures>,
     ) -> StoreResult<()>;
-    /// Forgets every figure, and that they were built.
+    /// Forgets every figure.
     fn clear_reports(&self) -> StoreResult<()>;
-    fn set_reports_built(&self, built: bool) -> StoreResult<()>;
+    /// Asks for the figures to be built again (the report consumer does).
+    fn request_report_rebuild(&self) -> StoreResult<()>;
+    /// Records that the figures were built for rebuild `wanted` in `zone`.
+    fn mark_reports_built(&self, wanted: u64, zone: u64) -> StoreResult<()>;
 }
 
 impl ReportWrites for WriteTxn {
@@ -145,14 +159,31 @@ impl ReportWrites for WriteTxn {
         self.open_table(REPORT_CHANNEL_DAYS)?.retain(|_, _| false)?;
         self.open_table(REPORT_CONTRIBUTIONS)?
             .retain(|_, _| false)?;
-        self.set_reports_built(false)
-    }
-
-    fn set_reports_built(&self, built: bool) -> StoreResult<()> {
-        self.open_table(META)?
-            .insert(KEY_REPORTS_BUILT, u64::from(built))?;
         Ok(())
     }
+
+    fn request_report_rebuild(&self) -> StoreResult<()> {
+        let wanted = self.reports_wanted()?;
+        self.open_table(META)?
+            .insert(KEY_REPORTS_WANTED, wanted + 1)?;
+        Ok(())
+    }
+
+    fn mark_reports_built(&self, wanted: u64, zone: u64) -> StoreResult<()> {
+        let mut meta = self.open_table(META)?;
+        meta.insert(KEY_REPORTS_BUILT, wanted)?;
+        meta.insert(KEY_REPORTS_ZONE, zone)?;
+        Ok(())
+    }
+}
+
+/// A stable code of a time zone's name (FNV-1a), to notice a change.
+pub fn zone_code(zone: chrono_tz::Tz) -> u64 {
+    zone.name()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        })
 }
 
 /// Applies a change to one row of figures; a row left empty goes.

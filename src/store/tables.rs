@@ -114,6 +114,10 @@ pub const KEY_NEXT_MAIL_JOB: &str = "next_mail_job_id";
 pub const KEY_NEXT_JOB: &str = "next_job_id";
 /// 1 when staff must sign in with a second factor.
 pub const KEY_REQUIRE_SECOND_FACTOR: &str = "require_second_factor";
-/// 1 once the report figures were built from the cases.
+/// Report figures: how many rebuilds were asked for, which of them the
+/// figures were last built for, and a code of the time zone they were
+/// built in. They are current when built = wanted in today's zone.
+pub const KEY_REPORTS_WANTED: &str = "reports_wanted";
 pub const KEY_REPORTS_BUILT: &str = "reports_built";
+pub const KEY_REPORTS_ZONE: &str = "reports_zone";
 pub const KEY_NEXT_SAVED_REPLY: &str = "next_saved_reply_id";

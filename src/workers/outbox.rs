@@ -197,7 +197,8 @@ impl OutboxConsumer for ReportFigures {
     const BATCH: usize = 256;
 
     async fn prepare(&mut self, store: &Store) -> bool {
-        match store.read().and_then(|txn| txn.reports_built()) {
+        let zone = crate::store::zone_code(self.zone);
+        match store.read().and_then(|txn| txn.reports_built(zone)) {
             Ok(true) => return true,
             Ok(false) => {}
             Err(e) => {

@@ -2,7 +2,7 @@
 //! or a spreadsheet. Channel managers read their channels, administrators
 //! all.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json};
@@ -194,8 +194,10 @@ pub fn parse_day(field: &str, text: Option<&str>) -> Result<Option<NaiveDate>, S
         return Ok(None);
     };
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .filter(|day| (1970..=9999).contains(&day.year()))
         .map(Some)
-        .map_err(|_| {
+        .ok_or_else(|| {
             ServiceError::invalid(field, format!("'{text}' is not a date such as 2026-03-31"))
         })
 }
@@ -266,7 +268,7 @@ impl ReportsApi {
         source: Query<Option<String>>,
     ) -> Result<Json<ReportView>, ApiError> {
         let query = query_of(from.0, to.0, channel.0, category.0, agent.0, source.0)?;
-        let answer = state(req).service.report(&auth.0, query)?;
+        let answer = state(req).service.report(&auth.0, query).await?;
         Ok(Json(answer.into()))
     }
 
@@ -289,7 +291,7 @@ impl ReportsApi {
     ) -> Result<CsvFile, ApiError> {
         let section = section_of(&section.0)?;
         let query = query_of(from.0, to.0, channel.0, category.0, agent.0, source.0)?;
-        let answer = state(req).service.report(&auth.0, query)?;
+        let answer = state(req).service.report(&auth.0, query).await?;
         let (headers, rows) = section.table(&answer.report);
         let bytes = crate::export::tables::csv(&headers, &rows)
             .map_err(|e| ServiceError::Output(e.to_string()))?;
@@ -317,7 +319,7 @@ impl ReportsApi {
     ) -> Result<XlsxFile, ApiError> {
         let section = section_of(&section.0)?;
         let query = query_of(from.0, to.0, channel.0, category.0, agent.0, source.0)?;
-        let answer = state(req).service.report(&auth.0, query)?;
+        let answer = state(req).service.report(&auth.0, query).await?;
         let (headers, rows) = section.table(&answer.report);
         let bytes = crate::export::tables::xlsx(section.name(), &headers, &rows)
             .map_err(|e| ServiceError::Output(e.to_string()))?;

@@ -133,7 +133,10 @@ impl ReportsPage {
 
 /// `GET /reports`.
 #[handler]
-pub fn reports_page(req: &Request, Query(form): Query<ReportForm>) -> Result<Response, WebError> {
+pub async fn reports_page(
+    req: &Request,
+    Query(form): Query<ReportForm>,
+) -> Result<Response, WebError> {
     let session = require_session(req)?;
     let service = &app(req).service;
     let channels = service.report_channels(&session.user)?;
@@ -143,9 +146,10 @@ pub fn reports_page(req: &Request, Query(form): Query<ReportForm>) -> Result<Res
         )
         .into());
     }
-    let outcome = form
-        .query()
-        .and_then(|query| service.report(&session.user, query));
+    let outcome = match form.query() {
+        Ok(query) => service.report(&session.user, query).await,
+        Err(refused) => Err(refused),
+    };
     let mut agents: Vec<String> = Vec::new();
     for (id, _) in &channels {
         agents.extend(service.assignable_users(*id)?);
@@ -368,7 +372,7 @@ fn cell_text(cell: &Cell) -> String {
 
 /// `GET /reports/{section}.csv` and `.xlsx`: one section's numbers.
 #[handler]
-pub fn download(
+pub async fn download(
     req: &Request,
     Path(file): Path<String>,
     Query(form): Query<ReportForm>,
@@ -379,7 +383,10 @@ pub fn download(
         .ok_or_else(|| WebError::BadInput(format!("no report file named {file}")))?;
     let section = Section::parse(name)
         .ok_or_else(|| WebError::BadInput(format!("no report section named {name}")))?;
-    let answer = app(req).service.report(&session.user, form.query()?)?;
+    let answer = app(req)
+        .service
+        .report(&session.user, form.query()?)
+        .await?;
     let (headers, rows) = section.table(&answer.report);
     let (bytes, content_type) = match extension {
         "csv" => (
