@@ -91,6 +91,9 @@ fn copy_into(source: &redb::ReadTransaction, dest: &Path) -> StoreResult<Snapsho
         RECORDING_JOB_IDS,
         SAVED_REPLIES,
         AI_MODELS,
+        REPORT_DAYS,
+        REPORT_CHANNEL_DAYS,
+        REPORT_CONTRIBUTIONS,
     );
     // A table this list does not know would be silently missing from every
     // backup: refuse instead, so the omission is found at once.
