@@ -70,6 +70,7 @@ async fn the_main_pages_have_no_serious_accessibility_violations() {
             "/cases/new".to_owned(),
             format!("/channels/{channel}"),
             "/users".to_owned(),
+            "/reports".to_owned(),
         ] {
             web.goto(server.url(&page)).await?;
             for violation in violations(&web, &axe).await {

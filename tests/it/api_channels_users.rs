@@ -54,7 +54,7 @@ async fn channels_carry_their_settings_and_members() {
     assert_eq!(
         created.body["settings"],
         json!({"time_tracking": true, "reply_window_hours": 24, "slack_webhook_set": false, "calendar": null,
-               "personal_from": false, "auto_acknowledge": false, "trust_spam_headers": true, "imap": null,
+               "personal_from": false, "auto_acknowledge": false, "satisfaction": false, "trust_spam_headers": true, "imap": null,
                "integrations": {"meta": null, "phone": null, "widget": null}})
     );
 
