@@ -244,10 +244,10 @@ impl Calendar {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn office(zone: &str) -> Calendar {
+    pub(crate) fn office(zone: &str) -> Calendar {
         Calendar {
             time_zone: zone.into(),
             hours: ["mon", "tue", "wed", "thu", "fri"]

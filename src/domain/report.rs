@@ -667,21 +667,8 @@ mod tests {
 
     #[test]
     fn a_case_contributes_business_time_and_people_s_answers_only() {
-        use super::super::calendar::OpeningHours;
-        let calendar = Calendar {
-            time_zone: "Europe/Berlin".into(),
-            hours: ["mon", "tue", "wed", "thu", "fri"]
-                .iter()
-                .map(|day| OpeningHours {
-                    day: (*day).into(),
-                    open: "09:00".into(),
-                    close: "17:00".into(),
-                })
-                .collect(),
-            holidays: Vec::new(),
-        }
-        .validated()
-        .unwrap();
+        // Monday to Friday, 9 to 17.
+        let calendar = crate::domain::calendar::tests::office("Europe/Berlin");
         // Friday 6 March 2026, 16:00 in Berlin.
         let created = utc("2026-03-06T15:00:00Z");
         let mut case = crate::domain::case::CaseDraft {

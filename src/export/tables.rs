@@ -1,10 +1,70 @@
 //! A report section's table as CSV or as a one-sheet workbook: the numbers
 //! behind a chart, for whoever wants to work with them.
 
-use rust_xlsxwriter::{Format, Workbook};
+use rust_xlsxwriter::Workbook;
 
 use super::ExportError;
-use crate::domain::report::Cell;
+use crate::domain::report::{Cell, Report, Section};
+
+/// The formats a report section downloads as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Xlsx,
+}
+
+impl Format {
+    /// By file extension.
+    pub fn parse(extension: &str) -> Option<Format> {
+        match extension {
+            "csv" => Some(Format::Csv),
+            "xlsx" => Some(Format::Xlsx),
+            _ => None,
+        }
+    }
+
+    fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    }
+}
+
+/// One section of a report as a file to download.
+pub struct SectionFile {
+    pub bytes: Vec<u8>,
+    /// `attachment; filename="docket-daily-2026-03-01-2026-03-31.csv"`.
+    pub disposition: String,
+}
+
+/// A section's numbers as a file, named by section and range.
+pub fn section_file(
+    section: Section,
+    report: &Report,
+    format: Format,
+) -> Result<SectionFile, ExportError> {
+    let (headers, rows) = section.table(report);
+    let bytes = match format {
+        Format::Csv => csv(&headers, &rows)?,
+        Format::Xlsx => xlsx(section.name(), &headers, &rows)?,
+    };
+    let disposition = format!(
+        "attachment; filename=\"docket-{}-{}-{}.{}\"",
+        section.name(),
+        report.from,
+        report.to,
+        format.extension()
+    );
+    Ok(SectionFile { bytes, disposition })
+}
 
 /// The table as CSV (RFC 4180, a header line first).
 pub fn csv(headers: &[&str], rows: &[Vec<Cell>]) -> Result<Vec<u8>, ExportError> {
@@ -26,7 +86,7 @@ pub fn xlsx(sheet: &str, headers: &[&str], rows: &[Vec<Cell>]) -> Result<Vec<u8>
     let mut book = Workbook::new();
     let page = book.add_worksheet();
     page.set_name(sheet)?;
-    let bold = Format::new().set_bold();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
     for (column, heading) in headers.iter().enumerate() {
         page.write_string_with_format(0, column as u16, *heading, &bold)?;
     }

@@ -68,13 +68,7 @@ fn upgrade_from(version: u32, txn: &WriteTransaction) -> StoreResult<()> {
             txn.open_table(CATEGORIES)?;
             txn.open_table(DELIVERIES)?;
             txn.open_table(MILESTONES_DUE)?;
-            let head = txn
-                .open_table(META)?
-                .get(KEY_NEXT_OUTBOX)?
-                .map(|v| v.value())
-                .unwrap_or(0);
-            txn.open_table(OUTBOX_CURSORS)?
-                .insert(super::Consumer::Notify.name(), head)?;
+            start_at_newest_entry(txn, super::Consumer::Notify)?;
             seed_categories(txn)
         }
         // 4: time tracking.
@@ -141,19 +135,25 @@ fn upgrade_from(version: u32, txn: &WriteTransaction) -> StoreResult<()> {
             txn.open_table(REPORT_DAYS)?;
             txn.open_table(REPORT_CHANNEL_DAYS)?;
             txn.open_table(REPORT_CONTRIBUTIONS)?;
-            let head = txn
-                .open_table(META)?
-                .get(KEY_NEXT_OUTBOX)?
-                .map(|v| v.value())
-                .unwrap_or(0);
-            txn.open_table(OUTBOX_CURSORS)?
-                .insert(super::Consumer::Reports.name(), head)?;
-            Ok(())
+            start_at_newest_entry(txn, super::Consumer::Reports)
         }
         other => Err(StoreError::Corrupt(format!(
             "no migration known from schema {other}"
         ))),
     }
+}
+
+/// Places a new consumer's cursor at the newest outbox entry, so it does
+/// not replay a history it has no use for.
+fn start_at_newest_entry(txn: &WriteTransaction, consumer: super::Consumer) -> StoreResult<()> {
+    let head = txn
+        .open_table(META)?
+        .get(KEY_NEXT_OUTBOX)?
+        .map(|v| v.value())
+        .unwrap_or(0);
+    txn.open_table(OUTBOX_CURSORS)?
+        .insert(consumer.name(), head)?;
+    Ok(())
 }
 
 /// The categories the default plugins use: spam closes itself.

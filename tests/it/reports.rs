@@ -512,6 +512,18 @@ async fn report_figures_equal_figures_computed_from_the_cases() {
         .get(&format!("/api/v1/reports/daily/xlsx{query}"))
         .await;
     assert_eq!(xlsx.status, 200);
+    // The page's downloads: the same numbers; other names refused.
+    let web = crate::web::Browser::new(&org.server);
+    web.login("admin", crate::harness::ADMIN_PASSWORD).await;
+    let (status, text, _) = web
+        .get(&format!("/reports/response-times.csv{query}"))
+        .await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(text, csv.text);
+    for wrong in ["/reports/response-times.pdf", "/reports/everything.csv"] {
+        let (status, text, _) = web.get(wrong).await;
+        assert_eq!(status, 400, "{wrong}: {text}");
+    }
     let unknown = org.admin.get("/api/v1/reports/everything/csv").await;
     assert_eq!(unknown.status, 422, "{}", unknown.text);
     let backwards = org

@@ -10,6 +10,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::{ApiTags, TokenAuth, state};
 use crate::domain::report::{Durations, Section};
+use crate::export::tables::{Format, SectionFile, section_file};
 use crate::http::error::ApiError;
 use crate::service::{ReportAnswer, ReportQuery, ServiceError};
 
@@ -235,13 +236,18 @@ fn section_of(name: &str) -> Result<Section, ServiceError> {
     })
 }
 
-fn file_name(section: Section, answer: &ReportAnswer, extension: &str) -> String {
-    format!(
-        "attachment; filename=\"docket-{}-{}-{}.{extension}\"",
-        section.name(),
-        answer.report.from,
-        answer.report.to
-    )
+/// One section of the report asked for, as a file.
+async fn section_download(
+    req: &Request,
+    auth: &TokenAuth,
+    section: &str,
+    query: ReportQuery,
+    format: Format,
+) -> Result<SectionFile, ApiError> {
+    let section = section_of(section)?;
+    let answer = state(req).service.report(&auth.0, query).await?;
+    section_file(section, &answer.report, format)
+        .map_err(|e| ServiceError::Output(e.to_string()).into())
 }
 
 #[OpenApi(tag = "ApiTags::Reports")]
@@ -289,16 +295,9 @@ impl ReportsApi {
         agent: Query<Option<String>>,
         source: Query<Option<String>>,
     ) -> Result<CsvFile, ApiError> {
-        let section = section_of(&section.0)?;
         let query = query_of(from.0, to.0, channel.0, category.0, agent.0, source.0)?;
-        let answer = state(req).service.report(&auth.0, query).await?;
-        let (headers, rows) = section.table(&answer.report);
-        let bytes = crate::export::tables::csv(&headers, &rows)
-            .map_err(|e| ServiceError::Output(e.to_string()))?;
-        Ok(CsvFile::File(
-            Binary(bytes),
-            file_name(section, &answer, "csv"),
-        ))
+        let file = section_download(req, &auth, &section.0, query, Format::Csv).await?;
+        Ok(CsvFile::File(Binary(file.bytes), file.disposition))
     }
 
     /// The numbers of one section of a report as an .xlsx workbook; as
@@ -317,15 +316,8 @@ impl ReportsApi {
         agent: Query<Option<String>>,
         source: Query<Option<String>>,
     ) -> Result<XlsxFile, ApiError> {
-        let section = section_of(&section.0)?;
         let query = query_of(from.0, to.0, channel.0, category.0, agent.0, source.0)?;
-        let answer = state(req).service.report(&auth.0, query).await?;
-        let (headers, rows) = section.table(&answer.report);
-        let bytes = crate::export::tables::xlsx(section.name(), &headers, &rows)
-            .map_err(|e| ServiceError::Output(e.to_string()))?;
-        Ok(XlsxFile::File(
-            Binary(bytes),
-            file_name(section, &answer, "xlsx"),
-        ))
+        let file = section_download(req, &auth, &section.0, query, Format::Xlsx).await?;
+        Ok(XlsxFile::File(Binary(file.bytes), file.disposition))
     }
 }

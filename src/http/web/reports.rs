@@ -13,6 +13,7 @@ use super::session::{WebError, app, in_words, require_session};
 use super::shared::Nav;
 use crate::domain::case::Source;
 use crate::domain::report::{Cell, Durations, Section};
+use crate::export::tables::{Format, section_file};
 use crate::http::api::reports::parse_day;
 use crate::service::{ReportAnswer, ReportQuery, ServiceError};
 
@@ -383,35 +384,19 @@ pub async fn download(
         .ok_or_else(|| WebError::BadInput(format!("no report file named {file}")))?;
     let section = Section::parse(name)
         .ok_or_else(|| WebError::BadInput(format!("no report section named {name}")))?;
+    let format = Format::parse(extension).ok_or_else(|| {
+        WebError::BadInput(format!(
+            "reports download as .csv or .xlsx, not .{extension}"
+        ))
+    })?;
     let answer = app(req)
         .service
         .report(&session.user, form.query()?)
         .await?;
-    let (headers, rows) = section.table(&answer.report);
-    let (bytes, content_type) = match extension {
-        "csv" => (
-            crate::export::tables::csv(&headers, &rows),
-            "text/csv; charset=utf-8",
-        ),
-        "xlsx" => (
-            crate::export::tables::xlsx(section.name(), &headers, &rows),
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ),
-        other => {
-            return Err(WebError::BadInput(format!(
-                "reports download as .csv or .xlsx, not .{other}"
-            )));
-        }
-    };
-    let bytes = bytes.map_err(|e| WebError::Internal(e.to_string()))?;
-    let disposition = format!(
-        "attachment; filename=\"docket-{}-{}-{}.{extension}\"",
-        section.name(),
-        answer.report.from,
-        answer.report.to
-    );
+    let file = section_file(section, &answer.report, format)
+        .map_err(|e| WebError::Internal(e.to_string()))?;
     Ok(Response::builder()
-        .header(header::CONTENT_TYPE, content_type)
-        .header(header::CONTENT_DISPOSITION, disposition)
-        .body(bytes))
+        .header(header::CONTENT_TYPE, format.content_type())
+        .header(header::CONTENT_DISPOSITION, file.disposition)
+        .body(file.bytes))
 }
