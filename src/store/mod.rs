@@ -77,13 +77,12 @@ macro_rules! backend_errors {
     ($($ty:ty),+) => {
         $(impl From<$ty> for StoreError {
             fn from(err: $ty) -> Self {
-                StoreError::Backend(err.to_string())
+                StoreError::from_engine(err.into())
             }
         })+
     };
 }
 backend_errors!(
-    redb::Error,
     redb::DatabaseError,
     redb::TransactionError,
     redb::TableError,
@@ -91,6 +90,24 @@ backend_errors!(
     redb::CommitError,
     redb::CompactionError
 );
+
+impl From<redb::Error> for StoreError {
+    fn from(err: redb::Error) -> Self {
+        StoreError::from_engine(err)
+    }
+}
+
+impl StoreError {
+    /// A write the disk refused leaves the open file answering every read
+    /// with "previous I/O error" until the writer has reopened it; a read
+    /// caught in that moment is told to retry, not that the server failed.
+    fn from_engine(err: redb::Error) -> Self {
+        match err {
+            redb::Error::PreviousIo | redb::Error::DatabaseClosed => StoreError::Reopening,
+            other => StoreError::Backend(other.to_string()),
+        }
+    }
+}
 
 pub type StoreResult<T> = Result<T, StoreError>;
 

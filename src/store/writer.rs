@@ -4,7 +4,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use redb::{CommitError, Database, StorageError, TransactionError};
@@ -21,7 +21,14 @@ pub struct SharedDb {
     current: RwLock<Option<Arc<Database>>>,
     path: PathBuf,
     reserve: Reserve,
+    /// Free bytes on the disk when it last refused a write, until space is
+    /// freed beyond that (see `check_space`).
+    refused_at: Mutex<Option<u64>>,
 }
+
+/// Space to be freed beyond what was free when the disk refused a write
+/// before writes are tried again.
+const REFUSAL_HEADROOM: u64 = 1 << 20;
 
 /// How often a reopen is tried while readers still hold the old file.
 const REOPEN_TRIES: u32 = 40;
@@ -33,6 +40,7 @@ impl SharedDb {
             current: RwLock::new(Some(Arc::new(db))),
             path,
             reserve,
+            refused_at: Mutex::new(None),
         }
     }
 
@@ -45,9 +53,28 @@ impl SharedDb {
             .ok_or(StoreError::Reopening)
     }
 
-    /// Room for `bytes` beyond the reserve on the database's disk.
+    /// Room for `bytes` beyond the reserve on the database's disk. Once the
+    /// disk itself has refused a write, writes are refused up front until
+    /// space is freed: every refused write poisons the open file for the
+    /// reads running beside it, so trying again on a still-full disk would
+    /// fail reads too.
     pub fn check_space(&self, bytes: u64) -> Result<(), StoreError> {
+        let mut refused_at = self.refused_at.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(free_then) = *refused_at {
+            let free_now = super::space::free_bytes(&self.path).unwrap_or(u64::MAX);
+            if free_now < free_then.saturating_add(REFUSAL_HEADROOM) {
+                return Err(self.reserve.full(&self.path));
+            }
+            *refused_at = None;
+        }
+        drop(refused_at);
         self.reserve.check(&self.path, bytes)
+    }
+
+    /// Remembers that the disk refused a write, with what was free then.
+    fn note_disk_refused(&self) {
+        let free = super::space::free_bytes(&self.path).unwrap_or(0);
+        *self.refused_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(free);
     }
 
     /// Closes and opens the database file again. Readers finishing with
@@ -207,6 +234,9 @@ fn write_batch(shared: &SharedDb, batch: Vec<Box<dyn Job>>, commits: &watch::Sen
             Ok(()) => return,
             Err((rest, error)) => {
                 drop(db);
+                if error.disk_full {
+                    shared.note_disk_refused();
+                }
                 let reopened = shared.reopen();
                 if attempt == 1 || reopened.is_err() {
                     return fail_all(rest, &error.as_store_error(shared));

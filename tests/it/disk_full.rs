@@ -143,6 +143,17 @@ async fn a_write_the_disk_refuses_is_answered_507_and_the_store_recovers() {
     }
 
     let filler = fill(disk.path(), 0);
+    // Reads run beside the failing writes: one caught at the moment the
+    // disk refuses a write is told to retry (503), never answered 500.
+    let reader = admin.clone();
+    let first = acknowledged[0];
+    let reads = tokio::spawn(async move {
+        let mut answers = Vec::new();
+        for _ in 0..150 {
+            answers.push(reader.get(&format!("/api/v1/cases/{first}")).await.status);
+        }
+        answers
+    });
     // Writes fail now; each is answered, none is acknowledged as saved.
     // The database file may still hold free pages a few writes fit in, so
     // write until the disk has refused several.
@@ -159,6 +170,18 @@ async fn a_write_the_disk_refuses_is_answered_507_and_the_store_recovers() {
         }
     }
     assert!(refused > 0, "the full disk refused no write");
+    let answers = reads.await.unwrap();
+    assert!(
+        answers
+            .iter()
+            .all(|status| *status == 200 || *status == 503),
+        "reads beside a refused write: {answers:?}"
+    );
+    // Once refused, writes are refused up front and reads are untouched.
+    assert!(
+        answers.iter().filter(|status| **status == 200).count() >= answers.len() - 2,
+        "{answers:?}"
+    );
     for number in &acknowledged {
         assert_eq!(
             admin.get(&format!("/api/v1/cases/{number}")).await.status,

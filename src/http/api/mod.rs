@@ -58,13 +58,18 @@ enum ApiTags {
 #[oai(ty = "bearer", checker = "user_for_token")]
 pub struct TokenAuth(User);
 
-async fn user_for_token(req: &Request, bearer: Bearer) -> Option<User> {
-    let state = req.data::<Arc<AppState>>()?;
-    state
-        .service
-        .authenticate_api_token(&bearer.token)
-        .ok()
-        .flatten()
+/// A token that is not valid answers 401; a store that cannot say answers
+/// its own error (503 while it is reopened), so a client never drops a good
+/// token for a moment of disk trouble.
+async fn user_for_token(req: &Request, bearer: Bearer) -> poem::Result<User> {
+    let Some(state) = req.data::<Arc<AppState>>() else {
+        return Err(poem_openapi::error::AuthorizationError.into());
+    };
+    match state.service.authenticate_api_token(&bearer.token) {
+        Ok(Some(user)) => Ok(user),
+        Ok(None) => Err(poem_openapi::error::AuthorizationError.into()),
+        Err(e) => Err(crate::http::error::ApiError::from(e).into()),
+    }
 }
 
 /// Every API of the server; each is a unit struct, so the default is the set.
