@@ -14,8 +14,9 @@ use std::io::{self, Write};
 use chrono::{Duration, TimeZone, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, LogNormal, Zipf};
+use rand_distr::{Distribution, LogNormal};
 
+use super::prose::{self, Lexicon, Subject, Voice};
 use super::vocabulary::*;
 use super::{
     CaseRecord, ChannelRecord, CustomerRecord, DeviceRecord, MemberRecord, MessageRecord,
@@ -98,20 +99,13 @@ pub const INTAKE: &str = "intake";
 
 pub struct Generator {
     rng: ChaCha8Rng,
-    words: Zipf<f64>,
+    lexicon: Lexicon,
     messages: LogNormal<f64>,
     body_bytes: LogNormal<f64>,
     end: Timestamp,
     next_number: u64,
     channel_weight_total: u32,
-    /// What the case being written is about (an index into `TOPICS`):
-    /// its words mix into the customer's text.
-    topic: Option<usize>,
 }
-
-/// One word in this many of a customer's text is a word of the case's
-/// topic; the rest is ordinary support language.
-const TOPIC_ONE_IN: u32 = 22;
 /// The spam topic's index in `CATEGORIES` and `TOPICS`.
 fn spam_topic() -> usize {
     CATEGORIES
@@ -135,7 +129,7 @@ impl Generator {
     pub fn new(seed: u64) -> Generator {
         Generator {
             rng: ChaCha8Rng::seed_from_u64(seed),
-            words: Zipf::new(WORDS.len() as f64, 1.07).expect("valid Zipf parameters"),
+            lexicon: Lexicon::new(),
             // Median 3, mean about 4.3, p99 about 25 once rounded.
             messages: LogNormal::new(2.7f64.ln(), 0.95).expect("valid log-normal"),
             body_bytes: LogNormal::new(1200f64.ln(), 1.376).expect("valid log-normal"),
@@ -146,7 +140,6 @@ impl Generator {
                 .expect("a valid date"),
             next_number: 1,
             channel_weight_total: CHANNELS.iter().map(|c| c.weight).sum(),
-            topic: None,
         }
     }
 
@@ -197,72 +190,73 @@ impl Generator {
         records
     }
 
-    fn word(&mut self) -> &'static str {
-        let rank = self.words.sample(&mut self.rng) as usize;
-        WORDS[rank.saturating_sub(1).min(WORDS.len() - 1)]
-    }
-
     fn pick<T: Clone>(&mut self, items: &[T]) -> T {
         items[self.rng.random_range(0..items.len())].clone()
     }
 
-    fn sentence(&mut self, out: &mut String) {
-        let length = self.rng.random_range(5..20);
-        let start = out.len();
-        for i in 0..length {
-            if i > 0 {
-                out.push(' ');
-            }
-            match self.rng.random_range(0..100) {
-                0 => out.push_str(&format!("ORD-{:07}", self.rng.random_range(0..10_000_000))),
-                1 => out.push_str(&format!("E-{:04}", self.rng.random_range(0..10_000))),
-                2 => out.push_str(&format!("0x{:08X}", self.rng.random::<u32>())),
-                _ => match self.topic {
-                    Some(topic) if self.rng.random_ratio(1, TOPIC_ONE_IN) => {
-                        out.push_str(self.pick(TOPICS[topic]))
-                    }
-                    _ => out.push_str(self.word()),
-                },
-            }
-        }
-        if let Some(first) = out[start..].chars().next() {
-            let upper: String = first.to_uppercase().collect();
-            out.replace_range(start..start + first.len_utf8(), &upper);
-        }
-        out.push_str(if self.rng.random_ratio(1, 6) {
-            "? "
-        } else {
-            ". "
-        });
-    }
-
-    fn address(&mut self) -> String {
-        let number = self.rng.random_range(1..300);
-        let street = self.pick(STREETS);
-        let city = self.pick(CITIES);
-        format!("{number} {street}, {city}")
-    }
-
-    /// A body of roughly `bytes` bytes.
-    fn body(&mut self, bytes: usize) -> String {
+    /// A message of roughly `bytes` bytes in `voice`, about `subject`:
+    /// a greeting, a few sentences in paragraphs, a closing; what a long
+    /// message has beyond that is a pasted log.
+    fn body(&mut self, subject: &Subject, voice: Voice, bytes: usize) -> String {
         let mut out = String::with_capacity(bytes + 200);
-        let mut paragraph = 0;
-        while out.len() < bytes {
-            match self.rng.random_range(0..100) {
-                0..=2 => {
-                    out.push_str(self.pick(FOREIGN));
-                    out.push(' ');
-                }
-                3 => {
-                    let address = self.address();
-                    out.push_str(&format!("My address is {address}. "));
-                }
-                _ => self.sentence(&mut out),
-            }
-            paragraph += 1;
-            if paragraph % 4 == 0 {
+        let greeting = prose::greeting(voice, subject, &mut self.rng);
+        if !greeting.is_empty() {
+            out.push_str(&greeting);
+            out.push_str("\n\n");
+        }
+        let sentences = match voice {
+            Voice::Customer => self.rng.random_range(4..14),
+            Voice::Agent => self.rng.random_range(3..9),
+            Voice::Note => self.rng.random_range(1..4),
+        };
+        let mut used = Vec::new();
+        let mut in_paragraph = 0;
+        while out.len() < bytes && used.len() < sentences {
+            prose::sentence(
+                voice,
+                subject,
+                &self.lexicon,
+                &mut self.rng,
+                &mut used,
+                &mut out,
+            );
+            in_paragraph += 1;
+            if in_paragraph >= self.rng.random_range(3..6) {
+                out.pop();
                 out.push_str("\n\n");
+                in_paragraph = 0;
             }
+        }
+        if out.len() < bytes {
+            let heading = prose::log_heading(subject, &self.lexicon, &mut self.rng);
+            out.truncate(out.trim_end().len());
+            out.push_str(&format!("\n\n{heading}\n\n"));
+            while out.len() < bytes {
+                prose::log_line(subject, &self.lexicon, &mut self.rng, &mut out);
+            }
+        }
+        let mut out = out.trim_end().to_owned();
+        let closing = prose::closing(voice, &mut self.rng);
+        if !closing.is_empty() {
+            out.push_str("\n\n");
+            out.push_str(closing);
+        }
+        out
+    }
+
+    /// A few sentences, as a case's description.
+    fn description(&mut self, subject: &Subject, bytes: usize) -> String {
+        let mut out = String::with_capacity(bytes + 200);
+        let mut used = Vec::new();
+        while out.len() < bytes && used.len() < 6 {
+            prose::sentence(
+                Voice::Customer,
+                subject,
+                &self.lexicon,
+                &mut self.rng,
+                &mut used,
+                &mut out,
+            );
         }
         out.trim_end().to_owned()
     }
@@ -323,34 +317,33 @@ impl Generator {
             email = format!("{}@{domain}", email.split('@').next().unwrap_or("offers"));
         }
 
-        let subject_words = self.rng.random_range(3..=12);
-        let mut subject: Vec<&str> = (0..subject_words).map(|_| self.word()).collect();
-        let opening = if spam {
-            self.pick(&["Congratulations", "Exclusive", "Re:", "Important", "Hello"])
-        } else {
-            self.pick(&[
-                "Problem",
-                "Question",
-                "Issue",
-                "Help",
-                "Request",
-                "Complaint",
-                "Urgent",
-            ])
+        let agent_first = {
+            let helper = self.pick(&agents);
+            let index = helper[5..].parse::<usize>().unwrap_or(1) - 1;
+            FIRST_NAMES[index % FIRST_NAMES.len()]
         };
-        if let Some(first) = subject.first_mut() {
-            *first = opening;
-        }
-        // One or two words of the topic, anywhere after the opening.
-        for _ in 0..self.rng.random_range(1..=2) {
-            let at = self.rng.random_range(0..subject.len());
-            if at > 0 {
-                subject[at] = self.pick(TOPICS[topic]);
-            }
-        }
-        self.topic = Some(topic);
+        let customer_first = name.split(' ').next().unwrap_or("there").to_owned();
+        let about = Subject::new(
+            &self.lexicon,
+            topic,
+            &customer_first,
+            agent_first,
+            &mut self.rng,
+        );
+        let title = about.title(&self.lexicon, &mut self.rng);
+        let opening = match self.rng.random_range(0..100) {
+            0..=7 if !spam => "Urgent",
+            8..=15 => "Re",
+            16..=19 => "Fwd",
+            _ => "",
+        };
+        let subject = if opening.is_empty() {
+            title
+        } else {
+            format!("{opening}: {title}")
+        };
         let description_bytes = self.rng.random_range(60..400);
-        let description = self.body(description_bytes);
+        let description = self.description(&about, description_bytes);
 
         let mut messages = Vec::new();
         let mut at = created_at;
@@ -359,8 +352,12 @@ impl Generator {
             at += Duration::seconds(self.rng.random_range(60..48 * 3600));
             let inbound = i % 2 == 0;
             let size = self.body_size();
-            self.topic = inbound.then_some(topic);
-            let mut body = self.body(size);
+            let voice = if inbound {
+                Voice::Customer
+            } else {
+                Voice::Agent
+            };
+            let mut body = self.body(&about, voice, size);
             if let Some(prev) = previous.as_ref().filter(|_| self.rng.random_ratio(2, 5)) {
                 let quoted: String = prev.chars().take(300).collect();
                 body.push_str(&format!(
@@ -388,7 +385,6 @@ impl Generator {
             });
         }
 
-        self.topic = None;
         let age_days = (self.end - created_at).num_days();
         let status = if age_days > 30 || self.rng.random_ratio(1, 4) {
             if self.rng.random_ratio(92, 100) {
@@ -411,7 +407,7 @@ impl Generator {
                     NoteRecord {
                         at: created_at + Duration::minutes(30),
                         author: self.pick(&agents),
-                        body: self.body(size),
+                        body: self.body(&about, Voice::Note, size),
                     }
                 })
                 .collect()
@@ -428,7 +424,7 @@ impl Generator {
         CaseRecord {
             number: Some(number),
             channel: spec.name.into(),
-            subject: subject.join(" "),
+            subject,
             description,
             status: status.into(),
             archived: resolved && age_days > 365 && self.rng.random_ratio(3, 5),
@@ -546,7 +542,7 @@ mod tests {
         assert!((5000..10_000).contains(&p90), "p90 body {p90}");
         for case in &cases {
             let words = case.subject.split_whitespace().count();
-            assert!((3..=12).contains(&words), "{}", case.subject);
+            assert!((2..=14).contains(&words), "{}", case.subject);
         }
     }
 }

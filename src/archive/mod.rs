@@ -18,6 +18,7 @@
 
 pub mod generate;
 pub mod import;
+mod prose;
 mod vocabulary;
 
 use std::collections::BTreeMap;
