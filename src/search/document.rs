@@ -155,5 +155,11 @@ pub fn case_document(fields: &Fields, case: &Case, activity: &[ActivityEvent]) -
         fields.sort_deadline,
         sort_key::deadline(case.deadline.map(|d| d.timestamp()), case.number),
     );
+    let texts = message_texts(activity).chain(std::iter::once(case.description.as_str()));
+    doc.add_text(fields.excerpt, super::highlight::text_source(texts));
+    doc.add_text(
+        fields.excerpt_notes,
+        super::highlight::notes_source(note_texts(activity)),
+    );
     doc
 }

@@ -352,12 +352,20 @@ impl Engine {
             let (total, capped) = count_up_to(&searcher, &*query, EXACT_TOTAL_LIMIT)?;
             (total, capped, None)
         };
-        let (numbers, next_cursor) = match request.sort.field_name() {
+        let (addresses, next_cursor) = match request.sort.field_name() {
             None => self.by_relevance(&searcher, &*query, request)?,
             Some(field) => self.by_key(&searcher, query, field, request)?,
         };
+        let numbers = Self::numbers_of(&searcher, addresses.iter().copied())?;
+        let has_words = request.query.is_some_and(|q| !q.is_empty());
+        let sources = if has_words {
+            self.sources_of(&searcher, &addresses)?
+        } else {
+            Vec::new()
+        };
         Ok(SearchHits {
             numbers,
+            sources,
             total,
             total_capped,
             next_cursor,
@@ -391,13 +399,38 @@ impl Engine {
         Ok(numbers)
     }
 
+    /// The stored excerpt sources of hits: one small document-store read
+    /// each, where a conversation from the store would be many.
+    fn sources_of(
+        &self,
+        searcher: &Searcher,
+        addresses: &[DocAddress],
+    ) -> Result<Vec<ExcerptSource>, SearchError> {
+        let text_of = |doc: &TantivyDocument, field| {
+            doc.get_first(field)
+                .and_then(|value| tantivy::schema::Value::as_str(&value))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        addresses
+            .iter()
+            .map(|address| {
+                let doc: TantivyDocument = searcher.doc(*address)?;
+                Ok(ExcerptSource {
+                    text: text_of(&doc, self.fields.excerpt),
+                    notes: text_of(&doc, self.fields.excerpt_notes),
+                })
+            })
+            .collect()
+    }
+
     /// Relevance pages by offset (`r:OFFSET`): scores are not stable keys.
     fn by_relevance(
         &self,
         searcher: &Searcher,
         query: &dyn Query,
         request: &SearchRequest,
-    ) -> Result<(Vec<CaseNumber>, Option<String>), SearchError> {
+    ) -> Result<(Vec<DocAddress>, Option<String>), SearchError> {
         let offset = match request.cursor {
             None => 0,
             Some(cursor) => cursor
@@ -412,12 +445,9 @@ impl Engine {
             .order_by_score();
         let top = collect(searcher, query, collector, request)?;
         let more = top.len() > request.limit;
-        let numbers = Self::numbers_of(
-            searcher,
-            top.into_iter().take(request.limit).map(|(_, a)| a),
-        )?;
+        let addresses = top.into_iter().take(request.limit).map(|(_, a)| a);
         let next = more.then(|| format!("r:{}", offset + request.limit));
-        Ok((numbers, next))
+        Ok((addresses.collect(), next))
     }
 
     /// Sorted listings page by key (`k:KEY`): every key is unique, so a page
@@ -428,7 +458,7 @@ impl Engine {
         query: Box<dyn Query>,
         field_name: &'static str,
         request: &SearchRequest,
-    ) -> Result<(Vec<CaseNumber>, Option<String>), SearchError> {
+    ) -> Result<(Vec<DocAddress>, Option<String>), SearchError> {
         let descending = request.sort.descending;
         let field = self.index.schema().get_field(field_name)?;
         let query: Box<dyn Query> = match request.cursor {
@@ -451,13 +481,12 @@ impl Engine {
         let more = top.len() > request.limit;
         top.truncate(request.limit);
         let last_key = top.last().and_then(|(key, _)| *key);
-        let numbers = Self::numbers_of(searcher, top.into_iter().map(|(_, a)| a))?;
         let next = if more {
             last_key.map(|k| format!("k:{k}"))
         } else {
             None
         };
-        Ok((numbers, next))
+        Ok((top.into_iter().map(|(_, a)| a).collect(), next))
     }
 
     /// Prepares excerpts for a search's hits: the query is compiled and

@@ -109,6 +109,68 @@ impl Highlighter {
     }
 }
 
+/// How much of each message, and of all of a case's messages, the stored
+/// excerpt source keeps: enough for the line under a hit, small enough
+/// that a page of hits costs microseconds, not a read of whole
+/// conversations.
+const SOURCE_PER_TEXT: usize = 320;
+const SOURCE_TEXT_TOTAL: usize = 1_600;
+const SOURCE_NOTES_TOTAL: usize = 640;
+
+/// The excerpt source of a case's messages (oldest first) and description:
+/// the head of each, without quoted replies or signatures.
+pub(super) fn text_source<'a>(texts: impl Iterator<Item = &'a str>) -> String {
+    source(texts, SOURCE_TEXT_TOTAL)
+}
+
+/// The excerpt source of a case's internal notes.
+pub(super) fn notes_source<'a>(texts: impl Iterator<Item = &'a str>) -> String {
+    source(texts, SOURCE_NOTES_TOTAL)
+}
+
+fn source<'a>(texts: impl Iterator<Item = &'a str>, total: usize) -> String {
+    let mut out = String::new();
+    for text in texts {
+        if out.len() >= total {
+            break;
+        }
+        let head = own_words(text);
+        if head.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let room = SOURCE_PER_TEXT.min(total.saturating_sub(out.len()));
+        out.push_str(&head[..floor_boundary(&head, room)]);
+    }
+    out
+}
+
+/// What the writer of a message wrote: its lines before the signature,
+/// without quoted lines, joined by spaces.
+fn own_words(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line == "--" || line == "-- " {
+            break;
+        }
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('>') {
+            continue;
+        }
+        if out.len() > SOURCE_PER_TEXT {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 /// The largest char boundary of `text` at or below `at`.
 fn floor_boundary(text: &str, at: usize) -> usize {
     let mut at = at.min(text.len());
@@ -116,4 +178,26 @@ fn floor_boundary(text: &str, at: usize) -> usize {
         at -= 1;
     }
     at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_keep_the_head_of_each_text_without_quotes_or_signatures() {
+        let first = "Hello,\n\nMy router drops the line.\n\n> an old quote\n-- \nAnna";
+        let second = "x".repeat(2_000);
+        let source = text_source([first, second.as_str(), "never reached"].into_iter());
+        assert!(
+            source.starts_with("Hello, My router drops the line.\n"),
+            "{source}"
+        );
+        assert!(!source.contains("quote") && !source.contains("Anna"));
+        assert!(source.len() <= SOURCE_TEXT_TOTAL);
+        let many: Vec<String> = (0..100).map(|i| format!("message {i}")).collect();
+        let source = notes_source(many.iter().map(String::as_str));
+        assert!(source.len() <= SOURCE_NOTES_TOTAL + 20);
+        assert!(source.starts_with("message 0\nmessage 1\n"));
+    }
 }

@@ -119,10 +119,22 @@ pub struct SearchRequest<'a> {
 
 pub struct SearchHits {
     pub numbers: Vec<CaseNumber>,
+    /// Where excerpts of each hit are cut from, beside `numbers`, when the
+    /// request had words to highlight.
+    pub sources: Vec<ExcerptSource>,
     /// How many cases match; a lower bound when `total_capped`.
     pub total: usize,
     /// Counting stopped at [`EXACT_TOTAL_LIMIT`]: more cases match.
     pub total_capped: bool,
     pub next_cursor: Option<String>,
     pub facets: Option<Facets>,
+}
+
+/// The short texts a hit's excerpt is cut from.
+#[derive(Debug, Clone, Default)]
+pub struct ExcerptSource {
+    /// The heads of its messages and its description.
+    pub text: String,
+    /// The heads of its internal notes (staff only).
+    pub notes: String,
 }

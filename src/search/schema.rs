@@ -12,7 +12,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped when the layout changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 pub const TOKENIZER: &str = "docket";
 
@@ -58,6 +58,10 @@ pub struct Fields {
     pub sort_updated: Field,
     pub sort_priority: Field,
     pub sort_deadline: Field,
+    /// Short sources result excerpts are cut from (stored, not indexed):
+    /// a page of hits never reads whole conversations from the store.
+    pub excerpt: Field,
+    pub excerpt_notes: Field,
 }
 
 /// Field names, as the fast-field and query APIs take them.
@@ -71,6 +75,8 @@ pub mod names {
     pub const SORT_PRIORITY: &str = "sort_priority";
     pub const SORT_DEADLINE: &str = "sort_deadline";
     pub const UNREAD_KEY: &str = "unread_key";
+    pub const EXCERPT: &str = "excerpt";
+    pub const EXCERPT_NOTES: &str = "excerpt_notes";
 }
 
 pub fn build() -> (Schema, Fields) {
@@ -111,6 +117,8 @@ pub fn build() -> (Schema, Fields) {
         sort_updated: builder.add_u64_field(names::SORT_UPDATED, FAST),
         sort_priority: builder.add_u64_field(names::SORT_PRIORITY, FAST),
         sort_deadline: builder.add_u64_field(names::SORT_DEADLINE, FAST),
+        excerpt: builder.add_text_field(names::EXCERPT, STORED),
+        excerpt_notes: builder.add_text_field(names::EXCERPT_NOTES, STORED),
     };
     (builder.build(), fields)
 }

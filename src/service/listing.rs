@@ -12,7 +12,6 @@ use chrono::Duration as Span;
 use super::{Service, ServiceError, ServiceResult, now};
 use crate::domain::Timestamp;
 use crate::domain::access;
-use crate::domain::activity::EventKind;
 use crate::domain::case::{Case, Priority, Status};
 use crate::domain::channel::{Channel, ChannelId};
 use crate::domain::user::{Role, User};
@@ -234,36 +233,19 @@ pub struct CasePage {
     pub facets: Option<Facets>,
 }
 
-/// How many of a case's events an excerpt looks through: a case with
-/// thousands of messages must not make a result page slow.
-const EXCERPT_EVENT_LIMIT: usize = 200;
-
-/// Where the query matched a case: its messages first (oldest first), then
-/// internal notes (staff only), the description and the subject.
+/// Where the query matched a case: its messages and description, then
+/// internal notes (staff only), then the subject; cut from the short
+/// sources the index keeps, so a page of hits reads no conversation.
 fn excerpt(
-    txn: &impl Reads,
     highlighter: &search::Highlighter,
-    case: &Case,
+    source: &search::ExcerptSource,
+    subject: &str,
     staff: bool,
-) -> ServiceResult<Option<search::Snippet>> {
-    let mut in_message = None;
-    let mut in_note = None;
-    let mut examined = 0;
-    txn.visit_activity(case.number, &mut |event| {
-        examined += 1;
-        match &event.kind {
-            EventKind::Message { body, .. } => in_message = highlighter.in_text(body),
-            EventKind::Note { body } if staff && in_note.is_none() => {
-                in_note = highlighter.in_note(body)
-            }
-            _ => {}
-        }
-        in_message.is_none() && examined < EXCERPT_EVENT_LIMIT
-    })?;
-    Ok(in_message
-        .or(in_note)
-        .or_else(|| highlighter.in_text(&case.description))
-        .or_else(|| highlighter.in_subject(&case.subject)))
+) -> Option<search::Snippet> {
+    highlighter
+        .in_text(&source.text)
+        .or_else(|| staff.then(|| highlighter.in_note(&source.notes)).flatten())
+        .or_else(|| highlighter.in_subject(subject))
 }
 
 /// What the actor may see, as the index narrows it. The trash is for the
@@ -495,7 +477,8 @@ impl Service {
             let channel_of: HashMap<ChannelId, &Channel> =
                 channels.iter().map(|c| (c.id, c)).collect();
             let mut items = Vec::with_capacity(hits.numbers.len());
-            for number in hits.numbers {
+            let no_source = search::ExcerptSource::default();
+            for (at, number) in hits.numbers.into_iter().enumerate() {
                 // The index narrows; the store decides. A hit the actor may not
                 // see (a membership changed a moment ago) is dropped.
                 let Some(case) = txn.case(number)? else {
@@ -508,10 +491,10 @@ impl Service {
                 if !visible {
                     continue;
                 }
-                let snippet = match &highlighter {
-                    None => None,
-                    Some(highlighter) => excerpt(&txn, highlighter, &case, !actor.is_partner())?,
-                };
+                let snippet = highlighter.as_ref().and_then(|highlighter| {
+                    let source = hits.sources.get(at).unwrap_or(&no_source);
+                    excerpt(highlighter, source, &case.subject, !actor.is_partner())
+                });
                 let case = super::visibility::shown_case(&actor, case);
                 items.push(ListedCase { case, snippet });
             }
