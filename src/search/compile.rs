@@ -288,7 +288,16 @@ impl Context<'_> {
 }
 
 /// Filter and scope clauses (scored zero).
-pub fn filters(fields: &Fields, filters: &Filters, scope: &Scope) -> Vec<Clause> {
+/// A request's filters in two parts: those that stay the same from one
+/// search to the next (kept as cached per-segment sets), and the time
+/// ranges that move with the clock (applied with the words).
+#[derive(Default)]
+pub struct FilterClauses {
+    pub lasting: Vec<Clause>,
+    pub momentary: Vec<Clause>,
+}
+
+pub fn filters(fields: &Fields, filters: &Filters, scope: &Scope) -> FilterClauses {
     let f = fields;
     let mut clauses = Vec::new();
     match scope {
@@ -351,6 +360,7 @@ pub fn filters(fields: &Fields, filters: &Filters, scope: &Scope) -> Vec<Clause>
     if let Some(important) = filters.important {
         clauses.push(filter(u64_term(f.important, u64::from(important))));
     }
+    let lasting = std::mem::take(&mut clauses);
     for (field, from, to) in [
         (f.created, filters.created_from, filters.created_to),
         (f.updated, filters.updated_from, filters.updated_to),
@@ -397,7 +407,10 @@ pub fn filters(fields: &Fields, filters: &Filters, scope: &Scope) -> Vec<Clause>
             false,
         )));
     }
-    clauses
+    FilterClauses {
+        lasting,
+        momentary: clauses,
+    }
 }
 
 /// Restricts a sorted listing to keys past the cursor.

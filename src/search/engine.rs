@@ -82,6 +82,10 @@ pub struct Engine {
     /// Absent when opened only to read (another process writes).
     writer: Mutex<Option<IndexWriter<TantivyDocument>>>,
     fields: Fields,
+    /// Per-segment sets of the filters searches use (see `narrow`).
+    filter_cache: Arc<narrow::FilterCache>,
+    /// Per-segment sets of each facet value (see `facets`).
+    facet_sets: facets::FacetBitsCache,
 }
 
 /// How deep relevance pages go; past it, a narrower query or a sort serves
@@ -172,6 +176,8 @@ impl Engine {
             reader,
             writer,
             fields,
+            filter_cache: Arc::default(),
+            facet_sets: facets::FacetBitsCache::default(),
         })
     }
 
@@ -287,6 +293,15 @@ impl Engine {
             Ok(())
         })?;
         self.reader.reload()?;
+        let live = self
+            .reader
+            .searcher()
+            .segment_readers()
+            .iter()
+            .map(|segment| segment.segment_id())
+            .collect();
+        self.filter_cache.keep_segments(&live);
+        self.facet_sets.keep_segments(&live);
         Ok(())
     }
 
@@ -311,15 +326,28 @@ impl Engine {
             };
             clauses.extend(context.query(parsed)?);
         }
-        clauses.extend(compile::filters(
-            &self.fields,
-            &request.filters,
-            &request.scope,
-        ));
-        if clauses.is_empty() || clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
-            clauses.push((Occur::Must, Box::new(AllQuery)));
+        let filters = compile::filters(&self.fields, &request.filters, &request.scope);
+        clauses.extend(filters.momentary);
+        let words: Option<Box<dyn Query>> = if clauses.is_empty() {
+            None
+        } else {
+            if clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
+                clauses.push((Occur::Must, Box::new(AllQuery)));
+            }
+            Some(Box::new(BooleanQuery::new(clauses)))
+        };
+        if filters.lasting.is_empty() {
+            return Ok(words.unwrap_or_else(|| Box::new(AllQuery)));
         }
-        Ok(Box::new(BooleanQuery::new(clauses)))
+        // The clauses' own description names the set: equal filters,
+        // equal key.
+        let key = format!("{:?}", filters.lasting);
+        Ok(Box::new(narrow::Narrowed {
+            words,
+            filter: Box::new(BooleanQuery::new(filters.lasting)),
+            key,
+            cache: self.filter_cache.clone(),
+        }))
     }
 
     /// Runs the request. When the words find nothing, the search is run
@@ -342,16 +370,20 @@ impl Engine {
     fn search_with(&self, request: &SearchRequest, typos: bool) -> Result<SearchHits, SearchError> {
         let searcher = self.reader.searcher();
         let query = self.build_query(request, typos)?;
-        let (total, total_capped, facets) = if request.facets {
-            let (total, facets) =
-                collect(&searcher, &*query, (Count, facets::FacetCollector), request)?;
-            (total, false, Some(facets))
-        } else if request.filters.unread_since.is_some() {
-            (collect(&searcher, &*query, Count, request)?, false, None)
-        } else {
-            let (total, capped) = count_up_to(&searcher, &*query, EXACT_TOTAL_LIMIT)?;
-            (total, capped, None)
-        };
+        let (total, total_capped, facets) =
+            if request.facets && request.filters.unread_since.is_none() {
+                let (total, facets) = self.count_by_sets(&searcher, &*query)?;
+                (total, false, Some(facets))
+            } else if request.facets {
+                let (total, facets) =
+                    collect(&searcher, &*query, (Count, facets::FacetCollector), request)?;
+                (total, false, Some(facets))
+            } else if request.filters.unread_since.is_some() {
+                (collect(&searcher, &*query, Count, request)?, false, None)
+            } else {
+                let (total, capped) = count_up_to(&searcher, &*query, EXACT_TOTAL_LIMIT)?;
+                (total, capped, None)
+            };
         let (addresses, next_cursor) = match request.sort.field_name() {
             None => self.by_relevance(&searcher, &*query, request)?,
             Some(field) => self.by_key(&searcher, query, field, request)?,
@@ -371,6 +403,23 @@ impl Engine {
             next_cursor,
             facets,
         })
+    }
+
+    /// The total and the sidebar's counts from sets: each segment's
+    /// matches intersected with its per-value facet sets.
+    fn count_by_sets(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+    ) -> Result<(usize, Facets), SearchError> {
+        let matches = narrow::matches_by_segment(searcher, query)?;
+        let mut facets = Facets::default();
+        let mut total = 0;
+        for (reader, matches) in searcher.segment_readers().iter().zip(&matches) {
+            total += matches.len() as usize;
+            self.facet_sets.of(reader)?.count(matches, &mut facets);
+        }
+        Ok((total, facets))
     }
 
     /// The case numbers of hits, read from the `number` column rather than

@@ -13,6 +13,7 @@ mod facets;
 mod highlight;
 mod index;
 pub mod indexer;
+mod narrow;
 mod request;
 mod schema;
 pub mod syntax;

@@ -1,0 +1,478 @@
+//! Filters as cached per-segment doc sets. What a list is narrowed to (the
+//! view, the trash, the channels a user may see, status, assignee...) is
+//! the same for every search of an inbox, so its documents are found once
+//! per segment and kept as a bitset; a search then scores only its words
+//! (keeping block-max WAND's top-k pruning) and skips documents outside the
+//! set as they come. Segments never change once written, so a set is valid
+//! for its segment's life; deletions are applied from the segment's own
+//! alive bitset, and sets of merged-away segments are dropped on reload.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use tantivy::index::SegmentId;
+use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
+use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED};
+
+/// A set of documents of one segment, one bit each.
+#[derive(Debug, Clone)]
+pub(super) struct DocBits {
+    words: Vec<u64>,
+    max_doc: u32,
+}
+
+impl DocBits {
+    pub(super) fn new(max_doc: u32) -> DocBits {
+        DocBits {
+            words: vec![0; (max_doc as usize).div_ceil(64)],
+            max_doc,
+        }
+    }
+
+    pub(super) fn insert(&mut self, doc: DocId) {
+        self.words[(doc / 64) as usize] |= 1 << (doc % 64);
+    }
+
+    pub(super) fn contains(&self, doc: DocId) -> bool {
+        self.words
+            .get((doc / 64) as usize)
+            .is_some_and(|word| word & (1 << (doc % 64)) != 0)
+    }
+
+    pub(super) fn len(&self) -> u64 {
+        self.words.iter().map(|w| u64::from(w.count_ones())).sum()
+    }
+
+    /// How many documents both sets hold.
+    pub(super) fn count_both(&self, other: &DocBits) -> u64 {
+        self.words
+            .iter()
+            .zip(&other.words)
+            .map(|(a, b)| u64::from((a & b).count_ones()))
+            .sum()
+    }
+
+    /// Keeps only the documents `keep` says yes to (the alive ones).
+    pub(super) fn retain(&mut self, keep: impl Fn(DocId) -> bool) {
+        for (index, word) in self.words.iter_mut().enumerate() {
+            let mut bits = *word;
+            while bits != 0 {
+                let bit = bits.trailing_zeros();
+                bits &= bits - 1;
+                if !keep(index as u32 * 64 + bit) {
+                    *word &= !(1 << bit);
+                }
+            }
+        }
+    }
+
+    /// The first document at or after `from` in the set.
+    fn next_from(&self, from: DocId) -> DocId {
+        if from >= self.max_doc {
+            return TERMINATED;
+        }
+        let mut index = (from / 64) as usize;
+        let mut word = self.words[index] & (u64::MAX << (from % 64));
+        loop {
+            if word != 0 {
+                let doc = index as u32 * 64 + word.trailing_zeros();
+                return if doc < self.max_doc { doc } else { TERMINATED };
+            }
+            index += 1;
+            match self.words.get(index) {
+                Some(next) => word = *next,
+                None => return TERMINATED,
+            }
+        }
+    }
+}
+
+/// Most sets kept across segments and filters; the least recently used
+/// go first. At a million cases a set is 125 KB.
+const CACHE_ENTRIES: usize = 512;
+
+/// The cached sets, by segment and by what the filter says.
+#[derive(Default)]
+pub struct FilterCache {
+    inner: Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    entries: HashMap<(SegmentId, String), (Arc<DocBits>, u64)>,
+    clock: u64,
+}
+
+impl fmt::Debug for FilterCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FilterCache")
+    }
+}
+
+impl FilterCache {
+    /// The set of `key` in `reader`'s segment, built by `build` when not
+    /// cached. Built outside the lock: two searches may build the same set
+    /// at once, and both get a correct one.
+    pub(super) fn get_or_build(
+        &self,
+        reader: &SegmentReader,
+        key: &str,
+        build: impl FnOnce() -> tantivy::Result<DocBits>,
+    ) -> tantivy::Result<Arc<DocBits>> {
+        let entry_key = (reader.segment_id(), key.to_owned());
+        {
+            let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            inner.clock += 1;
+            let now = inner.clock;
+            if let Some((bits, used)) = inner.entries.get_mut(&entry_key) {
+                *used = now;
+                return Ok(bits.clone());
+            }
+        }
+        let bits = Arc::new(build()?);
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let now = inner.clock;
+        inner.entries.insert(entry_key, (bits.clone(), now));
+        if inner.entries.len() > CACHE_ENTRIES {
+            let mut ages: Vec<u64> = inner.entries.values().map(|(_, used)| *used).collect();
+            ages.sort_unstable();
+            let cutoff = ages[ages.len() / 4];
+            inner.entries.retain(|_, (_, used)| *used > cutoff);
+        }
+        Ok(bits)
+    }
+
+    /// Drops the sets of segments no longer searched (merged or deleted).
+    pub(super) fn keep_segments(&self, live: &HashSet<SegmentId>) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner
+            .entries
+            .retain(|(segment, _), _| live.contains(segment));
+    }
+}
+
+/// `words` (or every document, when `None`) narrowed to the documents of
+/// `filter`, whose per-segment sets are cached under `key`.
+pub(super) struct Narrowed {
+    pub words: Option<Box<dyn Query>>,
+    pub filter: Box<dyn Query>,
+    pub key: String,
+    pub cache: Arc<FilterCache>,
+}
+
+impl Clone for Narrowed {
+    fn clone(&self) -> Self {
+        Narrowed {
+            words: self.words.as_ref().map(|words| words.box_clone()),
+            filter: self.filter.box_clone(),
+            key: self.key.clone(),
+            cache: self.cache.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for Narrowed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Narrowed({:?} within {})", self.words, self.key)
+    }
+}
+
+impl Narrowed {
+    fn narrowed_weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<NarrowedWeight> {
+        let filter = self
+            .filter
+            .weight(EnableScoring::disabled_from_schema(scoring.schema()))?;
+        let words = match &self.words {
+            Some(words) => Some(words.weight(scoring)?),
+            None => None,
+        };
+        Ok(NarrowedWeight {
+            words,
+            filter,
+            key: self.key.clone(),
+            cache: self.cache.clone(),
+        })
+    }
+}
+
+/// The live documents `query` matches in each segment, as sets: from the
+/// cached filter sets when the query is narrowed, else by walking it.
+pub(super) fn matches_by_segment(
+    searcher: &tantivy::Searcher,
+    query: &dyn Query,
+) -> tantivy::Result<Vec<DocBits>> {
+    let scoring = EnableScoring::disabled_from_searcher(searcher);
+    if let Some(narrowed) = query.downcast_ref::<Narrowed>() {
+        let weight = narrowed.narrowed_weight(scoring)?;
+        return searcher
+            .segment_readers()
+            .iter()
+            .map(|reader| weight.matches(reader))
+            .collect();
+    }
+    let weight = query.weight(scoring)?;
+    searcher
+        .segment_readers()
+        .iter()
+        .map(|reader| {
+            let mut matches = DocBits::new(reader.max_doc());
+            weight.for_each_no_score(reader, &mut |docs| {
+                docs.iter().for_each(|doc| matches.insert(*doc));
+            })?;
+            if let Some(alive) = reader.alive_bitset() {
+                matches.retain(|doc| alive.is_alive(doc));
+            }
+            Ok(matches)
+        })
+        .collect()
+}
+
+impl Query for Narrowed {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(self.narrowed_weight(scoring)?))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a tantivy::Term, bool)) {
+        if let Some(words) = &self.words {
+            words.query_terms(visitor);
+        }
+    }
+}
+
+struct NarrowedWeight {
+    words: Option<Box<dyn Weight>>,
+    filter: Box<dyn Weight>,
+    key: String,
+    cache: Arc<FilterCache>,
+}
+
+impl NarrowedWeight {
+    /// The filter's set in this segment, from the cache or built now.
+    fn bits(&self, reader: &SegmentReader) -> tantivy::Result<Arc<DocBits>> {
+        self.cache.get_or_build(reader, &self.key, || {
+            let mut bits = DocBits::new(reader.max_doc());
+            self.filter.for_each_no_score(reader, &mut |docs| {
+                for doc in docs {
+                    bits.insert(*doc);
+                }
+            })?;
+            Ok(bits)
+        })
+    }
+
+    /// The live documents matching both the words and the filter, as a set.
+    pub(super) fn matches(&self, reader: &SegmentReader) -> tantivy::Result<DocBits> {
+        let bits = self.bits(reader)?;
+        let mut matches = match &self.words {
+            None => (*bits).clone(),
+            Some(words) => {
+                let mut matches = DocBits::new(reader.max_doc());
+                words.for_each_no_score(reader, &mut |docs| {
+                    for doc in docs {
+                        if bits.contains(*doc) {
+                            matches.insert(*doc);
+                        }
+                    }
+                })?;
+                matches
+            }
+        };
+        if let Some(alive) = reader.alive_bitset() {
+            matches.retain(|doc| alive.is_alive(doc));
+        }
+        Ok(matches)
+    }
+}
+
+impl Weight for NarrowedWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let bits = self.bits(reader)?;
+        Ok(match &self.words {
+            None => Box::new(BitsScorer::new(bits)),
+            Some(words) => {
+                let inner = words.scorer(reader, boost)?;
+                Box::new(NarrowedScorer::new(inner, bits))
+            }
+        })
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        if !self.bits(reader)?.contains(doc) {
+            return Err(tantivy::TantivyError::InvalidArgument(format!(
+                "document {doc} is outside the filter"
+            )));
+        }
+        match &self.words {
+            Some(words) => words.explain(reader, doc),
+            None => Ok(Explanation::new("within the filter", 1.0)),
+        }
+    }
+
+    fn count(&self, reader: &SegmentReader) -> tantivy::Result<u32> {
+        match &self.words {
+            None if reader.alive_bitset().is_none() => Ok(self.bits(reader)?.len() as u32),
+            _ => Ok(self.matches(reader)?.len() as u32),
+        }
+    }
+
+    /// The words' own pruning (block-max WAND for a word's fields) runs
+    /// unchanged; documents outside the filter are passed over without
+    /// raising the threshold.
+    fn for_each_pruning(
+        &self,
+        threshold: Score,
+        reader: &SegmentReader,
+        callback: &mut dyn FnMut(DocId, Score) -> Score,
+    ) -> tantivy::Result<()> {
+        let bits = self.bits(reader)?;
+        match &self.words {
+            None => {
+                let mut scorer = BitsScorer::new(bits);
+                let mut doc = scorer.doc();
+                let mut threshold = threshold;
+                while doc != TERMINATED {
+                    if 1.0 > threshold {
+                        threshold = callback(doc, 1.0);
+                    }
+                    doc = scorer.advance();
+                }
+                Ok(())
+            }
+            Some(words) => {
+                let mut current = threshold;
+                words.for_each_pruning(threshold, reader, &mut |doc, score| {
+                    if bits.contains(doc) {
+                        current = callback(doc, score);
+                    }
+                    current
+                })
+            }
+        }
+    }
+}
+
+/// Every document of a set, scored alike.
+struct BitsScorer {
+    bits: Arc<DocBits>,
+    doc: DocId,
+}
+
+impl BitsScorer {
+    fn new(bits: Arc<DocBits>) -> BitsScorer {
+        let doc = bits.next_from(0);
+        BitsScorer { bits, doc }
+    }
+}
+
+impl DocSet for BitsScorer {
+    fn advance(&mut self) -> DocId {
+        if self.doc != TERMINATED {
+            self.doc = self.bits.next_from(self.doc + 1);
+        }
+        self.doc
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.doc != TERMINATED && target > self.doc {
+            self.doc = self.bits.next_from(target);
+        }
+        self.doc
+    }
+
+    fn doc(&self) -> DocId {
+        self.doc
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.bits.len() as u32
+    }
+}
+
+impl Scorer for BitsScorer {
+    fn score(&mut self) -> Score {
+        1.0
+    }
+}
+
+/// The words' scorer, passing over documents outside the set.
+struct NarrowedScorer {
+    inner: Box<dyn Scorer>,
+    bits: Arc<DocBits>,
+}
+
+impl NarrowedScorer {
+    fn new(inner: Box<dyn Scorer>, bits: Arc<DocBits>) -> NarrowedScorer {
+        let mut scorer = NarrowedScorer { inner, bits };
+        scorer.skip_outside();
+        scorer
+    }
+
+    fn skip_outside(&mut self) -> DocId {
+        let mut doc = self.inner.doc();
+        while doc != TERMINATED && !self.bits.contains(doc) {
+            doc = self.inner.advance();
+        }
+        doc
+    }
+}
+
+impl DocSet for NarrowedScorer {
+    fn advance(&mut self) -> DocId {
+        self.inner.advance();
+        self.skip_outside()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.inner.doc() >= target {
+            return self.inner.doc();
+        }
+        self.inner.seek(target);
+        self.skip_outside()
+    }
+
+    fn doc(&self) -> DocId {
+        self.inner.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.inner.size_hint().min(self.bits.len() as u32)
+    }
+}
+
+impl Scorer for NarrowedScorer {
+    fn score(&mut self) -> Score {
+        self.inner.score()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_iterate_in_order_and_count() {
+        let mut bits = DocBits::new(200);
+        for doc in [0, 3, 63, 64, 130, 199] {
+            bits.insert(doc);
+        }
+        let mut scorer = BitsScorer::new(Arc::new(bits.clone()));
+        let mut seen = Vec::new();
+        while scorer.doc() != TERMINATED {
+            seen.push(scorer.doc());
+            scorer.advance();
+        }
+        assert_eq!(seen, vec![0, 3, 63, 64, 130, 199]);
+        assert_eq!(bits.len(), 6);
+        let mut scorer = BitsScorer::new(Arc::new(bits.clone()));
+        assert_eq!(scorer.seek(65), 130);
+        let mut other = DocBits::new(200);
+        other.insert(64);
+        other.insert(65);
+        other.insert(199);
+        assert_eq!(bits.count_both(&other), 2);
+        bits.retain(|doc| doc % 2 == 1);
+        assert_eq!(bits.len(), 3);
+        assert_eq!(DocBits::new(0).next_from(0), TERMINATED);
+    }
+}
