@@ -19,6 +19,7 @@ mod deactivation;
 mod disk_full;
 mod durability;
 mod export;
+mod filters_at_scale;
 mod harness;
 mod in_process;
 mod inbox_page;
