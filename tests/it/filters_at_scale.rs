@@ -171,7 +171,6 @@ async fn lists_at_scale_show_exactly_what_each_user_may_see() {
     }
 
     // Cases change: resolved, assigned, moved to the trash. The lists follow.
-    let mut truth = truth;
     let open_mine: Vec<u64> = truth
         .iter()
         .filter(|(_, c)| mine.contains(&c.channel) && c.status != "resolved")
