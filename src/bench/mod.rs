@@ -24,6 +24,7 @@ pub struct BenchOptions {
     pub json: bool,
 }
 
+mod agents;
 mod client;
 mod report;
 mod scenarios;
@@ -270,6 +271,50 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     report.add("one term: throughput, c=1", qps1, "q/s");
     let qps8 = throughput(api.clone(), "view=all&q=refund".into(), 8, 2000).await?;
     report.at_least("one term: throughput, c=8", qps8, "q/s", 1000.0);
+    let qps32 = throughput(api.clone(), "view=all&q=refund".into(), 32, 3200).await?;
+    report.add("one term: throughput, c=32", qps32, "q/s");
+
+    // 3b. What agents do: words by how common they are, as an admin and as
+    // an agent of three channels; the inbox as the agent opens it; fifty
+    // inboxes open while cases change.
+    log("measuring searches by word frequency, as an admin and as an agent");
+    let agent = agents::agent_api(&api).await?;
+    agents::bands(&engine, &api, &agent, &mut report).await?;
+    let mut inbox = Vec::new();
+    for _ in 0..30 {
+        inbox.push(agents::open_inbox(&agent).await?);
+    }
+    let inbox = Latencies(inbox);
+    report.at_most(
+        "inbox as an agent opens it (list and every count): p50",
+        inbox.percentile(50.0),
+        "ms",
+        25.0,
+    );
+    report.add(
+        "inbox as an agent opens it: p99",
+        inbox.percentile(99.0),
+        "ms",
+    );
+    log("fifty agents with inboxes open while cases change ten times a second");
+    let (cpu_per_change, reloads, changes) = agents::busy_desk(&api, &agent, &server, 10).await?;
+    report.add("busy desk: changes", changes as f64, "changes");
+    report.add("busy desk: server CPU per change", cpu_per_change, "ms");
+    report.add(
+        "busy desk: inbox reloads",
+        reloads.0.len() as f64,
+        "reloads",
+    );
+    report.add(
+        "busy desk: inbox reload p50",
+        reloads.percentile(50.0),
+        "ms",
+    );
+    report.add(
+        "busy desk: inbox reload p99",
+        reloads.percentile(99.0),
+        "ms",
+    );
 
     // 4. Durable writes and freshness.
     log("measuring writes");
@@ -412,6 +457,13 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     let (rss, peak) = server.memory();
     report.add("server memory now (RSS)", rss, "MiB");
     report.at_most("server peak memory (RSS high-water)", peak, "MiB", 1024.0);
+    let (anonymous, file_backed) = server.memory_kinds();
+    report.at_most("server memory now: anonymous", anonymous, "MiB", 512.0);
+    report.add(
+        "server memory now: file-backed (index, store)",
+        file_backed,
+        "MiB",
+    );
     drop(server);
     if !keep {
         let _ = std::fs::remove_dir_all(&data);

@@ -50,16 +50,24 @@ impl ServerProcess {
 
     /// Resident memory now and at its peak, in MiB.
     pub(super) fn memory(&self) -> (f64, f64) {
+        (self.status_mib("VmRSS:"), self.status_mib("VmHWM:"))
+    }
+
+    /// Resident memory now in MiB: anonymous (the heap: caches, buffers)
+    /// and file-backed (mapped index and store pages, which the kernel
+    /// may drop and read again).
+    pub(super) fn memory_kinds(&self) -> (f64, f64) {
+        (self.status_mib("RssAnon:"), self.status_mib("RssFile:"))
+    }
+
+    fn status_mib(&self, name: &str) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|kb| kb.parse::<f64>().ok())
-                .map_or(0.0, |kb| kb / 1024.0)
-        };
-        (field("VmRSS:"), field("VmHWM:"))
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
     }
 }

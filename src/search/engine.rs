@@ -422,6 +422,87 @@ impl Engine {
         Ok((total, facets))
     }
 
+    /// How many cases searches see.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Words of the text field whose share of all documents lies in each
+    /// band (`low < share <= high`), up to `per_band` each, nearest the
+    /// band's middle first: what the bench searches for, chosen by document
+    /// frequency. Only words a person types as indexed (letters, three or
+    /// more, their own stem) are taken.
+    pub fn words_by_share(
+        &self,
+        bands: &[(f64, f64)],
+        per_band: usize,
+    ) -> Result<Vec<Vec<(String, f64)>>, SearchError> {
+        use tantivy::tokenizer::TokenStream;
+        let searcher = self.reader.searcher();
+        let total = searcher.num_docs().max(1) as f64;
+        let mut analyzer = self.index.tokenizer_for_field(self.fields.text)?;
+        let mut is_own_stem = |word: &str| {
+            let mut stream = analyzer.token_stream(word);
+            let mut tokens = Vec::new();
+            while stream.advance() {
+                tokens.push(stream.token().text.clone());
+            }
+            tokens.len() == 1 && tokens[0] == word
+        };
+        let Some(largest) = searcher
+            .segment_readers()
+            .iter()
+            .max_by_key(|r| r.num_docs())
+        else {
+            return Ok(vec![Vec::new(); bands.len()]);
+        };
+        let segment_docs = largest.num_docs().max(1) as f64;
+        let inverted = largest.inverted_index(self.fields.text)?;
+        let mut terms = inverted
+            .terms()
+            .stream()
+            .map_err(|e| SearchError::Index(e.to_string()))?;
+        let mut candidates: Vec<Vec<String>> = vec![Vec::new(); bands.len()];
+        while terms.advance() {
+            let Ok(word) = std::str::from_utf8(terms.key()) else {
+                continue;
+            };
+            if word.len() < 3 || !word.bytes().all(|b| b.is_ascii_lowercase()) {
+                continue;
+            }
+            let share = f64::from(terms.value().doc_freq) / segment_docs;
+            for (band, (low, high)) in bands.iter().enumerate() {
+                // A little room either side: the segment is a sample.
+                if share > low * 0.8 && share <= high * 1.2 && candidates[band].len() < 400 {
+                    candidates[band].push(word.to_owned());
+                }
+            }
+        }
+        let mut picked = Vec::new();
+        for (band, (low, high)) in bands.iter().enumerate() {
+            let middle = if *low > 0.0 {
+                (low * high).sqrt()
+            } else {
+                high / 2.0
+            };
+            let mut found: Vec<(String, f64)> = Vec::new();
+            for word in &candidates[band] {
+                let term = Term::from_field_text(self.fields.text, word);
+                let share = searcher.doc_freq(&term)? as f64 / total;
+                if share > *low && share <= *high && is_own_stem(word) {
+                    found.push((word.clone(), share));
+                }
+            }
+            found.sort_by(|a, b| {
+                let distance = |share: f64| (share.ln() - middle.ln()).abs();
+                distance(a.1).total_cmp(&distance(b.1)).then(a.0.cmp(&b.0))
+            });
+            found.truncate(per_band);
+            picked.push(found);
+        }
+        Ok(picked)
+    }
+
     /// The case numbers of hits, read from the `number` column rather than
     /// the document store (which decompresses a whole block per hit).
     fn numbers_of(
