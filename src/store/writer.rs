@@ -84,7 +84,7 @@ impl SharedDb {
         drop(slot.take());
         let mut last = StoreError::Reopening;
         for _ in 0..REOPEN_TRIES {
-            match Database::create(&self.path) {
+            match super::open_database(&self.path) {
                 Ok(db) => {
                     *slot = Some(Arc::new(db));
                     tracing::warn!("reopened the database after a disk error");
