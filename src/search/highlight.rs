@@ -91,8 +91,11 @@ impl Highlighter {
     /// words they come from, so this rarely misses; a word whose accents
     /// were folded away may be passed over, never wrongly shown.
     fn window<'t>(&self, text: &'t str) -> Option<&'t str> {
-        const BEFORE: usize = 400;
-        const AFTER: usize = 1200;
+        // An excerpt shows 200 characters: a little more either side of
+        // the first match is all the generator needs to choose them, and
+        // every character given is analysed.
+        const BEFORE: usize = 120;
+        const AFTER: usize = 280;
         if self.terms.is_empty() {
             return Some(&text[..floor_boundary(text, BEFORE + AFTER)]);
         }
