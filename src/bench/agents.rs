@@ -140,7 +140,12 @@ fn as_written(engine: &Engine, stem: &str) -> (String, Option<String>) {
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
             .collect();
-        let Some(at) = words.iter().position(|w| w.starts_with(stem)) else {
+        // The word itself, or the stem with a few letters stemming took
+        // off ("deliveri" for "delivery"), not a longer word it begins.
+        let Some(at) = words
+            .iter()
+            .position(|w| w.starts_with(stem) && w.len() <= stem.len() + 3)
+        else {
             continue;
         };
         written.get_or_insert_with(|| words[at].to_owned());
@@ -191,7 +196,13 @@ struct Kind {
 }
 
 fn kinds(band: &BandWords) -> Vec<Kind> {
-    let prefix_len = if band.first.len() > 5 { 4 } else { 3 };
+    let prefix: String = {
+        let letters = band.first.chars().count();
+        band.first
+            .chars()
+            .take(if letters > 5 { 4 } else { 3 })
+            .collect()
+    };
     let mut kinds = vec![
         Kind {
             name: "term",
@@ -210,7 +221,7 @@ fn kinds(band: &BandWords) -> Vec<Kind> {
         },
         Kind {
             name: "prefix",
-            text: format!("{}*", &band.first[..prefix_len]),
+            text: format!("{prefix}*"),
             filtered: false,
         },
         Kind {
@@ -408,6 +419,9 @@ pub(super) async fn busy_desk(
                 .send()
                 .await
                 .map_err(|e| e.to_string())?;
+            if !feed.status().is_success() {
+                return Err(format!("the live feed answered {}", feed.status()));
+            }
             let mut reloads = Vec::new();
             let is_event = |chunk: &[u8]| chunk.windows(5).any(|w| w == b"data:");
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -431,6 +445,23 @@ pub(super) async fn busy_desk(
         }));
     }
     // Cases of the agent's channels change: a note each, ten a second.
+    let changing = change_cases(admin, server, seconds).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut reloads = Vec::new();
+    for watcher in watchers {
+        reloads.extend(watcher.await.map_err(|e| e.to_string())??);
+    }
+    let (cpu, changes) = changing?;
+    Ok((cpu / changes as f64 * 1000.0, Latencies(reloads), changes))
+}
+
+/// Adds a note to open cases of the agent's first channel ten times a
+/// second for `seconds`: the server's CPU seconds meanwhile and the count.
+async fn change_cases(
+    admin: &Api,
+    server: &ServerProcess,
+    seconds: u64,
+) -> Result<(f64, usize), String> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let cpu_before = cpu_seconds(server.child.id());
     let listed = admin
@@ -459,11 +490,5 @@ pub(super) async fn busy_desk(
             .await?;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let cpu = cpu_seconds(server.child.id()) - cpu_before;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut reloads = Vec::new();
-    for watcher in watchers {
-        reloads.extend(watcher.await.map_err(|e| e.to_string())??);
-    }
-    Ok((cpu / changes as f64 * 1000.0, Latencies(reloads), changes))
+    Ok((cpu_seconds(server.child.id()) - cpu_before, changes))
 }

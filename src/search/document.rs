@@ -155,7 +155,9 @@ pub fn case_document(fields: &Fields, case: &Case, activity: &[ActivityEvent]) -
         fields.sort_deadline,
         sort_key::deadline(case.deadline.map(|d| d.timestamp()), case.number),
     );
-    let texts = message_texts(activity).chain(std::iter::once(case.description.as_str()));
+    // The description first: for most cases it is what the customer wrote
+    // first, and a long conversation would otherwise crowd it out.
+    let texts = std::iter::once(case.description.as_str()).chain(message_texts(activity));
     doc.add_text(fields.excerpt, super::highlight::text_source(texts));
     doc.add_text(
         fields.excerpt_notes,

@@ -120,8 +120,8 @@ const SOURCE_PER_TEXT: usize = 320;
 const SOURCE_TEXT_TOTAL: usize = 1_600;
 const SOURCE_NOTES_TOTAL: usize = 640;
 
-/// The excerpt source of a case's messages (oldest first) and description:
-/// the head of each, without quoted replies or signatures.
+/// The excerpt source of a case's description and messages (oldest
+/// first): the head of each, without quoted replies or signatures.
 pub(super) fn text_source<'a>(texts: impl Iterator<Item = &'a str>) -> String {
     source(texts, SOURCE_TEXT_TOTAL)
 }

@@ -40,6 +40,11 @@ impl DocBits {
             .is_some_and(|word| word & (1 << (doc % 64)) != 0)
     }
 
+    /// The memory the set takes.
+    fn bytes(&self) -> usize {
+        self.words.len() * 8
+    }
+
     pub(super) fn len(&self) -> u64 {
         self.words.iter().map(|w| u64::from(w.count_ones())).sum()
     }
@@ -88,9 +93,12 @@ impl DocBits {
     }
 }
 
-/// Most sets kept across segments and filters; the least recently used
-/// go first. At a million cases a set is 125 KB.
-const CACHE_ENTRIES: usize = 512;
+/// Memory for cached sets across segments and filters; the least recently
+/// used go first. A set takes a bit per document of its segment (125 KB
+/// for a million cases), so this holds about five hundred of the largest
+/// segments' sets and many more of the small ones live writes make: the
+/// views of each distinct set of channels people work in.
+const CACHE_BYTES: usize = 64 << 20;
 
 /// The cached sets, by segment and by what the filter says.
 #[derive(Default)]
@@ -102,6 +110,7 @@ pub struct FilterCache {
 struct CacheInner {
     entries: HashMap<(SegmentId, String), (Arc<DocBits>, u64)>,
     clock: u64,
+    bytes: usize,
 }
 
 impl fmt::Debug for FilterCache {
@@ -133,12 +142,16 @@ impl FilterCache {
         let bits = Arc::new(build()?);
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let now = inner.clock;
-        inner.entries.insert(entry_key, (bits.clone(), now));
-        if inner.entries.len() > CACHE_ENTRIES {
+        if let Some((old, _)) = inner.entries.insert(entry_key, (bits.clone(), now)) {
+            inner.bytes -= old.bytes();
+        }
+        inner.bytes += bits.bytes();
+        if inner.bytes > CACHE_BYTES {
             let mut ages: Vec<u64> = inner.entries.values().map(|(_, used)| *used).collect();
             ages.sort_unstable();
             let cutoff = ages[ages.len() / 4];
             inner.entries.retain(|_, (_, used)| *used > cutoff);
+            inner.bytes = inner.entries.values().map(|(bits, _)| bits.bytes()).sum();
         }
         Ok(bits)
     }
@@ -149,6 +162,7 @@ impl FilterCache {
         inner
             .entries
             .retain(|(segment, _), _| live.contains(segment));
+        inner.bytes = inner.entries.values().map(|(bits, _)| bits.bytes()).sum();
     }
 }
 

@@ -197,14 +197,13 @@ impl Service {
 
     /// The user a credential currently belongs to; `None` once it was
     /// revoked, expired, or the store cannot answer.
-    pub fn user_for(&self, credential: &Credential) -> Option<User> {
+    /// Whom a credential belongs to now: `None` once it no longer works,
+    /// an error when the store cannot say (a moment of disk trouble is not
+    /// a revocation).
+    pub fn user_for(&self, credential: &Credential) -> ServiceResult<Option<User>> {
         match credential {
-            Credential::ApiToken(token) => self.authenticate_api_token(token).ok().flatten(),
-            Credential::Session(token) => self
-                .authenticate_session(token)
-                .ok()
-                .flatten()
-                .map(|s| s.user),
+            Credential::ApiToken(token) => self.authenticate_api_token(token),
+            Credential::Session(token) => Ok(self.authenticate_session(token)?.map(|s| s.user)),
         }
     }
 

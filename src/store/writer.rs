@@ -5,7 +5,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redb::{CommitError, Database, StorageError, TransactionError};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -21,14 +21,24 @@ pub struct SharedDb {
     current: RwLock<Option<Arc<Database>>>,
     path: PathBuf,
     reserve: Reserve,
-    /// Free bytes on the disk when it last refused a write, until space is
-    /// freed beyond that (see `check_space`).
-    refused_at: Mutex<Option<u64>>,
+    /// Free bytes on the disk when it last refused a write, and when:
+    /// writes wait until space is freed beyond that (see `check_space`).
+    refused_at: Mutex<Option<(u64, Instant)>>,
+    /// When a read last tried to open a database a failed reopen left
+    /// closed.
+    read_reopen_at: Mutex<Option<Instant>>,
 }
 
 /// Space to be freed beyond what was free when the disk refused a write
 /// before writes are tried again.
 const REFUSAL_HEADROOM: u64 = 1 << 20;
+/// After this long a write is tried again anyway: space may have been
+/// freed before the refusal was measured, and one more refused write costs
+/// only a moment of failed reads.
+const REFUSAL_LIFETIME: Duration = Duration::from_secs(10);
+/// How often reads try to open a database that a failed reopen left
+/// closed.
+const READ_REOPEN_PAUSE: Duration = Duration::from_secs(1);
 
 /// How often a reopen is tried while readers still hold the old file.
 const REOPEN_TRIES: u32 = 40;
@@ -41,16 +51,43 @@ impl SharedDb {
             path,
             reserve,
             refused_at: Mutex::new(None),
+            read_reopen_at: Mutex::new(None),
         }
     }
 
-    /// The open database, unless it is being reopened.
+    /// The open database. When a failed reopen left it closed, reads try
+    /// to open it again (once a second), so a desk that only reads recovers
+    /// without waiting for a write.
     pub fn get(&self) -> Result<Arc<Database>, StoreError> {
-        self.current
+        if let Some(db) = self
+            .current
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-            .ok_or(StoreError::Reopening)
+        {
+            return Ok(db);
+        }
+        {
+            let mut last = self
+                .read_reopen_at
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|at| at.elapsed() < READ_REOPEN_PAUSE) {
+                return Err(StoreError::Reopening);
+            }
+            *last = Some(Instant::now());
+        }
+        let mut slot = self.current.write().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            match super::open_database(&self.path) {
+                Ok(db) => {
+                    *slot = Some(Arc::new(db));
+                    tracing::warn!("reopened the database for reading after a disk error");
+                }
+                Err(e) => tracing::warn!(error = %e, "the database could not be opened yet"),
+            }
+        }
+        slot.clone().ok_or(StoreError::Reopening)
     }
 
     /// Room for `bytes` beyond the reserve on the database's disk. Once the
@@ -60,9 +97,11 @@ impl SharedDb {
     /// fail reads too.
     pub fn check_space(&self, bytes: u64) -> Result<(), StoreError> {
         let mut refused_at = self.refused_at.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(free_then) = *refused_at {
+        if let Some((free_then, when)) = *refused_at {
             let free_now = super::space::free_bytes(&self.path).unwrap_or(u64::MAX);
-            if free_now < free_then.saturating_add(REFUSAL_HEADROOM) {
+            if free_now < free_then.saturating_add(REFUSAL_HEADROOM)
+                && when.elapsed() < REFUSAL_LIFETIME
+            {
                 return Err(self.reserve.full(&self.path));
             }
             *refused_at = None;
@@ -74,7 +113,7 @@ impl SharedDb {
     /// Remembers that the disk refused a write, with what was free then.
     fn note_disk_refused(&self) {
         let free = super::space::free_bytes(&self.path).unwrap_or(0);
-        *self.refused_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(free);
+        *self.refused_at.lock().unwrap_or_else(|p| p.into_inner()) = Some((free, Instant::now()));
     }
 
     /// Closes and opens the database file again. Readers finishing with

@@ -38,7 +38,13 @@ pub fn case_events(state: Arc<AppState>, credential: Credential) -> BoxStream<'s
         // A lagging subscriber skips what it missed; it can reload.
         .filter_map(|item| async move { item.ok() })
         .map(move |event: LiveEvent| {
-            let user = state.service.user_for(&credential)?;
+            let user = match state.service.user_for(&credential) {
+                Ok(Some(user)) => user,
+                // Revoked: the stream ends.
+                Ok(None) => return None,
+                // The store cannot say for a moment: this event is skipped.
+                Err(_) => return Some(None),
+            };
             let visible = state
                 .service
                 .can_see_live_event(&user, event.number, event.event);

@@ -20,7 +20,7 @@ fn presence_events(
             let credential = credential.clone();
             async move {
                 let event = item.ok()?;
-                let user = state.service.user_for(&credential)?;
+                let user = state.service.user_for(&credential).ok().flatten()?;
                 if !state.service.can_see_presence(&user, event.number) {
                     return None;
                 }
