@@ -45,8 +45,8 @@ pub struct Context<'a> {
     pub channel: &'a dyn Fn(&str) -> Option<u64>,
     /// Whether internal notes are searched (staff, not partners).
     pub staff: bool,
-    /// Whether words also match close misspellings.
-    pub typos: bool,
+    /// The words that also match close misspellings.
+    pub typos: Option<&'a std::collections::HashSet<String>>,
 }
 
 fn term_query(term: Term) -> Box<dyn Query> {
@@ -182,7 +182,7 @@ impl Context<'_> {
                 }
             }
         } else {
-            let fuzzy = self.typos;
+            let fuzzy = self.typos.is_some_and(|words| words.contains(text));
             for (field, boost) in text_fields(self.fields, self.staff) {
                 if let Some(query) = self.text_in(field, text, fuzzy) {
                     alternatives.push(boosted(query, boost));

@@ -312,7 +312,7 @@ impl Engine {
     fn build_query(
         &self,
         request: &SearchRequest,
-        typos: bool,
+        typos: Option<&std::collections::HashSet<String>>,
     ) -> Result<Box<dyn Query>, SearchError> {
         let mut clauses: Vec<compile::Clause> = Vec::new();
         if let Some(parsed) = request.query.filter(|q| !q.is_empty()) {
@@ -351,23 +351,65 @@ impl Engine {
     }
 
     /// Runs the request. When the words find nothing, the search is run
-    /// again tolerating typos: deciding that from the user's own results,
-    /// not from the whole index, reveals nothing about cases they cannot
-    /// see, and keeps fuzzy matching off the common path.
+    /// again tolerating typos in the words that find nothing alone among
+    /// the cases the user may see: a word that does is spelt as someone
+    /// spells it. Deciding that from the user's own results, not from the
+    /// whole index, reveals nothing about cases they cannot see, and keeps
+    /// fuzzy matching off the common path.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchHits, SearchError> {
-        let exact = self.search_with(request, false)?;
-        let has_words = request.query.is_some_and(|q| {
-            q.groups.iter().flat_map(|g| &g.alternatives).any(|t| {
-                !t.negated && matches!(t.clause, syntax::Clause::Word { prefix: false, .. })
-            })
-        });
-        if exact.total == 0 && has_words {
-            return self.search_with(request, true);
+        let exact = self.search_with(request, None)?;
+        if exact.total > 0 {
+            return Ok(exact);
         }
-        Ok(exact)
+        let Some(parsed) = request.query else {
+            return Ok(exact);
+        };
+        let searcher = self.reader.searcher();
+        let mut unknown = std::collections::HashSet::new();
+        for term in parsed.groups.iter().flat_map(|g| &g.alternatives) {
+            let syntax::Clause::Word {
+                text,
+                prefix: false,
+            } = &term.clause
+            else {
+                continue;
+            };
+            if term.negated || unknown.contains(text) {
+                continue;
+            }
+            let alone = syntax::ParsedQuery {
+                groups: vec![syntax::Group {
+                    alternatives: vec![term.clone()],
+                }],
+            };
+            let single = SearchRequest {
+                query: Some(&alone),
+                scope: request.scope.clone(),
+                filters: request.filters.clone(),
+                sort: request.sort,
+                limit: 1,
+                cursor: None,
+                facets: false,
+                me: request.me,
+                channel_lookup: request.channel_lookup,
+                staff: request.staff,
+            };
+            let query = self.build_query(&single, None)?;
+            if count_up_to(&searcher, &*query, 1)?.0 == 0 {
+                unknown.insert(text.clone());
+            }
+        }
+        if unknown.is_empty() {
+            return Ok(exact);
+        }
+        self.search_with(request, Some(&unknown))
     }
 
-    fn search_with(&self, request: &SearchRequest, typos: bool) -> Result<SearchHits, SearchError> {
+    fn search_with(
+        &self,
+        request: &SearchRequest,
+        typos: Option<&std::collections::HashSet<String>>,
+    ) -> Result<SearchHits, SearchError> {
         let searcher = self.reader.searcher();
         let query = self.build_query(request, typos)?;
         let (total, total_capped, facets) =
@@ -630,7 +672,7 @@ impl Engine {
             me: request.me,
             channel: request.channel_lookup,
             staff: request.staff,
-            typos: false,
+            typos: None,
         };
         let query = BooleanQuery::new(context.query(parsed).ok()?);
         let generator = |field| {

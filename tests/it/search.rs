@@ -138,6 +138,14 @@ async fn words_phrases_fields_and_typos_find_the_right_cases() {
         2,
         "a typo still finds the printers"
     );
+    // Only a word that finds nothing alone is taken for a typo: two real
+    // words that never meet find nothing, though "cat" is one letter
+    // from "car".
+    let cat = org.amy.create_case(org.support, "Cat food order").await;
+    let car = org.amy.create_case(org.support, "Car repair quote").await;
+    assert_eq!(find(admin, "cat repair").await, Vec::<u64>::new());
+    assert_eq!(find(admin, "catt food").await, vec![cat]);
+    assert_eq!(find(admin, "repiar car").await, vec![car]);
     assert_eq!(find(admin, "priority:high").await, vec![printer]);
     assert_eq!(
         find(admin, "after:2000-01-01 invoices").await,
