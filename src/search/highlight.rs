@@ -106,7 +106,14 @@ impl Highlighter {
             .iter()
             .filter_map(|term| lower.find(term.as_str()))
             .min()?;
-        let start = floor_boundary(text, at.saturating_sub(BEFORE));
+        let mut start = floor_boundary(text, at.saturating_sub(BEFORE));
+        // Begin at a word, not in the middle of one: the excerpt may start
+        // where the window does.
+        if start > 0
+            && let Some(space) = text[start..at].find(char::is_whitespace)
+        {
+            start += space + 1;
+        }
         let end = floor_boundary(text, at + AFTER);
         Some(&text[start..end])
     }
@@ -186,6 +193,24 @@ fn floor_boundary(text: &str, at: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_window_around_a_match_starts_at_a_word() {
+        let highlighter = Highlighter {
+            terms: vec!["refund".into()],
+            text: None,
+            notes: None,
+            subject: None,
+        };
+        let text = format!("{} and then the refund came", "lorem ipsum ".repeat(30));
+        let window = highlighter.window(&text).unwrap();
+        assert!(window.contains("refund"));
+        assert!(
+            window.starts_with("lorem ") || window.starts_with("ipsum "),
+            "{window}"
+        );
+        assert!(highlighter.window("nothing here").is_none());
+    }
 
     #[test]
     fn sources_keep_the_head_of_each_text_without_quotes_or_signatures() {
