@@ -54,24 +54,9 @@ pub(super) async fn agent_api(admin: &Api) -> Result<Arc<Api>, String> {
             ));
         }
     }
-    let login: Value = admin
-        .http
-        .post(format!("{}/api/v1/auth/login", admin.base))
-        .json(&json!({"username": AGENT, "password": PASSWORD}))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    let token = login["token"]
-        .as_str()
-        .ok_or("the bench agent could not sign in")?;
-    Ok(Arc::new(Api {
-        http: admin.http.clone(),
-        base: admin.base.clone(),
-        token: token.to_owned(),
-    }))
+    Ok(Arc::new(
+        Api::sign_in(admin.http.clone(), &admin.base, AGENT).await?,
+    ))
 }
 
 /// Two words of a band and a phrase that occurs in the archive.
@@ -161,29 +146,6 @@ fn view_all() -> Filters {
         archived: Some(false),
         deleted: Some(false),
         ..Filters::default()
-    }
-}
-
-fn bare_request<'a>(
-    parsed: &'a crate::search::ParsedQuery,
-    scope: &Scope,
-    filters: Filters,
-    lookup: &'a dyn Fn(&str) -> Option<u64>,
-) -> SearchRequest<'a> {
-    SearchRequest {
-        query: Some(parsed),
-        scope: scope.clone(),
-        filters,
-        sort: Sort {
-            key: SortKey::Relevance,
-            descending: true,
-        },
-        limit: 25,
-        cursor: None,
-        facets: false,
-        me: "bench",
-        channel_lookup: lookup,
-        staff: true,
     }
 }
 
@@ -307,10 +269,7 @@ pub(super) async fn bands(
                     filters.channels = vec![channel];
                 }
                 let http = measure_http(api, &query, rounds).await?;
-                let parsed = crate::search::syntax::parse(&kind.text).map_err(|e| e.to_string())?;
-                let lookup = |_: &str| None;
-                let request = bare_request(&parsed, &scope, filters, &lookup);
-                let bare = bare_timings(engine, &request, rounds)?;
+                let bare = bare_latencies(engine, &kind.text, &scope, &filters, rounds)?;
                 let name = format!("{} {} ({who})", band.name, kind.name);
                 let (p50_target, p99_target) = targets(kind.name, band.name);
                 match p50_target {
@@ -340,21 +299,6 @@ pub(super) async fn bands(
         }
     }
     Ok(())
-}
-
-fn bare_timings(
-    engine: &Engine,
-    request: &SearchRequest,
-    rounds: usize,
-) -> Result<Latencies, String> {
-    engine.search(request).map_err(|e| e.to_string())?;
-    let mut samples = Vec::with_capacity(rounds);
-    for _ in 0..rounds {
-        let started = Instant::now();
-        engine.search(request).map_err(|e| e.to_string())?;
-        samples.push(started.elapsed());
-    }
-    Ok(Latencies(samples))
 }
 
 /// The inbox as an agent opens it: the open cases' first page, the

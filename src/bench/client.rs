@@ -10,6 +10,31 @@ pub(super) struct Api {
 }
 
 impl Api {
+    /// Signs `username` in on the server at `base`.
+    pub(super) async fn sign_in(
+        http: reqwest::Client,
+        base: &str,
+        username: &str,
+    ) -> Result<Api, String> {
+        let login: Value = http
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let token = login["token"]
+            .as_str()
+            .ok_or_else(|| format!("{username} could not sign in to the bench server"))?;
+        Ok(Api {
+            http,
+            base: base.to_owned(),
+            token: token.to_owned(),
+        })
+    }
+
     pub(super) async fn get(&self, path: &str) -> Result<Value, String> {
         self.send(self.http.get(format!("{}{path}", self.base)), path)
             .await

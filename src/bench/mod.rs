@@ -156,23 +156,11 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         .pool_max_idle_per_host(64)
         .build()
         .map_err(|e| e.to_string())?;
-    let login: Value = http
-        .post(format!("{}/api/v1/auth/login", server.base))
-        .json(&json!({"username": "admin", "password": PASSWORD}))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    let token = login["token"]
-        .as_str()
-        .ok_or("the bench admin could not log in (was the archive made by an earlier bench?)")?;
-    let api = Arc::new(Api {
-        http,
-        base: server.base.clone(),
-        token: token.to_owned(),
-    });
+    let api = Arc::new(
+        Api::sign_in(http, &server.base, "admin")
+            .await
+            .map_err(|e| format!("{e} (was the archive made by an earlier bench?)"))?,
+    );
     // The first search proves the index was opened, not rebuilt.
     api.get("/api/v1/cases?q=refund&limit=1")
         .await
@@ -204,7 +192,7 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
             p99_limit,
         );
         if let Some((text, filters)) = bare {
-            let direct = bare_latencies(&engine, text, &filters, rounds)?;
+            let direct = bare_latencies(&engine, text, &Scope::Everything, &filters, rounds)?;
             report.add(
                 format!("{name}: bare {} p50", crate::search::ENGINE),
                 direct.percentile(50.0),

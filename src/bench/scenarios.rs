@@ -50,18 +50,18 @@ pub(super) fn query_mix() -> Vec<MixEntry> {
         ("filter-only first page", "view=open&channel=1".into(), None),
     ]
 }
-pub(super) fn bare_latencies(
-    engine: &Engine,
-    text: &str,
-    filters: &Filters,
-    rounds: usize,
-) -> Result<Latencies, String> {
-    let parsed = crate::search::syntax::parse(text).map_err(|e| e.to_string())?;
-    let lookup = |_: &str| None;
-    let request = SearchRequest {
-        query: Some(&parsed),
-        scope: Scope::Everything,
-        filters: filters.clone(),
+/// A search on the bare index as the bench makes it: relevance, a page of
+/// 25, as staff.
+pub(super) fn bare_request<'a>(
+    parsed: &'a crate::search::ParsedQuery,
+    scope: &Scope,
+    filters: Filters,
+    lookup: &'a dyn Fn(&str) -> Option<u64>,
+) -> SearchRequest<'a> {
+    SearchRequest {
+        query: Some(parsed),
+        scope: scope.clone(),
+        filters,
         sort: Sort {
             key: SortKey::Relevance,
             descending: true,
@@ -70,9 +70,22 @@ pub(super) fn bare_latencies(
         cursor: None,
         facets: false,
         me: "bench",
-        channel_lookup: &lookup,
+        channel_lookup: lookup,
         staff: true,
-    };
+    }
+}
+
+/// `text` searched on the bare index `rounds` times (after one to warm up).
+pub(super) fn bare_latencies(
+    engine: &Engine,
+    text: &str,
+    scope: &Scope,
+    filters: &Filters,
+    rounds: usize,
+) -> Result<Latencies, String> {
+    let parsed = crate::search::syntax::parse(text).map_err(|e| e.to_string())?;
+    let lookup = |_: &str| None;
+    let request = bare_request(&parsed, scope, filters.clone(), &lookup);
     engine.search(&request).map_err(|e| e.to_string())?;
     let mut samples = Vec::with_capacity(rounds);
     for _ in 0..rounds {
