@@ -426,7 +426,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Compact => {
             let config = file.resolve(cli.data, None).map_err(|e| e.to_string())?;
-            crate::backup::cli::compact(&config)
+            crate::backup::cli::compact(&config).await
         }
         Command::Gen(GenArgs {
             what: Some(GenCommand::Openapi),

@@ -116,6 +116,8 @@ pub async fn import(
         }
         return Err(e);
     }
+    // What was imported before the first dictionary, compressed with it.
+    store.compress_stored_events().await?;
     match importer.builder.take() {
         Some(builder) => {
             let seq = store.read()?.outbox_head()?;
@@ -280,6 +282,8 @@ impl Importer {
             }
         }
         self.report.cases += batch.len() as u64;
+        // A dictionary learned early compresses the rest of the import.
+        self.store.train_event_dictionary_if_due().await?;
         Ok(())
     }
 }

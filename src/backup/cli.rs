@@ -235,15 +235,27 @@ pub async fn verify(config: &Config) -> Result<(), String> {
     }
 }
 
-/// `docket compact`: the store's free pages given back to the disk.
-pub fn compact(config: &Config) -> Result<(), String> {
-    let _lock = crate::store::hold_data_dir(&config.data_dir).map_err(|e| e.to_string())?;
+/// `docket compact`: events older releases stored as JSON compressed with
+/// the store's dictionary, then the store's free pages given back to the
+/// disk.
+pub async fn compact(config: &Config) -> Result<(), String> {
     let db = config.data_dir.join(crate::store::DB_FILE);
     if !db.exists() {
         return Err(format!("{} has no store", config.data_dir.display()));
     }
     let started = Instant::now();
-    let (before, after) = crate::store::backup::compact_file(&db).map_err(|e| e.to_string())?;
+    let before = std::fs::metadata(&db).map_err(|e| e.to_string())?.len();
+    let store = crate::store::Store::open(&config.data_dir).map_err(|e| e.to_string())?;
+    let compressed = store
+        .compress_stored_events()
+        .await
+        .map_err(|e| e.to_string())?;
+    drop(store);
+    if compressed > 0 {
+        println!("Compressed {compressed} stored events.");
+    }
+    let _lock = crate::store::hold_data_dir(&config.data_dir).map_err(|e| e.to_string())?;
+    let (_, after) = crate::store::backup::compact_file(&db).map_err(|e| e.to_string())?;
     println!(
         "Compacted the store from {} to {} in {:.1} s.",
         mib(before),

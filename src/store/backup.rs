@@ -94,6 +94,7 @@ fn copy_into(source: &redb::ReadTransaction, dest: &Path) -> StoreResult<Snapsho
         REPORT_DAYS,
         REPORT_CHANNEL_DAYS,
         REPORT_CONTRIBUTIONS,
+        EVENT_DICTIONARIES,
     );
     // A table this list does not know would be silently missing from every
     // backup: refuse instead, so the omission is found at once.

@@ -6,7 +6,7 @@ use super::tables::*;
 use super::{StoreError, StoreResult};
 
 /// The schema this binary writes.
-pub const CURRENT_SCHEMA: u32 = 12;
+pub const CURRENT_SCHEMA: u32 = 13;
 
 /// Brings the store to [`CURRENT_SCHEMA`] in one transaction.
 pub fn run(db: &Database) -> StoreResult<()> {
@@ -136,6 +136,13 @@ fn upgrade_from(version: u32, txn: &WriteTransaction) -> StoreResult<()> {
             txn.open_table(REPORT_CHANNEL_DAYS)?;
             txn.open_table(REPORT_CONTRIBUTIONS)?;
             start_at_newest_entry(txn, super::Consumer::Reports)
+        }
+        // 13: events compressed with a dictionary trained on the store's
+        // own. Older events stay JSON, readable as they are, until the
+        // server compresses them in the background (`store/dictionary.rs`).
+        12 => {
+            txn.open_table(EVENT_DICTIONARIES)?;
+            Ok(())
         }
         other => Err(StoreError::Corrupt(format!(
             "no migration known from schema {other}"

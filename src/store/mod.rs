@@ -4,7 +4,9 @@
 mod ai;
 pub mod backup;
 pub mod blobs;
+mod codec;
 mod conversations;
+mod dictionary;
 mod files;
 pub mod mail;
 mod migrate;
@@ -28,6 +30,7 @@ use tokio::sync::watch;
 
 pub use ai::{AiReads, AiWrites};
 pub use conversations::{ConversationReads, ConversationWrites};
+pub use dictionary::{RECOMPRESS_CASES_PER_STEP, Recompressed};
 pub use files::{FileReads, FileWrites};
 pub use mail::{MailReads, MailWrites};
 pub use outbox::{Consumer, OutboxEvent};

@@ -1,10 +1,13 @@
 //! Typed reads and writes of the stored records. Values are JSON so that
 //! fields can be added with `#[serde(default)]` without a migration.
 
+use std::sync::Arc;
+
 use redb::ReadableTable;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::codec;
 use super::outbox::{Consumer, OutboxEvent};
 use super::tables::*;
 use super::{ReadTxn, StoreError, StoreResult, WriteTxn};
@@ -64,6 +67,56 @@ where
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("records serialise to JSON")
+}
+
+/// Activity events as `store/codec.rs` keeps them, for both kinds of
+/// transaction.
+pub(super) trait EventCodec {
+    /// The bytes of a dictionary, from `event_dictionaries_v1`.
+    fn stored_dictionary(&self, id: u32) -> StoreResult<Option<Vec<u8>>>;
+    /// The dictionary new events are compressed with, if trained yet.
+    fn current_dictionary(&self) -> StoreResult<Option<Arc<codec::Dictionary>>>;
+
+    fn decode_event(&self, value: &[u8]) -> StoreResult<ActivityEvent> {
+        let json = codec::decompress(value, |id| self.stored_dictionary(id))?;
+        decode("activity event", &json)
+    }
+}
+
+macro_rules! impl_event_codec {
+    ($txn:ty) => {
+        impl EventCodec for $txn {
+            fn stored_dictionary(&self, id: u32) -> StoreResult<Option<Vec<u8>>> {
+                let table = self.open_table(EVENT_DICTIONARIES)?;
+                let found = table.get(id)?;
+                Ok(found.map(|v| v.value().to_vec()))
+            }
+
+            fn current_dictionary(&self) -> StoreResult<Option<Arc<codec::Dictionary>>> {
+                let id = self
+                    .open_table(META)?
+                    .get(KEY_EVENT_DICTIONARY)?
+                    .map(|v| v.value());
+                id.map(|id| {
+                    let id = u32::try_from(id)
+                        .map_err(|_| StoreError::Corrupt(format!("event dictionary id {id}")))?;
+                    codec::dictionary(id, || self.stored_dictionary(id))
+                })
+                .transpose()
+            }
+        }
+    };
+}
+
+impl_event_codec!(super::ReadTxn);
+impl_event_codec!(WriteTxn);
+
+/// An event as it is stored: compressed with the store's dictionary.
+pub(super) fn encode_event(
+    event: &ActivityEvent,
+    dictionary: Option<&codec::Dictionary>,
+) -> Vec<u8> {
+    codec::compress(&encode(event), dictionary)
 }
 
 /// Reads shared by read and write transactions.
@@ -155,7 +208,7 @@ macro_rules! impl_reads {
                 let mut events = Vec::new();
                 for entry in table.range((number, 0)..=(number, u64::MAX))? {
                     let (_, value) = entry?;
-                    events.push(decode("activity event", value.value())?);
+                    events.push(self.decode_event(value.value())?);
                 }
                 Ok(events)
             }
@@ -203,9 +256,7 @@ macro_rules! impl_reads {
             ) -> StoreResult<Option<ActivityEvent>> {
                 let table = self.open_table(ACTIVITY)?;
                 let found = table.get((number, seq))?;
-                found
-                    .map(|v| decode("activity event", v.value()))
-                    .transpose()
+                found.map(|v| self.decode_event(v.value())).transpose()
             }
 
             fn categories(&self) -> StoreResult<Vec<Category>> {
@@ -236,7 +287,7 @@ macro_rules! impl_reads {
                 let table = self.open_table(ACTIVITY)?;
                 for entry in table.range((number, 0)..=(number, u64::MAX))? {
                     let (_, value) = entry?;
-                    if !visit(decode("activity event", value.value())?) {
+                    if !visit(self.decode_event(value.value())?) {
                         break;
                     }
                 }
@@ -421,8 +472,9 @@ fn append(
         actor: actor.to_owned(),
         kind,
     };
+    let stored = encode_event(&event, txn.current_dictionary()?.as_deref());
     txn.open_table(ACTIVITY)?
-        .insert((case.number, seq), encode(&event).as_slice())?;
+        .insert((case.number, seq), stored.as_slice())?;
     txn.enqueue(&OutboxEvent::CaseChanged {
         number: case.number,
         channel: case.channel,
@@ -487,10 +539,12 @@ impl Writes for WriteTxn {
 
     fn import_case(&self, case: &Case, events: &[ActivityEvent]) -> StoreResult<()> {
         self.put_case(case)?;
+        let dictionary = self.current_dictionary()?;
         {
             let mut activity = self.open_table(ACTIVITY)?;
             for event in events {
-                activity.insert((case.number, event.seq), encode(event).as_slice())?;
+                let stored = encode_event(event, dictionary.as_deref());
+                activity.insert((case.number, event.seq), stored.as_slice())?;
             }
         }
         let mut meta = self.open_table(META)?;
@@ -646,8 +700,9 @@ impl Writes for WriteTxn {
         what: EventName,
         actor: &str,
     ) -> StoreResult<()> {
+        let stored = encode_event(event, self.current_dictionary()?.as_deref());
         self.open_table(ACTIVITY)?
-            .insert((number, event.seq), encode(event).as_slice())?;
+            .insert((number, event.seq), stored.as_slice())?;
         if let Some(case) = self.case(number)? {
             self.enqueue(&OutboxEvent::CaseChanged {
                 number,

@@ -11,7 +11,8 @@ pub const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users_v1")
 pub const CHANNELS: TableDefinition<u64, &[u8]> = TableDefinition::new("channels_v1");
 /// case number → JSON case.
 pub const CASES: TableDefinition<u64, &[u8]> = TableDefinition::new("cases_v1");
-/// (case number, event seq) → JSON activity event.
+/// (case number, event seq) → activity event, as `store/codec.rs` keeps
+/// it: JSON, or (from schema 13) JSON compressed with zstd.
 pub const ACTIVITY: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("activity_v1");
 /// outbox seq → JSON outbox event.
 pub const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox_v1");
@@ -100,6 +101,11 @@ pub const REPORT_CHANNEL_DAYS: TableDefinition<&[u8], &[u8]> =
 pub const REPORT_CONTRIBUTIONS: TableDefinition<u64, &[u8]> =
     TableDefinition::new("report_contributions_v1");
 
+/// zstd dictionary id → the dictionary, trained on the store's own
+/// events. Never deleted: values compressed with it stay readable.
+pub const EVENT_DICTIONARIES: TableDefinition<u32, &[u8]> =
+    TableDefinition::new("event_dictionaries_v1");
+
 pub const KEY_SCHEMA_VERSION: &str = "schema_version";
 /// How many times people have decided a category or priority (labels the
 /// AI agent learns from), and how many there had been at its last training.
@@ -121,3 +127,12 @@ pub const KEY_REPORTS_WANTED: &str = "reports_wanted";
 pub const KEY_REPORTS_BUILT: &str = "reports_built";
 pub const KEY_REPORTS_ZONE: &str = "reports_zone";
 pub const KEY_NEXT_SAVED_REPLY: &str = "next_saved_reply_id";
+/// The dictionary new events are compressed with, and how many events
+/// the store held when it was trained (a larger store trains anew).
+pub const KEY_EVENT_DICTIONARY: &str = "event_dictionary";
+pub const KEY_EVENT_DICTIONARY_SAMPLED_AT: &str = "event_dictionary_sampled_at";
+/// Events written before the first dictionary are compressed again, a few
+/// cases per transaction: the next case to look at, and the last one that
+/// can hold such events.
+pub const KEY_RECOMPRESS_NEXT: &str = "recompress_next_case";
+pub const KEY_RECOMPRESS_UNTIL: &str = "recompress_until_case";

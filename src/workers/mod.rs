@@ -74,6 +74,7 @@ impl Workers {
                 store.clone(),
                 stopping.clone(),
             )),
+            tokio::spawn(schedule::compress_events(store.clone(), stopping.clone())),
             tokio::spawn(queue::post(
                 store,
                 notify,

@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 use crate::scripting::ScriptHost;
 use crate::service::Service;
+use crate::store::{RECOMPRESS_CASES_PER_STEP, Store};
 
 /// How often overdue milestones are looked for.
 const ESCALATE_EVERY: Duration = Duration::from_secs(1);
@@ -76,6 +77,47 @@ pub async fn maintain(service: Service, stopping: watch::Receiver<bool>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "purged cases from the trash"),
             Err(e) => tracing::warn!(error = %e, "could not purge the trash"),
+        }
+    })
+    .await;
+}
+
+/// How often the store is looked at for a dictionary to train.
+const DICTIONARY_CHECK_EVERY: Duration = Duration::from_secs(60);
+/// A pause between compression steps, so the writer serves live changes
+/// between them.
+const BETWEEN_COMPRESSION_STEPS: Duration = Duration::from_millis(20);
+
+/// Trains the store's event dictionary as it grows, and compresses with it
+/// the events stored before it (an upgraded store's whole history).
+pub async fn compress_events(store: Store, stopping: watch::Receiver<bool>) {
+    let steps = stopping.clone();
+    every(DICTIONARY_CHECK_EVERY, stopping, || async {
+        if let Err(e) = store.train_event_dictionary_if_due().await {
+            tracing::warn!(error = %e, "could not train the store's event dictionary");
+            return;
+        }
+        let mut compressed = 0;
+        while !*steps.borrow() {
+            match store.recompress_events(RECOMPRESS_CASES_PER_STEP).await {
+                Ok(step) => {
+                    compressed += step.events;
+                    if !step.more {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not compress stored events");
+                    break;
+                }
+            }
+            tokio::time::sleep(BETWEEN_COMPRESSION_STEPS).await;
+        }
+        if compressed > 0 {
+            tracing::info!(
+                events = compressed,
+                "compressed stored events with the store's dictionary"
+            );
         }
     })
     .await;

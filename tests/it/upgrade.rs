@@ -108,3 +108,111 @@ async fn the_previous_releases_data_directory_is_served_as_it_was() {
     let (ok, out, err) = run_cli(&data, &["verify"], None);
     assert!(ok, "{out}{err}");
 }
+
+/// Every case's history as the API shows it.
+async fn histories(client: &Client, cases: u64) -> Vec<String> {
+    let mut all = Vec::new();
+    for number in 1..=cases {
+        let answer = client
+            .get(&format!("/api/v1/cases/{number}/activity"))
+            .await;
+        assert_eq!(answer.status, 200, "case {number}: {}", answer.text);
+        all.push(answer.text);
+    }
+    all
+}
+
+/// A log line as a reader sees it, without terminal colour codes.
+fn without_colours(log: &str) -> String {
+    let mut plain = String::with_capacity(log.len());
+    let mut chars = log.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|&c| c == 'm');
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).unwrap().len()
+}
+
+#[tokio::test]
+async fn events_an_older_release_stored_as_json_are_compressed_and_read_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    unpack("release-2026-12-07.tar.gz", &data);
+    let admin_env = [("DOCKET_ADMIN_PASSWORD", ADMIN_PASSWORD)];
+
+    // Served from the JSON values as they were, then compressed in the
+    // background while the server runs.
+    let log = dir.path().join("server.log");
+    let mut server = Server::start_logged_to(&data, &admin_env, &log);
+    let admin = Client::login(&server, "admin", ADMIN_PASSWORD).await;
+    let served = histories(&admin, 150).await;
+    assert!(served[0].contains("\"kind\":\"created\""), "{}", served[0]);
+    let mut compressed = false;
+    for _ in 0..300 {
+        let text = without_colours(&std::fs::read_to_string(&log).unwrap_or_default());
+        if text.contains("compressed stored events") {
+            assert!(text.contains("events=1164"), "{text}");
+            compressed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(compressed, "the server did not compress the stored events");
+    assert_eq!(histories(&admin, 150).await, served);
+
+    // New events are written compressed beside the old ones.
+    let number = admin.create_case(1, "After the compression").await;
+    let added = admin
+        .post(
+            &format!("/api/v1/cases/{number}/notes"),
+            serde_json::json!({"body": "A note kept compressed"}),
+        )
+        .await;
+    assert!(added.status < 300, "{}", added.text);
+    server.terminate();
+
+    // Nothing is left to compress.
+    let (ok, out, err) = run_cli(&data, &["compact"], None);
+    assert!(ok, "{out}{err}");
+    assert!(!out.contains("Compressed"), "{out}");
+    let (ok, out, err) = run_cli(&data, &["verify"], None);
+    assert!(ok, "{out}{err}");
+
+    let mut server = Server::start_in(&data, &admin_env);
+    let admin = Client::login(&server, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(histories(&admin, 150).await, served);
+    let note = admin.get(&format!("/api/v1/cases/{number}/activity")).await;
+    assert!(
+        note.text.contains("A note kept compressed"),
+        "{}",
+        note.text
+    );
+    server.terminate();
+}
+
+#[tokio::test]
+async fn docket_compact_compresses_what_the_server_has_not_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    unpack("release-2026-12-07.tar.gz", &data);
+    let store = data.join("docket.redb");
+    let before = file_size(&store);
+    let (ok, out, err) = run_cli(&data, &["compact"], None);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("Compressed 1164 stored events."), "{out}");
+    let after = file_size(&store);
+    assert!(
+        after * 3 <= before,
+        "the store went from {before} to {after} bytes"
+    );
+    let (ok, out, err) = run_cli(&data, &["compact"], None);
+    assert!(ok, "{out}{err}");
+    assert!(!out.contains("Compressed"), "{out}");
+}
