@@ -173,7 +173,7 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     let rounds = 200;
     for (name, query, bare) in query_mix() {
         let http = measure_http(&api, &query, rounds).await?;
-        let (p50_limit, p99_limit) = if matches!(name, "phrase" | "OR") {
+        let (p50_limit, p99_limit) = if matches!(name, "phrase" | "phrase of common words" | "OR") {
             (10.0, 60.0)
         } else {
             (3.0, 25.0)

@@ -38,6 +38,11 @@ pub(super) fn query_mix() -> Vec<MixEntry> {
             Some(("\"tracking number\"", all.clone())),
         ),
         (
+            "phrase of common words",
+            "view=all&q=%22of%20the%22".into(),
+            Some(("\"of the\"", all.clone())),
+        ),
+        (
             "OR",
             "view=all&q=refund%20OR%20chargeback".into(),
             Some(("refund OR chargeback", all.clone())),

@@ -38,7 +38,10 @@ fn text_fields(fields: &Fields, staff: bool) -> Vec<(Field, f32)> {
 /// What compiling needs beyond the query itself.
 pub struct Context<'a> {
     pub fields: &'a Fields,
+    /// The index's analyser without pairs: words as the user typed them.
     pub analyzer: TextAnalyzer,
+    /// The words the index pairs with their neighbours.
+    pub common: &'a super::grams::CommonWords,
     /// The searching user's name, for `assignee:me`.
     pub me: &'a str,
     /// Finds a channel id by name (case-insensitive) or id.
@@ -147,11 +150,19 @@ impl Context<'_> {
                 }
             }
             _ => {
-                let terms = tokens
-                    .iter()
-                    .map(|t| Term::from_field_text(field, t))
+                // Pairs of common words stand for the positions of words
+                // that occur nearly everywhere: a two-word phrase with one
+                // is a single term.
+                let mut terms: Vec<(usize, Term)> = self
+                    .common
+                    .phrase_terms(&tokens)
+                    .into_iter()
+                    .map(|(position, text)| (position, Term::from_field_text(field, &text)))
                     .collect();
-                Some(Box::new(PhraseQuery::new(terms)))
+                if terms.len() == 1 {
+                    return terms.pop().map(|(_, term)| term_query(term));
+                }
+                Some(Box::new(PhraseQuery::new_with_offset(terms)))
             }
         }
     }

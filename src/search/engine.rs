@@ -86,6 +86,10 @@ pub struct Engine {
     filter_cache: Arc<narrow::FilterCache>,
     /// Per-segment sets of each facet value (see `facets`).
     facet_sets: facets::FacetBitsCache,
+    /// How queries analyse words: as the index, without pairs.
+    query_analyzer: tantivy::tokenizer::TextAnalyzer,
+    /// The words the index pairs with their neighbours (see `grams`).
+    common: super::grams::CommonWords,
 }
 
 /// How deep relevance pages go; past it, a narrower query or a sort serves
@@ -178,6 +182,8 @@ impl Engine {
             fields,
             filter_cache: Arc::default(),
             facet_sets: facets::FacetBitsCache::default(),
+            query_analyzer: schema::text_analyzer(language),
+            common: schema::common_words(language),
         })
     }
 
@@ -318,7 +324,8 @@ impl Engine {
         if let Some(parsed) = request.query.filter(|q| !q.is_empty()) {
             let mut context = compile::Context {
                 fields: &self.fields,
-                analyzer: self.index.tokenizer_for_field(self.fields.subject)?,
+                analyzer: self.query_analyzer.clone(),
+                common: &self.common,
                 me: request.me,
                 channel: request.channel_lookup,
                 staff: request.staff,
@@ -482,7 +489,7 @@ impl Engine {
         use tantivy::tokenizer::TokenStream;
         let searcher = self.reader.searcher();
         let total = searcher.num_docs().max(1) as f64;
-        let mut analyzer = self.index.tokenizer_for_field(self.fields.text)?;
+        let mut analyzer = self.query_analyzer.clone();
         let mut is_own_stem = |word: &str| {
             let mut stream = analyzer.token_stream(word);
             let mut tokens = Vec::new();
@@ -662,46 +669,45 @@ impl Engine {
     }
 
     /// Prepares excerpts for a search's hits: the query is compiled and
-    /// the per-field highlighters built once, not once per hit.
+    /// its terms gathered per field once, not once per hit.
     pub fn highlighter(&self, request: &SearchRequest) -> Option<Highlighter> {
         let parsed = request.query.filter(|q| !q.is_empty())?;
-        let searcher = self.reader.searcher();
         let mut context = compile::Context {
             fields: &self.fields,
-            analyzer: self.index.tokenizer_for_field(self.fields.text).ok()?,
+            analyzer: self.query_analyzer.clone(),
+            common: &self.common,
             me: request.me,
             channel: request.channel_lookup,
             staff: request.staff,
             typos: None,
         };
         let query = BooleanQuery::new(context.query(parsed).ok()?);
-        let generator = |field| {
-            SnippetGenerator::create(&searcher, &query, field)
-                .ok()
-                .map(|mut generator| {
-                    generator.set_max_num_chars(200);
-                    generator
-                })
-        };
-        let mut terms: Vec<String> = Vec::new();
+        let (mut text, mut notes, mut subject) = (Vec::new(), Vec::new(), Vec::new());
         query.query_terms(&mut |term, _| {
-            if let Some(text) = term.value().as_str()
-                && text.len() >= 2
-            {
-                terms.push(text.to_owned());
+            let into = match term.field() {
+                f if f == self.fields.text => &mut text,
+                f if f == self.fields.notes && request.staff => &mut notes,
+                f if f == self.fields.subject => &mut subject,
+                _ => return,
+            };
+            // A pair of common words is shown as its two words.
+            let value = term.value();
+            let words = value.as_str().into_iter();
+            for word in words.flat_map(|text| text.split(super::grams::JOINER)) {
+                if word.len() >= 2 {
+                    into.push(word.to_owned());
+                }
             }
         });
-        terms.sort();
-        terms.dedup();
+        for terms in [&mut text, &mut notes, &mut subject] {
+            terms.sort();
+            terms.dedup();
+        }
         Some(Highlighter {
-            terms,
-            text: generator(self.fields.text),
-            notes: if request.staff {
-                generator(self.fields.notes)
-            } else {
-                None
-            },
-            subject: generator(self.fields.subject),
+            text,
+            notes,
+            subject,
+            analyzer: std::cell::RefCell::new(context.analyzer),
         })
     }
 }

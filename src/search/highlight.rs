@@ -1,6 +1,8 @@
 //! Excerpts of where a query matched, cut from a case's texts.
 
-use super::*;
+use std::cell::RefCell;
+
+use tantivy::tokenizer::TextAnalyzer;
 
 /// An excerpt as pieces of text, each marked as a match or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,70 +55,126 @@ impl Snippet {
 }
 
 /// Cuts excerpts of where a query matched out of a case's texts.
+///
+/// Only words that can stem to a query term are analysed: a stem keeps the
+/// first letters of its word, so a word is stemmed only when it begins as
+/// one of the terms does (or is short, or not plain ASCII). Analysing every
+/// word of every excerpt was most of a page of hits' cost.
 pub struct Highlighter {
-    /// The query's indexed terms, to skip cheaply texts that cannot match.
-    pub(super) terms: Vec<String>,
-    /// Messages and the description.
-    pub(super) text: Option<SnippetGenerator>,
-    pub(super) notes: Option<SnippetGenerator>,
-    pub(super) subject: Option<SnippetGenerator>,
+    /// The query's indexed terms in the description and messages, in
+    /// internal notes, and in the subject.
+    pub(super) text: Vec<String>,
+    pub(super) notes: Vec<String>,
+    pub(super) subject: Vec<String>,
+    /// The index's analyser, as the terms were made.
+    pub(super) analyzer: RefCell<TextAnalyzer>,
 }
+
+/// Characters an excerpt shows at most, and before its first match.
+const EXCERPT_CHARS: usize = 200;
+const CONTEXT_BEFORE: usize = 60;
+/// Letters of a term a word must begin with to be analysed.
+const PREFIX: usize = 3;
 
 impl Highlighter {
     /// An excerpt of a message or the description, if the query matched it.
     pub fn in_text(&self, text: &str) -> Option<Snippet> {
-        self.cut(self.text.as_ref(), text)
+        self.cut(&self.text, text)
     }
 
     /// An excerpt of an internal note (none for partners).
     pub fn in_note(&self, text: &str) -> Option<Snippet> {
-        self.cut(self.notes.as_ref(), text)
+        self.cut(&self.notes, text)
     }
 
     pub fn in_subject(&self, text: &str) -> Option<Snippet> {
-        self.cut(self.subject.as_ref(), text)
+        self.cut(&self.subject, text)
     }
 
-    fn cut(&self, generator: Option<&SnippetGenerator>, text: &str) -> Option<Snippet> {
-        let generator = generator?;
-        let snippet = generator.snippet(self.window(text)?);
-        (!snippet.highlighted().is_empty())
-            .then(|| Snippet::from_ranges(snippet.fragment(), snippet.highlighted()))
-    }
-
-    /// The part of `text` around the first place a query term appears, or
-    /// `None` when none does. Analysing (stemming) a whole long message is
-    /// far dearer than finding the terms' letters in it, and an excerpt
-    /// needs only the neighbourhood of a match. Stems are prefixes of the
-    /// words they come from, so this rarely misses; a word whose accents
-    /// were folded away may be passed over, never wrongly shown.
-    fn window<'t>(&self, text: &'t str) -> Option<&'t str> {
-        // An excerpt shows 200 characters: a little more either side of
-        // the first match is all the generator needs to choose them, and
-        // every character given is analysed.
-        const BEFORE: usize = 120;
-        const AFTER: usize = 280;
-        if self.terms.is_empty() {
-            return Some(&text[..floor_boundary(text, BEFORE + AFTER)]);
-        }
-        // ASCII lowercasing keeps byte offsets equal to the text's.
-        let lower = text.to_ascii_lowercase();
-        let at = self
-            .terms
-            .iter()
-            .filter_map(|term| lower.find(term.as_str()))
-            .min()?;
-        let mut start = floor_boundary(text, at.saturating_sub(BEFORE));
-        // Begin at a word, not in the middle of one: the excerpt may start
-        // where the window does.
+    fn cut(&self, terms: &[String], text: &str) -> Option<Snippet> {
+        let window = window(terms, text)?;
+        let matches = self.matches(terms, window);
+        let first = matches.first()?.start;
+        let mut start = floor_boundary(window, first.saturating_sub(CONTEXT_BEFORE));
         if start > 0
-            && let Some(space) = text[start..at].find(char::is_whitespace)
+            && let Some(space) = window[start..first].find(char::is_whitespace)
         {
             start += space + 1;
         }
-        let end = floor_boundary(text, at + AFTER);
-        Some(&text[start..end])
+        let end = floor_boundary(window, start + EXCERPT_CHARS);
+        let fragment = &window[start..end];
+        let inside: Vec<_> = matches
+            .into_iter()
+            .filter(|m| m.end <= end)
+            .map(|m| m.start - start..m.end - start)
+            .collect();
+        Some(Snippet::from_ranges(fragment, &inside))
     }
+
+    /// Where words of `window` analyse to one of `terms`, in order.
+    fn matches(&self, terms: &[String], window: &str) -> Vec<std::ops::Range<usize>> {
+        use tantivy::tokenizer::TokenStream;
+        let mut analyzer = self.analyzer.borrow_mut();
+        let mut found = Vec::new();
+        for (start, word) in words(window) {
+            let may_match = word.len() <= PREFIX
+                || !word.is_ascii()
+                || terms.iter().any(|term| {
+                    let prefix = &term.as_bytes()[..term.len().min(PREFIX)];
+                    word.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix)
+                });
+            if !may_match {
+                continue;
+            }
+            let mut stream = analyzer.token_stream(word);
+            while stream.advance() {
+                if terms.iter().any(|term| *term == stream.token().text) {
+                    found.push(start..start + word.len());
+                    break;
+                }
+            }
+        }
+        found
+    }
+}
+
+/// The words of `text` as the index's tokenizer splits them (runs of
+/// letters and digits), with their byte offsets.
+fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(move |word| (word.as_ptr() as usize - text.as_ptr() as usize, word))
+}
+
+/// The part of `text` around the first place a query term's letters
+/// appear, or `None` when none do. An excerpt needs only the
+/// neighbourhood of a match, and finding letters is far cheaper than
+/// analysing words. Stems are prefixes of the words they come from, so
+/// this rarely misses; a word whose accents were folded away may be passed
+/// over, never wrongly shown.
+fn window<'t>(terms: &[String], text: &'t str) -> Option<&'t str> {
+    // A little more either side of the first match than an excerpt shows.
+    const BEFORE: usize = 120;
+    const AFTER: usize = 280;
+    if terms.is_empty() {
+        return None;
+    }
+    // ASCII lowercasing keeps byte offsets equal to the text's.
+    let lower = text.to_ascii_lowercase();
+    let at = terms
+        .iter()
+        .filter_map(|term| lower.find(term.as_str()))
+        .min()?;
+    let mut start = floor_boundary(text, at.saturating_sub(BEFORE));
+    // Begin at a word, not in the middle of one: the excerpt may start
+    // where the window does.
+    if start > 0
+        && let Some(space) = text[start..at].find(char::is_whitespace)
+    {
+        start += space + 1;
+    }
+    let end = floor_boundary(text, at + AFTER);
+    Some(&text[start..end])
 }
 
 /// How much of each message, and of all of a case's messages, the stored
@@ -193,23 +251,53 @@ fn floor_boundary(text: &str, at: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::search::{Language, schema};
+
+    fn highlighter(terms: &[&str]) -> Highlighter {
+        let terms: Vec<String> = terms.iter().map(|t| t.to_string()).collect();
+        Highlighter {
+            text: terms.clone(),
+            notes: Vec::new(),
+            subject: terms,
+            analyzer: RefCell::new(schema::Analyzer::new(Language::English).into_inner()),
+        }
+    }
 
     #[test]
     fn the_window_around_a_match_starts_at_a_word() {
-        let highlighter = Highlighter {
-            terms: vec!["refund".into()],
-            text: None,
-            notes: None,
-            subject: None,
-        };
+        let terms = vec!["refund".to_owned()];
         let text = format!("{} and then the refund came", "lorem ipsum ".repeat(30));
-        let window = highlighter.window(&text).unwrap();
+        let window = window(&terms, &text).unwrap();
         assert!(window.contains("refund"));
         assert!(
             window.starts_with("lorem ") || window.starts_with("ipsum "),
             "{window}"
         );
-        assert!(highlighter.window("nothing here").is_none());
+        assert!(super::window(&terms, "nothing here").is_none());
+    }
+
+    #[test]
+    fn excerpts_mark_every_form_of_a_term_and_only_where_it_was_searched() {
+        let highlighter = highlighter(&["refund", "printer"]);
+        let text = format!(
+            "{}Our printers keep jamming. I asked for a Refund twice; refunding takes ages.",
+            "Hello there, a long greeting before the point. ".repeat(4)
+        );
+        let snippet = highlighter.in_text(&text).unwrap();
+        let marked: Vec<&str> = snippet
+            .parts
+            .iter()
+            .filter(|(_, m)| *m)
+            .map(|(t, _)| t.as_str())
+            .collect();
+        assert_eq!(marked, ["printers", "Refund", "refunding"]);
+        let shown: String = snippet.parts.iter().map(|(t, _)| t.as_str()).collect();
+        assert!(shown.chars().count() <= EXCERPT_CHARS, "{shown}");
+        assert!(shown.starts_with(char::is_alphanumeric), "{shown}");
+        // Letters inside another word are no match.
+        assert!(highlighter.in_text("unprinterable misprint").is_none());
+        // No terms for notes: nothing is cut from them.
+        assert!(highlighter.in_note(&text).is_none());
     }
 
     #[test]

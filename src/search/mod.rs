@@ -10,6 +10,7 @@ mod compile;
 mod document;
 mod engine;
 mod facets;
+mod grams;
 mod highlight;
 mod index;
 pub mod indexer;
@@ -26,7 +27,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, EnableScoring, Occur, Query};
-use tantivy::snippet::SnippetGenerator;
 /// The engine under the index, named in benchmark reports.
 pub const ENGINE: &str = "tantivy";
 

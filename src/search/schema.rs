@@ -3,6 +3,8 @@
 //! fields are raw terms; sort and facet fields are fast (columnar).
 
 use tantivy::Index;
+
+use super::grams::{CommonGrams, CommonWords};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
@@ -12,7 +14,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped when the layout changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 pub const TOKENIZER: &str = "docket";
 
@@ -151,7 +153,7 @@ pub fn language(name: &str) -> Option<Language> {
 
 /// The text analyser every text field uses: words, lower case, folded to
 /// ASCII, stemmed.
-fn text_analyzer(language: Language) -> TextAnalyzer {
+pub fn text_analyzer(language: Language) -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
@@ -160,11 +162,30 @@ fn text_analyzer(language: Language) -> TextAnalyzer {
         .build()
 }
 
-/// Registers the text analyser every text field uses.
+/// The common words of `language` as the index holds them.
+pub fn common_words(language: Language) -> CommonWords {
+    let analyzer = Analyzer::new(language);
+    CommonWords::of(language, |word| {
+        let mut terms = Vec::new();
+        analyzer
+            .clone()
+            .terms(word, |term| terms.push(term.to_owned()));
+        terms
+    })
+}
+
+/// Registers what every text field is indexed with: the text analyser,
+/// and the pairs of common words after it (`grams.rs`). Queries analyse
+/// with [`text_analyzer`] alone and form pairs themselves.
 pub fn register_tokenizer(index: &Index, language: Language) {
-    index
-        .tokenizers()
-        .register(TOKENIZER, text_analyzer(language));
+    let indexing = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::new(language))
+        .filter(CommonGrams(common_words(language)))
+        .build();
+    index.tokenizers().register(TOKENIZER, indexing);
 }
 
 /// The index's analyser for other rooms that need the same terms as
@@ -175,6 +196,10 @@ pub struct Analyzer(TextAnalyzer);
 impl Analyzer {
     pub fn new(language: Language) -> Analyzer {
         Analyzer(text_analyzer(language))
+    }
+
+    pub fn into_inner(self) -> TextAnalyzer {
+        self.0
     }
 
     /// Calls `each` with every term of `text`, in order.

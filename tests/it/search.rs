@@ -155,6 +155,47 @@ async fn words_phrases_fields_and_typos_find_the_right_cases() {
 }
 
 #[tokio::test]
+async fn phrases_of_common_words_match_exactly_and_are_shown() {
+    let org = Org::new().await;
+    let a = &org.amy;
+    let broken = a
+        .create_case(org.support, "The scanner is not working at all")
+        .await;
+    let reordered = a
+        .create_case(org.support, "Not working: is the scanner at all on?")
+        .await;
+    let fine = a
+        .create_case(org.support, "It is fine, the scanner works")
+        .await;
+    let admin = &org.admin;
+    // Two common words: one pair term.
+    assert_eq!(find(admin, "\"is not\"").await, vec![broken]);
+    assert_eq!(find(admin, "\"it is\"").await, vec![fine]);
+    // A common word between others: pairs in sequence, order kept.
+    assert_eq!(find(admin, "\"is not working\"").await, vec![broken]);
+    assert_eq!(find(admin, "\"scanner is not\"").await, vec![broken]);
+    assert_eq!(find(admin, "\"the scanner is\"").await, vec![broken]);
+    let mut scanners = find(admin, "\"the scanner\"").await;
+    scanners.sort();
+    assert_eq!(scanners, vec![broken, reordered, fine]);
+    assert_eq!(find(admin, "\"working is not\"").await, Vec::<u64>::new());
+    // Words alone still find every case; a prefix never meets a pair.
+    let mut all = find(admin, "not").await;
+    all.sort();
+    assert_eq!(all, vec![broken, reordered]);
+    let mut prefixed = find(admin, "scann*").await;
+    prefixed.sort();
+    assert_eq!(prefixed, vec![broken, reordered, fine]);
+    // The excerpt marks the phrase's words.
+    let body = search(admin, &q("\"is not working\"")).await;
+    let snippet = body["items"][0]["snippet"].as_str().expect("a snippet");
+    assert!(
+        snippet.contains("<b>is</b> <b>not</b> <b>working</b>"),
+        "{snippet}"
+    );
+}
+
+#[tokio::test]
 async fn results_carry_snippets_totals_and_facets() {
     let org = Org::new().await;
     let [printer, _, _, _] = archive(&org).await;
