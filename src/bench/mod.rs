@@ -80,7 +80,8 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
             out.flush().map_err(|e| e.to_string())?;
         }
         report.add("generate archive", started.elapsed().as_secs_f64(), "s");
-        report.add("archive size", dir_size(&archive) as f64 / 1e6, "MB");
+        let archive_bytes = dir_size(&archive) as f64;
+        report.add("archive size", archive_bytes / 1e6, "MB");
 
         log("importing");
         let store = Store::open(&data).map_err(|e| e.to_string())?;
@@ -102,6 +103,14 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
             "report figures built from the store",
             cases as f64 / started.elapsed().as_secs_f64(),
             "case/s",
+        );
+        let held = store.allocated_bytes().await.map_err(|e| e.to_string())? as f64;
+        report.add("store: pages holding records", held / 1e6, "MB");
+        report.at_most(
+            "store: pages holding records / archive size",
+            held / archive_bytes,
+            "ratio",
+            0.5,
         );
         drop(store);
 

@@ -57,9 +57,10 @@ impl Snippet {
 /// Cuts excerpts of where a query matched out of a case's texts.
 ///
 /// Only words that can stem to a query term are analysed: a stem keeps the
-/// first letters of its word, so a word is stemmed only when it begins as
-/// one of the terms does (or is short, or not plain ASCII). Analysing every
-/// word of every excerpt was most of a page of hits' cost.
+/// first letters of its word and is no longer than it, so a word is stemmed
+/// only when it begins as one of the terms does and is as long (or is not
+/// plain ASCII). Analysing every word of every excerpt was most of a page
+/// of hits' cost.
 pub struct Highlighter {
     /// The query's indexed terms in the description and messages, in
     /// internal notes, and in the subject.
@@ -117,11 +118,14 @@ impl Highlighter {
         let mut analyzer = self.analyzer.borrow_mut();
         let mut found = Vec::new();
         for (start, word) in words(window) {
-            let may_match = word.len() <= PREFIX
-                || !word.is_ascii()
+            // A stem is no longer than its word and keeps its first
+            // letters; folding accents may lengthen a word, so words
+            // beyond ASCII are always analysed.
+            let may_match = !word.is_ascii()
                 || terms.iter().any(|term| {
                     let prefix = &term.as_bytes()[..term.len().min(PREFIX)];
-                    word.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix)
+                    word.len() >= term.len()
+                        && word.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix)
                 });
             if !may_match {
                 continue;

@@ -243,6 +243,17 @@ impl Store {
         self.inner.writer.submit(change).await
     }
 
+    /// Bytes of the database file that hold records. The rest of the file
+    /// is free pages, reused before the file grows (`docket compact` gives
+    /// them back to the disk).
+    pub async fn allocated_bytes(&self) -> StoreResult<u64> {
+        self.write(|txn| {
+            let stats = txn.0.stats()?;
+            Ok::<_, StoreError>(stats.allocated_pages() * stats.page_size() as u64)
+        })
+        .await
+    }
+
     /// Changes whenever a transaction commits; outbox consumers wait on it.
     pub fn commits(&self) -> watch::Receiver<u64> {
         self.inner.commits.clone()
