@@ -116,8 +116,6 @@ pub async fn import(
         }
         return Err(e);
     }
-    // What was imported before the first dictionary, compressed with it.
-    store.compress_stored_events().await?;
     match importer.builder.take() {
         Some(builder) => {
             let seq = store.read()?.outbox_head()?;
@@ -127,10 +125,15 @@ pub async fn import(
                 .map_err(|e| SearchError::Index(e.to_string()))??;
         }
         None => {
-            crate::search::indexer::rebuild_from_store(index, store)
+            crate::search::indexer::rebuild_from_store(index, store.clone())
                 .await
                 .map_err(|e| SearchError::Index(e.to_string()))?;
         }
+    }
+    // What was imported before the first dictionary, compressed with it.
+    // Only space is at stake: the server's worker finishes it otherwise.
+    if let Err(e) = store.compress_stored_events().await {
+        tracing::warn!(error = %e, "imported events stay uncompressed until the server compresses them");
     }
     importer.report.seconds = started.elapsed().as_secs_f64();
     Ok(importer.report)
@@ -283,7 +286,9 @@ impl Importer {
         }
         self.report.cases += batch.len() as u64;
         // A dictionary learned early compresses the rest of the import.
-        self.store.train_event_dictionary_if_due().await?;
+        if let Err(e) = self.store.train_event_dictionary_if_due().await {
+            tracing::warn!(error = %e, "could not train the store's event dictionary");
+        }
         Ok(())
     }
 }

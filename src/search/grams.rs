@@ -137,7 +137,10 @@ impl<T: TokenStream> TokenStream for CommonGramsStream<'_, T> {
         };
         if self.tail.advance() {
             let next = self.tail.token().clone();
-            if self.common.contains(&word.text) || self.common.contains(&next.text) {
+            // Neighbours only: a word the analyser dropped (too long)
+            // leaves a gap no phrase spans.
+            let adjacent = next.position == word.position + 1;
+            if adjacent && (self.common.contains(&word.text) || self.common.contains(&next.text)) {
                 self.pending_pair = Some(Token {
                     offset_from: word.offset_from,
                     offset_to: next.offset_to,
@@ -199,6 +202,20 @@ mod tests {
         let expected: Vec<(String, usize)> =
             expected.iter().map(|(t, p)| (t.to_string(), *p)).collect();
         assert_eq!(tokens, expected);
+    }
+
+    #[test]
+    fn no_pair_spans_a_word_the_analyser_dropped() {
+        let mut analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(tantivy::tokenizer::RemoveLongFilter::limit(10))
+            .filter(CommonGrams(common()))
+            .build();
+        let mut stream = analyzer.token_stream("the abcdefghijklmnop page");
+        let mut texts = Vec::new();
+        while stream.advance() {
+            texts.push(stream.token().text.replace(JOINER, "_"));
+        }
+        assert_eq!(texts, ["the", "page"]);
     }
 
     #[test]

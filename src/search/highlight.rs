@@ -93,15 +93,26 @@ impl Highlighter {
     }
 
     fn cut(&self, terms: &[String], text: &str) -> Option<Snippet> {
-        let window = window(terms, text)?;
-        let matches = self.matches(terms, window);
-        let first = matches.first()?.start;
-        let mut start = floor_boundary(window, first.saturating_sub(CONTEXT_BEFORE));
-        if start > 0
-            && let Some(space) = window[start..first].find(char::is_whitespace)
-        {
-            start += space + 1;
+        if terms.is_empty() {
+            return None;
         }
+        // The letters found first may be inside another word ("is" in
+        // "this"), and a stem's letters may not be in its word at all
+        // ("deliveri"): then the whole source (a few hundred characters)
+        // is read.
+        let (window, matches) = match window(terms, text) {
+            Some(window) => match self.matches(terms, window) {
+                found if found.is_empty() => (text, self.matches(terms, text)),
+                found => (window, found),
+            },
+            None => (text, self.matches(terms, text)),
+        };
+        let first = matches.first()?.start;
+        let start = word_start(
+            window,
+            floor_boundary(window, first.saturating_sub(CONTEXT_BEFORE)),
+            first,
+        );
         let end = floor_boundary(window, start + EXCERPT_CHARS);
         let fragment = &window[start..end];
         let inside: Vec<_> = matches
@@ -169,16 +180,24 @@ fn window<'t>(terms: &[String], text: &'t str) -> Option<&'t str> {
         .iter()
         .filter_map(|term| lower.find(term.as_str()))
         .min()?;
-    let mut start = floor_boundary(text, at.saturating_sub(BEFORE));
     // Begin at a word, not in the middle of one: the excerpt may start
     // where the window does.
-    if start > 0
-        && let Some(space) = text[start..at].find(char::is_whitespace)
-    {
-        start += space + 1;
-    }
+    let start = word_start(text, floor_boundary(text, at.saturating_sub(BEFORE)), at);
     let end = floor_boundary(text, at + AFTER);
     Some(&text[start..end])
+}
+
+/// `from`, or just past the first whitespace between it and `until` when
+/// `from` may be inside a word. Whitespace may be wider than a byte (a
+/// no-break space).
+fn word_start(text: &str, from: usize, until: usize) -> usize {
+    if from == 0 {
+        return 0;
+    }
+    text[from..until]
+        .char_indices()
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(from, |(at, space)| from + at + space.len_utf8())
 }
 
 /// How much of each message, and of all of a case's messages, the stored
@@ -300,6 +319,23 @@ mod tests {
         assert!(shown.starts_with(char::is_alphanumeric), "{shown}");
         // Letters inside another word are no match.
         assert!(highlighter.in_text("unprinterable misprint").is_none());
+        // No-break spaces before the match: the excerpt starts after one.
+        let spaced = format!("{}the refund", "mot\u{a0}".repeat(40));
+        let snippet = highlighter.in_text(&spaced).unwrap();
+        assert!(snippet.parts.contains(&("refund".to_owned(), true)));
+        // Letters found first inside another word, the match far after.
+        let late = format!("This happens often: {} it is", "word ".repeat(200));
+        let snippet = self::highlighter(&["is"]).in_text(&late).unwrap();
+        assert!(
+            snippet.parts.iter().any(|(t, m)| *m && t == "is"),
+            "{snippet:?}"
+        );
+        let stems = self::highlighter(&["deliveri"]);
+        let snippet = stems.in_text("Where is my delivery?").unwrap();
+        assert!(
+            snippet.parts.contains(&("delivery".to_owned(), true)),
+            "{snippet:?}"
+        );
         // No terms for notes: nothing is cut from them.
         assert!(highlighter.in_note(&text).is_none());
     }

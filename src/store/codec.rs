@@ -215,7 +215,7 @@ mod tests {
         damaged.truncate(last);
         assert!(decompress(&damaged, |_| Ok(None)).is_err());
         assert!(decompress(&[COMPRESSED, 0, 1], |_| Ok(None)).is_err());
-        // A dictionary this process never prepared and the store lacks.
+        // A dictionary the store lacks (never prepared through `dictionary`).
         let other: Vec<Vec<u8>> = samples
             .iter()
             .map(|s| s.iter().rev().copied().collect())
@@ -223,7 +223,6 @@ mod tests {
         let trained = train(&other).unwrap();
         let prepared = Dictionary::new(&trained).unwrap();
         let with = compress(event, Some(&prepared));
-        PREPARED.write().unwrap().remove(&prepared.id);
         let err = decompress(&with, |_| Ok(None)).unwrap_err();
         assert!(err.to_string().contains("missing"), "{err}");
     }

@@ -49,10 +49,29 @@ impl Store {
             .await
             .map_err(|e| StoreError::Panicked(e.to_string()))?;
         let Some(bytes) = trained else {
+            // Samples too few or too alike: wait for the store to grow as
+            // much again rather than sample every minute.
+            self.write(move |txn| {
+                txn.open_table(META)?
+                    .insert(KEY_EVENT_DICTIONARY_SAMPLED_AT, events)?;
+                Ok::<_, StoreError>(())
+            })
+            .await?;
             return Ok(false);
         };
         let id = codec::Dictionary::new(&bytes)?.id;
         self.write(move |txn| {
+            // Ids are 31-bit hashes: another dictionary under the same id
+            // must stay, or the values compressed with it could not be read.
+            let taken = txn
+                .open_table(EVENT_DICTIONARIES)?
+                .get(id)?
+                .is_some_and(|stored| stored.value() != bytes.as_slice());
+            if taken {
+                txn.open_table(META)?
+                    .insert(KEY_EVENT_DICTIONARY_SAMPLED_AT, events)?;
+                return Ok(());
+            }
             let first = txn.current_dictionary()?.is_none();
             txn.open_table(EVENT_DICTIONARIES)?
                 .insert(id, bytes.as_slice())?;

@@ -179,7 +179,7 @@ async fn phrases_of_common_words_match_exactly_and_are_shown() {
     scanners.sort();
     assert_eq!(scanners, vec![broken, reordered, fine]);
     assert_eq!(find(admin, "\"working is not\"").await, Vec::<u64>::new());
-    // Words alone still find every case; a prefix never meets a pair.
+    // Words alone and prefixes still find every case beside the pairs.
     let mut all = find(admin, "not").await;
     all.sort();
     assert_eq!(all, vec![broken, reordered]);

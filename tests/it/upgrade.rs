@@ -122,6 +122,45 @@ async fn histories(client: &Client, cases: u64) -> Vec<String> {
     all
 }
 
+/// Every text (bodies, notes) each case's history holds in the store as
+/// the older release wrote it: JSON values read straight from the file.
+fn stored_texts(store: &Path) -> std::collections::BTreeMap<u64, Vec<String>> {
+    use redb::{ReadableDatabase, ReadableTable};
+    let db = redb::Database::open(store).unwrap();
+    let txn = db.begin_read().unwrap();
+    let table = txn
+        .open_table(redb::TableDefinition::<(u64, u64), &[u8]>::new(
+            "activity_v1",
+        ))
+        .unwrap();
+    let mut texts = std::collections::BTreeMap::<u64, Vec<String>>::new();
+    for entry in table.iter().unwrap() {
+        let (key, value) = entry.unwrap();
+        let event: Value = serde_json::from_slice(value.value()).expect("JSON as written");
+        let found = texts.entry(key.value().0).or_default();
+        collect_bodies(&event, found);
+    }
+    texts
+}
+
+/// Every string under a `body` or `text` key, in order.
+fn collect_bodies(value: &Value, into: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                match inner {
+                    Value::String(text) if key == "body" || key == "text" => {
+                        into.push(text.clone())
+                    }
+                    other => collect_bodies(other, into),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| collect_bodies(item, into)),
+        _ => {}
+    }
+}
+
 /// A log line as a reader sees it, without terminal colour codes.
 fn without_colours(log: &str) -> String {
     let mut plain = String::with_capacity(log.len());
@@ -147,8 +186,11 @@ async fn events_an_older_release_stored_as_json_are_compressed_and_read_the_same
     unpack("release-2026-12-07.tar.gz", &data);
     let admin_env = [("DOCKET_ADMIN_PASSWORD", ADMIN_PASSWORD)];
 
-    // Served from the JSON values as they were, then compressed in the
-    // background while the server runs.
+    // What the older release wrote, read before the server starts.
+    let written = stored_texts(&data.join("docket.redb"));
+    assert!(written.values().map(Vec::len).sum::<usize>() > 300);
+
+    // Served and compressed in the background while the server runs.
     let log = dir.path().join("server.log");
     let mut server = Server::start_logged_to(&data, &admin_env, &log);
     let admin = Client::login(&server, "admin", ADMIN_PASSWORD).await;
@@ -166,6 +208,13 @@ async fn events_an_older_release_stored_as_json_are_compressed_and_read_the_same
     }
     assert!(compressed, "the server did not compress the stored events");
     assert_eq!(histories(&admin, 150).await, served);
+    // Every text written as JSON is served from the compressed values.
+    for (number, texts) in &written {
+        let history: Value = serde_json::from_str(&served[*number as usize - 1]).unwrap();
+        let mut shown = Vec::new();
+        collect_bodies(&history, &mut shown);
+        assert_eq!(&shown, texts, "case {number}");
+    }
 
     // New events are written compressed beside the old ones.
     let number = admin.create_case(1, "After the compression").await;
