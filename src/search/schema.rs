@@ -10,7 +10,7 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    TextAnalyzer,
+    TextAnalyzer, TextAnalyzerBuilder, Tokenizer,
 };
 
 /// Bumped when the layout changes: an index of another version is rebuilt.
@@ -154,12 +154,16 @@ pub fn language(name: &str) -> Option<Language> {
 /// The text analyser every text field uses: words, lower case, folded to
 /// ASCII, stemmed.
 pub fn text_analyzer(language: Language) -> TextAnalyzer {
+    words(language).build()
+}
+
+/// The chain of [`text_analyzer`], for the index to add pairs to.
+fn words(language: Language) -> TextAnalyzerBuilder<impl Tokenizer> {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
         .filter(Stemmer::new(language))
-        .build()
 }
 
 /// The common words of `language` as the index holds them.
@@ -178,11 +182,7 @@ pub fn common_words(language: Language) -> CommonWords {
 /// and the pairs of common words after it (`grams.rs`). Queries analyse
 /// with [`text_analyzer`] alone and form pairs themselves.
 pub fn register_tokenizer(index: &Index, language: Language) {
-    let indexing = TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(language))
+    let indexing = words(language)
         .filter(CommonGrams(common_words(language)))
         .build();
     index.tokenizers().register(TOKENIZER, indexing);

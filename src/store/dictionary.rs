@@ -51,12 +51,7 @@ impl Store {
         let Some(bytes) = trained else {
             // Samples too few or too alike: wait for the store to grow as
             // much again rather than sample every minute.
-            self.write(move |txn| {
-                txn.open_table(META)?
-                    .insert(KEY_EVENT_DICTIONARY_SAMPLED_AT, events)?;
-                Ok::<_, StoreError>(())
-            })
-            .await?;
+            self.write(move |txn| note_sampled(txn, events)).await?;
             return Ok(false);
         };
         let id = codec::Dictionary::new(&bytes)?.id;
@@ -68,9 +63,7 @@ impl Store {
                 .get(id)?
                 .is_some_and(|stored| stored.value() != bytes.as_slice());
             if taken {
-                txn.open_table(META)?
-                    .insert(KEY_EVENT_DICTIONARY_SAMPLED_AT, events)?;
-                return Ok(());
+                return note_sampled(txn, events);
             }
             let first = txn.current_dictionary()?.is_none();
             txn.open_table(EVENT_DICTIONARIES)?
@@ -192,6 +185,14 @@ impl Store {
             }
         }
     }
+}
+
+/// Records a training that stored no dictionary, so the next waits for
+/// the store to grow as much again.
+fn note_sampled(txn: &super::WriteTxn, events: u64) -> StoreResult<()> {
+    txn.open_table(META)?
+        .insert(KEY_EVENT_DICTIONARY_SAMPLED_AT, events)?;
+    Ok(())
 }
 
 /// Cases looked at per compression step: a transaction of a few tens of
