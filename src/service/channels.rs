@@ -291,10 +291,11 @@ impl Service {
 
     /// The channels the actor belongs to (all of them for admins).
     pub(super) fn visible_channels(&self, actor: &User) -> ServiceResult<Vec<Channel>> {
-        let channels = self.store.read()?.channels()?;
+        let channels = self.store.read()?.shared_channels()?;
         Ok(channels
-            .into_iter()
+            .iter()
             .filter(|c| access::can_see_channel(actor, c))
+            .cloned()
             .collect())
     }
 

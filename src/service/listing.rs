@@ -295,6 +295,9 @@ impl Service {
         Ok(limit)
     }
 
+    /// The filters a query asks for, as the index applies them. `channels`
+    /// are those whose reply windows the time-sensitive filter reads (all
+    /// of them may be given: the scope narrows to the user's own).
     fn filters_for(
         &self,
         actor: &User,
@@ -437,7 +440,8 @@ impl Service {
     ) -> ServiceResult<CasePage> {
         let head = self.store.read()?.outbox_head()?;
         index.wait_for(head, FRESHNESS_WAIT).await;
-        let filters = self.filters_for(actor, query, &self.visible_channels(actor)?)?;
+        let channels = self.store.read()?.shared_channels()?;
+        let filters = self.filters_for(actor, query, &channels)?;
         let store = self.store.clone();
         let actor = actor.clone();
         let cursor = query.cursor.clone();
@@ -446,7 +450,7 @@ impl Service {
         let page = tokio::task::spawn_blocking(move || -> ServiceResult<CasePage> {
             let engine = index.engine().ok_or(search::SearchError::NotReady)?;
             let txn = store.read()?;
-            let channels = txn.channels()?;
+            let channels = txn.shared_channels()?;
             // `channel:` names only channels the user may see.
             let by_name: HashMap<String, u64> = channels
                 .iter()

@@ -138,7 +138,10 @@ pub struct WriteTxn(redb::WriteTransaction);
 
 /// A consistent snapshot for reading, through the `Reads` and `MailReads`
 /// methods.
-pub struct ReadTxn(redb::ReadTransaction);
+pub struct ReadTxn {
+    txn: redb::ReadTransaction,
+    channels: Arc<records::ChannelCache>,
+}
 
 impl WriteTxn {
     fn open_table<'txn, K: Key + 'static, V: Value + 'static>(
@@ -147,6 +150,11 @@ impl WriteTxn {
     ) -> Result<Table<'txn, K, V>, TableError> {
         self.0.open_table(definition)
     }
+
+    /// A change reads the channels it may itself have changed: never cached.
+    fn channel_cache(&self) -> Option<&records::ChannelCache> {
+        None
+    }
 }
 
 impl ReadTxn {
@@ -154,7 +162,11 @@ impl ReadTxn {
         &self,
         definition: TableDefinition<K, V>,
     ) -> Result<ReadOnlyTable<K, V>, TableError> {
-        self.0.open_table(definition)
+        self.txn.open_table(definition)
+    }
+
+    fn channel_cache(&self) -> Option<&records::ChannelCache> {
+        Some(&self.channels)
     }
 }
 
@@ -168,6 +180,8 @@ struct Inner {
     db: Arc<writer::SharedDb>,
     writer: writer::WriterHandle,
     commits: watch::Receiver<u64>,
+    /// The channels as last decoded (see `ReadTxn::shared_channels`).
+    channels: Arc<records::ChannelCache>,
     // Held for the life of the store: the OS releases the lock if we die.
     _lock: File,
 }
@@ -203,6 +217,7 @@ impl Store {
                 db,
                 writer,
                 commits,
+                channels: Arc::default(),
                 _lock: lock,
             }),
         })
@@ -210,9 +225,10 @@ impl Store {
 
     /// A consistent snapshot for reading. Never hold one across an `.await`.
     pub fn read(&self) -> StoreResult<ReadTxn> {
-        Ok(ReadTxn(redb::ReadableDatabase::begin_read(
-            &*self.inner.db.get()?,
-        )?))
+        Ok(ReadTxn {
+            txn: redb::ReadableDatabase::begin_read(&*self.inner.db.get()?)?,
+            channels: self.inner.channels.clone(),
+        })
     }
 
     /// Whether the store takes writes now: `Err` says why not (a disk
@@ -445,5 +461,52 @@ mod tests {
         let _first = Store::open(dir.path()).unwrap();
         let err = Store::open(dir.path()).err().expect("second open fails");
         assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+    }
+
+    fn channel_named(id: u64, name: &str) -> crate::domain::channel::Channel {
+        serde_json::from_value(serde_json::json!({
+            "id": id,
+            "name": name,
+            "email_address": null,
+            "settings": serde_json::to_value(crate::domain::channel::ChannelSettings::default()).unwrap(),
+            "members": {"amy": "agent"},
+            "created_at": Utc::now(),
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn shared_channels_are_decoded_again_only_when_one_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for (id, name) in [(1, "Support"), (2, "Sales")] {
+            store
+                .write(move |txn| txn.put_channel(&channel_named(id, name)))
+                .await
+                .unwrap();
+        }
+        let first = store.read().unwrap().shared_channels().unwrap();
+        let names: Vec<&str> = first.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["Support", "Sales"]);
+        let again = store.read().unwrap().shared_channels().unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "unchanged bytes are not decoded again"
+        );
+
+        // A snapshot taken before a change keeps reading its own channels.
+        let before = store.read().unwrap();
+        store
+            .write(|txn| txn.put_channel(&channel_named(2, "Billing")))
+            .await
+            .unwrap();
+        let after = store.read().unwrap().shared_channels().unwrap();
+        assert_eq!(after[1].name, "Billing");
+        assert_eq!(before.shared_channels().unwrap()[1].name, "Sales");
+        assert_eq!(
+            store.read().unwrap().shared_channels().unwrap()[1].name,
+            "Billing"
+        );
+        assert_eq!(store.read().unwrap().channels().unwrap()[1].name, "Billing");
     }
 }

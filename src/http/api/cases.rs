@@ -6,10 +6,11 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::filters::CaseFilters;
 use super::json_body::{JsonBody, MaybeJsonBody};
+use super::json_reply::JsonReply;
 use super::types::{
     ActivityView, CaseView, CustomerWire, DeviceWire, DirectionWire, PriorityWire, SourceWire,
     StatusWire, tri_state,
@@ -148,9 +149,10 @@ struct MessageBody {
 }
 
 /// A case in a list, with where a search matched it.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 struct ListedCaseView {
     #[oai(flatten)]
+    #[serde(flatten)]
     case: CaseView,
     /// Where the words matched: HTML-escaped text with each match in
     /// `<b>...</b>`. Present for searches with `q`.
@@ -159,7 +161,7 @@ struct ListedCaseView {
 }
 
 /// Matching cases per value, for the inbox sidebar.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 struct FacetsView {
     status: BTreeMap<String, u64>,
     /// Keyed by channel id.
@@ -168,7 +170,7 @@ struct FacetsView {
     assignee: BTreeMap<String, u64>,
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 struct CaseList {
     items: Vec<ListedCaseView>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -321,7 +323,7 @@ impl CasesApi {
         /// Count matches per status, channel, category and assignee
         /// (default true).
         facets: Query<Option<bool>>,
-    ) -> Result<Json<CaseList>, ApiError> {
+    ) -> Result<JsonReply<CaseList>, ApiError> {
         let filters = CaseFilters {
             q: q.0,
             view: view.0,
@@ -353,7 +355,7 @@ impl CasesApi {
             ..filters.into_query()?
         };
         let page = state(req).service.list_cases(&auth.0, &query).await?;
-        Ok(Json(CaseList {
+        Ok(JsonReply(CaseList {
             items: page
                 .items
                 .into_iter()
@@ -660,5 +662,152 @@ impl CasesApi {
             .add_message(&auth.0, number.0, message)
             .await?;
         Ok(EventCreated::Created(Json(event.into())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::types::ToJSON;
+
+    use super::*;
+    use crate::http::api::types::{
+        AiVerdictWire, CustomerWire, DeviceWire, PriorityWire, RatingView, SourceWire, StatusWire,
+    };
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .expect("a time")
+            .with_timezone(&Utc)
+    }
+
+    fn bare_case() -> CaseView {
+        CaseView {
+            number: 7,
+            channel: 2,
+            subject: "Printer \"jam\" — 3rd floor".into(),
+            description: String::new(),
+            status: StatusWire::WaitingForCustomer,
+            archived: false,
+            priority: PriorityWire::Normal,
+            deadline: None,
+            category: None,
+            case_type: None,
+            important: false,
+            source: SourceWire::Email,
+            assignee: None,
+            customer: None,
+            device: None,
+            thread: None,
+            created_at: at("2026-01-02T03:04:05Z"),
+            created_by: "system".into(),
+            updated_at: at("2026-01-02T03:04:05.123456789Z"),
+            updated_by: "system".into(),
+            assigned_at: None,
+            assigned_by: None,
+            closed_at: None,
+            closed_by: None,
+            auto_resolved: false,
+            estimate_minutes: None,
+            category_by: None,
+            ai: None,
+            held_by_ai: false,
+            ratings: Vec::new(),
+            profile: BTreeMap::new(),
+        }
+    }
+
+    fn full_case() -> CaseView {
+        CaseView {
+            description: "Line one\nline \u{2028}two <b>".into(),
+            deadline: Some(at("2026-03-01T00:00:00.5Z")),
+            category: Some("Hardware".into()),
+            case_type: Some("incident".into()),
+            important: true,
+            assignee: Some("ana".into()),
+            customer: Some(CustomerWire {
+                name: Some("Jane Roe".into()),
+                email: Some("jane@example.com".into()),
+                phone: None,
+                handles: BTreeMap::from([("instagram".into(), "@jane".into())]),
+            }),
+            device: Some(DeviceWire {
+                identifier: Some("SN-1".into()),
+                model: None,
+            }),
+            thread: Some("<a@b>".into()),
+            assigned_at: Some(at("2026-01-03T00:00:00Z")),
+            assigned_by: Some("lead".into()),
+            closed_at: Some(at("2026-01-04T00:00:00Z")),
+            closed_by: Some("ana".into()),
+            auto_resolved: true,
+            estimate_minutes: Some(90),
+            category_by: Some("ai".into()),
+            ai: Some(AiVerdictWire {
+                category: Some("Hardware".into()),
+                confidence: Some(0.9),
+                spam: Some(f32::NAN),
+                priority: Some("high".into()),
+                applied: None,
+                suggestion: Some("Hardware".into()),
+            }),
+            held_by_ai: true,
+            ratings: vec![RatingView {
+                resolution: 12,
+                rating: "good".into(),
+                comment: Some("thanks".into()),
+                at: at("2026-01-05T06:07:08Z"),
+            }],
+            profile: BTreeMap::from([
+                ("serial".into(), serde_json::json!("X-1")),
+                (
+                    "units".into(),
+                    serde_json::json!([1, 2.5, null, {"a": true}]),
+                ),
+            ]),
+            ..bare_case()
+        }
+    }
+
+    /// The list is written by serde, not by poem-openapi's `Json`; both
+    /// must send the same bytes, the ones the OpenAPI document describes.
+    #[test]
+    fn a_list_is_sent_as_json_would_send_it() {
+        let list = CaseList {
+            items: vec![
+                ListedCaseView {
+                    case: full_case(),
+                    snippet: Some("a <b>jam</b>".into()),
+                },
+                ListedCaseView {
+                    case: bare_case(),
+                    snippet: None,
+                },
+            ],
+            next_cursor: Some("r:1.5:7".into()),
+            total: Some(10_000),
+            total_capped: true,
+            facets: Some(FacetsView {
+                status: BTreeMap::from([("open".into(), 3)]),
+                channel: BTreeMap::from([("2".into(), 3)]),
+                category: BTreeMap::new(),
+                assignee: BTreeMap::from([("ana".into(), 1)]),
+            }),
+        };
+        let by_poem = serde_json::to_string(&list.to_json().expect("a value")).expect("json");
+        let by_serde = serde_json::to_string(&list).expect("json");
+        assert_eq!(by_serde, by_poem);
+        assert!(by_serde.contains("\"confidence\":0.8999999761581421"));
+        assert!(!by_serde.contains("\"spam\""));
+        assert!(by_serde.contains("\"created_at\":\"2026-01-02T03:04:05+00:00\""));
+
+        let empty = CaseList {
+            items: Vec::new(),
+            next_cursor: None,
+            total: None,
+            total_capped: false,
+            facets: None,
+        };
+        let by_poem = serde_json::to_string(&empty.to_json().expect("a value")).expect("json");
+        assert_eq!(serde_json::to_string(&empty).expect("json"), by_poem);
     }
 }

@@ -14,6 +14,7 @@ mod export;
 pub mod files;
 mod filters;
 mod json_body;
+mod json_reply;
 mod mail;
 mod previews;
 pub(crate) mod reports;

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{Enum, Object};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+use super::json_reply::wire;
 
 use crate::domain::activity::{ActivityEvent, Direction};
 use crate::domain::case::{self, Case};
@@ -18,7 +20,7 @@ use crate::service::ShownChannel;
 macro_rules! mirror_enum {
     ($(#[$meta:meta])* $api:ident <=> $domain:path { $($variant:ident),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Deserialize, serde::Serialize)]
         #[oai(rename_all = "snake_case")]
         #[serde(rename_all = "snake_case")]
         pub enum $api { $($variant),+ }
@@ -67,7 +69,7 @@ mirror_enum!(
 );
 
 /// The end user who initiated contact.
-#[derive(Debug, Clone, Object, Deserialize)]
+#[derive(Debug, Clone, Object, Deserialize, Serialize)]
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerWire {
@@ -106,7 +108,7 @@ impl From<case::Customer> for CustomerWire {
 }
 
 /// The hardware device related to the issue.
-#[derive(Debug, Clone, Object, Deserialize)]
+#[derive(Debug, Clone, Object, Deserialize, Serialize)]
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceWire {
@@ -135,16 +137,24 @@ impl From<case::Device> for DeviceWire {
 }
 
 /// What the AI agent said about a case when it arrived.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct AiVerdictWire {
     /// The category it thinks most likely.
     #[oai(nullable)]
     pub category: Option<String>,
     /// How sure it is of that category (0–1).
     #[oai(nullable)]
+    #[serde(
+        serialize_with = "wire::optional_fraction",
+        skip_serializing_if = "wire::not_a_number"
+    )]
     pub confidence: Option<f32>,
     /// The probability that the case is spam (0–1).
     #[oai(nullable)]
+    #[serde(
+        serialize_with = "wire::optional_fraction",
+        skip_serializing_if = "wire::not_a_number"
+    )]
     pub spam: Option<f32>,
     /// The priority it suggests; never applied on its own.
     #[oai(nullable)]
@@ -172,7 +182,7 @@ impl AiVerdictWire {
 }
 
 /// A case.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct CaseView {
     /// The case's unique, never reused number; its id everywhere.
     pub number: u64,
@@ -184,10 +194,12 @@ pub struct CaseView {
     pub archived: bool,
     pub priority: PriorityWire,
     #[oai(nullable)]
+    #[serde(serialize_with = "wire::optional_time")]
     pub deadline: Option<DateTime<Utc>>,
     #[oai(nullable)]
     pub category: Option<String>,
     #[oai(rename = "type")]
+    #[serde(rename = "type")]
     #[oai(nullable)]
     pub case_type: Option<String>,
     pub important: bool,
@@ -201,15 +213,19 @@ pub struct CaseView {
     /// External conversation reference.
     #[oai(nullable)]
     pub thread: Option<String>,
+    #[serde(serialize_with = "wire::time")]
     pub created_at: DateTime<Utc>,
     pub created_by: String,
+    #[serde(serialize_with = "wire::time")]
     pub updated_at: DateTime<Utc>,
     pub updated_by: String,
     #[oai(nullable)]
+    #[serde(serialize_with = "wire::optional_time")]
     pub assigned_at: Option<DateTime<Utc>>,
     #[oai(nullable)]
     pub assigned_by: Option<String>,
     #[oai(nullable)]
+    #[serde(serialize_with = "wire::optional_time")]
     pub closed_at: Option<DateTime<Utc>>,
     #[oai(nullable)]
     pub closed_by: Option<String>,
@@ -237,7 +253,7 @@ pub struct CaseView {
 }
 
 /// A customer's rating of one resolution.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct RatingView {
     /// The sequence of the `closed` event of the resolution rated.
     pub resolution: u64,
@@ -245,6 +261,7 @@ pub struct RatingView {
     pub rating: String,
     #[oai(nullable)]
     pub comment: Option<String>,
+    #[serde(serialize_with = "wire::time")]
     pub at: DateTime<Utc>,
 }
 
