@@ -14,6 +14,12 @@ pub(super) fn count_up_to(
     query: &dyn Query,
     limit: usize,
 ) -> tantivy::Result<(usize, bool)> {
+    if let Some(narrowed) = query.downcast_ref::<narrow::Narrowed>() {
+        return Ok(match narrow::count_up_to(searcher, narrowed, limit)? {
+            Some(count) => (count, false),
+            None => (limit, true),
+        });
+    }
     let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
     let mut count = 0;
     for reader in searcher.segment_readers() {

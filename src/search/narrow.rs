@@ -210,6 +210,55 @@ impl Narrowed {
     }
 }
 
+/// Counts the live documents a narrowed query matches, segment by segment,
+/// stopping once more than `limit` are found (then `None`). The words'
+/// matches are read in blocks (a union of a word's fields fills a block
+/// from its own bitsets) and checked against the filter's set, rather than
+/// stepped through one by one behind the narrowing scorer: counting was
+/// the largest part of a search.
+pub(super) fn count_up_to(
+    searcher: &tantivy::Searcher,
+    narrowed: &Narrowed,
+    limit: usize,
+) -> tantivy::Result<Option<usize>> {
+    let weight = narrowed.narrowed_weight(EnableScoring::disabled_from_searcher(searcher))?;
+    let mut count = 0;
+    for reader in searcher.segment_readers() {
+        let bits = weight.bits(reader)?;
+        let alive = reader.alive_bitset();
+        let Some(words) = &weight.words else {
+            count += match alive {
+                None => bits.len() as usize,
+                Some(alive) => {
+                    let mut live = (*bits).clone();
+                    live.retain(|doc| alive.is_alive(doc));
+                    live.len() as usize
+                }
+            };
+            if count > limit {
+                return Ok(None);
+            }
+            continue;
+        };
+        let mut scorer = words.scorer(reader, 1.0)?;
+        let mut block = [0; tantivy::COLLECT_BLOCK_BUFFER_LEN];
+        loop {
+            let filled = scorer.fill_buffer(&mut block);
+            count += block[..filled]
+                .iter()
+                .filter(|doc| bits.contains(**doc) && alive.is_none_or(|a| a.is_alive(**doc)))
+                .count();
+            if count > limit {
+                return Ok(None);
+            }
+            if filled < block.len() {
+                break;
+            }
+        }
+    }
+    Ok(Some(count))
+}
+
 /// The live documents `query` matches in each segment, as sets: from the
 /// cached filter sets when the query is narrowed, else by walking it.
 pub(super) fn matches_by_segment(
