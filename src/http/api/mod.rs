@@ -63,6 +63,11 @@ pub struct TokenAuth(User);
 /// its own error (503 while it is reopened), so a client never drops a good
 /// token for a moment of disk trouble.
 async fn user_for_token(req: &Request, bearer: Bearer) -> poem::Result<User> {
+    if let Some(checked) = req.extensions().get::<TokenChecked>()
+        && checked.token == bearer.token
+    {
+        return Ok(checked.user.clone());
+    }
     let Some(state) = req.data::<Arc<AppState>>() else {
         return Err(poem_openapi::error::AuthorizationError.into());
     };
@@ -71,6 +76,14 @@ async fn user_for_token(req: &Request, bearer: Bearer) -> poem::Result<User> {
         Ok(None) => Err(poem_openapi::error::AuthorizationError.into()),
         Err(e) => Err(crate::http::error::ApiError::from(e).into()),
     }
+}
+
+/// The user a request's bearer token belonged to when `SecondFactorGate`
+/// checked it, a moment before the handler's own check.
+#[derive(Clone)]
+struct TokenChecked {
+    token: String,
+    user: User,
 }
 
 /// Every API of the server; each is a unit struct, so the default is the set.
@@ -153,17 +166,25 @@ pub struct SecondFactorGateEndpoint<E> {
 impl<E: poem::Endpoint> poem::Endpoint for SecondFactorGateEndpoint<E> {
     type Output = poem::Response;
 
-    async fn call(&self, req: Request) -> poem::Result<Self::Output> {
+    async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
         if !open_while_enrolling(req.uri().path())
             && let (Some(token), Some(state)) = (bearer_token(&req), req.data::<Arc<AppState>>())
             && let Ok(Some(user)) = state.service.authenticate_api_token(token)
-            && state.service.must_enrol(&user).unwrap_or(false)
         {
-            let refused = crate::http::error::ApiError::new(
-                poem::http::StatusCode::FORBIDDEN,
-                "this organisation requires two-factor sign-in: set it up on your account page (or with POST /api/v1/me/second-factor) first",
-            );
-            return Ok(poem::IntoResponse::into_response(refused));
+            if state.service.must_enrol(&user).unwrap_or(false) {
+                let refused = crate::http::error::ApiError::new(
+                    poem::http::StatusCode::FORBIDDEN,
+                    "this organisation requires two-factor sign-in: set it up on your account page (or with POST /api/v1/me/second-factor) first",
+                );
+                return Ok(poem::IntoResponse::into_response(refused));
+            }
+            // The token checker takes the user from here rather than reading
+            // the store a second time for the same token.
+            let checked = TokenChecked {
+                token: token.to_owned(),
+                user,
+            };
+            req.extensions_mut().insert(checked);
         }
         Ok(poem::IntoResponse::into_response(
             self.inner.call(req).await?,
