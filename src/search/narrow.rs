@@ -227,14 +227,18 @@ pub(super) fn count_up_to(
         let bits = weight.bits(reader)?;
         let alive = reader.alive_bitset();
         let Some(words) = &weight.words else {
-            count += match alive {
-                None => bits.len() as usize,
+            match alive {
+                None => count += bits.len() as usize,
+                // Deletions are checked document by document, so stop at
+                // the limit rather than walk a set of half the archive.
                 Some(alive) => {
-                    let mut live = (*bits).clone();
-                    live.retain(|doc| alive.is_alive(doc));
-                    live.len() as usize
+                    let mut doc = bits.next_from(0);
+                    while doc != TERMINATED && count <= limit {
+                        count += usize::from(alive.is_alive(doc));
+                        doc = bits.next_from(doc + 1);
+                    }
                 }
-            };
+            }
             if count > limit {
                 return Ok(None);
             }
