@@ -438,9 +438,11 @@ impl Service {
         sort: Sort,
         limit: usize,
     ) -> ServiceResult<CasePage> {
-        let head = self.store.read()?.outbox_head()?;
+        let (head, channels) = {
+            let txn = self.store.read()?;
+            (txn.outbox_head()?, txn.shared_channels()?)
+        };
         index.wait_for(head, FRESHNESS_WAIT).await;
-        let channels = self.store.read()?.shared_channels()?;
         let filters = self.filters_for(actor, query, &channels)?;
         let store = self.store.clone();
         let actor = actor.clone();

@@ -180,7 +180,7 @@ struct Inner {
     db: Arc<writer::SharedDb>,
     writer: writer::WriterHandle,
     commits: watch::Receiver<u64>,
-    /// The channels as last decoded (see `ReadTxn::shared_channels`).
+    /// The channels as last decoded (see `Reads::shared_channels`).
     channels: Arc<records::ChannelCache>,
     // Held for the life of the store: the OS releases the lock if we die.
     _lock: File,
