@@ -102,6 +102,7 @@ impl Sort {
     }
 }
 
+#[derive(Clone)]
 pub struct SearchRequest<'a> {
     pub query: Option<&'a ParsedQuery>,
     pub scope: Scope,

@@ -4,7 +4,7 @@
 use futures_util::StreamExt;
 
 use super::cases::{CaseChange, case_not_found, save, workable_case};
-use super::listing::CaseQuery;
+use super::listing::{CaseQuery, channels_by_id, listed_case};
 use super::{Service, ServiceError, ServiceResult, now};
 use crate::domain::access;
 use crate::domain::activity::EventKind;
@@ -94,30 +94,31 @@ impl Service {
         Ok(outcome)
     }
 
-    /// Every case a query lists for the actor, page by page.
+    /// Every case a query lists for the actor, in its order.
     async fn numbers_matching(
         &self,
         actor: &User,
-        mut query: CaseQuery,
+        query: CaseQuery,
     ) -> ServiceResult<Vec<CaseNumber>> {
-        query.limit = Some(self.config.limits.max_page_size);
-        query.facets = false;
-        query.cursor = None;
-        let mut numbers = Vec::new();
-        loop {
-            let page = self.list_cases(actor, &query).await?;
-            numbers.extend(page.items.iter().map(|i| i.case.number));
-            if numbers.len() > BULK_MAX {
-                return Err(ServiceError::invalid(
-                    "query",
-                    format!("matches more than {BULK_MAX} cases; narrow it down"),
-                ));
-            }
-            match page.next_cursor {
-                Some(cursor) => query.cursor = Some(cursor),
-                None => return Ok(numbers),
+        let found = self.listed_numbers(actor, &query, BULK_MAX + 1).await?;
+        if found.len() > BULK_MAX {
+            return Err(ServiceError::invalid(
+                "query",
+                format!("matches more than {BULK_MAX} cases; narrow it down"),
+            ));
+        }
+        let txn = self.store.read()?;
+        let channels = txn.shared_channels()?;
+        let channel_of = channels_by_id(&channels);
+        let mut numbers = Vec::with_capacity(found.len());
+        for number in found {
+            if let Some(case) = txn.case(number)?
+                && listed_case(actor, &channel_of, case).is_some()
+            {
+                numbers.push(number);
             }
         }
+        Ok(numbers)
     }
 
     async fn apply_one(

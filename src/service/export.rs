@@ -1,8 +1,6 @@
 //! Exporting a case list to a spreadsheet.
 
-use std::collections::HashMap;
-
-use super::listing::CaseQuery;
+use super::listing::{CaseQuery, channels_by_id, listed_case};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::activity::EventKind;
 use crate::domain::user::User;
@@ -11,6 +9,9 @@ use crate::store::Reads;
 
 /// The most cases one export holds.
 pub const EXPORT_MAX: usize = 1_000_000;
+
+/// Cases read from one store snapshot while exporting.
+const EXPORT_CHUNK: usize = 500;
 
 impl Service {
     /// Writes every case `query` lists for the actor, in its order, to a
@@ -42,7 +43,7 @@ impl Service {
         &self,
         runtime: &tokio::runtime::Handle,
         actor: &User,
-        mut query: CaseQuery,
+        query: CaseQuery,
         columns: Vec<Column>,
         with_messages: bool,
         max_rows: usize,
@@ -52,24 +53,23 @@ impl Service {
         let path = scratch.join(format!("export-{}.xlsx", super::random_password()));
         let mut export =
             XlsxExport::new(columns, with_messages, &scratch).map_err(export_failed)?;
-        let names: HashMap<u64, String> = self
-            .visible_channels(actor)?
-            .into_iter()
-            .map(|c| (c.id, c.name))
-            .collect();
-        query.limit = Some(self.config.limits.max_page_size);
-        query.facets = false;
-        query.cursor = None;
-        loop {
-            let page = runtime.block_on(self.list_cases(actor, &query))?;
+        let numbers = runtime.block_on(self.listed_numbers(actor, &query, max_rows))?;
+        // A snapshot per chunk: a long export does not hold one read
+        // transaction (and the pages it pins) for its whole run.
+        for chunk in numbers.chunks(EXPORT_CHUNK) {
             let txn = self.store.read()?;
-            for item in page.items {
-                if export.rows() as usize >= max_rows {
-                    break;
-                }
+            let channels = txn.shared_channels()?;
+            let channel_of = channels_by_id(&channels);
+            for number in chunk {
+                let Some(case) = txn.case(*number)? else {
+                    continue;
+                };
+                let Some(case) = listed_case(actor, &channel_of, case) else {
+                    continue;
+                };
                 let messages = if with_messages {
                     let mut texts = Vec::new();
-                    txn.visit_activity(item.case.number, &mut |event| {
+                    txn.visit_activity(case.number, &mut |event| {
                         if let EventKind::Message { body, .. } = event.kind {
                             texts.push(body);
                         }
@@ -79,20 +79,17 @@ impl Service {
                 } else {
                     None
                 };
+                let channel = channel_of
+                    .get(&case.channel)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default();
                 export
                     .add(&ExportRow {
-                        channel: names.get(&item.case.channel).cloned().unwrap_or_default(),
-                        case: item.case,
+                        channel,
+                        case,
                         messages,
                     })
                     .map_err(export_failed)?;
-            }
-            if export.rows() as usize >= max_rows {
-                break;
-            }
-            match page.next_cursor {
-                Some(cursor) => query.cursor = Some(cursor),
-                None => break,
             }
         }
         export.save(&path).map_err(export_failed)?;

@@ -3,7 +3,7 @@
 //! the store. While the index is first being built, plain lists are answered by
 //! scanning the store.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use chrono::Duration as Span;
 use super::{Service, ServiceError, ServiceResult, now};
 use crate::domain::Timestamp;
 use crate::domain::access;
-use crate::domain::case::{Case, Priority, Status};
+use crate::domain::case::{Case, CaseNumber, Priority, Status};
 use crate::domain::channel::{Channel, ChannelId};
 use crate::domain::user::{Role, User};
 use crate::search::{self, Facets, Filters, Scope, SearchIndex, SearchRequest, Sort, SortKey};
@@ -282,6 +282,100 @@ fn scope_for(actor: &User, channels: &[Channel], view: View) -> Scope {
     }
 }
 
+/// The query's words, parsed, and the order it asks for: relevance
+/// (always best first) when it has words and names none, else the most
+/// recently updated first.
+fn words_and_sort(query: &CaseQuery) -> ServiceResult<(search::ParsedQuery, Sort)> {
+    let parsed = match query.q.as_deref() {
+        Some(q) => search::syntax::parse(q).map_err(search::SearchError::from)?,
+        None => search::ParsedQuery::default(),
+    };
+    let sort = match query.sort.as_deref() {
+        Some(text) => Sort::parse(text).ok_or_else(|| {
+            ServiceError::invalid(
+                "sort",
+                format!("'{text}' is not a sort; use relevance, updated, created, priority, deadline or number, with '-' for descending"),
+            )
+        })?,
+        None if !parsed.is_empty() => Sort { key: SortKey::Relevance, descending: true },
+        None => Sort { key: SortKey::Updated, descending: true },
+    };
+    let sort = if sort.key == SortKey::Relevance {
+        Sort {
+            descending: true,
+            ..sort
+        }
+    } else {
+        sort
+    };
+    Ok((parsed, sort))
+}
+
+/// What a list asks the index for, before the actor's scope is added.
+struct Asked<'a> {
+    parsed: &'a search::ParsedQuery,
+    filters: Filters,
+    sort: Sort,
+    limit: usize,
+    cursor: Option<&'a str>,
+    facets: bool,
+    view: View,
+}
+
+/// Runs `run` with the index request for `asked` as the actor makes it:
+/// narrowed to what they may see, with `channel:` naming only channels
+/// they may see.
+fn with_request<T>(
+    actor: &User,
+    channels: &[Channel],
+    asked: Asked<'_>,
+    run: impl FnOnce(&SearchRequest) -> T,
+) -> T {
+    let by_name: HashMap<String, u64> = channels
+        .iter()
+        .filter(|c| access::can_see_channel(actor, c))
+        .map(|c| (c.name.to_lowercase(), c.id))
+        .collect();
+    let lookup = |name: &str| {
+        by_name.get(&name.to_lowercase()).copied().or_else(|| {
+            name.parse::<u64>()
+                .ok()
+                .filter(|id| by_name.values().any(|v| v == id))
+        })
+    };
+    let request = SearchRequest {
+        query: Some(asked.parsed),
+        scope: scope_for(actor, channels, asked.view),
+        filters: asked.filters,
+        sort: asked.sort,
+        limit: asked.limit,
+        cursor: asked.cursor,
+        facets: asked.facets,
+        me: &actor.username,
+        channel_lookup: &lookup,
+        staff: !actor.is_partner(),
+    };
+    run(&request)
+}
+
+pub(super) fn channels_by_id(channels: &[Channel]) -> HashMap<ChannelId, &Channel> {
+    channels.iter().map(|c| (c.id, c)).collect()
+}
+
+/// The case as a list shows it to the actor, or `None` when they may not
+/// see it: the index narrows, the store decides.
+pub(super) fn listed_case(
+    actor: &User,
+    channel_of: &HashMap<ChannelId, &Channel>,
+    case: Case,
+) -> Option<Case> {
+    let visible = channel_of.get(&case.channel).is_some_and(|ch| {
+        access::can_see_case(actor, ch, &case)
+            && (case.deleted_at.is_none() || access::can_manage_channel(actor, ch))
+    });
+    visible.then(|| super::visibility::shown_case(actor, case))
+}
+
 impl Service {
     fn page_limit(&self, asked: Option<usize>) -> ServiceResult<usize> {
         let limits = &self.config.limits;
@@ -397,28 +491,7 @@ impl Service {
             ));
         }
         let limit = self.page_limit(query.limit)?;
-        let parsed = match query.q.as_deref() {
-            Some(q) => search::syntax::parse(q).map_err(search::SearchError::from)?,
-            None => search::ParsedQuery::default(),
-        };
-        let sort = match query.sort.as_deref() {
-            Some(text) => Sort::parse(text).ok_or_else(|| {
-                ServiceError::invalid(
-                    "sort",
-                    format!("'{text}' is not a sort; use relevance, updated, created, priority, deadline or number, with '-' for descending"),
-                )
-            })?,
-            None if !parsed.is_empty() => Sort { key: SortKey::Relevance, descending: true },
-            None => Sort { key: SortKey::Updated, descending: true },
-        };
-        let sort = if sort.key == SortKey::Relevance {
-            Sort {
-                descending: true,
-                ..sort
-            }
-        } else {
-            sort
-        };
+        let (parsed, sort) = words_and_sort(query)?;
         match self.search.as_ref().filter(|s| s.engine().is_some()) {
             Some(index) => {
                 self.search_cases(actor, index.clone(), query, parsed, sort, limit)
@@ -426,6 +499,79 @@ impl Service {
             }
             None if query.is_plain_listing() => self.scan_cases(actor, query, limit),
             None => Err(search::SearchError::NotReady.into()),
+        }
+    }
+
+    /// The numbers of every case a query lists for the actor, in the
+    /// list's order, at most `max`: what an export or a bulk change walks
+    /// through. The index finds them in one pass; the caller reads each
+    /// case and keeps it only when [`listed_case`] does, as a page does.
+    pub(super) async fn listed_numbers(
+        &self,
+        actor: &User,
+        query: &CaseQuery,
+        max: usize,
+    ) -> ServiceResult<Vec<CaseNumber>> {
+        if query.view == View::Deleted && actor.is_partner() {
+            return Err(ServiceError::Forbidden(
+                "the trash is for channel managers and administrators".into(),
+            ));
+        }
+        let (parsed, sort) = words_and_sort(query)?;
+        let Some(index) = self.search.clone().filter(|s| s.engine().is_some()) else {
+            return self.scanned_numbers(actor, query, max).await;
+        };
+        let (head, channels) = {
+            let txn = self.store.read()?;
+            (txn.outbox_head()?, txn.shared_channels()?)
+        };
+        index.wait_for(head, FRESHNESS_WAIT).await;
+        let filters = self.filters_for(actor, query, &channels)?;
+        let actor = actor.clone();
+        let view = query.view;
+        tokio::task::spawn_blocking(move || -> ServiceResult<Vec<CaseNumber>> {
+            let engine = index.engine().ok_or(search::SearchError::NotReady)?;
+            let asked = Asked {
+                parsed: &parsed,
+                filters,
+                sort,
+                limit: max,
+                cursor: None,
+                facets: false,
+                view,
+            };
+            with_request(&actor, &channels, asked, |request| {
+                Ok(engine.numbers_in_order(request)?)
+            })
+        })
+        .await
+        .map_err(|e| ServiceError::BadRequest(format!("the search was interrupted: {e}")))?
+    }
+
+    /// [`Service::listed_numbers`] while the index is first being built:
+    /// plain listings page through the store.
+    async fn scanned_numbers(
+        &self,
+        actor: &User,
+        query: &CaseQuery,
+        max: usize,
+    ) -> ServiceResult<Vec<CaseNumber>> {
+        let mut query = query.clone();
+        query.limit = Some(self.config.limits.max_page_size);
+        query.facets = false;
+        query.cursor = None;
+        let mut numbers = Vec::new();
+        loop {
+            let page = self.list_cases(actor, &query).await?;
+            numbers.extend(page.items.iter().map(|i| i.case.number));
+            if numbers.len() >= max {
+                numbers.truncate(max);
+                return Ok(numbers);
+            }
+            match page.next_cursor {
+                Some(cursor) => query.cursor = Some(cursor),
+                None => return Ok(numbers),
+            }
         }
     }
 
@@ -453,35 +599,19 @@ impl Service {
             let engine = index.engine().ok_or(search::SearchError::NotReady)?;
             let txn = store.read()?;
             let channels = txn.shared_channels()?;
-            // `channel:` names only channels the user may see.
-            let by_name: HashMap<String, u64> = channels
-                .iter()
-                .filter(|c| access::can_see_channel(&actor, c))
-                .map(|c| (c.name.to_lowercase(), c.id))
-                .collect();
-            let lookup = |name: &str| {
-                by_name.get(&name.to_lowercase()).copied().or_else(|| {
-                    name.parse::<u64>()
-                        .ok()
-                        .filter(|id| by_name.values().any(|v| v == id))
-                })
-            };
-            let request = SearchRequest {
-                query: Some(&parsed),
-                scope: scope_for(&actor, &channels, view),
+            let asked = Asked {
+                parsed: &parsed,
                 filters,
                 sort,
                 limit,
                 cursor: cursor.as_deref(),
                 facets: want_facets,
-                me: &actor.username,
-                channel_lookup: &lookup,
-                staff: !actor.is_partner(),
+                view,
             };
-            let hits = engine.search(&request)?;
-            let highlighter = engine.highlighter(&request);
-            let channel_of: HashMap<ChannelId, &Channel> =
-                channels.iter().map(|c| (c.id, c)).collect();
+            let (hits, highlighter) = with_request(&actor, &channels, asked, |request| {
+                Ok::<_, ServiceError>((engine.search(request)?, engine.highlighter(request)))
+            })?;
+            let channel_of = channels_by_id(&channels);
             let mut items = Vec::with_capacity(hits.numbers.len());
             let no_source = search::ExcerptSource::default();
             for (at, number) in hits.numbers.into_iter().enumerate() {
@@ -490,18 +620,13 @@ impl Service {
                 let Some(case) = txn.case(number)? else {
                     continue;
                 };
-                let visible = channel_of.get(&case.channel).is_some_and(|ch| {
-                    access::can_see_case(&actor, ch, &case)
-                        && (case.deleted_at.is_none() || access::can_manage_channel(&actor, ch))
-                });
-                if !visible {
+                let Some(case) = listed_case(&actor, &channel_of, case) else {
                     continue;
-                }
+                };
                 let snippet = highlighter.as_ref().and_then(|highlighter| {
                     let source = hits.sources.get(at).unwrap_or(&no_source);
                     excerpt(highlighter, source, &case.subject, !actor.is_partner())
                 });
-                let case = super::visibility::shown_case(&actor, case);
                 items.push(ListedCase { case, snippet });
             }
             Ok(CasePage {
@@ -537,8 +662,8 @@ impl Service {
         };
         let filters = self.filters_for(actor, query, &[])?;
         let txn = self.store.read()?;
-        let channels: BTreeMap<ChannelId, Channel> =
-            txn.channels()?.into_iter().map(|c| (c.id, c)).collect();
+        let channels = txn.shared_channels()?;
+        let channel_of = channels_by_id(&channels);
         let mut items = Vec::with_capacity(limit + 1);
         txn.scan_cases_desc(below, &mut |case| {
             let wanted = query.view.includes(&case)
@@ -547,14 +672,13 @@ impl Service {
                 && filters
                     .assignee
                     .as_ref()
-                    .is_none_or(|a| *a == case.assignee)
-                && channels.get(&case.channel).is_some_and(|ch| {
-                    access::can_see_case(actor, ch, &case)
-                        && (case.deleted_at.is_none() || access::can_manage_channel(actor, ch))
-                });
-            if wanted {
+                    .is_none_or(|a| *a == case.assignee);
+            if let Some(case) = wanted
+                .then(|| listed_case(actor, &channel_of, case))
+                .flatten()
+            {
                 items.push(ListedCase {
-                    case: super::visibility::shown_case(actor, case),
+                    case,
                     snippet: None,
                 });
             }

@@ -113,3 +113,62 @@ async fn the_list_exports_with_its_filters_sort_and_columns() {
         .unwrap();
     assert_eq!(anonymous.status(), 401);
 }
+
+/// An export longer than a page holds every case the list does, in its
+/// order, whichever way it is sorted; a word with a typo finds what the
+/// list finds; other channels stay out.
+#[tokio::test]
+async fn an_export_longer_than_a_page_keeps_the_lists_order_and_scope() {
+    use futures_util::StreamExt;
+    let org = Org::new().await;
+    let amy = &org.amy;
+    // More than the largest page (200), so the list is walked past it.
+    let mut mine: Vec<u64> = futures_util::stream::iter(0..230)
+        .map(|i| {
+            let subject = if i % 10 == 0 {
+                format!("Scanner jammed {i}")
+            } else {
+                format!("Question {i}")
+            };
+            async move { amy.create_case(org.support, &subject).await }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    mine.sort_unstable();
+    for i in 0..3 {
+        org.bob
+            .create_case(org.sales, &format!("Scanner in sales {i}"))
+            .await;
+    }
+    let numbers = |table: Vec<Vec<String>>| -> Vec<u64> {
+        table[1..]
+            .iter()
+            .map(|row| row[0].parse().unwrap())
+            .collect()
+    };
+
+    let (status, _, bytes) = export(amy, "view=all&sort=number&columns=number").await;
+    assert_eq!(status, 200);
+    assert_eq!(numbers(rows(bytes)), mine);
+
+    let (_, _, bytes) = export(amy, "view=all&sort=-number&columns=number&limit=210").await;
+    let newest_first: Vec<u64> = mine.iter().rev().take(210).copied().collect();
+    assert_eq!(numbers(rows(bytes)), newest_first);
+
+    // "scaner" finds nothing as written, so it is read as a typo, as the
+    // list reads it; Bob's scanners stay out.
+    let listed = amy.get("/api/v1/cases?view=all&q=scaner&limit=100").await;
+    let mut from_list: Vec<u64> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(from_list.len(), 23, "{}", listed.text);
+    let (_, _, bytes) = export(amy, "view=all&q=scaner&columns=number").await;
+    let mut exported = numbers(rows(bytes));
+    exported.sort_unstable();
+    from_list.sort_unstable();
+    assert_eq!(exported, from_list);
+}
