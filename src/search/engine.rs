@@ -509,7 +509,7 @@ impl Engine {
         searcher: &Searcher,
         query: &dyn Query,
     ) -> Result<(usize, Facets), SearchError> {
-        let matches = narrow::matches_by_segment(searcher, query)?;
+        let matches = narrow::matches_by_segment(searcher, query, &self.filter_cache)?;
         let mut facets = Facets::default();
         let mut total = 0;
         for (reader, matches) in searcher.segment_readers().iter().zip(&matches) {

@@ -96,4 +96,52 @@ mod tests {
         assert_eq!(count_up_to(&searcher, &AllQuery, 30).unwrap(), (30, false));
         assert_eq!(count_up_to(&searcher, &AllQuery, 100).unwrap(), (30, false));
     }
+
+    /// The live documents of a segment are kept as a set per count of
+    /// deletions: a later deletion gives newer readers a new set, and a
+    /// reader from before it still sees the document.
+    #[test]
+    fn matches_leave_out_deleted_documents_as_each_reader_sees_them() {
+        let (schema, fields) = schema::build();
+        let index = Index::create_in_ram(schema);
+        schema::register_tokenizer(&index, Language::English);
+        let mut writer: IndexWriter = index.writer(15_000_000).unwrap();
+        for number in 1..=100u64 {
+            writer.add_document(doc!(fields.number => number)).unwrap();
+        }
+        writer.commit().unwrap();
+        let reader = index
+            .reader_builder()
+            .reload_policy(tantivy::ReloadPolicy::Manual)
+            .try_into()
+            .unwrap();
+        let cache = narrow::FilterCache::default();
+        let live = |searcher: &tantivy::Searcher| -> Vec<u64> {
+            narrow::matches_by_segment(searcher, &AllQuery, &cache)
+                .unwrap()
+                .iter()
+                .map(|bits| bits.len())
+                .collect()
+        };
+        let all = reader.searcher();
+        assert_eq!(live(&all), [100]);
+
+        writer.delete_term(tantivy::Term::from_field_u64(fields.number, 5));
+        writer.commit().unwrap();
+        reader.reload().unwrap();
+        let one_deleted = reader.searcher();
+        assert_eq!(live(&one_deleted), [99]);
+
+        writer.delete_term(tantivy::Term::from_field_u64(fields.number, 6));
+        writer.commit().unwrap();
+        reader.reload().unwrap();
+        assert_eq!(live(&reader.searcher()), [98]);
+        assert_eq!(live(&one_deleted), [99]);
+        assert_eq!(live(&all), [100]);
+        assert_eq!(live(&reader.searcher()), [98]);
+        assert_eq!(
+            count_up_to(&reader.searcher(), &AllQuery, 1000).unwrap(),
+            (98, false)
+        );
+    }
 }

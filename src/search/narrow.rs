@@ -58,18 +58,38 @@ impl DocBits {
             .sum()
     }
 
-    /// Keeps only the documents `keep` says yes to (the alive ones).
-    pub(super) fn retain(&mut self, keep: impl Fn(DocId) -> bool) {
-        for (index, word) in self.words.iter_mut().enumerate() {
-            let mut bits = *word;
-            while bits != 0 {
-                let bit = bits.trailing_zeros();
-                bits &= bits - 1;
-                if !keep(index as u32 * 64 + bit) {
-                    *word &= !(1 << bit);
+    /// The documents of both sets, as a new set.
+    fn both(&self, other: &DocBits) -> DocBits {
+        DocBits {
+            words: self
+                .words
+                .iter()
+                .zip(&other.words)
+                .map(|(a, b)| a & b)
+                .collect(),
+            max_doc: self.max_doc,
+        }
+    }
+
+    /// Keeps only the documents `other` holds too.
+    fn keep_only(&mut self, other: &DocBits) {
+        for (word, keep) in self.words.iter_mut().zip(&other.words) {
+            *word &= keep;
+        }
+    }
+
+    /// The live documents of a segment with deletions.
+    fn alive(alive: &tantivy::fastfield::AliveBitSet, max_doc: u32) -> DocBits {
+        let mut bits = DocBits::new(max_doc);
+        for (index, word) in bits.words.iter_mut().enumerate() {
+            let first = index as u32 * 64;
+            for doc in first..(first + 64).min(max_doc) {
+                if alive.is_alive(doc) {
+                    *word |= 1 << (doc - first);
                 }
             }
         }
+        bits
     }
 
     /// The first document at or after `from` in the set.
@@ -109,6 +129,8 @@ pub struct FilterCache {
 #[derive(Default)]
 struct CacheInner {
     entries: HashMap<(SegmentId, String), (Arc<DocBits>, u64)>,
+    /// Each segment's live documents, for the deletions it had when built.
+    alive: HashMap<SegmentId, (u32, Arc<DocBits>)>,
     clock: u64,
     bytes: usize,
 }
@@ -156,9 +178,37 @@ impl FilterCache {
         Ok(bits)
     }
 
+    /// The segment's live documents as a set, when it has deletions:
+    /// checking a set word by word against it is far cheaper than asking
+    /// the segment about each document. Deletions in a segment only grow,
+    /// so their count tells whether a cached set is still the segment's.
+    pub(super) fn alive(&self, reader: &SegmentReader) -> Option<Arc<DocBits>> {
+        let alive = reader.alive_bitset()?;
+        let (segment, deleted) = (reader.segment_id(), reader.num_deleted_docs());
+        {
+            let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((built_with, bits)) = inner.alive.get(&segment)
+                && *built_with == deleted
+            {
+                return Some(bits.clone());
+            }
+        }
+        let bits = Arc::new(DocBits::alive(alive, reader.max_doc()));
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        match inner.alive.get(&segment) {
+            // A search of a newer reader got there first.
+            Some((built_with, _)) if *built_with > deleted => {}
+            _ => {
+                inner.alive.insert(segment, (deleted, bits.clone()));
+            }
+        }
+        Some(bits)
+    }
+
     /// Drops the sets of segments no longer searched (merged or deleted).
     pub(super) fn keep_segments(&self, live: &HashSet<SegmentId>) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.alive.retain(|segment, _| live.contains(segment));
         inner
             .entries
             .retain(|(segment, _), _| live.contains(segment));
@@ -227,18 +277,10 @@ pub(super) fn count_up_to(
         let bits = weight.bits(reader)?;
         let alive = reader.alive_bitset();
         let Some(words) = &weight.words else {
-            match alive {
-                None => count += bits.len() as usize,
-                // Deletions are checked document by document, so stop at
-                // the limit rather than walk a set of half the archive.
-                Some(alive) => {
-                    let mut doc = bits.next_from(0);
-                    while doc != TERMINATED && count <= limit {
-                        count += usize::from(alive.is_alive(doc));
-                        doc = bits.next_from(doc + 1);
-                    }
-                }
-            }
+            count += match weight.cache.alive(reader) {
+                None => bits.len(),
+                Some(alive) => bits.count_both(&alive),
+            } as usize;
             if count > limit {
                 return Ok(None);
             }
@@ -268,6 +310,7 @@ pub(super) fn count_up_to(
 pub(super) fn matches_by_segment(
     searcher: &tantivy::Searcher,
     query: &dyn Query,
+    cache: &FilterCache,
 ) -> tantivy::Result<Vec<DocBits>> {
     let scoring = EnableScoring::disabled_from_searcher(searcher);
     if let Some(narrowed) = query.downcast_ref::<Narrowed>() {
@@ -287,8 +330,8 @@ pub(super) fn matches_by_segment(
             weight.for_each_no_score(reader, &mut |docs| {
                 docs.iter().for_each(|doc| matches.insert(*doc));
             })?;
-            if let Some(alive) = reader.alive_bitset() {
-                matches.retain(|doc| alive.is_alive(doc));
+            if let Some(alive) = cache.alive(reader) {
+                matches.keep_only(&alive);
             }
             Ok(matches)
         })
@@ -331,9 +374,11 @@ impl NarrowedWeight {
     /// The live documents matching both the words and the filter, as a set.
     pub(super) fn matches(&self, reader: &SegmentReader) -> tantivy::Result<DocBits> {
         let bits = self.bits(reader)?;
-        let mut matches = match &self.words {
-            None => (*bits).clone(),
-            Some(words) => {
+        let alive = self.cache.alive(reader);
+        let mut matches = match (&self.words, &alive) {
+            (None, None) => (*bits).clone(),
+            (None, Some(alive)) => return Ok(bits.both(alive)),
+            (Some(words), _) => {
                 let mut matches = DocBits::new(reader.max_doc());
                 words.for_each_no_score(reader, &mut |docs| {
                     for doc in docs {
@@ -345,8 +390,8 @@ impl NarrowedWeight {
                 matches
             }
         };
-        if let Some(alive) = reader.alive_bitset() {
-            matches.retain(|doc| alive.is_alive(doc));
+        if let Some(alive) = &alive {
+            matches.keep_only(alive);
         }
         Ok(matches)
     }
@@ -538,8 +583,12 @@ mod tests {
         other.insert(65);
         other.insert(199);
         assert_eq!(bits.count_both(&other), 2);
-        bits.retain(|doc| doc % 2 == 1);
-        assert_eq!(bits.len(), 3);
+        let both = bits.both(&other);
+        assert_eq!(both.len(), 2);
+        assert!(both.contains(64) && both.contains(199) && !both.contains(65));
+        bits.keep_only(&other);
+        assert_eq!(bits.len(), 2);
+        assert!(bits.contains(64) && !bits.contains(0));
         assert_eq!(DocBits::new(0).next_from(0), TERMINATED);
     }
 }
