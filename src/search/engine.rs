@@ -92,6 +92,8 @@ pub struct Engine {
     filter_cache: Arc<narrow::FilterCache>,
     /// Per-segment sets of each facet value (see `facets`).
     facet_sets: facets::FacetBitsCache,
+    /// Per-segment document orders by each sort key (see `order`).
+    orders: order::OrderCache,
     /// How queries analyse words: as the index, without pairs.
     query_analyzer: tantivy::tokenizer::TextAnalyzer,
     /// The words the index pairs with their neighbours (see `grams`).
@@ -188,6 +190,7 @@ impl Engine {
             fields,
             filter_cache: Arc::default(),
             facet_sets: facets::FacetBitsCache::default(),
+            orders: order::OrderCache::default(),
             query_analyzer: schema::text_analyzer(language),
             common: schema::common_words(language),
         })
@@ -314,6 +317,7 @@ impl Engine {
             .collect();
         self.filter_cache.keep_segments(&live);
         self.facet_sets.keep_segments(&live);
+        self.orders.keep_segments(&live);
         Ok(())
     }
 
@@ -686,34 +690,93 @@ impl Engine {
         field_name: &'static str,
         request: &SearchRequest,
     ) -> Result<(Vec<DocAddress>, Option<String>), SearchError> {
-        let descending = request.sort.descending;
-        let field = self.index.schema().get_field(field_name)?;
-        let query: Box<dyn Query> = match request.cursor {
-            None => query,
-            Some(cursor) => {
-                let key = cursor
+        let after = match request.cursor {
+            None => None,
+            Some(cursor) => Some(
+                cursor
                     .strip_prefix("k:")
                     .and_then(|k| k.parse::<u64>().ok())
-                    .ok_or(SearchError::BadCursor)?;
-                Box::new(BooleanQuery::new(vec![
-                    (Occur::Must, query),
-                    compile::after_key(field, key, descending),
-                ]))
-            }
+                    .ok_or(SearchError::BadCursor)?,
+            ),
         };
-        let order = if descending { Order::Desc } else { Order::Asc };
-        let collector =
-            TopDocs::with_limit(request.limit + 1).order_by_fast_field::<u64>(field_name, order);
-        let mut top = collect(searcher, &*query, collector, request)?;
+        let page = order::PageOfKeys {
+            descending: request.sort.descending,
+            after,
+            limit: request.limit + 1,
+        };
+        let mut top = match query.downcast_ref::<narrow::Narrowed>() {
+            Some(narrowed) if request.filters.unread_since.is_none() => {
+                self.first_by_key(searcher, narrowed, field_name, &page)?
+            }
+            _ => self.ranked_by_key(searcher, query, field_name, &page, request)?,
+        };
         let more = top.len() > request.limit;
         top.truncate(request.limit);
-        let last_key = top.last().and_then(|(key, _)| *key);
         let next = if more {
-            last_key.map(|k| format!("k:{k}"))
+            top.last().map(|(key, _)| format!("k:{key}"))
         } else {
             None
         };
         Ok((top.into_iter().map(|(_, a)| a).collect(), next))
+    }
+
+    /// The first page by key of a narrowed query, from each segment's
+    /// matches as a set: by walking the segment's documents in key order
+    /// when the set is dense, else by ranking its matches.
+    fn first_by_key(
+        &self,
+        searcher: &Searcher,
+        narrowed: &narrow::Narrowed,
+        field_name: &'static str,
+        page: &order::PageOfKeys,
+    ) -> Result<Vec<order::Keyed>, SearchError> {
+        let weight = narrowed.narrowed_weight(EnableScoring::disabled_from_searcher(searcher))?;
+        let mut found = Vec::new();
+        for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+            let matches = weight.matches(reader)?;
+            let column = reader.fast_fields().u64(field_name)?;
+            found.extend(page.first_in_segment(
+                ord as u32,
+                &matches,
+                &column,
+                || self.orders.of(reader, field_name, &column),
+                reader.max_doc(),
+            ));
+        }
+        page.keep_first(&mut found);
+        Ok(found)
+    }
+
+    /// The first page by key, ranking every match (queries not narrowed
+    /// by a cached set, and unread cases, which are decided per document).
+    fn ranked_by_key(
+        &self,
+        searcher: &Searcher,
+        query: Box<dyn Query>,
+        field_name: &'static str,
+        page: &order::PageOfKeys,
+        request: &SearchRequest,
+    ) -> Result<Vec<order::Keyed>, SearchError> {
+        let field = self.index.schema().get_field(field_name)?;
+        let query: Box<dyn Query> = match page.after {
+            None => query,
+            Some(key) => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, query),
+                compile::after_key(field, key, page.descending),
+            ])),
+        };
+        let order = if page.descending {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
+        let collector =
+            TopDocs::with_limit(page.limit).order_by_fast_field::<u64>(field_name, order);
+        let top = collect(searcher, &*query, collector, request)?;
+        Ok(top
+            .into_iter()
+            .filter_map(|(key, address)| key.map(|key| (key, address)))
+            .collect())
     }
 
     /// Prepares excerpts for a search's hits: the query is compiled and

@@ -15,6 +15,7 @@ mod highlight;
 mod index;
 pub mod indexer;
 mod narrow;
+mod order;
 mod request;
 mod schema;
 pub mod syntax;
@@ -95,6 +96,68 @@ mod tests {
         assert_eq!(count_up_to(&searcher, &AllQuery, 10).unwrap(), (10, true));
         assert_eq!(count_up_to(&searcher, &AllQuery, 30).unwrap(), (30, false));
         assert_eq!(count_up_to(&searcher, &AllQuery, 100).unwrap(), (30, false));
+    }
+
+    /// A page by key is the same whether the segment's order is walked
+    /// (dense sets) or the matches are ranked (sparse ones), both ways and
+    /// past a cursor.
+    #[test]
+    fn pages_by_key_walk_or_rank_alike() {
+        let (schema, fields) = schema::build();
+        let index = Index::create_in_ram(schema);
+        schema::register_tokenizer(&index, Language::English);
+        let mut writer: IndexWriter = index.writer(15_000_000).unwrap();
+        // Keys out of document order.
+        for doc in 0..400u64 {
+            writer
+                .add_document(doc!(fields.number => (doc * 7919) % 1000))
+                .unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let reader = searcher.segment_reader(0);
+        let column = reader.fast_fields().u64(schema::names::NUMBER).unwrap();
+        let orders = order::OrderCache::default();
+        for every in [1u32, 2, 50] {
+            let mut matches = narrow::DocBits::new(400);
+            (0..400)
+                .filter(|d| d % every == 0)
+                .for_each(|d| matches.insert(d));
+            for descending in [false, true] {
+                for after in [None, Some(500)] {
+                    let page = order::PageOfKeys {
+                        descending,
+                        after,
+                        limit: 5,
+                    };
+                    let found: Vec<u64> = page
+                        .first_in_segment(
+                            0,
+                            &matches,
+                            &column,
+                            || orders.of(reader, schema::names::NUMBER, &column),
+                            400,
+                        )
+                        .into_iter()
+                        .map(|(key, _)| key)
+                        .collect();
+                    let mut expected: Vec<u64> = (0..400u64)
+                        .filter(|d| d % u64::from(every) == 0)
+                        .map(|d| (d * 7919) % 1000)
+                        .filter(|k| after.is_none_or(|a| if descending { *k < a } else { *k > a }))
+                        .collect();
+                    expected.sort_unstable();
+                    if descending {
+                        expected.reverse();
+                    }
+                    expected.truncate(5);
+                    assert_eq!(
+                        found, expected,
+                        "every {every}, descending {descending}, after {after:?}"
+                    );
+                }
+            }
+        }
     }
 
     /// The live documents of a segment are kept as a set per count of

@@ -92,6 +92,19 @@ impl DocBits {
         bits
     }
 
+    /// The documents of the set, in order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = DocId> + '_ {
+        let mut next = self.next_from(0);
+        std::iter::from_fn(move || {
+            let doc = next;
+            if doc == TERMINATED {
+                return None;
+            }
+            next = self.next_from(doc + 1);
+            Some(doc)
+        })
+    }
+
     /// The first document at or after `from` in the set.
     fn next_from(&self, from: DocId) -> DocId {
         if from >= self.max_doc {
@@ -243,7 +256,10 @@ impl fmt::Debug for Narrowed {
 }
 
 impl Narrowed {
-    fn narrowed_weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<NarrowedWeight> {
+    pub(super) fn narrowed_weight(
+        &self,
+        scoring: EnableScoring<'_>,
+    ) -> tantivy::Result<NarrowedWeight> {
         let filter = self
             .filter
             .weight(EnableScoring::disabled_from_schema(scoring.schema()))?;
@@ -350,7 +366,7 @@ impl Query for Narrowed {
     }
 }
 
-struct NarrowedWeight {
+pub(super) struct NarrowedWeight {
     words: Option<Box<dyn Weight>>,
     filter: Box<dyn Weight>,
     key: String,

@@ -45,12 +45,29 @@ async fn whole_list(client: &Client, query: &str) -> (BTreeSet<u64>, Value) {
     assert_eq!(first.status, 200, "{query}: {}", first.text);
     let mut numbers = BTreeSet::new();
     let mut page = first.body.clone();
+    // Lists without words come newest change first (then highest number),
+    // or by number when asked: across pages too.
+    let by_number = query.contains("sort=number");
+    let by_relevance = query.contains("q=");
+    let mut last_key: Option<(i64, u64)> = None;
     loop {
         for item in page["items"].as_array().unwrap() {
-            assert!(
-                numbers.insert(item["number"].as_u64().unwrap()),
-                "{query}: a case listed twice"
-            );
+            let number = item["number"].as_u64().unwrap();
+            assert!(numbers.insert(number), "{query}: a case listed twice");
+            let key = if by_number {
+                (0, number)
+            } else {
+                let updated = item["updated_at"].as_str().unwrap();
+                let seconds = chrono::DateTime::parse_from_rfc3339(updated)
+                    .unwrap()
+                    .timestamp();
+                (seconds, number)
+            };
+            if let Some(last) = last_key.filter(|_| !by_relevance) {
+                let in_order = if by_number { last < key } else { last > key };
+                assert!(in_order, "{query}: {key:?} listed after {last:?}");
+            }
+            last_key = Some(key);
         }
         let Some(cursor) = page["next_cursor"].as_str() else {
             break;
@@ -225,6 +242,7 @@ async fn check(admin: &Client, watcher: &Client, mine: [u64; 3], truth: &BTreeMa
                     Box::new(|c: &Truth| c.assignee.as_deref() == Some("watcher")),
                 ),
                 ("&channel=1", Box::new(|c: &Truth| c.channel == 1)),
+                ("&sort=number", Box::new(|_: &Truth| true)),
             ] {
                 let query = format!("view={view}{filter}&facets=true");
                 let (listed, first) = whole_list(client, &query).await;
