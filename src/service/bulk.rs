@@ -245,13 +245,40 @@ impl Service {
         &self,
         before: crate::domain::Timestamp,
     ) -> ServiceResult<usize> {
-        let mut expired = Vec::new();
-        self.store.read()?.scan_cases_desc(None, &mut |case| {
-            if case.deleted_at.is_some_and(|at| at < before) {
-                expired.push(case.number);
+        let expired = match self.trashed_numbers().await? {
+            Some(trashed) => {
+                let txn = self.store.read()?;
+                let mut expired = Vec::new();
+                for number in trashed {
+                    if txn
+                        .case(number)?
+                        .is_some_and(|case| case.deleted_at.is_some_and(|at| at < before))
+                    {
+                        expired.push(number);
+                    }
+                }
+                expired
             }
-            true
-        })?;
+            // While the index is first built, the store is read whole, off
+            // the async workers.
+            None => {
+                let store = self.store.clone();
+                tokio::task::spawn_blocking(move || -> ServiceResult<Vec<CaseNumber>> {
+                    let mut expired = Vec::new();
+                    store.read()?.scan_cases_desc(None, &mut |case| {
+                        if case.deleted_at.is_some_and(|at| at < before) {
+                            expired.push(case.number);
+                        }
+                        true
+                    })?;
+                    Ok(expired)
+                })
+                .await
+                .map_err(|e| {
+                    ServiceError::BadRequest(format!("the purge was interrupted: {e}"))
+                })??
+            }
+        };
         for number in &expired {
             let number = *number;
             self.store
@@ -362,4 +389,86 @@ fn purge(
         actor: actor.to_owned(),
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FileConfig;
+    use crate::domain::case::{CaseDraft, Source};
+    use crate::search::{Language, SearchIndex, indexer::Indexer};
+    use crate::service::NewChannel;
+    use crate::store::Store;
+    use std::sync::Arc;
+
+    /// Three cases, two of them in the trash; the store and the service.
+    async fn desk_with_trash(search: bool) -> (Service, Store, Vec<CaseNumber>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = FileConfig::default()
+            .resolve(Some(dir.path().join("data")), None)
+            .unwrap();
+        let store = Store::open(&config.data_dir).unwrap();
+        let mut service = Service::new(store.clone(), Arc::new(config));
+        let admin = Service::operator();
+        let channel = service
+            .create_channel(
+                &admin,
+                NewChannel {
+                    name: "Support".into(),
+                    email_address: None,
+                    settings: Default::default(),
+                    imap: None,
+                    integrations: Default::default(),
+                },
+            )
+            .await
+            .unwrap();
+        let mut numbers = Vec::new();
+        for subject in ["Kept", "Trashed", "Trashed too"] {
+            let draft = CaseDraft {
+                subject: subject.into(),
+                ..CaseDraft::default()
+            };
+            let case = service
+                .create_case(&admin, channel.id, draft, Source::Api)
+                .await
+                .unwrap();
+            numbers.push(case.number);
+        }
+        for number in &numbers[1..] {
+            service.delete_case(&admin, *number).await.unwrap();
+        }
+        if search {
+            let (index, _) =
+                SearchIndex::open(&dir.path().join("index"), Language::English).unwrap();
+            let index = Arc::new(index);
+            assert!(Indexer::new(index.clone(), true).catch_up(&store).await);
+            service = service.with_search(index);
+        }
+        (service, store, numbers, dir)
+    }
+
+    /// The hourly purge takes the cases deleted before its cutoff and
+    /// nothing else, found from the index or, while there is none, from the
+    /// store.
+    #[tokio::test]
+    async fn the_purge_erases_only_cases_trashed_before_its_cutoff() {
+        for search in [true, false] {
+            let (service, store, numbers, _dir) = desk_with_trash(search).await;
+            let an_hour_ago = now() - chrono::Duration::hours(1);
+            assert_eq!(service.purge_deleted_before(an_hour_ago).await.unwrap(), 0);
+            assert!(store.read().unwrap().case(numbers[1]).unwrap().is_some());
+
+            let in_a_second = now() + chrono::Duration::seconds(1);
+            assert_eq!(
+                service.purge_deleted_before(in_a_second).await.unwrap(),
+                2,
+                "with the index: {search}"
+            );
+            let txn = store.read().unwrap();
+            assert!(txn.case(numbers[0]).unwrap().is_some());
+            assert!(txn.case(numbers[1]).unwrap().is_none());
+            assert!(txn.case(numbers[2]).unwrap().is_none());
+        }
+    }
 }
