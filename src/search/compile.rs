@@ -13,8 +13,9 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DateTime, Term};
 
+use super::checks::DocCheck;
 use super::document::priority_rank;
-use super::schema::Fields;
+use super::schema::{Fields, names};
 use super::syntax::{
     Clause as SyntaxClause, FieldName, ParsedQuery, SyntaxError, Term as QueryTerm,
 };
@@ -298,14 +299,13 @@ impl Context<'_> {
     }
 }
 
-/// Filter and scope clauses (scored zero).
 /// A request's filters in two parts: those that stay the same from one
-/// search to the next (kept as cached per-segment sets), and the time
-/// ranges that move with the clock (applied with the words).
+/// search to the next (kept as cached per-segment sets, scored zero), and
+/// those that move with the clock or the user (tested per document).
 #[derive(Default)]
 pub struct FilterClauses {
     pub lasting: Vec<Clause>,
-    pub momentary: Vec<Clause>,
+    pub checks: Vec<DocCheck>,
 }
 
 pub fn filters(fields: &Fields, filters: &Filters, scope: &Scope) -> FilterClauses {
@@ -371,56 +371,57 @@ pub fn filters(fields: &Fields, filters: &Filters, scope: &Scope) -> FilterClaus
     if let Some(important) = filters.important {
         clauses.push(filter(u64_term(f.important, u64::from(important))));
     }
-    let lasting = std::mem::take(&mut clauses);
+    if filters.reply_window_closing.is_some() {
+        clauses.push(filter(u64_term(f.awaiting_reply, 1)));
+    }
+    let mut checks = Vec::new();
     for (field, from, to) in [
-        (f.created, filters.created_from, filters.created_to),
-        (f.updated, filters.updated_from, filters.updated_to),
-        (f.closed, filters.closed_from, filters.closed_to),
+        (names::CREATED, filters.created_from, filters.created_to),
+        (names::UPDATED, filters.updated_from, filters.updated_to),
+        (names::CLOSED, filters.closed_from, filters.closed_to),
     ] {
         if from.is_some() || to.is_some() {
-            clauses.push(filter(date_range(
+            checks.push(DocCheck::Dates {
                 field,
-                from.map(date),
-                to.map(date),
-                true,
-            )));
+                from: from.map(date),
+                to: to.map(date),
+                upper_inclusive: true,
+            });
         }
     }
     if let Some(windows) = &filters.reply_window_closing {
         // A window of W hours from the customer's last message closes
         // within the warning when that message is between now - W and
         // warn_until - W.
-        let closing = windows
-            .channels
-            .iter()
-            .map(|(channel, hours)| {
-                let span = chrono::Duration::hours(i64::from(*hours));
-                let window = date_range(
-                    f.last_customer,
-                    Some(date(windows.now - span)),
-                    Some(date(windows.warn_until - span)),
-                    true,
-                );
-                Box::new(BooleanQuery::new(vec![
-                    (Occur::Must, u64_term(f.channel, *channel)),
-                    (Occur::Must, window),
-                ])) as Box<dyn Query>
-            })
-            .collect();
-        clauses.push(filter(any_of(closing)));
-        clauses.push(filter(u64_term(f.awaiting_reply, 1)));
+        checks.push(DocCheck::ReplyWindows(
+            windows
+                .channels
+                .iter()
+                .map(|(channel, hours)| {
+                    let span = chrono::Duration::hours(i64::from(*hours));
+                    (
+                        *channel,
+                        date(windows.now - span),
+                        date(windows.warn_until - span),
+                    )
+                })
+                .collect(),
+        ));
     }
     if let Some(before) = filters.deadline_before {
-        clauses.push(filter(date_range(
-            f.deadline,
-            None,
-            Some(date(before)),
-            false,
-        )));
+        checks.push(DocCheck::Dates {
+            field: names::DEADLINE,
+            from: None,
+            to: Some(date(before)),
+            upper_inclusive: false,
+        });
+    }
+    if let Some(markers) = &filters.unread_since {
+        checks.push(DocCheck::Unread(markers.clone()));
     }
     FilterClauses {
-        lasting,
-        momentary: clauses,
+        lasting: clauses,
+        checks,
     }
 }
 

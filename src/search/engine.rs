@@ -44,36 +44,6 @@ pub(super) fn count_up_to(
     Ok((count, false))
 }
 
-/// Runs `collector`, keeping only unread cases when the request asks so.
-fn collect<C>(
-    searcher: &Searcher,
-    query: &dyn Query,
-    collector: C,
-    request: &SearchRequest,
-) -> tantivy::Result<C::Fruit>
-where
-    C: tantivy::collector::Collector + Send + Sync,
-{
-    match &request.filters.unread_since {
-        None => searcher.search(query, &collector),
-        Some(markers) => {
-            let markers = markers.clone();
-            // Unread: never opened, or news (creation, a customer message)
-            // since the user last opened it.
-            let unread = move |key: u64| {
-                let (news, number) = schema::sort_key::split(key);
-                markers.get(&number).is_none_or(|read| *read < news)
-            };
-            let filtered = tantivy::collector::FilterCollector::new(
-                names::UNREAD_KEY.to_owned(),
-                unread,
-                collector,
-            );
-            searcher.search(query, &filtered)
-        }
-    }
-}
-
 /// What the indexer records in each commit.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(super) struct Payload {
@@ -344,7 +314,6 @@ impl Engine {
             clauses.extend(context.query(parsed)?);
         }
         let filters = compile::filters(&self.fields, &request.filters, &request.scope);
-        clauses.extend(filters.momentary);
         let words: Option<Box<dyn Query>> = if clauses.is_empty() {
             None
         } else {
@@ -353,17 +322,23 @@ impl Engine {
             }
             Some(Box::new(BooleanQuery::new(clauses)))
         };
-        if filters.lasting.is_empty() {
+        if filters.lasting.is_empty() && filters.checks.is_empty() {
             return Ok(words.unwrap_or_else(|| Box::new(AllQuery)));
         }
         // The clauses' own description names the set: equal filters,
         // equal key.
         let key = format!("{:?}", filters.lasting);
+        let filter: Box<dyn Query> = if filters.lasting.is_empty() {
+            Box::new(AllQuery)
+        } else {
+            Box::new(BooleanQuery::new(filters.lasting))
+        };
         Ok(Box::new(narrow::Narrowed {
             words,
-            filter: Box::new(BooleanQuery::new(filters.lasting)),
+            filter,
             key,
             cache: self.filter_cache.clone(),
+            checks: filters.checks,
         }))
     }
 
@@ -471,20 +446,13 @@ impl Engine {
     ) -> Result<SearchHits, SearchError> {
         let searcher = self.reader.searcher();
         let query = self.build_query(request, typos)?;
-        let (total, total_capped, facets) =
-            if request.facets && request.filters.unread_since.is_none() {
-                let (total, facets) = self.count_by_sets(&searcher, &*query)?;
-                (total, false, Some(facets))
-            } else if request.facets {
-                let (total, facets) =
-                    collect(&searcher, &*query, (Count, facets::FacetCollector), request)?;
-                (total, false, Some(facets))
-            } else if request.filters.unread_since.is_some() {
-                (collect(&searcher, &*query, Count, request)?, false, None)
-            } else {
-                let (total, capped) = count_up_to(&searcher, &*query, EXACT_TOTAL_LIMIT)?;
-                (total, capped, None)
-            };
+        let (total, total_capped, facets) = if request.facets {
+            let (total, facets) = self.count_by_sets(&searcher, &*query)?;
+            (total, false, Some(facets))
+        } else {
+            let (total, capped) = count_up_to(&searcher, &*query, EXACT_TOTAL_LIMIT)?;
+            (total, capped, None)
+        };
         let (addresses, next_cursor) = match request.sort.field_name() {
             None => self.by_relevance(&searcher, &*query, request)?,
             Some(field) => self.by_key(&searcher, query, field, request)?,
@@ -674,7 +642,7 @@ impl Engine {
         let collector = TopDocs::with_limit(request.limit + 1)
             .and_offset(offset)
             .order_by_score();
-        let top = collect(searcher, query, collector, request)?;
+        let top = searcher.search(query, &collector)?;
         let more = top.len() > request.limit;
         let addresses = top.into_iter().take(request.limit).map(|(_, a)| a);
         let next = more.then(|| format!("r:{}", offset + request.limit));
@@ -705,10 +673,8 @@ impl Engine {
             limit: request.limit + 1,
         };
         let mut top = match query.downcast_ref::<narrow::Narrowed>() {
-            Some(narrowed) if request.filters.unread_since.is_none() => {
-                self.first_by_key(searcher, narrowed, field_name, &page)?
-            }
-            _ => self.ranked_by_key(searcher, query, field_name, &page, request)?,
+            Some(narrowed) => self.first_by_key(searcher, narrowed, field_name, &page)?,
+            None => self.ranked_by_key(searcher, query, field_name, &page)?,
         };
         let more = top.len() > request.limit;
         top.truncate(request.limit);
@@ -747,15 +713,14 @@ impl Engine {
         Ok(found)
     }
 
-    /// The first page by key, ranking every match (queries not narrowed
-    /// by a cached set, and unread cases, which are decided per document).
+    /// The first page by key, ranking every match (queries without
+    /// filters).
     fn ranked_by_key(
         &self,
         searcher: &Searcher,
         query: Box<dyn Query>,
         field_name: &'static str,
         page: &order::PageOfKeys,
-        request: &SearchRequest,
     ) -> Result<Vec<order::Keyed>, SearchError> {
         let field = self.index.schema().get_field(field_name)?;
         let query: Box<dyn Query> = match page.after {
@@ -772,7 +737,7 @@ impl Engine {
         };
         let collector =
             TopDocs::with_limit(page.limit).order_by_fast_field::<u64>(field_name, order);
-        let top = collect(searcher, &*query, collector, request)?;
+        let top = searcher.search(&*query, &collector)?;
         Ok(top
             .into_iter()
             .filter_map(|(key, address)| key.map(|key| (key, address)))

@@ -1,12 +1,12 @@
 //! Counts matching cases per status, channel, category and assignee for the
-//! inbox sidebar, from fast (columnar) fields: no stored document is read.
+//! inbox sidebar, from per-segment sets of each value built from fast
+//! (columnar) fields: no stored document is read.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{Column, StrColumn};
-use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::SegmentReader;
+use tantivy::columnar::StrColumn;
 
 use super::narrow::DocBits;
 use super::schema::names;
@@ -19,118 +19,6 @@ pub struct Facets {
     pub channel: BTreeMap<u64, u64>,
     pub category: BTreeMap<String, u64>,
     pub assignee: BTreeMap<String, u64>,
-}
-
-pub struct FacetCollector;
-
-pub struct SegmentFacets {
-    status: Option<StrColumn>,
-    category: Option<StrColumn>,
-    assignee: Option<StrColumn>,
-    channel: Column<u64>,
-    status_counts: Vec<u64>,
-    category_counts: Vec<u64>,
-    assignee_counts: Vec<u64>,
-    channel_counts: HashMap<u64, u64>,
-}
-
-fn count_ords(column: &Option<StrColumn>, counts: &mut [u64], doc: DocId) {
-    if let Some(column) = column {
-        for ord in column.term_ords(doc) {
-            if let Some(slot) = counts.get_mut(ord as usize) {
-                *slot += 1;
-            }
-        }
-    }
-}
-
-fn named(column: &Option<StrColumn>, counts: &[u64]) -> BTreeMap<String, u64> {
-    let mut out = BTreeMap::new();
-    let Some(column) = column else { return out };
-    let mut name = String::new();
-    for (ord, count) in counts.iter().enumerate().filter(|(_, c)| **c > 0) {
-        name.clear();
-        if column.ord_to_str(ord as u64, &mut name).unwrap_or(false) {
-            *out.entry(name.clone()).or_default() += count;
-        }
-    }
-    out
-}
-
-impl Collector for FacetCollector {
-    type Fruit = Facets;
-    type Child = SegmentFacets;
-
-    fn for_segment(
-        &self,
-        _: SegmentOrdinal,
-        reader: &SegmentReader,
-    ) -> tantivy::Result<SegmentFacets> {
-        let fast = reader.fast_fields();
-        let status = fast.str(names::STATUS)?;
-        let category = fast.str(names::CATEGORY)?;
-        let assignee = fast.str(names::ASSIGNEE)?;
-        let slots = |c: &Option<StrColumn>| vec![0; c.as_ref().map_or(0, |c| c.num_terms())];
-        Ok(SegmentFacets {
-            status_counts: slots(&status),
-            category_counts: slots(&category),
-            assignee_counts: slots(&assignee),
-            channel: fast.u64(names::CHANNEL)?,
-            channel_counts: HashMap::new(),
-            status,
-            category,
-            assignee,
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Facets>) -> tantivy::Result<Facets> {
-        let mut total = Facets::default();
-        for fruit in fruits {
-            fruit
-                .status
-                .into_iter()
-                .for_each(|(k, v)| *total.status.entry(k).or_default() += v);
-            fruit
-                .channel
-                .into_iter()
-                .for_each(|(k, v)| *total.channel.entry(k).or_default() += v);
-            fruit
-                .category
-                .into_iter()
-                .for_each(|(k, v)| *total.category.entry(k).or_default() += v);
-            fruit
-                .assignee
-                .into_iter()
-                .for_each(|(k, v)| *total.assignee.entry(k).or_default() += v);
-        }
-        Ok(total)
-    }
-}
-
-impl SegmentCollector for SegmentFacets {
-    type Fruit = Facets;
-
-    fn collect(&mut self, doc: DocId, _: Score) {
-        count_ords(&self.status, &mut self.status_counts, doc);
-        count_ords(&self.category, &mut self.category_counts, doc);
-        count_ords(&self.assignee, &mut self.assignee_counts, doc);
-        if let Some(channel) = self.channel.first(doc) {
-            *self.channel_counts.entry(channel).or_default() += 1;
-        }
-    }
-
-    fn harvest(self) -> Facets {
-        Facets {
-            status: named(&self.status, &self.status_counts),
-            category: named(&self.category, &self.category_counts),
-            assignee: named(&self.assignee, &self.assignee_counts),
-            channel: self.channel_counts.into_iter().collect(),
-        }
-    }
 }
 
 /// One segment's documents per facet value, one set each, so the counts of

@@ -6,6 +6,7 @@
 //! aside and rebuilt from the store in the background; until the new one is ready
 //! the service answers plain listings from the store.
 
+mod checks;
 mod compile;
 mod document;
 mod engine;
@@ -26,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::TopDocs;
 use tantivy::query::{AllQuery, BooleanQuery, EnableScoring, Occur, Query};
 /// The engine under the index, named in benchmark reports.
 pub const ENGINE: &str = "tantivy";
@@ -158,6 +159,48 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Time ranges include their start and, when asked, their end; a case
+    /// without the date fails; unread means never opened or news since.
+    #[test]
+    fn checks_test_each_document_on_its_columns() {
+        use checks::{DocCheck, SegmentChecks};
+        let (schema, fields) = schema::build();
+        let index = Index::create_in_ram(schema);
+        schema::register_tokenizer(&index, Language::English);
+        let mut writer: IndexWriter = index.writer(15_000_000).unwrap();
+        for (number, created) in [(1u64, Some(100)), (2, Some(200)), (3, Some(300)), (4, None)] {
+            let mut document = doc!(
+                fields.number => number,
+                fields.unread_key => schema::sort_key::time(created.unwrap_or(50), number),
+            );
+            if let Some(seconds) = created {
+                document.add_date(
+                    fields.created,
+                    tantivy::DateTime::from_timestamp_secs(seconds),
+                );
+            }
+            writer.add_document(document).unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let reader = searcher.segment_reader(0);
+        let passing = |check: DocCheck| -> Vec<u32> {
+            let opened = SegmentChecks::open(&[check], reader).unwrap();
+            (0..4).filter(|doc| opened.pass(*doc)).collect()
+        };
+        let between = |upper_inclusive| DocCheck::Dates {
+            field: schema::names::CREATED,
+            from: Some(tantivy::DateTime::from_timestamp_secs(200)),
+            to: Some(tantivy::DateTime::from_timestamp_secs(300)),
+            upper_inclusive,
+        };
+        assert_eq!(passing(between(true)), [1, 2]);
+        assert_eq!(passing(between(false)), [1]);
+        // Case 1 was read after its news, case 2 before; the rest never.
+        let markers = HashMap::from([(1, 150), (2, 150)]);
+        assert_eq!(passing(DocCheck::Unread(Arc::new(markers))), [1, 2, 3]);
     }
 
     /// The live documents of a segment are kept as a set per count of

@@ -15,6 +15,8 @@ use tantivy::index::SegmentId;
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED};
 
+use super::checks::{DocCheck, SegmentChecks};
+
 /// A set of documents of one segment, one bit each.
 #[derive(Debug, Clone)]
 pub(super) struct DocBits {
@@ -56,6 +58,20 @@ impl DocBits {
             .zip(&other.words)
             .map(|(a, b)| u64::from((a & b).count_ones()))
             .sum()
+    }
+
+    /// Keeps only the documents `keep` says yes to.
+    fn retain(&mut self, keep: impl Fn(DocId) -> bool) {
+        for (index, word) in self.words.iter_mut().enumerate() {
+            let mut bits = *word;
+            while bits != 0 {
+                let bit = bits.trailing_zeros();
+                bits &= bits - 1;
+                if !keep(index as u32 * 64 + bit) {
+                    *word &= !(1 << bit);
+                }
+            }
+        }
     }
 
     /// The documents of both sets, as a new set.
@@ -236,6 +252,8 @@ pub(super) struct Narrowed {
     pub filter: Box<dyn Query>,
     pub key: String,
     pub cache: Arc<FilterCache>,
+    /// Tested per document on what the filter and the words let through.
+    pub checks: Vec<DocCheck>,
 }
 
 impl Clone for Narrowed {
@@ -245,13 +263,18 @@ impl Clone for Narrowed {
             filter: self.filter.box_clone(),
             key: self.key.clone(),
             cache: self.cache.clone(),
+            checks: self.checks.clone(),
         }
     }
 }
 
 impl fmt::Debug for Narrowed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Narrowed({:?} within {})", self.words, self.key)
+        write!(
+            f,
+            "Narrowed({:?} within {}, checking {:?})",
+            self.words, self.key, self.checks
+        )
     }
 }
 
@@ -272,6 +295,7 @@ impl Narrowed {
             filter,
             key: self.key.clone(),
             cache: self.cache.clone(),
+            checks: self.checks.clone(),
         })
     }
 }
@@ -292,11 +316,21 @@ pub(super) fn count_up_to(
     for reader in searcher.segment_readers() {
         let bits = weight.bits(reader)?;
         let alive = reader.alive_bitset();
+        let checks = weight.checks(reader)?;
         let Some(words) = &weight.words else {
-            count += match weight.cache.alive(reader) {
-                None => bits.len(),
-                Some(alive) => bits.count_both(&alive),
-            } as usize;
+            let live = weight.cache.alive(reader);
+            count += match &live {
+                _ if !checks.is_empty() => {
+                    // Tested one by one: stop once past the limit.
+                    let live = live.as_deref();
+                    let passing = bits
+                        .iter()
+                        .filter(|doc| live.is_none_or(|l| l.contains(*doc)) && checks.pass(*doc));
+                    passing.take(limit + 1 - count).count()
+                }
+                None => bits.len() as usize,
+                Some(live) => bits.count_both(live) as usize,
+            };
             if count > limit {
                 return Ok(None);
             }
@@ -308,7 +342,11 @@ pub(super) fn count_up_to(
             let filled = scorer.fill_buffer(&mut block);
             count += block[..filled]
                 .iter()
-                .filter(|doc| bits.contains(**doc) && alive.is_none_or(|a| a.is_alive(**doc)))
+                .filter(|doc| {
+                    bits.contains(**doc)
+                        && alive.is_none_or(|a| a.is_alive(**doc))
+                        && checks.pass(**doc)
+                })
                 .count();
             if count > limit {
                 return Ok(None);
@@ -371,6 +409,7 @@ pub(super) struct NarrowedWeight {
     filter: Box<dyn Weight>,
     key: String,
     cache: Arc<FilterCache>,
+    checks: Vec<DocCheck>,
 }
 
 impl NarrowedWeight {
@@ -387,8 +426,22 @@ impl NarrowedWeight {
         })
     }
 
-    /// The live documents matching both the words and the filter, as a set.
+    fn checks(&self, reader: &SegmentReader) -> tantivy::Result<SegmentChecks> {
+        SegmentChecks::open(&self.checks, reader)
+    }
+
+    /// The live documents matching the words, the filter and the checks,
+    /// as a set.
     pub(super) fn matches(&self, reader: &SegmentReader) -> tantivy::Result<DocBits> {
+        let checks = self.checks(reader)?;
+        let mut matches = self.unchecked_matches(reader)?;
+        if !checks.is_empty() {
+            matches.retain(|doc| checks.pass(doc));
+        }
+        Ok(matches)
+    }
+
+    fn unchecked_matches(&self, reader: &SegmentReader) -> tantivy::Result<DocBits> {
         let bits = self.bits(reader)?;
         let alive = self.cache.alive(reader);
         let mut matches = match (&self.words, &alive) {
@@ -416,11 +469,16 @@ impl NarrowedWeight {
 impl Weight for NarrowedWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
         let bits = self.bits(reader)?;
+        let checks = self.checks(reader)?;
         Ok(match &self.words {
-            None => Box::new(BitsScorer::new(bits)),
+            None if checks.is_empty() => Box::new(BitsScorer::new(bits)),
+            None => {
+                let every = Box::new(BitsScorer::new(bits.clone()));
+                Box::new(NarrowedScorer::new(every, bits, checks))
+            }
             Some(words) => {
                 let inner = words.scorer(reader, boost)?;
-                Box::new(NarrowedScorer::new(inner, bits))
+                Box::new(NarrowedScorer::new(inner, bits, checks))
             }
         })
     }
@@ -439,7 +497,9 @@ impl Weight for NarrowedWeight {
 
     fn count(&self, reader: &SegmentReader) -> tantivy::Result<u32> {
         match &self.words {
-            None if reader.alive_bitset().is_none() => Ok(self.bits(reader)?.len() as u32),
+            None if reader.alive_bitset().is_none() && self.checks.is_empty() => {
+                Ok(self.bits(reader)?.len() as u32)
+            }
             _ => Ok(self.matches(reader)?.len() as u32),
         }
     }
@@ -454,13 +514,14 @@ impl Weight for NarrowedWeight {
         callback: &mut dyn FnMut(DocId, Score) -> Score,
     ) -> tantivy::Result<()> {
         let bits = self.bits(reader)?;
+        let checks = self.checks(reader)?;
         match &self.words {
             None => {
                 let mut scorer = BitsScorer::new(bits);
                 let mut doc = scorer.doc();
                 let mut threshold = threshold;
                 while doc != TERMINATED {
-                    if 1.0 > threshold {
+                    if 1.0 > threshold && checks.pass(doc) {
                         threshold = callback(doc, 1.0);
                     }
                     doc = scorer.advance();
@@ -470,7 +531,7 @@ impl Weight for NarrowedWeight {
             Some(words) => {
                 let mut current = threshold;
                 words.for_each_pruning(threshold, reader, &mut |doc, score| {
-                    if bits.contains(doc) {
+                    if bits.contains(doc) && checks.pass(doc) {
                         current = callback(doc, score);
                     }
                     current
@@ -527,18 +588,23 @@ impl Scorer for BitsScorer {
 struct NarrowedScorer {
     inner: Box<dyn Scorer>,
     bits: Arc<DocBits>,
+    checks: SegmentChecks,
 }
 
 impl NarrowedScorer {
-    fn new(inner: Box<dyn Scorer>, bits: Arc<DocBits>) -> NarrowedScorer {
-        let mut scorer = NarrowedScorer { inner, bits };
+    fn new(inner: Box<dyn Scorer>, bits: Arc<DocBits>, checks: SegmentChecks) -> NarrowedScorer {
+        let mut scorer = NarrowedScorer {
+            inner,
+            bits,
+            checks,
+        };
         scorer.skip_outside();
         scorer
     }
 
     fn skip_outside(&mut self) -> DocId {
         let mut doc = self.inner.doc();
-        while doc != TERMINATED && !self.bits.contains(doc) {
+        while doc != TERMINATED && !(self.bits.contains(doc) && self.checks.pass(doc)) {
             doc = self.inner.advance();
         }
         doc

@@ -77,6 +77,11 @@ pub mod names {
     pub const SORT_PRIORITY: &str = "sort_priority";
     pub const SORT_DEADLINE: &str = "sort_deadline";
     pub const UNREAD_KEY: &str = "unread_key";
+    pub const CREATED: &str = "created";
+    pub const UPDATED: &str = "updated";
+    pub const CLOSED: &str = "closed";
+    pub const DEADLINE: &str = "deadline";
+    pub const LAST_CUSTOMER: &str = "last_customer";
     pub const EXCERPT: &str = "excerpt";
     pub const EXCERPT_NOTES: &str = "excerpt_notes";
 }
@@ -109,11 +114,11 @@ pub fn build() -> (Schema, Fields) {
         archived: builder.add_u64_field("archived", INDEXED),
         deleted: builder.add_u64_field("deleted", INDEXED),
         resolved: builder.add_u64_field("resolved", INDEXED),
-        created: builder.add_date_field("created", INDEXED | FAST),
-        updated: builder.add_date_field("updated", INDEXED | FAST),
-        closed: builder.add_date_field("closed", INDEXED | FAST),
-        deadline: builder.add_date_field("deadline", INDEXED | FAST),
-        last_customer: builder.add_date_field("last_customer", INDEXED | FAST),
+        created: builder.add_date_field(names::CREATED, INDEXED | FAST),
+        updated: builder.add_date_field(names::UPDATED, INDEXED | FAST),
+        closed: builder.add_date_field(names::CLOSED, INDEXED | FAST),
+        deadline: builder.add_date_field(names::DEADLINE, INDEXED | FAST),
+        last_customer: builder.add_date_field(names::LAST_CUSTOMER, INDEXED | FAST),
         awaiting_reply: builder.add_u64_field("awaiting_reply", INDEXED),
         unread_key: builder.add_u64_field(names::UNREAD_KEY, FAST),
         sort_updated: builder.add_u64_field(names::SORT_UPDATED, FAST),
