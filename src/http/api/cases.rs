@@ -181,7 +181,7 @@ struct CaseList {
     #[oai(nullable)]
     total: Option<u64>,
     /// True when more than `total` cases match: exact counting stops at
-    /// 10,000 (except with facets or the unread filter, which count all).
+    /// 10,000 (except with facets, which count all).
     total_capped: bool,
     /// Counts per status, channel, category and assignee of all matches.
     #[oai(nullable)]
