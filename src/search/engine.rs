@@ -62,6 +62,8 @@ pub struct Engine {
     filter_cache: Arc<narrow::FilterCache>,
     /// Per-segment sets of each facet value (see `facets`).
     facet_sets: facets::FacetBitsCache,
+    /// Segments whose documents were checked for cases held twice.
+    checked_segments: Mutex<std::collections::HashSet<tantivy::index::SegmentId>>,
     /// Per-segment document orders by each sort key (see `order`).
     orders: order::OrderCache,
     /// How queries analyse words: as the index, without pairs.
@@ -161,6 +163,7 @@ impl Engine {
             filter_cache: Arc::default(),
             facet_sets: facets::FacetBitsCache::default(),
             orders: order::OrderCache::default(),
+            checked_segments: Mutex::default(),
             query_analyzer: schema::text_analyzer(language),
             common: schema::common_words(language),
         })
@@ -192,11 +195,59 @@ impl Engine {
     }
 
     /// Every case number more than one live document carries, in what
-    /// searches see now. A bitmap by number for the dense numbers cases
-    /// have (a million cases: 16 KB and a pass over one column).
+    /// searches see now. A duplicate needs a document of a segment not yet
+    /// checked: documents are only ever taken out of a checked segment, so
+    /// two live ones found unique there stay so. The documents of new
+    /// segments (a commit's few, a merge's) are looked up by number; the
+    /// first check, or one after a large merge, takes one pass over the
+    /// number column of every segment instead.
     pub(super) fn duplicated_anywhere(&self) -> Result<Vec<CaseNumber>, SearchError> {
-        const BITMAP_LIMIT: u64 = 1 << 26;
         let searcher = self.reader.searcher();
+        let checked = self
+            .checked_segments
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let fresh: Vec<&tantivy::SegmentReader> = searcher
+            .segment_readers()
+            .iter()
+            .filter(|segment| !checked.contains(&segment.segment_id()))
+            .collect();
+        let fresh_docs: u64 = fresh.iter().map(|s| u64::from(s.num_docs())).sum();
+        let twice = if checked.is_empty() || fresh_docs * 16 > searcher.num_docs() {
+            Self::duplicated_in_columns(&searcher)?
+        } else {
+            let mut numbers = Vec::new();
+            for segment in fresh {
+                let column = segment.fast_fields().u64(names::NUMBER)?;
+                let alive = segment.alive_bitset();
+                numbers.extend(
+                    (0..segment.max_doc())
+                        .filter(|doc| alive.is_none_or(|a| a.is_alive(*doc)))
+                        .filter_map(|doc| column.first(doc)),
+                );
+            }
+            numbers.sort_unstable();
+            numbers.dedup();
+            self.duplicated_in(&searcher, &numbers)?
+        };
+        if twice.is_empty() {
+            *self
+                .checked_segments
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = searcher
+                .segment_readers()
+                .iter()
+                .map(|segment| segment.segment_id())
+                .collect();
+        }
+        Ok(twice)
+    }
+
+    /// Numbers held twice, by a bitmap by number for the dense numbers
+    /// cases have (a million cases: 16 KB and a pass over one column).
+    fn duplicated_in_columns(searcher: &Searcher) -> Result<Vec<CaseNumber>, SearchError> {
+        const BITMAP_LIMIT: u64 = 1 << 26;
         let mut seen_small: Vec<u64> = Vec::new();
         let mut seen_large = std::collections::HashSet::new();
         let mut twice = Vec::new();
@@ -237,13 +288,20 @@ impl Engine {
         &self,
         numbers: &[CaseNumber],
     ) -> Result<Vec<CaseNumber>, SearchError> {
-        let searcher = self.reader.searcher();
+        self.duplicated_in(&self.reader.searcher(), numbers)
+    }
+
+    fn duplicated_in(
+        &self,
+        searcher: &Searcher,
+        numbers: &[CaseNumber],
+    ) -> Result<Vec<CaseNumber>, SearchError> {
         let mut duplicated = Vec::new();
         for &number in numbers {
             let term = Term::from_field_u64(self.fields.number, number);
             let query =
                 tantivy::query::TermQuery::new(term, tantivy::schema::IndexRecordOption::Basic);
-            if count_up_to(&searcher, &query, 2)?.0 > 1 {
+            if count_up_to(searcher, &query, 2)?.0 > 1 {
                 duplicated.push(number);
             }
         }

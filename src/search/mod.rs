@@ -203,6 +203,34 @@ mod tests {
         assert_eq!(passing(DocCheck::Unread(Arc::new(markers))), [1, 2, 3]);
     }
 
+    /// A case held twice is found when the second copy arrives in a new
+    /// segment, after the whole index was checked once.
+    #[test]
+    fn a_case_held_twice_is_found_in_the_segment_that_brings_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::create_for_bulk(dir.path(), Language::English).unwrap();
+        let number = engine.fields().number;
+        let documents = (1..=100u64).map(|n| (n, Some(doc!(number => n)))).collect();
+        engine.apply(documents, 1).unwrap();
+        assert!(engine.duplicated_anywhere().unwrap().is_empty());
+
+        // A second document of case 7 beside the first, committed with
+        // case 50's new one.
+        engine
+            .with_writer(|writer| Ok(writer.add_document(doc!(number => 7u64))?))
+            .unwrap();
+        engine
+            .apply(vec![(50, Some(doc!(number => 50u64)))], 2)
+            .unwrap();
+        assert_eq!(engine.duplicated_anywhere().unwrap(), [7]);
+        assert_eq!(engine.duplicated(&[7, 50]).unwrap(), [7]);
+
+        engine
+            .apply(vec![(7, Some(doc!(number => 7u64)))], 3)
+            .unwrap();
+        assert!(engine.duplicated_anywhere().unwrap().is_empty());
+    }
+
     /// The live documents of a segment are kept as a set per count of
     /// deletions: a later deletion gives newer readers a new set, and a
     /// reader from before it still sees the document.
