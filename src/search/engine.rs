@@ -198,9 +198,10 @@ impl Engine {
     /// searches see now. A duplicate needs a document of a segment not yet
     /// checked: documents are only ever taken out of a checked segment, so
     /// two live ones found unique there stay so. The documents of new
-    /// segments (a commit's few, a merge's) are looked up by number; the
-    /// first check, or one after a large merge, takes one pass over the
-    /// number column of every segment instead.
+    /// segments (a commit's few) are looked up by number; the first check,
+    /// or one whose new segments hold more than one document in 4,096 of the
+    /// index (most merges), takes one pass over the number column of every
+    /// segment instead.
     pub(super) fn duplicated_anywhere(&self) -> Result<Vec<CaseNumber>, SearchError> {
         let searcher = self.reader.searcher();
         let checked = self
@@ -214,7 +215,9 @@ impl Engine {
             .filter(|segment| !checked.contains(&segment.segment_id()))
             .collect();
         let fresh_docs: u64 = fresh.iter().map(|s| u64::from(s.num_docs())).sum();
-        let twice = if checked.is_empty() || fresh_docs * 16 > searcher.num_docs() {
+        // A lookup by number costs about as much as passing over a few
+        // thousand documents' numbers.
+        let twice = if checked.is_empty() || fresh_docs * 4096 > searcher.num_docs() {
             Self::duplicated_in_columns(&searcher)?
         } else {
             let mut numbers = Vec::new();
@@ -757,11 +760,13 @@ impl Engine {
         let weight = narrowed.narrowed_weight(EnableScoring::disabled_from_searcher(searcher))?;
         let mut found = Vec::new();
         for (ord, reader) in searcher.segment_readers().iter().enumerate() {
-            let matches = weight.matches(reader)?;
+            // Checks are tested only on the documents the page looks at.
+            let matches = weight.unchecked_matches(reader)?;
+            let checks = weight.checks(reader)?;
             let column = reader.fast_fields().u64(field_name)?;
             found.extend(page.first_in_segment(
                 ord as u32,
-                &matches,
+                (&matches, |doc| checks.pass(doc)),
                 &column,
                 || self.orders.of(reader, field_name, &column),
                 reader.max_doc(),

@@ -101,7 +101,7 @@ mod tests {
 
     /// A page by key is the same whether the segment's order is walked
     /// (dense sets) or the matches are ranked (sparse ones), both ways and
-    /// past a cursor.
+    /// past a cursor, with documents a check refuses left out.
     #[test]
     fn pages_by_key_walk_or_rank_alike() {
         let (schema, fields) = schema::build();
@@ -134,7 +134,7 @@ mod tests {
                     let found: Vec<u64> = page
                         .first_in_segment(
                             0,
-                            &matches,
+                            (&matches, |doc| doc % 3 != 1),
                             &column,
                             || orders.of(reader, schema::names::NUMBER, &column),
                             400,
@@ -143,7 +143,7 @@ mod tests {
                         .map(|(key, _)| key)
                         .collect();
                     let mut expected: Vec<u64> = (0..400u64)
-                        .filter(|d| d % u64::from(every) == 0)
+                        .filter(|d| d % u64::from(every) == 0 && d % 3 != 1)
                         .map(|d| (d * 7919) % 1000)
                         .filter(|k| after.is_none_or(|a| if descending { *k < a } else { *k > a }))
                         .collect();
@@ -173,13 +173,13 @@ mod tests {
         for (number, created) in [(1u64, Some(100)), (2, Some(200)), (3, Some(300)), (4, None)] {
             let mut document = doc!(
                 fields.number => number,
+                fields.channel => number % 2,
                 fields.unread_key => schema::sort_key::time(created.unwrap_or(50), number),
             );
             if let Some(seconds) = created {
-                document.add_date(
-                    fields.created,
-                    tantivy::DateTime::from_timestamp_secs(seconds),
-                );
+                let at = tantivy::DateTime::from_timestamp_secs(seconds);
+                document.add_date(fields.created, at);
+                document.add_date(fields.last_customer, at);
             }
             writer.add_document(document).unwrap();
         }
@@ -198,19 +198,42 @@ mod tests {
         };
         assert_eq!(passing(between(true)), [1, 2]);
         assert_eq!(passing(between(false)), [1]);
+        let since_250 = DocCheck::Dates {
+            field: schema::names::CREATED,
+            from: Some(tantivy::DateTime::from_timestamp_secs(250)),
+            to: None,
+            upper_inclusive: true,
+        };
+        assert_eq!(passing(since_250), [2]);
+        // Channel 1 holds cases 1 and 3, whose customers wrote at 100 and
+        // 300; case 2 (channel 0) is within the times but not the channel.
+        let window = |from, to| {
+            DocCheck::ReplyWindows(vec![(
+                1,
+                tantivy::DateTime::from_timestamp_secs(from),
+                tantivy::DateTime::from_timestamp_secs(to),
+            )])
+        };
+        assert_eq!(passing(window(100, 300)), [0, 2]);
+        assert_eq!(passing(window(150, 300)), [2]);
+        assert!(passing(window(301, 400)).is_empty());
         // Case 1 was read after its news, case 2 before; the rest never.
         let markers = HashMap::from([(1, 150), (2, 150)]);
         assert_eq!(passing(DocCheck::Unread(Arc::new(markers))), [1, 2, 3]);
     }
 
     /// A case held twice is found when the second copy arrives in a new
-    /// segment, after the whole index was checked once.
+    /// segment, after the whole index was checked once: looked up by
+    /// number in a small segment, by a pass over the columns in a large one.
     #[test]
     fn a_case_held_twice_is_found_in_the_segment_that_brings_it() {
         let dir = tempfile::tempdir().unwrap();
         let engine = Engine::create_for_bulk(dir.path(), Language::English).unwrap();
         let number = engine.fields().number;
-        let documents = (1..=100u64).map(|n| (n, Some(doc!(number => n)))).collect();
+        // Enough cases that two new documents are looked up by number.
+        let documents = (1..=10_000u64)
+            .map(|n| (n, Some(doc!(number => n))))
+            .collect();
         engine.apply(documents, 1).unwrap();
         assert!(engine.duplicated_anywhere().unwrap().is_empty());
 
@@ -229,6 +252,16 @@ mod tests {
             .apply(vec![(7, Some(doc!(number => 7u64)))], 3)
             .unwrap();
         assert!(engine.duplicated_anywhere().unwrap().is_empty());
+
+        // A large new segment is checked by a pass over every column.
+        engine
+            .with_writer(|writer| Ok(writer.add_document(doc!(number => 8u64))?))
+            .unwrap();
+        let more = (10_001..=13_000u64)
+            .map(|n| (n, Some(doc!(number => n))))
+            .collect();
+        engine.apply(more, 4).unwrap();
+        assert_eq!(engine.duplicated_anywhere().unwrap(), [8]);
     }
 
     /// The live documents of a segment are kept as a set per count of

@@ -4,8 +4,9 @@
 //! per segment and kept as a bitset; a search then scores only its words
 //! (keeping block-max WAND's top-k pruning) and skips documents outside the
 //! set as they come. Segments never change once written, so a set is valid
-//! for its segment's life; deletions are applied from the segment's own
-//! alive bitset, and sets of merged-away segments are dropped on reload.
+//! for its segment's life; deletions are applied from the segment's live
+//! documents (a cached set of them where a whole set is taken), and sets
+//! of merged-away segments are dropped on reload.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -236,15 +237,10 @@ impl FilterCache {
     /// so their count tells whether a cached set is still the segment's.
     pub(super) fn alive(&self, reader: &SegmentReader) -> Option<Arc<DocBits>> {
         let alive = reader.alive_bitset()?;
-        let (segment, deleted) = (reader.segment_id(), reader.num_deleted_docs());
-        {
-            let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((built_with, bits)) = inner.alive.get(&segment)
-                && *built_with == deleted
-            {
-                return Some(bits.clone());
-            }
+        if let Some(bits) = self.cached_alive(reader) {
+            return Some(bits);
         }
+        let (segment, deleted) = (reader.segment_id(), reader.num_deleted_docs());
         let bits = Arc::new(DocBits::alive(alive, reader.max_doc()));
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         match inner.alive.get(&segment) {
@@ -255,6 +251,37 @@ impl FilterCache {
             }
         }
         Some(bits)
+    }
+
+    fn cached_alive(&self, reader: &SegmentReader) -> Option<Arc<DocBits>> {
+        let (segment, deleted) = (reader.segment_id(), reader.num_deleted_docs());
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner
+            .alive
+            .get(&segment)
+            .filter(|(built_with, _)| *built_with == deleted)
+            .map(|(_, bits)| bits.clone())
+    }
+
+    /// Takes the deleted documents out of `matches`: word by word with the
+    /// segment's live set when it is cached for these deletions or
+    /// `matches` is dense enough to pay for building it (a pass over the
+    /// segment), else document by document, as a few matches of a segment
+    /// that changes often are best.
+    pub(super) fn drop_deleted(&self, reader: &SegmentReader, matches: &mut DocBits) {
+        let Some(alive) = reader.alive_bitset() else {
+            return;
+        };
+        let dense = matches.len() * 64 >= u64::from(reader.max_doc());
+        let live = match self.cached_alive(reader) {
+            Some(live) => Some(live),
+            None if dense => self.alive(reader),
+            None => None,
+        };
+        match live {
+            Some(live) => matches.keep_only(&live),
+            None => matches.retain(|doc| alive.is_alive(doc)),
+        }
     }
 
     /// Drops the sets of segments no longer searched (merged or deleted).
@@ -407,9 +434,7 @@ pub(super) fn matches_by_segment(
             weight.for_each_no_score(reader, &mut |docs| {
                 docs.iter().for_each(|doc| matches.insert(*doc));
             })?;
-            if let Some(alive) = cache.alive(reader) {
-                matches.keep_only(&alive);
-            }
+            cache.drop_deleted(reader, &mut matches);
             Ok(matches)
         })
         .collect()
@@ -449,7 +474,7 @@ impl NarrowedWeight {
         })
     }
 
-    fn checks(&self, reader: &SegmentReader) -> tantivy::Result<SegmentChecks> {
+    pub(super) fn checks(&self, reader: &SegmentReader) -> tantivy::Result<SegmentChecks> {
         SegmentChecks::open(&self.checks, reader)
     }
 
@@ -464,27 +489,25 @@ impl NarrowedWeight {
         Ok(matches)
     }
 
-    fn unchecked_matches(&self, reader: &SegmentReader) -> tantivy::Result<DocBits> {
+    /// The live documents matching the words and the filter, before the
+    /// checks.
+    pub(super) fn unchecked_matches(&self, reader: &SegmentReader) -> tantivy::Result<DocBits> {
         let bits = self.bits(reader)?;
-        let alive = self.cache.alive(reader);
-        let mut matches = match (&self.words, &alive) {
-            (None, None) => (*bits).clone(),
-            (None, Some(alive)) => return Ok(bits.both(alive)),
-            (Some(words), _) => {
-                let mut matches = DocBits::new(reader.max_doc());
-                words.for_each_no_score(reader, &mut |docs| {
-                    for doc in docs {
-                        if bits.contains(*doc) {
-                            matches.insert(*doc);
-                        }
-                    }
-                })?;
-                matches
-            }
+        let Some(words) = &self.words else {
+            return Ok(match self.cache.alive(reader) {
+                None => (*bits).clone(),
+                Some(alive) => bits.both(&alive),
+            });
         };
-        if let Some(alive) = &alive {
-            matches.keep_only(alive);
-        }
+        let mut matches = DocBits::new(reader.max_doc());
+        words.for_each_no_score(reader, &mut |docs| {
+            for doc in docs {
+                if bits.contains(*doc) {
+                    matches.insert(*doc);
+                }
+            }
+        })?;
+        self.cache.drop_deleted(reader, &mut matches);
         Ok(matches)
     }
 }

@@ -45,13 +45,13 @@ impl PageOfKeys {
         matches.saturating_mul(matches) > (self.limit as u64).saturating_mul(u64::from(docs))
     }
 
-    /// The first `limit` documents of `matches` by the key in `column`,
-    /// with their keys; `order` gives the segment's documents by key,
-    /// ascending, when the walk is chosen.
+    /// The first `limit` documents by the key in `column` of those in
+    /// `matches` that `passes`, with their keys; `order` gives the
+    /// segment's documents by key, ascending, when the walk is chosen.
     pub(super) fn first_in_segment(
         &self,
         segment_ord: u32,
-        matches: &DocBits,
+        (matches, passes): (&DocBits, impl Fn(DocId) -> bool),
         column: &Column<u64>,
         order: impl FnOnce() -> Arc<[DocId]>,
         docs: u32,
@@ -65,6 +65,7 @@ impl PageOfKeys {
         if !self.walks(count, docs) {
             let mut found: Vec<Keyed> = matches
                 .iter()
+                .filter(|doc| passes(*doc))
                 .map(keyed)
                 .filter(|(key, _)| self.is_past(*key))
                 .collect();
@@ -72,7 +73,7 @@ impl PageOfKeys {
             return found;
         }
         let order = order();
-        let wanted = |doc: &&DocId| matches.contains(**doc);
+        let wanted = |doc: &&DocId| matches.contains(**doc) && passes(**doc);
         if self.descending {
             let end = match self.after {
                 None => order.len(),

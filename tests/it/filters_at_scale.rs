@@ -47,7 +47,8 @@ async fn whole_list(client: &Client, query: &str) -> (BTreeSet<u64>, Value) {
     let mut page = first.body.clone();
     // Lists without words come newest change first (then highest number),
     // or by number when asked: across pages too.
-    let by_number = query.contains("sort=number");
+    let by_number = query.contains("sort=number") || query.contains("sort=-number");
+    let ascending = query.contains("sort=number");
     let by_relevance = query.contains("q=");
     let mut last_key: Option<(i64, u64)> = None;
     loop {
@@ -64,7 +65,7 @@ async fn whole_list(client: &Client, query: &str) -> (BTreeSet<u64>, Value) {
                 (seconds, number)
             };
             if let Some(last) = last_key.filter(|_| !by_relevance) {
-                let in_order = if by_number { last < key } else { last > key };
+                let in_order = if ascending { last < key } else { last > key };
                 assert!(in_order, "{query}: {key:?} listed after {last:?}");
             }
             last_key = Some(key);
@@ -243,6 +244,7 @@ async fn check(admin: &Client, watcher: &Client, mine: [u64; 3], truth: &BTreeMa
                 ),
                 ("&channel=1", Box::new(|c: &Truth| c.channel == 1)),
                 ("&sort=number", Box::new(|_: &Truth| true)),
+                ("&sort=-number", Box::new(|_: &Truth| true)),
             ] {
                 let query = format!("view={view}{filter}&facets=true");
                 let (listed, first) = whole_list(client, &query).await;
