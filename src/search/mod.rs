@@ -83,12 +83,18 @@ mod tests {
     use super::*;
     use tantivy::doc;
 
-    #[test]
-    fn counting_stops_past_the_limit() {
+    /// An empty index in memory with the case schema, and its writer.
+    fn index_in_memory() -> (Index, schema::Fields, IndexWriter) {
         let (schema, fields) = schema::build();
         let index = Index::create_in_ram(schema);
         schema::register_tokenizer(&index, Language::English);
-        let mut writer: IndexWriter = index.writer(15_000_000).unwrap();
+        let writer = index.writer(15_000_000).unwrap();
+        (index, fields, writer)
+    }
+
+    #[test]
+    fn counting_stops_past_the_limit() {
+        let (index, fields, mut writer) = index_in_memory();
         for number in 1..=30u64 {
             writer.add_document(doc!(fields.number => number)).unwrap();
         }
@@ -104,10 +110,7 @@ mod tests {
     /// past a cursor, with documents a check refuses left out.
     #[test]
     fn pages_by_key_walk_or_rank_alike() {
-        let (schema, fields) = schema::build();
-        let index = Index::create_in_ram(schema);
-        schema::register_tokenizer(&index, Language::English);
-        let mut writer: IndexWriter = index.writer(15_000_000).unwrap();
+        let (index, fields, mut writer) = index_in_memory();
         // Keys out of document order.
         for doc in 0..400u64 {
             writer
@@ -166,10 +169,7 @@ mod tests {
     #[test]
     fn checks_test_each_document_on_its_columns() {
         use checks::{DocCheck, SegmentChecks};
-        let (schema, fields) = schema::build();
-        let index = Index::create_in_ram(schema);
-        schema::register_tokenizer(&index, Language::English);
-        let mut writer: IndexWriter = index.writer(15_000_000).unwrap();
+        let (index, fields, mut writer) = index_in_memory();
         for (number, created) in [(1u64, Some(100)), (2, Some(200)), (3, Some(300)), (4, None)] {
             let mut document = doc!(
                 fields.number => number,
@@ -269,10 +269,7 @@ mod tests {
     /// reader from before it still sees the document.
     #[test]
     fn matches_leave_out_deleted_documents_as_each_reader_sees_them() {
-        let (schema, fields) = schema::build();
-        let index = Index::create_in_ram(schema);
-        schema::register_tokenizer(&index, Language::English);
-        let mut writer: IndexWriter = index.writer(15_000_000).unwrap();
+        let (index, fields, mut writer) = index_in_memory();
         for number in 1..=100u64 {
             writer.add_document(doc!(fields.number => number)).unwrap();
         }

@@ -401,7 +401,6 @@ mod tests {
     use crate::config::FileConfig;
     use crate::domain::case::{CaseDraft, Source};
     use crate::search::{Language, SearchIndex, indexer::Indexer};
-    use crate::service::NewChannel;
     use crate::store::Store;
     use std::sync::Arc;
 
@@ -414,19 +413,7 @@ mod tests {
         let store = Store::open(&config.data_dir).unwrap();
         let mut service = Service::new(store.clone(), Arc::new(config));
         let admin = Service::operator();
-        let channel = service
-            .create_channel(
-                &admin,
-                NewChannel {
-                    name: "Support".into(),
-                    email_address: None,
-                    settings: Default::default(),
-                    imap: None,
-                    integrations: Default::default(),
-                },
-            )
-            .await
-            .unwrap();
+        let channel = service.support_channel_for_tests().await;
         let mut numbers = Vec::new();
         for subject in ["Kept", "Trashed", "Trashed too"] {
             let draft = CaseDraft {

@@ -277,7 +277,7 @@ mod tests {
     use crate::domain::activity::Direction;
     use crate::domain::case::{CaseDraft, Source};
     use crate::scripting::ScriptHost;
-    use crate::service::{NewChannel, NewMessage};
+    use crate::service::NewMessage;
     use crate::store::Store;
     use std::sync::Arc;
 
@@ -307,19 +307,7 @@ mod tests {
 
     async fn open_case(service: &Service) -> Case {
         let admin = Service::operator();
-        let channel = service
-            .create_channel(
-                &admin,
-                NewChannel {
-                    name: "Support".into(),
-                    email_address: None,
-                    settings: Default::default(),
-                    imap: None,
-                    integrations: Default::default(),
-                },
-            )
-            .await
-            .unwrap();
+        let channel = service.support_channel_for_tests().await;
         let draft = CaseDraft {
             subject: "Printer on fire".into(),
             ..CaseDraft::default()

@@ -214,6 +214,23 @@ impl Service {
         &self.config
     }
 
+    /// A channel named Support, made by the operator, for unit tests.
+    #[cfg(test)]
+    pub(crate) async fn support_channel_for_tests(&self) -> ShownChannel {
+        self.create_channel(
+            &Service::operator(),
+            NewChannel {
+                name: "Support".into(),
+                email_address: None,
+                settings: Default::default(),
+                imap: None,
+                integrations: Default::default(),
+            },
+        )
+        .await
+        .unwrap()
+    }
+
     /// The identity of commands run from the command line on the server's
     /// own machine: whoever can run them can read the data directory anyway.
     pub fn operator() -> User {
